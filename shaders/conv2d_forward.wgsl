@@ -1,0 +1,107 @@
+// conv2d_forward.wgsl
+//   y[n,k,oh,ow] = bias[k] + Σ_{c<C/g, r<R, s<S} x[n, g·C/g + c, oh·sh − ph + r·dh, ow·sw − pw + s·dw] · w[k,c,r,s]
+//   with g = k / (K/g); taps that fall in the zero padding contribute nothing.
+// Layouts: x [N,C,H,W], w [K,C/g,R,S], y [N,K,Ho,Wo], bias [K]; f32, contiguous.
+// Entry points:
+//   direct: one invocation per output element, workgroup of 64,
+//           ceil(N·K·Ho·Wo / 64) workgroups (linearised). The reference variant.
+//   tiled:  gemm_tiled.wgsl over the GEMM view below.
+// GEMM view (per group g): rows m = (n, oh, ow) [N·Ho·Wo], columns = output
+// channel within the group [K/g], reduction kk = (c, r, s) [C/g·R·S]. Since
+// w is OIHW, B[kk][col] = w[(g·K/g + col)·(C/g·R·S) + kk]: one contiguous row.
+// Without a bias the host binds the weight buffer at binding 4 and sets
+// has_bias = 0 (a binding cannot be left empty).
+
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> wt: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
+
+// Offset of x[n, ci, ihp − ph, iwp − pw], or -1 when (ihp, iwp) lies in the padding.
+// ihp, iwp are coordinates in the padded input, so they are never negative.
+fn x_index(n: u32, ci: u32, ihp: u32, iwp: u32) -> i32 {
+    if (ihp < P.pad_h || ihp >= P.h + P.pad_h || iwp < P.pad_w || iwp >= P.w + P.pad_w) {
+        return -1;
+    }
+    return i32(((n * P.c + ci) * P.h + ihp - P.pad_h) * P.w + iwp - P.pad_w);
+}
+
+@compute @workgroup_size(64)
+fn direct(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let i = workgroup_linear(wid) * 64u + lid;
+    if (i >= P.n * P.k * P.ho * P.wo) {
+        return;
+    }
+    let ow = i % P.wo;
+    var t = i / P.wo;
+    let oh = t % P.ho;
+    t = t / P.ho;
+    let kc = t % P.k;
+    let n = t / P.k;
+    let g = kc / P.k_per_group;
+    var acc = 0.0;
+    for (var c = 0u; c < P.c_per_group; c = c + 1u) {
+        let w_base = (kc * P.c_per_group + c) * P.r * P.s;
+        for (var r = 0u; r < P.r; r = r + 1u) {
+            for (var s = 0u; s < P.s; s = s + 1u) {
+                let xi = x_index(n, g * P.c_per_group + c, oh * P.stride_h + r * P.dil_h, ow * P.stride_w + s * P.dil_w);
+                if (xi >= 0) {
+                    acc = acc + x[u32(xi)] * wt[w_base + r * P.s + s];
+                }
+            }
+        }
+    }
+    if (P.has_bias != 0u) {
+        acc = acc + bias[kc];
+    }
+    y[i] = acc;
+}
+
+fn gemm_m() -> u32 { return P.n * P.ho * P.wo; }
+fn gemm_n() -> u32 { return P.k_per_group; }
+fn gemm_k() -> u32 { return P.c_per_group * P.r * P.s; }
+
+struct ARow { valid: bool, n: u32, c0: u32, ihp0: u32, iwp0: u32 }
+
+fn a_row(g: u32, m: u32) -> ARow {
+    let mm = min(m, gemm_m() - 1u);
+    let ow = mm % P.wo;
+    let t = mm / P.wo;
+    return ARow(m < gemm_m(), t / P.ho, g * P.c_per_group, (t % P.ho) * P.stride_h, ow * P.stride_w);
+}
+
+fn load_a(a: ARow, kk: u32) -> f32 {
+    let s = kk % P.s;
+    let t = kk / P.s;
+    let xi = x_index(a.n, a.c0 + t / P.r, a.ihp0 + (t % P.r) * P.dil_h, a.iwp0 + s * P.dil_w);
+    if (!a.valid || xi < 0) {
+        return 0.0;
+    }
+    return x[u32(xi)];
+}
+
+struct BCol { valid: bool, base: u32 }
+
+fn b_col(g: u32, col: u32) -> BCol {
+    return BCol(col < gemm_n(), (g * P.k_per_group + min(col, gemm_n() - 1u)) * gemm_k());
+}
+
+fn load_b(b: BCol, kk: u32) -> f32 {
+    if (!b.valid) {
+        return 0.0;
+    }
+    return wt[b.base + kk];
+}
+
+fn store_c(g: u32, split: u32, m: u32, col: u32, v: f32) {
+    if (m >= gemm_m() || col >= gemm_n()) {
+        return;
+    }
+    let hw = P.ho * P.wo;
+    let kc = g * P.k_per_group + col;
+    var out = v;
+    if (P.has_bias != 0u) {
+        out = out + bias[kc];
+    }
+    y[((m / hw) * P.k + kc) * hw + m % hw] = out;
+}

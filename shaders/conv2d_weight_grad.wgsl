@@ -1,0 +1,115 @@
+// conv2d_weight_grad.wgsl
+//   dw[k,c,r,s] = Σ_{n, oh, ow} x[n, g·C/g + c, oh·sh − ph + r·dh, ow·sw − pw + s·dw] · dy[n,k,oh,ow]
+//   with g = k / (K/g): the input patch under each weight, times the output gradient.
+// Layouts: x [N,C,H,W], dy [N,K,Ho,Wo], dw [K,C/g,R,S]; f32, contiguous.
+// Entry points:
+//   direct: one invocation per dw element summing all N·Ho·Wo terms in
+//           order, workgroup of 64, ceil(K·C/g·R·S / 64) workgroups. Reference variant.
+//   tiled:  gemm_tiled.wgsl over the GEMM view below, split-K: split j sums
+//           the reduction range [j·split_len, (j+1)·split_len) into
+//           out[j][K·C/g·R·S] (with one split, out is dw itself).
+//   reduce_splits: dw[i] = Σ_j out[j][i] for j = 0, 1, ... in order; one
+//           invocation per dw element. Fixed order, no atomics: the same
+//           inputs give the same bits every run.
+// GEMM view (per group g): rows m = (c, r, s) [C/g·R·S], columns = output
+// channel within the group [K/g], reduction kk = (n, oh, ow) [N·Ho·Wo].
+// Rows are the contiguous axis of dw, so neighbouring invocations store
+// neighbouring words.
+
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> dy: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(5) var<storage, read> partials: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dw: array<f32>;
+
+// x at padded coordinates (ihp, iwp) = (ih + ph, iw + pw); zero in the padding.
+fn x_at(n: u32, ci: u32, ihp: u32, iwp: u32) -> f32 {
+    if (ihp < P.pad_h || ihp >= P.h + P.pad_h || iwp < P.pad_w || iwp >= P.w + P.pad_w) {
+        return 0.0;
+    }
+    return x[((n * P.c + ci) * P.h + ihp - P.pad_h) * P.w + iwp - P.pad_w];
+}
+
+fn dw_len() -> u32 { return P.k * P.c_per_group * P.r * P.s; }
+
+@compute @workgroup_size(64)
+fn direct(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let i = workgroup_linear(wid) * 64u + lid;
+    if (i >= dw_len()) {
+        return;
+    }
+    let s = i % P.s;
+    var t = i / P.s;
+    let r = t % P.r;
+    t = t / P.r;
+    let c = t % P.c_per_group;
+    let kc = t / P.c_per_group;
+    let ci = (kc / P.k_per_group) * P.c_per_group + c;
+    var acc = 0.0;
+    for (var n = 0u; n < P.n; n = n + 1u) {
+        for (var oh = 0u; oh < P.ho; oh = oh + 1u) {
+            let dy_row = ((n * P.k + kc) * P.ho + oh) * P.wo;
+            for (var ow = 0u; ow < P.wo; ow = ow + 1u) {
+                acc = acc + x_at(n, ci, oh * P.stride_h + r * P.dil_h, ow * P.stride_w + s * P.dil_w) * dy[dy_row + ow];
+            }
+        }
+    }
+    out[i] = acc;
+}
+
+@compute @workgroup_size(64)
+fn reduce_splits(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let i = workgroup_linear(wid) * 64u + lid;
+    let len = dw_len();
+    if (i >= len) {
+        return;
+    }
+    var acc = 0.0;
+    for (var j = 0u; j < P.splits; j = j + 1u) {
+        acc = acc + partials[j * len + i];
+    }
+    dw[i] = acc;
+}
+
+fn gemm_m() -> u32 { return P.c_per_group * P.r * P.s; }
+fn gemm_n() -> u32 { return P.k_per_group; }
+fn gemm_k() -> u32 { return P.n * P.ho * P.wo; }
+
+struct ARow { valid: bool, ci: u32, rh: u32, sw: u32 }
+
+fn a_row(g: u32, m: u32) -> ARow {
+    let mm = min(m, gemm_m() - 1u);
+    let s = mm % P.s;
+    let t = mm / P.s;
+    return ARow(m < gemm_m(), g * P.c_per_group + t / P.r, (t % P.r) * P.dil_h, s * P.dil_w);
+}
+
+fn load_a(a: ARow, kk: u32) -> f32 {
+    if (!a.valid) {
+        return 0.0;
+    }
+    let ow = kk % P.wo;
+    let t = kk / P.wo;
+    return x_at(t / P.ho, a.ci, (t % P.ho) * P.stride_h + a.rh, ow * P.stride_w + a.sw);
+}
+
+struct BCol { valid: bool, kc: u32 }
+
+fn b_col(g: u32, col: u32) -> BCol {
+    return BCol(col < gemm_n(), g * P.k_per_group + min(col, gemm_n() - 1u));
+}
+
+fn load_b(b: BCol, kk: u32) -> f32 {
+    if (!b.valid) {
+        return 0.0;
+    }
+    let hw = P.ho * P.wo;
+    return dy[((kk / hw) * P.k + b.kc) * hw + kk % hw];
+}
+
+fn store_c(g: u32, split: u32, m: u32, col: u32, v: f32) {
+    if (m >= gemm_m() || col >= gemm_n()) {
+        return;
+    }
+    out[split * dw_len() + (g * P.k_per_group + col) * gemm_m() + m] = v;
+}

@@ -1,0 +1,135 @@
+//! Buffer creation against the adapter's limits, and blocking readback
+//! (`map_async` + a futures-intrusive oneshot, `pollster` to wait).
+
+use super::Gpu;
+use crate::Error;
+use wgpu::util::DeviceExt;
+
+const STORAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
+    .union(wgpu::BufferUsages::COPY_SRC)
+    .union(wgpu::BufferUsages::COPY_DST);
+
+impl Gpu {
+    /// Checks that a storage buffer of `bytes` can be created and bound
+    /// whole by one kernel.
+    pub(crate) fn check_storage_size(&self, op: &'static str, bytes: u64) -> Result<(), Error> {
+        let limits = &self.inner.limits;
+        let bind = limits.max_storage_buffer_binding_size as u64;
+        if bytes > limits.max_buffer_size {
+            return Err(Error::LimitExceeded {
+                op,
+                limit: "max_buffer_size (bytes)",
+                requested: bytes,
+                max: limits.max_buffer_size,
+            });
+        }
+        if bytes > bind {
+            return Err(Error::LimitExceeded {
+                op,
+                limit: "max_storage_buffer_binding_size (bytes)",
+                requested: bytes,
+                max: bind,
+            });
+        }
+        Ok(())
+    }
+
+    fn byte_size(op: &'static str, len: usize) -> Result<u64, Error> {
+        (len as u64).checked_mul(4).ok_or_else(|| Error::TooLarge {
+            op,
+            what: format!("{len} f32 values do not fit in a buffer"),
+        })
+    }
+
+    /// A zero-initialised storage buffer of `len` f32 values.
+    pub(crate) fn storage_zeroed(&self, op: &'static str, len: usize) -> Result<wgpu::Buffer, Error> {
+        let bytes = Self::byte_size(op, len)?;
+        self.check_storage_size(op, bytes)?;
+        self.check_usable()?;
+        Ok(self.inner.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(op),
+            size: bytes,
+            usage: STORAGE,
+            mapped_at_creation: false,
+        }))
+    }
+
+    /// A storage buffer holding `data`.
+    pub(crate) fn storage_from(&self, op: &'static str, data: &[f32]) -> Result<wgpu::Buffer, Error> {
+        let bytes = Self::byte_size(op, data.len())?;
+        self.check_storage_size(op, bytes)?;
+        self.check_usable()?;
+        Ok(self
+            .inner
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(op),
+                contents: bytemuck::cast_slice(data),
+                usage: STORAGE,
+            }))
+    }
+
+    /// A uniform buffer holding `bytes` (one kernel's parameters).
+    pub(crate) fn uniform(&self, label: &str, bytes: &[u8]) -> wgpu::Buffer {
+        self.inner
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents: bytes,
+                usage: wgpu::BufferUsages::UNIFORM,
+            })
+    }
+
+    /// Copies `len` f32 values from the start of `buffer` back to the host.
+    pub(crate) fn read_buffer(&self, buffer: &wgpu::Buffer, len: usize) -> Result<Vec<f32>, Error> {
+        let bytes = self.read_raw(buffer, (len * 4) as u64)?;
+        Ok(bytemuck::cast_slice::<u8, f32>(&bytes).to_vec())
+    }
+
+    /// Copies the first `bytes` bytes of `buffer` back to the host.
+    pub(crate) fn read_raw(&self, buffer: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>, Error> {
+        self.check_usable()?;
+        let staging = self.inner.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("readback"),
+            size: bytes,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut encoder = self
+            .inner
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("readback"),
+            });
+        encoder.copy_buffer_to_buffer(buffer, 0, &staging, 0, bytes);
+        self.inner.queue.submit([encoder.finish()]);
+        let (tx, rx) = futures_intrusive::channel::shared::oneshot_channel();
+        staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
+            // The receiver only disappears if the caller is gone; nothing to do then.
+            let _ = tx.send(r);
+        });
+        self.wait_idle()?;
+        let mapped = pollster::block_on(rx.receive());
+        self.check_usable()?;
+        match mapped {
+            Some(Ok(())) => {}
+            Some(Err(e)) => {
+                return Err(Error::Readback {
+                    message: e.to_string(),
+                })
+            }
+            None => {
+                return Err(Error::Readback {
+                    message: "the map callback was dropped without running".into(),
+                })
+            }
+        }
+        let view = staging.get_mapped_range(..).map_err(|e| Error::Readback {
+            message: e.to_string(),
+        })?;
+        let out = view.to_vec();
+        drop(view);
+        staging.unmap();
+        Ok(out)
+    }
+}

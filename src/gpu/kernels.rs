@@ -1,0 +1,74 @@
+//! The kernel table: every WGSL file wgconv runs, pulled in at compile time
+//! so a linked library needs no files at run time.
+//!
+//! A convolution module is `conv_params.wgsl` (the uniform shared by the
+//! conv family) + the op's own file (bindings, the `direct` entry point and
+//! the GEMM view of the op) + `gemm_tiled.wgsl` (the `tiled` entry point,
+//! written once against that GEMM view).
+
+const CONV_PARAMS: &str = include_str!("../../shaders/conv_params.wgsl");
+const GEMM_TILED: &str = include_str!("../../shaders/gemm_tiled.wgsl");
+const CONV2D_FORWARD: &str = include_str!("../../shaders/conv2d_forward.wgsl");
+const CONV2D_INPUT_GRAD: &str = include_str!("../../shaders/conv2d_input_grad.wgsl");
+const CONV2D_WEIGHT_GRAD: &str = include_str!("../../shaders/conv2d_weight_grad.wgsl");
+const BIAS_GRAD: &str = include_str!("../../shaders/bias_grad.wgsl");
+const SGD_STEP: &str = include_str!("../../shaders/sgd_step.wgsl");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Kernel {
+    Conv2dForward,
+    Conv2dInputGrad,
+    Conv2dWeightGrad,
+    BiasGrad,
+    SgdStep,
+}
+
+impl Kernel {
+    pub(crate) const ALL: [Kernel; 5] = [
+        Kernel::Conv2dForward,
+        Kernel::Conv2dInputGrad,
+        Kernel::Conv2dWeightGrad,
+        Kernel::BiasGrad,
+        Kernel::SgdStep,
+    ];
+
+    /// The op name, shared by the shader file, the host function and the
+    /// CPU reference.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Kernel::Conv2dForward => "conv2d_forward",
+            Kernel::Conv2dInputGrad => "conv2d_input_grad",
+            Kernel::Conv2dWeightGrad => "conv2d_weight_grad",
+            Kernel::BiasGrad => "bias_grad",
+            Kernel::SgdStep => "sgd_step",
+        }
+    }
+
+    /// The complete WGSL text of the module.
+    pub(crate) fn source(self) -> String {
+        match self {
+            Kernel::Conv2dForward => [CONV_PARAMS, CONV2D_FORWARD, GEMM_TILED].concat(),
+            Kernel::Conv2dInputGrad => [CONV_PARAMS, CONV2D_INPUT_GRAD, GEMM_TILED].concat(),
+            Kernel::Conv2dWeightGrad => [CONV_PARAMS, CONV2D_WEIGHT_GRAD, GEMM_TILED].concat(),
+            Kernel::BiasGrad => [CONV_PARAMS, BIAS_GRAD].concat(),
+            Kernel::SgdStep => SGD_STEP.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every module parses and validates with naga, without a GPU.
+    #[test]
+    fn all_kernels_validate() {
+        for k in Kernel::ALL {
+            let module = naga::front::wgsl::parse_str(&k.source())
+                .unwrap_or_else(|e| panic!("{}: {}", k.name(), e.emit_to_string(&k.source())));
+            naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::all())
+                .validate(&module)
+                .unwrap_or_else(|e| panic!("{}: {e:?}", k.name()));
+        }
+    }
+}

@@ -1,0 +1,330 @@
+//! The GPU context: one [`Gpu`] per adapter, owning the wgpu device and
+//! queue, the limits it was granted, the compiled pipelines, and the error
+//! state that turns driver errors into [`Error`]s instead of panics.
+
+mod buffers;
+mod kernels;
+mod record;
+
+pub(crate) use kernels::Kernel;
+pub(crate) use record::Recorder;
+
+use crate::Error;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Description of the adapter a [`Gpu`] runs on (name, backend, device
+/// type, driver), re-exported from wgpu.
+pub use wgpu::AdapterInfo;
+
+/// Which kernel family member runs a convolution. `Auto` (the default)
+/// picks per problem; forcing one is for tests and benchmarks, so every
+/// variant is held to the same CPU reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Variant {
+    /// Pick per problem (tiled implicit GEMM for large problems, direct
+    /// loops for tiny or depthwise ones).
+    Auto,
+    /// One invocation per output element, plain loops: the reference variant.
+    Direct,
+    /// Implicit GEMM with 64x64 workgroup tiles staged in workgroup memory
+    /// and 4x4 register tiles per invocation.
+    Tiled,
+}
+
+impl Variant {
+    pub const ALL: [Variant; 3] = [Variant::Auto, Variant::Direct, Variant::Tiled];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::Auto => "auto",
+            Variant::Direct => "direct",
+            Variant::Tiled => "tiled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Variant> {
+        Variant::ALL.into_iter().find(|v| v.name() == s.to_ascii_lowercase())
+    }
+}
+
+/// A GPU device that runs wgconv's kernels. Cheap to clone (an `Arc`
+/// inside); `Send + Sync`, so one `Gpu` can serve several threads.
+#[derive(Clone)]
+pub struct Gpu {
+    pub(crate) inner: Arc<Inner>,
+    variant: Variant,
+}
+
+pub(crate) struct Inner {
+    pub(crate) device: wgpu::Device,
+    pub(crate) queue: wgpu::Queue,
+    info: AdapterInfo,
+    pub(crate) limits: wgpu::Limits,
+    pub(crate) features: wgpu::Features,
+    pipelines: Mutex<HashMap<(Kernel, &'static str), wgpu::ComputePipeline>>,
+    modules: Mutex<HashMap<Kernel, wgpu::ShaderModule>>,
+    /// Set by the device-lost callback; every later op fails with it.
+    lost: Arc<Mutex<Option<String>>>,
+    /// Present on the GL backend only: wgpu's GL backend shares one EGL
+    /// context between threads and panics when a thread waits more than
+    /// 6 s for it (one thread blocked on a fence holds it meanwhile). Every
+    /// public entry point takes this lock first, so wgconv's own threads
+    /// queue here instead.
+    serial: Option<Mutex<()>>,
+}
+
+impl std::fmt::Debug for Gpu {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let i = &self.inner.info;
+        write!(f, "Gpu({} / {:?} / {:?})", i.name, i.backend, i.device_type)
+    }
+}
+
+fn instance() -> wgpu::Instance {
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+    if std::env::var_os("WGPU_BACKEND").is_none() {
+        desc.backends = wgpu::Backends::all();
+    }
+    wgpu::Instance::new(desc)
+}
+
+/// Preference when several adapters are present: a real GPU first.
+fn rank(info: &AdapterInfo) -> (u8, u8) {
+    let device = match info.device_type {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Cpu => 3,
+        wgpu::DeviceType::Other => 4,
+    };
+    let backend = match info.backend {
+        wgpu::Backend::Vulkan | wgpu::Backend::Metal | wgpu::Backend::Dx12 => 0,
+        _ => 1,
+    };
+    (device, backend)
+}
+
+impl Gpu {
+    /// The best adapter: a discrete GPU before an integrated one before a
+    /// software one, Vulkan/Metal/DX12 before GL. `WGPU_BACKEND` (e.g.
+    /// `vulkan`, `gl`) limits the backends searched and `WGPU_ADAPTER_NAME`
+    /// picks the first adapter whose name contains it (case-insensitive).
+    pub fn new() -> Result<Gpu, Error> {
+        let wanted = std::env::var("WGPU_ADAPTER_NAME").unwrap_or_default();
+        let mut all = Self::all_matching(&wanted)?;
+        all.sort_by_key(|g| rank(&g.inner.info));
+        all.into_iter().next().ok_or(Error::NoAdapter { wanted })
+    }
+
+    /// One `Gpu` per usable adapter, for cross-device work. An adapter whose
+    /// device cannot be created is skipped with a warning on stderr.
+    pub fn all() -> Result<Vec<Gpu>, Error> {
+        Self::all_matching("")
+    }
+
+    /// Every usable adapter whose name contains `name` (case-insensitive;
+    /// `""` matches all). Fails with [`Error::NoAdapter`] if none does.
+    pub fn all_matching(name: &str) -> Result<Vec<Gpu>, Error> {
+        let instance = instance();
+        let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+        let needle = name.to_lowercase();
+        let mut out = Vec::new();
+        for adapter in adapters {
+            let info = adapter.get_info();
+            if !info.name.to_lowercase().contains(&needle) {
+                continue;
+            }
+            match Self::from_adapter(adapter) {
+                Ok(gpu) => out.push(gpu),
+                Err(e) => eprintln!("wgconv: skipping adapter: {e}"),
+            }
+        }
+        if out.is_empty() {
+            return Err(Error::NoAdapter {
+                wanted: name.to_string(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Opens a device on `adapter` with the adapter's own limits (not
+    /// wgpu's conservative defaults) and timestamp queries where offered.
+    pub fn from_adapter(adapter: wgpu::Adapter) -> Result<Gpu, Error> {
+        let info = adapter.get_info();
+        let features = adapter.features() & wgpu::Features::TIMESTAMP_QUERY;
+        let limits = adapter.limits();
+        let desc = wgpu::DeviceDescriptor {
+            label: Some("wgconv"),
+            required_features: features,
+            required_limits: limits.clone(),
+            experimental_features: wgpu::ExperimentalFeatures::disabled(),
+            memory_hints: wgpu::MemoryHints::Performance,
+            trace: wgpu::Trace::Off,
+        };
+        let (device, queue) = pollster::block_on(adapter.request_device(&desc)).map_err(|e| {
+            Error::RequestDevice {
+                adapter: format!("{} ({:?})", info.name, info.backend),
+                message: e.to_string(),
+            }
+        })?;
+        let lost = Arc::new(Mutex::new(None));
+        let lost_cb = lost.clone();
+        device.set_device_lost_callback(move |reason, msg| {
+            *lost_cb.lock().unwrap_or_else(|p| p.into_inner()) = Some(format!("{reason:?}: {msg}"));
+        });
+        // Errors outside an error scope must not reach wgpu's default handler,
+        // which panics. Every op runs inside scopes, so this only logs.
+        device.on_uncaptured_error(Arc::new(|e: wgpu::Error| {
+            eprintln!("wgconv: uncaptured wgpu error: {e}");
+        }));
+        let features = device.features();
+        let limits = device.limits();
+        let variant = std::env::var("WGCONV_VARIANT")
+            .ok()
+            .and_then(|v| Variant::parse(&v))
+            .unwrap_or(Variant::Auto);
+        Ok(Gpu {
+            inner: Arc::new(Inner {
+                device,
+                queue,
+                info: info.clone(),
+                limits,
+                features,
+                pipelines: Mutex::new(HashMap::new()),
+                modules: Mutex::new(HashMap::new()),
+                lost,
+                serial: (info.backend == wgpu::Backend::Gl).then(|| Mutex::new(())),
+            }),
+            variant,
+        })
+    }
+
+    /// Name, backend, device type and driver of the adapter.
+    pub fn info(&self) -> AdapterInfo {
+        self.inner.info.clone()
+    }
+
+    /// The limits the device was created with (the adapter's own).
+    pub fn limits(&self) -> wgpu::Limits {
+        self.inner.limits.clone()
+    }
+
+    /// Whether GPU timestamps are available for timing.
+    pub fn has_timestamps(&self) -> bool {
+        self.inner.features.contains(wgpu::Features::TIMESTAMP_QUERY)
+    }
+
+    /// A handle to the same device that runs convolutions with `variant`.
+    /// Tensors are shared between the two handles. The environment
+    /// variable `WGCONV_VARIANT=direct|tiled|auto` sets the initial choice.
+    pub fn with_variant(&self, variant: Variant) -> Gpu {
+        Gpu {
+            inner: self.inner.clone(),
+            variant,
+        }
+    }
+
+    /// The variant this handle runs convolutions with.
+    pub fn variant(&self) -> Variant {
+        self.variant
+    }
+
+    /// `Err(DeviceLost)` once the device has been lost; `Ok` otherwise.
+    pub fn check_usable(&self) -> Result<(), Error> {
+        match &*self.inner.lost.lock().unwrap_or_else(|p| p.into_inner()) {
+            Some(message) => Err(Error::DeviceLost {
+                message: message.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Same device as `other` (tensors of one can be used with the other).
+    pub fn same_device(&self, other: &Gpu) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// Serialises device access on backends that need it (GL); a no-op
+    /// guard elsewhere. Taken once by every public entry point.
+    pub(crate) fn serialize(&self) -> Option<std::sync::MutexGuard<'_, ()>> {
+        self.inner
+            .serial
+            .as_ref()
+            .map(|m| m.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Blocks until all submitted work has finished.
+    pub fn synchronize(&self) -> Result<(), Error> {
+        let _serial = self.serialize();
+        self.wait_idle()
+    }
+
+    pub(crate) fn wait_idle(&self) -> Result<(), Error> {
+        self.inner
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map(|_| ())
+            .map_err(|e| Error::Device {
+                op: "synchronize",
+                message: e.to_string(),
+            })
+    }
+
+    /// Workgroup grid `(x, y)` covering `count` workgroups within
+    /// `max_compute_workgroups_per_dimension`; kernels rebuild the linear
+    /// index as `x + y * grid_x`.
+    pub(crate) fn grid(&self, op: &'static str, count: u64) -> Result<(u32, u32), Error> {
+        let max = self.inner.limits.max_compute_workgroups_per_dimension as u64;
+        let x = count.clamp(1, max);
+        let y = count.div_ceil(x).max(1);
+        if y > max {
+            return Err(Error::LimitExceeded {
+                op,
+                limit: "max_compute_workgroups_per_dimension squared (workgroups)",
+                requested: count,
+                max: max * max,
+            });
+        }
+        Ok((x as u32, y as u32))
+    }
+
+    pub(crate) fn pipeline(&self, kernel: Kernel, entry: &'static str) -> wgpu::ComputePipeline {
+        let key = (kernel, entry);
+        if let Some(p) = self.inner.pipelines.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            return p.clone();
+        }
+        let module = {
+            let mut modules = self.inner.modules.lock().unwrap_or_else(|p| p.into_inner());
+            modules
+                .entry(kernel)
+                .or_insert_with(|| {
+                    self.inner
+                        .device
+                        .create_shader_module(wgpu::ShaderModuleDescriptor {
+                            label: Some(kernel.name()),
+                            source: wgpu::ShaderSource::Wgsl(kernel.source().into()),
+                        })
+                })
+                .clone()
+        };
+        let label = format!("{}:{entry}", kernel.name());
+        let pipeline = self
+            .inner
+            .device
+            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(&label),
+                layout: None,
+                module: &module,
+                entry_point: Some(entry),
+                compilation_options: Default::default(),
+                cache: None,
+            });
+        self.inner
+            .pipelines
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, pipeline.clone());
+        pipeline
+    }
+}

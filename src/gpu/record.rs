@@ -1,0 +1,169 @@
+//! Recording kernels into one command submission. A [`Recorder`] opens
+//! wgpu error scopes before anything is created, so a validation error or
+//! an out-of-memory in any dispatch comes back from [`Recorder::submit`] as
+//! an [`Error`] naming the op, never as wgpu's default panic.
+
+use super::{Gpu, Kernel};
+use crate::Error;
+
+pub(crate) struct Recorder<'g> {
+    gpu: &'g Gpu,
+    op: &'static str,
+    encoder: wgpu::CommandEncoder,
+    scopes: Vec<wgpu::ErrorScopeGuard>,
+    timing: Option<PassTimer>,
+}
+
+/// Timestamp queries around every compute pass of one recording: pass i
+/// writes its begin and end at queries 2i and 2i+1, so the GPU time of the
+/// whole recording is the last end minus the first begin.
+pub(crate) struct PassTimer {
+    queries: wgpu::QuerySet,
+    capacity: u32,
+    used: u32,
+}
+
+impl PassTimer {
+    fn next_pass(&mut self) -> Option<wgpu::ComputePassTimestampWrites<'_>> {
+        if self.used + 2 > self.capacity {
+            return None;
+        }
+        let i = self.used;
+        self.used += 2;
+        Some(wgpu::ComputePassTimestampWrites {
+            query_set: &self.queries,
+            beginning_of_pass_write_index: Some(i),
+            end_of_pass_write_index: Some(i + 1),
+        })
+    }
+}
+
+impl<'g> Recorder<'g> {
+    pub(crate) fn new(gpu: &'g Gpu, op: &'static str) -> Result<Self, Error> {
+        gpu.check_usable()?;
+        let device = &gpu.inner.device;
+        let scopes = vec![
+            device.push_error_scope(wgpu::ErrorFilter::OutOfMemory),
+            device.push_error_scope(wgpu::ErrorFilter::Validation),
+            device.push_error_scope(wgpu::ErrorFilter::Internal),
+        ];
+        let encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(op) });
+        Ok(Recorder {
+            gpu,
+            op,
+            encoder,
+            scopes,
+            timing: None,
+        })
+    }
+
+    /// Records one dispatch of `kernel`'s `entry` point over `grid`
+    /// workgroups with `uniform` at binding 0 and `buffers` at the listed
+    /// binding numbers.
+    pub(crate) fn dispatch(
+        &mut self,
+        kernel: Kernel,
+        entry: &'static str,
+        uniform: &[u8],
+        buffers: &[(u32, &wgpu::Buffer)],
+        grid: (u32, u32),
+    ) {
+        let pipeline = self.gpu.pipeline(kernel, entry);
+        let label = format!("{}:{entry}", kernel.name());
+        let params = self.gpu.uniform(&label, uniform);
+        let mut entries = vec![wgpu::BindGroupEntry {
+            binding: 0,
+            resource: params.as_entire_binding(),
+        }];
+        entries.extend(buffers.iter().map(|&(binding, b)| wgpu::BindGroupEntry {
+            binding,
+            resource: b.as_entire_binding(),
+        }));
+        let bind_group = self.gpu.inner.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(&label),
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &entries,
+        });
+        let mut pass = self.encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some(&label),
+            timestamp_writes: self.timing.as_mut().and_then(|t| t.next_pass()),
+        });
+        pass.set_pipeline(&pipeline);
+        pass.set_bind_group(0, &bind_group, &[]);
+        pass.dispatch_workgroups(grid.0, grid.1, 1);
+    }
+
+    /// Times the passes recorded from now on with GPU timestamps (the
+    /// adapter must have `TIMESTAMP_QUERY`); read the time with
+    /// [`Recorder::submit_timed`].
+    pub(crate) fn time_passes(&mut self, max_passes: u32) {
+        let capacity = 2 * max_passes;
+        let queries = self.gpu.inner.device.create_query_set(&wgpu::QuerySetDescriptor {
+            label: Some("wgconv timer"),
+            ty: wgpu::QueryType::Timestamp,
+            count: capacity,
+        });
+        self.timing = Some(PassTimer {
+            queries,
+            capacity,
+            used: 0,
+        });
+    }
+
+    /// Submits, waits, and returns the GPU time in milliseconds from the
+    /// first timed pass's start to the last one's end (None without timing).
+    pub(crate) fn submit_timed(mut self) -> Result<Option<f64>, Error> {
+        let Some(timer) = self.timing.take() else {
+            self.submit()?;
+            return Ok(None);
+        };
+        let gpu = self.gpu;
+        let bytes = timer.used as u64 * 8;
+        let resolve = gpu.inner.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("wgconv timer resolve"),
+            size: bytes.max(8),
+            usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        if timer.used > 0 {
+            self.encoder.resolve_query_set(&timer.queries, 0..timer.used, &resolve, 0);
+        }
+        self.submit()?;
+        if timer.used == 0 {
+            return Ok(None);
+        }
+        let words = gpu.read_raw(&resolve, bytes)?;
+        let ticks: Vec<u64> = words.chunks_exact(8).map(bytemuck::pod_read_unaligned).collect();
+        let period = gpu.inner.queue.get_timestamp_period() as f64;
+        let first = ticks[0];
+        let last = ticks[ticks.len() - 1];
+        Ok(Some(last.wrapping_sub(first) as f64 * period / 1e6))
+    }
+
+    /// Submits everything recorded and reports any error the driver raised
+    /// while it was recorded. Does not wait for the GPU to finish.
+    pub(crate) fn submit(self) -> Result<wgpu::SubmissionIndex, Error> {
+        let Recorder {
+            gpu,
+            op,
+            encoder,
+            mut scopes,
+            timing: _,
+        } = self;
+        let index = gpu.inner.queue.submit([encoder.finish()]);
+        let mut first = None;
+        while let Some(scope) = scopes.pop() {
+            if let Some(e) = pollster::block_on(scope.pop()) {
+                first.get_or_insert(e);
+            }
+        }
+        gpu.check_usable()?;
+        match first {
+            Some(e) => Err(Error::Device {
+                op,
+                message: e.to_string(),
+            }),
+            None => Ok(index),
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! `Gpu::bias_grad`: the bias gradient, a per-channel sum of the output
+//! gradient (shaders/bias_grad.wgsl).
+
+use super::{check_owned, ConvUniform};
+use crate::gpu::{Kernel, Recorder};
+use crate::shape::check_4d;
+use crate::{Error, Gpu, Tensor};
+
+const OP: &str = "bias_grad";
+
+impl Gpu {
+    /// `db[k] = Σ_{n, oh, ow} dy[n, k, oh, ow]` for `dy` of shape
+    /// `[N, K, Ho, Wo]`; returns `db` of shape `[K]`. The sum runs in a fixed
+    /// order (deterministic). Fails if `dy` is not 4-D, has a zero
+    /// dimension, or lives on another `Gpu`.
+    pub fn bias_grad(&self, dy: &Tensor) -> Result<Tensor, Error> {
+        check_owned(self, OP, &[("output gradient", dy)])?;
+        let _serial = self.serialize();
+        let [n, k, ho, wo] = check_4d(OP, "output gradient", dy.shape())?;
+        let db = self.zeros_unlocked(OP, &[k])?;
+        let grid = self.grid(OP, k as u64)?;
+        let u = ConvUniform {
+            n: n as u32,
+            k: k as u32,
+            ho: ho as u32,
+            wo: wo as u32,
+            grid_x: grid.0,
+            ..Default::default()
+        };
+        let mut rec = Recorder::new(self, OP)?;
+        rec.dispatch(Kernel::BiasGrad, "bias_grad", bytemuck::bytes_of(&u), &[(1, &dy.buffer), (2, &db.buffer)], grid);
+        rec.submit()?;
+        Ok(db)
+    }
+}

@@ -1,0 +1,71 @@
+//! `Gpu::conv2d`: the forward convolution (shaders/conv2d_forward.wgsl).
+
+use super::{check_owned, choose_variant, direct_launch, tiled_launch, GemmDims};
+use crate::gpu::{Kernel, Recorder, Variant};
+use crate::{Conv2dGeometry, Conv2dParams, Error, Gpu, Tensor};
+
+const OP: &str = "conv2d";
+
+impl Gpu {
+    /// `y = conv2d(x, w) + bias` with PyTorch's semantics (cross-correlation,
+    /// zero padding, stride, dilation, groups).
+    ///
+    /// `x` is `[N, C, H, W]`, `w` is `[K, C/groups, R, S]`, `bias` is `[K]`;
+    /// returns `y` of shape `[N, K, Ho, Wo]`. Fails, before any GPU work,
+    /// on invalid geometry (see [`Conv2dGeometry::new`]), a bias that is not
+    /// `[K]`, tensors from another `Gpu`, or an output over the adapter's
+    /// buffer limits.
+    pub fn conv2d(&self, x: &Tensor, w: &Tensor, bias: Option<&Tensor>, p: &Conv2dParams) -> Result<Tensor, Error> {
+        check_owned(self, OP, &[("input", x), ("weight", w)])?;
+        let _serial = self.serialize();
+        let geo = Conv2dGeometry::new(OP, x.shape(), w.shape(), p)?;
+        if let Some(b) = bias {
+            check_owned(self, OP, &[("bias", b)])?;
+            super::check_shape(OP, "bias", b, &[geo.k])?;
+        }
+        let y = self.zeros_unlocked(OP, &geo.y_shape())?;
+        let mut rec = Recorder::new(self, OP)?;
+        record_conv2d_forward(self, &mut rec, &geo, &x.buffer, &w.buffer, bias.map(|b| &b.buffer), &y.buffer)?;
+        rec.submit()?;
+        Ok(y)
+    }
+}
+
+/// Records the forward convolution of validated buffers into `rec`.
+pub(crate) fn record_conv2d_forward(
+    gpu: &Gpu,
+    rec: &mut Recorder,
+    geo: &Conv2dGeometry,
+    x: &wgpu::Buffer,
+    w: &wgpu::Buffer,
+    bias: Option<&wgpu::Buffer>,
+    y: &wgpu::Buffer,
+) -> Result<(), Error> {
+    let dims = GemmDims {
+        m: geo.n * geo.ho * geo.wo,
+        n: geo.k_per_group(),
+        k: geo.c_per_group() * geo.r * geo.s,
+    };
+    let (mut u, grid, entry) = match choose_variant(gpu, dims) {
+        Variant::Tiled => {
+            let (u, grid) = tiled_launch(gpu, OP, geo, dims, 1, dims.k)?;
+            (u, grid, "tiled")
+        }
+        _ => {
+            let (u, grid) = direct_launch(gpu, OP, geo, geo.y_shape().iter().product())?;
+            (u, grid, "direct")
+        }
+    };
+    u.has_bias = bias.is_some() as u32;
+    // Without a bias the weight is bound in its place (a binding cannot be
+    // empty); has_bias = 0 keeps the kernel from reading it.
+    let bias = bias.unwrap_or(w);
+    rec.dispatch(
+        Kernel::Conv2dForward,
+        entry,
+        bytemuck::bytes_of(&u),
+        &[(1, x), (2, w), (3, y), (4, bias)],
+        grid,
+    );
+    Ok(())
+}

@@ -1,0 +1,57 @@
+//! `Gpu::conv2d_input_grad`: the gradient of the convolution with respect
+//! to its input (shaders/conv2d_input_grad.wgsl).
+
+use super::{check_owned, check_shape, choose_variant, direct_launch, tiled_launch, GemmDims};
+use crate::gpu::{Kernel, Recorder, Variant};
+use crate::{Conv2dGeometry, Conv2dParams, Error, Gpu, Tensor};
+
+const OP: &str = "conv2d_input_grad";
+
+impl Gpu {
+    /// `dx = ∂L/∂x` from the output gradient `dy = ∂L/∂y` of
+    /// `y = conv2d(x, w)`.
+    ///
+    /// `dy` is `[N, K, Ho, Wo]`, `w` is `[K, C/groups, R, S]`, `x_shape` is
+    /// the forward input's `[N, C, H, W]`; returns `dx` of shape `x_shape`.
+    /// Fails on invalid geometry, a `dy` whose shape is not the forward
+    /// output's, or tensors from another `Gpu`.
+    pub fn conv2d_input_grad(&self, dy: &Tensor, w: &Tensor, x_shape: [usize; 4], p: &Conv2dParams) -> Result<Tensor, Error> {
+        check_owned(self, OP, &[("output gradient", dy), ("weight", w)])?;
+        let _serial = self.serialize();
+        let geo = Conv2dGeometry::new(OP, &x_shape, w.shape(), p)?;
+        check_shape(OP, "output gradient", dy, &geo.y_shape())?;
+        let dx = self.zeros_unlocked(OP, &x_shape)?;
+        let mut rec = Recorder::new(self, OP)?;
+        record_conv2d_input_grad(self, &mut rec, &geo, &dy.buffer, &w.buffer, &dx.buffer)?;
+        rec.submit()?;
+        Ok(dx)
+    }
+}
+
+/// Records the input-gradient convolution of validated buffers into `rec`.
+pub(crate) fn record_conv2d_input_grad(
+    gpu: &Gpu,
+    rec: &mut Recorder,
+    geo: &Conv2dGeometry,
+    dy: &wgpu::Buffer,
+    w: &wgpu::Buffer,
+    dx: &wgpu::Buffer,
+) -> Result<(), Error> {
+    let dims = GemmDims {
+        m: geo.n * geo.h * geo.w,
+        n: geo.c_per_group(),
+        k: geo.k_per_group() * geo.r * geo.s,
+    };
+    let ((u, grid), entry) = match choose_variant(gpu, dims) {
+        Variant::Tiled => (tiled_launch(gpu, OP, geo, dims, 1, dims.k)?, "tiled"),
+        _ => (direct_launch(gpu, OP, geo, geo.x_shape().iter().product())?, "direct"),
+    };
+    rec.dispatch(
+        Kernel::Conv2dInputGrad,
+        entry,
+        bytemuck::bytes_of(&u),
+        &[(1, dy), (2, w), (3, dx)],
+        grid,
+    );
+    Ok(())
+}

@@ -1,0 +1,103 @@
+//! `Gpu::conv2d_weight_grad`: the gradient of the convolution with respect
+//! to its weight (shaders/conv2d_weight_grad.wgsl).
+
+use super::{check_owned, check_shape, choose_variant, direct_launch, tiled_launch, GemmDims, TILE_K, TILE_M, TILE_N};
+use crate::gpu::{Kernel, Recorder, Variant};
+use crate::{Conv2dGeometry, Conv2dParams, Error, Gpu, Tensor};
+
+const OP: &str = "conv2d_weight_grad";
+
+/// Workgroups the split-K choice aims for: enough to keep a large GPU busy.
+const TARGET_WORKGROUPS: usize = 512;
+/// Shortest reduction range worth a split of its own (in k elements).
+const MIN_SPLIT_LEN: usize = 256;
+
+impl Gpu {
+    /// `dw = ∂L/∂w` from the forward input `x` and the output gradient
+    /// `dy = ∂L/∂y` of `y = conv2d(x, w)`.
+    ///
+    /// `x` is `[N, C, H, W]`, `dy` is `[N, K, Ho, Wo]`, `w_shape` is the
+    /// weight's `[K, C/groups, R, S]`; returns `dw` of shape `w_shape`. The
+    /// sum over `N·Ho·Wo` runs in a fixed order (split into ranges summed
+    /// in order, no atomics), so results are bit-identical run to run.
+    /// Fails on invalid geometry, a `dy` that is not the forward output's
+    /// shape, or tensors from another `Gpu`.
+    pub fn conv2d_weight_grad(&self, x: &Tensor, dy: &Tensor, w_shape: [usize; 4], p: &Conv2dParams) -> Result<Tensor, Error> {
+        check_owned(self, OP, &[("input", x), ("output gradient", dy)])?;
+        let _serial = self.serialize();
+        let geo = Conv2dGeometry::new(OP, x.shape(), &w_shape, p)?;
+        check_shape(OP, "output gradient", dy, &geo.y_shape())?;
+        let dw = self.zeros_unlocked(OP, &w_shape)?;
+        let mut rec = Recorder::new(self, OP)?;
+        record_conv2d_weight_grad(self, &mut rec, &geo, &x.buffer, &dy.buffer, &dw.buffer)?;
+        rec.submit()?;
+        Ok(dw)
+    }
+}
+
+/// How many ranges to cut the reduction into, and how long each is (a
+/// multiple of TILE_K). Long reductions with few output tiles get split so
+/// the GPU has enough workgroups; the partial sums are then added in split
+/// order by `reduce_splits`.
+fn split_plan(dims: GemmDims, groups: usize, max_splits_by_memory: usize) -> (usize, usize) {
+    let tiles = dims.m.div_ceil(TILE_M) * dims.n.div_ceil(TILE_N) * groups;
+    let wanted = TARGET_WORKGROUPS.div_ceil(tiles);
+    let most = dims.k.div_ceil(MIN_SPLIT_LEN);
+    let splits = wanted.min(most).min(max_splits_by_memory).max(1);
+    let split_len = dims.k.div_ceil(splits).div_ceil(TILE_K) * TILE_K;
+    (dims.k.div_ceil(split_len), split_len)
+}
+
+/// Records the weight-gradient convolution of validated buffers into `rec`.
+pub(crate) fn record_conv2d_weight_grad(
+    gpu: &Gpu,
+    rec: &mut Recorder,
+    geo: &Conv2dGeometry,
+    x: &wgpu::Buffer,
+    dy: &wgpu::Buffer,
+    dw: &wgpu::Buffer,
+) -> Result<(), Error> {
+    let dims = GemmDims {
+        m: geo.c_per_group() * geo.r * geo.s,
+        n: geo.k_per_group(),
+        k: geo.n * geo.ho * geo.wo,
+    };
+    let dw_len: usize = geo.w_shape().iter().product();
+    if choose_variant(gpu, dims) != Variant::Tiled {
+        let (u, grid) = direct_launch(gpu, OP, geo, dw_len)?;
+        rec.dispatch(Kernel::Conv2dWeightGrad, "direct", bytemuck::bytes_of(&u), &[(1, x), (2, dy), (3, dw)], grid);
+        return Ok(());
+    }
+    let max_bind = gpu.inner.limits.max_storage_buffer_binding_size as usize;
+    let (splits, split_len) = split_plan(dims, geo.groups(), (max_bind / 4 / dw_len).max(1));
+    let (mut u, grid) = tiled_launch(gpu, OP, geo, dims, splits, split_len)?;
+    if splits == 1 {
+        rec.dispatch(Kernel::Conv2dWeightGrad, "tiled", bytemuck::bytes_of(&u), &[(1, x), (2, dy), (3, dw)], grid);
+        return Ok(());
+    }
+    let partials = gpu.storage_zeroed(OP, splits * dw_len)?;
+    rec.dispatch(Kernel::Conv2dWeightGrad, "tiled", bytemuck::bytes_of(&u), &[(1, x), (2, dy), (3, &partials)], grid);
+    let (reduce, rgrid) = direct_launch(gpu, OP, geo, dw_len)?;
+    u.grid_x = reduce.grid_x;
+    rec.dispatch(Kernel::Conv2dWeightGrad, "reduce_splits", bytemuck::bytes_of(&u), &[(5, &partials), (6, dw)], rgrid);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_plan_covers_the_reduction() {
+        for (m, n, k, g) in [(9, 64, 200_704, 1), (576, 128, 25_088, 1), (1, 1, 5, 1), (147, 64, 100_352, 1), (9, 4, 1000, 8)] {
+            let dims = GemmDims { m, n, k };
+            let (splits, len) = split_plan(dims, g, 1000);
+            assert!(splits >= 1 && len % TILE_K == 0);
+            assert!(splits * len >= k, "{splits} x {len} < {k}");
+            assert!((splits - 1) * len < k, "an empty split for k = {k}");
+        }
+        // Memory cap respected.
+        let (splits, _) = split_plan(GemmDims { m: 9, n: 64, k: 1 << 20 }, 1, 3);
+        assert!(splits <= 3);
+    }
+}

@@ -1,0 +1,103 @@
+//! The GPU ops: validate, pick a kernel variant, fill the uniform, dispatch.
+//! One module per kernel family, named like its shader and its CPU reference.
+
+mod bias_grad;
+mod conv2d_forward;
+mod conv2d_input_grad;
+mod conv2d_weight_grad;
+mod conv_uniform;
+mod sgd_step;
+
+pub(crate) use conv2d_forward::record_conv2d_forward;
+pub(crate) use conv2d_input_grad::record_conv2d_input_grad;
+pub(crate) use conv2d_weight_grad::record_conv2d_weight_grad;
+pub use conv_uniform::ConvUniform;
+pub use sgd_step::{Sgd, SgdState};
+
+use crate::gpu::Variant;
+use crate::{Error, Gpu, Tensor};
+
+/// Workgroup size of every `direct` entry point and of `reduce_splits`
+/// (`@workgroup_size(64)` in the conv shaders and sgd_step.wgsl).
+pub(crate) const DIRECT_WORKGROUP: u64 = 64;
+/// Output tile of the `tiled` entry point (TILE_M, TILE_N in gemm_tiled.wgsl).
+pub(crate) const TILE_M: usize = 64;
+pub(crate) const TILE_N: usize = 64;
+/// Reduction depth per step of the `tiled` entry point (TILE_K).
+pub(crate) const TILE_K: usize = 16;
+
+/// The GEMM a convolution is computed as, per group: C[m][n] = Σ_kk A[m][kk]·B[kk][n].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct GemmDims {
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
+}
+
+/// Picks the variant for a problem when the handle says `Auto`. The tiled
+/// kernel wastes most of its 64x64 tile when a GEMM side is tiny (depthwise
+/// convolutions have one column per group), so those stay direct.
+pub(crate) fn choose_variant(gpu: &Gpu, dims: GemmDims) -> Variant {
+    match gpu.variant() {
+        Variant::Auto if dims.m >= 32 && dims.n >= 8 && dims.k >= 8 => Variant::Tiled,
+        Variant::Auto => Variant::Direct,
+        v => v,
+    }
+}
+
+/// Number of workgroups for a direct kernel over `elements` outputs.
+pub(crate) fn direct_workgroups(elements: usize) -> u64 {
+    (elements as u64).div_ceil(DIRECT_WORKGROUP)
+}
+
+/// Every tensor given to an op must live on the op's device.
+pub(crate) fn check_owned(gpu: &Gpu, op: &'static str, tensors: &[(&'static str, &Tensor)]) -> Result<(), Error> {
+    tensors.iter().try_for_each(|(name, t)| gpu.check_owns(op, name, t))
+}
+
+/// `Err(ShapeMismatch)` unless `t` has exactly `expected` as its shape.
+pub(crate) fn check_shape(op: &'static str, name: &'static str, t: &Tensor, expected: &[usize]) -> Result<(), Error> {
+    if t.shape() == expected {
+        Ok(())
+    } else {
+        Err(Error::ShapeMismatch {
+            op,
+            tensor: name,
+            expected: expected.to_vec(),
+            got: t.shape().to_vec(),
+        })
+    }
+}
+
+/// Uniform and grid for a direct kernel with one invocation per element.
+pub(crate) fn direct_launch(
+    gpu: &Gpu,
+    op: &'static str,
+    geo: &crate::Conv2dGeometry,
+    elements: usize,
+) -> Result<(ConvUniform, (u32, u32)), Error> {
+    let grid = gpu.grid(op, direct_workgroups(elements))?;
+    Ok((ConvUniform::new(geo, grid.0), grid))
+}
+
+/// Uniform and grid for the tiled kernel: ceil(m/64)·ceil(n/64) tiles per
+/// group and split, the reduction cut into `splits` ranges of `split_len`.
+pub(crate) fn tiled_launch(
+    gpu: &Gpu,
+    op: &'static str,
+    geo: &crate::Conv2dGeometry,
+    dims: GemmDims,
+    splits: usize,
+    split_len: usize,
+) -> Result<(ConvUniform, (u32, u32)), Error> {
+    let tiles_m = dims.m.div_ceil(TILE_M);
+    let tiles_n = dims.n.div_ceil(TILE_N);
+    let count = (tiles_m as u64) * (tiles_n as u64) * (splits as u64) * (geo.groups() as u64);
+    let grid = gpu.grid(op, count)?;
+    let mut u = ConvUniform::new(geo, grid.0);
+    u.tiles_m = tiles_m as u32;
+    u.tiles_n = tiles_n as u32;
+    u.splits = splits as u32;
+    u.split_len = split_len as u32;
+    Ok((u, grid))
+}

@@ -1,0 +1,276 @@
+//! Convolution geometry: the one place that knows the output-size rule, what
+//! a valid geometry is, and how much work and memory a convolution takes.
+//! The GPU ops, the CPU reference, the tests and the benchmark all go
+//! through [`Conv2dGeometry`]; nobody else re-derives `Ho` or `Wo`.
+
+use crate::Error;
+
+/// Hyper-parameters of a 2-D convolution, in `[height, width]` order, with
+/// PyTorch's meaning (cross-correlation, zero padding).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Conv2dParams {
+    pub stride: [u32; 2],
+    pub padding: [u32; 2],
+    pub dilation: [u32; 2],
+    pub groups: u32,
+}
+
+impl Default for Conv2dParams {
+    fn default() -> Self {
+        Conv2dParams {
+            stride: [1, 1],
+            padding: [0, 0],
+            dilation: [1, 1],
+            groups: 1,
+        }
+    }
+}
+
+impl Conv2dParams {
+    /// Same stride and padding along both axes, no dilation, one group.
+    pub fn square(stride: u32, padding: u32) -> Self {
+        Conv2dParams {
+            stride: [stride, stride],
+            padding: [padding, padding],
+            ..Default::default()
+        }
+    }
+}
+
+/// Largest extent (input plus padding, or dilated kernel) along one axis.
+/// Keeping it at 2^30 lets the kernels form `oh·sh + r·dh` in u32 without
+/// overflow.
+pub const MAX_AXIS_EXTENT: u64 = 1 << 30;
+
+/// A fully validated convolution problem: input `[n, c, h, w]`, weight
+/// `[k, c/groups, r, s]`, output `[n, k, ho, wo]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Conv2dGeometry {
+    pub n: usize,
+    pub c: usize,
+    pub h: usize,
+    pub w: usize,
+    pub k: usize,
+    pub r: usize,
+    pub s: usize,
+    pub ho: usize,
+    pub wo: usize,
+    pub params: Conv2dParams,
+}
+
+/// `floor((input + 2·pad − dil·(kernel−1) − 1) / stride) + 1`, or the error
+/// that says why the axis has no output.
+fn output_extent(
+    op: &'static str,
+    axis: &'static str,
+    input: usize,
+    kernel: usize,
+    stride: u32,
+    pad: u32,
+    dil: u32,
+) -> Result<usize, Error> {
+    let padded = input as u64 + 2 * pad as u64;
+    let dilated = dil as u64 * (kernel as u64 - 1) + 1;
+    if padded > MAX_AXIS_EXTENT || dilated > MAX_AXIS_EXTENT {
+        return Err(Error::TooLarge {
+            op,
+            what: format!(
+                "{axis}: padded input {padded} or dilated kernel {dilated} exceeds {MAX_AXIS_EXTENT}"
+            ),
+        });
+    }
+    if dilated > padded {
+        return Err(Error::KernelTooLarge {
+            op,
+            axis,
+            dilated_kernel: dilated as usize,
+            padded_input: padded as usize,
+        });
+    }
+    Ok(((padded - dilated) / stride as u64 + 1) as usize)
+}
+
+/// Checks a 4-D shape: rank 4 and no zero dimension.
+pub fn check_4d(op: &'static str, tensor: &'static str, shape: &[usize]) -> Result<[usize; 4], Error> {
+    let s: [usize; 4] = shape.try_into().map_err(|_| Error::BadRank {
+        op,
+        tensor,
+        expected: 4,
+        shape: shape.to_vec(),
+    })?;
+    if s.contains(&0) {
+        return Err(Error::ZeroSize {
+            op,
+            tensor,
+            shape: shape.to_vec(),
+        });
+    }
+    Ok(s)
+}
+
+/// Number of elements of `shape`, or an error if it overflows `usize`.
+pub fn element_count(op: &'static str, shape: &[usize]) -> Result<usize, Error> {
+    shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| Error::TooLarge {
+            op,
+            what: format!("shape {shape:?} has more elements than usize can count"),
+        })
+}
+
+impl Conv2dGeometry {
+    /// Validates an input shape, a weight shape and the parameters together.
+    ///
+    /// Fails on: a rank other than 4, a zero dimension, stride / dilation /
+    /// groups of 0, groups not dividing `C` or `K`, a weight whose dimension
+    /// 1 is not `C / groups`, a dilated kernel larger than the padded input,
+    /// and tensors with 2^32 or more elements (the kernels index in u32).
+    pub fn new(
+        op: &'static str,
+        x_shape: &[usize],
+        w_shape: &[usize],
+        p: &Conv2dParams,
+    ) -> Result<Self, Error> {
+        let [n, c, h, w] = check_4d(op, "input", x_shape)?;
+        let [k, cg, r, s] = check_4d(op, "weight", w_shape)?;
+        for (param, v) in [
+            ("stride", p.stride),
+            ("dilation", p.dilation),
+        ] {
+            if v.contains(&0) {
+                return Err(Error::InvalidParam {
+                    op,
+                    param,
+                    message: format!("must be at least 1 along both axes, got {v:?}"),
+                });
+            }
+        }
+        if p.groups == 0 {
+            return Err(Error::InvalidParam {
+                op,
+                param: "groups",
+                message: "must be at least 1, got 0".into(),
+            });
+        }
+        let g = p.groups as usize;
+        if c % g != 0 {
+            return Err(Error::GroupsDoNotDivide {
+                op,
+                what: "input channels C",
+                channels: c,
+                groups: g,
+            });
+        }
+        if k % g != 0 {
+            return Err(Error::GroupsDoNotDivide {
+                op,
+                what: "output channels K",
+                channels: k,
+                groups: g,
+            });
+        }
+        if cg != c / g {
+            return Err(Error::ChannelMismatch {
+                op,
+                input_channels: c,
+                groups: g,
+                weight_channels: cg,
+            });
+        }
+        let ho = output_extent(op, "height", h, r, p.stride[0], p.padding[0], p.dilation[0])?;
+        let wo = output_extent(op, "width", w, s, p.stride[1], p.padding[1], p.dilation[1])?;
+        let geo = Conv2dGeometry {
+            n,
+            c,
+            h,
+            w,
+            k,
+            r,
+            s,
+            ho,
+            wo,
+            params: *p,
+        };
+        for (name, shape) in [
+            ("input", geo.x_shape()),
+            ("weight", geo.w_shape()),
+            ("output", geo.y_shape()),
+        ] {
+            let count = element_count(op, &shape)?;
+            if count > u32::MAX as usize {
+                return Err(Error::TooLarge {
+                    op,
+                    what: format!(
+                        "{name} {shape:?} has {count} elements; the kernels index at most {} (2^32 - 1)",
+                        u32::MAX
+                    ),
+                });
+            }
+        }
+        Ok(geo)
+    }
+
+    pub fn x_shape(&self) -> [usize; 4] {
+        [self.n, self.c, self.h, self.w]
+    }
+    pub fn w_shape(&self) -> [usize; 4] {
+        [self.k, self.c_per_group(), self.r, self.s]
+    }
+    pub fn y_shape(&self) -> [usize; 4] {
+        [self.n, self.k, self.ho, self.wo]
+    }
+    pub fn groups(&self) -> usize {
+        self.params.groups as usize
+    }
+    pub fn c_per_group(&self) -> usize {
+        self.c / self.groups()
+    }
+    pub fn k_per_group(&self) -> usize {
+        self.k / self.groups()
+    }
+
+    /// Floating-point operations of one convolution (forward, input grad and
+    /// weight grad alike): `2·N·K·Ho·Wo·(C/g)·R·S`.
+    pub fn flops(&self) -> f64 {
+        2.0 * (self.n * self.k * self.ho * self.wo) as f64
+            * (self.c_per_group() * self.r * self.s) as f64
+    }
+
+    /// Bytes that one op must at least read and write (x, w and y once each).
+    pub fn min_bytes(&self) -> f64 {
+        let elems = |s: [usize; 4]| s.iter().product::<usize>() as f64;
+        4.0 * (elems(self.x_shape()) + elems(self.w_shape()) + elems(self.y_shape()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_size_rule() {
+        // The text's example: 5x5 input, 3x3 kernel, stride 2 -> 2x2.
+        let g = Conv2dGeometry::new("t", &[1, 1, 5, 5], &[1, 1, 3, 3], &Conv2dParams::square(2, 0))
+            .unwrap();
+        assert_eq!((g.ho, g.wo), (2, 2));
+        // ResNet stem: 224, 7x7, stride 2, pad 3 -> 112.
+        let g = Conv2dGeometry::new("t", &[1, 3, 224, 224], &[64, 3, 7, 7], &Conv2dParams::square(2, 3))
+            .unwrap();
+        assert_eq!((g.ho, g.wo), (112, 112));
+        // Dilation 2 on 7 with kernel 3: effective 5 -> 3.
+        let p = Conv2dParams {
+            dilation: [2, 1],
+            ..Default::default()
+        };
+        let g = Conv2dGeometry::new("t", &[1, 1, 7, 7], &[1, 1, 3, 3], &p).unwrap();
+        assert_eq!((g.ho, g.wo), (3, 5));
+    }
+
+    #[test]
+    fn flops_count() {
+        let g = Conv2dGeometry::new("t", &[2, 4, 5, 5], &[6, 2, 3, 3], &Conv2dParams { groups: 2, ..Default::default() })
+            .unwrap();
+        assert_eq!(g.flops(), 2.0 * 2.0 * 6.0 * 9.0 * 2.0 * 9.0);
+    }
+}

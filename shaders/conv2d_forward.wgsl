@@ -9,6 +9,10 @@
 // GEMM view (per group g): rows m = (n, oh, ow) [N·Ho·Wo], columns = output
 // channel within the group [K/g], reduction kk = (c, r, s) [C/g·R·S]. Since
 // w is OIHW, B[kk][col] = w[(g·K/g + col)·(C/g·R·S) + kk]: one contiguous row.
+// The tiled loads read a tap table instead of dividing: taps[kk] =
+// (c·H·W + r·dh·W + s·dw, r·dh, s·dw, 0) for kk = (c, r, s), built once per
+// geometry on the host. Integer division is slow on every GPU and is
+// scalarised on CPU SIMD (lavapipe); the table turns it into one load.
 // Without a bias the host binds the weight buffer at binding 4 and sets
 // has_bias = 0 (a binding cannot be left empty).
 
@@ -16,6 +20,7 @@
 @group(0) @binding(2) var<storage, read> wt: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
+@group(0) @binding(7) var<storage, read> taps: array<vec4<u32>>;
 
 // Offset of x[n, ci, ihp − ph, iwp − pw], or -1 when (ihp, iwp) lies in the padding.
 // ihp, iwp are coordinates in the padded input, so they are never negative.
@@ -61,23 +66,28 @@ fn gemm_m() -> u32 { return P.n * P.ho * P.wo; }
 fn gemm_n() -> u32 { return P.k_per_group; }
 fn gemm_k() -> u32 { return P.c_per_group * P.r * P.s; }
 
-struct ARow { valid: bool, n: u32, c0: u32, ihp0: u32, iwp0: u32 }
+// base: offset of x[n, g·C/g, oh·sh − ph, ow·sw − pw] in wrapping u32
+// arithmetic; adding a tap's offset lands in range whenever the tap does.
+struct ARow { valid: bool, base: u32, ihp0: u32, iwp0: u32 }
 
 fn a_row(g: u32, m: u32) -> ARow {
     let mm = min(m, gemm_m() - 1u);
     let ow = mm % P.wo;
     let t = mm / P.wo;
-    return ARow(m < gemm_m(), t / P.ho, g * P.c_per_group, (t % P.ho) * P.stride_h, ow * P.stride_w);
+    let ihp0 = (t % P.ho) * P.stride_h;
+    let iwp0 = ow * P.stride_w;
+    let base = ((t / P.ho) * P.c + g * P.c_per_group) * P.h * P.w + ihp0 * P.w + iwp0 - (P.pad_h * P.w + P.pad_w);
+    return ARow(m < gemm_m(), base, ihp0, iwp0);
 }
 
 fn load_a(a: ARow, kk: u32) -> f32 {
-    let s = kk % P.s;
-    let t = kk / P.s;
-    let xi = x_index(a.n, a.c0 + t / P.r, a.ihp0 + (t % P.r) * P.dil_h, a.iwp0 + s * P.dil_w);
-    if (!a.valid || xi < 0) {
+    let tap = taps[kk];
+    let ihp = a.ihp0 + tap.y;
+    let iwp = a.iwp0 + tap.z;
+    if (!a.valid || ihp < P.pad_h || ihp >= P.h + P.pad_h || iwp < P.pad_w || iwp >= P.w + P.pad_w) {
         return 0.0;
     }
-    return x[u32(xi)];
+    return x[a.base + tap.x];
 }
 
 struct BCol { valid: bool, base: u32 }

@@ -10,11 +10,14 @@
 //   tiled:  gemm_tiled.wgsl over the GEMM view below.
 // GEMM view (per group g): rows m = (n, ih, iw) [N·H·W], columns = input
 // channel within the group [C/g], reduction kk = (k, r, s) [K/g·R·S]; taps
-// that do not land on an output position read as zero.
+// that do not land on an output position read as zero. The tiled loads
+// read a tap table instead of dividing kk: taps[kk] = (k·Ho·Wo, r·dh, s·dw,
+// k·(C/g)·R·S + r·S + s) for kk = (k, r, s), built once per geometry.
 
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
 @group(0) @binding(2) var<storage, read> wt: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(7) var<storage, read> taps: array<vec4<u32>>;
 
 // Offset of dy[n, kc, oh, ow] for the output position that tap (r, s) of
 // input position (ihp, iwp) = (ih + ph, iw + pw) came from, or -1 if none.
@@ -71,37 +74,54 @@ fn gemm_m() -> u32 { return P.n * P.h * P.w; }
 fn gemm_n() -> u32 { return P.c_per_group; }
 fn gemm_k() -> u32 { return P.k_per_group * P.r * P.s; }
 
-struct ARow { valid: bool, n: u32, k0: u32, ihp: u32, iwp: u32 }
+// base: offset of dy[n, g·K/g, 0, 0]; ihp, iwp: the input position plus padding.
+struct ARow { valid: bool, base: u32, ihp: u32, iwp: u32 }
 
 fn a_row(g: u32, m: u32) -> ARow {
     let mm = min(m, gemm_m() - 1u);
     let iw = mm % P.w;
     let t = mm / P.w;
-    return ARow(m < gemm_m(), t / P.h, g * P.k_per_group, t % P.h + P.pad_h, iw + P.pad_w);
+    return ARow(m < gemm_m(), ((t / P.h) * P.k + g * P.k_per_group) * P.ho * P.wo, t % P.h + P.pad_h, iw + P.pad_w);
 }
 
 fn load_a(a: ARow, kk: u32) -> f32 {
-    let s = kk % P.s;
-    let t = kk / P.s;
-    let di = dy_index(a.n, a.k0 + t / P.r, a.ihp, a.iwp, t % P.r, s);
-    if (!a.valid || di < 0) {
+    let tap = taps[kk];
+    if (!a.valid || a.ihp < tap.y || a.iwp < tap.z) {
         return 0.0;
     }
-    return dy[u32(di)];
+    var oh = a.ihp - tap.y;
+    var ow = a.iwp - tap.z;
+    // Stride 1 (the common case) needs no division.
+    if (P.stride_h != 1u) {
+        if (oh % P.stride_h != 0u) {
+            return 0.0;
+        }
+        oh = oh / P.stride_h;
+    }
+    if (P.stride_w != 1u) {
+        if (ow % P.stride_w != 0u) {
+            return 0.0;
+        }
+        ow = ow / P.stride_w;
+    }
+    if (oh >= P.ho || ow >= P.wo) {
+        return 0.0;
+    }
+    return dy[a.base + tap.x + oh * P.wo + ow];
 }
 
-struct BCol { valid: bool, k0: u32, c: u32 }
+// base: offset of w[g·K/g, c, 0, 0]; a tap's w-offset adds k·(C/g)·R·S + r·S + s.
+struct BCol { valid: bool, base: u32 }
 
 fn b_col(g: u32, col: u32) -> BCol {
-    return BCol(col < gemm_n(), g * P.k_per_group, min(col, gemm_n() - 1u));
+    return BCol(col < gemm_n(), (g * P.k_per_group * P.c_per_group + min(col, gemm_n() - 1u)) * P.r * P.s);
 }
 
 fn load_b(b: BCol, kk: u32) -> f32 {
     if (!b.valid) {
         return 0.0;
     }
-    let rs = P.r * P.s;
-    return wt[((b.k0 + kk / rs) * P.c_per_group + b.c) * rs + kk % rs];
+    return wt[b.base + taps[kk].w];
 }
 
 fn store_c(g: u32, split: u32, m: u32, col: u32, v: f32) {

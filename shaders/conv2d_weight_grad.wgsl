@@ -14,13 +14,16 @@
 // GEMM view (per group g): rows m = (c, r, s) [C/g·R·S], columns = output
 // channel within the group [K/g], reduction kk = (n, oh, ow) [N·Ho·Wo].
 // Rows are the contiguous axis of dw, so neighbouring invocations store
-// neighbouring words.
+// neighbouring words. The tiled loads read a position table instead of
+// dividing kk: taps[kk] = (n·C·H·W, n·K·Ho·Wo + oh·Wo + ow, oh·sh, ow·sw)
+// for kk = (n, oh, ow), built once per geometry.
 
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> dy: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(5) var<storage, read> partials: array<f32>;
 @group(0) @binding(6) var<storage, read_write> dw: array<f32>;
+@group(0) @binding(7) var<storage, read> taps: array<vec4<u32>>;
 
 // x at padded coordinates (ihp, iwp) = (ih + ph, iw + pw); zero in the padding.
 fn x_at(n: u32, ci: u32, ihp: u32, iwp: u32) -> f32 {
@@ -75,36 +78,39 @@ fn gemm_m() -> u32 { return P.c_per_group * P.r * P.s; }
 fn gemm_n() -> u32 { return P.k_per_group; }
 fn gemm_k() -> u32 { return P.n * P.ho * P.wo; }
 
-struct ARow { valid: bool, ci: u32, rh: u32, sw: u32 }
+// base: offset of x[0, ci, −ph, −pw] in wrapping u32 arithmetic.
+struct ARow { valid: bool, base: u32, rh: u32, sw: u32 }
 
 fn a_row(g: u32, m: u32) -> ARow {
     let mm = min(m, gemm_m() - 1u);
     let s = mm % P.s;
     let t = mm / P.s;
-    return ARow(m < gemm_m(), g * P.c_per_group + t / P.r, (t % P.r) * P.dil_h, s * P.dil_w);
+    let ci = g * P.c_per_group + t / P.r;
+    return ARow(m < gemm_m(), ci * P.h * P.w - (P.pad_h * P.w + P.pad_w), (t % P.r) * P.dil_h, s * P.dil_w);
 }
 
 fn load_a(a: ARow, kk: u32) -> f32 {
-    if (!a.valid) {
+    let tap = taps[kk];
+    let ihp = tap.z + a.rh;
+    let iwp = tap.w + a.sw;
+    if (!a.valid || ihp < P.pad_h || ihp >= P.h + P.pad_h || iwp < P.pad_w || iwp >= P.w + P.pad_w) {
         return 0.0;
     }
-    let ow = kk % P.wo;
-    let t = kk / P.wo;
-    return x_at(t / P.ho, a.ci, (t % P.ho) * P.stride_h + a.rh, ow * P.stride_w + a.sw);
+    return x[tap.x + a.base + ihp * P.w + iwp];
 }
 
-struct BCol { valid: bool, kc: u32 }
+// off: offset of channel kc within one sample of dy.
+struct BCol { valid: bool, off: u32 }
 
 fn b_col(g: u32, col: u32) -> BCol {
-    return BCol(col < gemm_n(), g * P.k_per_group + min(col, gemm_n() - 1u));
+    return BCol(col < gemm_n(), (g * P.k_per_group + min(col, gemm_n() - 1u)) * P.ho * P.wo);
 }
 
 fn load_b(b: BCol, kk: u32) -> f32 {
     if (!b.valid) {
         return 0.0;
     }
-    let hw = P.ho * P.wo;
-    return dy[((kk / hw) * P.k + b.kc) * hw + kk % hw];
+    return dy[taps[kk].y + b.off];
 }
 
 fn store_c(g: u32, split: u32, m: u32, col: u32, v: f32) {

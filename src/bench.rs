@@ -1,1 +1,383 @@
-//! Benchmark (filled in below).
+//! The benchmark, shared by `cargo bench` and `wgconv bench`: the shape
+//! suites of DESIGN.md, timed per op with GPU timestamps where the adapter
+//! has them (wall clock around submit-and-wait otherwise), warm-up
+//! excluded, median and spread of the repeats, GFLOP/s and GB/s from the
+//! geometry module, and the JSON schema of DESIGN.md.
+
+use crate::gpu::Recorder;
+use crate::ops::{record_conv2d_forward, record_conv2d_input_grad, record_conv2d_weight_grad};
+use crate::rng::Rng;
+use crate::{Conv2dGeometry, Conv2dParams, Error, Gpu};
+use std::time::{Duration, Instant};
+
+/// One benchmark shape: NCHW input, OIHW weight, square stride and padding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BenchShape {
+    pub suite: &'static str,
+    pub name: &'static str,
+    pub n: usize,
+    pub c: usize,
+    pub hw: usize,
+    pub k: usize,
+    pub rs: usize,
+    pub stride: u32,
+    pub pad: u32,
+}
+
+// One row of the DESIGN.md table per call, in the table's column order.
+#[allow(clippy::too_many_arguments)]
+const fn shape(
+    suite: &'static str,
+    name: &'static str,
+    n: usize,
+    c: usize,
+    hw: usize,
+    k: usize,
+    rs: usize,
+    stride: u32,
+    pad: u32,
+) -> BenchShape {
+    BenchShape {
+        suite,
+        name,
+        n,
+        c,
+        hw,
+        k,
+        rs,
+        stride,
+        pad,
+    }
+}
+
+/// The shapes of DESIGN.md's benchmark table (ResNet-style layers).
+pub const SHAPES: [BenchShape; 13] = [
+    shape("seed", "seed", 1, 1, 5, 1, 3, 2, 0),
+    shape("small", "S1", 64, 1, 28, 32, 3, 1, 1),
+    shape("small", "S2", 64, 32, 14, 64, 3, 1, 1),
+    shape("small", "S3", 32, 64, 32, 64, 3, 1, 1),
+    shape("small", "S4", 32, 64, 32, 128, 3, 2, 1),
+    shape("small", "S5", 32, 128, 16, 256, 1, 1, 0),
+    shape("large", "L1", 32, 3, 224, 64, 7, 2, 3),
+    shape("large", "L2", 32, 64, 56, 64, 3, 1, 1),
+    shape("large", "L3", 32, 64, 56, 256, 1, 1, 0),
+    shape("large", "L4", 32, 128, 28, 128, 3, 1, 1),
+    shape("large", "L5", 32, 256, 14, 256, 3, 1, 1),
+    shape("large", "L6", 32, 512, 7, 512, 3, 1, 1),
+    shape("large", "L7", 32, 128, 56, 128, 3, 2, 1),
+];
+
+/// The shapes of one suite (`seed`, `small` or `large`), or None.
+pub fn suite(name: &str) -> Option<Vec<BenchShape>> {
+    let v: Vec<_> = SHAPES.iter().copied().filter(|s| s.suite == name).collect();
+    (!v.is_empty()).then_some(v)
+}
+
+impl BenchShape {
+    pub fn params(&self) -> Conv2dParams {
+        Conv2dParams::square(self.stride, self.pad)
+    }
+    pub fn geometry(&self) -> Result<Conv2dGeometry, Error> {
+        Conv2dGeometry::new(
+            "bench",
+            &[self.n, self.c, self.hw, self.hw],
+            &[self.k, self.c, self.rs, self.rs],
+            &self.params(),
+        )
+    }
+}
+
+/// The three convolutions, named as in the JSON output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConvOp {
+    Forward,
+    InputGrad,
+    WeightGrad,
+}
+
+impl ConvOp {
+    pub const ALL: [ConvOp; 3] = [ConvOp::Forward, ConvOp::InputGrad, ConvOp::WeightGrad];
+
+    /// `forward`, `input_grad` or `weight_grad` (the JSON `op` field).
+    pub fn name(self) -> &'static str {
+        match self {
+            ConvOp::Forward => "forward",
+            ConvOp::InputGrad => "input_grad",
+            ConvOp::WeightGrad => "weight_grad",
+        }
+    }
+
+    /// The kernel (shader, host function, CPU reference) the op runs.
+    pub fn kernel(self) -> &'static str {
+        match self {
+            ConvOp::Forward => "conv2d_forward",
+            ConvOp::InputGrad => "conv2d_input_grad",
+            ConvOp::WeightGrad => "conv2d_weight_grad",
+        }
+    }
+}
+
+/// How many times to run, and for how long at most.
+#[derive(Debug, Clone, Copy)]
+pub struct BenchOptions {
+    pub warmup: usize,
+    pub reps: usize,
+    /// Stop repeating (after at least 3 timed runs) once this much time went by.
+    pub max_time: Duration,
+}
+
+impl Default for BenchOptions {
+    fn default() -> Self {
+        BenchOptions {
+            warmup: 2,
+            reps: 10,
+            max_time: Duration::from_secs(10),
+        }
+    }
+}
+
+/// One (shape, op) timing on one adapter.
+#[derive(Debug, Clone)]
+pub struct Measurement {
+    pub suite: &'static str,
+    pub shape: &'static str,
+    pub op: &'static str,
+    pub median_ms: f64,
+    pub min_ms: f64,
+    pub max_ms: f64,
+    pub samples: usize,
+    pub gflops: f64,
+    pub gbps: f64,
+    pub adapter: String,
+    pub backend: String,
+    /// `gpu-timestamp` or `wall-clock`.
+    pub timer: &'static str,
+    pub variant: &'static str,
+    /// Milliseconds of the CPU reference, when it was timed.
+    pub cpu_ms: Option<f64>,
+}
+
+/// Times `op` on `shape`: warm-up runs, then up to `opts.reps` timed runs.
+pub fn measure(
+    gpu: &Gpu,
+    shape: &BenchShape,
+    op: ConvOp,
+    opts: &BenchOptions,
+) -> Result<Measurement, Error> {
+    let geo = shape.geometry()?;
+    let mut rng = Rng::new(42);
+    let len = |s: [usize; 4]| s.iter().product::<usize>();
+    let x = gpu.tensor(&geo.x_shape(), &rng.floats(len(geo.x_shape())))?;
+    let w = gpu.tensor(&geo.w_shape(), &rng.floats(len(geo.w_shape())))?;
+    let dy = gpu.tensor(&geo.y_shape(), &rng.floats(len(geo.y_shape())))?;
+    let out = gpu.zeros(&match op {
+        ConvOp::Forward => geo.y_shape(),
+        ConvOp::InputGrad => geo.x_shape(),
+        ConvOp::WeightGrad => geo.w_shape(),
+    })?;
+    let timed = gpu.has_timestamps();
+    let run = || -> Result<f64, Error> {
+        let _serial = gpu.serialize();
+        let mut rec = Recorder::new(gpu, "bench")?;
+        if timed {
+            rec.time_passes(4);
+        }
+        match op {
+            ConvOp::Forward => {
+                record_conv2d_forward(gpu, &mut rec, &geo, &x.buffer, &w.buffer, None, &out.buffer)?
+            }
+            ConvOp::InputGrad => {
+                record_conv2d_input_grad(gpu, &mut rec, &geo, &dy.buffer, &w.buffer, &out.buffer)?
+            }
+            ConvOp::WeightGrad => {
+                record_conv2d_weight_grad(gpu, &mut rec, &geo, &x.buffer, &dy.buffer, &out.buffer)?
+            }
+        }
+        let start = Instant::now();
+        let gpu_ms = rec.submit_timed()?;
+        gpu.wait_idle()?;
+        Ok(gpu_ms.unwrap_or_else(|| start.elapsed().as_secs_f64() * 1e3))
+    };
+    for _ in 0..opts.warmup {
+        run()?;
+    }
+    let begin = Instant::now();
+    let mut times = Vec::new();
+    while times.len() < opts.reps.max(1) && (times.len() < 3 || begin.elapsed() < opts.max_time) {
+        times.push(run()?);
+    }
+    times.sort_by(f64::total_cmp);
+    let median_ms = times[times.len() / 2];
+    let info = gpu.info();
+    Ok(Measurement {
+        suite: shape.suite,
+        shape: shape.name,
+        op: op.name(),
+        median_ms,
+        min_ms: times[0],
+        max_ms: times[times.len() - 1],
+        samples: times.len(),
+        gflops: geo.flops() / (median_ms * 1e6),
+        gbps: geo.min_bytes() / (median_ms * 1e6),
+        adapter: info.name,
+        backend: format!("{:?}", info.backend),
+        timer: if timed { "gpu-timestamp" } else { "wall-clock" },
+        variant: gpu.variant().name(),
+        cpu_ms: None,
+    })
+}
+
+/// Times the CPU reference of `op` on `shape` once (it is slow on purpose).
+pub fn measure_cpu(shape: &BenchShape, op: ConvOp) -> Result<f64, Error> {
+    let geo = shape.geometry()?;
+    let mut rng = Rng::new(42);
+    let len = |s: [usize; 4]| s.iter().product::<usize>();
+    let x = rng.floats(len(geo.x_shape()));
+    let w = rng.floats(len(geo.w_shape()));
+    let dy = rng.floats(len(geo.y_shape()));
+    let p = shape.params();
+    let start = Instant::now();
+    match op {
+        ConvOp::Forward => {
+            crate::cpu::conv2d(&x, geo.x_shape(), &w, geo.w_shape(), None, &p).map(drop)?
+        }
+        ConvOp::InputGrad => {
+            crate::cpu::conv2d_input_grad(&dy, &w, geo.w_shape(), geo.x_shape(), &p).map(drop)?
+        }
+        ConvOp::WeightGrad => {
+            crate::cpu::conv2d_weight_grad(&x, geo.x_shape(), &dy, geo.w_shape(), &p).map(drop)?
+        }
+    }
+    Ok(start.elapsed().as_secs_f64() * 1e3)
+}
+
+fn json_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for ch in s.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The JSON array of DESIGN.md (`suite, shape, op, median_ms, gflops,
+/// adapter, backend, timer`), plus `min_ms`, `max_ms`, `samples`, `gbps`,
+/// `variant` and, when timed, `cpu_ms`.
+pub fn to_json(results: &[Measurement]) -> String {
+    let rows: Vec<String> = results
+        .iter()
+        .map(|m| {
+            let cpu = m.cpu_ms.map(|c| format!(",\"cpu_ms\":{c:.4}")).unwrap_or_default();
+            format!(
+                "  {{\"suite\":{},\"shape\":{},\"op\":{},\"median_ms\":{:.6},\"min_ms\":{:.6},\"max_ms\":{:.6},\"samples\":{},\"gflops\":{:.3},\"gbps\":{:.3},\"adapter\":{},\"backend\":{},\"timer\":{},\"variant\":{}{cpu}}}",
+                json_string(m.suite),
+                json_string(m.shape),
+                json_string(m.op),
+                m.median_ms,
+                m.min_ms,
+                m.max_ms,
+                m.samples,
+                m.gflops,
+                m.gbps,
+                json_string(&m.adapter),
+                json_string(&m.backend),
+                json_string(m.timer),
+                json_string(m.variant),
+            )
+        })
+        .collect();
+    format!("[\n{}\n]\n", rows.join(",\n"))
+}
+
+/// A plain-text table: one row per (shape, op), ms and GFLOP/s.
+pub fn table(results: &[Measurement]) -> String {
+    let mut out = String::new();
+    if let Some(m) = results.first() {
+        out.push_str(&format!(
+            "adapter: {} ({}), timer: {}, variant: {}\n",
+            m.adapter, m.backend, m.timer, m.variant
+        ));
+    }
+    out.push_str("shape  op           median ms   spread ms (min-max)   n   GFLOP/s    GB/s   CPU ref ms  speed-up\n");
+    for m in results {
+        let cpu = match m.cpu_ms {
+            Some(c) => format!("{c:>11.2}  {:>7.1}x", c / m.median_ms),
+            None => String::new(),
+        };
+        out.push_str(&format!(
+            "{:<6} {:<12} {:>9.3}   {:>8.3}-{:<9.3}  {:>3} {:>9.1} {:>7.1}  {cpu}\n",
+            m.shape, m.op, m.median_ms, m.min_ms, m.max_ms, m.samples, m.gflops, m.gbps
+        ));
+    }
+    out
+}
+
+/// Geometric mean of the GFLOP/s of `results`.
+pub fn geomean_gflops(results: &[Measurement]) -> f64 {
+    if results.is_empty() {
+        return 0.0;
+    }
+    (results.iter().map(|m| m.gflops.ln()).sum::<f64>() / results.len() as f64).exp()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suites_hold_the_design_shapes() {
+        assert_eq!(suite("small").unwrap().len(), 5);
+        assert_eq!(suite("large").unwrap().len(), 7);
+        assert!(suite("huge").is_none());
+        for s in SHAPES {
+            s.geometry().unwrap();
+        }
+        // L1: 32·64·112·112·3·49·2 FLOPs.
+        let l1 = SHAPES
+            .iter()
+            .find(|s| s.name == "L1")
+            .unwrap()
+            .geometry()
+            .unwrap();
+        assert_eq!(l1.flops(), 2.0 * 32.0 * 64.0 * 112.0 * 112.0 * 3.0 * 49.0);
+    }
+
+    #[test]
+    fn json_escapes_and_keeps_the_schema() {
+        let m = Measurement {
+            suite: "seed",
+            shape: "seed",
+            op: "forward",
+            median_ms: 1.0,
+            min_ms: 0.5,
+            max_ms: 2.0,
+            samples: 3,
+            gflops: 4.0,
+            gbps: 1.0,
+            adapter: "a \"quoted\" name".into(),
+            backend: "Vulkan".into(),
+            timer: "wall-clock",
+            variant: "auto",
+            cpu_ms: None,
+        };
+        let j = to_json(&[m]);
+        for key in [
+            "suite",
+            "shape",
+            "op",
+            "median_ms",
+            "gflops",
+            "adapter",
+            "backend",
+            "timer",
+        ] {
+            assert!(j.contains(&format!("\"{key}\":")), "{key} missing in {j}");
+        }
+        assert!(j.contains(r#""a \"quoted\" name""#));
+    }
+}

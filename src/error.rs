@@ -74,10 +74,7 @@ pub enum Error {
         tensor: &'static str,
     },
     /// A size computation overflowed or exceeds what the kernels index (u32).
-    TooLarge {
-        op: &'static str,
-        what: String,
-    },
+    TooLarge { op: &'static str, what: String },
     /// A request exceeds one of the adapter's limits.
     LimitExceeded {
         op: &'static str,

@@ -14,10 +14,12 @@
 //! ```
 
 pub mod bench;
+pub mod check;
 pub mod cpu;
 mod error;
 mod gpu;
 mod ops;
+pub mod rng;
 pub mod shape;
 mod tensor;
 

@@ -91,7 +91,11 @@ fn output_extent(
 }
 
 /// Checks a 4-D shape: rank 4 and no zero dimension.
-pub fn check_4d(op: &'static str, tensor: &'static str, shape: &[usize]) -> Result<[usize; 4], Error> {
+pub fn check_4d(
+    op: &'static str,
+    tensor: &'static str,
+    shape: &[usize],
+) -> Result<[usize; 4], Error> {
     let s: [usize; 4] = shape.try_into().map_err(|_| Error::BadRank {
         op,
         tensor,
@@ -134,10 +138,7 @@ impl Conv2dGeometry {
     ) -> Result<Self, Error> {
         let [n, c, h, w] = check_4d(op, "input", x_shape)?;
         let [k, cg, r, s] = check_4d(op, "weight", w_shape)?;
-        for (param, v) in [
-            ("stride", p.stride),
-            ("dilation", p.dilation),
-        ] {
+        for (param, v) in [("stride", p.stride), ("dilation", p.dilation)] {
             if v.contains(&0) {
                 return Err(Error::InvalidParam {
                     op,
@@ -251,12 +252,22 @@ mod tests {
     #[test]
     fn output_size_rule() {
         // The text's example: 5x5 input, 3x3 kernel, stride 2 -> 2x2.
-        let g = Conv2dGeometry::new("t", &[1, 1, 5, 5], &[1, 1, 3, 3], &Conv2dParams::square(2, 0))
-            .unwrap();
+        let g = Conv2dGeometry::new(
+            "t",
+            &[1, 1, 5, 5],
+            &[1, 1, 3, 3],
+            &Conv2dParams::square(2, 0),
+        )
+        .unwrap();
         assert_eq!((g.ho, g.wo), (2, 2));
         // ResNet stem: 224, 7x7, stride 2, pad 3 -> 112.
-        let g = Conv2dGeometry::new("t", &[1, 3, 224, 224], &[64, 3, 7, 7], &Conv2dParams::square(2, 3))
-            .unwrap();
+        let g = Conv2dGeometry::new(
+            "t",
+            &[1, 3, 224, 224],
+            &[64, 3, 7, 7],
+            &Conv2dParams::square(2, 3),
+        )
+        .unwrap();
         assert_eq!((g.ho, g.wo), (112, 112));
         // Dilation 2 on 7 with kernel 3: effective 5 -> 3.
         let p = Conv2dParams {
@@ -269,8 +280,16 @@ mod tests {
 
     #[test]
     fn flops_count() {
-        let g = Conv2dGeometry::new("t", &[2, 4, 5, 5], &[6, 2, 3, 3], &Conv2dParams { groups: 2, ..Default::default() })
-            .unwrap();
+        let g = Conv2dGeometry::new(
+            "t",
+            &[2, 4, 5, 5],
+            &[6, 2, 3, 3],
+            &Conv2dParams {
+                groups: 2,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         assert_eq!(g.flops(), 2.0 * 2.0 * 6.0 * 9.0 * 2.0 * 9.0);
     }
 }

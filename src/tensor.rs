@@ -4,6 +4,7 @@ use crate::shape::element_count;
 use crate::{Error, Gpu};
 
 /// A dense, contiguous, row-major f32 array living in a GPU storage buffer.
+/// `clone()` copies the handle, not the data: both handles see the same buffer.
 /// It belongs to the [`Gpu`] that made it; ops given a tensor from another
 /// `Gpu` fail with [`Error::DeviceMismatch`].
 #[derive(Clone)]
@@ -70,7 +71,11 @@ impl Gpu {
     }
 
     /// [`Gpu::zeros`] for callers that already hold [`Gpu::serialize`].
-    pub(crate) fn zeros_unlocked(&self, op: &'static str, shape: &[usize]) -> Result<Tensor, Error> {
+    pub(crate) fn zeros_unlocked(
+        &self,
+        op: &'static str,
+        shape: &[usize],
+    ) -> Result<Tensor, Error> {
         let len = check_shape(op, shape)?;
         Ok(Tensor {
             buffer: self.storage_zeroed(op, len)?,
@@ -80,7 +85,12 @@ impl Gpu {
     }
 
     /// `Err(DeviceMismatch)` unless `t` was made on this device.
-    pub(crate) fn check_owns(&self, op: &'static str, tensor: &'static str, t: &Tensor) -> Result<(), Error> {
+    pub(crate) fn check_owns(
+        &self,
+        op: &'static str,
+        tensor: &'static str,
+        t: &Tensor,
+    ) -> Result<(), Error> {
         if self.same_device(&t.gpu) {
             Ok(())
         } else {

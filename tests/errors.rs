@@ -11,14 +11,36 @@ fn p() -> Conv2dParams {
 fn tensor_creation_errors() {
     for gpu in gpus() {
         let who = label(gpu);
-        assert!(matches!(gpu.tensor(&[2, 3], &[1.0; 5]), Err(Error::DataLength { expected: 6, got: 5, .. })), "{who}");
-        assert!(matches!(gpu.tensor(&[1, 0, 3], &[]), Err(Error::ZeroSize { .. })), "{who}");
-        assert!(matches!(gpu.zeros(&[]), Err(Error::BadRank { .. })), "{who}");
-        assert!(matches!(gpu.zeros(&[usize::MAX, 2]), Err(Error::TooLarge { .. })), "{who}");
+        assert!(
+            matches!(
+                gpu.tensor(&[2, 3], &[1.0; 5]),
+                Err(Error::DataLength {
+                    expected: 6,
+                    got: 5,
+                    ..
+                })
+            ),
+            "{who}"
+        );
+        assert!(
+            matches!(gpu.tensor(&[1, 0, 3], &[]), Err(Error::ZeroSize { .. })),
+            "{who}"
+        );
+        assert!(
+            matches!(gpu.zeros(&[]), Err(Error::BadRank { .. })),
+            "{who}"
+        );
+        assert!(
+            matches!(gpu.zeros(&[usize::MAX, 2]), Err(Error::TooLarge { .. })),
+            "{who}"
+        );
         let bind = gpu.limits().max_storage_buffer_binding_size as usize;
         let e = gpu.zeros(&[bind / 4 + 1]).unwrap_err();
         assert!(matches!(e, Error::LimitExceeded { .. }), "{who}: {e}");
-        assert!(e.to_string().contains("max_storage_buffer_binding_size"), "{e}");
+        assert!(
+            e.to_string().contains("max_storage_buffer_binding_size"),
+            "{e}"
+        );
     }
 }
 
@@ -31,30 +53,146 @@ fn conv_geometry_errors() {
         let w = t(&[8, 4, 3, 3]);
 
         let e = gpu.conv2d(&t(&[4, 6, 6]), &w, None, &p()).unwrap_err();
-        assert!(matches!(e, Error::BadRank { tensor: "input", expected: 4, .. }), "{who}: {e}");
+        assert!(
+            matches!(
+                e,
+                Error::BadRank {
+                    tensor: "input",
+                    expected: 4,
+                    ..
+                }
+            ),
+            "{who}: {e}"
+        );
         let e = gpu.conv2d(&x, &t(&[8, 3, 3, 3]), None, &p()).unwrap_err();
-        assert!(matches!(e, Error::ChannelMismatch { input_channels: 4, weight_channels: 3, .. }), "{who}: {e}");
+        assert!(
+            matches!(
+                e,
+                Error::ChannelMismatch {
+                    input_channels: 4,
+                    weight_channels: 3,
+                    ..
+                }
+            ),
+            "{who}: {e}"
+        );
         let g3 = Conv2dParams { groups: 3, ..p() };
         let e = gpu.conv2d(&x, &t(&[9, 1, 3, 3]), None, &g3).unwrap_err();
-        assert!(matches!(e, Error::GroupsDoNotDivide { what: "input channels C", .. }), "{who}: {e}");
+        assert!(
+            matches!(
+                e,
+                Error::GroupsDoNotDivide {
+                    what: "input channels C",
+                    ..
+                }
+            ),
+            "{who}: {e}"
+        );
         let g2 = Conv2dParams { groups: 2, ..p() };
         let e = gpu.conv2d(&x, &t(&[5, 2, 3, 3]), None, &g2).unwrap_err();
-        assert!(matches!(e, Error::GroupsDoNotDivide { what: "output channels K", .. }), "{who}: {e}");
-        let e = gpu.conv2d(&x, &w, None, &Conv2dParams { groups: 0, ..p() }).unwrap_err();
-        assert!(matches!(e, Error::InvalidParam { param: "groups", .. }), "{who}: {e}");
-        let e = gpu.conv2d(&x, &w, None, &Conv2dParams { stride: [1, 0], ..p() }).unwrap_err();
-        assert!(matches!(e, Error::InvalidParam { param: "stride", .. }), "{who}: {e}");
-        let e = gpu.conv2d(&x, &w, None, &Conv2dParams { dilation: [0, 1], ..p() }).unwrap_err();
-        assert!(matches!(e, Error::InvalidParam { param: "dilation", .. }), "{who}: {e}");
+        assert!(
+            matches!(
+                e,
+                Error::GroupsDoNotDivide {
+                    what: "output channels K",
+                    ..
+                }
+            ),
+            "{who}: {e}"
+        );
+        let e = gpu
+            .conv2d(&x, &w, None, &Conv2dParams { groups: 0, ..p() })
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::InvalidParam {
+                    param: "groups",
+                    ..
+                }
+            ),
+            "{who}: {e}"
+        );
+        let e = gpu
+            .conv2d(
+                &x,
+                &w,
+                None,
+                &Conv2dParams {
+                    stride: [1, 0],
+                    ..p()
+                },
+            )
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::InvalidParam {
+                    param: "stride",
+                    ..
+                }
+            ),
+            "{who}: {e}"
+        );
+        let e = gpu
+            .conv2d(
+                &x,
+                &w,
+                None,
+                &Conv2dParams {
+                    dilation: [0, 1],
+                    ..p()
+                },
+            )
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::InvalidParam {
+                    param: "dilation",
+                    ..
+                }
+            ),
+            "{who}: {e}"
+        );
         let e = gpu.conv2d(&x, &t(&[8, 4, 7, 3]), None, &p()).unwrap_err();
-        assert!(matches!(e, Error::KernelTooLarge { axis: "height", dilated_kernel: 7, padded_input: 6, .. }), "{who}: {e}");
-        let dil = Conv2dParams { dilation: [1, 3], ..p() };
+        assert!(
+            matches!(
+                e,
+                Error::KernelTooLarge {
+                    axis: "height",
+                    dilated_kernel: 7,
+                    padded_input: 6,
+                    ..
+                }
+            ),
+            "{who}: {e}"
+        );
+        let dil = Conv2dParams {
+            dilation: [1, 3],
+            ..p()
+        };
         let e = gpu.conv2d(&x, &w, None, &dil).unwrap_err();
-        assert!(matches!(e, Error::KernelTooLarge { axis: "width", dilated_kernel: 7, .. }), "{who}: {e}");
+        assert!(
+            matches!(
+                e,
+                Error::KernelTooLarge {
+                    axis: "width",
+                    dilated_kernel: 7,
+                    ..
+                }
+            ),
+            "{who}: {e}"
+        );
         // Padding makes the same kernel fit.
-        assert!(gpu.conv2d(&x, &t(&[8, 4, 7, 3]), None, &Conv2dParams::square(1, 1)).is_ok());
+        assert!(gpu
+            .conv2d(&x, &t(&[8, 4, 7, 3]), None, &Conv2dParams::square(1, 1))
+            .is_ok());
         let e = gpu.conv2d(&x, &w, Some(&t(&[7])), &p()).unwrap_err();
-        assert!(matches!(e, Error::ShapeMismatch { tensor: "bias", .. }), "{who}: {e}");
+        assert!(
+            matches!(e, Error::ShapeMismatch { tensor: "bias", .. }),
+            "{who}: {e}"
+        );
     }
 }
 
@@ -65,14 +203,52 @@ fn gradient_shape_errors() {
         let t = |shape: &[usize]| gpu.zeros(shape).unwrap();
         let (x, w) = (t(&[2, 4, 6, 6]), t(&[8, 4, 3, 3]));
         let bad_dy = t(&[2, 8, 5, 4]);
-        let e = gpu.conv2d_input_grad(&bad_dy, &w, [2, 4, 6, 6], &p()).unwrap_err();
-        assert!(matches!(&e, Error::ShapeMismatch { tensor: "output gradient", expected, .. } if expected == &vec![2, 8, 4, 4]), "{who}: {e}");
-        let e = gpu.conv2d_weight_grad(&x, &bad_dy, [8, 4, 3, 3], &p()).unwrap_err();
-        assert!(matches!(e, Error::ShapeMismatch { tensor: "output gradient", .. }), "{who}: {e}");
-        let e = gpu.conv2d_input_grad(&t(&[2, 8, 4, 4]), &w, [2, 0, 6, 6], &p()).unwrap_err();
-        assert!(matches!(e, Error::ZeroSize { tensor: "input", .. }), "{who}: {e}");
-        let e = gpu.conv2d_weight_grad(&x, &t(&[2, 8, 4, 4]), [8, 4, 3, 0], &p()).unwrap_err();
-        assert!(matches!(e, Error::ZeroSize { tensor: "weight", .. }), "{who}: {e}");
+        let e = gpu
+            .conv2d_input_grad(&bad_dy, &w, [2, 4, 6, 6], &p())
+            .unwrap_err();
+        assert!(
+            matches!(&e, Error::ShapeMismatch { tensor: "output gradient", expected, .. } if expected == &vec![2, 8, 4, 4]),
+            "{who}: {e}"
+        );
+        let e = gpu
+            .conv2d_weight_grad(&x, &bad_dy, [8, 4, 3, 3], &p())
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::ShapeMismatch {
+                    tensor: "output gradient",
+                    ..
+                }
+            ),
+            "{who}: {e}"
+        );
+        let e = gpu
+            .conv2d_input_grad(&t(&[2, 8, 4, 4]), &w, [2, 0, 6, 6], &p())
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::ZeroSize {
+                    tensor: "input",
+                    ..
+                }
+            ),
+            "{who}: {e}"
+        );
+        let e = gpu
+            .conv2d_weight_grad(&x, &t(&[2, 8, 4, 4]), [8, 4, 3, 0], &p())
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::ZeroSize {
+                    tensor: "weight",
+                    ..
+                }
+            ),
+            "{who}: {e}"
+        );
         let e = gpu.bias_grad(&t(&[8, 4])).unwrap_err();
         assert!(matches!(e, Error::BadRank { .. }), "{who}: {e}");
     }
@@ -84,26 +260,80 @@ fn sgd_errors() {
         let who = label(gpu);
         let mut param = gpu.zeros(&[4, 3]).unwrap();
         let grad = gpu.zeros(&[3, 4]).unwrap();
-        let e = gpu.sgd_step(&mut param, &grad, &mut SgdState::default(), &Sgd::default()).unwrap_err();
-        assert!(matches!(e, Error::ShapeMismatch { tensor: "grad", .. }), "{who}: {e}");
+        let e = gpu
+            .sgd_step(&mut param, &grad, &mut SgdState::default(), &Sgd::default())
+            .unwrap_err();
+        assert!(
+            matches!(e, Error::ShapeMismatch { tensor: "grad", .. }),
+            "{who}: {e}"
+        );
         let grad = gpu.zeros(&[4, 3]).unwrap();
         for (cfg, name) in [
-            (Sgd { lr: -1.0, ..Sgd::default() }, "lr"),
-            (Sgd { lr: f32::NAN, ..Sgd::default() }, "lr"),
-            (Sgd { momentum: -0.1, ..Sgd::default() }, "momentum"),
-            (Sgd { weight_decay: -0.1, ..Sgd::default() }, "weight_decay"),
-            (Sgd { nesterov: true, ..Sgd::default() }, "nesterov"),
+            (
+                Sgd {
+                    lr: -1.0,
+                    ..Sgd::default()
+                },
+                "lr",
+            ),
+            (
+                Sgd {
+                    lr: f32::NAN,
+                    ..Sgd::default()
+                },
+                "lr",
+            ),
+            (
+                Sgd {
+                    momentum: -0.1,
+                    ..Sgd::default()
+                },
+                "momentum",
+            ),
+            (
+                Sgd {
+                    weight_decay: -0.1,
+                    ..Sgd::default()
+                },
+                "weight_decay",
+            ),
+            (
+                Sgd {
+                    nesterov: true,
+                    ..Sgd::default()
+                },
+                "nesterov",
+            ),
         ] {
-            let e = gpu.sgd_step(&mut param, &grad, &mut SgdState::default(), &cfg).unwrap_err();
-            assert!(matches!(e, Error::InvalidParam { param, .. } if param == name), "{who}: {e}");
+            let e = gpu
+                .sgd_step(&mut param, &grad, &mut SgdState::default(), &cfg)
+                .unwrap_err();
+            assert!(
+                matches!(e, Error::InvalidParam { param, .. } if param == name),
+                "{who}: {e}"
+            );
         }
         // A state that belongs to a parameter of another shape.
         let mut state = SgdState::default();
-        let cfg = Sgd { momentum: 0.9, ..Sgd::default() };
+        let cfg = Sgd {
+            momentum: 0.9,
+            ..Sgd::default()
+        };
         gpu.sgd_step(&mut param, &grad, &mut state, &cfg).unwrap();
         let mut other = gpu.zeros(&[5]).unwrap();
-        let e = gpu.sgd_step(&mut other, &gpu.zeros(&[5]).unwrap(), &mut state, &cfg).unwrap_err();
-        assert!(matches!(e, Error::ShapeMismatch { tensor: "momentum buffer", .. }), "{who}: {e}");
+        let e = gpu
+            .sgd_step(&mut other, &gpu.zeros(&[5]).unwrap(), &mut state, &cfg)
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::ShapeMismatch {
+                    tensor: "momentum buffer",
+                    ..
+                }
+            ),
+            "{who}: {e}"
+        );
     }
 }
 
@@ -120,29 +350,72 @@ fn tensors_from_another_gpu_are_rejected() {
         let x = gpu.zeros(&[1, 1, 4, 4]).unwrap();
         let w_other = other.zeros(&[1, 1, 3, 3]).unwrap();
         let e = gpu.conv2d(&x, &w_other, None, &p()).unwrap_err();
-        assert!(matches!(e, Error::DeviceMismatch { tensor: "weight", .. }), "{}: {e}", label(gpu));
+        assert!(
+            matches!(
+                e,
+                Error::DeviceMismatch {
+                    tensor: "weight",
+                    ..
+                }
+            ),
+            "{}: {e}",
+            label(gpu)
+        );
         let dy_other = other.zeros(&[1, 1, 2, 2]).unwrap();
-        assert!(matches!(gpu.bias_grad(&dy_other), Err(Error::DeviceMismatch { .. })));
+        assert!(matches!(
+            gpu.bias_grad(&dy_other),
+            Err(Error::DeviceMismatch { .. })
+        ));
         assert!(matches!(
             gpu.conv2d_weight_grad(&x, &dy_other, [1, 1, 3, 3], &p()),
-            Err(Error::DeviceMismatch { tensor: "output gradient", .. })
+            Err(Error::DeviceMismatch {
+                tensor: "output gradient",
+                ..
+            })
         ));
         let mut param = gpu.zeros(&[3]).unwrap();
         let g_other = other.zeros(&[3]).unwrap();
         assert!(matches!(
-            gpu.sgd_step(&mut param, &g_other, &mut SgdState::default(), &Sgd::default()),
+            gpu.sgd_step(
+                &mut param,
+                &g_other,
+                &mut SgdState::default(),
+                &Sgd::default()
+            ),
             Err(Error::DeviceMismatch { tensor: "grad", .. })
         ));
         // A handle with another variant is the same device.
-        assert!(gpu.with_variant(wgconv::Variant::Direct).conv2d(&x, &gpu.zeros(&[1, 1, 3, 3]).unwrap(), None, &p()).is_ok());
+        assert!(gpu
+            .with_variant(wgconv::Variant::Direct)
+            .conv2d(&x, &gpu.zeros(&[1, 1, 3, 3]).unwrap(), None, &p())
+            .is_ok());
     }
 }
 
 #[test]
 fn cpu_reference_errors() {
-    let e = cpu::conv2d(&[0f32; 15], [1, 1, 4, 4], &[0f32; 9], [1, 1, 3, 3], None, &p()).unwrap_err();
-    assert!(matches!(e, Error::DataLength { expected: 16, got: 15, .. }), "{e}");
-    let e = cpu::conv2d_input_grad(&[0f32; 4], &[0f32; 9], [1, 1, 3, 3], [1, 2, 4, 4], &p()).unwrap_err();
+    let e = cpu::conv2d(
+        &[0f32; 15],
+        [1, 1, 4, 4],
+        &[0f32; 9],
+        [1, 1, 3, 3],
+        None,
+        &p(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::DataLength {
+                expected: 16,
+                got: 15,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let e = cpu::conv2d_input_grad(&[0f32; 4], &[0f32; 9], [1, 1, 3, 3], [1, 2, 4, 4], &p())
+        .unwrap_err();
     assert!(matches!(e, Error::ChannelMismatch { .. }), "{e}");
     let e = cpu::bias_grad(&[0f32; 3], [1, 2, 1, 1]).unwrap_err();
     assert!(matches!(e, Error::DataLength { .. }), "{e}");
@@ -156,5 +429,8 @@ fn messages_name_the_problem() {
         "conv2d: input has 4 channels in 1 group(s), so the weight's dimension 1 must be 4, got 3"
     );
     let e = wgconv::Conv2dGeometry::new("conv2d", &[1, 1, 2, 2], &[1, 1, 3, 3], &p()).unwrap_err();
-    assert_eq!(e.to_string(), "conv2d: the dilated kernel height (3) is larger than the padded input height (2)");
+    assert_eq!(
+        e.to_string(),
+        "conv2d: the dilated kernel height (3) is larger than the padded input height (2)"
+    );
 }

@@ -6,21 +6,41 @@ use wgconv::{Conv2dParams, Variant};
 
 /// Forced variants: each is held to the reference on its own (Auto picks
 /// one of them per problem).
-const VARIANTS: [Variant; 2] = [Variant::Direct, Variant::Tiled];
+const VARIANTS: [Variant; 3] = Variant::FORCED;
 
 /// Geometries chosen to hit the tiled kernel's edges: more than one tile in
 /// each direction, sizes that are not multiples of 64 or 16, long
 /// reductions that the weight gradient splits, groups, 1x1.
 fn edge_geometries() -> Vec<([usize; 4], [usize; 4], Conv2dParams)> {
-    let g = |groups| Conv2dParams { groups, ..Conv2dParams::square(1, 1) };
+    let g = |groups| Conv2dParams {
+        groups,
+        ..Conv2dParams::square(1, 1)
+    };
     vec![
         ([2, 67, 9, 11], [70, 67, 3, 3], Conv2dParams::square(1, 1)),
-        ([3, 5, 23, 19], [129, 5, 2, 3], Conv2dParams { stride: [2, 1], padding: [1, 2], ..Default::default() }),
+        (
+            [3, 5, 23, 19],
+            [129, 5, 2, 3],
+            Conv2dParams {
+                stride: [2, 1],
+                padding: [1, 2],
+                ..Default::default()
+            },
+        ),
         ([4, 3, 33, 31], [8, 3, 5, 5], Conv2dParams::square(1, 2)), // N·Ho·Wo > 2 splits for weight grad
         ([2, 8, 17, 17], [12, 2, 3, 3], g(4)),
         ([1, 96, 7, 5], [80, 96, 1, 1], Conv2dParams::default()),
         ([2, 16, 15, 15], [16, 1, 3, 3], g(16)), // depthwise
-        ([1, 4, 8, 8], [6, 4, 3, 3], Conv2dParams { stride: [5, 5], padding: [3, 3], dilation: [1, 1], groups: 1 }),
+        (
+            [1, 4, 8, 8],
+            [6, 4, 3, 3],
+            Conv2dParams {
+                stride: [5, 5],
+                padding: [3, 3],
+                dilation: [1, 1],
+                groups: 1,
+            },
+        ),
     ]
 }
 
@@ -65,11 +85,19 @@ fn random_geometries_match_the_reference() {
         seen[4] |= c.w_shape[2] != c.w_shape[3];
         seen[5] |= c.w_shape[2] == 1 && c.w_shape[3] == 1;
     }
-    assert!(seen.iter().all(|&s| s), "generator misses a geometry class: {seen:?}");
+    assert!(
+        seen.iter().all(|&s| s),
+        "generator misses a geometry class: {seen:?}"
+    );
     for gpu in gpus() {
         for variant in VARIANTS {
             let gpu = gpu.with_variant(variant);
-            for case in cases.iter().chain(&edge_geometries().into_iter().map(|(x, w, p)| Case::new(x, w, p, &mut Rng::new(5), false)).collect::<Vec<_>>()) {
+            for case in cases.iter().chain(
+                &edge_geometries()
+                    .into_iter()
+                    .map(|(x, w, p)| Case::new(x, w, p, &mut Rng::new(5), false))
+                    .collect::<Vec<_>>(),
+            ) {
                 case.check(&gpu, false);
             }
         }

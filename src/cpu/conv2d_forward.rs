@@ -31,14 +31,24 @@ pub fn conv2d<T: Element>(
                     let mut acc = bias.map_or(0.0, |b| b[k].to_f64());
                     for c in 0..cg {
                         for r in 0..g.r {
-                            let Some(ih) = input_coord(oh, p.stride[0], p.padding[0], r, p.dilation[0], g.h) else {
+                            let Some(ih) =
+                                input_coord(oh, p.stride[0], p.padding[0], r, p.dilation[0], g.h)
+                            else {
                                 continue;
                             };
                             for s in 0..g.s {
-                                let Some(iw) = input_coord(ow, p.stride[1], p.padding[1], s, p.dilation[1], g.w) else {
+                                let Some(iw) = input_coord(
+                                    ow,
+                                    p.stride[1],
+                                    p.padding[1],
+                                    s,
+                                    p.dilation[1],
+                                    g.w,
+                                ) else {
                                     continue;
                                 };
-                                acc += x[at(x_shape, n, grp * cg + c, ih, iw)].to_f64() * w[at(w_shape, k, c, r, s)].to_f64();
+                                acc += x[at(x_shape, n, grp * cg + c, ih, iw)].to_f64()
+                                    * w[at(w_shape, k, c, r, s)].to_f64();
                             }
                         }
                     }

@@ -28,14 +28,24 @@ pub fn conv2d_input_grad<T: Element>(
                     let d = dy[at(ys, n, k, oh, ow)].to_f64();
                     for c in 0..cg {
                         for r in 0..g.r {
-                            let Some(ih) = input_coord(oh, p.stride[0], p.padding[0], r, p.dilation[0], g.h) else {
+                            let Some(ih) =
+                                input_coord(oh, p.stride[0], p.padding[0], r, p.dilation[0], g.h)
+                            else {
                                 continue;
                             };
                             for s in 0..g.s {
-                                let Some(iw) = input_coord(ow, p.stride[1], p.padding[1], s, p.dilation[1], g.w) else {
+                                let Some(iw) = input_coord(
+                                    ow,
+                                    p.stride[1],
+                                    p.padding[1],
+                                    s,
+                                    p.dilation[1],
+                                    g.w,
+                                ) else {
                                     continue;
                                 };
-                                dx[at(x_shape, n, grp * cg + c, ih, iw)] += d * w[at(w_shape, k, c, r, s)].to_f64();
+                                dx[at(x_shape, n, grp * cg + c, ih, iw)] +=
+                                    d * w[at(w_shape, k, c, r, s)].to_f64();
                             }
                         }
                     }

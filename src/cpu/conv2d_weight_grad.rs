@@ -27,14 +27,24 @@ pub fn conv2d_weight_grad<T: Element>(
                     let mut acc = 0f64;
                     for n in 0..g.n {
                         for oh in 0..g.ho {
-                            let Some(ih) = input_coord(oh, p.stride[0], p.padding[0], r, p.dilation[0], g.h) else {
+                            let Some(ih) =
+                                input_coord(oh, p.stride[0], p.padding[0], r, p.dilation[0], g.h)
+                            else {
                                 continue;
                             };
                             for ow in 0..g.wo {
-                                let Some(iw) = input_coord(ow, p.stride[1], p.padding[1], s, p.dilation[1], g.w) else {
+                                let Some(iw) = input_coord(
+                                    ow,
+                                    p.stride[1],
+                                    p.padding[1],
+                                    s,
+                                    p.dilation[1],
+                                    g.w,
+                                ) else {
                                     continue;
                                 };
-                                acc += x[at(x_shape, n, grp * cg + c, ih, iw)].to_f64() * dy[at(ys, n, k, oh, ow)].to_f64();
+                                acc += x[at(x_shape, n, grp * cg + c, ih, iw)].to_f64()
+                                    * dy[at(ys, n, k, oh, ow)].to_f64();
                             }
                         }
                     }

@@ -67,7 +67,14 @@ pub(crate) fn at(dims: [usize; 4], a: usize, b: usize, c: usize, d: usize) -> us
 
 /// Input coordinate `out·stride − pad + tap·dilation`, or None in the padding.
 #[inline]
-pub(crate) fn input_coord(out: usize, stride: u32, pad: u32, tap: usize, dil: u32, extent: usize) -> Option<usize> {
+pub(crate) fn input_coord(
+    out: usize,
+    stride: u32,
+    pad: u32,
+    tap: usize,
+    dil: u32,
+    extent: usize,
+) -> Option<usize> {
     let padded = out * stride as usize + tap * dil as usize;
     let i = padded.checked_sub(pad as usize)?;
     (i < extent).then_some(i)

@@ -14,7 +14,7 @@ impl Gpu {
     /// whole by one kernel.
     pub(crate) fn check_storage_size(&self, op: &'static str, bytes: u64) -> Result<(), Error> {
         let limits = &self.inner.limits;
-        let bind = limits.max_storage_buffer_binding_size as u64;
+        let bind = limits.max_storage_buffer_binding_size;
         if bytes > limits.max_buffer_size {
             return Err(Error::LimitExceeded {
                 op,
@@ -42,7 +42,11 @@ impl Gpu {
     }
 
     /// A zero-initialised storage buffer of `len` f32 values.
-    pub(crate) fn storage_zeroed(&self, op: &'static str, len: usize) -> Result<wgpu::Buffer, Error> {
+    pub(crate) fn storage_zeroed(
+        &self,
+        op: &'static str,
+        len: usize,
+    ) -> Result<wgpu::Buffer, Error> {
         let bytes = Self::byte_size(op, len)?;
         self.check_storage_size(op, bytes)?;
         self.check_usable()?;
@@ -55,7 +59,11 @@ impl Gpu {
     }
 
     /// A storage buffer holding `data`.
-    pub(crate) fn storage_from(&self, op: &'static str, data: &[f32]) -> Result<wgpu::Buffer, Error> {
+    pub(crate) fn storage_from(
+        &self,
+        op: &'static str,
+        data: &[f32],
+    ) -> Result<wgpu::Buffer, Error> {
         let bytes = Self::byte_size(op, data.len())?;
         self.check_storage_size(op, bytes)?;
         self.check_usable()?;
@@ -95,12 +103,12 @@ impl Gpu {
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let mut encoder = self
-            .inner
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("readback"),
-            });
+        let mut encoder =
+            self.inner
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("readback"),
+                });
         encoder.copy_buffer_to_buffer(buffer, 0, &staging, 0, bytes);
         self.inner.queue.submit([encoder.finish()]);
         let (tx, rx) = futures_intrusive::channel::shared::oneshot_channel();

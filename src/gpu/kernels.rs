@@ -3,11 +3,12 @@
 //!
 //! A convolution module is `conv_params.wgsl` (the uniform shared by the
 //! conv family) + the op's own file (bindings, the `direct` entry point and
-//! the GEMM view of the op) + `gemm_tiled.wgsl` (the `tiled` entry point,
-//! written once against that GEMM view).
+//! the GEMM view of the op) + `gemm_tiled.wgsl` and `gemm_rows.wgsl` (the
+//! `tiled` and `rows` entry points, written once against that GEMM view).
 
 const CONV_PARAMS: &str = include_str!("../../shaders/conv_params.wgsl");
 const GEMM_TILED: &str = include_str!("../../shaders/gemm_tiled.wgsl");
+const GEMM_ROWS: &str = include_str!("../../shaders/gemm_rows.wgsl");
 const CONV2D_FORWARD: &str = include_str!("../../shaders/conv2d_forward.wgsl");
 const CONV2D_INPUT_GRAD: &str = include_str!("../../shaders/conv2d_input_grad.wgsl");
 const CONV2D_WEIGHT_GRAD: &str = include_str!("../../shaders/conv2d_weight_grad.wgsl");
@@ -24,6 +25,7 @@ pub(crate) enum Kernel {
 }
 
 impl Kernel {
+    #[cfg(test)]
     pub(crate) const ALL: [Kernel; 5] = [
         Kernel::Conv2dForward,
         Kernel::Conv2dInputGrad,
@@ -47,9 +49,13 @@ impl Kernel {
     /// The complete WGSL text of the module.
     pub(crate) fn source(self) -> String {
         match self {
-            Kernel::Conv2dForward => [CONV_PARAMS, CONV2D_FORWARD, GEMM_TILED].concat(),
-            Kernel::Conv2dInputGrad => [CONV_PARAMS, CONV2D_INPUT_GRAD, GEMM_TILED].concat(),
-            Kernel::Conv2dWeightGrad => [CONV_PARAMS, CONV2D_WEIGHT_GRAD, GEMM_TILED].concat(),
+            Kernel::Conv2dForward => [CONV_PARAMS, CONV2D_FORWARD, GEMM_TILED, GEMM_ROWS].concat(),
+            Kernel::Conv2dInputGrad => {
+                [CONV_PARAMS, CONV2D_INPUT_GRAD, GEMM_TILED, GEMM_ROWS].concat()
+            }
+            Kernel::Conv2dWeightGrad => {
+                [CONV_PARAMS, CONV2D_WEIGHT_GRAD, GEMM_TILED, GEMM_ROWS].concat()
+            }
             Kernel::BiasGrad => [CONV_PARAMS, BIAS_GRAD].concat(),
             Kernel::SgdStep => SGD_STEP.to_string(),
         }
@@ -66,9 +72,12 @@ mod tests {
         for k in Kernel::ALL {
             let module = naga::front::wgsl::parse_str(&k.source())
                 .unwrap_or_else(|e| panic!("{}: {}", k.name(), e.emit_to_string(&k.source())));
-            naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::all())
-                .validate(&module)
-                .unwrap_or_else(|e| panic!("{}: {e:?}", k.name()));
+            naga::valid::Validator::new(
+                naga::valid::ValidationFlags::all(),
+                naga::valid::Capabilities::all(),
+            )
+            .validate(&module)
+            .unwrap_or_else(|e| panic!("{}: {e:?}", k.name()));
         }
     }
 }

@@ -22,29 +22,43 @@ pub use wgpu::AdapterInfo;
 /// variant is held to the same CPU reference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Variant {
-    /// Pick per problem (tiled implicit GEMM for large problems, direct
-    /// loops for tiny or depthwise ones).
+    /// Pick per problem: direct loops for tiny or depthwise problems,
+    /// `Tiled` otherwise.
     Auto,
     /// One invocation per output element, plain loops: the reference variant.
     Direct,
     /// Implicit GEMM with 64x64 workgroup tiles staged in workgroup memory
-    /// and 4x4 register tiles per invocation.
+    /// and 4x4 register tiles per invocation (shaders/gemm_tiled.wgsl).
     Tiled,
+    /// Implicit GEMM with one output row x 16 columns per invocation, no
+    /// workgroup memory, the weight operand read as workgroup-uniform
+    /// broadcasts (shaders/gemm_rows.wgsl).
+    Rows,
 }
 
 impl Variant {
-    pub const ALL: [Variant; 3] = [Variant::Auto, Variant::Direct, Variant::Tiled];
+    pub const ALL: [Variant; 4] = [
+        Variant::Auto,
+        Variant::Direct,
+        Variant::Tiled,
+        Variant::Rows,
+    ];
+    /// The variants that can be forced (every one but `Auto`).
+    pub const FORCED: [Variant; 3] = [Variant::Direct, Variant::Tiled, Variant::Rows];
 
     pub fn name(self) -> &'static str {
         match self {
             Variant::Auto => "auto",
             Variant::Direct => "direct",
             Variant::Tiled => "tiled",
+            Variant::Rows => "rows",
         }
     }
 
     pub fn parse(s: &str) -> Option<Variant> {
-        Variant::ALL.into_iter().find(|v| v.name() == s.to_ascii_lowercase())
+        Variant::ALL
+            .into_iter()
+            .find(|v| v.name() == s.to_ascii_lowercase())
     }
 }
 
@@ -64,6 +78,8 @@ pub(crate) struct Inner {
     pub(crate) features: wgpu::Features,
     pipelines: Mutex<HashMap<(Kernel, &'static str), wgpu::ComputePipeline>>,
     modules: Mutex<HashMap<Kernel, wgpu::ShaderModule>>,
+    /// Tap tables of the tiled kernels, per geometry (ops/taps.rs).
+    pub(crate) tables: Mutex<HashMap<(Kernel, crate::Conv2dGeometry), wgpu::Buffer>>,
     /// Set by the device-lost callback; every later op fails with it.
     lost: Arc<Mutex<Option<String>>>,
     /// Present on the GL backend only: wgpu's GL backend shares one EGL
@@ -193,6 +209,7 @@ impl Gpu {
                 features,
                 pipelines: Mutex::new(HashMap::new()),
                 modules: Mutex::new(HashMap::new()),
+                tables: Mutex::new(HashMap::new()),
                 lost,
                 serial: (info.backend == wgpu::Backend::Gl).then(|| Mutex::new(())),
             }),
@@ -212,12 +229,14 @@ impl Gpu {
 
     /// Whether GPU timestamps are available for timing.
     pub fn has_timestamps(&self) -> bool {
-        self.inner.features.contains(wgpu::Features::TIMESTAMP_QUERY)
+        self.inner
+            .features
+            .contains(wgpu::Features::TIMESTAMP_QUERY)
     }
 
     /// A handle to the same device that runs convolutions with `variant`.
     /// Tensors are shared between the two handles. The environment
-    /// variable `WGCONV_VARIANT=direct|tiled|auto` sets the initial choice.
+    /// variable `WGCONV_VARIANT=direct|tiled|rows|auto` sets the initial choice.
     pub fn with_variant(&self, variant: Variant) -> Gpu {
         Gpu {
             inner: self.inner.clone(),
@@ -261,14 +280,26 @@ impl Gpu {
     }
 
     pub(crate) fn wait_idle(&self) -> Result<(), Error> {
-        self.inner
-            .device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map(|_| ())
-            .map_err(|e| Error::Device {
-                op: "synchronize",
-                message: e.to_string(),
-            })
+        // Short bounded waits in a loop rather than one unbounded wait: on
+        // Mesa's GL driver a fence wait running while another thread drives
+        // a Vulkan device was seen to sleep out its whole timeout (4.3 s)
+        // after the work had finished; re-polling sees the fence at once.
+        let slice = wgpu::PollType::Wait {
+            submission_index: None,
+            timeout: Some(std::time::Duration::from_millis(5)),
+        };
+        loop {
+            match self.inner.device.poll(slice.clone()) {
+                Ok(_) => return Ok(()),
+                Err(wgpu::PollError::Timeout) => self.check_usable()?,
+                Err(e) => {
+                    return Err(Error::Device {
+                        op: "synchronize",
+                        message: e.to_string(),
+                    })
+                }
+            }
+        }
     }
 
     /// Workgroup grid `(x, y)` covering `count` workgroups within
@@ -291,7 +322,13 @@ impl Gpu {
 
     pub(crate) fn pipeline(&self, kernel: Kernel, entry: &'static str) -> wgpu::ComputePipeline {
         let key = (kernel, entry);
-        if let Some(p) = self.inner.pipelines.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        if let Some(p) = self
+            .inner
+            .pipelines
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+        {
             return p.clone();
         }
         let module = {
@@ -309,17 +346,17 @@ impl Gpu {
                 .clone()
         };
         let label = format!("{}:{entry}", kernel.name());
-        let pipeline = self
-            .inner
-            .device
-            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(&label),
-                layout: None,
-                module: &module,
-                entry_point: Some(entry),
-                compilation_options: Default::default(),
-                cache: None,
-            });
+        let pipeline =
+            self.inner
+                .device
+                .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some(&label),
+                    layout: None,
+                    module: &module,
+                    entry_point: Some(entry),
+                    compilation_options: Default::default(),
+                    cache: None,
+                });
         self.inner
             .pipelines
             .lock()

@@ -47,7 +47,8 @@ impl<'g> Recorder<'g> {
             device.push_error_scope(wgpu::ErrorFilter::Validation),
             device.push_error_scope(wgpu::ErrorFilter::Internal),
         ];
-        let encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(op) });
+        let encoder =
+            device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(op) });
         Ok(Recorder {
             gpu,
             op,
@@ -79,15 +80,21 @@ impl<'g> Recorder<'g> {
             binding,
             resource: b.as_entire_binding(),
         }));
-        let bind_group = self.gpu.inner.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some(&label),
-            layout: &pipeline.get_bind_group_layout(0),
-            entries: &entries,
-        });
-        let mut pass = self.encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some(&label),
-            timestamp_writes: self.timing.as_mut().and_then(|t| t.next_pass()),
-        });
+        let bind_group = self
+            .gpu
+            .inner
+            .device
+            .create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some(&label),
+                layout: &pipeline.get_bind_group_layout(0),
+                entries: &entries,
+            });
+        let mut pass = self
+            .encoder
+            .begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some(&label),
+                timestamp_writes: self.timing.as_mut().and_then(|t| t.next_pass()),
+            });
         pass.set_pipeline(&pipeline);
         pass.set_bind_group(0, &bind_group, &[]);
         pass.dispatch_workgroups(grid.0, grid.1, 1);
@@ -98,11 +105,15 @@ impl<'g> Recorder<'g> {
     /// [`Recorder::submit_timed`].
     pub(crate) fn time_passes(&mut self, max_passes: u32) {
         let capacity = 2 * max_passes;
-        let queries = self.gpu.inner.device.create_query_set(&wgpu::QuerySetDescriptor {
-            label: Some("wgconv timer"),
-            ty: wgpu::QueryType::Timestamp,
-            count: capacity,
-        });
+        let queries = self
+            .gpu
+            .inner
+            .device
+            .create_query_set(&wgpu::QuerySetDescriptor {
+                label: Some("wgconv timer"),
+                ty: wgpu::QueryType::Timestamp,
+                count: capacity,
+            });
         self.timing = Some(PassTimer {
             queries,
             capacity,
@@ -126,14 +137,18 @@ impl<'g> Recorder<'g> {
             mapped_at_creation: false,
         });
         if timer.used > 0 {
-            self.encoder.resolve_query_set(&timer.queries, 0..timer.used, &resolve, 0);
+            self.encoder
+                .resolve_query_set(&timer.queries, 0..timer.used, &resolve, 0);
         }
         self.submit()?;
         if timer.used == 0 {
             return Ok(None);
         }
         let words = gpu.read_raw(&resolve, bytes)?;
-        let ticks: Vec<u64> = words.chunks_exact(8).map(bytemuck::pod_read_unaligned).collect();
+        let ticks: Vec<u64> = words
+            .chunks_exact(8)
+            .map(bytemuck::pod_read_unaligned)
+            .collect();
         let period = gpu.inner.queue.get_timestamp_period() as f64;
         let first = ticks[0];
         let last = ticks[ticks.len() - 1];

@@ -28,7 +28,13 @@ impl Gpu {
             ..Default::default()
         };
         let mut rec = Recorder::new(self, OP)?;
-        rec.dispatch(Kernel::BiasGrad, "bias_grad", bytemuck::bytes_of(&u), &[(1, &dy.buffer), (2, &db.buffer)], grid);
+        rec.dispatch(
+            Kernel::BiasGrad,
+            "bias_grad",
+            bytemuck::bytes_of(&u),
+            &[(1, &dy.buffer), (2, &db.buffer)],
+            grid,
+        );
         rec.submit()?;
         Ok(db)
     }

@@ -1,7 +1,7 @@
 //! `Gpu::conv2d`: the forward convolution (shaders/conv2d_forward.wgsl).
 
 use super::{check_owned, choose_variant, direct_launch, tiled_launch, GemmDims};
-use crate::gpu::{Kernel, Recorder, Variant};
+use crate::gpu::{Kernel, Recorder};
 use crate::{Conv2dGeometry, Conv2dParams, Error, Gpu, Tensor};
 
 const OP: &str = "conv2d";
@@ -15,7 +15,13 @@ impl Gpu {
     /// on invalid geometry (see [`Conv2dGeometry::new`]), a bias that is not
     /// `[K]`, tensors from another `Gpu`, or an output over the adapter's
     /// buffer limits.
-    pub fn conv2d(&self, x: &Tensor, w: &Tensor, bias: Option<&Tensor>, p: &Conv2dParams) -> Result<Tensor, Error> {
+    pub fn conv2d(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        bias: Option<&Tensor>,
+        p: &Conv2dParams,
+    ) -> Result<Tensor, Error> {
         check_owned(self, OP, &[("input", x), ("weight", w)])?;
         let _serial = self.serialize();
         let geo = Conv2dGeometry::new(OP, x.shape(), w.shape(), p)?;
@@ -25,7 +31,15 @@ impl Gpu {
         }
         let y = self.zeros_unlocked(OP, &geo.y_shape())?;
         let mut rec = Recorder::new(self, OP)?;
-        record_conv2d_forward(self, &mut rec, &geo, &x.buffer, &w.buffer, bias.map(|b| &b.buffer), &y.buffer)?;
+        record_conv2d_forward(
+            self,
+            &mut rec,
+            &geo,
+            &x.buffer,
+            &w.buffer,
+            bias.map(|b| &b.buffer),
+            &y.buffer,
+        )?;
         rec.submit()?;
         Ok(y)
     }
@@ -46,26 +60,34 @@ pub(crate) fn record_conv2d_forward(
         n: geo.k_per_group(),
         k: geo.c_per_group() * geo.r * geo.s,
     };
-    let (mut u, grid, entry) = match choose_variant(gpu, dims) {
-        Variant::Tiled => {
-            let (u, grid) = tiled_launch(gpu, OP, geo, dims, 1, dims.k)?;
-            (u, grid, "tiled")
-        }
-        _ => {
-            let (u, grid) = direct_launch(gpu, OP, geo, geo.y_shape().iter().product())?;
-            (u, grid, "direct")
-        }
+    let tile = choose_variant(gpu, Kernel::Conv2dForward, geo, dims).gemm_tile();
+    let (mut u, grid) = match tile {
+        Some(tile) => tiled_launch(gpu, OP, geo, dims, tile, 1, dims.k)?,
+        None => direct_launch(gpu, OP, geo, geo.y_shape().iter().product())?,
     };
     u.has_bias = bias.is_some() as u32;
     // Without a bias the weight is bound in its place (a binding cannot be
     // empty); has_bias = 0 keeps the kernel from reading it.
     let bias = bias.unwrap_or(w);
-    rec.dispatch(
-        Kernel::Conv2dForward,
-        entry,
-        bytemuck::bytes_of(&u),
-        &[(1, x), (2, w), (3, y), (4, bias)],
-        grid,
-    );
+    let buffers = [(1, x), (2, w), (3, y), (4, bias)];
+    if let Some(tile) = tile {
+        let taps = gpu.taps(Kernel::Conv2dForward, geo)?;
+        let buffers = [&buffers[..], &[(7, &taps)]].concat();
+        rec.dispatch(
+            Kernel::Conv2dForward,
+            tile.entry,
+            bytemuck::bytes_of(&u),
+            &buffers,
+            grid,
+        );
+    } else {
+        rec.dispatch(
+            Kernel::Conv2dForward,
+            "direct",
+            bytemuck::bytes_of(&u),
+            &buffers,
+            grid,
+        );
+    }
     Ok(())
 }

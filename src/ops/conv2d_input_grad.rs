@@ -2,7 +2,7 @@
 //! to its input (shaders/conv2d_input_grad.wgsl).
 
 use super::{check_owned, check_shape, choose_variant, direct_launch, tiled_launch, GemmDims};
-use crate::gpu::{Kernel, Recorder, Variant};
+use crate::gpu::{Kernel, Recorder};
 use crate::{Conv2dGeometry, Conv2dParams, Error, Gpu, Tensor};
 
 const OP: &str = "conv2d_input_grad";
@@ -15,7 +15,13 @@ impl Gpu {
     /// the forward input's `[N, C, H, W]`; returns `dx` of shape `x_shape`.
     /// Fails on invalid geometry, a `dy` whose shape is not the forward
     /// output's, or tensors from another `Gpu`.
-    pub fn conv2d_input_grad(&self, dy: &Tensor, w: &Tensor, x_shape: [usize; 4], p: &Conv2dParams) -> Result<Tensor, Error> {
+    pub fn conv2d_input_grad(
+        &self,
+        dy: &Tensor,
+        w: &Tensor,
+        x_shape: [usize; 4],
+        p: &Conv2dParams,
+    ) -> Result<Tensor, Error> {
         check_owned(self, OP, &[("output gradient", dy), ("weight", w)])?;
         let _serial = self.serialize();
         let geo = Conv2dGeometry::new(OP, &x_shape, w.shape(), p)?;
@@ -42,16 +48,25 @@ pub(crate) fn record_conv2d_input_grad(
         n: geo.c_per_group(),
         k: geo.k_per_group() * geo.r * geo.s,
     };
-    let ((u, grid), entry) = match choose_variant(gpu, dims) {
-        Variant::Tiled => (tiled_launch(gpu, OP, geo, dims, 1, dims.k)?, "tiled"),
-        _ => (direct_launch(gpu, OP, geo, geo.x_shape().iter().product())?, "direct"),
-    };
-    rec.dispatch(
-        Kernel::Conv2dInputGrad,
-        entry,
-        bytemuck::bytes_of(&u),
-        &[(1, dy), (2, w), (3, dx)],
-        grid,
-    );
+    if let Some(tile) = choose_variant(gpu, Kernel::Conv2dInputGrad, geo, dims).gemm_tile() {
+        let (u, grid) = tiled_launch(gpu, OP, geo, dims, tile, 1, dims.k)?;
+        let taps = gpu.taps(Kernel::Conv2dInputGrad, geo)?;
+        rec.dispatch(
+            Kernel::Conv2dInputGrad,
+            tile.entry,
+            bytemuck::bytes_of(&u),
+            &[(1, dy), (2, w), (3, dx), (7, &taps)],
+            grid,
+        );
+    } else {
+        let (u, grid) = direct_launch(gpu, OP, geo, geo.x_shape().iter().product())?;
+        rec.dispatch(
+            Kernel::Conv2dInputGrad,
+            "direct",
+            bytemuck::bytes_of(&u),
+            &[(1, dy), (2, w), (3, dx)],
+            grid,
+        );
+    }
     Ok(())
 }

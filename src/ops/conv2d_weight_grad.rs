@@ -1,8 +1,11 @@
 //! `Gpu::conv2d_weight_grad`: the gradient of the convolution with respect
 //! to its weight (shaders/conv2d_weight_grad.wgsl).
 
-use super::{check_owned, check_shape, choose_variant, direct_launch, tiled_launch, GemmDims, TILE_K, TILE_M, TILE_N};
-use crate::gpu::{Kernel, Recorder, Variant};
+use super::{
+    check_owned, check_shape, choose_variant, direct_launch, tiled_launch, GemmDims, GemmTile,
+    TILE_K,
+};
+use crate::gpu::{Kernel, Recorder};
 use crate::{Conv2dGeometry, Conv2dParams, Error, Gpu, Tensor};
 
 const OP: &str = "conv2d_weight_grad";
@@ -22,7 +25,13 @@ impl Gpu {
     /// in order, no atomics), so results are bit-identical run to run.
     /// Fails on invalid geometry, a `dy` that is not the forward output's
     /// shape, or tensors from another `Gpu`.
-    pub fn conv2d_weight_grad(&self, x: &Tensor, dy: &Tensor, w_shape: [usize; 4], p: &Conv2dParams) -> Result<Tensor, Error> {
+    pub fn conv2d_weight_grad(
+        &self,
+        x: &Tensor,
+        dy: &Tensor,
+        w_shape: [usize; 4],
+        p: &Conv2dParams,
+    ) -> Result<Tensor, Error> {
         check_owned(self, OP, &[("input", x), ("output gradient", dy)])?;
         let _serial = self.serialize();
         let geo = Conv2dGeometry::new(OP, x.shape(), &w_shape, p)?;
@@ -39,8 +48,13 @@ impl Gpu {
 /// multiple of TILE_K). Long reductions with few output tiles get split so
 /// the GPU has enough workgroups; the partial sums are then added in split
 /// order by `reduce_splits`.
-fn split_plan(dims: GemmDims, groups: usize, max_splits_by_memory: usize) -> (usize, usize) {
-    let tiles = dims.m.div_ceil(TILE_M) * dims.n.div_ceil(TILE_N) * groups;
+fn split_plan(
+    dims: GemmDims,
+    tile: GemmTile,
+    groups: usize,
+    max_splits_by_memory: usize,
+) -> (usize, usize) {
+    let tiles = dims.m.div_ceil(tile.m) * dims.n.div_ceil(tile.n) * groups;
     let wanted = TARGET_WORKGROUPS.div_ceil(tiles);
     let most = dims.k.div_ceil(MIN_SPLIT_LEN);
     let splits = wanted.min(most).min(max_splits_by_memory).max(1);
@@ -63,23 +77,48 @@ pub(crate) fn record_conv2d_weight_grad(
         k: geo.n * geo.ho * geo.wo,
     };
     let dw_len: usize = geo.w_shape().iter().product();
-    if choose_variant(gpu, dims) != Variant::Tiled {
+    let Some(tile) = choose_variant(gpu, Kernel::Conv2dWeightGrad, geo, dims).gemm_tile() else {
         let (u, grid) = direct_launch(gpu, OP, geo, dw_len)?;
-        rec.dispatch(Kernel::Conv2dWeightGrad, "direct", bytemuck::bytes_of(&u), &[(1, x), (2, dy), (3, dw)], grid);
+        rec.dispatch(
+            Kernel::Conv2dWeightGrad,
+            "direct",
+            bytemuck::bytes_of(&u),
+            &[(1, x), (2, dy), (3, dw)],
+            grid,
+        );
         return Ok(());
-    }
+    };
     let max_bind = gpu.inner.limits.max_storage_buffer_binding_size as usize;
-    let (splits, split_len) = split_plan(dims, geo.groups(), (max_bind / 4 / dw_len).max(1));
-    let (mut u, grid) = tiled_launch(gpu, OP, geo, dims, splits, split_len)?;
+    let (splits, split_len) = split_plan(dims, tile, geo.groups(), (max_bind / 4 / dw_len).max(1));
+    let (mut u, grid) = tiled_launch(gpu, OP, geo, dims, tile, splits, split_len)?;
+    let taps = gpu.taps(Kernel::Conv2dWeightGrad, geo)?;
     if splits == 1 {
-        rec.dispatch(Kernel::Conv2dWeightGrad, "tiled", bytemuck::bytes_of(&u), &[(1, x), (2, dy), (3, dw)], grid);
+        rec.dispatch(
+            Kernel::Conv2dWeightGrad,
+            tile.entry,
+            bytemuck::bytes_of(&u),
+            &[(1, x), (2, dy), (3, dw), (7, &taps)],
+            grid,
+        );
         return Ok(());
     }
     let partials = gpu.storage_zeroed(OP, splits * dw_len)?;
-    rec.dispatch(Kernel::Conv2dWeightGrad, "tiled", bytemuck::bytes_of(&u), &[(1, x), (2, dy), (3, &partials)], grid);
+    rec.dispatch(
+        Kernel::Conv2dWeightGrad,
+        tile.entry,
+        bytemuck::bytes_of(&u),
+        &[(1, x), (2, dy), (3, &partials), (7, &taps)],
+        grid,
+    );
     let (reduce, rgrid) = direct_launch(gpu, OP, geo, dw_len)?;
     u.grid_x = reduce.grid_x;
-    rec.dispatch(Kernel::Conv2dWeightGrad, "reduce_splits", bytemuck::bytes_of(&u), &[(5, &partials), (6, dw)], rgrid);
+    rec.dispatch(
+        Kernel::Conv2dWeightGrad,
+        "reduce_splits",
+        bytemuck::bytes_of(&u),
+        &[(5, &partials), (6, dw)],
+        rgrid,
+    );
     Ok(())
 }
 
@@ -87,17 +126,38 @@ pub(crate) fn record_conv2d_weight_grad(
 mod tests {
     use super::*;
 
+    const TILED: GemmTile = GemmTile {
+        m: 64,
+        n: 64,
+        entry: "tiled",
+    };
+
     #[test]
     fn split_plan_covers_the_reduction() {
-        for (m, n, k, g) in [(9, 64, 200_704, 1), (576, 128, 25_088, 1), (1, 1, 5, 1), (147, 64, 100_352, 1), (9, 4, 1000, 8)] {
+        for (m, n, k, g) in [
+            (9, 64, 200_704, 1),
+            (576, 128, 25_088, 1),
+            (1, 1, 5, 1),
+            (147, 64, 100_352, 1),
+            (9, 4, 1000, 8),
+        ] {
             let dims = GemmDims { m, n, k };
-            let (splits, len) = split_plan(dims, g, 1000);
+            let (splits, len) = split_plan(dims, TILED, g, 1000);
             assert!(splits >= 1 && len % TILE_K == 0);
             assert!(splits * len >= k, "{splits} x {len} < {k}");
             assert!((splits - 1) * len < k, "an empty split for k = {k}");
         }
         // Memory cap respected.
-        let (splits, _) = split_plan(GemmDims { m: 9, n: 64, k: 1 << 20 }, 1, 3);
+        let (splits, _) = split_plan(
+            GemmDims {
+                m: 9,
+                n: 64,
+                k: 1 << 20,
+            },
+            TILED,
+            1,
+            3,
+        );
         assert!(splits <= 3);
     }
 }

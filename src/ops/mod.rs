@@ -7,6 +7,7 @@ mod conv2d_input_grad;
 mod conv2d_weight_grad;
 mod conv_uniform;
 mod sgd_step;
+mod taps;
 
 pub(crate) use conv2d_forward::record_conv2d_forward;
 pub(crate) use conv2d_input_grad::record_conv2d_input_grad;
@@ -20,11 +21,37 @@ use crate::{Error, Gpu, Tensor};
 /// Workgroup size of every `direct` entry point and of `reduce_splits`
 /// (`@workgroup_size(64)` in the conv shaders and sgd_step.wgsl).
 pub(crate) const DIRECT_WORKGROUP: u64 = 64;
-/// Output tile of the `tiled` entry point (TILE_M, TILE_N in gemm_tiled.wgsl).
-pub(crate) const TILE_M: usize = 64;
-pub(crate) const TILE_N: usize = 64;
-/// Reduction depth per step of the `tiled` entry point (TILE_K).
+/// Reduction depth per step of the `tiled` entry point (TILE_K in
+/// gemm_tiled.wgsl); split-K ranges are multiples of it.
 pub(crate) const TILE_K: usize = 16;
+
+/// The output tile (rows, columns) one workgroup of a GEMM variant
+/// computes, and its entry point: TILE_M x TILE_N in gemm_tiled.wgsl,
+/// ROWS_M x ROWS_N in gemm_rows.wgsl.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct GemmTile {
+    pub m: usize,
+    pub n: usize,
+    pub entry: &'static str,
+}
+
+impl Variant {
+    pub(crate) fn gemm_tile(self) -> Option<GemmTile> {
+        match self {
+            Variant::Tiled => Some(GemmTile {
+                m: 64,
+                n: 64,
+                entry: "tiled",
+            }),
+            Variant::Rows => Some(GemmTile {
+                m: 64,
+                n: 16,
+                entry: "rows",
+            }),
+            Variant::Auto | Variant::Direct => None,
+        }
+    }
+}
 
 /// The GEMM a convolution is computed as, per group: C[m][n] = Σ_kk A[m][kk]·B[kk][n].
 #[derive(Debug, Clone, Copy)]
@@ -37,8 +64,20 @@ pub(crate) struct GemmDims {
 /// Picks the variant for a problem when the handle says `Auto`. The tiled
 /// kernel wastes most of its 64x64 tile when a GEMM side is tiny (depthwise
 /// convolutions have one column per group), so those stay direct.
-pub(crate) fn choose_variant(gpu: &Gpu, dims: GemmDims) -> Variant {
+/// A tiled kernel also needs its tap table to fit in one binding; if it
+/// does not, the direct variant runs instead.
+pub(crate) fn choose_variant(
+    gpu: &Gpu,
+    kernel: crate::gpu::Kernel,
+    geo: &crate::Conv2dGeometry,
+    dims: GemmDims,
+) -> Variant {
+    let table_fits =
+        taps::table_bytes(kernel, geo) <= gpu.inner.limits.max_storage_buffer_binding_size;
     match gpu.variant() {
+        _ if !table_fits => Variant::Direct,
+        // Measured on lavapipe (small suite): tiled 3.3-3.5 GFLOP/s, rows
+        // 2.4-2.8; no GPU measurement yet, where tiled is expected to win.
         Variant::Auto if dims.m >= 32 && dims.n >= 8 && dims.k >= 8 => Variant::Tiled,
         Variant::Auto => Variant::Direct,
         v => v,
@@ -51,12 +90,23 @@ pub(crate) fn direct_workgroups(elements: usize) -> u64 {
 }
 
 /// Every tensor given to an op must live on the op's device.
-pub(crate) fn check_owned(gpu: &Gpu, op: &'static str, tensors: &[(&'static str, &Tensor)]) -> Result<(), Error> {
-    tensors.iter().try_for_each(|(name, t)| gpu.check_owns(op, name, t))
+pub(crate) fn check_owned(
+    gpu: &Gpu,
+    op: &'static str,
+    tensors: &[(&'static str, &Tensor)],
+) -> Result<(), Error> {
+    tensors
+        .iter()
+        .try_for_each(|(name, t)| gpu.check_owns(op, name, t))
 }
 
 /// `Err(ShapeMismatch)` unless `t` has exactly `expected` as its shape.
-pub(crate) fn check_shape(op: &'static str, name: &'static str, t: &Tensor, expected: &[usize]) -> Result<(), Error> {
+pub(crate) fn check_shape(
+    op: &'static str,
+    name: &'static str,
+    t: &Tensor,
+    expected: &[usize],
+) -> Result<(), Error> {
     if t.shape() == expected {
         Ok(())
     } else {
@@ -80,18 +130,19 @@ pub(crate) fn direct_launch(
     Ok((ConvUniform::new(geo, grid.0), grid))
 }
 
-/// Uniform and grid for the tiled kernel: ceil(m/64)·ceil(n/64) tiles per
-/// group and split, the reduction cut into `splits` ranges of `split_len`.
+/// Uniform and grid for a GEMM variant: ceil(m/tile.m)·ceil(n/tile.n) tiles
+/// per group and split, the reduction cut into `splits` ranges of `split_len`.
 pub(crate) fn tiled_launch(
     gpu: &Gpu,
     op: &'static str,
     geo: &crate::Conv2dGeometry,
     dims: GemmDims,
+    tile: GemmTile,
     splits: usize,
     split_len: usize,
 ) -> Result<(ConvUniform, (u32, u32)), Error> {
-    let tiles_m = dims.m.div_ceil(TILE_M);
-    let tiles_n = dims.n.div_ceil(TILE_N);
+    let tiles_m = dims.m.div_ceil(tile.m);
+    let tiles_n = dims.n.div_ceil(tile.n);
     let count = (tiles_m as u64) * (tiles_n as u64) * (splits as u64) * (geo.groups() as u64);
     let grid = gpu.grid(op, count)?;
     let mut u = ConvUniform::new(geo, grid.0);

@@ -44,13 +44,22 @@ impl Sgd {
             return bad("lr", &format!("must be finite and >= 0, got {}", self.lr));
         }
         if !(self.momentum >= 0.0 && self.momentum.is_finite()) {
-            return bad("momentum", &format!("must be finite and >= 0, got {}", self.momentum));
+            return bad(
+                "momentum",
+                &format!("must be finite and >= 0, got {}", self.momentum),
+            );
         }
         if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
-            return bad("weight_decay", &format!("must be finite and >= 0, got {}", self.weight_decay));
+            return bad(
+                "weight_decay",
+                &format!("must be finite and >= 0, got {}", self.weight_decay),
+            );
         }
         if !self.dampening.is_finite() {
-            return bad("dampening", &format!("must be finite, got {}", self.dampening));
+            return bad(
+                "dampening",
+                &format!("must be finite, got {}", self.dampening),
+            );
         }
         if self.nesterov && (self.momentum <= 0.0 || self.dampening != 0.0) {
             return bad("nesterov", "requires momentum > 0 and dampening = 0");
@@ -94,7 +103,13 @@ impl Gpu {
     /// Fails if `grad`'s shape differs from `param`'s, if either tensor (or
     /// the state's buffer) lives on another `Gpu`, if `state` belongs to a
     /// parameter of another shape, or if `cfg` fails [`Sgd::validate`].
-    pub fn sgd_step(&self, param: &mut Tensor, grad: &Tensor, state: &mut SgdState, cfg: &Sgd) -> Result<(), Error> {
+    pub fn sgd_step(
+        &self,
+        param: &mut Tensor,
+        grad: &Tensor,
+        state: &mut SgdState,
+        cfg: &Sgd,
+    ) -> Result<(), Error> {
         cfg.validate()?;
         let _serial = self.serialize();
         check_owned(self, OP, &[("param", param), ("grad", grad)])?;
@@ -117,7 +132,13 @@ impl Gpu {
         };
         let mut rec = Recorder::new(self, OP)?;
         if cfg.momentum == 0.0 {
-            rec.dispatch(Kernel::SgdStep, "sgd_plain", bytemuck::bytes_of(&u), &[(1, &param.buffer), (2, &grad.buffer)], grid);
+            rec.dispatch(
+                Kernel::SgdStep,
+                "sgd_plain",
+                bytemuck::bytes_of(&u),
+                &[(1, &param.buffer), (2, &grad.buffer)],
+                grid,
+            );
         } else {
             if state.momentum_buffer.is_none() {
                 u.first_step = 1;

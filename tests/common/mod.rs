@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 use std::sync::OnceLock;
+pub use wgconv::rng::Rng;
 use wgconv::{Conv2dParams, Gpu};
 
 /// GPU vs CPU tolerance for f32: `max|gpu − ref| ≤ TOL · max(1, max|ref|)`.
@@ -38,40 +39,12 @@ pub fn gpus() -> &'static [Gpu] {
 /// A short name for failure messages: adapter and backend.
 pub fn label(gpu: &Gpu) -> String {
     let i = gpu.info();
-    format!("{} / {:?} / variant {}", i.name, i.backend, gpu.variant().name())
-}
-
-/// SplitMix64: a tiny seeded generator, so every failure is reproducible
-/// from the seed printed with it.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Rng(seed)
-    }
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in `lo..=hi`.
-    pub fn range(&mut self, lo: usize, hi: usize) -> usize {
-        lo + (self.next_u64() % (hi - lo + 1) as u64) as usize
-    }
-    /// Uniform in [-1, 1).
-    pub fn unit(&mut self) -> f32 {
-        (self.next_u64() >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-    }
-    pub fn floats(&mut self, len: usize) -> Vec<f32> {
-        (0..len).map(|_| self.unit()).collect()
-    }
-    /// Integers in -3..=3: every product and sum in a test-sized
-    /// convolution is exact in f32, so GPU and CPU must agree bit for bit.
-    pub fn ints(&mut self, len: usize) -> Vec<f32> {
-        (0..len).map(|_| self.range(0, 6) as f32 - 3.0).collect()
-    }
+    format!(
+        "{} / {:?} / variant {}",
+        i.name,
+        i.backend,
+        gpu.variant().name()
+    )
 }
 
 /// Decodes a flat index into a multi-index of `shape` (for messages).
@@ -88,7 +61,13 @@ pub fn unravel(mut i: usize, shape: &[usize]) -> Vec<usize> {
 /// (or equal, when `exact`). On failure reports the worst absolute and
 /// relative error, where it is, the first mismatches and the context.
 pub fn assert_close(context: &str, shape: &[usize], got: &[f32], want: &[f32], exact: bool) {
-    assert_eq!(got.len(), want.len(), "{context}: length {} != {}", got.len(), want.len());
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "{context}: length {} != {}",
+        got.len(),
+        want.len()
+    );
     let scale = want.iter().fold(1f32, |m, v| m.max(v.abs()));
     let bound = if exact { 0.0 } else { TOL * scale };
     let mut worst = (0f32, 0usize);
@@ -129,8 +108,15 @@ pub struct Case {
 
 impl Case {
     /// Seeded inputs for a geometry; integers when `ints`.
-    pub fn new(x_shape: [usize; 4], w_shape: [usize; 4], p: Conv2dParams, rng: &mut Rng, ints: bool) -> Case {
-        let geo = wgconv::Conv2dGeometry::new("test", &x_shape, &w_shape, &p).expect("valid test geometry");
+    pub fn new(
+        x_shape: [usize; 4],
+        w_shape: [usize; 4],
+        p: Conv2dParams,
+        rng: &mut Rng,
+        ints: bool,
+    ) -> Case {
+        let geo = wgconv::Conv2dGeometry::new("test", &x_shape, &w_shape, &p)
+            .expect("valid test geometry");
         let y_shape = geo.y_shape();
         let mut gen = |len: usize| if ints { rng.ints(len) } else { rng.floats(len) };
         Case {
@@ -148,7 +134,12 @@ impl Case {
     /// Runs forward (with bias), input grad, weight grad and bias grad on
     /// `gpu` and on the CPU reference and compares every output.
     pub fn check(&self, gpu: &Gpu, exact: bool) {
-        let ctx = |op: &str| format!("{op} on {} for {self:?}", label(gpu)).chars().take(600).collect::<String>();
+        let ctx = |op: &str| {
+            format!("{op} on {} for {self:?}", label(gpu))
+                .chars()
+                .take(600)
+                .collect::<String>()
+        };
         let x = gpu.tensor(&self.x_shape, &self.x).unwrap();
         let w = gpu.tensor(&self.w_shape, &self.w).unwrap();
         let b = gpu.tensor(&[self.w_shape[0]], &self.bias).unwrap();
@@ -156,20 +147,60 @@ impl Case {
 
         let y = gpu.conv2d(&x, &w, Some(&b), &self.p).unwrap();
         assert_eq!(y.shape(), &self.y_shape);
-        let y_ref = wgconv::cpu::conv2d(&self.x, self.x_shape, &self.w, self.w_shape, Some(&self.bias), &self.p).unwrap();
-        assert_close(&ctx("conv2d"), &self.y_shape, &y.to_vec().unwrap(), &y_ref, exact);
+        let y_ref = wgconv::cpu::conv2d(
+            &self.x,
+            self.x_shape,
+            &self.w,
+            self.w_shape,
+            Some(&self.bias),
+            &self.p,
+        )
+        .unwrap();
+        assert_close(
+            &ctx("conv2d"),
+            &self.y_shape,
+            &y.to_vec().unwrap(),
+            &y_ref,
+            exact,
+        );
 
-        let dx = gpu.conv2d_input_grad(&dy, &w, self.x_shape, &self.p).unwrap();
-        let dx_ref = wgconv::cpu::conv2d_input_grad(&self.dy, &self.w, self.w_shape, self.x_shape, &self.p).unwrap();
-        assert_close(&ctx("conv2d_input_grad"), &self.x_shape, &dx.to_vec().unwrap(), &dx_ref, exact);
+        let dx = gpu
+            .conv2d_input_grad(&dy, &w, self.x_shape, &self.p)
+            .unwrap();
+        let dx_ref =
+            wgconv::cpu::conv2d_input_grad(&self.dy, &self.w, self.w_shape, self.x_shape, &self.p)
+                .unwrap();
+        assert_close(
+            &ctx("conv2d_input_grad"),
+            &self.x_shape,
+            &dx.to_vec().unwrap(),
+            &dx_ref,
+            exact,
+        );
 
-        let dw = gpu.conv2d_weight_grad(&x, &dy, self.w_shape, &self.p).unwrap();
-        let dw_ref = wgconv::cpu::conv2d_weight_grad(&self.x, self.x_shape, &self.dy, self.w_shape, &self.p).unwrap();
-        assert_close(&ctx("conv2d_weight_grad"), &self.w_shape, &dw.to_vec().unwrap(), &dw_ref, exact);
+        let dw = gpu
+            .conv2d_weight_grad(&x, &dy, self.w_shape, &self.p)
+            .unwrap();
+        let dw_ref =
+            wgconv::cpu::conv2d_weight_grad(&self.x, self.x_shape, &self.dy, self.w_shape, &self.p)
+                .unwrap();
+        assert_close(
+            &ctx("conv2d_weight_grad"),
+            &self.w_shape,
+            &dw.to_vec().unwrap(),
+            &dw_ref,
+            exact,
+        );
 
         let db = gpu.bias_grad(&dy).unwrap();
         let db_ref = wgconv::cpu::bias_grad(&self.dy, self.y_shape).unwrap();
-        assert_close(&ctx("bias_grad"), &[self.w_shape[0]], &db.to_vec().unwrap(), &db_ref, exact);
+        assert_close(
+            &ctx("bias_grad"),
+            &[self.w_shape[0]],
+            &db.to_vec().unwrap(),
+            &db_ref,
+            exact,
+        );
     }
 }
 
@@ -187,14 +218,22 @@ pub fn random_geometry(rng: &mut Rng) -> ([usize; 4], [usize; 4], Conv2dParams) 
         _ => (1, rng.range(1, 9), rng.range(1, 12)),
     };
     let axis = |rng: &mut Rng| {
-        let k = if rng.range(0, 4) == 0 { 1 } else { rng.range(1, 5) };
+        let k = if rng.range(0, 4) == 0 {
+            1
+        } else {
+            rng.range(1, 5)
+        };
         let stride = rng.range(1, 4);
         let dil = [1, 1, 1, 2, 3][rng.range(0, 4)];
         let pad = rng.range(0, k);
         let extent = dil * (k - 1) + 1;
         let min_in = extent.saturating_sub(2 * pad).max(1);
         // One in five axes has exactly one output position.
-        let input = if rng.range(0, 4) == 0 { min_in } else { min_in + rng.range(0, 11) };
+        let input = if rng.range(0, 4) == 0 {
+            min_in
+        } else {
+            min_in + rng.range(0, 11)
+        };
         (k, stride as u32, dil as u32, pad as u32, input)
     };
     let (r, sh, dh, ph, h) = axis(rng);

@@ -1,0 +1,244 @@
+//! The `wgconv` command line: `devices`, `check` (the default) and `bench`.
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+use wgconv::bench::{self, BenchOptions, ConvOp};
+use wgconv::{check, Gpu, Variant};
+
+#[derive(Parser)]
+#[command(
+    name = "wgconv",
+    version,
+    about = "Convolution training kernels on any GPU through wgpu"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List every adapter with its backend, type, driver, limits and features.
+    Devices,
+    /// Run every op on every adapter against the CPU reference (the default).
+    Check {
+        /// Only adapters whose name contains this (case-insensitive).
+        #[arg(long, default_value = "")]
+        adapter: String,
+    },
+    /// Time the three convolutions on a shape suite.
+    Bench {
+        /// Shape suite: seed, small or large.
+        #[arg(long, default_value = "small")]
+        suite: String,
+        /// Only adapters whose name contains this (case-insensitive).
+        #[arg(long, default_value = "")]
+        adapter: String,
+        /// Also write the results as JSON to this path.
+        #[arg(long)]
+        json: Option<std::path::PathBuf>,
+        /// Also time the CPU reference and print the speed-up (slow on the large suite).
+        #[arg(long)]
+        compare_cpu: bool,
+        /// Kernel variant: auto, direct or tiled.
+        #[arg(long, default_value = "auto")]
+        variant: String,
+        /// Timed repetitions per (shape, op), after 2 warm-up runs.
+        #[arg(long, default_value_t = 10)]
+        reps: usize,
+        /// Only these ops (forward, input_grad, weight_grad), comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        ops: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command.unwrap_or(Command::Check {
+        adapter: String::new(),
+    }) {
+        Command::Devices => devices(),
+        Command::Check { adapter } => run_check(&adapter),
+        Command::Bench {
+            suite,
+            adapter,
+            json,
+            compare_cpu,
+            variant,
+            reps,
+            ops,
+        } => run_bench(
+            &suite,
+            &adapter,
+            json.as_deref(),
+            compare_cpu,
+            &variant,
+            reps,
+            &ops,
+        ),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("wgconv: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn devices() -> Result<ExitCode, Box<dyn std::error::Error>> {
+    for gpu in Gpu::all()? {
+        let i = gpu.info();
+        let l = gpu.limits();
+        println!("{}", i.name);
+        println!(
+            "  backend {:?}, type {:?}, driver {} {}",
+            i.backend, i.device_type, i.driver, i.driver_info
+        );
+        println!(
+            "  max_storage_buffer_binding_size  {} MiB",
+            l.max_storage_buffer_binding_size / (1 << 20)
+        );
+        println!(
+            "  max_buffer_size                  {} MiB",
+            l.max_buffer_size / (1 << 20)
+        );
+        println!(
+            "  max_compute_workgroups_per_dim   {}",
+            l.max_compute_workgroups_per_dimension
+        );
+        println!(
+            "  max_compute_invocations_per_wg   {}",
+            l.max_compute_invocations_per_workgroup
+        );
+        println!(
+            "  max_compute_workgroup_storage    {} KiB",
+            l.max_compute_workgroup_storage_size / 1024
+        );
+        println!(
+            "  max_storage_buffers_per_stage    {}",
+            l.max_storage_buffers_per_shader_stage
+        );
+        println!(
+            "  subgroup size                    {}..{}",
+            i.subgroup_min_size, i.subgroup_max_size
+        );
+        println!(
+            "  timestamps                       {}",
+            if gpu.has_timestamps() {
+                "yes"
+            } else {
+                "no (benchmarks use wall clock)"
+            }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_check(adapter: &str) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let gpus = Gpu::all_matching(adapter)?;
+    println!(
+        "wgconv check: {} geometries (the 5x5 / 3x3 / stride-2 example first), tolerance {:.0e} x max(1, max|ref|)\n",
+        check::geometries().len(),
+        check::TOLERANCE
+    );
+    print!("{:<44}", "adapter");
+    for op in check::OPS {
+        print!(" {op:>19}");
+    }
+    println!();
+    let mut ok = true;
+    for gpu in gpus {
+        let i = gpu.info();
+        let name = format!("{} ({:?})", i.name, i.backend);
+        print!("{:<44}", name.chars().take(43).collect::<String>());
+        for row in check::run(&gpu)? {
+            let mark = if row.passed() { "ok" } else { "FAIL" };
+            print!(" {:>14.1e} {mark:>4}", row.worst);
+            ok &= row.passed();
+        }
+        println!();
+    }
+    println!(
+        "\n{}",
+        if ok {
+            "all ops within tolerance"
+        } else {
+            "SOME OPS EXCEED TOLERANCE"
+        }
+    );
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn run_bench(
+    suite: &str,
+    adapter: &str,
+    json: Option<&std::path::Path>,
+    compare_cpu: bool,
+    variant: &str,
+    reps: usize,
+    ops: &[String],
+) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let shapes = bench::suite(suite)
+        .ok_or_else(|| format!("unknown suite {suite:?}: use seed, small or large"))?;
+    let variant = Variant::parse(variant)
+        .ok_or_else(|| format!("unknown variant {variant:?}: use auto, direct or tiled"))?;
+    let ops: Vec<ConvOp> = if ops.is_empty() {
+        ConvOp::ALL.to_vec()
+    } else {
+        ops.iter()
+            .map(|o| {
+                ConvOp::ALL
+                    .into_iter()
+                    .find(|c| c.name() == o)
+                    .ok_or_else(|| format!("unknown op {o:?}"))
+            })
+            .collect::<Result<_, _>>()?
+    };
+    let opts = BenchOptions {
+        reps,
+        ..Default::default()
+    };
+    let mut all = Vec::new();
+    for gpu in Gpu::all_matching(adapter)? {
+        let gpu = gpu.with_variant(variant);
+        let total = shapes.len() * ops.len();
+        let mut results = Vec::new();
+        for (i, (shape, op)) in shapes
+            .iter()
+            .flat_map(|s| ops.iter().map(move |o| (s, *o)))
+            .enumerate()
+        {
+            eprint!(
+                "\r[{}/{total}] {} {} {:<12} on {} ...        ",
+                i + 1,
+                shape.suite,
+                shape.name,
+                op.name(),
+                gpu.info().name
+            );
+            let mut m = bench::measure(&gpu, shape, op, &opts)?;
+            if compare_cpu {
+                m.cpu_ms = Some(bench::measure_cpu(shape, op)?);
+            }
+            results.push(m);
+        }
+        eprintln!();
+        println!("{}", bench::table(&results));
+        println!(
+            "geometric mean: {:.1} GFLOP/s over {} (shape, op) pairs\n",
+            bench::geomean_gflops(&results),
+            results.len()
+        );
+        all.extend(results);
+    }
+    if let Some(path) = json {
+        std::fs::write(path, bench::to_json(&all))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}

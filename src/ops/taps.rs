@@ -1,0 +1,99 @@
+//! Tap tables for the tiled kernels: the decomposition of every reduction
+//! index kk into offsets, computed once per geometry on the host so the
+//! shaders load it instead of dividing (see the headers of the conv
+//! shaders for each table's layout). Cached per device and geometry.
+
+use crate::gpu::Kernel;
+use crate::{Conv2dGeometry, Error, Gpu};
+
+/// Tables kept per device before the cache is cleared (bounds memory in
+/// long runs over many shapes).
+const CACHE_CAPACITY: usize = 64;
+
+fn build(kernel: Kernel, g: &Conv2dGeometry) -> Vec<[u32; 4]> {
+    let p = &g.params;
+    let (dh, dw) = (p.dilation[0] as usize, p.dilation[1] as usize);
+    let (sh, sw) = (p.stride[0] as usize, p.stride[1] as usize);
+    let mut out = Vec::new();
+    // Offsets fit in u32: Conv2dGeometry bounds every tensor by 2^32 − 1 elements.
+    let v = |a: usize, b: usize, c: usize, d: usize| [a as u32, b as u32, c as u32, d as u32];
+    match kernel {
+        Kernel::Conv2dForward => {
+            for c in 0..g.c_per_group() {
+                for r in 0..g.r {
+                    for s in 0..g.s {
+                        out.push(v(c * g.h * g.w + r * dh * g.w + s * dw, r * dh, s * dw, 0));
+                    }
+                }
+            }
+        }
+        Kernel::Conv2dInputGrad => {
+            let rs = g.r * g.s;
+            for k in 0..g.k_per_group() {
+                for r in 0..g.r {
+                    for s in 0..g.s {
+                        out.push(v(
+                            k * g.ho * g.wo,
+                            r * dh,
+                            s * dw,
+                            k * g.c_per_group() * rs + r * g.s + s,
+                        ));
+                    }
+                }
+            }
+        }
+        Kernel::Conv2dWeightGrad => {
+            for n in 0..g.n {
+                for oh in 0..g.ho {
+                    for ow in 0..g.wo {
+                        out.push(v(
+                            n * g.c * g.h * g.w,
+                            n * g.k * g.ho * g.wo + oh * g.wo + ow,
+                            oh * sh,
+                            ow * sw,
+                        ));
+                    }
+                }
+            }
+        }
+        Kernel::BiasGrad | Kernel::SgdStep => {}
+    }
+    out
+}
+
+/// Bytes the table of `kernel` for `g` takes (to decide whether it fits).
+pub(crate) fn table_bytes(kernel: Kernel, g: &Conv2dGeometry) -> u64 {
+    let entries = match kernel {
+        Kernel::Conv2dForward => g.c_per_group() * g.r * g.s,
+        Kernel::Conv2dInputGrad => g.k_per_group() * g.r * g.s,
+        Kernel::Conv2dWeightGrad => g.n * g.ho * g.wo,
+        Kernel::BiasGrad | Kernel::SgdStep => 0,
+    };
+    entries as u64 * 16
+}
+
+impl Gpu {
+    /// The tap table of `kernel` for `g`, built and uploaded on first use.
+    pub(crate) fn taps(&self, kernel: Kernel, g: &Conv2dGeometry) -> Result<wgpu::Buffer, Error> {
+        let key = (kernel, *g);
+        let mut cache = self.inner.tables.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(b) = cache.get(&key) {
+            return Ok(b.clone());
+        }
+        let table = build(kernel, g);
+        self.check_storage_size(kernel.name(), table.len() as u64 * 16)?;
+        let buffer = wgpu::util::DeviceExt::create_buffer_init(
+            &self.inner.device,
+            &wgpu::util::BufferInitDescriptor {
+                label: Some(kernel.name()),
+                contents: bytemuck::cast_slice(&table),
+                usage: wgpu::BufferUsages::STORAGE,
+            },
+        );
+        if cache.len() >= CACHE_CAPACITY {
+            cache.clear();
+        }
+        cache.insert(key, buffer.clone());
+        Ok(buffer)
+    }
+}

@@ -22,8 +22,8 @@ pub use wgpu::AdapterInfo;
 /// variant is held to the same CPU reference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Variant {
-    /// Pick per problem: direct loops for tiny or depthwise problems,
-    /// `Tiled` otherwise.
+    /// Pick per problem by a fixed rule: direct loops for tiny or depthwise
+    /// problems, `Rows` for narrow or shallow GEMMs, `Tiled` otherwise.
     Auto,
     /// One invocation per output element, plain loops: the reference variant.
     Direct,

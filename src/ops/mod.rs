@@ -76,9 +76,18 @@ pub(crate) fn choose_variant(
         taps::table_bytes(kernel, geo) <= gpu.inner.limits.max_storage_buffer_binding_size;
     match gpu.variant() {
         _ if !table_fits => Variant::Direct,
-        // Measured on lavapipe (small suite): tiled 3.3-3.5 GFLOP/s, rows
-        // 2.4-2.8; no GPU measurement yet, where tiled is expected to win.
-        Variant::Auto if dims.m >= 32 && dims.n >= 8 && dims.k >= 8 => Variant::Tiled,
+        // A fixed rule (so results are reproducible across runs), from the
+        // lavapipe small suite: tiled wastes most of its 64-wide column tile
+        // or 16-deep k-step on narrow (S2 input grad, C/g = 32: tiled 1.7,
+        // rows 2.5 GFLOP/s) or shallow (S1 forward, C·R·S = 9: tiled 0.6,
+        // rows 2.1) problems; elsewhere tiled wins (3.2-3.6 against 2.7-2.9).
+        Variant::Auto if dims.m >= 32 && dims.n >= 8 && dims.k >= 8 => {
+            if dims.n < 48 || dims.k < 32 {
+                Variant::Rows
+            } else {
+                Variant::Tiled
+            }
+        }
         Variant::Auto => Variant::Direct,
         v => v,
     }

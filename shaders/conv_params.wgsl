@@ -24,3 +24,20 @@ fn workgroup_linear(wid: vec3<u32>) -> u32 {
     return wid.x + wid.y * P.grid_x;
 }
 
+// Which output tile, reduction split and group a GEMM-variant workgroup
+// owns, decoded from its linear index (tiles_m fastest, then tiles_n,
+// splits, groups), with its reduction range [k_begin, k_end).
+struct GemmTileId { valid: bool, tile_m: u32, tile_n: u32, split: u32, g: u32, k_begin: u32, k_end: u32 }
+
+fn gemm_tile_id(wid: vec3<u32>, reduction: u32) -> GemmTileId {
+    let linear = workgroup_linear(wid);
+    let valid = linear < P.tiles_m * P.tiles_n * P.splits * P.groups;
+    let tile_m = linear % P.tiles_m;
+    var rest = linear / P.tiles_m;
+    let tile_n = rest % P.tiles_n;
+    rest = rest / P.tiles_n;
+    let split = rest % P.splits;
+    let k_begin = split * P.split_len;
+    return GemmTileId(valid, tile_m, tile_n, split, rest / P.splits, k_begin, min(k_begin + P.split_len, reduction));
+}
+

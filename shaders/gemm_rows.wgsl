@@ -25,20 +25,16 @@ const ROWS_N: u32 = 16u;
 
 @compute @workgroup_size(64)
 fn rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let linear = workgroup_linear(wid);
-    if (linear >= P.tiles_m * P.tiles_n * P.splits * P.groups) {
+    let id = gemm_tile_id(wid, gemm_k());
+    if (!id.valid) {
         return;
     }
-    let tile_m = linear % P.tiles_m;
-    var rest = linear / P.tiles_m;
-    let tile_n = rest % P.tiles_n;
-    rest = rest / P.tiles_n;
-    let split = rest % P.splits;
-    let g = rest / P.splits;
-    let k_begin = split * P.split_len;
-    let k_end = min(k_begin + P.split_len, gemm_k());
-    let m = tile_m * ROWS_M + lid;
-    let n0 = tile_n * ROWS_N;
+    let g = id.g;
+    let split = id.split;
+    let k_begin = id.k_begin;
+    let k_end = id.k_end;
+    let m = id.tile_m * ROWS_M + lid;
+    let n0 = id.tile_n * ROWS_N;
     let arow = a_row(g, m);
     let c0 = b_col(g, n0 + 0u);
     let c1 = b_col(g, n0 + 1u);

@@ -39,20 +39,16 @@ fn store_row(g: u32, split: u32, m: u32, n0: u32, v: vec4<f32>) {
 
 @compute @workgroup_size(256)
 fn tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let linear = workgroup_linear(wid);
-    if (linear >= P.tiles_m * P.tiles_n * P.splits * P.groups) {
+    let id = gemm_tile_id(wid, gemm_k());
+    if (!id.valid) {
         return;
     }
-    let tile_m = linear % P.tiles_m;
-    var rest = linear / P.tiles_m;
-    let tile_n = rest % P.tiles_n;
-    rest = rest / P.tiles_n;
-    let split = rest % P.splits;
-    let g = rest / P.splits;
-    let k_begin = split * P.split_len;
-    let k_end = min(k_begin + P.split_len, gemm_k());
-    let m0 = tile_m * TILE_M;
-    let n0 = tile_n * TILE_N;
+    let g = id.g;
+    let split = id.split;
+    let k_begin = id.k_begin;
+    let k_end = id.k_end;
+    let m0 = id.tile_m * TILE_M;
+    let n0 = id.tile_n * TILE_N;
 
     // Loader role: one A row and one B column, k lanes lk, lk+4, lk+8, lk+12.
     let ld = lid % 64u;

@@ -110,13 +110,13 @@ impl Gpu {
                     label: Some("readback"),
                 });
         encoder.copy_buffer_to_buffer(buffer, 0, &staging, 0, bytes);
-        self.inner.queue.submit([encoder.finish()]);
+        let index = self.inner.queue.submit([encoder.finish()]);
         let (tx, rx) = futures_intrusive::channel::shared::oneshot_channel();
         staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
             // The receiver only disappears if the caller is gone; nothing to do then.
             let _ = tx.send(r);
         });
-        self.wait_idle()?;
+        self.wait_for(index)?;
         let mapped = pollster::block_on(rx.receive());
         self.check_usable()?;
         match mapped {

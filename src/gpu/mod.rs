@@ -279,17 +279,27 @@ impl Gpu {
         self.wait_idle()
     }
 
+    /// Waits for everything submitted so far.
     pub(crate) fn wait_idle(&self) -> Result<(), Error> {
+        // An empty submission gets an index after every earlier one. Waiting
+        // on that index, not on "the latest" (None), avoids a wgpu-core
+        // assertion that fires when another thread submits during the poll.
+        let index = self.inner.queue.submit([]);
+        self.wait_for(index)
+    }
+
+    /// Waits until submission `index` has finished.
+    pub(crate) fn wait_for(&self, index: wgpu::SubmissionIndex) -> Result<(), Error> {
         // Short bounded waits in a loop rather than one unbounded wait: on
         // Mesa's GL driver a fence wait running while another thread drives
         // a Vulkan device was seen to sleep out its whole timeout (4.3 s)
         // after the work had finished; re-polling sees the fence at once.
-        let slice = wgpu::PollType::Wait {
-            submission_index: None,
-            timeout: Some(std::time::Duration::from_millis(5)),
-        };
         loop {
-            match self.inner.device.poll(slice.clone()) {
+            let slice = wgpu::PollType::Wait {
+                submission_index: Some(index.clone()),
+                timeout: Some(std::time::Duration::from_millis(5)),
+            };
+            match self.inner.device.poll(slice) {
                 Ok(_) => return Ok(()),
                 Err(wgpu::PollError::Timeout) => self.check_usable()?,
                 Err(e) => {

@@ -88,6 +88,8 @@ pub enum Error {
     DeviceLost { message: String },
     /// Mapping a buffer for reading failed.
     Readback { message: String },
+    /// A model or data file could not be read, written or understood.
+    ModelFile { path: String, message: String },
 }
 
 impl fmt::Display for Error {
@@ -180,6 +182,7 @@ impl fmt::Display for Error {
             Error::Device { op, message } => write!(f, "{op}: the GPU driver reported: {message}"),
             Error::DeviceLost { message } => write!(f, "the GPU device was lost: {message}"),
             Error::Readback { message } => write!(f, "reading a tensor back failed: {message}"),
+            Error::ModelFile { path, message } => write!(f, "{path}: {message}"),
         }
     }
 }

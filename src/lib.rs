@@ -18,13 +18,15 @@ pub mod check;
 pub mod cpu;
 mod error;
 mod gpu;
+pub mod nn;
 mod ops;
 pub mod rng;
 pub mod shape;
 mod tensor;
+pub mod train;
 
 pub use error::Error;
 pub use gpu::{AdapterInfo, Gpu, Variant};
-pub use ops::{ConvUniform, Sgd, SgdState};
+pub use ops::{Adam, AdamState, ConvUniform, Sgd, SgdState};
 pub use shape::{Conv2dGeometry, Conv2dParams};
 pub use tensor::Tensor;

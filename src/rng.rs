@@ -39,4 +39,11 @@ impl Rng {
     pub fn ints(&mut self, len: usize) -> Vec<f32> {
         (0..len).map(|_| self.range(0, 6) as f32 - 3.0).collect()
     }
+
+    /// Shuffles `items` in place (Fisher–Yates).
+    pub fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            items.swap(i, self.range(0, i));
+        }
+    }
 }

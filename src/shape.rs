@@ -112,6 +112,80 @@ pub fn check_4d(
     Ok(s)
 }
 
+/// The geometry of a linear layer `y[n, o] = Σ_i x[n, i] · w[o, i]` with
+/// `x` `[N, in]` and `w` `[out, in]`, viewed as a 1×1 convolution of an
+/// `[N, in, 1, 1]` image with an `[out, in, 1, 1]` kernel: the same GEMM
+/// (M = N, N = out, K = in), so linear layers run the convolution kernels.
+/// Fails on ranks other than 2, zero sizes, or `in` that differs.
+pub fn linear_geometry(
+    op: &'static str,
+    x_shape: &[usize],
+    w_shape: &[usize],
+) -> Result<Conv2dGeometry, Error> {
+    let two_d = |tensor, shape: &[usize]| -> Result<[usize; 2], Error> {
+        let s: [usize; 2] = shape.try_into().map_err(|_| Error::BadRank {
+            op,
+            tensor,
+            expected: 2,
+            shape: shape.to_vec(),
+        })?;
+        if s.contains(&0) {
+            return Err(Error::ZeroSize {
+                op,
+                tensor,
+                shape: shape.to_vec(),
+            });
+        }
+        Ok(s)
+    };
+    let [n, fan_in] = two_d("input", x_shape)?;
+    let [fan_out, w_in] = two_d("weight", w_shape)?;
+    if w_in != fan_in {
+        return Err(Error::ShapeMismatch {
+            op,
+            tensor: "weight",
+            expected: vec![fan_out, fan_in],
+            got: w_shape.to_vec(),
+        });
+    }
+    Conv2dGeometry::new(
+        op,
+        &[n, fan_in, 1, 1],
+        &[fan_out, fan_in, 1, 1],
+        &Conv2dParams::default(),
+    )
+}
+
+/// Output shape of max pooling `x_shape` `[N, C, H, W]` with non-overlapping
+/// `size`×`size` windows (stride = size, no padding, floor mode):
+/// `[N, C, H / size, W / size]`. Fails on a bad rank, a zero dimension, a
+/// zero window or a window larger than the input.
+pub fn pool2d_output_shape(
+    op: &'static str,
+    x_shape: &[usize],
+    size: usize,
+) -> Result<[usize; 4], Error> {
+    let [n, c, h, w] = check_4d(op, "input", x_shape)?;
+    if size == 0 {
+        return Err(Error::InvalidParam {
+            op,
+            param: "size",
+            message: "the pooling window must be at least 1".into(),
+        });
+    }
+    for (axis, extent) in [("height", h), ("width", w)] {
+        if size > extent {
+            return Err(Error::KernelTooLarge {
+                op,
+                axis,
+                dilated_kernel: size,
+                padded_input: extent,
+            });
+        }
+    }
+    Ok([n, c, h / size, w / size])
+}
+
 /// Number of elements of `shape`, or an error if it overflows `usize`.
 pub fn element_count(op: &'static str, shape: &[usize]) -> Result<usize, Error> {
     shape

@@ -434,3 +434,231 @@ fn messages_name_the_problem() {
         "conv2d: the dilated kernel height (3) is larger than the padded input height (2)"
     );
 }
+
+/// The training ops reject bad shapes, parameters and foreign tensors with
+/// errors that name the problem.
+#[test]
+fn training_op_errors() {
+    use wgconv::{Adam, AdamState};
+    for gpu in gpus() {
+        let who = label(gpu);
+        let x = gpu.zeros(&[4, 3]).unwrap();
+        let w_bad = gpu.zeros(&[5, 2]).unwrap();
+        let e = gpu.linear(&x, &w_bad, None).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::ShapeMismatch {
+                    op: "linear",
+                    tensor: "weight",
+                    ..
+                }
+            ),
+            "{who}: {e}"
+        );
+        let w = gpu.zeros(&[5, 3]).unwrap();
+        let b_bad = gpu.zeros(&[4]).unwrap();
+        let e = gpu.linear(&x, &w, Some(&b_bad)).unwrap_err();
+        assert!(
+            matches!(e, Error::ShapeMismatch { tensor: "bias", .. }),
+            "{who}: {e}"
+        );
+        let x4 = gpu.zeros(&[1, 4, 3, 1]).unwrap();
+        let e = gpu.linear(&x4, &w, None).unwrap_err();
+        assert!(
+            matches!(e, Error::BadRank { expected: 2, .. }),
+            "{who}: {e}"
+        );
+        let dy_bad = gpu.zeros(&[4, 6]).unwrap();
+        let e = gpu.linear_input_grad(&dy_bad, &w).unwrap_err();
+        assert!(matches!(e, Error::ShapeMismatch { .. }), "{who}: {e}");
+        let e = gpu
+            .linear_weight_grad(&x, &gpu.zeros(&[3, 5]).unwrap())
+            .unwrap_err();
+        assert!(matches!(e, Error::ShapeMismatch { .. }), "{who}: {e}");
+
+        let e = gpu.relu_backward(&x, &w).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::ShapeMismatch {
+                    tensor: "output gradient",
+                    ..
+                }
+            ),
+            "{who}: {e}"
+        );
+        let e = gpu.add_assign(&mut x.clone(), &w).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::ShapeMismatch {
+                    op: "add_assign",
+                    ..
+                }
+            ),
+            "{who}: {e}"
+        );
+        let e = gpu.mse_loss(&x, &w).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::ShapeMismatch {
+                    tensor: "target",
+                    ..
+                }
+            ),
+            "{who}: {e}"
+        );
+        let flat = gpu.zeros(&[12]).unwrap();
+        let e = gpu.softmax_cross_entropy(&flat, &flat).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::BadRank {
+                    tensor: "logits",
+                    expected: 2,
+                    ..
+                }
+            ),
+            "{who}: {e}"
+        );
+        let e = gpu.softmax_cross_entropy_backward(&x, &w).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::ShapeMismatch {
+                    tensor: "targets",
+                    ..
+                }
+            ),
+            "{who}: {e}"
+        );
+
+        let img = gpu.zeros(&[1, 2, 5, 3]).unwrap();
+        let e = gpu.max_pool2d(&img, 0).unwrap_err();
+        assert!(
+            matches!(e, Error::InvalidParam { param: "size", .. }),
+            "{who}: {e}"
+        );
+        let e = gpu.max_pool2d(&img, 4).unwrap_err();
+        assert!(
+            matches!(e, Error::KernelTooLarge { axis: "width", .. }),
+            "{who}: {e}"
+        );
+        let e = gpu.max_pool2d(&x, 2).unwrap_err();
+        assert!(
+            matches!(e, Error::BadRank { expected: 4, .. }),
+            "{who}: {e}"
+        );
+        let e = gpu
+            .max_pool2d_backward(&img, &gpu.zeros(&[1, 2, 2, 2]).unwrap(), 2)
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::ShapeMismatch {
+                    tensor: "output gradient",
+                    ..
+                }
+            ),
+            "{who}: {e}"
+        );
+
+        let mut p = gpu.zeros(&[4, 3]).unwrap();
+        let mut state = AdamState::default();
+        for (cfg, name) in [
+            (
+                Adam {
+                    lr: -1.0,
+                    ..Adam::default()
+                },
+                "lr",
+            ),
+            (
+                Adam {
+                    eps: f32::NAN,
+                    ..Adam::default()
+                },
+                "eps",
+            ),
+            (
+                Adam {
+                    betas: (1.0, 0.999),
+                    ..Adam::default()
+                },
+                "betas.0",
+            ),
+            (
+                Adam {
+                    betas: (0.9, -0.1),
+                    ..Adam::default()
+                },
+                "betas.1",
+            ),
+            (
+                Adam {
+                    weight_decay: -1.0,
+                    ..Adam::default()
+                },
+                "weight_decay",
+            ),
+        ] {
+            let e = gpu.adam_step(&mut p, &x, &mut state, &cfg).unwrap_err();
+            assert!(
+                matches!(e, Error::InvalidParam { param, .. } if param == name),
+                "{who}: {e}"
+            );
+        }
+        let e = gpu
+            .adam_step(&mut p, &w, &mut state, &Adam::default())
+            .unwrap_err();
+        assert!(
+            matches!(e, Error::ShapeMismatch { tensor: "grad", .. }),
+            "{who}: {e}"
+        );
+        assert_eq!(state.step(), 0, "a failed step must not count");
+        // State made for one parameter cannot drive another of another shape.
+        gpu.adam_step(&mut p, &x, &mut state, &Adam::default())
+            .unwrap();
+        let mut other = gpu.zeros(&[5, 3]).unwrap();
+        let e = gpu
+            .adam_step(&mut other, &w, &mut state, &Adam::default())
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::ShapeMismatch {
+                    tensor: "exp_avg",
+                    ..
+                }
+            ),
+            "{who}: {e}"
+        );
+
+        // Tensors of another device.
+        let other_gpu = Gpu::all_matching(&gpu.info().name)
+            .unwrap()
+            .into_iter()
+            .find(|g| g.info().backend == gpu.info().backend)
+            .unwrap();
+        let foreign = other_gpu.zeros(&[4, 3]).unwrap();
+        for e in [
+            gpu.relu(&foreign).unwrap_err(),
+            gpu.add_assign(&mut x.clone(), &foreign).unwrap_err(),
+            gpu.linear(&foreign, &w, None).unwrap_err(),
+            gpu.mse_loss(&x, &foreign).unwrap_err(),
+            gpu.adam_step(
+                &mut p,
+                &foreign,
+                &mut AdamState::default(),
+                &Adam::default(),
+            )
+            .unwrap_err(),
+        ] {
+            assert!(matches!(e, Error::DeviceMismatch { .. }), "{who}: {e}");
+        }
+    }
+    let e = wgconv::nn::one_hot(&[0, 10], 10).unwrap_err();
+    assert!(e.to_string().contains("label 10 at row 1"), "{e}");
+}

@@ -7,17 +7,31 @@
 //! with the GPU, f64 for the finite-difference checks of the reference
 //! itself.
 
+mod activation;
+mod adam_step;
+mod add;
 mod bias_grad;
 mod conv2d_forward;
 mod conv2d_input_grad;
 mod conv2d_weight_grad;
+mod linear;
+mod max_pool2d;
+mod mse_loss;
 mod sgd_step;
+mod softmax_cross_entropy;
 
+pub use activation::{relu, relu_backward, sigmoid, sigmoid_backward};
+pub use adam_step::{adam_step, CpuAdamState};
+pub use add::add_assign;
 pub use bias_grad::bias_grad;
 pub use conv2d_forward::conv2d;
 pub use conv2d_input_grad::conv2d_input_grad;
 pub use conv2d_weight_grad::conv2d_weight_grad;
+pub use linear::{linear, linear_bias_grad, linear_input_grad, linear_weight_grad};
+pub use max_pool2d::{max_pool2d, max_pool2d_backward};
+pub use mse_loss::{mse_loss, mse_loss_backward};
 pub use sgd_step::{sgd_step, CpuSgdState};
+pub use softmax_cross_entropy::{softmax_cross_entropy, softmax_cross_entropy_backward};
 
 use crate::Error;
 

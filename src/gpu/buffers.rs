@@ -110,7 +110,11 @@ impl Gpu {
                     label: Some("readback"),
                 });
         encoder.copy_buffer_to_buffer(buffer, 0, &staging, 0, bytes);
-        let index = self.inner.queue.submit([encoder.finish()]);
+        // Work batched by this thread (Gpu::record) goes first, in the same
+        // submission as the copy.
+        let mut commands = self.take_pending();
+        commands.push(encoder.finish());
+        let index = self.inner.queue.submit(commands);
         let (tx, rx) = futures_intrusive::channel::shared::oneshot_channel();
         staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
             // The receiver only disappears if the caller is gone; nothing to do then.

@@ -5,6 +5,8 @@
 //! conv family) + the op's own file (bindings, the `direct` entry point and
 //! the GEMM view of the op) + `gemm_tiled.wgsl` and `gemm_rows.wgsl` (the
 //! `tiled` and `rows` entry points, written once against that GEMM view).
+//! The element-wise kernels share `elementwise.wgsl` (uniform and index
+//! rule) the same way.
 
 const CONV_PARAMS: &str = include_str!("../../shaders/conv_params.wgsl");
 const GEMM_TILED: &str = include_str!("../../shaders/gemm_tiled.wgsl");
@@ -14,6 +16,13 @@ const CONV2D_INPUT_GRAD: &str = include_str!("../../shaders/conv2d_input_grad.wg
 const CONV2D_WEIGHT_GRAD: &str = include_str!("../../shaders/conv2d_weight_grad.wgsl");
 const BIAS_GRAD: &str = include_str!("../../shaders/bias_grad.wgsl");
 const SGD_STEP: &str = include_str!("../../shaders/sgd_step.wgsl");
+const ADAM_STEP: &str = include_str!("../../shaders/adam_step.wgsl");
+const ELEMENTWISE: &str = include_str!("../../shaders/elementwise.wgsl");
+const ACTIVATION: &str = include_str!("../../shaders/activation.wgsl");
+const ADD: &str = include_str!("../../shaders/add.wgsl");
+const MSE_LOSS: &str = include_str!("../../shaders/mse_loss.wgsl");
+const SOFTMAX_CROSS_ENTROPY: &str = include_str!("../../shaders/softmax_cross_entropy.wgsl");
+const MAX_POOL2D: &str = include_str!("../../shaders/max_pool2d.wgsl");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Kernel {
@@ -22,16 +31,28 @@ pub(crate) enum Kernel {
     Conv2dWeightGrad,
     BiasGrad,
     SgdStep,
+    AdamStep,
+    Activation,
+    Add,
+    MseLoss,
+    SoftmaxCrossEntropy,
+    MaxPool2d,
 }
 
 impl Kernel {
     #[cfg(test)]
-    pub(crate) const ALL: [Kernel; 5] = [
+    pub(crate) const ALL: [Kernel; 11] = [
         Kernel::Conv2dForward,
         Kernel::Conv2dInputGrad,
         Kernel::Conv2dWeightGrad,
         Kernel::BiasGrad,
         Kernel::SgdStep,
+        Kernel::AdamStep,
+        Kernel::Activation,
+        Kernel::Add,
+        Kernel::MseLoss,
+        Kernel::SoftmaxCrossEntropy,
+        Kernel::MaxPool2d,
     ];
 
     /// The op name, shared by the shader file, the host function and the
@@ -43,6 +64,12 @@ impl Kernel {
             Kernel::Conv2dWeightGrad => "conv2d_weight_grad",
             Kernel::BiasGrad => "bias_grad",
             Kernel::SgdStep => "sgd_step",
+            Kernel::AdamStep => "adam_step",
+            Kernel::Activation => "activation",
+            Kernel::Add => "add",
+            Kernel::MseLoss => "mse_loss",
+            Kernel::SoftmaxCrossEntropy => "softmax_cross_entropy",
+            Kernel::MaxPool2d => "max_pool2d",
         }
     }
 
@@ -58,6 +85,12 @@ impl Kernel {
             }
             Kernel::BiasGrad => [CONV_PARAMS, BIAS_GRAD].concat(),
             Kernel::SgdStep => SGD_STEP.to_string(),
+            Kernel::AdamStep => ADAM_STEP.to_string(),
+            Kernel::Activation => [ELEMENTWISE, ACTIVATION].concat(),
+            Kernel::Add => [ELEMENTWISE, ADD].concat(),
+            Kernel::MseLoss => [ELEMENTWISE, MSE_LOSS].concat(),
+            Kernel::SoftmaxCrossEntropy => [ELEMENTWISE, SOFTMAX_CROSS_ENTROPY].concat(),
+            Kernel::MaxPool2d => MAX_POOL2D.to_string(),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! queue, the limits it was granted, the compiled pipelines, and the error
 //! state that turns driver errors into [`Error`]s instead of panics.
 
+mod batch;
 mod buffers;
 mod kernels;
 mod record;
@@ -80,6 +81,9 @@ pub(crate) struct Inner {
     modules: Mutex<HashMap<Kernel, wgpu::ShaderModule>>,
     /// Tap tables of the tiled kernels, per geometry (ops/taps.rs).
     pub(crate) tables: Mutex<HashMap<(Kernel, crate::Conv2dGeometry), wgpu::Buffer>>,
+    /// Command buffers waiting for the one submission of a [`Gpu::record`]
+    /// batch, per thread that has a batch open (gpu/batch.rs).
+    batches: Mutex<HashMap<std::thread::ThreadId, Vec<wgpu::CommandBuffer>>>,
     /// Set by the device-lost callback; every later op fails with it.
     lost: Arc<Mutex<Option<String>>>,
     /// Present on the GL backend only: wgpu's GL backend shares one EGL
@@ -210,6 +214,7 @@ impl Gpu {
                 pipelines: Mutex::new(HashMap::new()),
                 modules: Mutex::new(HashMap::new()),
                 tables: Mutex::new(HashMap::new()),
+                batches: Mutex::new(HashMap::new()),
                 lost,
                 serial: (info.backend == wgpu::Backend::Gl).then(|| Mutex::new(())),
             }),
@@ -284,7 +289,7 @@ impl Gpu {
         // An empty submission gets an index after every earlier one. Waiting
         // on that index, not on "the latest" (None), avoids a wgpu-core
         // assertion that fires when another thread submits during the poll.
-        let index = self.inner.queue.submit([]);
+        let index = self.inner.queue.submit(self.take_pending());
         self.wait_for(index)
     }
 

@@ -140,7 +140,7 @@ impl<'g> Recorder<'g> {
             self.encoder
                 .resolve_query_set(&timer.queries, 0..timer.used, &resolve, 0);
         }
-        self.submit()?;
+        self.submit_now()?;
         if timer.used == 0 {
             return Ok(None);
         }
@@ -155,9 +155,20 @@ impl<'g> Recorder<'g> {
         Ok(Some(last.wrapping_sub(first) as f64 * period / 1e6))
     }
 
-    /// Submits everything recorded and reports any error the driver raised
-    /// while it was recorded. Does not wait for the GPU to finish.
-    pub(crate) fn submit(self) -> Result<wgpu::SubmissionIndex, Error> {
+    /// Submits everything recorded (or, inside [`Gpu::record`], queues it
+    /// for that batch's one submission) and reports any error the driver
+    /// raised while it was recorded. Does not wait for the GPU to finish.
+    pub(crate) fn submit(self) -> Result<(), Error> {
+        self.finish(false)
+    }
+
+    /// [`Recorder::submit`] that submits at once even inside a batch (with
+    /// the batch's pending work in front), for work that is waited on next.
+    fn submit_now(self) -> Result<(), Error> {
+        self.finish(true)
+    }
+
+    fn finish(self, now: bool) -> Result<(), Error> {
         let Recorder {
             gpu,
             op,
@@ -165,7 +176,14 @@ impl<'g> Recorder<'g> {
             mut scopes,
             timing: _,
         } = self;
-        let index = gpu.inner.queue.submit([encoder.finish()]);
+        let commands = encoder.finish();
+        if now {
+            let mut all = gpu.take_pending();
+            all.push(commands);
+            gpu.inner.queue.submit(all);
+        } else if let Some(commands) = gpu.defer(commands) {
+            gpu.inner.queue.submit([commands]);
+        }
         let mut first = None;
         while let Some(scope) = scopes.pop() {
             if let Some(e) = pollster::block_on(scope.pop()) {
@@ -178,7 +196,7 @@ impl<'g> Recorder<'g> {
                 op,
                 message: e.to_string(),
             }),
-            None => Ok(index),
+            None => Ok(()),
         }
     }
 }

@@ -18,24 +18,36 @@ impl Gpu {
         let _serial = self.serialize();
         let [n, k, ho, wo] = check_4d(OP, "output gradient", dy.shape())?;
         let db = self.zeros_unlocked(OP, &[k])?;
-        let grid = self.grid(OP, k as u64)?;
-        let u = ConvUniform {
-            n: n as u32,
-            k: k as u32,
-            ho: ho as u32,
-            wo: wo as u32,
-            grid_x: grid.0,
-            ..Default::default()
-        };
         let mut rec = Recorder::new(self, OP)?;
-        rec.dispatch(
-            Kernel::BiasGrad,
-            "bias_grad",
-            bytemuck::bytes_of(&u),
-            &[(1, &dy.buffer), (2, &db.buffer)],
-            grid,
-        );
+        record_bias_grad(self, &mut rec, [n, k, ho, wo], &dy.buffer, &db.buffer)?;
         rec.submit()?;
         Ok(db)
     }
+}
+
+/// Records the bias gradient of a validated `dy` of shape `dy_shape` into `rec`.
+pub(crate) fn record_bias_grad(
+    gpu: &Gpu,
+    rec: &mut Recorder,
+    [n, k, ho, wo]: [usize; 4],
+    dy: &wgpu::Buffer,
+    db: &wgpu::Buffer,
+) -> Result<(), Error> {
+    let grid = gpu.grid(OP, k as u64)?;
+    let u = ConvUniform {
+        n: n as u32,
+        k: k as u32,
+        ho: ho as u32,
+        wo: wo as u32,
+        grid_x: grid.0,
+        ..Default::default()
+    };
+    rec.dispatch(
+        Kernel::BiasGrad,
+        "bias_grad",
+        bytemuck::bytes_of(&u),
+        &[(1, dy), (2, db)],
+        grid,
+    );
+    Ok(())
 }

@@ -1,14 +1,23 @@
 //! The GPU ops: validate, pick a kernel variant, fill the uniform, dispatch.
 //! One module per kernel family, named like its shader and its CPU reference.
 
+mod activation;
+mod adam_step;
+mod add;
 mod bias_grad;
 mod conv2d_forward;
 mod conv2d_input_grad;
 mod conv2d_weight_grad;
 mod conv_uniform;
+mod elementwise;
+mod linear;
+mod max_pool2d;
+mod mse_loss;
 mod sgd_step;
+mod softmax_cross_entropy;
 mod taps;
 
+pub use adam_step::{Adam, AdamState};
 pub(crate) use conv2d_forward::record_conv2d_forward;
 pub(crate) use conv2d_input_grad::record_conv2d_input_grad;
 pub(crate) use conv2d_weight_grad::record_conv2d_weight_grad;

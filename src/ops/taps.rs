@@ -56,7 +56,8 @@ fn build(kernel: Kernel, g: &Conv2dGeometry) -> Vec<[u32; 4]> {
                 }
             }
         }
-        Kernel::BiasGrad | Kernel::SgdStep => {}
+        // Only the convolution GEMMs read tap tables.
+        _ => {}
     }
     out
 }
@@ -67,7 +68,8 @@ pub(crate) fn table_bytes(kernel: Kernel, g: &Conv2dGeometry) -> u64 {
         Kernel::Conv2dForward => g.c_per_group() * g.r * g.s,
         Kernel::Conv2dInputGrad => g.k_per_group() * g.r * g.s,
         Kernel::Conv2dWeightGrad => g.n * g.ho * g.wo,
-        Kernel::BiasGrad | Kernel::SgdStep => 0,
+        // Only the convolution GEMMs read tap tables.
+        _ => 0,
     };
     entries as u64 * 16
 }

@@ -1,4 +1,8 @@
-//! The `wgconv` command line: `devices`, `check` (the default) and `bench`.
+//! The `wgconv` command line: `devices`, `check` (the default), `bench`,
+//! `train` and `eval`.
+
+mod plot;
+mod train;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -50,6 +54,10 @@ enum Command {
         #[arg(long, value_delimiter = ',')]
         ops: Vec<String>,
     },
+    /// Train the digits CNN (data/digits.csv.gz) and report test accuracy.
+    Train(train::TrainArgs),
+    /// Report the test accuracy of a model saved by `train --save`.
+    Eval(train::EvalArgs),
 }
 
 fn main() -> ExitCode {
@@ -76,6 +84,8 @@ fn main() -> ExitCode {
             reps,
             &ops,
         ),
+        Command::Train(args) => train::run_train(&args),
+        Command::Eval(args) => train::run_eval(&args),
     };
     match result {
         Ok(code) => code,
@@ -207,27 +217,27 @@ fn run_bench(
     for gpu in Gpu::all_matching(adapter)? {
         let gpu = gpu.with_variant(variant);
         let total = shapes.len() * ops.len();
+        let bar = indicatif::ProgressBar::new(total as u64).with_style(
+            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
         let mut results = Vec::new();
-        for (i, (shape, op)) in shapes
-            .iter()
-            .flat_map(|s| ops.iter().map(move |o| (s, *o)))
-            .enumerate()
-        {
-            eprint!(
-                "\r[{}/{total}] {} {} {:<12} on {} ...        ",
-                i + 1,
+        for (shape, op) in shapes.iter().flat_map(|s| ops.iter().map(move |o| (s, *o))) {
+            bar.set_message(format!(
+                "{} {} {} on {}",
                 shape.suite,
                 shape.name,
                 op.name(),
                 gpu.info().name
-            );
+            ));
             let mut m = bench::measure(&gpu, shape, op, &opts)?;
             if compare_cpu {
                 m.cpu_ms = Some(bench::measure_cpu(shape, op)?);
             }
             results.push(m);
+            bar.inc(1);
         }
-        eprintln!();
+        bar.finish_and_clear();
         println!("{}", bench::table(&results));
         println!(
             "geometric mean: {:.1} GFLOP/s over {} (shape, op) pairs\n",

@@ -1,0 +1,13 @@
+// add.wgsl: dst += src element by element (gradient accumulation), one
+// invocation per element (after elementwise.wgsl).
+
+@group(0) @binding(1) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(2) var<storage, read> src: array<f32>;
+
+@compute @workgroup_size(64)
+fn add_assign(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let i = item(wid, lid);
+    if (i < P.len) {
+        dst[i] = dst[i] + src[i];
+    }
+}

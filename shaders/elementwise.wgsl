@@ -1,0 +1,21 @@
+// elementwise.wgsl: the uniform and index rule shared by the element-wise
+// kernels (activation, add, mse_loss, softmax_cross_entropy). Mirrors
+// `ElementwiseUniform` in src/ops/elementwise.rs (4 u32s, 16 bytes).
+//
+// `len` is the number of work items (elements, or rows for a per-row
+// kernel), `cols` a second extent where a kernel needs one (classes per row
+// for softmax_cross_entropy), `grid_x` the x size of the dispatch: grids
+// past max_compute_workgroups_per_dimension fold into two dimensions and
+// `item` rebuilds the linear index. Workgroups are 64 invocations.
+struct ElementwiseParams {
+    len: u32,
+    cols: u32,
+    grid_x: u32,
+    _pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> P: ElementwiseParams;
+
+fn item(wid: vec3<u32>, lid: u32) -> u32 {
+    return (wid.x + wid.y * P.grid_x) * 64u + lid;
+}

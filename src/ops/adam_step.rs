@@ -1,0 +1,183 @@
+//! `Gpu::adam_step`: one step of `torch.optim.Adam` on one parameter
+//! tensor (shaders/adam_step.wgsl).
+
+use super::{check_owned, check_shape, direct_workgroups};
+use crate::gpu::{Kernel, Recorder};
+use crate::{Error, Gpu, Tensor};
+
+const OP: &str = "adam_step";
+
+/// Hyper-parameters of `torch.optim.Adam` (amsgrad off), with the same
+/// meaning and the same defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8,
+/// weight decay 0 (L2, added to the gradient; not AdamW's decoupled decay).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Adam {
+    pub lr: f32,
+    pub betas: (f32, f32),
+    pub eps: f32,
+    pub weight_decay: f32,
+}
+
+impl Default for Adam {
+    fn default() -> Self {
+        Adam {
+            lr: 1e-3,
+            betas: (0.9, 0.999),
+            eps: 1e-8,
+            weight_decay: 0.0,
+        }
+    }
+}
+
+impl Adam {
+    /// The same checks `torch.optim.Adam` makes, as errors.
+    pub fn validate(&self) -> Result<(), Error> {
+        let bad = |param, message: String| {
+            Err(Error::InvalidParam {
+                op: OP,
+                param,
+                message,
+            })
+        };
+        let non_negative = |v: f32| v >= 0.0 && v.is_finite();
+        if !non_negative(self.lr) {
+            return bad("lr", format!("must be finite and >= 0, got {}", self.lr));
+        }
+        if !non_negative(self.eps) {
+            return bad("eps", format!("must be finite and >= 0, got {}", self.eps));
+        }
+        for (name, b) in [("betas.0", self.betas.0), ("betas.1", self.betas.1)] {
+            if !(0.0..1.0).contains(&b) {
+                return bad(name, format!("must be in [0, 1), got {b}"));
+            }
+        }
+        if !non_negative(self.weight_decay) {
+            return bad(
+                "weight_decay",
+                format!("must be finite and >= 0, got {}", self.weight_decay),
+            );
+        }
+        Ok(())
+    }
+
+    /// `(lr / (1 − β1^t), sqrt(1 − β2^t))` for step `t` (from 1), in f64
+    /// as PyTorch computes them, rounded to f32 for the kernel.
+    pub fn bias_corrections(&self, step: u64) -> (f32, f32) {
+        let t = step.min(i32::MAX as u64) as i32;
+        let bc1 = 1.0 - (self.betas.0 as f64).powi(t);
+        let bc2 = 1.0 - (self.betas.1 as f64).powi(t);
+        ((self.lr as f64 / bc1) as f32, bc2.sqrt() as f32)
+    }
+}
+
+/// Per-parameter state of Adam: the first and second moment estimates
+/// (created zeroed on the first step) and the step count.
+#[derive(Debug, Default, Clone)]
+pub struct AdamState {
+    pub(crate) moments: Option<(Tensor, Tensor)>,
+    pub(crate) step: u64,
+}
+
+impl AdamState {
+    /// Steps taken so far.
+    pub fn step(&self) -> u64 {
+        self.step
+    }
+
+    /// The first moment (`exp_avg`), once a step has run.
+    pub fn exp_avg(&self) -> Option<&Tensor> {
+        self.moments.as_ref().map(|m| &m.0)
+    }
+
+    /// The second moment (`exp_avg_sq`), once a step has run.
+    pub fn exp_avg_sq(&self) -> Option<&Tensor> {
+        self.moments.as_ref().map(|m| &m.1)
+    }
+}
+
+/// Mirror of WGSL `AdamParams` (32 bytes).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct AdamUniform {
+    beta1: f32,
+    beta2: f32,
+    eps: f32,
+    weight_decay: f32,
+    step_size: f32,
+    bc2_sqrt: f32,
+    len: u32,
+    grid_x: u32,
+}
+
+impl Gpu {
+    /// One `torch.optim.Adam` step on `param` with gradient `grad`.
+    ///
+    /// Fails if `grad`'s shape differs from `param`'s, if a tensor (or the
+    /// state's moments) lives on another `Gpu`, if `state` belongs to a
+    /// parameter of another shape, or if `cfg` fails [`Adam::validate`].
+    pub fn adam_step(
+        &self,
+        param: &mut Tensor,
+        grad: &Tensor,
+        state: &mut AdamState,
+        cfg: &Adam,
+    ) -> Result<(), Error> {
+        cfg.validate()?;
+        check_owned(self, OP, &[("param", param), ("grad", grad)])?;
+        check_shape(OP, "grad", grad, param.shape())?;
+        if let Some((m, v)) = &state.moments {
+            check_owned(self, OP, &[("exp_avg", m), ("exp_avg_sq", v)])?;
+            check_shape(OP, "exp_avg", m, param.shape())?;
+            check_shape(OP, "exp_avg_sq", v, param.shape())?;
+        }
+        let _serial = self.serialize();
+        // Handles are cheap clones of the same buffers.
+        let (m, v) = match &state.moments {
+            Some((m, v)) => (m.clone(), v.clone()),
+            None => {
+                let m = self.zeros_unlocked(OP, param.shape())?;
+                let v = self.zeros_unlocked(OP, param.shape())?;
+                state.moments = Some((m.clone(), v.clone()));
+                (m, v)
+            }
+        };
+        let step = state.step + 1;
+        let (step_size, bc2_sqrt) = cfg.bias_corrections(step);
+        let len = param.len();
+        let grid = self.grid(OP, direct_workgroups(len))?;
+        let u = AdamUniform {
+            beta1: cfg.betas.0,
+            beta2: cfg.betas.1,
+            eps: cfg.eps,
+            weight_decay: cfg.weight_decay,
+            step_size,
+            bc2_sqrt,
+            len: len as u32,
+            grid_x: grid.0,
+        };
+        let mut rec = Recorder::new(self, OP)?;
+        rec.dispatch(
+            Kernel::AdamStep,
+            "adam_step",
+            bytemuck::bytes_of(&u),
+            &[
+                (1, &param.buffer),
+                (2, &grad.buffer),
+                (3, &m.buffer),
+                (4, &v.buffer),
+            ],
+            grid,
+        );
+        rec.submit()?;
+        state.step = step;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn uniform_layout_matches_wgsl() {
+        assert_eq!(std::mem::size_of::<super::AdamUniform>(), 32);
+    }
+}

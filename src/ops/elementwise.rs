@@ -1,0 +1,85 @@
+//! The uniform and launch rule shared by the element-wise kernels
+//! (shaders/elementwise.wgsl): activation, add, mse_loss and
+//! softmax_cross_entropy.
+
+use super::direct_workgroups;
+use crate::gpu::{Kernel, Recorder};
+use crate::{Error, Gpu, Tensor};
+
+/// Mirror of WGSL `ElementwiseParams` (16 bytes).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+struct ElementwiseUniform {
+    len: u32,
+    cols: u32,
+    grid_x: u32,
+    _pad: u32,
+}
+
+/// Records `kernel`'s `entry` over `items` work items, one invocation each
+/// in workgroups of 64. `cols` is the kernel's second extent (or 0).
+/// Work-item counts fit in u32: every tensor fits one storage binding.
+pub(crate) fn dispatch_items(
+    rec: &mut Recorder<'_>,
+    gpu: &Gpu,
+    op: &'static str,
+    (kernel, entry): (Kernel, &'static str),
+    items: usize,
+    cols: usize,
+    buffers: &[(u32, &wgpu::Buffer)],
+) -> Result<(), Error> {
+    let grid = gpu.grid(op, direct_workgroups(items))?;
+    let u = ElementwiseUniform {
+        len: items as u32,
+        cols: cols as u32,
+        grid_x: grid.0,
+        _pad: 0,
+    };
+    rec.dispatch(kernel, entry, bytemuck::bytes_of(&u), buffers, grid);
+    Ok(())
+}
+
+/// Records `kernel`'s `entry` as a single workgroup (the fixed-order
+/// reductions of the loss kernels).
+pub(crate) fn dispatch_single(
+    rec: &mut Recorder<'_>,
+    (kernel, entry): (Kernel, &'static str),
+    items: usize,
+    cols: usize,
+    buffers: &[(u32, &wgpu::Buffer)],
+) {
+    let u = ElementwiseUniform {
+        len: items as u32,
+        cols: cols as u32,
+        grid_x: 1,
+        _pad: 0,
+    };
+    rec.dispatch(kernel, entry, bytemuck::bytes_of(&u), buffers, (1, 1));
+}
+
+/// `Err(BadRank)` unless `t` has `rank` dimensions.
+pub(crate) fn check_rank(
+    op: &'static str,
+    name: &'static str,
+    t: &Tensor,
+    rank: usize,
+) -> Result<(), Error> {
+    if t.shape().len() == rank {
+        Ok(())
+    } else {
+        Err(Error::BadRank {
+            op,
+            tensor: name,
+            expected: rank,
+            shape: t.shape().to_vec(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn uniform_layout_matches_wgsl() {
+        assert_eq!(std::mem::size_of::<super::ElementwiseUniform>(), 16);
+    }
+}

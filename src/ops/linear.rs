@@ -1,0 +1,99 @@
+//! `Gpu::linear` and its three gradients. A linear layer is a 1×1
+//! convolution of a 1×1 image (see [`crate::shape::linear_geometry`]), so
+//! it runs the convolution GEMM kernels (shaders/conv2d_*.wgsl and
+//! bias_grad.wgsl) with their variant choice; only the shapes checked and
+//! the errors named are its own. The CPU reference (`cpu::linear`) is
+//! written independently, so the tests still compare two derivations.
+
+use super::bias_grad::record_bias_grad;
+use super::{check_owned, check_shape};
+use super::{record_conv2d_forward, record_conv2d_input_grad, record_conv2d_weight_grad};
+use crate::gpu::Recorder;
+use crate::shape::linear_geometry;
+use crate::{Error, Gpu, Tensor};
+
+impl Gpu {
+    /// `y[n, o] = b[o] + Σ_i x[n, i] · w[o, i]` for `x` `[N, in]`, `w`
+    /// `[out, in]` (PyTorch's `nn.Linear` layout) and optional `b` `[out]`;
+    /// returns `y` `[N, out]`.
+    pub fn linear(&self, x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor, Error> {
+        const OP: &str = "linear";
+        check_owned(self, OP, &[("input", x), ("weight", w)])?;
+        let geo = linear_geometry(OP, x.shape(), w.shape())?;
+        if let Some(b) = b {
+            check_owned(self, OP, &[("bias", b)])?;
+            check_shape(OP, "bias", b, &[geo.k])?;
+        }
+        let _serial = self.serialize();
+        let y = self.zeros_unlocked(OP, &[geo.n, geo.k])?;
+        let mut rec = Recorder::new(self, OP)?;
+        let bias = b.map(|b| &b.buffer);
+        record_conv2d_forward(self, &mut rec, &geo, &x.buffer, &w.buffer, bias, &y.buffer)?;
+        rec.submit()?;
+        Ok(y)
+    }
+
+    /// `dx[n, i] = Σ_o dy[n, o] · w[o, i]`: the gradient of [`Gpu::linear`]
+    /// with respect to its input, for `dy` `[N, out]` and `w` `[out, in]`.
+    pub fn linear_input_grad(&self, dy: &Tensor, w: &Tensor) -> Result<Tensor, Error> {
+        const OP: &str = "linear_input_grad";
+        check_owned(self, OP, &[("output gradient", dy), ("weight", w)])?;
+        let [n, _] = *dy.shape() else {
+            return Err(bad_rank(OP, "output gradient", dy));
+        };
+        let fan_in = w.shape().get(1).copied().unwrap_or(0);
+        let geo = linear_geometry(OP, &[n, fan_in], w.shape())?;
+        check_shape(OP, "output gradient", dy, &[geo.n, geo.k])?;
+        let _serial = self.serialize();
+        let dx = self.zeros_unlocked(OP, &[geo.n, geo.c])?;
+        let mut rec = Recorder::new(self, OP)?;
+        record_conv2d_input_grad(self, &mut rec, &geo, &dy.buffer, &w.buffer, &dx.buffer)?;
+        rec.submit()?;
+        Ok(dx)
+    }
+
+    /// `dw[o, i] = Σ_n dy[n, o] · x[n, i]`: the weight gradient of
+    /// [`Gpu::linear`], shape `[out, in]`, summed over the batch in a fixed
+    /// order.
+    pub fn linear_weight_grad(&self, x: &Tensor, dy: &Tensor) -> Result<Tensor, Error> {
+        const OP: &str = "linear_weight_grad";
+        check_owned(self, OP, &[("input", x), ("output gradient", dy)])?;
+        let [_, fan_out] = *dy.shape() else {
+            return Err(bad_rank(OP, "output gradient", dy));
+        };
+        let fan_in = x.shape().get(1).copied().unwrap_or(0);
+        let geo = linear_geometry(OP, x.shape(), &[fan_out, fan_in])?;
+        check_shape(OP, "output gradient", dy, &[geo.n, geo.k])?;
+        let _serial = self.serialize();
+        let dw = self.zeros_unlocked(OP, &[geo.k, geo.c])?;
+        let mut rec = Recorder::new(self, OP)?;
+        record_conv2d_weight_grad(self, &mut rec, &geo, &x.buffer, &dy.buffer, &dw.buffer)?;
+        rec.submit()?;
+        Ok(dw)
+    }
+
+    /// `db[o] = Σ_n dy[n, o]`: the bias gradient of [`Gpu::linear`].
+    pub fn linear_bias_grad(&self, dy: &Tensor) -> Result<Tensor, Error> {
+        const OP: &str = "linear_bias_grad";
+        check_owned(self, OP, &[("output gradient", dy)])?;
+        let [n, fan_out] = *dy.shape() else {
+            return Err(bad_rank(OP, "output gradient", dy));
+        };
+        crate::shape::check_4d(OP, "output gradient", &[n, fan_out, 1, 1])?;
+        let _serial = self.serialize();
+        let db = self.zeros_unlocked(OP, &[fan_out])?;
+        let mut rec = Recorder::new(self, OP)?;
+        record_bias_grad(self, &mut rec, [n, fan_out, 1, 1], &dy.buffer, &db.buffer)?;
+        rec.submit()?;
+        Ok(db)
+    }
+}
+
+fn bad_rank(op: &'static str, tensor: &'static str, t: &Tensor) -> Error {
+    Error::BadRank {
+        op,
+        tensor,
+        expected: 2,
+        shape: t.shape().to_vec(),
+    }
+}

@@ -1,0 +1,102 @@
+//! `Gpu::max_pool2d` and its backward pass (shaders/max_pool2d.wgsl).
+
+use super::{check_owned, check_shape, direct_workgroups};
+use crate::gpu::{Kernel, Recorder};
+use crate::shape::pool2d_output_shape;
+use crate::{Error, Gpu, Tensor};
+
+/// Mirror of WGSL `PoolParams` (32 bytes).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct MaxPoolUniform {
+    planes: u32,
+    h: u32,
+    w: u32,
+    size: u32,
+    ho: u32,
+    wo: u32,
+    grid_x: u32,
+    _pad: u32,
+}
+
+impl Gpu {
+    /// Max pooling of `x` `[N, C, H, W]` over non-overlapping `size`×`size`
+    /// windows (stride `size`, no padding; trailing rows and columns that
+    /// do not fill a window are dropped, like torch's
+    /// `max_pool2d(x, size)`). Returns `[N, C, H / size, W / size]`.
+    pub fn max_pool2d(&self, x: &Tensor, size: usize) -> Result<Tensor, Error> {
+        const OP: &str = "max_pool2d";
+        check_owned(self, OP, &[("input", x)])?;
+        let y_shape = pool2d_output_shape(OP, x.shape(), size)?;
+        let _serial = self.serialize();
+        let y = self.zeros_unlocked(OP, &y_shape)?;
+        self.pool(OP, "forward", x, None, &y, size)?;
+        Ok(y)
+    }
+
+    /// Backward pass of [`Gpu::max_pool2d`]: each window's output gradient
+    /// goes to the window's first maximum in `x` (row-major; a NaN counts
+    /// as the maximum, as in torch); every other input gets 0. `dy` must
+    /// have the forward output's shape.
+    pub fn max_pool2d_backward(
+        &self,
+        x: &Tensor,
+        dy: &Tensor,
+        size: usize,
+    ) -> Result<Tensor, Error> {
+        const OP: &str = "max_pool2d_backward";
+        check_owned(self, OP, &[("input", x), ("output gradient", dy)])?;
+        let y_shape = pool2d_output_shape(OP, x.shape(), size)?;
+        check_shape(OP, "output gradient", dy, &y_shape)?;
+        let _serial = self.serialize();
+        let dx = self.zeros_unlocked(OP, x.shape())?;
+        self.pool(OP, "backward", x, Some(dy), &dx, size)?;
+        Ok(dx)
+    }
+
+    fn pool(
+        &self,
+        op: &'static str,
+        entry: &'static str,
+        x: &Tensor,
+        dy: Option<&Tensor>,
+        out: &Tensor,
+        size: usize,
+    ) -> Result<(), Error> {
+        let s = x.shape();
+        let (planes, h, w) = (s[0] * s[1], s[2], s[3]);
+        let (ho, wo) = (h / size, w / size);
+        let grid = self.grid(op, direct_workgroups(planes * ho * wo))?;
+        let u = MaxPoolUniform {
+            planes: planes as u32,
+            h: h as u32,
+            w: w as u32,
+            size: size as u32,
+            ho: ho as u32,
+            wo: wo as u32,
+            grid_x: grid.0,
+            _pad: 0,
+        };
+        let mut buffers = vec![(1, &x.buffer), (3, &out.buffer)];
+        if let Some(dy) = dy {
+            buffers.push((2, &dy.buffer));
+        }
+        let mut rec = Recorder::new(self, op)?;
+        rec.dispatch(
+            Kernel::MaxPool2d,
+            entry,
+            bytemuck::bytes_of(&u),
+            &buffers,
+            grid,
+        );
+        rec.submit()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn uniform_layout_matches_wgsl() {
+        assert_eq!(std::mem::size_of::<super::MaxPoolUniform>(), 32);
+    }
+}

@@ -1,0 +1,50 @@
+//! `Gpu::mse_loss` and its backward pass (shaders/mse_loss.wgsl).
+
+use super::elementwise::{dispatch_items, dispatch_single};
+use super::{check_owned, check_shape};
+use crate::gpu::{Kernel, Recorder};
+use crate::{Error, Gpu, Tensor};
+
+impl Gpu {
+    /// Mean squared error `Σ (y − t)² / len` over all elements, as a
+    /// 1-element tensor (torch's `MSELoss` with `reduction='mean'`). The
+    /// sum runs in a fixed order. `t` must have `y`'s shape.
+    pub fn mse_loss(&self, y: &Tensor, t: &Tensor) -> Result<Tensor, Error> {
+        const OP: &str = "mse_loss";
+        check_owned(self, OP, &[("prediction", y), ("target", t)])?;
+        check_shape(OP, "target", t, y.shape())?;
+        let _serial = self.serialize();
+        let loss = self.zeros_unlocked(OP, &[1])?;
+        let mut rec = Recorder::new(self, OP)?;
+        dispatch_single(
+            &mut rec,
+            (Kernel::MseLoss, "forward"),
+            y.len(),
+            0,
+            &[(1, &y.buffer), (2, &t.buffer), (3, &loss.buffer)],
+        );
+        rec.submit()?;
+        Ok(loss)
+    }
+
+    /// Gradient of [`Gpu::mse_loss`] with respect to `y`: `2 (y − t) / len`.
+    pub fn mse_loss_backward(&self, y: &Tensor, t: &Tensor) -> Result<Tensor, Error> {
+        const OP: &str = "mse_loss_backward";
+        check_owned(self, OP, &[("prediction", y), ("target", t)])?;
+        check_shape(OP, "target", t, y.shape())?;
+        let _serial = self.serialize();
+        let dy = self.zeros_unlocked(OP, y.shape())?;
+        let mut rec = Recorder::new(self, OP)?;
+        dispatch_items(
+            &mut rec,
+            self,
+            OP,
+            (Kernel::MseLoss, "backward"),
+            y.len(),
+            0,
+            &[(1, &y.buffer), (2, &t.buffer), (3, &dy.buffer)],
+        )?;
+        rec.submit()?;
+        Ok(dy)
+    }
+}

@@ -1,0 +1,74 @@
+//! `Gpu::softmax_cross_entropy` and its backward pass
+//! (shaders/softmax_cross_entropy.wgsl).
+
+use super::elementwise::{check_rank, dispatch_items, dispatch_single};
+use super::{check_owned, check_shape};
+use crate::gpu::{Kernel, Recorder};
+use crate::{Error, Gpu, Tensor};
+
+impl Gpu {
+    /// Softmax over each row of `logits` `[N, C]` followed by cross-entropy
+    /// against `targets` `[N, C]` (class probabilities; one-hot rows for
+    /// hard labels, see [`crate::nn::one_hot`]), averaged over the batch:
+    /// `(1/N) Σ_n Σ_c t_nc · (logsumexp_c(z_n) − z_nc)`. This is torch's
+    /// `cross_entropy(z, t)` with probability targets. Computed with the
+    /// row maximum subtracted, so logits of ±1e4 stay finite. Returns a
+    /// 1-element tensor.
+    pub fn softmax_cross_entropy(
+        &self,
+        logits: &Tensor,
+        targets: &Tensor,
+    ) -> Result<Tensor, Error> {
+        const OP: &str = "softmax_cross_entropy";
+        let [n, c] = check_logits(self, OP, logits, targets)?;
+        let _serial = self.serialize();
+        let loss = self.zeros_unlocked(OP, &[1])?;
+        let mut rec = Recorder::new(self, OP)?;
+        dispatch_single(
+            &mut rec,
+            (Kernel::SoftmaxCrossEntropy, "forward"),
+            n,
+            c,
+            &[(1, &logits.buffer), (2, &targets.buffer), (3, &loss.buffer)],
+        );
+        rec.submit()?;
+        Ok(loss)
+    }
+
+    /// Gradient of [`Gpu::softmax_cross_entropy`] with respect to the
+    /// logits: `(softmax(z_n) · Σ_c t_nc − t_n) / N`, shape `[N, C]`.
+    pub fn softmax_cross_entropy_backward(
+        &self,
+        logits: &Tensor,
+        targets: &Tensor,
+    ) -> Result<Tensor, Error> {
+        const OP: &str = "softmax_cross_entropy_backward";
+        let [n, c] = check_logits(self, OP, logits, targets)?;
+        let _serial = self.serialize();
+        let dz = self.zeros_unlocked(OP, logits.shape())?;
+        let mut rec = Recorder::new(self, OP)?;
+        dispatch_items(
+            &mut rec,
+            self,
+            OP,
+            (Kernel::SoftmaxCrossEntropy, "backward"),
+            n,
+            c,
+            &[(1, &logits.buffer), (2, &targets.buffer), (3, &dz.buffer)],
+        )?;
+        rec.submit()?;
+        Ok(dz)
+    }
+}
+
+fn check_logits(
+    gpu: &Gpu,
+    op: &'static str,
+    logits: &Tensor,
+    targets: &Tensor,
+) -> Result<[usize; 2], Error> {
+    check_owned(gpu, op, &[("logits", logits), ("targets", targets)])?;
+    check_rank(op, "logits", logits, 2)?;
+    check_shape(op, "targets", targets, logits.shape())?;
+    Ok([logits.shape()[0], logits.shape()[1]])
+}

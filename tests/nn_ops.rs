@@ -1,0 +1,499 @@
+//! The training ops (activations, add, losses, max pooling, linear, Adam):
+//! GPU against the CPU reference on every adapter over seeded random
+//! shapes, and the CPU reference's backward passes against central finite
+//! differences in f64.
+mod common;
+use common::{assert_close, gpus, label, Rng};
+use wgconv::{cpu, Adam, Gpu, Variant};
+
+fn random_shape(rng: &mut Rng) -> Vec<usize> {
+    let rank = rng.range(1, 4);
+    (0..rank).map(|_| rng.range(1, 9)).collect()
+}
+
+fn scaled(rng: &mut Rng, len: usize, scale: f32) -> Vec<f32> {
+    rng.floats(len).into_iter().map(|v| v * scale).collect()
+}
+
+#[test]
+fn activations_match_reference() {
+    for gpu in gpus() {
+        let mut rng = Rng::new(11);
+        for case in 0..20 {
+            let shape = random_shape(&mut rng);
+            let len = shape.iter().product();
+            let x = scaled(&mut rng, len, 6.0);
+            let dy = rng.floats(len);
+            let ctx = |op: &str| format!("{op} case {case} {shape:?} on {}", label(gpu));
+            let xt = gpu.tensor(&shape, &x).unwrap();
+            let dyt = gpu.tensor(&shape, &dy).unwrap();
+
+            let y = gpu.relu(&xt).unwrap();
+            assert_close(
+                &ctx("relu"),
+                &shape,
+                &y.to_vec().unwrap(),
+                &cpu::relu(&x),
+                true,
+            );
+            let dx = gpu.relu_backward(&xt, &dyt).unwrap();
+            let want = cpu::relu_backward(&x, &dy).unwrap();
+            assert_close(
+                &ctx("relu_backward"),
+                &shape,
+                &dx.to_vec().unwrap(),
+                &want,
+                true,
+            );
+
+            let s = gpu.sigmoid(&xt).unwrap();
+            let s_ref = cpu::sigmoid(&x);
+            assert_close(&ctx("sigmoid"), &shape, &s.to_vec().unwrap(), &s_ref, false);
+            // The backward pass from the reference's own output, so only
+            // the backward kernel is under test.
+            let st = gpu.tensor(&shape, &s_ref).unwrap();
+            let ds = gpu.sigmoid_backward(&st, &dyt).unwrap();
+            let want = cpu::sigmoid_backward(&s_ref, &dy).unwrap();
+            assert_close(
+                &ctx("sigmoid_backward"),
+                &shape,
+                &ds.to_vec().unwrap(),
+                &want,
+                false,
+            );
+
+            let mut acc = gpu.tensor(&shape, &x).unwrap();
+            gpu.add_assign(&mut acc, &dyt).unwrap();
+            let mut want = x.clone();
+            cpu::add_assign(&mut want, &dy).unwrap();
+            assert_close(
+                &ctx("add_assign"),
+                &shape,
+                &acc.to_vec().unwrap(),
+                &want,
+                false,
+            );
+        }
+    }
+}
+
+#[test]
+fn losses_match_reference() {
+    for gpu in gpus() {
+        let mut rng = Rng::new(12);
+        for case in 0..20 {
+            // Up to 600 rows: more than one row per invocation of the
+            // 256-wide reduction.
+            let rows = if case % 5 == 4 {
+                rng.range(257, 600)
+            } else {
+                rng.range(1, 40)
+            };
+            let classes = rng.range(1, 17);
+            let shape = [rows, classes];
+            let len = rows * classes;
+            let z = scaled(&mut rng, len, 8.0);
+            // Half the cases one-hot targets, half soft probabilities.
+            let t: Vec<f32> = if case % 2 == 0 {
+                let labels: Vec<usize> = (0..rows).map(|_| rng.range(0, classes - 1)).collect();
+                wgconv::nn::one_hot(&labels, classes).unwrap()
+            } else {
+                let raw: Vec<f32> = (0..len).map(|_| rng.unit() + 1.0).collect();
+                raw.chunks(classes)
+                    .flat_map(|r| {
+                        let s: f32 = r.iter().sum();
+                        r.iter().map(move |v| v / s)
+                    })
+                    .collect()
+            };
+            let ctx = |op: &str| format!("{op} case {case} {shape:?} on {}", label(gpu));
+            let zt = gpu.tensor(&shape, &z).unwrap();
+            let tt = gpu.tensor(&shape, &t).unwrap();
+
+            let loss = gpu.softmax_cross_entropy(&zt, &tt).unwrap();
+            let want = cpu::softmax_cross_entropy(&z, &t, shape).unwrap();
+            assert_close(
+                &ctx("softmax_cross_entropy"),
+                &[1],
+                &loss.to_vec().unwrap(),
+                &[want],
+                false,
+            );
+            let dz = gpu.softmax_cross_entropy_backward(&zt, &tt).unwrap();
+            let want = cpu::softmax_cross_entropy_backward(&z, &t, shape).unwrap();
+            assert_close(
+                &ctx("softmax_cross_entropy_backward"),
+                &shape,
+                &dz.to_vec().unwrap(),
+                &want,
+                false,
+            );
+
+            let loss = gpu.mse_loss(&zt, &tt).unwrap();
+            let want = cpu::mse_loss(&z, &t).unwrap();
+            assert_close(
+                &ctx("mse_loss"),
+                &[1],
+                &loss.to_vec().unwrap(),
+                &[want],
+                false,
+            );
+            let dy = gpu.mse_loss_backward(&zt, &tt).unwrap();
+            let want = cpu::mse_loss_backward(&z, &t).unwrap();
+            assert_close(
+                &ctx("mse_loss_backward"),
+                &shape,
+                &dy.to_vec().unwrap(),
+                &want,
+                false,
+            );
+        }
+    }
+}
+
+#[test]
+fn softmax_cross_entropy_stays_finite_for_huge_logits() {
+    // Row 0: the target class has the largest logit, so the loss is
+    // log(1 + e^-1e4 + e^-2e4) = 0 in f32. Row 1: the target has logit
+    // -1e4, so its loss is lse - z = 1e4 - (-1e4) = 2e4.
+    let z = [1e4, 0.0, -1e4, 1e4, 0.0, -1e4];
+    let t = [1.0, 0.0, 0.0, 0.0, 0.0, 1.0];
+    let want_loss = (0.0 + 2e4) / 2.0;
+    let want_grad = [0.0, 0.0, 0.0, 0.5, 0.0, -0.5];
+    let cpu_loss = cpu::softmax_cross_entropy(&z, &t, [2, 3]).unwrap();
+    assert_eq!(cpu_loss, want_loss);
+    for gpu in gpus() {
+        let zt = gpu.tensor(&[2, 3], &z).unwrap();
+        let tt = gpu.tensor(&[2, 3], &t).unwrap();
+        let loss = gpu
+            .softmax_cross_entropy(&zt, &tt)
+            .unwrap()
+            .to_vec()
+            .unwrap();
+        assert!(loss[0].is_finite(), "loss {loss:?} on {}", label(gpu));
+        assert!(
+            (loss[0] - want_loss).abs() <= 1e-5 * want_loss,
+            "loss {loss:?} on {}",
+            label(gpu)
+        );
+        let dz = gpu
+            .softmax_cross_entropy_backward(&zt, &tt)
+            .unwrap()
+            .to_vec()
+            .unwrap();
+        for (g, w) in dz.iter().zip(want_grad) {
+            assert!(
+                g.is_finite() && (g - w).abs() <= 1e-6,
+                "grad {dz:?} on {}",
+                label(gpu)
+            );
+        }
+    }
+}
+
+#[test]
+fn max_pool_matches_reference_with_ties() {
+    for gpu in gpus() {
+        let mut rng = Rng::new(13);
+        for case in 0..25 {
+            let size = rng.range(1, 3);
+            let shape = [
+                rng.range(1, 3),
+                rng.range(1, 4),
+                rng.range(size, 11),
+                rng.range(size, 11),
+            ];
+            let len = shape.iter().product();
+            // Integers in -3..=3: many ties, so the first-maximum rule is
+            // exercised; every result is exact.
+            let x = rng.ints(len);
+            let ys = wgconv::shape::pool2d_output_shape("test", &shape, size).unwrap();
+            let dy = rng.ints(ys.iter().product());
+            let ctx =
+                |op: &str| format!("{op} case {case} {shape:?} size {size} on {}", label(gpu));
+            let xt = gpu.tensor(&shape, &x).unwrap();
+            let y = gpu.max_pool2d(&xt, size).unwrap();
+            assert_eq!(y.shape(), &ys);
+            let want = cpu::max_pool2d(&x, shape, size).unwrap();
+            assert_close(&ctx("max_pool2d"), &ys, &y.to_vec().unwrap(), &want, true);
+            let dyt = gpu.tensor(&ys, &dy).unwrap();
+            let dx = gpu.max_pool2d_backward(&xt, &dyt, size).unwrap();
+            let want = cpu::max_pool2d_backward(&x, shape, &dy, size).unwrap();
+            assert_close(
+                &ctx("max_pool2d_backward"),
+                &shape,
+                &dx.to_vec().unwrap(),
+                &want,
+                true,
+            );
+        }
+    }
+}
+
+#[test]
+fn max_pool_backward_picks_the_first_maximum() {
+    // One 2x2 window holding 5, 5 / 1, 5: the gradient goes to the first 5.
+    let x = [5.0, 5.0, 1.0, 5.0];
+    let dx = cpu::max_pool2d_backward(&x, [1, 1, 2, 2], &[7.0], 2).unwrap();
+    assert_eq!(dx, vec![7.0, 0.0, 0.0, 0.0]);
+    for gpu in gpus() {
+        let xt = gpu.tensor(&[1, 1, 2, 2], &x).unwrap();
+        let dyt = gpu.tensor(&[1, 1, 1, 1], &[7.0]).unwrap();
+        let dx = gpu
+            .max_pool2d_backward(&xt, &dyt, 2)
+            .unwrap()
+            .to_vec()
+            .unwrap();
+        assert_eq!(dx, vec![7.0, 0.0, 0.0, 0.0], "on {}", label(gpu));
+    }
+}
+
+/// Linear layers run the convolution GEMM kernels: every forced variant,
+/// with shapes on both sides of the tile sizes.
+#[test]
+fn linear_matches_reference_in_every_variant() {
+    for base in gpus() {
+        for variant in Variant::ALL {
+            let gpu = base.with_variant(variant);
+            let mut rng = Rng::new(14);
+            for case in 0..12 {
+                let n = rng.range(1, 80);
+                let fan_in = rng.range(1, 90);
+                let fan_out = rng.range(1, 80);
+                let ints = case % 3 == 0;
+                let mut gen = |len| if ints { rng.ints(len) } else { rng.floats(len) };
+                let x = gen(n * fan_in);
+                let w = gen(fan_out * fan_in);
+                let b = gen(fan_out);
+                let dy = gen(n * fan_out);
+                let ctx = |op: &str| {
+                    format!(
+                        "{op} case {case} n {n} in {fan_in} out {fan_out} on {}",
+                        label(&gpu)
+                    )
+                };
+                let xt = gpu.tensor(&[n, fan_in], &x).unwrap();
+                let wt = gpu.tensor(&[fan_out, fan_in], &w).unwrap();
+                let bt = gpu.tensor(&[fan_out], &b).unwrap();
+                let dyt = gpu.tensor(&[n, fan_out], &dy).unwrap();
+
+                let y = gpu.linear(&xt, &wt, Some(&bt)).unwrap();
+                assert_eq!(y.shape(), &[n, fan_out]);
+                let want = cpu::linear(&x, [n, fan_in], &w, [fan_out, fan_in], Some(&b)).unwrap();
+                assert_close(
+                    &ctx("linear"),
+                    &[n, fan_out],
+                    &y.to_vec().unwrap(),
+                    &want,
+                    ints,
+                );
+                let dx = gpu.linear_input_grad(&dyt, &wt).unwrap();
+                let want = cpu::linear_input_grad(&dy, &w, [fan_out, fan_in]).unwrap();
+                assert_close(
+                    &ctx("linear_input_grad"),
+                    &[n, fan_in],
+                    &dx.to_vec().unwrap(),
+                    &want,
+                    ints,
+                );
+                let dw = gpu.linear_weight_grad(&xt, &dyt).unwrap();
+                let want = cpu::linear_weight_grad(&x, [n, fan_in], &dy, fan_out).unwrap();
+                assert_close(
+                    &ctx("linear_weight_grad"),
+                    &[fan_out, fan_in],
+                    &dw.to_vec().unwrap(),
+                    &want,
+                    ints,
+                );
+                let db = gpu.linear_bias_grad(&dyt).unwrap();
+                let want = cpu::linear_bias_grad(&dy, [n, fan_out]).unwrap();
+                assert_close(
+                    &ctx("linear_bias_grad"),
+                    &[fan_out],
+                    &db.to_vec().unwrap(),
+                    &want,
+                    ints,
+                );
+            }
+        }
+    }
+}
+
+fn adam_run(gpu: &Gpu, cfg: &Adam, p0: &[f32], grads: &[Vec<f32>]) -> (Vec<f32>, Vec<f32>) {
+    let shape = [p0.len()];
+    let mut p = gpu.tensor(&shape, p0).unwrap();
+    let mut state = wgconv::AdamState::default();
+    let mut p_ref = p0.to_vec();
+    let mut state_ref = cpu::CpuAdamState::default();
+    for g in grads {
+        let gt = gpu.tensor(&shape, g).unwrap();
+        gpu.adam_step(&mut p, &gt, &mut state, cfg).unwrap();
+        cpu::adam_step(&mut p_ref, g, &mut state_ref, cfg).unwrap();
+    }
+    assert_eq!(state.step(), grads.len() as u64);
+    (p.to_vec().unwrap(), p_ref)
+}
+
+#[test]
+fn adam_matches_reference() {
+    let configs = [
+        Adam::default(),
+        Adam {
+            lr: 0.01,
+            betas: (0.8, 0.99),
+            eps: 1e-6,
+            weight_decay: 0.1,
+        },
+    ];
+    for gpu in gpus() {
+        let mut rng = Rng::new(15);
+        for (i, cfg) in configs.iter().enumerate() {
+            let len = rng.range(1, 3000);
+            let p0 = rng.floats(len);
+            let grads: Vec<Vec<f32>> = (0..6).map(|_| rng.floats(len)).collect();
+            let (got, want) = adam_run(gpu, cfg, &p0, &grads);
+            assert_close(
+                &format!("adam config {i} on {}", label(gpu)),
+                &[len],
+                &got,
+                &want,
+                false,
+            );
+        }
+    }
+}
+
+#[test]
+fn adam_first_step_moves_each_weight_by_lr() {
+    // After one step m̂ = g and sqrt(v̂) = |g|, so torch's Adam moves every
+    // weight by lr · g / (|g| + eps): lr against the gradient's sign.
+    let cfg = Adam::default();
+    let p0: [f32; 4] = [1.0, -2.0, 0.5, 3.0];
+    let g: Vec<f32> = vec![0.3, -4.0, 1e-3, -0.02];
+    let want: Vec<f32> = p0
+        .iter()
+        .zip(&g)
+        .map(|(p, g)| p - cfg.lr * g.signum())
+        .collect();
+    let mut p_ref = p0.to_vec();
+    cpu::adam_step(&mut p_ref, &g, &mut cpu::CpuAdamState::default(), &cfg).unwrap();
+    assert_close("cpu adam first step", &[4], &p_ref, &want, false);
+    for gpu in gpus() {
+        let (got, _) = adam_run(gpu, &cfg, &p0, std::slice::from_ref(&g));
+        assert_close(
+            &format!("adam first step on {}", label(gpu)),
+            &[4],
+            &got,
+            &want,
+            false,
+        );
+    }
+}
+
+// ---- The CPU reference against finite differences (f64) ----
+
+const H: f64 = 1e-6;
+
+fn f64s(rng: &mut Rng, len: usize, scale: f64) -> Vec<f64> {
+    (0..len).map(|_| rng.unit() as f64 * scale).collect()
+}
+
+/// `analytic[i]` against the central difference of `loss` in element `i`.
+fn assert_fd(what: &str, v: &[f64], analytic: &[f64], loss: impl Fn(&[f64]) -> f64) {
+    assert_eq!(v.len(), analytic.len(), "{what}: gradient length");
+    for i in 0..v.len() {
+        let mut plus = v.to_vec();
+        plus[i] += H;
+        let mut minus = v.to_vec();
+        minus[i] -= H;
+        let numeric = (loss(&plus) - loss(&minus)) / (2.0 * H);
+        assert!(
+            (analytic[i] - numeric).abs() <= 1e-6 * (1.0 + numeric.abs()),
+            "{what}[{i}]: reference {} vs finite difference {numeric}",
+            analytic[i]
+        );
+    }
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+#[test]
+fn reference_backward_passes_match_finite_differences() {
+    let mut rng = Rng::new(16);
+    for case in 0..6 {
+        let len = rng.range(1, 40);
+        // Keep x away from ReLU's kink at 0 by more than H.
+        let x: Vec<f64> = f64s(&mut rng, len, 3.0)
+            .into_iter()
+            .map(|v| if v.abs() < 1e-3 { 0.5 } else { v })
+            .collect();
+        let dy = f64s(&mut rng, len, 1.0);
+        let what = |op: &str| format!("case {case} {op}");
+        assert_fd(
+            &what("relu"),
+            &x,
+            &cpu::relu_backward(&x, &dy).unwrap(),
+            |v| dot(&cpu::relu(v), &dy),
+        );
+        let y = cpu::sigmoid(&x);
+        assert_fd(
+            &what("sigmoid"),
+            &x,
+            &cpu::sigmoid_backward(&y, &dy).unwrap(),
+            |v| dot(&cpu::sigmoid(v), &dy),
+        );
+        let t = f64s(&mut rng, len, 1.0);
+        assert_fd(
+            &what("mse"),
+            &x,
+            &cpu::mse_loss_backward(&x, &t).unwrap(),
+            |v| cpu::mse_loss(v, &t).unwrap(),
+        );
+
+        let (rows, classes) = (rng.range(1, 5), rng.range(2, 6));
+        let z = f64s(&mut rng, rows * classes, 4.0);
+        let raw = f64s(&mut rng, rows * classes, 1.0);
+        let t: Vec<f64> = raw.iter().map(|v| v.abs()).collect();
+        let shape = [rows, classes];
+        let dz = cpu::softmax_cross_entropy_backward(&z, &t, shape).unwrap();
+        assert_fd(&what("softmax_cross_entropy"), &z, &dz, |v| {
+            cpu::softmax_cross_entropy(v, &t, shape).unwrap()
+        });
+
+        // Distinct random values: no ties, so the max is differentiable.
+        let xs = [
+            rng.range(1, 2),
+            rng.range(1, 3),
+            rng.range(2, 7),
+            rng.range(2, 7),
+        ];
+        let size = rng.range(1, 2);
+        let xp = f64s(&mut rng, xs.iter().product(), 1.0);
+        let ys = wgconv::shape::pool2d_output_shape("fd", &xs, size).unwrap();
+        let dyp = f64s(&mut rng, ys.iter().product(), 1.0);
+        let dx = cpu::max_pool2d_backward(&xp, xs, &dyp, size).unwrap();
+        assert_fd(&what("max_pool2d"), &xp, &dx, |v| {
+            dot(&cpu::max_pool2d(v, xs, size).unwrap(), &dyp)
+        });
+
+        let (n, fi, fo) = (rng.range(1, 4), rng.range(1, 5), rng.range(1, 5));
+        let xl = f64s(&mut rng, n * fi, 1.0);
+        let w = f64s(&mut rng, fo * fi, 1.0);
+        let b = f64s(&mut rng, fo, 1.0);
+        let dyl = f64s(&mut rng, n * fo, 1.0);
+        let fwd = |x: &[f64], w: &[f64], b: &[f64]| {
+            dot(
+                &cpu::linear(x, [n, fi], w, [fo, fi], Some(b)).unwrap(),
+                &dyl,
+            )
+        };
+        let dx = cpu::linear_input_grad(&dyl, &w, [fo, fi]).unwrap();
+        assert_fd(&what("linear dx"), &xl, &dx, |v| fwd(v, &w, &b));
+        let dw = cpu::linear_weight_grad(&xl, [n, fi], &dyl, fo).unwrap();
+        assert_fd(&what("linear dw"), &w, &dw, |v| fwd(&xl, v, &b));
+        let db = cpu::linear_bias_grad(&dyl, [n, fo]).unwrap();
+        assert_fd(&what("linear db"), &b, &db, |v| fwd(&xl, &w, v));
+    }
+}

@@ -15,7 +15,7 @@ fn relu_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
     let i = item(wid, lid);
     if (i < P.len) {
         let x = a[i];
-        out[i] = select(x, 0.0, x < 0.0);
+        out[i] = select(x, 0.0, x < 0.0 && !is_nan(x));
     }
 }
 
@@ -23,7 +23,8 @@ fn relu_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
 fn relu_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let i = item(wid, lid);
     if (i < P.len) {
-        out[i] = select(0.0, dy[i], a[i] > 0.0);
+        let x = a[i];
+        out[i] = select(0.0, dy[i], x > 0.0 && !is_nan(x));
     }
 }
 

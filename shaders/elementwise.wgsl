@@ -19,3 +19,10 @@ struct ElementwiseParams {
 fn item(wid: vec3<u32>, lid: u32) -> u32 {
     return (wid.x + wid.y * P.grid_x) * 64u + lid;
 }
+
+// NaN test on the bits: comparisons with NaN are not reliable on every
+// backend (GL drivers may compile `x < 0.0` or `x != x` as if NaN did not
+// exist), integer arithmetic is.
+fn is_nan(v: f32) -> bool {
+    return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
+}

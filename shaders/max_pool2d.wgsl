@@ -19,6 +19,11 @@ struct PoolParams {
 @group(0) @binding(2) var<storage, read> dy: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
+// NaN test on the bits: `v != v` is folded away by some compilers (GL).
+fn is_nan(v: f32) -> bool {
+    return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
+}
+
 struct Window { valid: bool, out_index: u32, first: u32 }
 
 fn window(wid: vec3<u32>, lid: u32) -> Window {
@@ -40,8 +45,9 @@ fn arg_max(first: u32) -> u32 {
         for (var s = 0u; s < P.size; s = s + 1u) {
             let i = first + r * P.w + s;
             let v = x[i];
-            // `v != v` is the NaN test: a NaN wins, as in torch.
-            if (v > best || v != v) {
+            // torch's rule `v > best || isnan(v)`, with the comparison
+            // guarded so that no backend sees a NaN operand.
+            if ((!is_nan(best) && !is_nan(v) && v > best) || is_nan(v)) {
                 best = v;
                 best_i = i;
             }

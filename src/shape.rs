@@ -69,9 +69,10 @@ fn output_extent(
     pad: u32,
     dil: u32,
 ) -> Result<usize, Error> {
-    let padded = input as u64 + 2 * pad as u64;
-    let dilated = dil as u64 * (kernel as u64 - 1) + 1;
-    if padded > MAX_AXIS_EXTENT || dilated > MAX_AXIS_EXTENT {
+    // u128: input and kernel may be anything up to usize::MAX here.
+    let padded = input as u128 + 2 * pad as u128;
+    let dilated = dil as u128 * (kernel as u128).saturating_sub(1) + 1;
+    if padded > MAX_AXIS_EXTENT as u128 || dilated > MAX_AXIS_EXTENT as u128 {
         return Err(Error::TooLarge {
             op,
             what: format!(
@@ -87,7 +88,7 @@ fn output_extent(
             padded_input: padded as usize,
         });
     }
-    Ok(((padded - dilated) / stride as u64 + 1) as usize)
+    Ok(((padded - dilated) / stride as u128 + 1) as usize)
 }
 
 /// Checks a 4-D shape: rank 4 and no zero dimension.

@@ -42,9 +42,18 @@ impl Loss {
 }
 
 /// Class labels as one-hot rows `[labels.len(), classes]`. Fails on a
-/// label outside `0..classes`.
+/// label outside `0..classes`, or a result of 2^32 elements or more (larger
+/// than any tensor can be).
 pub fn one_hot(labels: &[usize], classes: usize) -> Result<Vec<f32>, Error> {
-    let mut out = vec![0.0; labels.len() * classes];
+    let len = labels
+        .len()
+        .checked_mul(classes)
+        .filter(|&len| len <= u32::MAX as usize)
+        .ok_or_else(|| Error::TooLarge {
+            op: "one_hot",
+            what: format!("{} rows of {classes} classes", labels.len()),
+        })?;
+    let mut out = vec![0.0; len];
     for (row, &label) in labels.iter().enumerate() {
         if label >= classes {
             return Err(Error::InvalidParam {

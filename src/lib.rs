@@ -26,7 +26,7 @@ mod tensor;
 pub mod train;
 
 pub use error::Error;
-pub use gpu::{AdapterInfo, Gpu, Variant};
+pub use gpu::{AdapterInfo, Gpu, MemoryStats, Variant};
 pub use ops::{Adam, AdamState, ConvUniform, Sgd, SgdState};
 pub use shape::{Conv2dGeometry, Conv2dParams};
 pub use tensor::Tensor;

@@ -1,7 +1,9 @@
 //! [`Tensor`]: an f32 storage buffer on one [`Gpu`], with its shape.
 
+use crate::gpu::Lease;
 use crate::shape::element_count;
 use crate::{Error, Gpu};
+use std::sync::Arc;
 
 /// A dense, contiguous, row-major f32 array living in a GPU storage buffer.
 /// `clone()` copies the handle, not the data: both handles see the same buffer.
@@ -10,6 +12,8 @@ use crate::{Error, Gpu};
 #[derive(Clone)]
 pub struct Tensor {
     pub(crate) buffer: wgpu::Buffer,
+    /// Returns the buffer to the device's pool when the last handle drops.
+    lease: Arc<Lease>,
     shape: Vec<usize>,
     pub(crate) gpu: Gpu,
 }
@@ -57,11 +61,11 @@ impl Gpu {
                 got: data.len(),
             });
         }
-        Ok(Tensor {
-            buffer: self.storage_from("tensor", data)?,
-            shape: shape.to_vec(),
-            gpu: self.clone(),
-        })
+        Ok(Tensor::from_lease(
+            self.storage_from("tensor", data)?,
+            shape,
+            self,
+        ))
     }
 
     /// A tensor of `shape` filled with zeros (same failure cases as [`Gpu::tensor`]).
@@ -77,11 +81,26 @@ impl Gpu {
         shape: &[usize],
     ) -> Result<Tensor, Error> {
         let len = check_shape(op, shape)?;
-        Ok(Tensor {
-            buffer: self.storage_zeroed(op, len)?,
-            shape: shape.to_vec(),
-            gpu: self.clone(),
-        })
+        Ok(Tensor::from_lease(
+            self.storage_zeroed(op, len)?,
+            shape,
+            self,
+        ))
+    }
+
+    /// A tensor of `shape` with undefined contents, for op outputs that a
+    /// kernel overwrites entirely. Caller holds [`Gpu::serialize`].
+    pub(crate) fn output_unlocked(
+        &self,
+        op: &'static str,
+        shape: &[usize],
+    ) -> Result<Tensor, Error> {
+        let len = check_shape(op, shape)?;
+        Ok(Tensor::from_lease(
+            self.storage_uninit(op, len)?,
+            shape,
+            self,
+        ))
     }
 
     /// `Err(DeviceMismatch)` unless `t` was made on this device.
@@ -100,6 +119,15 @@ impl Gpu {
 }
 
 impl Tensor {
+    fn from_lease(lease: Arc<Lease>, shape: &[usize], gpu: &Gpu) -> Tensor {
+        Tensor {
+            buffer: lease.buffer.clone(),
+            lease,
+            shape: shape.to_vec(),
+            gpu: gpu.clone(),
+        }
+    }
+
     /// The dimensions, outermost first.
     pub fn shape(&self) -> &[usize] {
         &self.shape
@@ -140,6 +168,7 @@ impl Tensor {
         }
         Ok(Tensor {
             buffer: self.buffer.clone(),
+            lease: self.lease.clone(),
             shape: shape.to_vec(),
             gpu: self.gpu.clone(),
         })

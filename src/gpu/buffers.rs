@@ -1,8 +1,9 @@
 //! Buffer creation against the adapter's limits, and blocking readback
 //! (`map_async` + a futures-intrusive oneshot, `pollster` to wait).
 
-use super::Gpu;
+use super::{Gpu, Lease};
 use crate::Error;
+use std::sync::Arc;
 use wgpu::util::DeviceExt;
 
 const STORAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
@@ -41,40 +42,43 @@ impl Gpu {
         })
     }
 
-    /// A zero-initialised storage buffer of `len` f32 values.
-    pub(crate) fn storage_zeroed(
-        &self,
-        op: &'static str,
-        len: usize,
-    ) -> Result<wgpu::Buffer, Error> {
+    fn checked_lease(&self, op: &'static str, len: usize) -> Result<Arc<Lease>, Error> {
         let bytes = Self::byte_size(op, len)?;
         self.check_storage_size(op, bytes)?;
         self.check_usable()?;
-        Ok(self.inner.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some(op),
-            size: bytes,
-            usage: STORAGE,
-            mapped_at_creation: false,
-        }))
+        Ok(self.lease(op, bytes, STORAGE))
     }
 
-    /// A storage buffer holding `data`.
-    pub(crate) fn storage_from(
-        &self,
-        op: &'static str,
-        data: &[f32],
-    ) -> Result<wgpu::Buffer, Error> {
-        let bytes = Self::byte_size(op, data.len())?;
-        self.check_storage_size(op, bytes)?;
-        self.check_usable()?;
-        Ok(self
-            .inner
-            .device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some(op),
-                contents: bytemuck::cast_slice(data),
-                usage: STORAGE,
-            }))
+    /// A pooled storage buffer of `len` f32 values with undefined contents,
+    /// for outputs a kernel overwrites entirely.
+    pub(crate) fn storage_uninit(&self, op: &'static str, len: usize) -> Result<Arc<Lease>, Error> {
+        self.checked_lease(op, len)
+    }
+
+    /// A pooled storage buffer of `len` f32 values set to zero (the clear
+    /// is ordered before any work recorded afterwards, batches included).
+    pub(crate) fn storage_zeroed(&self, op: &'static str, len: usize) -> Result<Arc<Lease>, Error> {
+        let lease = self.checked_lease(op, len)?;
+        let mut encoder =
+            self.inner
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("clear"),
+                });
+        encoder.clear_buffer(&lease.buffer, 0, None);
+        if let Some(commands) = self.defer(encoder.finish()) {
+            self.inner.queue.submit([commands]);
+        }
+        Ok(lease)
+    }
+
+    /// A pooled storage buffer holding `data`.
+    pub(crate) fn storage_from(&self, op: &'static str, data: &[f32]) -> Result<Arc<Lease>, Error> {
+        let lease = self.checked_lease(op, data.len())?;
+        self.inner
+            .queue
+            .write_buffer(&lease.buffer, 0, bytemuck::cast_slice(data));
+        Ok(lease)
     }
 
     /// A uniform buffer holding `bytes` (one kernel's parameters).

@@ -5,9 +5,12 @@
 mod batch;
 mod buffers;
 mod kernels;
+mod pool;
 mod record;
 
 pub(crate) use kernels::Kernel;
+pub(crate) use pool::Lease;
+pub use pool::MemoryStats;
 pub(crate) use record::Recorder;
 
 use crate::Error;
@@ -84,6 +87,8 @@ pub(crate) struct Inner {
     /// Command buffers waiting for the one submission of a [`Gpu::record`]
     /// batch, per thread that has a batch open (gpu/batch.rs).
     batches: Mutex<HashMap<std::thread::ThreadId, Vec<wgpu::CommandBuffer>>>,
+    /// Storage buffers waiting for reuse (gpu/pool.rs).
+    pool: Mutex<pool::Pool>,
     /// Set by the device-lost callback; every later op fails with it.
     lost: Arc<Mutex<Option<String>>>,
     /// Present on the GL backend only: wgpu's GL backend shares one EGL
@@ -215,6 +220,7 @@ impl Gpu {
                 modules: Mutex::new(HashMap::new()),
                 tables: Mutex::new(HashMap::new()),
                 batches: Mutex::new(HashMap::new()),
+                pool: Mutex::new(pool::Pool::default()),
                 lost,
                 serial: (info.backend == wgpu::Backend::Gl).then(|| Mutex::new(())),
             }),
@@ -264,6 +270,44 @@ impl Gpu {
         }
     }
 
+    /// False once the device is lost (driver reset, [`Gpu::destroy`]);
+    /// every op then fails with [`Error::DeviceLost`].
+    pub fn is_usable(&self) -> bool {
+        self.check_usable().is_ok()
+    }
+
+    /// Destroys the device now, freeing its memory without waiting for the
+    /// last handle to drop. Every handle to it (clones, tensors) becomes
+    /// unusable: later ops return [`Error::DeviceLost`], never panic.
+    pub fn destroy(&self) {
+        let _serial = self.serialize();
+        self.inner.device.destroy();
+        // wgpu reports the loss through the callback; record it here as
+        // well in case the callback runs only at the next poll.
+        let mut lost = self.inner.lost.lock().unwrap_or_else(|p| p.into_inner());
+        lost.get_or_insert_with(|| "Destroyed: Gpu::destroy was called".to_string());
+    }
+
+    /// Test hook: records one dispatch that breaks a WebGPU validation rule
+    /// (a grid past `max_compute_workgroups_per_dimension`), to show that
+    /// driver-side validation errors come back as [`Error::Device`]
+    /// instead of wgpu's panic. Public only for the integration tests.
+    #[doc(hidden)]
+    pub fn debug_invalid_dispatch(&self) -> Result<(), Error> {
+        let _serial = self.serialize();
+        let out = self.zeros_unlocked("debug_invalid_dispatch", &[64])?;
+        let mut rec = Recorder::new(self, "debug_invalid_dispatch")?;
+        let too_many = self.inner.limits.max_compute_workgroups_per_dimension + 1;
+        rec.dispatch(
+            Kernel::Add,
+            "add_assign",
+            &[0u8; 16],
+            &[(1, &out.buffer), (2, &out.buffer)],
+            (too_many, 1),
+        );
+        rec.submit()
+    }
+
     /// Same device as `other` (tensors of one can be used with the other).
     pub fn same_device(&self, other: &Gpu) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
@@ -286,6 +330,7 @@ impl Gpu {
 
     /// Waits for everything submitted so far.
     pub(crate) fn wait_idle(&self) -> Result<(), Error> {
+        self.check_usable()?;
         // An empty submission gets an index after every earlier one. Waiting
         // on that index, not on "the latest" (None), avoids a wgpu-core
         // assertion that fires when another thread submits during the poll.

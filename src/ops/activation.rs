@@ -42,7 +42,7 @@ impl Gpu {
             check_shape(op, "output gradient", dy, a.shape())?;
         }
         let _serial = self.serialize();
-        let out = self.zeros_unlocked(op, a.shape())?;
+        let out = self.output_unlocked(op, a.shape())?;
         let mut rec = Recorder::new(self, op)?;
         let mut buffers = vec![(1, &a.buffer), (3, &out.buffer)];
         if let Some(dy) = dy {

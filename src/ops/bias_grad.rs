@@ -17,7 +17,7 @@ impl Gpu {
         check_owned(self, OP, &[("output gradient", dy)])?;
         let _serial = self.serialize();
         let [n, k, ho, wo] = check_4d(OP, "output gradient", dy.shape())?;
-        let db = self.zeros_unlocked(OP, &[k])?;
+        let db = self.output_unlocked(OP, &[k])?;
         let mut rec = Recorder::new(self, OP)?;
         record_bias_grad(self, &mut rec, [n, k, ho, wo], &dy.buffer, &db.buffer)?;
         rec.submit()?;

@@ -29,7 +29,7 @@ impl Gpu {
             check_owned(self, OP, &[("bias", b)])?;
             super::check_shape(OP, "bias", b, &[geo.k])?;
         }
-        let y = self.zeros_unlocked(OP, &geo.y_shape())?;
+        let y = self.output_unlocked(OP, &geo.y_shape())?;
         let mut rec = Recorder::new(self, OP)?;
         record_conv2d_forward(
             self,

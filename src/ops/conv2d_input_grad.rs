@@ -26,7 +26,7 @@ impl Gpu {
         let _serial = self.serialize();
         let geo = Conv2dGeometry::new(OP, &x_shape, w.shape(), p)?;
         check_shape(OP, "output gradient", dy, &geo.y_shape())?;
-        let dx = self.zeros_unlocked(OP, &x_shape)?;
+        let dx = self.output_unlocked(OP, &x_shape)?;
         let mut rec = Recorder::new(self, OP)?;
         record_conv2d_input_grad(self, &mut rec, &geo, &dy.buffer, &w.buffer, &dx.buffer)?;
         rec.submit()?;

@@ -36,7 +36,7 @@ impl Gpu {
         let _serial = self.serialize();
         let geo = Conv2dGeometry::new(OP, x.shape(), &w_shape, p)?;
         check_shape(OP, "output gradient", dy, &geo.y_shape())?;
-        let dw = self.zeros_unlocked(OP, &w_shape)?;
+        let dw = self.output_unlocked(OP, &w_shape)?;
         let mut rec = Recorder::new(self, OP)?;
         record_conv2d_weight_grad(self, &mut rec, &geo, &x.buffer, &dy.buffer, &dw.buffer)?;
         rec.submit()?;
@@ -102,12 +102,13 @@ pub(crate) fn record_conv2d_weight_grad(
         );
         return Ok(());
     }
-    let partials = gpu.storage_zeroed(OP, splits * dw_len)?;
+    // Every split writes its whole slice, so no clear is needed.
+    let partials = gpu.storage_uninit(OP, splits * dw_len)?;
     rec.dispatch(
         Kernel::Conv2dWeightGrad,
         tile.entry,
         bytemuck::bytes_of(&u),
-        &[(1, x), (2, dy), (3, &partials), (7, &taps)],
+        &[(1, x), (2, dy), (3, &partials.buffer), (7, &taps)],
         grid,
     );
     let (reduce, rgrid) = direct_launch(gpu, OP, geo, dw_len)?;
@@ -116,7 +117,7 @@ pub(crate) fn record_conv2d_weight_grad(
         Kernel::Conv2dWeightGrad,
         "reduce_splits",
         bytemuck::bytes_of(&u),
-        &[(5, &partials), (6, dw)],
+        &[(5, &partials.buffer), (6, dw)],
         rgrid,
     );
     Ok(())

@@ -25,7 +25,7 @@ impl Gpu {
             check_shape(OP, "bias", b, &[geo.k])?;
         }
         let _serial = self.serialize();
-        let y = self.zeros_unlocked(OP, &[geo.n, geo.k])?;
+        let y = self.output_unlocked(OP, &[geo.n, geo.k])?;
         let mut rec = Recorder::new(self, OP)?;
         let bias = b.map(|b| &b.buffer);
         record_conv2d_forward(self, &mut rec, &geo, &x.buffer, &w.buffer, bias, &y.buffer)?;
@@ -45,7 +45,7 @@ impl Gpu {
         let geo = linear_geometry(OP, &[n, fan_in], w.shape())?;
         check_shape(OP, "output gradient", dy, &[geo.n, geo.k])?;
         let _serial = self.serialize();
-        let dx = self.zeros_unlocked(OP, &[geo.n, geo.c])?;
+        let dx = self.output_unlocked(OP, &[geo.n, geo.c])?;
         let mut rec = Recorder::new(self, OP)?;
         record_conv2d_input_grad(self, &mut rec, &geo, &dy.buffer, &w.buffer, &dx.buffer)?;
         rec.submit()?;
@@ -65,7 +65,7 @@ impl Gpu {
         let geo = linear_geometry(OP, x.shape(), &[fan_out, fan_in])?;
         check_shape(OP, "output gradient", dy, &[geo.n, geo.k])?;
         let _serial = self.serialize();
-        let dw = self.zeros_unlocked(OP, &[geo.k, geo.c])?;
+        let dw = self.output_unlocked(OP, &[geo.k, geo.c])?;
         let mut rec = Recorder::new(self, OP)?;
         record_conv2d_weight_grad(self, &mut rec, &geo, &x.buffer, &dy.buffer, &dw.buffer)?;
         rec.submit()?;
@@ -81,7 +81,7 @@ impl Gpu {
         };
         crate::shape::check_4d(OP, "output gradient", &[n, fan_out, 1, 1])?;
         let _serial = self.serialize();
-        let db = self.zeros_unlocked(OP, &[fan_out])?;
+        let db = self.output_unlocked(OP, &[fan_out])?;
         let mut rec = Recorder::new(self, OP)?;
         record_bias_grad(self, &mut rec, [n, fan_out, 1, 1], &dy.buffer, &db.buffer)?;
         rec.submit()?;

@@ -14,7 +14,7 @@ impl Gpu {
         check_owned(self, OP, &[("prediction", y), ("target", t)])?;
         check_shape(OP, "target", t, y.shape())?;
         let _serial = self.serialize();
-        let loss = self.zeros_unlocked(OP, &[1])?;
+        let loss = self.output_unlocked(OP, &[1])?;
         let mut rec = Recorder::new(self, OP)?;
         dispatch_single(
             &mut rec,
@@ -33,7 +33,7 @@ impl Gpu {
         check_owned(self, OP, &[("prediction", y), ("target", t)])?;
         check_shape(OP, "target", t, y.shape())?;
         let _serial = self.serialize();
-        let dy = self.zeros_unlocked(OP, y.shape())?;
+        let dy = self.output_unlocked(OP, y.shape())?;
         let mut rec = Recorder::new(self, OP)?;
         dispatch_items(
             &mut rec,

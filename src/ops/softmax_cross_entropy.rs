@@ -22,7 +22,7 @@ impl Gpu {
         const OP: &str = "softmax_cross_entropy";
         let [n, c] = check_logits(self, OP, logits, targets)?;
         let _serial = self.serialize();
-        let loss = self.zeros_unlocked(OP, &[1])?;
+        let loss = self.output_unlocked(OP, &[1])?;
         let mut rec = Recorder::new(self, OP)?;
         dispatch_single(
             &mut rec,
@@ -45,7 +45,7 @@ impl Gpu {
         const OP: &str = "softmax_cross_entropy_backward";
         let [n, c] = check_logits(self, OP, logits, targets)?;
         let _serial = self.serialize();
-        let dz = self.zeros_unlocked(OP, logits.shape())?;
+        let dz = self.output_unlocked(OP, logits.shape())?;
         let mut rec = Recorder::new(self, OP)?;
         dispatch_items(
             &mut rec,

@@ -167,11 +167,13 @@ pub fn pool2d_output_shape(
     size: usize,
 ) -> Result<[usize; 4], Error> {
     let [n, c, h, w] = check_4d(op, "input", x_shape)?;
-    if size == 0 {
+    // 255 x 255 is the largest window whose scan stays within the kernels'
+    // loop budget (ops::MAX_LOOP_TRIPS).
+    if size == 0 || size > 255 {
         return Err(Error::InvalidParam {
             op,
             param: "size",
-            message: "the pooling window must be at least 1".into(),
+            message: format!("the pooling window must be 1 to 255, got {size}"),
         });
     }
     for (axis, extent) in [("height", h), ("width", w)] {

@@ -11,25 +11,18 @@ const STORAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
     .union(wgpu::BufferUsages::COPY_DST);
 
 impl Gpu {
-    /// Checks that a storage buffer of `bytes` can be created and bound
-    /// whole by one kernel.
+    /// Checks that a storage buffer of `bytes` can be created. Binding it
+    /// whole may still be refused: ops that read tensors larger than
+    /// `max_storage_buffer_binding_size` split their work into sub-ranges
+    /// (see [`crate::ops`]), and the others report `LimitExceeded`.
     pub(crate) fn check_storage_size(&self, op: &'static str, bytes: u64) -> Result<(), Error> {
-        let limits = &self.inner.limits;
-        let bind = limits.max_storage_buffer_binding_size;
-        if bytes > limits.max_buffer_size {
+        let max = self.inner.limits.max_buffer_size;
+        if bytes > max {
             return Err(Error::LimitExceeded {
                 op,
                 limit: "max_buffer_size (bytes)",
                 requested: bytes,
-                max: limits.max_buffer_size,
-            });
-        }
-        if bytes > bind {
-            return Err(Error::LimitExceeded {
-                op,
-                limit: "max_storage_buffer_binding_size (bytes)",
-                requested: bytes,
-                max: bind,
+                max,
             });
         }
         Ok(())

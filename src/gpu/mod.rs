@@ -11,7 +11,7 @@ mod record;
 pub(crate) use kernels::Kernel;
 pub(crate) use pool::Lease;
 pub use pool::MemoryStats;
-pub(crate) use record::Recorder;
+pub(crate) use record::{Bindable, Recorder, Slice};
 
 use crate::Error;
 use std::collections::HashMap;

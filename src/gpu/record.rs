@@ -10,8 +10,74 @@ pub(crate) struct Recorder<'g> {
     gpu: &'g Gpu,
     op: &'static str,
     encoder: wgpu::CommandEncoder,
-    scopes: Vec<wgpu::ErrorScopeGuard>,
+    scopes: Scopes,
     timing: Option<PassTimer>,
+    /// A binding past the adapter's limit: nothing more is recorded and
+    /// `submit` returns this instead of letting wgpu's validation abort.
+    refused: Option<Error>,
+}
+
+/// The recorder's error scopes. wgpu requires them popped in reverse order
+/// of pushing; a recorder dropped early (an op failing between
+/// `Recorder::new` and `submit`) pops what is left here, newest first,
+/// instead of letting the vector drop them oldest first (a wgpu panic).
+struct Scopes(Vec<wgpu::ErrorScopeGuard>);
+
+impl Scopes {
+    /// Pops every scope, newest first; the first error any held.
+    fn pop_all(&mut self) -> Option<wgpu::Error> {
+        let mut first = None;
+        while let Some(scope) = self.0.pop() {
+            if let Some(e) = pollster::block_on(scope.pop()) {
+                first.get_or_insert(e);
+            }
+        }
+        first
+    }
+}
+
+impl Drop for Scopes {
+    fn drop(&mut self) {
+        let _ = self.pop_all();
+    }
+}
+
+/// Something a kernel binding can point at: a whole buffer, or a [`Slice`].
+pub(crate) trait Bindable {
+    fn binding(&self) -> wgpu::BufferBinding<'_>;
+    fn bytes(&self) -> u64;
+}
+
+impl Bindable for wgpu::Buffer {
+    fn binding(&self) -> wgpu::BufferBinding<'_> {
+        self.as_entire_buffer_binding()
+    }
+    fn bytes(&self) -> u64 {
+        self.size()
+    }
+}
+
+/// `size` bytes of `buffer` from `offset`: how work on tensors larger than
+/// one binding is split. `offset` must be a multiple of the adapter's
+/// `min_storage_buffer_offset_alignment` (the split plans guarantee it).
+#[derive(Clone, Copy)]
+pub(crate) struct Slice<'a> {
+    pub buffer: &'a wgpu::Buffer,
+    pub offset: u64,
+    pub size: u64,
+}
+
+impl Bindable for Slice<'_> {
+    fn binding(&self) -> wgpu::BufferBinding<'_> {
+        wgpu::BufferBinding {
+            buffer: self.buffer,
+            offset: self.offset,
+            size: wgpu::BufferSize::new(self.size),
+        }
+    }
+    fn bytes(&self) -> u64 {
+        self.size
+    }
 }
 
 /// Timestamp queries around every compute pass of one recording: pass i
@@ -42,11 +108,11 @@ impl<'g> Recorder<'g> {
     pub(crate) fn new(gpu: &'g Gpu, op: &'static str) -> Result<Self, Error> {
         gpu.check_usable()?;
         let device = &gpu.inner.device;
-        let scopes = vec![
+        let scopes = Scopes(vec![
             device.push_error_scope(wgpu::ErrorFilter::OutOfMemory),
             device.push_error_scope(wgpu::ErrorFilter::Validation),
             device.push_error_scope(wgpu::ErrorFilter::Internal),
-        ];
+        ]);
         let encoder =
             device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(op) });
         Ok(Recorder {
@@ -55,6 +121,7 @@ impl<'g> Recorder<'g> {
             encoder,
             scopes,
             timing: None,
+            refused: None,
         })
     }
 
@@ -66,9 +133,22 @@ impl<'g> Recorder<'g> {
         kernel: Kernel,
         entry: &'static str,
         uniform: &[u8],
-        buffers: &[(u32, &wgpu::Buffer)],
+        buffers: &[(u32, &dyn Bindable)],
         grid: (u32, u32),
     ) {
+        if self.refused.is_some() {
+            return;
+        }
+        let max = self.gpu.inner.limits.max_storage_buffer_binding_size;
+        if let Some((_, b)) = buffers.iter().find(|(_, b)| b.bytes() > max) {
+            self.refused = Some(Error::LimitExceeded {
+                op: self.op,
+                limit: "max_storage_buffer_binding_size (bytes in one binding; this op does not split its work)",
+                requested: b.bytes(),
+                max,
+            });
+            return;
+        }
         let pipeline = self.gpu.pipeline(kernel, entry);
         let label = format!("{}:{entry}", kernel.name());
         let params = self.gpu.uniform(&label, uniform);
@@ -78,7 +158,7 @@ impl<'g> Recorder<'g> {
         }];
         entries.extend(buffers.iter().map(|&(binding, b)| wgpu::BindGroupEntry {
             binding,
-            resource: b.as_entire_binding(),
+            resource: wgpu::BindingResource::Buffer(b.binding()),
         }));
         let bind_group = self
             .gpu
@@ -175,7 +255,12 @@ impl<'g> Recorder<'g> {
             encoder,
             mut scopes,
             timing: _,
+            refused,
         } = self;
+        if let Some(e) = refused {
+            let _ = scopes.pop_all();
+            return Err(e);
+        }
         let commands = encoder.finish();
         if now {
             let mut all = gpu.take_pending();
@@ -184,12 +269,7 @@ impl<'g> Recorder<'g> {
         } else if let Some(commands) = gpu.defer(commands) {
             gpu.inner.queue.submit([commands]);
         }
-        let mut first = None;
-        while let Some(scope) = scopes.pop() {
-            if let Some(e) = pollster::block_on(scope.pop()) {
-                first.get_or_insert(e);
-            }
-        }
+        let first = scopes.pop_all();
         gpu.check_usable()?;
         match first {
             Some(e) => Err(Error::Device {

@@ -1,7 +1,7 @@
 //! `Gpu::relu`, `Gpu::sigmoid` and their backward passes
 //! (shaders/activation.wgsl).
 
-use super::elementwise::dispatch_items;
+use super::elementwise::dispatch_split;
 use super::{check_owned, check_shape};
 use crate::gpu::{Kernel, Recorder};
 use crate::{Error, Gpu, Tensor};
@@ -48,13 +48,12 @@ impl Gpu {
         if let Some(dy) = dy {
             buffers.push((2, &dy.buffer));
         }
-        dispatch_items(
+        dispatch_split(
             &mut rec,
             self,
             op,
             (Kernel::Activation, entry),
             a.len(),
-            0,
             &buffers,
         )?;
         rec.submit()?;

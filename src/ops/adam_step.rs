@@ -1,6 +1,7 @@
 //! `Gpu::adam_step`: one step of `torch.optim.Adam` on one parameter
 //! tensor (shaders/adam_step.wgsl).
 
+use super::split::{element_chunk, pieces, slice};
 use super::{check_owned, check_shape, direct_workgroups};
 use crate::gpu::{Kernel, Recorder};
 use crate::{Error, Gpu, Tensor};
@@ -144,30 +145,35 @@ impl Gpu {
         let step = state.step + 1;
         let (step_size, bc2_sqrt) = cfg.bias_corrections(step);
         let len = param.len();
-        let grid = self.grid(OP, direct_workgroups(len))?;
-        let u = AdamUniform {
-            beta1: cfg.betas.0,
-            beta2: cfg.betas.1,
-            eps: cfg.eps,
-            weight_decay: cfg.weight_decay,
-            step_size,
-            bc2_sqrt,
-            len: len as u32,
-            grid_x: grid.0,
-        };
         let mut rec = Recorder::new(self, OP)?;
-        rec.dispatch(
-            Kernel::AdamStep,
-            "adam_step",
-            bytemuck::bytes_of(&u),
-            &[
-                (1, &param.buffer),
-                (2, &grad.buffer),
-                (3, &m.buffer),
-                (4, &v.buffer),
-            ],
-            grid,
-        );
+        // Pieces of at most one binding each for parameters past the limit.
+        for (first, count) in pieces(len, element_chunk(self, len)) {
+            let grid = self.grid(OP, direct_workgroups(count))?;
+            let u = AdamUniform {
+                beta1: cfg.betas.0,
+                beta2: cfg.betas.1,
+                eps: cfg.eps,
+                weight_decay: cfg.weight_decay,
+                step_size,
+                bc2_sqrt,
+                len: count as u32,
+                grid_x: grid.0,
+            };
+            let part = |b| slice(b, 4, first, count);
+            let (p, g, mp, vp) = (
+                part(&param.buffer),
+                part(&grad.buffer),
+                part(&m.buffer),
+                part(&v.buffer),
+            );
+            rec.dispatch(
+                Kernel::AdamStep,
+                "adam_step",
+                bytemuck::bytes_of(&u),
+                &[(1, &p), (2, &g), (3, &mp), (4, &vp)],
+                grid,
+            );
+        }
         rec.submit()?;
         state.step = step;
         Ok(())

@@ -1,7 +1,7 @@
 //! `Gpu::add_assign`: `dst += src` (shaders/add.wgsl), used to accumulate
 //! gradients.
 
-use super::elementwise::dispatch_items;
+use super::elementwise::dispatch_split;
 use super::{check_owned, check_shape};
 use crate::gpu::{Kernel, Recorder};
 use crate::{Error, Gpu, Tensor};
@@ -16,15 +16,34 @@ impl Gpu {
         check_shape(OP, "src", src, dst.shape())?;
         let _serial = self.serialize();
         let mut rec = Recorder::new(self, OP)?;
-        dispatch_items(
+        dispatch_split(
             &mut rec,
             self,
             OP,
             (Kernel::Add, "add_assign"),
             dst.len(),
-            0,
             &[(1, &dst.buffer), (2, &src.buffer)],
         )?;
         rec.submit()
     }
+}
+
+/// Records `dst[..len] += src[..len]` into `rec` (the in-order sum of
+/// split reductions).
+pub(crate) fn add_into(
+    gpu: &Gpu,
+    rec: &mut Recorder,
+    op: &'static str,
+    dst: &wgpu::Buffer,
+    src: &wgpu::Buffer,
+    len: usize,
+) -> Result<(), Error> {
+    dispatch_split(
+        rec,
+        gpu,
+        op,
+        (Kernel::Add, "add_assign"),
+        len,
+        &[(1, dst), (2, src)],
+    )
 }

@@ -1,8 +1,10 @@
 //! `Gpu::bias_grad`: the bias gradient, a per-channel sum of the output
 //! gradient (shaders/bias_grad.wgsl).
 
-use super::{check_owned, ConvUniform};
-use crate::gpu::{Kernel, Recorder};
+use super::add::add_into;
+use super::split::{batch_chunk, pieces, slice};
+use super::{check_owned, ConvUniform, MAX_LOOP_TRIPS};
+use crate::gpu::{Bindable, Kernel, Recorder};
 use crate::shape::check_4d;
 use crate::{Error, Gpu, Tensor};
 
@@ -25,13 +27,45 @@ impl Gpu {
     }
 }
 
-/// Records the bias gradient of a validated `dy` of shape `dy_shape` into `rec`.
+/// Records the bias gradient of a validated `dy` of shape `dy_shape` into
+/// `rec`. Where `dy` exceeds one binding the batch is split: the first
+/// piece writes `db`, later ones a scratch buffer added into `db` in order.
 pub(crate) fn record_bias_grad(
     gpu: &Gpu,
     rec: &mut Recorder,
     [n, k, ho, wo]: [usize; 4],
     dy: &wgpu::Buffer,
     db: &wgpu::Buffer,
+) -> Result<(), Error> {
+    let per_image = (k * ho * wo * 4) as u64;
+    // Each of the 256 invocations of a channel loops over every 256th
+    // element of its piece: at most MAX_LOOP_TRIPS times.
+    let max_images = 256 * MAX_LOOP_TRIPS / (ho * wo);
+    let chunk = batch_chunk(gpu, OP, n, &[per_image], max_images)?;
+    let mut scratch = None;
+    for (i, (n0, count)) in pieces(n, chunk).enumerate() {
+        let dys = slice(dy, per_image, n0, count);
+        if i == 0 {
+            record_piece(gpu, rec, [count, k, ho, wo], &dys, db)?;
+            continue;
+        }
+        if scratch.is_none() {
+            scratch = Some(gpu.storage_uninit(OP, k)?);
+        }
+        if let Some(part) = &scratch {
+            record_piece(gpu, rec, [count, k, ho, wo], &dys, &part.buffer)?;
+            add_into(gpu, rec, OP, db, &part.buffer, k)?;
+        }
+    }
+    Ok(())
+}
+
+fn record_piece(
+    gpu: &Gpu,
+    rec: &mut Recorder,
+    [n, k, ho, wo]: [usize; 4],
+    dy: &dyn Bindable,
+    db: &dyn Bindable,
 ) -> Result<(), Error> {
     let grid = gpu.grid(OP, k as u64)?;
     let u = ConvUniform {

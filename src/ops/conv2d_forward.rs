@@ -1,7 +1,8 @@
 //! `Gpu::conv2d`: the forward convolution (shaders/conv2d_forward.wgsl).
 
-use super::{check_owned, choose_variant, direct_launch, tiled_launch, GemmDims};
-use crate::gpu::{Kernel, Recorder};
+use super::split::{batch_chunk, pieces, slice};
+use super::{check_loop, check_owned, choose_variant, direct_launch, tiled_launch, GemmDims};
+use crate::gpu::{Bindable, Kernel, Recorder};
 use crate::{Conv2dGeometry, Conv2dParams, Error, Gpu, Tensor};
 
 const OP: &str = "conv2d";
@@ -45,7 +46,8 @@ impl Gpu {
     }
 }
 
-/// Records the forward convolution of validated buffers into `rec`.
+/// Records the forward convolution of validated whole-tensor buffers into
+/// `rec`, split over the batch where `x` or `y` exceeds one binding.
 pub(crate) fn record_conv2d_forward(
     gpu: &Gpu,
     rec: &mut Recorder,
@@ -54,6 +56,41 @@ pub(crate) fn record_conv2d_forward(
     w: &wgpu::Buffer,
     bias: Option<&wgpu::Buffer>,
     y: &wgpu::Buffer,
+) -> Result<(), Error> {
+    let x_img = (geo.c * geo.h * geo.w * 4) as u64;
+    let y_img = (geo.k * geo.ho * geo.wo * 4) as u64;
+    // The direct and GEMM kernels loop over the whole reduction per output.
+    check_loop(
+        OP,
+        "65 535 reduction terms per output (C/groups·R·S; the longest loop a kernel may run)",
+        geo.c_per_group() * geo.r * geo.s,
+    )?;
+    let chunk = batch_chunk(gpu, OP, geo.n, &[x_img, y_img], usize::MAX)?;
+    for (n0, count) in pieces(geo.n, chunk) {
+        let piece = Conv2dGeometry { n: count, ..*geo };
+        let (xs, ys) = (slice(x, x_img, n0, count), slice(y, y_img, n0, count));
+        record_piece(
+            gpu,
+            rec,
+            &piece,
+            &xs,
+            w,
+            bias.map(|b| b as &dyn Bindable),
+            &ys,
+        )?;
+    }
+    Ok(())
+}
+
+/// One piece: `x` and `y` bind the piece's images only.
+fn record_piece(
+    gpu: &Gpu,
+    rec: &mut Recorder,
+    geo: &Conv2dGeometry,
+    x: &dyn Bindable,
+    w: &dyn Bindable,
+    bias: Option<&dyn Bindable>,
+    y: &dyn Bindable,
 ) -> Result<(), Error> {
     let dims = GemmDims {
         m: geo.n * geo.ho * geo.wo,

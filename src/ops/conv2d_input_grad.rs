@@ -1,8 +1,11 @@
 //! `Gpu::conv2d_input_grad`: the gradient of the convolution with respect
 //! to its input (shaders/conv2d_input_grad.wgsl).
 
-use super::{check_owned, check_shape, choose_variant, direct_launch, tiled_launch, GemmDims};
-use crate::gpu::{Kernel, Recorder};
+use super::split::{batch_chunk, pieces, slice};
+use super::{
+    check_loop, check_owned, check_shape, choose_variant, direct_launch, tiled_launch, GemmDims,
+};
+use crate::gpu::{Bindable, Kernel, Recorder};
 use crate::{Conv2dGeometry, Conv2dParams, Error, Gpu, Tensor};
 
 const OP: &str = "conv2d_input_grad";
@@ -34,7 +37,9 @@ impl Gpu {
     }
 }
 
-/// Records the input-gradient convolution of validated buffers into `rec`.
+/// Records the input-gradient convolution of validated whole-tensor
+/// buffers into `rec`, split over the batch where `dy` or `dx` exceeds one
+/// binding.
 pub(crate) fn record_conv2d_input_grad(
     gpu: &Gpu,
     rec: &mut Recorder,
@@ -42,6 +47,32 @@ pub(crate) fn record_conv2d_input_grad(
     dy: &wgpu::Buffer,
     w: &wgpu::Buffer,
     dx: &wgpu::Buffer,
+) -> Result<(), Error> {
+    let y_img = (geo.k * geo.ho * geo.wo * 4) as u64;
+    let x_img = (geo.c * geo.h * geo.w * 4) as u64;
+    // The direct and GEMM kernels loop over the whole reduction per output.
+    check_loop(
+        OP,
+        "65 535 reduction terms per output (K/groups·R·S; the longest loop a kernel may run)",
+        geo.k_per_group() * geo.r * geo.s,
+    )?;
+    let chunk = batch_chunk(gpu, OP, geo.n, &[y_img, x_img], usize::MAX)?;
+    for (n0, count) in pieces(geo.n, chunk) {
+        let piece = Conv2dGeometry { n: count, ..*geo };
+        let (dys, dxs) = (slice(dy, y_img, n0, count), slice(dx, x_img, n0, count));
+        record_piece(gpu, rec, &piece, &dys, w, &dxs)?;
+    }
+    Ok(())
+}
+
+/// One piece: `dy` and `dx` bind the piece's images only.
+fn record_piece(
+    gpu: &Gpu,
+    rec: &mut Recorder,
+    geo: &Conv2dGeometry,
+    dy: &dyn Bindable,
+    w: &dyn Bindable,
+    dx: &dyn Bindable,
 ) -> Result<(), Error> {
     let dims = GemmDims {
         m: geo.n * geo.h * geo.w,

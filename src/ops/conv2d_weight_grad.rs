@@ -1,11 +1,13 @@
 //! `Gpu::conv2d_weight_grad`: the gradient of the convolution with respect
 //! to its weight (shaders/conv2d_weight_grad.wgsl).
 
+use super::add::add_into;
+use super::split::{batch_chunk, pieces, slice};
 use super::{
     check_owned, check_shape, choose_variant, direct_launch, tiled_launch, GemmDims, GemmTile,
-    TILE_K,
+    MAX_LOOP_TRIPS, TILE_K,
 };
-use crate::gpu::{Kernel, Recorder};
+use crate::gpu::{Bindable, Kernel, Recorder};
 use crate::{Conv2dGeometry, Conv2dParams, Error, Gpu, Tensor};
 
 const OP: &str = "conv2d_weight_grad";
@@ -14,6 +16,8 @@ const OP: &str = "conv2d_weight_grad";
 const TARGET_WORKGROUPS: usize = 512;
 /// Shortest reduction range worth a split of its own (in k elements).
 const MIN_SPLIT_LEN: usize = 256;
+/// Longest reduction range of one split: the loop budget, in whole k-steps.
+const MAX_SPLIT_LEN: usize = MAX_LOOP_TRIPS / TILE_K * TILE_K;
 
 impl Gpu {
     /// `dw = ∂L/∂w` from the forward input `x` and the output gradient
@@ -57,12 +61,16 @@ fn split_plan(
     let tiles = dims.m.div_ceil(tile.m) * dims.n.div_ceil(tile.n) * groups;
     let wanted = TARGET_WORKGROUPS.div_ceil(tiles);
     let most = dims.k.div_ceil(MIN_SPLIT_LEN);
-    let splits = wanted.min(most).min(max_splits_by_memory).max(1);
+    let least = dims.k.div_ceil(MAX_SPLIT_LEN);
+    let splits = wanted.min(most).min(max_splits_by_memory).max(least).max(1);
     let split_len = dims.k.div_ceil(splits).div_ceil(TILE_K) * TILE_K;
     (dims.k.div_ceil(split_len), split_len)
 }
 
-/// Records the weight-gradient convolution of validated buffers into `rec`.
+/// Records the weight-gradient convolution of validated whole-tensor
+/// buffers into `rec`. Where `x` or `dy` exceeds one binding, the batch is
+/// split: the first piece writes `dw`, every later one writes a scratch
+/// buffer that is then added into `dw`, in piece order.
 pub(crate) fn record_conv2d_weight_grad(
     gpu: &Gpu,
     rec: &mut Recorder,
@@ -70,6 +78,47 @@ pub(crate) fn record_conv2d_weight_grad(
     x: &wgpu::Buffer,
     dy: &wgpu::Buffer,
     dw: &wgpu::Buffer,
+) -> Result<(), Error> {
+    let x_img = (geo.c * geo.h * geo.w * 4) as u64;
+    let y_img = (geo.k * geo.ho * geo.wo * 4) as u64;
+    let dw_len: usize = geo.w_shape().iter().product();
+    // Each piece's reduction must fit its split plan: splits of at most
+    // MAX_SPLIT_LEN terms, at most as many splits as the loop budget of
+    // reduce_splits and one binding of partial sums allow.
+    let max_bind = gpu.inner.limits.max_storage_buffer_binding_size as usize;
+    let most_splits = MAX_LOOP_TRIPS.min(max_bind / 4 / dw_len).max(1);
+    // The GEMM variants' tap table (16 bytes per reduction term) must fit
+    // one binding too.
+    let per_image_k = geo.ho * geo.wo;
+    let max_images = (MAX_SPLIT_LEN * most_splits).min(max_bind / 16) / per_image_k;
+    let chunk = batch_chunk(gpu, OP, geo.n, &[x_img, y_img], max_images)?;
+    let mut scratch = None;
+    for (i, (n0, count)) in pieces(geo.n, chunk).enumerate() {
+        let piece = Conv2dGeometry { n: count, ..*geo };
+        let (xs, dys) = (slice(x, x_img, n0, count), slice(dy, y_img, n0, count));
+        if i == 0 {
+            record_piece(gpu, rec, &piece, &xs, &dys, dw)?;
+            continue;
+        }
+        if scratch.is_none() {
+            scratch = Some(gpu.storage_uninit(OP, dw_len)?);
+        }
+        if let Some(part) = &scratch {
+            record_piece(gpu, rec, &piece, &xs, &dys, &part.buffer)?;
+            add_into(gpu, rec, OP, dw, &part.buffer, dw_len)?;
+        }
+    }
+    Ok(())
+}
+
+/// One piece: `x` and `dy` bind the piece's images only.
+fn record_piece(
+    gpu: &Gpu,
+    rec: &mut Recorder,
+    geo: &Conv2dGeometry,
+    x: &dyn Bindable,
+    dy: &dyn Bindable,
+    dw: &dyn Bindable,
 ) -> Result<(), Error> {
     let dims = GemmDims {
         m: geo.c_per_group() * geo.r * geo.s,
@@ -89,7 +138,8 @@ pub(crate) fn record_conv2d_weight_grad(
         return Ok(());
     };
     let max_bind = gpu.inner.limits.max_storage_buffer_binding_size as usize;
-    let (splits, split_len) = split_plan(dims, tile, geo.groups(), (max_bind / 4 / dw_len).max(1));
+    let most_splits = MAX_LOOP_TRIPS.min(max_bind / 4 / dw_len).max(1);
+    let (splits, split_len) = split_plan(dims, tile, geo.groups(), most_splits);
     let (mut u, grid) = tiled_launch(gpu, OP, geo, dims, tile, splits, split_len)?;
     let taps = gpu.taps(Kernel::Conv2dWeightGrad, geo)?;
     if splits == 1 {
@@ -141,19 +191,22 @@ mod tests {
             (1, 1, 5, 1),
             (147, 64, 100_352, 1),
             (9, 4, 1000, 8),
+            (9, 1, 68_157_440, 1),
         ] {
             let dims = GemmDims { m, n, k };
-            let (splits, len) = split_plan(dims, TILED, g, 1000);
+            let (splits, len) = split_plan(dims, TILED, g, 65_535);
             assert!(splits >= 1 && len % TILE_K == 0);
             assert!(splits * len >= k, "{splits} x {len} < {k}");
             assert!((splits - 1) * len < k, "an empty split for k = {k}");
+            assert!(len <= MAX_SPLIT_LEN, "split of {len} past the loop budget");
         }
-        // Memory cap respected.
+        // Memory cap respected where the loop budget allows it (callers cut
+        // the batch so that it always does).
         let (splits, _) = split_plan(
             GemmDims {
                 m: 9,
                 n: 64,
-                k: 1 << 20,
+                k: 150_000,
             },
             TILED,
             1,

@@ -3,7 +3,8 @@
 //! softmax_cross_entropy.
 
 use super::direct_workgroups;
-use crate::gpu::{Kernel, Recorder};
+use super::split::{element_chunk, pieces, slice};
+use crate::gpu::{Bindable, Kernel, Recorder, Slice};
 use crate::{Error, Gpu, Tensor};
 
 /// Mirror of WGSL `ElementwiseParams` (16 bytes).
@@ -26,7 +27,7 @@ pub(crate) fn dispatch_items(
     (kernel, entry): (Kernel, &'static str),
     items: usize,
     cols: usize,
-    buffers: &[(u32, &wgpu::Buffer)],
+    buffers: &[(u32, &dyn Bindable)],
 ) -> Result<(), Error> {
     let grid = gpu.grid(op, direct_workgroups(items))?;
     let u = ElementwiseUniform {
@@ -39,6 +40,31 @@ pub(crate) fn dispatch_items(
     Ok(())
 }
 
+/// [`dispatch_items`] for kernels whose every binding holds `len` values,
+/// element `i` of each read or written by item `i`: split into pieces that
+/// fit one binding each when `len` values do not.
+pub(crate) fn dispatch_split(
+    rec: &mut Recorder<'_>,
+    gpu: &Gpu,
+    op: &'static str,
+    kernel_entry: (Kernel, &'static str),
+    len: usize,
+    buffers: &[(u32, &wgpu::Buffer)],
+) -> Result<(), Error> {
+    for (first, count) in pieces(len, element_chunk(gpu, len)) {
+        let slices: Vec<(u32, Slice)> = buffers
+            .iter()
+            .map(|&(binding, b)| (binding, slice(b, 4, first, count)))
+            .collect();
+        let bound: Vec<(u32, &dyn Bindable)> = slices
+            .iter()
+            .map(|(binding, s)| (*binding, s as &dyn Bindable))
+            .collect();
+        dispatch_items(rec, gpu, op, kernel_entry, count, 0, &bound)?;
+    }
+    Ok(())
+}
+
 /// Records `kernel`'s `entry` as a single workgroup (the fixed-order
 /// reductions of the loss kernels).
 pub(crate) fn dispatch_single(
@@ -46,7 +72,7 @@ pub(crate) fn dispatch_single(
     (kernel, entry): (Kernel, &'static str),
     items: usize,
     cols: usize,
-    buffers: &[(u32, &wgpu::Buffer)],
+    buffers: &[(u32, &dyn Bindable)],
 ) {
     let u = ElementwiseUniform {
         len: items as u32,

@@ -1,7 +1,7 @@
 //! `Gpu::max_pool2d` and its backward pass (shaders/max_pool2d.wgsl).
 
 use super::{check_owned, check_shape, direct_workgroups};
-use crate::gpu::{Kernel, Recorder};
+use crate::gpu::{Bindable, Kernel, Recorder};
 use crate::shape::pool2d_output_shape;
 use crate::{Error, Gpu, Tensor};
 
@@ -77,7 +77,7 @@ impl Gpu {
             grid_x: grid.0,
             _pad: 0,
         };
-        let mut buffers = vec![(1, &x.buffer), (3, &out.buffer)];
+        let mut buffers: Vec<(u32, &dyn Bindable)> = vec![(1, &x.buffer), (3, &out.buffer)];
         if let Some(dy) = dy {
             buffers.push((2, &dy.buffer));
         }

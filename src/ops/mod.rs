@@ -15,6 +15,7 @@ mod max_pool2d;
 mod mse_loss;
 mod sgd_step;
 mod softmax_cross_entropy;
+mod split;
 mod taps;
 
 pub use adam_step::{Adam, AdamState};
@@ -62,6 +63,29 @@ impl Variant {
     }
 }
 
+/// The most iterations any loop of any kernel runs in one invocation,
+/// counted over the whole invocation (a nested loop's count includes every
+/// pass of the loops around it). Mesa's llvmpipe and lavapipe (Mesa 22.x)
+/// silently leave a loop after 65 535 such iterations — the result is then
+/// simply wrong — so wgconv splits work until no loop gets there, on every
+/// adapter, and refuses (`LimitExceeded`) what it cannot split.
+pub(crate) const MAX_LOOP_TRIPS: usize = 65_535;
+
+/// `Err(LimitExceeded)` naming `what` when a kernel loop would run more
+/// than [`MAX_LOOP_TRIPS`] iterations in one invocation.
+pub(crate) fn check_loop(op: &'static str, what: &'static str, trips: usize) -> Result<(), Error> {
+    if trips <= MAX_LOOP_TRIPS {
+        Ok(())
+    } else {
+        Err(Error::LimitExceeded {
+            op,
+            limit: what,
+            requested: trips as u64,
+            max: MAX_LOOP_TRIPS as u64,
+        })
+    }
+}
+
 /// The GEMM a convolution is computed as, per group: C[m][n] = Σ_kk A[m][kk]·B[kk][n].
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct GemmDims {
@@ -99,6 +123,24 @@ pub(crate) fn choose_variant(
         }
         Variant::Auto => Variant::Direct,
         v => v,
+    }
+    .within_loop_budget(kernel, dims)
+}
+
+impl Variant {
+    /// The direct weight gradient loops over the whole reduction per
+    /// output; past [`MAX_LOOP_TRIPS`] the split-K `rows` variant runs
+    /// instead (even when `Direct` was forced: a wrong answer is never an
+    /// option).
+    fn within_loop_budget(self, kernel: crate::gpu::Kernel, dims: GemmDims) -> Variant {
+        match self {
+            Variant::Direct
+                if kernel == crate::gpu::Kernel::Conv2dWeightGrad && dims.k > MAX_LOOP_TRIPS =>
+            {
+                Variant::Rows
+            }
+            v => v,
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! `Gpu::mse_loss` and its backward pass (shaders/mse_loss.wgsl).
 
 use super::elementwise::{dispatch_items, dispatch_single};
-use super::{check_owned, check_shape};
+use super::{check_loop, check_owned, check_shape};
 use crate::gpu::{Kernel, Recorder};
 use crate::{Error, Gpu, Tensor};
 
@@ -13,6 +13,13 @@ impl Gpu {
         const OP: &str = "mse_loss";
         check_owned(self, OP, &[("prediction", y), ("target", t)])?;
         check_shape(OP, "target", t, y.shape())?;
+        // One workgroup of 256 sums everything: each invocation loops over
+        // every 256th element.
+        check_loop(
+            OP,
+            "65 535 loop iterations per invocation (256 x 65 535 elements in one loss)",
+            y.len().div_ceil(256),
+        )?;
         let _serial = self.serialize();
         let loss = self.output_unlocked(OP, &[1])?;
         let mut rec = Recorder::new(self, OP)?;
@@ -35,6 +42,8 @@ impl Gpu {
         let _serial = self.serialize();
         let dy = self.output_unlocked(OP, y.shape())?;
         let mut rec = Recorder::new(self, OP)?;
+        // The gradient divides by the whole length, so it cannot be split
+        // into pieces with their own `len`: one binding each.
         dispatch_items(
             &mut rec,
             self,

@@ -1,8 +1,9 @@
 //! `Gpu::sgd_step`: one step of `torch.optim.SGD` on one parameter tensor
 //! (shaders/sgd_step.wgsl).
 
+use super::split::{element_chunk, pieces, slice};
 use super::{check_owned, check_shape, direct_workgroups};
-use crate::gpu::{Kernel, Recorder};
+use crate::gpu::{Bindable, Kernel, Recorder};
 use crate::{Error, Gpu, Tensor};
 
 const OP: &str = "sgd_step";
@@ -119,43 +120,40 @@ impl Gpu {
             check_shape(OP, "momentum buffer", buf, param.shape())?;
         }
         let len = param.len();
-        let grid = self.grid(OP, direct_workgroups(len))?;
-        let mut u = SgdUniform {
-            lr: cfg.lr,
-            momentum: cfg.momentum,
-            dampening: cfg.dampening,
-            weight_decay: cfg.weight_decay,
-            nesterov: cfg.nesterov as u32,
-            first_step: 0,
-            len: len as u32,
-            grid_x: grid.0,
+        let first_step = cfg.momentum != 0.0 && state.momentum_buffer.is_none();
+        if first_step {
+            state.momentum_buffer = Some(self.zeros_unlocked(OP, param.shape())?);
+        }
+        let (entry, buf) = match (&state.momentum_buffer, cfg.momentum == 0.0) {
+            (Some(buf), false) => ("sgd_momentum", Some(&buf.buffer)),
+            _ => ("sgd_plain", None),
         };
         let mut rec = Recorder::new(self, OP)?;
-        if cfg.momentum == 0.0 {
-            rec.dispatch(
-                Kernel::SgdStep,
-                "sgd_plain",
-                bytemuck::bytes_of(&u),
-                &[(1, &param.buffer), (2, &grad.buffer)],
-                grid,
+        // Pieces of at most one binding each for parameters past the limit.
+        for (first, count) in pieces(len, element_chunk(self, len)) {
+            let grid = self.grid(OP, direct_workgroups(count))?;
+            let u = SgdUniform {
+                lr: cfg.lr,
+                momentum: cfg.momentum,
+                dampening: cfg.dampening,
+                weight_decay: cfg.weight_decay,
+                nesterov: cfg.nesterov as u32,
+                first_step: first_step as u32,
+                len: count as u32,
+                grid_x: grid.0,
+            };
+            let (p, g) = (
+                slice(&param.buffer, 4, first, count),
+                slice(&grad.buffer, 4, first, count),
             );
-        } else {
-            if state.momentum_buffer.is_none() {
-                u.first_step = 1;
-                state.momentum_buffer = Some(self.zeros_unlocked(OP, param.shape())?);
+            let b = buf.map(|b| slice(b, 4, first, count));
+            let mut bound: Vec<(u32, &dyn Bindable)> = vec![(1, &p), (2, &g)];
+            if let Some(b) = &b {
+                bound.push((3, b));
             }
-            if let Some(buf) = &state.momentum_buffer {
-                rec.dispatch(
-                    Kernel::SgdStep,
-                    "sgd_momentum",
-                    bytemuck::bytes_of(&u),
-                    &[(1, &param.buffer), (2, &grad.buffer), (3, &buf.buffer)],
-                    grid,
-                );
-            }
+            rec.dispatch(Kernel::SgdStep, entry, bytemuck::bytes_of(&u), &bound, grid);
         }
-        rec.submit()?;
-        Ok(())
+        rec.submit()
     }
 }
 

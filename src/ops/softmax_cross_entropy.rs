@@ -2,7 +2,7 @@
 //! (shaders/softmax_cross_entropy.wgsl).
 
 use super::elementwise::{check_rank, dispatch_items, dispatch_single};
-use super::{check_owned, check_shape};
+use super::{check_loop, check_owned, check_shape};
 use crate::gpu::{Kernel, Recorder};
 use crate::{Error, Gpu, Tensor};
 
@@ -70,5 +70,13 @@ fn check_logits(
     check_owned(gpu, op, &[("logits", logits), ("targets", targets)])?;
     check_rank(op, "logits", logits, 2)?;
     check_shape(op, "targets", targets, logits.shape())?;
-    Ok([logits.shape()[0], logits.shape()[1]])
+    let [n, c] = [logits.shape()[0], logits.shape()[1]];
+    // forward: each of 256 invocations loops over its rows' classes;
+    // backward: each invocation over one row's classes.
+    check_loop(
+        op,
+        "65 535 loop iterations per invocation (rows / 256 x classes)",
+        n.div_ceil(256) * c,
+    )?;
+    Ok([n, c])
 }

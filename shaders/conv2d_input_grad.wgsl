@@ -19,25 +19,18 @@
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
 @group(0) @binding(7) var<storage, read> taps: array<vec4<u32>>;
 
-// Offset of dy[n, kc, oh, ow] for the output position that tap (r, s) of
-// input position (ihp, iwp) = (ih + ph, iw + pw) came from, or -1 if none.
-fn dy_index(n: u32, kc: u32, ihp: u32, iwp: u32, r: u32, s: u32) -> i32 {
-    let rh = r * P.dil_h;
-    let sw = s * P.dil_w;
-    if (ihp < rh || iwp < sw) {
-        return -1;
+// Output coordinate that tap `t` (r·dh or s·dw) of padded input coordinate
+// `ip` came from: (o, 1) with o = (ip − t) / stride when that is a whole
+// output position below `extent`, else (0, 0).
+fn tap_source(ip: u32, t: u32, stride: u32, extent: u32) -> vec2<u32> {
+    if (ip < t) {
+        return vec2<u32>(0u, 0u);
     }
-    let th = ihp - rh;
-    let tw = iwp - sw;
-    if (th % P.stride_h != 0u || tw % P.stride_w != 0u) {
-        return -1;
+    let q = div_mod(ip - t, stride);
+    if (q.y != 0u || q.x >= extent) {
+        return vec2<u32>(0u, 0u);
     }
-    let oh = th / P.stride_h;
-    let ow = tw / P.stride_w;
-    if (oh >= P.ho || ow >= P.wo) {
-        return -1;
-    }
-    return i32(((n * P.k + kc) * P.ho + oh) * P.wo + ow);
+    return vec2<u32>(q.x, 1u);
 }
 
 @compute @workgroup_size(64)
@@ -54,16 +47,30 @@ fn direct(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
     let n = t / P.c;
     let g = ci / P.c_per_group;
     let c = ci % P.c_per_group;
+    // Taps outermost: the output position a tap reads is found once per
+    // (r, s) (the divisions by the stride), then the channel loop is
+    // straight loads and multiply-adds.
+    let hw_out = P.ho * P.wo;
+    let dy_n = (n * P.k + g * P.k_per_group) * hw_out;
+    let w_c = (g * P.k_per_group * P.c_per_group + c) * P.r * P.s;
+    let w_k_step = P.c_per_group * P.r * P.s;
     var acc = 0.0;
-    for (var kl = 0u; kl < P.k_per_group; kl = kl + 1u) {
-        let kc = g * P.k_per_group + kl;
-        let w_base = (kc * P.c_per_group + c) * P.r * P.s;
-        for (var r = 0u; r < P.r; r = r + 1u) {
-            for (var s = 0u; s < P.s; s = s + 1u) {
-                let di = dy_index(n, kc, ih + P.pad_h, iw + P.pad_w, r, s);
-                if (di >= 0) {
-                    acc = acc + dy[u32(di)] * wt[w_base + r * P.s + s];
-                }
+    for (var r = 0u; r < P.r; r = r + 1u) {
+        let oh = tap_source(ih + P.pad_h, r * P.dil_h, P.stride_h, P.ho);
+        if (oh.y == 0u) {
+            continue;
+        }
+        for (var s = 0u; s < P.s; s = s + 1u) {
+            let ow = tap_source(iw + P.pad_w, s * P.dil_w, P.stride_w, P.wo);
+            if (ow.y == 0u) {
+                continue;
+            }
+            var dy_i = dy_n + oh.x * P.wo + ow.x;
+            var w_i = w_c + r * P.s + s;
+            for (var kl = 0u; kl < P.k_per_group; kl = kl + 1u) {
+                acc = acc + dy[dy_i] * wt[w_i];
+                dy_i = dy_i + hw_out;
+                w_i = w_i + w_k_step;
             }
         }
     }
@@ -89,25 +96,12 @@ fn load_a(a: ARow, kk: u32) -> f32 {
     if (!a.valid || a.ihp < tap.y || a.iwp < tap.z) {
         return 0.0;
     }
-    var oh = a.ihp - tap.y;
-    var ow = a.iwp - tap.z;
-    // Stride 1 (the common case) needs no division.
-    if (P.stride_h != 1u) {
-        if (oh % P.stride_h != 0u) {
-            return 0.0;
-        }
-        oh = oh / P.stride_h;
-    }
-    if (P.stride_w != 1u) {
-        if (ow % P.stride_w != 0u) {
-            return 0.0;
-        }
-        ow = ow / P.stride_w;
-    }
-    if (oh >= P.ho || ow >= P.wo) {
+    let oh = div_mod(a.ihp - tap.y, P.stride_h);
+    let ow = div_mod(a.iwp - tap.z, P.stride_w);
+    if (oh.y != 0u || ow.y != 0u || oh.x >= P.ho || ow.x >= P.wo) {
         return 0.0;
     }
-    return dy[a.base + tap.x + oh * P.wo + ow];
+    return dy[a.base + tap.x + oh.x * P.wo + ow.x];
 }
 
 // base: offset of w[g·K/g, c, 0, 0]; a tap's w-offset adds k·(C/g)·R·S + r·S + s.

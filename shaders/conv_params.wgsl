@@ -41,3 +41,14 @@ fn gemm_tile_id(wid: vec3<u32>, reduction: u32) -> GemmTileId {
     return GemmTileId(valid, tile_m, tile_n, split, rest / P.splits, k_begin, min(k_begin + P.split_len, reduction));
 }
 
+
+// (v / d, v % d). Integer division is scalarised on CPU adapters (AVX2 has
+// no vector divide: one division per lane, tens of cycles each), and
+// strides are almost always powers of two, so those take a shift and a
+// mask. `d` is a uniform, so every lane takes the same branch.
+fn div_mod(v: u32, d: u32) -> vec2<u32> {
+    if ((d & (d - 1u)) == 0u) {
+        return vec2<u32>(v >> countTrailingZeros(d), v & (d - 1u));
+    }
+    return vec2<u32>(v / d, v % d);
+}

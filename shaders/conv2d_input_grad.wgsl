@@ -8,11 +8,17 @@
 //   direct: one invocation per dx element, workgroup of 64,
 //           ceil(N·C·H·W / 64) workgroups (linearised). The reference variant.
 //   tiled:  gemm_tiled.wgsl over the GEMM view below.
-// GEMM view (per group g): rows m = (n, ih, iw) [N·H·W], columns = input
-// channel within the group [C/g], reduction kk = (k, r, s) [K/g·R·S]; taps
-// that do not land on an output position read as zero. The tiled loads
-// read a tap table instead of dividing kk: taps[kk] = (k·Ho·Wo, r·dh, s·dw,
-// k·(C/g)·R·S + r·S + s) for kk = (k, r, s), built once per geometry.
+// GEMM view (per group g and stride phase (a, b) — one dispatch per phase,
+// stride_h · stride_w of them): rows m = (n, i, j) for the input positions
+// (ih, iw) = (a + stride_h·i, b + stride_w·j) [N·rows_h·rows_w], columns =
+// input channel within the group [C/g], reduction kk over the taps (k, r, s)
+// whose (a + ph − r·dh) and (b + pw − s·dw) divide by the stride: only
+// those reach an output position from this phase, so a stride-2 gradient
+// does a quarter of the work of the full K/g·R·S reduction, with no
+// division in the loads. taps[kk] = (k·Ho·Wo, off_h, off_w,
+// k·(C/g)·R·S + r·S + s) with off = (phase + pad − tap) / stride as i32
+// bits; the tap reads dy at (i + off_h, j + off_w). Built once per
+// geometry and phase (src/ops/taps.rs).
 
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
 @group(0) @binding(2) var<storage, read> wt: array<f32>;
@@ -77,31 +83,38 @@ fn direct(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
     dx[i] = acc;
 }
 
-fn gemm_m() -> u32 { return P.n * P.h * P.w; }
+fn gemm_m() -> u32 { return P.n * P.rows_h * P.rows_w; }
 fn gemm_n() -> u32 { return P.c_per_group; }
-fn gemm_k() -> u32 { return P.k_per_group * P.r * P.s; }
+fn gemm_k() -> u32 { return P.taps_len; }
 
-// base: offset of dy[n, g·K/g, 0, 0]; ihp, iwp: the input position plus padding.
-struct ARow { valid: bool, base: u32, ihp: u32, iwp: u32 }
+// One stride phase's input position (n, phase_h + stride_h·i, phase_w +
+// stride_w·j) for GEMM row m = (n, i, j).
+struct PhaseRow { n: u32, i: u32, j: u32 }
 
-fn a_row(g: u32, m: u32) -> ARow {
-    let mm = min(m, gemm_m() - 1u);
-    let iw = mm % P.w;
-    let t = mm / P.w;
-    return ARow(m < gemm_m(), ((t / P.h) * P.k + g * P.k_per_group) * P.ho * P.wo, t % P.h + P.pad_h, iw + P.pad_w);
+fn phase_row(m: u32) -> PhaseRow {
+    let j = m % P.rows_w;
+    let t = m / P.rows_w;
+    return PhaseRow(t / P.rows_h, t % P.rows_h, j);
 }
 
+// base: offset of dy[n, g·K/g, 0, 0]; i, j: the row's position in the phase.
+struct ARow { valid: bool, base: u32, i: i32, j: i32 }
+
+fn a_row(g: u32, m: u32) -> ARow {
+    let pr = phase_row(min(m, gemm_m() - 1u));
+    return ARow(m < gemm_m(), (pr.n * P.k + g * P.k_per_group) * P.ho * P.wo, i32(pr.i), i32(pr.j));
+}
+
+// A tap of the phase reads output position (i + off_h, j + off_w): no
+// division, and only taps that can land on an output are in the table.
 fn load_a(a: ARow, kk: u32) -> f32 {
     let tap = taps[kk];
-    if (!a.valid || a.ihp < tap.y || a.iwp < tap.z) {
+    let oh = a.i + bitcast<i32>(tap.y);
+    let ow = a.j + bitcast<i32>(tap.z);
+    if (!a.valid || oh < 0 || ow < 0 || oh >= i32(P.ho) || ow >= i32(P.wo)) {
         return 0.0;
     }
-    let oh = div_mod(a.ihp - tap.y, P.stride_h);
-    let ow = div_mod(a.iwp - tap.z, P.stride_w);
-    if (oh.y != 0u || ow.y != 0u || oh.x >= P.ho || ow.x >= P.wo) {
-        return 0.0;
-    }
-    return dy[a.base + tap.x + oh.x * P.wo + ow.x];
+    return dy[a.base + tap.x + u32(oh) * P.wo + u32(ow)];
 }
 
 // base: offset of w[g·K/g, c, 0, 0]; a tap's w-offset adds k·(C/g)·R·S + r·S + s.
@@ -122,6 +135,8 @@ fn store_c(g: u32, split: u32, m: u32, col: u32, v: f32) {
     if (m >= gemm_m() || col >= gemm_n()) {
         return;
     }
-    let hw = P.h * P.w;
-    dx[((m / hw) * P.c + g * P.c_per_group + col) * hw + m % hw] = v;
+    let pr = phase_row(m);
+    let ih = P.phase_h + pr.i * P.stride_h;
+    let iw = P.phase_w + pr.j * P.stride_w;
+    dx[((pr.n * P.c + g * P.c_per_group + col) * P.h + ih) * P.w + iw] = v;
 }

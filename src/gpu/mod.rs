@@ -74,6 +74,11 @@ pub struct Gpu {
     variant: Variant,
 }
 
+/// Tap tables by kernel, geometry and stride phase: the buffer and its
+/// number of taps.
+pub(crate) type TapTables =
+    HashMap<(Kernel, crate::Conv2dGeometry, [usize; 2]), (wgpu::Buffer, usize)>;
+
 pub(crate) struct Inner {
     pub(crate) device: wgpu::Device,
     pub(crate) queue: wgpu::Queue,
@@ -83,7 +88,7 @@ pub(crate) struct Inner {
     pipelines: Mutex<HashMap<(Kernel, &'static str), wgpu::ComputePipeline>>,
     modules: Mutex<HashMap<Kernel, wgpu::ShaderModule>>,
     /// Tap tables of the tiled kernels, per geometry (ops/taps.rs).
-    pub(crate) tables: Mutex<HashMap<(Kernel, crate::Conv2dGeometry), wgpu::Buffer>>,
+    pub(crate) tables: Mutex<TapTables>,
     /// Command buffers waiting for the one submission of a [`Gpu::record`]
     /// batch, per thread that has a batch open (gpu/batch.rs).
     batches: Mutex<HashMap<std::thread::ThreadId, Vec<wgpu::CommandBuffer>>>,

@@ -80,15 +80,32 @@ fn record_piece(
         k: geo.k_per_group() * geo.r * geo.s,
     };
     if let Some(tile) = choose_variant(gpu, Kernel::Conv2dInputGrad, geo, dims).gemm_tile() {
-        let (u, grid) = tiled_launch(gpu, OP, geo, dims, tile, 1, dims.k)?;
-        let taps = gpu.taps(Kernel::Conv2dInputGrad, geo)?;
-        rec.dispatch(
-            Kernel::Conv2dInputGrad,
-            tile.entry,
-            bytemuck::bytes_of(&u),
-            &[(1, dy), (2, w), (3, dx), (7, &taps)],
-            grid,
-        );
+        // One GEMM per stride phase (see conv2d_input_grad.wgsl).
+        let (sh, sw) = (geo.params.stride[0] as usize, geo.params.stride[1] as usize);
+        for a in 0..sh.min(geo.h) {
+            for b in 0..sw.min(geo.w) {
+                let rows = [(geo.h - a).div_ceil(sh), (geo.w - b).div_ceil(sw)];
+                let (taps, taps_len) = gpu.taps_phase(Kernel::Conv2dInputGrad, geo, [a, b])?;
+                let phase_dims = GemmDims {
+                    m: geo.n * rows[0] * rows[1],
+                    n: dims.n,
+                    k: taps_len,
+                };
+                let (mut u, grid) = tiled_launch(gpu, OP, geo, phase_dims, tile, 1, taps_len)?;
+                u.phase_h = a as u32;
+                u.phase_w = b as u32;
+                u.rows_h = rows[0] as u32;
+                u.rows_w = rows[1] as u32;
+                u.taps_len = taps_len as u32;
+                rec.dispatch(
+                    Kernel::Conv2dInputGrad,
+                    tile.entry,
+                    bytemuck::bytes_of(&u),
+                    &[(1, dy), (2, w), (3, dx), (7, &taps)],
+                    grid,
+                );
+            }
+        }
     } else {
         let (u, grid) = direct_launch(gpu, OP, geo, geo.x_shape().iter().product())?;
         rec.dispatch(

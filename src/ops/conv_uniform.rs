@@ -3,7 +3,7 @@
 
 use crate::shape::Conv2dGeometry;
 
-/// Mirror of WGSL `ConvParams`: 24 u32 fields, 96 bytes.
+/// Mirror of WGSL `ConvParams`: 32 u32 fields, 128 bytes.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct ConvUniform {
@@ -31,6 +31,13 @@ pub struct ConvUniform {
     pub tiles_n: u32,
     pub splits: u32,
     pub split_len: u32,
+    /// Stride phase of an input-gradient GEMM (see conv2d_input_grad.wgsl).
+    pub phase_h: u32,
+    pub phase_w: u32,
+    pub rows_h: u32,
+    pub rows_w: u32,
+    pub taps_len: u32,
+    pub _pad: [u32; 3],
 }
 
 impl ConvUniform {
@@ -65,6 +72,12 @@ impl ConvUniform {
             tiles_n: 1,
             splits: 1,
             split_len: 0,
+            phase_h: 0,
+            phase_w: 0,
+            rows_h: g.h as u32,
+            rows_w: g.w as u32,
+            taps_len: 0,
+            _pad: [0; 3],
         }
     }
 }
@@ -73,11 +86,11 @@ impl ConvUniform {
 mod tests {
     #[test]
     fn layout_matches_wgsl() {
-        // 24 u32 fields in conv_params.wgsl, a multiple of 16 bytes.
-        assert_eq!(std::mem::size_of::<super::ConvUniform>(), 96);
+        // 32 u32 fields in conv_params.wgsl, a multiple of 16 bytes.
+        assert_eq!(std::mem::size_of::<super::ConvUniform>(), 128);
         let wgsl = include_str!("../../shaders/conv_params.wgsl");
         let body = &wgsl[wgsl.find("struct ConvParams").unwrap()..];
         let body = &body[..body.find('}').unwrap()];
-        assert_eq!(body.matches(": u32").count(), 24);
+        assert_eq!(body.matches(": u32").count(), 32);
     }
 }

@@ -10,7 +10,7 @@ use crate::{Conv2dGeometry, Error, Gpu};
 /// long runs over many shapes).
 const CACHE_CAPACITY: usize = 64;
 
-fn build(kernel: Kernel, g: &Conv2dGeometry) -> Vec<[u32; 4]> {
+fn build(kernel: Kernel, g: &Conv2dGeometry, phase: [usize; 2]) -> Vec<[u32; 4]> {
     let p = &g.params;
     let (dh, dw) = (p.dilation[0] as usize, p.dilation[1] as usize);
     let (sh, sw) = (p.stride[0] as usize, p.stride[1] as usize);
@@ -28,16 +28,31 @@ fn build(kernel: Kernel, g: &Conv2dGeometry) -> Vec<[u32; 4]> {
             }
         }
         Kernel::Conv2dInputGrad => {
+            // Only the taps that land on an output position from the
+            // phase's input positions: (phase + pad − tap) divisible by the
+            // stride. The offset (phase + pad − tap) / stride (negative
+            // when the tap reaches before the first output) is stored as
+            // an i32 bit pattern.
             let rs = g.r * g.s;
+            let offset = |phase: usize, pad: u32, tap: usize, stride: usize| {
+                let num = phase as i64 + pad as i64 - tap as i64;
+                (num.rem_euclid(stride as i64) == 0).then(|| (num / stride as i64) as i32 as u32)
+            };
             for k in 0..g.k_per_group() {
                 for r in 0..g.r {
+                    let Some(oh) = offset(phase[0], p.padding[0], r * dh, sh) else {
+                        continue;
+                    };
                     for s in 0..g.s {
-                        out.push(v(
-                            k * g.ho * g.wo,
-                            r * dh,
-                            s * dw,
-                            k * g.c_per_group() * rs + r * g.s + s,
-                        ));
+                        let Some(ow) = offset(phase[1], p.padding[1], s * dw, sw) else {
+                            continue;
+                        };
+                        out.push([
+                            (k * g.ho * g.wo) as u32,
+                            oh,
+                            ow,
+                            (k * g.c_per_group() * rs + r * g.s + s) as u32,
+                        ]);
                     }
                 }
             }
@@ -77,12 +92,29 @@ pub(crate) fn table_bytes(kernel: Kernel, g: &Conv2dGeometry) -> u64 {
 impl Gpu {
     /// The tap table of `kernel` for `g`, built and uploaded on first use.
     pub(crate) fn taps(&self, kernel: Kernel, g: &Conv2dGeometry) -> Result<wgpu::Buffer, Error> {
-        let key = (kernel, *g);
+        self.taps_phase(kernel, g, [0, 0]).map(|(b, _)| b)
+    }
+
+    /// The tap table of `kernel` for `g` and stride phase `phase` (input
+    /// gradient only; [0, 0] elsewhere) and its number of taps.
+    pub(crate) fn taps_phase(
+        &self,
+        kernel: Kernel,
+        g: &Conv2dGeometry,
+        phase: [usize; 2],
+    ) -> Result<(wgpu::Buffer, usize), Error> {
+        let key = (kernel, *g, phase);
         let mut cache = self.inner.tables.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(b) = cache.get(&key) {
             return Ok(b.clone());
         }
-        let table = build(kernel, g);
+        let mut table = build(kernel, g, phase);
+        let len = table.len();
+        // A phase without taps still needs a non-empty binding; the kernel
+        // reads none of it (taps_len = 0).
+        if table.is_empty() {
+            table.push([0; 4]);
+        }
         self.check_storage_size(kernel.name(), table.len() as u64 * 16)?;
         let buffer = wgpu::util::DeviceExt::create_buffer_init(
             &self.inner.device,
@@ -95,7 +127,7 @@ impl Gpu {
         if cache.len() >= CACHE_CAPACITY {
             cache.clear();
         }
-        cache.insert(key, buffer.clone());
-        Ok(buffer)
+        cache.insert(key, (buffer.clone(), len));
+        Ok((buffer, len))
     }
 }

@@ -12,10 +12,13 @@
 // Dispatch: tiles_m · tiles_n · splits · groups workgroups, linearised.
 //
 // Per 16-deep k-step every invocation gathers 4 elements of A and 4 of B
-// into workgroup memory (tile_a is [16][64] k-major, tile_b likewise), then
-// each invocation accumulates a 4x4 register tile: rows tx + 16·i, columns
-// ty + 16·j. Strided (not blocked) ownership makes neighbouring invocations
-// read neighbouring workgroup-memory words and write neighbouring outputs.
+// into workgroup memory (tile_a is [16][64] k-major, stored as 16 vec4s per
+// k, tile_b likewise), then each invocation accumulates a 4x4 register
+// tile: rows 4·tx .. 4·tx+3, columns 4·ty .. 4·ty+3. Blocked ownership lets
+// each k-step read its A and B fragments as one vec4 each: two loads per 16
+// multiply-adds (CPU adapters pay per load, not per byte: on lavapipe this
+// was 1.6x faster than four strided scalar loads per operand), and
+// neighbouring invocations still read neighbouring 16-byte words.
 // The four accumulators are named vec4s, not an indexed array: NVIDIA's
 // compiler puts indexed private arrays in local memory.
 // Each loader keeps its A row and B column fixed across k-steps, so the
@@ -27,14 +30,14 @@ const TILE_M: u32 = 64u;
 const TILE_N: u32 = 64u;
 const TILE_K: u32 = 16u;
 
-var<workgroup> tile_a: array<f32, 1024>; // [TILE_K][TILE_M]
-var<workgroup> tile_b: array<f32, 1024>; // [TILE_K][TILE_N]
+var<workgroup> tile_a: array<vec4<f32>, 256>; // [TILE_K][TILE_M / 4]
+var<workgroup> tile_b: array<vec4<f32>, 256>; // [TILE_K][TILE_N / 4]
 
 fn store_row(g: u32, split: u32, m: u32, n0: u32, v: vec4<f32>) {
     store_c(g, split, m, n0, v.x);
-    store_c(g, split, m, n0 + 16u, v.y);
-    store_c(g, split, m, n0 + 32u, v.z);
-    store_c(g, split, m, n0 + 48u, v.w);
+    store_c(g, split, m, n0 + 1u, v.y);
+    store_c(g, split, m, n0 + 2u, v.z);
+    store_c(g, split, m, n0 + 3u, v.w);
 }
 
 @compute @workgroup_size(256)
@@ -56,7 +59,7 @@ fn tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
     let arow = a_row(g, m0 + ld);
     let bcol = b_col(g, n0 + ld);
 
-    // Compute role: rows tx + 16·i, columns ty + 16·j.
+    // Compute role: rows 4·tx + i, columns 4·ty + j.
     let tx = lid % 16u;
     let ty = lid / 16u;
     var acc0 = vec4<f32>(0.0);
@@ -74,15 +77,13 @@ fn tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
                 a = load_a(arow, kk);
                 b = load_b(bcol, kk);
             }
-            tile_a[kl * TILE_M + ld] = a;
-            tile_b[kl * TILE_N + ld] = b;
+            tile_a[kl * 16u + ld / 4u][ld % 4u] = a;
+            tile_b[kl * 16u + ld / 4u][ld % 4u] = b;
         }
         workgroupBarrier();
         for (var kl = 0u; kl < TILE_K; kl = kl + 1u) {
-            let ab = kl * TILE_M + tx;
-            let bb = kl * TILE_N + ty;
-            let a = vec4<f32>(tile_a[ab], tile_a[ab + 16u], tile_a[ab + 32u], tile_a[ab + 48u]);
-            let b = vec4<f32>(tile_b[bb], tile_b[bb + 16u], tile_b[bb + 32u], tile_b[bb + 48u]);
+            let a = tile_a[kl * 16u + tx];
+            let b = tile_b[kl * 16u + ty];
             acc0 = acc0 + a.x * b;
             acc1 = acc1 + a.y * b;
             acc2 = acc2 + a.z * b;
@@ -91,8 +92,10 @@ fn tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
         workgroupBarrier();
     }
 
-    store_row(g, split, m0 + tx, n0 + ty, acc0);
-    store_row(g, split, m0 + tx + 16u, n0 + ty, acc1);
-    store_row(g, split, m0 + tx + 32u, n0 + ty, acc2);
-    store_row(g, split, m0 + tx + 48u, n0 + ty, acc3);
+    let mr = m0 + 4u * tx;
+    let nc = n0 + 4u * ty;
+    store_row(g, split, mr, nc, acc0);
+    store_row(g, split, mr + 1u, nc, acc1);
+    store_row(g, split, mr + 2u, nc, acc2);
+    store_row(g, split, mr + 3u, nc, acc3);
 }

@@ -27,13 +27,17 @@ pub use wgpu::AdapterInfo;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Variant {
     /// Pick per problem by a fixed rule: direct loops for tiny or depthwise
-    /// problems, `Rows` for narrow or shallow GEMMs, `Tiled` otherwise.
+    /// problems, `Rows` for narrow or shallow GEMMs, `Wide` for GEMMs of
+    /// 128 columns or more, `Tiled` otherwise.
     Auto,
     /// One invocation per output element, plain loops: the reference variant.
     Direct,
-    /// Implicit GEMM with 64x64 workgroup tiles staged in workgroup memory
-    /// and 4x4 register tiles per invocation (shaders/gemm_tiled.wgsl).
+    /// Implicit GEMM with 128x64 workgroup tiles staged in workgroup memory
+    /// and 8x4 register tiles per invocation (shaders/gemm_tiled.wgsl).
     Tiled,
+    /// The same with 128x128 workgroup tiles and 8x8 register tiles
+    /// (`tiled_wide` in shaders/gemm_tiled.wgsl).
+    Wide,
     /// Implicit GEMM with one output row x 16 columns per invocation, no
     /// workgroup memory, the weight operand read as workgroup-uniform
     /// broadcasts (shaders/gemm_rows.wgsl).
@@ -41,20 +45,27 @@ pub enum Variant {
 }
 
 impl Variant {
-    pub const ALL: [Variant; 4] = [
+    pub const ALL: [Variant; 5] = [
         Variant::Auto,
         Variant::Direct,
         Variant::Tiled,
+        Variant::Wide,
         Variant::Rows,
     ];
     /// The variants that can be forced (every one but `Auto`).
-    pub const FORCED: [Variant; 3] = [Variant::Direct, Variant::Tiled, Variant::Rows];
+    pub const FORCED: [Variant; 4] = [
+        Variant::Direct,
+        Variant::Tiled,
+        Variant::Wide,
+        Variant::Rows,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Variant::Auto => "auto",
             Variant::Direct => "direct",
             Variant::Tiled => "tiled",
+            Variant::Wide => "wide",
             Variant::Rows => "rows",
         }
     }

@@ -36,8 +36,8 @@ pub(crate) const DIRECT_WORKGROUP: u64 = 64;
 pub(crate) const TILE_K: usize = 16;
 
 /// The output tile (rows, columns) one workgroup of a GEMM variant
-/// computes, and its entry point: TILE_M x TILE_N in gemm_tiled.wgsl,
-/// ROWS_M x ROWS_N in gemm_rows.wgsl.
+/// computes, and its entry point: 128x64 (`tiled`) and 128x128
+/// (`tiled_wide`) in gemm_tiled.wgsl, 64x16 in gemm_rows.wgsl.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct GemmTile {
     pub m: usize,
@@ -49,9 +49,14 @@ impl Variant {
     pub(crate) fn gemm_tile(self) -> Option<GemmTile> {
         match self {
             Variant::Tiled => Some(GemmTile {
-                m: 64,
+                m: 128,
                 n: 64,
                 entry: "tiled",
+            }),
+            Variant::Wide => Some(GemmTile {
+                m: 128,
+                n: 128,
+                entry: "tiled_wide",
             }),
             Variant::Rows => Some(GemmTile {
                 m: 64,
@@ -110,13 +115,16 @@ pub(crate) fn choose_variant(
     match gpu.variant() {
         _ if !table_fits => Variant::Direct,
         // A fixed rule (so results are reproducible across runs), from the
-        // lavapipe small suite: tiled wastes most of its 64-wide column tile
-        // or 16-deep k-step on narrow (S2 input grad, C/g = 32: tiled 1.7,
-        // rows 2.5 GFLOP/s) or shallow (S1 forward, C·R·S = 9: tiled 0.6,
-        // rows 2.1) problems; elsewhere tiled wins (3.2-3.6 against 2.7-2.9).
+        // lavapipe small suite: the tiled kernels waste most of their tile
+        // or 16-deep k-step on narrow (C/g or K/g < 24) or shallow (reduction
+        // < 32) problems, where rows wins; wide needs 128 columns to fill
+        // its tile (S4/S5 at 128-256 columns: wide 8.6-10.5, tiled
+        // 5.9-7.0 GFLOP/s; S2/S3 at 64: tiled 5.0-6.9, wide 3.7-5.2).
         Variant::Auto if dims.m >= 32 && dims.n >= 8 && dims.k >= 8 => {
-            if dims.n < 48 || dims.k < 32 {
+            if dims.n < 24 || dims.k < 32 {
                 Variant::Rows
+            } else if dims.n >= 128 {
+                Variant::Wide
             } else {
                 Variant::Tiled
             }

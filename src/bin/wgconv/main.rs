@@ -44,7 +44,7 @@ enum Command {
         /// Also time the CPU reference and print the speed-up (slow on the large suite).
         #[arg(long)]
         compare_cpu: bool,
-        /// Kernel variant: auto, direct or tiled.
+        /// Kernel variant: auto, direct, tiled, wide or rows.
         #[arg(long, default_value = "auto")]
         variant: String,
         /// Timed repetitions per (shape, op), after 2 warm-up runs.
@@ -195,8 +195,9 @@ fn run_bench(
 ) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let shapes = bench::suite(suite)
         .ok_or_else(|| format!("unknown suite {suite:?}: use seed, small or large"))?;
-    let variant = Variant::parse(variant)
-        .ok_or_else(|| format!("unknown variant {variant:?}: use auto, direct or tiled"))?;
+    let variant = Variant::parse(variant).ok_or_else(|| {
+        format!("unknown variant {variant:?}: use auto, direct, tiled, wide or rows")
+    })?;
     let ops: Vec<ConvOp> = if ops.is_empty() {
         ConvOp::ALL.to_vec()
     } else {

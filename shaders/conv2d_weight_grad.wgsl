@@ -3,8 +3,10 @@
 //   with g = k / (K/g): the input patch under each weight, times the output gradient.
 // Layouts: x [N,C,H,W], dy [N,K,Ho,Wo], dw [K,C/g,R,S]; f32, contiguous.
 // Entry points:
-//   direct: one invocation per dw element summing all N·Ho·Wo terms in
-//           order, workgroup of 64, ceil(K·C/g·R·S / 64) workgroups. Reference variant.
+//   direct: one invocation per (split, dw element) summing the split's
+//           range of the N·Ho·Wo terms in order into out[split][element]
+//           (with one split, out is dw itself); workgroup of 64. The
+//           reference variant.
 //   tiled:  gemm_tiled.wgsl over the GEMM view below, split-K: split j sums
 //           the reduction range [j·split_len, (j+1)·split_len) into
 //           out[j][K·C/g·R·S] (with one split, out is dw itself).
@@ -37,10 +39,13 @@ fn dw_len() -> u32 { return P.k * P.c_per_group * P.r * P.s; }
 
 @compute @workgroup_size(64)
 fn direct(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let i = workgroup_linear(wid) * 64u + lid;
-    if (i >= dw_len()) {
+    let linear = workgroup_linear(wid) * 64u + lid;
+    let len = dw_len();
+    if (linear >= len * P.splits) {
         return;
     }
+    let i = linear % len;
+    let split = linear / len;
     let s = i % P.s;
     var t = i / P.s;
     let r = t % P.r;
@@ -48,16 +53,29 @@ fn direct(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
     let c = t % P.c_per_group;
     let kc = t / P.c_per_group;
     let ci = (kc / P.k_per_group) * P.c_per_group + c;
+    // This split's terms [begin, end) of the reduction over (n, oh, ow):
+    // decoded once, then walked with carries instead of divisions.
+    let hw = P.ho * P.wo;
+    let begin = split * P.split_len;
+    let end = min(begin + P.split_len, P.n * hw);
+    var n = begin / hw;
+    var oh = (begin % hw) / P.wo;
+    var ow = begin % P.wo;
     var acc = 0.0;
-    for (var n = 0u; n < P.n; n = n + 1u) {
-        for (var oh = 0u; oh < P.ho; oh = oh + 1u) {
-            let dy_row = ((n * P.k + kc) * P.ho + oh) * P.wo;
-            for (var ow = 0u; ow < P.wo; ow = ow + 1u) {
-                acc = acc + x_at(n, ci, oh * P.stride_h + r * P.dil_h, ow * P.stride_w + s * P.dil_w) * dy[dy_row + ow];
+    for (var j = begin; j < end; j = j + 1u) {
+        let xv = x_at(n, ci, oh * P.stride_h + r * P.dil_h, ow * P.stride_w + s * P.dil_w);
+        acc = acc + xv * dy[((n * P.k + kc) * P.ho + oh) * P.wo + ow];
+        ow = ow + 1u;
+        if (ow == P.wo) {
+            ow = 0u;
+            oh = oh + 1u;
+            if (oh == P.ho) {
+                oh = 0u;
+                n = n + 1u;
             }
         }
     }
-    out[i] = acc;
+    out[split * len + i] = acc;
 }
 
 @compute @workgroup_size(64)

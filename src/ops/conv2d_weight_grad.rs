@@ -67,6 +67,18 @@ fn split_plan(
     (dims.k.div_ceil(split_len), split_len)
 }
 
+/// Splits of the direct variant: enough (split, element) invocations to
+/// fill a device (DIRECT_TARGET), splits of at least MIN_SPLIT_LEN terms
+/// and at most MAX_SPLIT_LEN (the loop budget).
+fn direct_split_plan(k: usize, dw_len: usize, most_splits: usize) -> (usize, usize) {
+    const DIRECT_TARGET: usize = 8192;
+    let wanted = DIRECT_TARGET.div_ceil(dw_len);
+    let most = k.div_ceil(MIN_SPLIT_LEN).min(most_splits);
+    let splits = wanted.min(most).max(k.div_ceil(MAX_SPLIT_LEN)).max(1);
+    let split_len = k.div_ceil(splits);
+    (k.div_ceil(split_len), split_len)
+}
+
 /// Records the weight-gradient convolution of validated whole-tensor
 /// buffers into `rec`. Where `x` or `dy` exceeds one binding, the batch is
 /// split: the first piece writes `dw`, every later one writes a scratch
@@ -126,39 +138,50 @@ fn record_piece(
         k: geo.n * geo.ho * geo.wo,
     };
     let dw_len: usize = geo.w_shape().iter().product();
-    let Some(tile) = choose_variant(gpu, Kernel::Conv2dWeightGrad, geo, dims).gemm_tile() else {
-        let (u, grid) = direct_launch(gpu, OP, geo, dw_len)?;
-        rec.dispatch(
-            Kernel::Conv2dWeightGrad,
-            "direct",
-            bytemuck::bytes_of(&u),
-            &[(1, x), (2, dy), (3, dw)],
-            grid,
-        );
-        return Ok(());
-    };
     let max_bind = gpu.inner.limits.max_storage_buffer_binding_size as usize;
     let most_splits = MAX_LOOP_TRIPS.min(max_bind / 4 / dw_len).max(1);
-    let (splits, split_len) = split_plan(dims, tile, geo.groups(), most_splits);
-    let (mut u, grid) = tiled_launch(gpu, OP, geo, dims, tile, splits, split_len)?;
-    let taps = gpu.taps(Kernel::Conv2dWeightGrad, geo)?;
+    let variant = choose_variant(gpu, Kernel::Conv2dWeightGrad, geo, dims);
+    let (mut u, grid, splits, entry, taps) = match variant.gemm_tile() {
+        Some(tile) => {
+            let (splits, split_len) = split_plan(dims, tile, geo.groups(), most_splits);
+            let (u, grid) = tiled_launch(gpu, OP, geo, dims, tile, splits, split_len)?;
+            let taps = gpu.taps(Kernel::Conv2dWeightGrad, geo)?;
+            (u, grid, splits, tile.entry, Some(taps))
+        }
+        None => {
+            // One invocation per (split, dw element): few outputs and long
+            // reductions (S1: 288 outputs of 50 176 terms) need the splits
+            // for parallelism as much as the GEMM variants do.
+            let (splits, split_len) = direct_split_plan(dims.k, dw_len, most_splits);
+            let (mut u, grid) = direct_launch(gpu, OP, geo, splits * dw_len)?;
+            u.splits = splits as u32;
+            u.split_len = split_len as u32;
+            (u, grid, splits, "direct", None)
+        }
+    };
+    let mut bound: Vec<(u32, &dyn Bindable)> = vec![(1, x), (2, dy)];
+    if let Some(taps) = &taps {
+        bound.push((7, taps));
+    }
     if splits == 1 {
+        bound.push((3, dw));
         rec.dispatch(
             Kernel::Conv2dWeightGrad,
-            tile.entry,
+            entry,
             bytemuck::bytes_of(&u),
-            &[(1, x), (2, dy), (3, dw), (7, &taps)],
+            &bound,
             grid,
         );
         return Ok(());
     }
     // Every split writes its whole slice, so no clear is needed.
     let partials = gpu.storage_uninit(OP, splits * dw_len)?;
+    bound.push((3, &partials.buffer));
     rec.dispatch(
         Kernel::Conv2dWeightGrad,
-        tile.entry,
+        entry,
         bytemuck::bytes_of(&u),
-        &[(1, x), (2, dy), (3, &partials.buffer), (7, &taps)],
+        &bound,
         grid,
     );
     let (reduce, rgrid) = direct_launch(gpu, OP, geo, dw_len)?;

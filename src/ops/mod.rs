@@ -132,24 +132,6 @@ pub(crate) fn choose_variant(
         Variant::Auto => Variant::Direct,
         v => v,
     }
-    .within_loop_budget(kernel, dims)
-}
-
-impl Variant {
-    /// The direct weight gradient loops over the whole reduction per
-    /// output; past [`MAX_LOOP_TRIPS`] the split-K `rows` variant runs
-    /// instead (even when `Direct` was forced: a wrong answer is never an
-    /// option).
-    fn within_loop_budget(self, kernel: crate::gpu::Kernel, dims: GemmDims) -> Variant {
-        match self {
-            Variant::Direct
-                if kernel == crate::gpu::Kernel::Conv2dWeightGrad && dims.k > MAX_LOOP_TRIPS =>
-            {
-                Variant::Rows
-            }
-            v => v,
-        }
-    }
 }
 
 /// Number of workgroups for a direct kernel over `elements` outputs.

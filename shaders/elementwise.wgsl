@@ -26,3 +26,20 @@ fn item(wid: vec3<u32>, lid: u32) -> u32 {
 fn is_nan(v: f32) -> bool {
     return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
 }
+
+// Fixed-order sum over one workgroup of 256 (the loss kernels): every
+// invocation passes its partial sum; the tree halves the 256 values eight
+// times, so the result is the same bits on every run.
+var<workgroup> partial: array<f32, 256>;
+
+fn workgroup_sum(lid: u32, v: f32) -> f32 {
+    partial[lid] = v;
+    workgroupBarrier();
+    for (var half = 128u; half > 0u; half = half / 2u) {
+        if (lid < half) {
+            partial[lid] = partial[lid] + partial[lid + half];
+        }
+        workgroupBarrier();
+    }
+    return partial[0];
+}

@@ -24,7 +24,10 @@
 // examples/load_cost.rs), and neighbouring invocations still read
 // neighbouring 16-byte words.
 // The accumulators are named vec4s, not an indexed array: NVIDIA's
-// compiler puts indexed private arrays in local memory.
+// compiler puts indexed private arrays in local memory. For the same
+// reason the two entry points are written out in full (WGSL has no
+// generics to stamp out register tiles of two sizes); they share the
+// loader (`stage`) and differ only in the tile width.
 // Each loader keeps its A row and B column fixed across k-steps, so the
 // row/column decode (divisions) happens once per invocation.
 // The reduction runs in k order in every invocation: results are

@@ -13,8 +13,6 @@
 @group(0) @binding(2) var<storage, read> t: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
-var<workgroup> partial: array<f32, 256>;
-
 fn row_max(row: u32) -> f32 {
     let base = row * P.cols;
     var m = z[base];
@@ -45,16 +43,9 @@ fn forward(@builtin(local_invocation_index) lid: u32) {
             acc = acc + t[base + j] * (lse - z[base + j]);
         }
     }
-    partial[lid] = acc;
-    workgroupBarrier();
-    for (var half = 128u; half > 0u; half = half / 2u) {
-        if (lid < half) {
-            partial[lid] = partial[lid] + partial[lid + half];
-        }
-        workgroupBarrier();
-    }
+    let total = workgroup_sum(lid, acc);
     if (lid == 0u) {
-        out[0] = partial[0] / f32(P.len);
+        out[0] = total / f32(P.len);
     }
 }
 

@@ -91,16 +91,16 @@ fn output_extent(
     Ok(((padded - dilated) / stride as u128 + 1) as usize)
 }
 
-/// Checks a 4-D shape: rank 4 and no zero dimension.
-pub fn check_4d(
+/// Checks a shape of rank `R` with no zero dimension.
+pub fn check_dims<const R: usize>(
     op: &'static str,
     tensor: &'static str,
     shape: &[usize],
-) -> Result<[usize; 4], Error> {
-    let s: [usize; 4] = shape.try_into().map_err(|_| Error::BadRank {
+) -> Result<[usize; R], Error> {
+    let s: [usize; R] = shape.try_into().map_err(|_| Error::BadRank {
         op,
         tensor,
-        expected: 4,
+        expected: R,
         shape: shape.to_vec(),
     })?;
     if s.contains(&0) {
@@ -113,6 +113,15 @@ pub fn check_4d(
     Ok(s)
 }
 
+/// Checks a 4-D shape: rank 4 and no zero dimension.
+pub fn check_4d(
+    op: &'static str,
+    tensor: &'static str,
+    shape: &[usize],
+) -> Result<[usize; 4], Error> {
+    check_dims::<4>(op, tensor, shape)
+}
+
 /// The geometry of a linear layer `y[n, o] = Σ_i x[n, i] · w[o, i]` with
 /// `x` `[N, in]` and `w` `[out, in]`, viewed as a 1×1 convolution of an
 /// `[N, in, 1, 1]` image with an `[out, in, 1, 1]` kernel: the same GEMM
@@ -123,24 +132,8 @@ pub fn linear_geometry(
     x_shape: &[usize],
     w_shape: &[usize],
 ) -> Result<Conv2dGeometry, Error> {
-    let two_d = |tensor, shape: &[usize]| -> Result<[usize; 2], Error> {
-        let s: [usize; 2] = shape.try_into().map_err(|_| Error::BadRank {
-            op,
-            tensor,
-            expected: 2,
-            shape: shape.to_vec(),
-        })?;
-        if s.contains(&0) {
-            return Err(Error::ZeroSize {
-                op,
-                tensor,
-                shape: shape.to_vec(),
-            });
-        }
-        Ok(s)
-    };
-    let [n, fan_in] = two_d("input", x_shape)?;
-    let [fan_out, w_in] = two_d("weight", w_shape)?;
+    let [n, fan_in] = check_dims::<2>(op, "input", x_shape)?;
+    let [fan_out, w_in] = check_dims::<2>(op, "weight", w_shape)?;
     if w_in != fan_in {
         return Err(Error::ShapeMismatch {
             op,

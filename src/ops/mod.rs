@@ -100,7 +100,7 @@ pub(crate) struct GemmDims {
 }
 
 /// Picks the variant for a problem when the handle says `Auto`. The tiled
-/// kernel wastes most of its 64x64 tile when a GEMM side is tiny (depthwise
+/// kernels waste most of their tile when a GEMM side is tiny (depthwise
 /// convolutions have one column per group), so those stay direct.
 /// A tiled kernel also needs its tap table to fit in one binding; if it
 /// does not, the direct variant runs instead.

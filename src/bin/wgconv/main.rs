@@ -24,7 +24,7 @@ struct Cli {
 enum Command {
     /// List every adapter with its backend, type, driver, limits and features.
     Devices,
-    /// Run every op on every adapter against the CPU reference (the default).
+    /// Run the convolution ops and SGD on every adapter against the CPU reference (the default; `cargo test` covers every op).
     Check {
         /// Only adapters whose name contains this (case-insensitive).
         #[arg(long, default_value = "")]

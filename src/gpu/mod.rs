@@ -42,17 +42,25 @@ pub enum Variant {
     /// workgroup memory, the weight operand read as workgroup-uniform
     /// broadcasts (shaders/gemm_rows.wgsl).
     Rows,
+    /// Autotune: at the first use of each (op, shape) time every candidate
+    /// variant on scratch buffers and keep the fastest, in memory and, with
+    /// `WGCONV_TUNE_CACHE=path`, in a JSON file keyed by adapter, driver,
+    /// op and shape (so later processes make the same choice and get the
+    /// same bits).
+    Tuned,
 }
 
 impl Variant {
-    pub const ALL: [Variant; 5] = [
+    pub const ALL: [Variant; 6] = [
         Variant::Auto,
         Variant::Direct,
         Variant::Tiled,
         Variant::Wide,
         Variant::Rows,
+        Variant::Tuned,
     ];
-    /// The variants that can be forced (every one but `Auto`).
+    /// The kernel variants that can be forced (every one but the two
+    /// choosers, `Auto` and `Tuned`).
     pub const FORCED: [Variant; 4] = [
         Variant::Direct,
         Variant::Tiled,
@@ -66,6 +74,7 @@ impl Variant {
             Variant::Direct => "direct",
             Variant::Tiled => "tiled",
             Variant::Wide => "wide",
+            Variant::Tuned => "tuned",
             Variant::Rows => "rows",
         }
     }
@@ -107,6 +116,8 @@ pub(crate) struct Inner {
     pool: Mutex<pool::Pool>,
     /// Set by the device-lost callback; every later op fails with it.
     lost: Arc<Mutex<Option<String>>>,
+    /// Autotuned choices (ops/tune.rs).
+    pub(crate) tuning: Mutex<crate::ops::Tuning>,
     /// Present on the GL backend only: wgpu's GL backend shares one EGL
     /// context between threads and panics when a thread waits more than
     /// 6 s for it (one thread blocked on a fence holds it meanwhile). Every
@@ -238,6 +249,7 @@ impl Gpu {
                 batches: Mutex::new(HashMap::new()),
                 pool: Mutex::new(pool::Pool::default()),
                 lost,
+                tuning: Mutex::new(crate::ops::Tuning::from_env()),
                 serial: (info.backend == wgpu::Backend::Gl).then(|| Mutex::new(())),
             }),
             variant,
@@ -263,7 +275,7 @@ impl Gpu {
 
     /// A handle to the same device that runs convolutions with `variant`.
     /// Tensors are shared between the two handles. The environment
-    /// variable `WGCONV_VARIANT=direct|tiled|wide|rows|auto` sets the initial choice.
+    /// variable `WGCONV_VARIANT=direct|tiled|wide|rows|auto|tuned` sets the initial choice.
     pub fn with_variant(&self, variant: Variant) -> Gpu {
         Gpu {
             inner: self.inner.clone(),

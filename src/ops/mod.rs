@@ -17,6 +17,7 @@ mod sgd_step;
 mod softmax_cross_entropy;
 mod split;
 mod taps;
+mod tune;
 
 pub use adam_step::{Adam, AdamState};
 pub(crate) use conv2d_forward::record_conv2d_forward;
@@ -24,6 +25,7 @@ pub(crate) use conv2d_input_grad::record_conv2d_input_grad;
 pub(crate) use conv2d_weight_grad::record_conv2d_weight_grad;
 pub use conv_uniform::ConvUniform;
 pub use sgd_step::{Sgd, SgdState};
+pub(crate) use tune::Tuning;
 
 use crate::gpu::Variant;
 use crate::{Error, Gpu, Tensor};
@@ -63,7 +65,7 @@ impl Variant {
                 n: 16,
                 entry: "rows",
             }),
-            Variant::Auto | Variant::Direct => None,
+            Variant::Auto | Variant::Direct | Variant::Tuned => None,
         }
     }
 }
@@ -130,8 +132,19 @@ pub(crate) fn choose_variant(
             }
         }
         Variant::Auto => Variant::Direct,
+        Variant::Tuned => tune::tuned_variant(gpu, kernel, geo, dims),
         v => v,
     }
+}
+
+/// The fixed rule alone (what `Auto` picks), for the tuner's fallback.
+pub(crate) fn fixed_rule(
+    gpu: &Gpu,
+    kernel: crate::gpu::Kernel,
+    geo: &crate::Conv2dGeometry,
+    dims: GemmDims,
+) -> Variant {
+    choose_variant(&gpu.with_variant(Variant::Auto), kernel, geo, dims)
 }
 
 /// Number of workgroups for a direct kernel over `elements` outputs.

@@ -5,8 +5,9 @@
 //   the forward gather.
 // Layouts: dy [N,K,Ho,Wo], w [K,C/g,R,S], dx [N,C,H,W]; f32, contiguous.
 // Entry points:
-//   direct: one invocation per dx element, workgroup of 64,
-//           ceil(N·C·H·W / 64) workgroups (linearised). The reference variant.
+//   direct: one invocation per dx element (ordered by stride phase, over a
+//           grid padded to N·C·min(sh,H)·min(sw,W)·ceil(H/sh)·ceil(W/sw)),
+//           workgroup of 64, linearised. The reference variant.
 //   tiled:  gemm_tiled.wgsl over the GEMM view below.
 // GEMM view (per group g and stride phase (a, b) — one dispatch per phase,
 // stride_h · stride_w of them): rows m = (n, i, j) for the input positions
@@ -41,16 +42,37 @@ fn tap_source(ip: u32, t: u32, stride: u32, extent: u32) -> vec2<u32> {
 
 @compute @workgroup_size(64)
 fn direct(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    // Invocations are ordered by stride phase: i = (n, c, a, b, i', j') over
+    // a padded ceil(H/sh) x ceil(W/sw) grid per phase, for the input
+    // position (a + sh·i', b + sw·j'). Neighbouring lanes then share a
+    // phase, so they agree on which taps reach an output and do not
+    // diverge (in plain row order, alternate lanes would).
+    // Phases past the input (a stride larger than the input) hold nothing:
+    // min(stride, extent) phases of ceil(extent / stride) rows, under
+    // twice the extent, so the padded grid stays within u32.
+    let phases_h = min(P.stride_h, P.h);
+    let phases_w = min(P.stride_w, P.w);
+    let rows_h = (P.h - 1u) / P.stride_h + 1u;
+    let rows_w = (P.w - 1u) / P.stride_w + 1u;
     let i = workgroup_linear(wid) * 64u + lid;
-    if (i >= P.n * P.c * P.h * P.w) {
+    if (i >= P.n * P.c * phases_h * phases_w * rows_h * rows_w) {
         return;
     }
-    let iw = i % P.w;
-    var t = i / P.w;
-    let ih = t % P.h;
-    t = t / P.h;
+    let jw = i % rows_w;
+    var t = i / rows_w;
+    let jh = t % rows_h;
+    t = t / rows_h;
+    let b = t % phases_w;
+    t = t / phases_w;
+    let a = t % phases_h;
+    t = t / phases_h;
     let ci = t % P.c;
     let n = t / P.c;
+    let ih = a + jh * P.stride_h;
+    let iw = b + jw * P.stride_w;
+    if (ih >= P.h || iw >= P.w) {
+        return;
+    }
     let g = ci / P.c_per_group;
     let c = ci % P.c_per_group;
     // Taps outermost: the output position a tap reads is found once per
@@ -80,7 +102,7 @@ fn direct(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
             }
         }
     }
-    dx[i] = acc;
+    dx[((n * P.c + ci) * P.h + ih) * P.w + iw] = acc;
 }
 
 fn gemm_m() -> u32 { return P.n * P.rows_h * P.rows_w; }

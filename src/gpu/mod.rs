@@ -359,10 +359,22 @@ impl Gpu {
     /// Waits for everything submitted so far.
     pub(crate) fn wait_idle(&self) -> Result<(), Error> {
         self.check_usable()?;
-        // An empty submission gets an index after every earlier one. Waiting
-        // on that index, not on "the latest" (None), avoids a wgpu-core
-        // assertion that fires when another thread submits during the poll.
-        let index = self.inner.queue.submit(self.take_pending());
+        // Wait on the index of a submission of our own, with one (empty)
+        // command buffer. Waiting on "the latest" (None), or on the index an
+        // empty `submit([])` returns (the last index handed out, possibly
+        // to a submission another thread has not finished registering),
+        // trips a wgpu-core assertion ("If the queue is empty, the current
+        // submission index ... should be at least the wait submission
+        // index") when threads submit concurrently.
+        let mut commands = self.take_pending();
+        let marker = self
+            .inner
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("wait marker"),
+            });
+        commands.push(marker.finish());
+        let index = self.inner.queue.submit(commands);
         self.wait_for(index)
     }
 

@@ -107,7 +107,12 @@ fn record_piece(
             }
         }
     } else {
-        let (u, grid) = direct_launch(gpu, OP, geo, geo.x_shape().iter().product())?;
+        // One invocation per position of the phase-ordered, padded grid
+        // (see the direct entry in conv2d_input_grad.wgsl).
+        let (sh, sw) = (geo.params.stride[0] as usize, geo.params.stride[1] as usize);
+        let padded =
+            geo.n * geo.c * sh.min(geo.h) * sw.min(geo.w) * geo.h.div_ceil(sh) * geo.w.div_ceil(sw);
+        let (u, grid) = direct_launch(gpu, OP, geo, padded)?;
         rec.dispatch(
             Kernel::Conv2dInputGrad,
             "direct",

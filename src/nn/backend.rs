@@ -4,7 +4,7 @@
 //! step by step.
 
 use crate::cpu::{self, CpuAdamState, CpuSgdState, Element};
-use crate::shape::{check_4d, pool2d_output_shape};
+use crate::shape::{check_4d, check_dims, pool2d_output_shape};
 use crate::{Adam, AdamState, Conv2dGeometry, Conv2dParams, Error, Gpu, Sgd, SgdState, Tensor};
 
 /// The operations of a training step, on some device.
@@ -275,15 +275,6 @@ impl<E: Element> CpuTensor<E> {
     }
 }
 
-fn dims<const R: usize>(op: &'static str, t: &[usize]) -> Result<[usize; R], Error> {
-    t.try_into().map_err(|_| Error::BadRank {
-        op,
-        tensor: "input",
-        expected: R,
-        shape: t.to_vec(),
-    })
-}
-
 fn same_shape<E>(op: &'static str, a: &CpuTensor<E>, b: &CpuTensor<E>) -> Result<(), Error> {
     if a.shape == b.shape {
         Ok(())
@@ -372,8 +363,8 @@ impl<E: Element> Backend for Cpu<E> {
         w: &CpuTensor<E>,
         b: Option<&CpuTensor<E>>,
     ) -> Result<CpuTensor<E>, Error> {
-        let xs = dims::<2>("linear", &x.shape)?;
-        let ws = dims::<2>("linear", &w.shape)?;
+        let xs = check_dims::<2>("linear", "input", &x.shape)?;
+        let ws = check_dims::<2>("linear", "weight", &w.shape)?;
         let y = cpu::linear(&x.data, xs, &w.data, ws, b.map(|b| &b.data[..]))?;
         CpuTensor::new(&[xs[0], ws[0]], y)
     }
@@ -382,8 +373,8 @@ impl<E: Element> Backend for Cpu<E> {
         dy: &CpuTensor<E>,
         w: &CpuTensor<E>,
     ) -> Result<CpuTensor<E>, Error> {
-        let ws = dims::<2>("linear_input_grad", &w.shape)?;
-        let n = dims::<2>("linear_input_grad", &dy.shape)?[0];
+        let ws = check_dims::<2>("linear_input_grad", "weight", &w.shape)?;
+        let n = check_dims::<2>("linear_input_grad", "output gradient", &dy.shape)?[0];
         CpuTensor::new(&[n, ws[1]], cpu::linear_input_grad(&dy.data, &w.data, ws)?)
     }
     fn linear_weight_grad(
@@ -391,15 +382,15 @@ impl<E: Element> Backend for Cpu<E> {
         x: &CpuTensor<E>,
         dy: &CpuTensor<E>,
     ) -> Result<CpuTensor<E>, Error> {
-        let xs = dims::<2>("linear_weight_grad", &x.shape)?;
-        let out = dims::<2>("linear_weight_grad", &dy.shape)?[1];
+        let xs = check_dims::<2>("linear_weight_grad", "input", &x.shape)?;
+        let out = check_dims::<2>("linear_weight_grad", "output gradient", &dy.shape)?[1];
         CpuTensor::new(
             &[out, xs[1]],
             cpu::linear_weight_grad(&x.data, xs, &dy.data, out)?,
         )
     }
     fn linear_bias_grad(&self, dy: &CpuTensor<E>) -> Result<CpuTensor<E>, Error> {
-        let s = dims::<2>("linear_bias_grad", &dy.shape)?;
+        let s = check_dims::<2>("linear_bias_grad", "output gradient", &dy.shape)?;
         CpuTensor::new(&[s[1]], cpu::linear_bias_grad(&dy.data, s)?)
     }
     fn relu(&self, x: &CpuTensor<E>) -> Result<CpuTensor<E>, Error> {
@@ -439,7 +430,7 @@ impl<E: Element> Backend for Cpu<E> {
         t: &CpuTensor<E>,
     ) -> Result<CpuTensor<E>, Error> {
         same_shape("softmax_cross_entropy", z, t)?;
-        let s = dims::<2>("softmax_cross_entropy", &z.shape)?;
+        let s = check_dims::<2>("softmax_cross_entropy", "logits", &z.shape)?;
         let loss = cpu::softmax_cross_entropy(&z.data, &t.data, s)?;
         CpuTensor::new(&[1], vec![loss])
     }
@@ -449,7 +440,7 @@ impl<E: Element> Backend for Cpu<E> {
         t: &CpuTensor<E>,
     ) -> Result<CpuTensor<E>, Error> {
         same_shape("softmax_cross_entropy_backward", z, t)?;
-        let s = dims::<2>("softmax_cross_entropy_backward", &z.shape)?;
+        let s = check_dims::<2>("softmax_cross_entropy_backward", "logits", &z.shape)?;
         CpuTensor::new(
             &z.shape,
             cpu::softmax_cross_entropy_backward(&z.data, &t.data, s)?,

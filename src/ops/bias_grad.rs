@@ -1,8 +1,7 @@
 //! `Gpu::bias_grad`: the bias gradient, a per-channel sum of the output
 //! gradient (shaders/bias_grad.wgsl).
 
-use super::add::add_into;
-use super::split::{batch_chunk, pieces, slice};
+use super::split::{batch_chunk, slice, sum_pieces};
 use super::{check_owned, ConvUniform, MAX_LOOP_TRIPS};
 use crate::gpu::{Bindable, Kernel, Recorder};
 use crate::shape::check_4d;
@@ -42,22 +41,15 @@ pub(crate) fn record_bias_grad(
     // element of its piece: at most MAX_LOOP_TRIPS times.
     let max_images = 256 * MAX_LOOP_TRIPS / (ho * wo);
     let chunk = batch_chunk(gpu, OP, n, &[per_image], max_images)?;
-    let mut scratch = None;
-    for (i, (n0, count)) in pieces(n, chunk).enumerate() {
-        let dys = slice(dy, per_image, n0, count);
-        if i == 0 {
-            record_piece(gpu, rec, [count, k, ho, wo], &dys, db)?;
-            continue;
-        }
-        if scratch.is_none() {
-            scratch = Some(gpu.storage_uninit(OP, k)?);
-        }
-        if let Some(part) = &scratch {
-            record_piece(gpu, rec, [count, k, ho, wo], &dys, &part.buffer)?;
-            add_into(gpu, rec, OP, db, &part.buffer, k)?;
-        }
-    }
-    Ok(())
+    sum_pieces(gpu, rec, OP, n, chunk, db, k, |rec, n0, count, dst| {
+        record_piece(
+            gpu,
+            rec,
+            [count, k, ho, wo],
+            &slice(dy, per_image, n0, count),
+            dst,
+        )
+    })
 }
 
 fn record_piece(

@@ -1,8 +1,7 @@
 //! `Gpu::conv2d_weight_grad`: the gradient of the convolution with respect
 //! to its weight (shaders/conv2d_weight_grad.wgsl).
 
-use super::add::add_into;
-use super::split::{batch_chunk, pieces, slice};
+use super::split::{batch_chunk, slice, sum_pieces};
 use super::{
     check_owned, check_shape, choose_variant, direct_launch, tiled_launch, GemmDims, GemmTile,
     MAX_LOOP_TRIPS, TILE_K,
@@ -104,23 +103,20 @@ pub(crate) fn record_conv2d_weight_grad(
     let per_image_k = geo.ho * geo.wo;
     let max_images = (MAX_SPLIT_LEN * most_splits).min(max_bind / 16) / per_image_k;
     let chunk = batch_chunk(gpu, OP, geo.n, &[x_img, y_img], max_images)?;
-    let mut scratch = None;
-    for (i, (n0, count)) in pieces(geo.n, chunk).enumerate() {
-        let piece = Conv2dGeometry { n: count, ..*geo };
-        let (xs, dys) = (slice(x, x_img, n0, count), slice(dy, y_img, n0, count));
-        if i == 0 {
-            record_piece(gpu, rec, &piece, &xs, &dys, dw)?;
-            continue;
-        }
-        if scratch.is_none() {
-            scratch = Some(gpu.storage_uninit(OP, dw_len)?);
-        }
-        if let Some(part) = &scratch {
-            record_piece(gpu, rec, &piece, &xs, &dys, &part.buffer)?;
-            add_into(gpu, rec, OP, dw, &part.buffer, dw_len)?;
-        }
-    }
-    Ok(())
+    sum_pieces(
+        gpu,
+        rec,
+        OP,
+        geo.n,
+        chunk,
+        dw,
+        dw_len,
+        |rec, n0, count, dst| {
+            let piece = Conv2dGeometry { n: count, ..*geo };
+            let (xs, dys) = (slice(x, x_img, n0, count), slice(dy, y_img, n0, count));
+            record_piece(gpu, rec, &piece, &xs, &dys, dst)
+        },
+    )
 }
 
 /// One piece: `x` and `dy` bind the piece's images only.

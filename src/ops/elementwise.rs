@@ -5,7 +5,7 @@
 use super::direct_workgroups;
 use super::split::{element_chunk, pieces, slice};
 use crate::gpu::{Bindable, Kernel, Recorder, Slice};
-use crate::{Error, Gpu, Tensor};
+use crate::{Error, Gpu};
 
 /// Mirror of WGSL `ElementwiseParams` (16 bytes).
 #[repr(C)]
@@ -81,25 +81,6 @@ pub(crate) fn dispatch_single(
         _pad: 0,
     };
     rec.dispatch(kernel, entry, bytemuck::bytes_of(&u), buffers, (1, 1));
-}
-
-/// `Err(BadRank)` unless `t` has `rank` dimensions.
-pub(crate) fn check_rank(
-    op: &'static str,
-    name: &'static str,
-    t: &Tensor,
-    rank: usize,
-) -> Result<(), Error> {
-    if t.shape().len() == rank {
-        Ok(())
-    } else {
-        Err(Error::BadRank {
-            op,
-            tensor: name,
-            expected: rank,
-            shape: t.shape().to_vec(),
-        })
-    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use super::bias_grad::record_bias_grad;
 use super::{check_owned, check_shape};
 use super::{record_conv2d_forward, record_conv2d_input_grad, record_conv2d_weight_grad};
 use crate::gpu::Recorder;
-use crate::shape::linear_geometry;
+use crate::shape::{check_dims, linear_geometry};
 use crate::{Error, Gpu, Tensor};
 
 impl Gpu {
@@ -38,9 +38,7 @@ impl Gpu {
     pub fn linear_input_grad(&self, dy: &Tensor, w: &Tensor) -> Result<Tensor, Error> {
         const OP: &str = "linear_input_grad";
         check_owned(self, OP, &[("output gradient", dy), ("weight", w)])?;
-        let [n, _] = *dy.shape() else {
-            return Err(bad_rank(OP, "output gradient", dy));
-        };
+        let [n, _] = check_dims::<2>(OP, "output gradient", dy.shape())?;
         let fan_in = w.shape().get(1).copied().unwrap_or(0);
         let geo = linear_geometry(OP, &[n, fan_in], w.shape())?;
         check_shape(OP, "output gradient", dy, &[geo.n, geo.k])?;
@@ -58,9 +56,7 @@ impl Gpu {
     pub fn linear_weight_grad(&self, x: &Tensor, dy: &Tensor) -> Result<Tensor, Error> {
         const OP: &str = "linear_weight_grad";
         check_owned(self, OP, &[("input", x), ("output gradient", dy)])?;
-        let [_, fan_out] = *dy.shape() else {
-            return Err(bad_rank(OP, "output gradient", dy));
-        };
+        let [_, fan_out] = check_dims::<2>(OP, "output gradient", dy.shape())?;
         let fan_in = x.shape().get(1).copied().unwrap_or(0);
         let geo = linear_geometry(OP, x.shape(), &[fan_out, fan_in])?;
         check_shape(OP, "output gradient", dy, &[geo.n, geo.k])?;
@@ -76,24 +72,12 @@ impl Gpu {
     pub fn linear_bias_grad(&self, dy: &Tensor) -> Result<Tensor, Error> {
         const OP: &str = "linear_bias_grad";
         check_owned(self, OP, &[("output gradient", dy)])?;
-        let [n, fan_out] = *dy.shape() else {
-            return Err(bad_rank(OP, "output gradient", dy));
-        };
-        crate::shape::check_4d(OP, "output gradient", &[n, fan_out, 1, 1])?;
+        let [n, fan_out] = check_dims::<2>(OP, "output gradient", dy.shape())?;
         let _serial = self.serialize();
         let db = self.output_unlocked(OP, &[fan_out])?;
         let mut rec = Recorder::new(self, OP)?;
         record_bias_grad(self, &mut rec, [n, fan_out, 1, 1], &dy.buffer, &db.buffer)?;
         rec.submit()?;
         Ok(db)
-    }
-}
-
-fn bad_rank(op: &'static str, tensor: &'static str, t: &Tensor) -> Error {
-    Error::BadRank {
-        op,
-        tensor,
-        expected: 2,
-        shape: t.shape().to_vec(),
     }
 }

@@ -1,9 +1,10 @@
 //! `Gpu::softmax_cross_entropy` and its backward pass
 //! (shaders/softmax_cross_entropy.wgsl).
 
-use super::elementwise::{check_rank, dispatch_items, dispatch_single};
+use super::elementwise::{dispatch_items, dispatch_single};
 use super::{check_loop, check_owned, check_shape};
 use crate::gpu::{Kernel, Recorder};
+use crate::shape::check_dims;
 use crate::{Error, Gpu, Tensor};
 
 impl Gpu {
@@ -68,9 +69,8 @@ fn check_logits(
     targets: &Tensor,
 ) -> Result<[usize; 2], Error> {
     check_owned(gpu, op, &[("logits", logits), ("targets", targets)])?;
-    check_rank(op, "logits", logits, 2)?;
+    let [n, c] = check_dims::<2>(op, "logits", logits.shape())?;
     check_shape(op, "targets", targets, logits.shape())?;
-    let [n, c] = [logits.shape()[0], logits.shape()[1]];
     // forward: each of 256 invocations loops over its rows' classes;
     // backward: each invocation over one row's classes.
     check_loop(

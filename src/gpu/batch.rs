@@ -55,7 +55,7 @@ impl Gpu {
             .inner
             .device
             .push_error_scope(wgpu::ErrorFilter::Validation);
-        self.inner.queue.submit(pending);
+        self.submit_commands(pending);
         match pollster::block_on(scope.pop()) {
             Some(e) => Err(Error::Device {
                 op: "record",

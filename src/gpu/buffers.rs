@@ -35,23 +35,19 @@ impl Gpu {
         })
     }
 
-    fn checked_lease(&self, op: &'static str, len: usize) -> Result<Arc<Lease>, Error> {
+    /// A pooled storage buffer of `len` f32 values with undefined contents,
+    /// for outputs a kernel overwrites entirely.
+    pub(crate) fn storage_uninit(&self, op: &'static str, len: usize) -> Result<Arc<Lease>, Error> {
         let bytes = Self::byte_size(op, len)?;
         self.check_storage_size(op, bytes)?;
         self.check_usable()?;
         Ok(self.lease(op, bytes, STORAGE))
     }
 
-    /// A pooled storage buffer of `len` f32 values with undefined contents,
-    /// for outputs a kernel overwrites entirely.
-    pub(crate) fn storage_uninit(&self, op: &'static str, len: usize) -> Result<Arc<Lease>, Error> {
-        self.checked_lease(op, len)
-    }
-
     /// A pooled storage buffer of `len` f32 values set to zero (the clear
     /// is ordered before any work recorded afterwards, batches included).
     pub(crate) fn storage_zeroed(&self, op: &'static str, len: usize) -> Result<Arc<Lease>, Error> {
-        let lease = self.checked_lease(op, len)?;
+        let lease = self.storage_uninit(op, len)?;
         let mut encoder =
             self.inner
                 .device
@@ -60,14 +56,14 @@ impl Gpu {
                 });
         encoder.clear_buffer(&lease.buffer, 0, None);
         if let Some(commands) = self.defer(encoder.finish()) {
-            self.inner.queue.submit([commands]);
+            self.submit_commands([commands]);
         }
         Ok(lease)
     }
 
     /// A pooled storage buffer holding `data`.
     pub(crate) fn storage_from(&self, op: &'static str, data: &[f32]) -> Result<Arc<Lease>, Error> {
-        let lease = self.checked_lease(op, data.len())?;
+        let lease = self.storage_uninit(op, data.len())?;
         self.inner
             .queue
             .write_buffer(&lease.buffer, 0, bytemuck::cast_slice(data));
@@ -111,7 +107,7 @@ impl Gpu {
         // submission as the copy.
         let mut commands = self.take_pending();
         commands.push(encoder.finish());
-        let index = self.inner.queue.submit(commands);
+        let index = self.submit_commands(commands);
         let (tx, rx) = futures_intrusive::channel::shared::oneshot_channel();
         staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
             // The receiver only disappears if the caller is gone; nothing to do then.

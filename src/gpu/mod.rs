@@ -116,6 +116,12 @@ pub(crate) struct Inner {
     pool: Mutex<pool::Pool>,
     /// Set by the device-lost callback; every later op fails with it.
     lost: Arc<Mutex<Option<String>>>,
+    /// Held around every `queue.submit` and `device.poll`: both run
+    /// wgpu-core's `maintain`, and two of them racing (one thread's poll
+    /// timing out while another retires the same submission) trips a
+    /// wgpu-core assertion ("If the queue is empty, the current submission
+    /// index ... should be at least the wait submission index").
+    queue_lock: Mutex<()>,
     /// Autotuned choices (ops/tune.rs).
     pub(crate) tuning: Mutex<crate::ops::Tuning>,
     /// Present on the GL backend only: wgpu's GL backend shares one EGL
@@ -249,6 +255,7 @@ impl Gpu {
                 batches: Mutex::new(HashMap::new()),
                 pool: Mutex::new(pool::Pool::default()),
                 lost,
+                queue_lock: Mutex::new(()),
                 tuning: Mutex::new(crate::ops::Tuning::from_env()),
                 serial: (info.backend == wgpu::Backend::Gl).then(|| Mutex::new(())),
             }),
@@ -374,8 +381,21 @@ impl Gpu {
                 label: Some("wait marker"),
             });
         commands.push(marker.finish());
-        let index = self.inner.queue.submit(commands);
+        let index = self.submit_commands(commands);
         self.wait_for(index)
+    }
+
+    /// Submits `commands` (see `Inner::queue_lock`).
+    pub(crate) fn submit_commands(
+        &self,
+        commands: impl IntoIterator<Item = wgpu::CommandBuffer>,
+    ) -> wgpu::SubmissionIndex {
+        let _queue = self
+            .inner
+            .queue_lock
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        self.inner.queue.submit(commands)
     }
 
     /// Waits until submission `index` has finished.
@@ -389,7 +409,15 @@ impl Gpu {
                 submission_index: Some(index.clone()),
                 timeout: Some(std::time::Duration::from_millis(5)),
             };
-            match self.inner.device.poll(slice) {
+            let polled = {
+                let _queue = self
+                    .inner
+                    .queue_lock
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner());
+                self.inner.device.poll(slice)
+            };
+            match polled {
                 Ok(_) => return Ok(()),
                 Err(wgpu::PollError::Timeout) => self.check_usable()?,
                 Err(e) => {

@@ -265,9 +265,9 @@ impl<'g> Recorder<'g> {
         if now {
             let mut all = gpu.take_pending();
             all.push(commands);
-            gpu.inner.queue.submit(all);
+            gpu.submit_commands(all);
         } else if let Some(commands) = gpu.defer(commands) {
-            gpu.inner.queue.submit([commands]);
+            gpu.submit_commands([commands]);
         }
         let first = scopes.pop_all();
         gpu.check_usable()?;

@@ -52,3 +52,51 @@ fn eight_threads_share_one_gpu() {
         assert!(gpu.check_usable().is_ok());
     }
 }
+
+/// Scratch space an op leases for itself (the weight gradient's split-K
+/// partial sums here) must stay leased until the op's commands are
+/// submitted. Released earlier, another thread can lease it, queue an
+/// upload into it, and have that upload run first and then be overwritten
+/// by the op's own kernel (this was a real bug: CI saw one test's
+/// convolution read the other's partial sums). The same holds for a
+/// batch: its released buffers stay quarantined until it is submitted.
+#[test]
+fn scratch_is_not_reused_before_its_op_is_submitted() {
+    use wgconv::{Conv2dParams, Variant};
+    // Direct weight gradient of a 3x3 kernel over 38x38 outputs: six
+    // splits of 241 terms, so 6·9 = 54 floats of partial sums.
+    const PARTIALS: usize = 54;
+    for gpu in gpus() {
+        let gpu = gpu.with_variant(Variant::Direct);
+        let p = Conv2dParams::default();
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                let mut rng = Rng::new(3);
+                let x = gpu.tensor(&[1, 1, 40, 40], &rng.ints(1600)).unwrap();
+                let dy = gpu.tensor(&[1, 1, 38, 38], &rng.ints(1444)).unwrap();
+                // Alternately alone and inside a batch, whose scratch waits
+                // in quarantine until the batch is submitted.
+                let mut batched = false;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let step = || gpu.conv2d_weight_grad(&x, &dy, [1, 1, 3, 3], &p);
+                    if batched { gpu.record(step) } else { step() }.unwrap();
+                    batched = !batched;
+                }
+            });
+            let mut rng = Rng::new(4);
+            for i in 0..3000 {
+                let data = rng.floats(PARTIALS);
+                let got = gpu.tensor(&[PARTIALS], &data).unwrap().to_vec().unwrap();
+                if got != data {
+                    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                    panic!(
+                        "upload {i} on {} was overwritten by another op's scratch",
+                        label(&gpu)
+                    );
+                }
+            }
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+    }
+}

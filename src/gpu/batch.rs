@@ -29,8 +29,13 @@ impl Gpu {
             return f();
         }
         let result = f();
-        let pending = self.lock_batches().remove(&id).unwrap_or_default();
+        // The batch stays open (its entry present) until its work is
+        // submitted: buffers released during it wait in the pool's
+        // quarantine until then, and closing it first would let another
+        // thread lease one of them before this work that uses it is queued.
+        let pending = self.take_pending();
         let flushed = self.submit_batch(pending);
+        self.lock_batches().remove(&id);
         let value = result?;
         flushed?;
         Ok(value)

@@ -3,8 +3,9 @@
 //! an out-of-memory in any dispatch comes back from [`Recorder::submit`] as
 //! an [`Error`] naming the op, never as wgpu's default panic.
 
-use super::{Gpu, Kernel};
+use super::{Gpu, Kernel, Lease};
 use crate::Error;
+use std::sync::Arc;
 
 pub(crate) struct Recorder<'g> {
     gpu: &'g Gpu,
@@ -15,6 +16,8 @@ pub(crate) struct Recorder<'g> {
     /// A binding past the adapter's limit: nothing more is recorded and
     /// `submit` returns this instead of letting wgpu's validation abort.
     refused: Option<Error>,
+    /// Scratch buffers the recorded work uses (see [`Recorder::scratch`]).
+    scratch: Vec<Arc<Lease>>,
 }
 
 /// The recorder's error scopes. wgpu requires them popped in reverse order
@@ -122,7 +125,20 @@ impl<'g> Recorder<'g> {
             scopes,
             timing: None,
             refused: None,
+            scratch: Vec::new(),
         })
+    }
+
+    /// A pooled buffer of `len` f32 values (undefined contents) for this
+    /// recording's intermediate results, leased until the recorded work is
+    /// submitted. Returned to the pool any earlier, another thread could
+    /// lease it and queue an upload into it; uploads run before the next
+    /// submission's commands, so this recording's kernels would then
+    /// overwrite that thread's data.
+    pub(crate) fn scratch(&mut self, len: usize) -> Result<Arc<Lease>, Error> {
+        let lease = self.gpu.storage_uninit(self.op, len)?;
+        self.scratch.push(lease.clone());
+        Ok(lease)
     }
 
     /// Records one dispatch of `kernel`'s `entry` point over `grid`
@@ -256,6 +272,7 @@ impl<'g> Recorder<'g> {
             mut scopes,
             timing: _,
             refused,
+            scratch,
         } = self;
         if let Some(e) = refused {
             let _ = scopes.pop_all();
@@ -269,6 +286,9 @@ impl<'g> Recorder<'g> {
         } else if let Some(commands) = gpu.defer(commands) {
             gpu.submit_commands([commands]);
         }
+        // Submitted, or held by this thread's open batch (then a release
+        // waits in the pool's quarantine until the batch is submitted).
+        drop(scratch);
         let first = scopes.pop_all();
         gpu.check_usable()?;
         match first {

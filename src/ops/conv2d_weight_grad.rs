@@ -171,7 +171,7 @@ fn record_piece(
         return Ok(());
     }
     // Every split writes its whole slice, so no clear is needed.
-    let partials = gpu.storage_uninit(OP, splits * dw_len)?;
+    let partials = rec.scratch(splits * dw_len)?;
     bound.push((3, &partials.buffer));
     rec.dispatch(
         Kernel::Conv2dWeightGrad,

@@ -136,7 +136,7 @@ pub(crate) fn sum_pieces<'g>(
     for (first, count) in all {
         let part = match scratch.take() {
             Some(part) => part,
-            None => gpu.storage_uninit(op, out_len)?,
+            None => rec.scratch(out_len)?,
         };
         piece(rec, first, count, &part.buffer)?;
         add_into(gpu, rec, op, out, &part.buffer, out_len)?;

@@ -80,8 +80,7 @@ fn a_row(g: u32, m: u32) -> ARow {
     return ARow(m < gemm_m(), base, ihp0, iwp0);
 }
 
-fn load_a(a: ARow, kk: u32) -> f32 {
-    let tap = taps[kk];
+fn load_a(a: ARow, kk: u32, tap: vec4<u32>) -> f32 {
     let ihp = a.ihp0 + tap.y;
     let iwp = a.iwp0 + tap.z;
     if (!a.valid || ihp < P.pad_h || ihp >= P.h + P.pad_h || iwp < P.pad_w || iwp >= P.w + P.pad_w) {
@@ -96,7 +95,7 @@ fn b_col(g: u32, col: u32) -> BCol {
     return BCol(col < gemm_n(), (g * P.k_per_group + min(col, gemm_n() - 1u)) * gemm_k());
 }
 
-fn load_b(b: BCol, kk: u32) -> f32 {
+fn load_b(b: BCol, kk: u32, tap: vec4<u32>) -> f32 {
     if (!b.valid) {
         return 0.0;
     }

@@ -129,8 +129,7 @@ fn a_row(g: u32, m: u32) -> ARow {
 
 // A tap of the phase reads output position (i + off_h, j + off_w): no
 // division, and only taps that can land on an output are in the table.
-fn load_a(a: ARow, kk: u32) -> f32 {
-    let tap = taps[kk];
+fn load_a(a: ARow, kk: u32, tap: vec4<u32>) -> f32 {
     let oh = a.i + bitcast<i32>(tap.y);
     let ow = a.j + bitcast<i32>(tap.z);
     if (!a.valid || oh < 0 || ow < 0 || oh >= i32(P.ho) || ow >= i32(P.wo)) {
@@ -146,11 +145,11 @@ fn b_col(g: u32, col: u32) -> BCol {
     return BCol(col < gemm_n(), (g * P.k_per_group * P.c_per_group + min(col, gemm_n() - 1u)) * P.r * P.s);
 }
 
-fn load_b(b: BCol, kk: u32) -> f32 {
+fn load_b(b: BCol, kk: u32, tap: vec4<u32>) -> f32 {
     if (!b.valid) {
         return 0.0;
     }
-    return wt[b.base + taps[kk].w];
+    return wt[b.base + tap.w];
 }
 
 fn store_c(g: u32, split: u32, m: u32, col: u32, v: f32) {

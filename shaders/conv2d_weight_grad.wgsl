@@ -107,8 +107,7 @@ fn a_row(g: u32, m: u32) -> ARow {
     return ARow(m < gemm_m(), ci * P.h * P.w - (P.pad_h * P.w + P.pad_w), (t % P.r) * P.dil_h, s * P.dil_w);
 }
 
-fn load_a(a: ARow, kk: u32) -> f32 {
-    let tap = taps[kk];
+fn load_a(a: ARow, kk: u32, tap: vec4<u32>) -> f32 {
     let ihp = tap.z + a.rh;
     let iwp = tap.w + a.sw;
     if (!a.valid || ihp < P.pad_h || ihp >= P.h + P.pad_h || iwp < P.pad_w || iwp >= P.w + P.pad_w) {
@@ -124,11 +123,11 @@ fn b_col(g: u32, col: u32) -> BCol {
     return BCol(col < gemm_n(), (g * P.k_per_group + min(col, gemm_n() - 1u)) * P.ho * P.wo);
 }
 
-fn load_b(b: BCol, kk: u32) -> f32 {
+fn load_b(b: BCol, kk: u32, tap: vec4<u32>) -> f32 {
     if (!b.valid) {
         return 0.0;
     }
-    return dy[taps[kk].y + b.off];
+    return dy[tap.y + b.off];
 }
 
 fn store_c(g: u32, split: u32, m: u32, col: u32, v: f32) {

@@ -57,11 +57,12 @@ fn rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     var acc2 = vec4<f32>(0.0);
     var acc3 = vec4<f32>(0.0);
     for (var kk = k_begin; kk < k_end; kk = kk + 1u) {
-        let a = load_a(arow, kk);
-        acc0 = acc0 + a * vec4<f32>(load_b(c0, kk), load_b(c1, kk), load_b(c2, kk), load_b(c3, kk));
-        acc1 = acc1 + a * vec4<f32>(load_b(c4, kk), load_b(c5, kk), load_b(c6, kk), load_b(c7, kk));
-        acc2 = acc2 + a * vec4<f32>(load_b(c8, kk), load_b(c9, kk), load_b(c10, kk), load_b(c11, kk));
-        acc3 = acc3 + a * vec4<f32>(load_b(c12, kk), load_b(c13, kk), load_b(c14, kk), load_b(c15, kk));
+        let tap = taps[kk];
+        let a = load_a(arow, kk, tap);
+        acc0 = acc0 + a * vec4<f32>(load_b(c0, kk, tap), load_b(c1, kk, tap), load_b(c2, kk, tap), load_b(c3, kk, tap));
+        acc1 = acc1 + a * vec4<f32>(load_b(c4, kk, tap), load_b(c5, kk, tap), load_b(c6, kk, tap), load_b(c7, kk, tap));
+        acc2 = acc2 + a * vec4<f32>(load_b(c8, kk, tap), load_b(c9, kk, tap), load_b(c10, kk, tap), load_b(c11, kk, tap));
+        acc3 = acc3 + a * vec4<f32>(load_b(c12, kk, tap), load_b(c13, kk, tap), load_b(c14, kk, tap), load_b(c15, kk, tap));
     }
     store_c(g, split, m, n0 + 0u, acc0.x);
     store_c(g, split, m, n0 + 1u, acc0.y);

@@ -97,7 +97,7 @@ fn record_piece(
         n: geo.k_per_group(),
         k: geo.c_per_group() * geo.r * geo.s,
     };
-    let tile = choose_variant(gpu, Kernel::Conv2dForward, geo, dims).gemm_tile();
+    let tile = choose_variant(gpu, Kernel::Conv2dForward, geo, dims).gemm_tile(dims);
     let (mut u, grid) = match tile {
         Some(tile) => tiled_launch(gpu, OP, geo, dims, tile, 1, dims.k)?,
         None => direct_launch(gpu, OP, geo, geo.y_shape().iter().product())?,

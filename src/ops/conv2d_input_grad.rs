@@ -79,7 +79,7 @@ fn record_piece(
         n: geo.c_per_group(),
         k: geo.k_per_group() * geo.r * geo.s,
     };
-    if let Some(tile) = choose_variant(gpu, Kernel::Conv2dInputGrad, geo, dims).gemm_tile() {
+    if let Some(tile) = choose_variant(gpu, Kernel::Conv2dInputGrad, geo, dims).gemm_tile(dims) {
         // One GEMM per stride phase (see conv2d_input_grad.wgsl).
         let (sh, sw) = (geo.params.stride[0] as usize, geo.params.stride[1] as usize);
         for a in 0..sh.min(geo.h) {

@@ -137,7 +137,7 @@ fn record_piece(
     let max_bind = gpu.inner.limits.max_storage_buffer_binding_size as usize;
     let most_splits = MAX_LOOP_TRIPS.min(max_bind / 4 / dw_len).max(1);
     let variant = choose_variant(gpu, Kernel::Conv2dWeightGrad, geo, dims);
-    let (mut u, grid, splits, entry, taps) = match variant.gemm_tile() {
+    let (mut u, grid, splits, entry, taps) = match variant.gemm_tile(dims) {
         Some(tile) => {
             let (splits, split_len) = split_plan(dims, tile, geo.groups(), most_splits);
             let (u, grid) = tiled_launch(gpu, OP, geo, dims, tile, splits, split_len)?;

@@ -38,7 +38,8 @@ pub(crate) const DIRECT_WORKGROUP: u64 = 64;
 pub(crate) const TILE_K: usize = 16;
 
 /// The output tile (rows, columns) one workgroup of a GEMM variant
-/// computes, and its entry point: 128x64 (`tiled`) and 128x128
+/// computes, and its entry point: 128x64 (`tiled`, or 128x32
+/// `tiled_narrow` for GEMMs of at most 32 columns) and 128x128
 /// (`tiled_wide`) in gemm_tiled.wgsl, 64x16 in gemm_rows.wgsl.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct GemmTile {
@@ -48,8 +49,13 @@ pub(crate) struct GemmTile {
 }
 
 impl Variant {
-    pub(crate) fn gemm_tile(self) -> Option<GemmTile> {
+    pub(crate) fn gemm_tile(self, dims: GemmDims) -> Option<GemmTile> {
         match self {
+            Variant::Tiled if dims.n <= 32 => Some(GemmTile {
+                m: 128,
+                n: 32,
+                entry: "tiled_narrow",
+            }),
             Variant::Tiled => Some(GemmTile {
                 m: 128,
                 n: 64,

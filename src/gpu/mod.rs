@@ -33,11 +33,10 @@ pub enum Variant {
     /// One invocation per output element, plain loops: the reference variant.
     Direct,
     /// Implicit GEMM with 128x64 workgroup tiles staged in workgroup memory
-    /// and 8x4 register tiles per invocation (shaders/gemm_tiled.wgsl);
-    /// 128x32 tiles of 128 invocations where the GEMM has at most 32
-    /// columns.
+    /// and 8x16 register tiles per invocation (shaders/gemm_tiled.wgsl);
+    /// 128x32 tiles where the GEMM has at most 32 columns.
     Tiled,
-    /// The same with 128x128 workgroup tiles and 8x8 register tiles
+    /// The same with 128x128 workgroup tiles
     /// (`tiled_wide` in shaders/gemm_tiled.wgsl).
     Wide,
     /// Implicit GEMM with one output row x 16 columns per invocation, no

@@ -35,7 +35,12 @@ fn workgroup_linear(wid: vec3<u32>) -> u32 {
 struct GemmTileId { valid: bool, tile_m: u32, tile_n: u32, split: u32, g: u32, k_begin: u32, k_end: u32 }
 
 fn gemm_tile_id(wid: vec3<u32>, reduction: u32) -> GemmTileId {
-    let linear = workgroup_linear(wid);
+    return gemm_tile_at(workgroup_linear(wid), reduction);
+}
+
+// The same decode for item `linear` (a workgroup's tile, or one
+// invocation's block in gemm_blocks.wgsl).
+fn gemm_tile_at(linear: u32, reduction: u32) -> GemmTileId {
     let valid = linear < P.tiles_m * P.tiles_n * P.splits * P.groups;
     let tile_m = linear % P.tiles_m;
     var rest = linear / P.tiles_m;

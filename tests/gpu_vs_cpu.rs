@@ -6,7 +6,7 @@ use wgconv::{Conv2dParams, Variant};
 
 /// Forced variants: each is held to the reference on its own (Auto picks
 /// one of them per problem).
-const VARIANTS: [Variant; 4] = Variant::FORCED;
+const VARIANTS: [Variant; 5] = Variant::FORCED;
 
 /// Geometries chosen to hit the tiled kernel's edges: more than one tile in
 /// each direction, sizes that are not multiples of 64 or 16, long

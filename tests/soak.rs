@@ -7,7 +7,7 @@
 //! llvmpipe); `WGCONV_SOAK_STEPS=N cargo test --release --test soak --
 //! --nocapture` runs another count and prints the figures.
 mod common;
-use common::{gpus, label, Rng};
+use common::{label, private_gpus, Rng};
 use wgconv::{Conv2dParams, Gpu, Sgd, SgdState};
 
 /// Resident set size of this process in bytes (Linux; None elsewhere).
@@ -90,7 +90,7 @@ fn run(gpu: &Gpu, steps: usize) {
 #[test]
 fn training_steps_do_not_grow_memory() {
     let steps = steps();
-    for gpu in gpus() {
+    for gpu in &private_gpus() {
         let start = std::time::Instant::now();
         run(gpu, steps);
         eprintln!(
@@ -105,7 +105,7 @@ fn training_steps_do_not_grow_memory() {
 /// still read them is unsubmitted.
 #[test]
 fn pool_reuses_buffers_but_not_inside_an_open_batch() {
-    for gpu in gpus() {
+    for gpu in &private_gpus() {
         let who = label(gpu);
         gpu.trim_pool();
         let t = gpu.zeros(&[1000]).unwrap();

@@ -3,14 +3,16 @@
 //!
 //! A convolution module is `conv_params.wgsl` (the uniform shared by the
 //! conv family) + the op's own file (bindings, the `direct` entry point and
-//! the GEMM view of the op) + `gemm_tiled.wgsl` and `gemm_rows.wgsl` (the
-//! `tiled` and `rows` entry points, written once against that GEMM view).
+//! the GEMM view of the op) + `gemm_tiled.wgsl`, `gemm_rows.wgsl` and
+//! `gemm_blocks.wgsl` (the `tiled*`, `rows` and `blocks` entry points,
+//! written once against that GEMM view).
 //! The element-wise kernels share `elementwise.wgsl` (uniform and index
 //! rule) the same way.
 
 const CONV_PARAMS: &str = include_str!("../../shaders/conv_params.wgsl");
 const GEMM_TILED: &str = include_str!("../../shaders/gemm_tiled.wgsl");
 const GEMM_ROWS: &str = include_str!("../../shaders/gemm_rows.wgsl");
+const GEMM_BLOCKS: &str = include_str!("../../shaders/gemm_blocks.wgsl");
 const CONV2D_FORWARD: &str = include_str!("../../shaders/conv2d_forward.wgsl");
 const CONV2D_INPUT_GRAD: &str = include_str!("../../shaders/conv2d_input_grad.wgsl");
 const CONV2D_WEIGHT_GRAD: &str = include_str!("../../shaders/conv2d_weight_grad.wgsl");
@@ -76,13 +78,30 @@ impl Kernel {
     /// The complete WGSL text of the module.
     pub(crate) fn source(self) -> String {
         match self {
-            Kernel::Conv2dForward => [CONV_PARAMS, CONV2D_FORWARD, GEMM_TILED, GEMM_ROWS].concat(),
-            Kernel::Conv2dInputGrad => {
-                [CONV_PARAMS, CONV2D_INPUT_GRAD, GEMM_TILED, GEMM_ROWS].concat()
-            }
-            Kernel::Conv2dWeightGrad => {
-                [CONV_PARAMS, CONV2D_WEIGHT_GRAD, GEMM_TILED, GEMM_ROWS].concat()
-            }
+            Kernel::Conv2dForward => [
+                CONV_PARAMS,
+                CONV2D_FORWARD,
+                GEMM_TILED,
+                GEMM_ROWS,
+                GEMM_BLOCKS,
+            ]
+            .concat(),
+            Kernel::Conv2dInputGrad => [
+                CONV_PARAMS,
+                CONV2D_INPUT_GRAD,
+                GEMM_TILED,
+                GEMM_ROWS,
+                GEMM_BLOCKS,
+            ]
+            .concat(),
+            Kernel::Conv2dWeightGrad => [
+                CONV_PARAMS,
+                CONV2D_WEIGHT_GRAD,
+                GEMM_TILED,
+                GEMM_ROWS,
+                GEMM_BLOCKS,
+            ]
+            .concat(),
             Kernel::BiasGrad => [CONV_PARAMS, BIAS_GRAD].concat(),
             Kernel::SgdStep => SGD_STEP.to_string(),
             Kernel::AdamStep => ADAM_STEP.to_string(),

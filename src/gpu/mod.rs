@@ -26,9 +26,10 @@ pub use wgpu::AdapterInfo;
 /// variant is held to the same CPU reference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Variant {
-    /// Pick per problem by a fixed rule: direct loops for tiny or depthwise
-    /// problems, `Rows` for narrow or shallow GEMMs, `Wide` for GEMMs of
-    /// 128 columns or more, `Tiled` otherwise.
+    /// Pick per problem by a fixed rule: on CPU adapters `Blocks`, or
+    /// direct loops for GEMMs of fewer than 8 columns; on GPUs direct loops
+    /// for tiny or depthwise problems, `Rows` for narrow or shallow GEMMs,
+    /// `Wide` for GEMMs of 128 columns or more, `Tiled` otherwise.
     Auto,
     /// One invocation per output element, plain loops: the reference variant.
     Direct,
@@ -43,6 +44,11 @@ pub enum Variant {
     /// workgroup memory, the weight operand read as workgroup-uniform
     /// broadcasts (shaders/gemm_rows.wgsl).
     Rows,
+    /// Implicit GEMM with one 16x16 block per invocation over its own split
+    /// of the reduction, no workgroup memory (shaders/gemm_blocks.wgsl): for
+    /// GEMMs too small to fill a tile, such as the weight gradient of a
+    /// convolution with one input channel.
+    Blocks,
     /// Autotune: at the first use of each (op, shape) time every candidate
     /// variant on scratch buffers and keep the fastest, in memory and, with
     /// `WGCONV_TUNE_CACHE=path`, in a JSON file keyed by adapter, driver,
@@ -52,21 +58,23 @@ pub enum Variant {
 }
 
 impl Variant {
-    pub const ALL: [Variant; 6] = [
+    pub const ALL: [Variant; 7] = [
         Variant::Auto,
         Variant::Direct,
         Variant::Tiled,
         Variant::Wide,
         Variant::Rows,
+        Variant::Blocks,
         Variant::Tuned,
     ];
     /// The kernel variants that can be forced (every one but the two
     /// choosers, `Auto` and `Tuned`).
-    pub const FORCED: [Variant; 4] = [
+    pub const FORCED: [Variant; 5] = [
         Variant::Direct,
         Variant::Tiled,
         Variant::Wide,
         Variant::Rows,
+        Variant::Blocks,
     ];
 
     pub fn name(self) -> &'static str {
@@ -77,6 +85,7 @@ impl Variant {
             Variant::Wide => "wide",
             Variant::Tuned => "tuned",
             Variant::Rows => "rows",
+            Variant::Blocks => "blocks",
         }
     }
 
@@ -267,6 +276,12 @@ impl Gpu {
     /// Name, backend, device type and driver of the adapter.
     pub fn info(&self) -> AdapterInfo {
         self.inner.info.clone()
+    }
+
+    /// Whether the adapter runs invocations on a CPU (lavapipe, llvmpipe,
+    /// WARP): variant choice differs there (see `ops::choose_variant`).
+    pub(crate) fn is_cpu(&self) -> bool {
+        self.inner.info.device_type == wgpu::DeviceType::Cpu
     }
 
     /// The limits the device was created with (the adapter's own).

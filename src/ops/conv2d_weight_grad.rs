@@ -58,7 +58,7 @@ fn split_plan(
     max_splits_by_memory: usize,
 ) -> (usize, usize) {
     let tiles = dims.m.div_ceil(tile.m) * dims.n.div_ceil(tile.n) * groups;
-    let wanted = TARGET_WORKGROUPS.div_ceil(tiles);
+    let wanted = (TARGET_WORKGROUPS * tile.per_workgroup).div_ceil(tiles);
     let most = dims.k.div_ceil(MIN_SPLIT_LEN);
     let least = dims.k.div_ceil(MAX_SPLIT_LEN);
     let splits = wanted.min(most).min(max_splits_by_memory).max(least).max(1);
@@ -200,6 +200,7 @@ mod tests {
         m: 64,
         n: 64,
         entry: "tiled",
+        per_workgroup: 1,
     };
 
     #[test]

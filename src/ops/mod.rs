@@ -40,12 +40,16 @@ pub(crate) const TILE_K: usize = 16;
 /// The output tile (rows, columns) one workgroup of a GEMM variant
 /// computes, and its entry point: 128x64 (`tiled`, or 128x32
 /// `tiled_narrow` for GEMMs of at most 32 columns) and 128x128
-/// (`tiled_wide`) in gemm_tiled.wgsl, 64x16 in gemm_rows.wgsl.
+/// (`tiled_wide`) in gemm_tiled.wgsl, 64x16 in gemm_rows.wgsl; or the
+/// block one invocation computes, 16x16 in gemm_blocks.wgsl.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct GemmTile {
     pub m: usize,
     pub n: usize,
     pub entry: &'static str,
+    /// Tiles per workgroup: 1 where a workgroup computes a tile together,
+    /// 64 for `blocks` (one block per invocation).
+    pub per_workgroup: usize,
 }
 
 impl Variant {
@@ -55,21 +59,31 @@ impl Variant {
                 m: 128,
                 n: 32,
                 entry: "tiled_narrow",
+                per_workgroup: 1,
             }),
             Variant::Tiled => Some(GemmTile {
                 m: 128,
                 n: 64,
                 entry: "tiled",
+                per_workgroup: 1,
             }),
             Variant::Wide => Some(GemmTile {
                 m: 128,
                 n: 128,
                 entry: "tiled_wide",
+                per_workgroup: 1,
             }),
             Variant::Rows => Some(GemmTile {
                 m: 64,
                 n: 16,
                 entry: "rows",
+                per_workgroup: 1,
+            }),
+            Variant::Blocks => Some(GemmTile {
+                m: 16,
+                n: 16,
+                entry: "blocks",
+                per_workgroup: 64,
             }),
             Variant::Auto | Variant::Direct | Variant::Tuned => None,
         }
@@ -122,12 +136,24 @@ pub(crate) fn choose_variant(
         taps::table_bytes(kernel, geo) <= gpu.inner.limits.max_storage_buffer_binding_size;
     match gpu.variant() {
         _ if !table_fits => Variant::Direct,
-        // A fixed rule (so results are reproducible across runs), from the
-        // lavapipe small suite: the tiled kernels waste most of their tile
-        // or 16-deep k-step on narrow (C/g or K/g < 24) or shallow (reduction
-        // < 32) problems, where rows wins; wide needs 128 columns to fill
-        // its tile (S4/S5 at 128-256 columns: wide 8.6-10.5, tiled
-        // 5.9-7.0 GFLOP/s; S2/S3 at 64: tiled 5.0-6.9, wide 3.7-5.2).
+        // A fixed rule (so results are reproducible across runs).
+        // CPU adapters (lavapipe small suite, GFLOP/s): blocks 15-16 on
+        // S2-S5 against 10-11 for tiled/wide, 6.0 and 7.7 on S1's forward
+        // and weight gradient against 2.0 (rows) and 0.7 (direct); only a
+        // GEMM of fewer than 8 columns (S1's input gradient, C = 1) runs
+        // better direct (1.4 against 1.1).
+        Variant::Auto if gpu.is_cpu() => {
+            if dims.n >= 8 {
+                Variant::Blocks
+            } else {
+                Variant::Direct
+            }
+        }
+        // GPUs: the tiled kernels waste most of their tile or 16-deep
+        // k-step on narrow (C/g or K/g < 24) or shallow (reduction < 32)
+        // problems, where rows runs instead; wide needs 128 columns to
+        // fill its tile. (Chosen on lavapipe before blocks existed; not
+        // yet measured on a GPU.)
         Variant::Auto if dims.m >= 32 && dims.n >= 8 && dims.k >= 8 => {
             if dims.n < 24 || dims.k < 32 {
                 Variant::Rows
@@ -213,7 +239,7 @@ pub(crate) fn tiled_launch(
     let tiles_m = dims.m.div_ceil(tile.m);
     let tiles_n = dims.n.div_ceil(tile.n);
     let count = (tiles_m as u64) * (tiles_n as u64) * (splits as u64) * (geo.groups() as u64);
-    let grid = gpu.grid(op, count)?;
+    let grid = gpu.grid(op, count.div_ceil(tile.per_workgroup as u64))?;
     let mut u = ConvUniform::new(geo, grid.0);
     u.tiles_m = tiles_m as u32;
     u.tiles_n = tiles_n as u32;

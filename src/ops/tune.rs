@@ -113,7 +113,12 @@ pub(crate) fn tuned_variant(
 }
 
 fn candidates(dims: GemmDims) -> Vec<Variant> {
-    let mut out = vec![Variant::Rows, Variant::Tiled, Variant::Wide];
+    let mut out = vec![
+        Variant::Rows,
+        Variant::Tiled,
+        Variant::Wide,
+        Variant::Blocks,
+    ];
     if dims.n < 8 || dims.m < 32 || dims.m * dims.n <= 4096 {
         out.push(Variant::Direct);
     }

@@ -36,6 +36,17 @@ pub fn gpus() -> &'static [Gpu] {
     })
 }
 
+/// Devices of their own for tests that read device-wide counters
+/// (`memory_stats`): the shared ones of [`gpus`] are busy with the other
+/// tests of the binary, which run in parallel. Empty exactly when `gpus`
+/// is (the same skip or failure rule).
+pub fn private_gpus() -> Vec<Gpu> {
+    if gpus().is_empty() {
+        return Vec::new();
+    }
+    Gpu::all().expect("adapters found a moment ago are gone")
+}
+
 /// A short name for failure messages: adapter and backend.
 pub fn label(gpu: &Gpu) -> String {
     let i = gpu.info();

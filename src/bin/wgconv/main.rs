@@ -44,7 +44,7 @@ enum Command {
         /// Also time the CPU reference and print the speed-up (slow on the large suite).
         #[arg(long)]
         compare_cpu: bool,
-        /// Kernel variant: auto, tuned, direct, tiled, wide or rows.
+        /// Kernel variant: auto, tuned, direct, tiled, wide, rows or blocks.
         #[arg(long, default_value = "auto")]
         variant: String,
         /// Timed repetitions per (shape, op), after 2 warm-up runs.

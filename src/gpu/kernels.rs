@@ -15,6 +15,7 @@ const GEMM_ROWS: &str = include_str!("../../shaders/gemm_rows.wgsl");
 const GEMM_BLOCKS: &str = include_str!("../../shaders/gemm_blocks.wgsl");
 const CONV2D_FORWARD: &str = include_str!("../../shaders/conv2d_forward.wgsl");
 const CONV2D_INPUT_GRAD: &str = include_str!("../../shaders/conv2d_input_grad.wgsl");
+const CONV2D_INPUT_GRAD_COLS: &str = include_str!("../../shaders/conv2d_input_grad_cols.wgsl");
 const CONV2D_WEIGHT_GRAD: &str = include_str!("../../shaders/conv2d_weight_grad.wgsl");
 const BIAS_GRAD: &str = include_str!("../../shaders/bias_grad.wgsl");
 const SGD_STEP: &str = include_str!("../../shaders/sgd_step.wgsl");
@@ -30,6 +31,7 @@ const MAX_POOL2D: &str = include_str!("../../shaders/max_pool2d.wgsl");
 pub(crate) enum Kernel {
     Conv2dForward,
     Conv2dInputGrad,
+    Conv2dInputGradCols,
     Conv2dWeightGrad,
     BiasGrad,
     SgdStep,
@@ -43,9 +45,10 @@ pub(crate) enum Kernel {
 
 impl Kernel {
     #[cfg(test)]
-    pub(crate) const ALL: [Kernel; 11] = [
+    pub(crate) const ALL: [Kernel; 12] = [
         Kernel::Conv2dForward,
         Kernel::Conv2dInputGrad,
+        Kernel::Conv2dInputGradCols,
         Kernel::Conv2dWeightGrad,
         Kernel::BiasGrad,
         Kernel::SgdStep,
@@ -63,6 +66,7 @@ impl Kernel {
         match self {
             Kernel::Conv2dForward => "conv2d_forward",
             Kernel::Conv2dInputGrad => "conv2d_input_grad",
+            Kernel::Conv2dInputGradCols => "conv2d_input_grad_cols",
             Kernel::Conv2dWeightGrad => "conv2d_weight_grad",
             Kernel::BiasGrad => "bias_grad",
             Kernel::SgdStep => "sgd_step",
@@ -89,6 +93,14 @@ impl Kernel {
             Kernel::Conv2dInputGrad => [
                 CONV_PARAMS,
                 CONV2D_INPUT_GRAD,
+                GEMM_TILED,
+                GEMM_ROWS,
+                GEMM_BLOCKS,
+            ]
+            .concat(),
+            Kernel::Conv2dInputGradCols => [
+                CONV_PARAMS,
+                CONV2D_INPUT_GRAD_COLS,
                 GEMM_TILED,
                 GEMM_ROWS,
                 GEMM_BLOCKS,

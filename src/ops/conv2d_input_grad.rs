@@ -6,7 +6,7 @@ use super::{
     check_loop, check_owned, check_shape, choose_variant, direct_launch, tiled_launch, GemmDims,
 };
 use crate::gpu::{Bindable, Kernel, Recorder};
-use crate::{Conv2dGeometry, Conv2dParams, Error, Gpu, Tensor};
+use crate::{Conv2dGeometry, Conv2dParams, Error, Gpu, Tensor, Variant};
 
 const OP: &str = "conv2d_input_grad";
 
@@ -56,12 +56,84 @@ pub(crate) fn record_conv2d_input_grad(
         "65 535 reduction terms per output (K/groups·R·S; the longest loop a kernel may run)",
         geo.k_per_group() * geo.r * geo.s,
     )?;
-    let chunk = batch_chunk(gpu, OP, geo.n, &[y_img, x_img], usize::MAX)?;
+    let dims = gemm_dims(geo);
+    let variant = choose_variant(gpu, Kernel::Conv2dInputGrad, geo, dims);
+    // The two-step path's columns are scratch of R·S values per input
+    // element, bound whole per piece like dy and dx.
+    let cols = variant == Variant::Blocks && geo.c_per_group() < COLS_BELOW;
+    let cols_img = (geo.c * geo.r * geo.s * geo.ho * geo.wo * 4) as u64;
+    let images: &[u64] = if cols {
+        &[y_img, x_img, cols_img]
+    } else {
+        &[y_img, x_img]
+    };
+    let chunk = batch_chunk(gpu, OP, geo.n, images, usize::MAX)?;
     for (n0, count) in pieces(geo.n, chunk) {
         let piece = Conv2dGeometry { n: count, ..*geo };
         let (dys, dxs) = (slice(dy, y_img, n0, count), slice(dx, x_img, n0, count));
-        record_piece(gpu, rec, &piece, &dys, w, &dxs)?;
+        if cols {
+            record_cols(gpu, rec, &piece, &dys, w, &dxs)?;
+        } else {
+            record_piece(gpu, rec, &piece, variant, &dys, w, &dxs)?;
+        }
     }
+    Ok(())
+}
+
+/// Input channels per group below which the `Blocks` variant computes the
+/// gradient in two steps (shaders/conv2d_input_grad_cols.wgsl): the
+/// one-step GEMM then has fewer columns than a block and reuses nothing.
+const COLS_BELOW: usize = 8;
+
+/// The one-step GEMM view (see shaders/conv2d_input_grad.wgsl), before the
+/// split by stride phase.
+fn gemm_dims(geo: &Conv2dGeometry) -> GemmDims {
+    GemmDims {
+        m: geo.n * geo.h * geo.w,
+        n: geo.c_per_group(),
+        k: geo.k_per_group() * geo.r * geo.s,
+    }
+}
+
+/// One piece in two steps: a GEMM into columns of R·S values per input
+/// element, then col2im (shaders/conv2d_input_grad_cols.wgsl).
+fn record_cols(
+    gpu: &Gpu,
+    rec: &mut Recorder,
+    geo: &Conv2dGeometry,
+    dy: &dyn Bindable,
+    w: &dyn Bindable,
+    dx: &dyn Bindable,
+) -> Result<(), Error> {
+    let kernel = Kernel::Conv2dInputGradCols;
+    let cols = rec.scratch(geo.n * geo.c * geo.r * geo.s * geo.ho * geo.wo)?;
+    let dims = GemmDims {
+        m: geo.n * geo.ho * geo.wo,
+        n: geo.c_per_group() * geo.r * geo.s,
+        k: geo.k_per_group(),
+    };
+    let tile = Variant::Blocks
+        .gemm_tile(dims)
+        .expect("blocks is a GEMM variant");
+    // The GEMM entry points read a tap table; this view needs none, and
+    // the cache hands out a one-entry placeholder.
+    let (taps, _) = gpu.taps_phase(kernel, geo, [0, 0])?;
+    let (u, grid) = tiled_launch(gpu, OP, geo, dims, tile, 1, dims.k)?;
+    rec.dispatch(
+        kernel,
+        tile.entry,
+        bytemuck::bytes_of(&u),
+        &[(1, dy), (2, w), (3, &cols.buffer), (7, &taps)],
+        grid,
+    );
+    let (u, grid) = direct_launch(gpu, OP, geo, geo.n * geo.c * geo.h * geo.w)?;
+    rec.dispatch(
+        kernel,
+        "col2im",
+        bytemuck::bytes_of(&u),
+        &[(5, &cols.buffer), (6, dx)],
+        grid,
+    );
     Ok(())
 }
 
@@ -70,16 +142,13 @@ fn record_piece(
     gpu: &Gpu,
     rec: &mut Recorder,
     geo: &Conv2dGeometry,
+    variant: Variant,
     dy: &dyn Bindable,
     w: &dyn Bindable,
     dx: &dyn Bindable,
 ) -> Result<(), Error> {
-    let dims = GemmDims {
-        m: geo.n * geo.h * geo.w,
-        n: geo.c_per_group(),
-        k: geo.k_per_group() * geo.r * geo.s,
-    };
-    if let Some(tile) = choose_variant(gpu, Kernel::Conv2dInputGrad, geo, dims).gemm_tile(dims) {
+    let dims = gemm_dims(geo);
+    if let Some(tile) = variant.gemm_tile(dims) {
         // One GEMM per stride phase (see conv2d_input_grad.wgsl).
         let (sh, sw) = (geo.params.stride[0] as usize, geo.params.stride[1] as usize);
         for a in 0..sh.min(geo.h) {

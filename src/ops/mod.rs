@@ -139,11 +139,14 @@ pub(crate) fn choose_variant(
         // A fixed rule (so results are reproducible across runs).
         // CPU adapters (lavapipe small suite, GFLOP/s): blocks 15-16 on
         // S2-S5 against 10-11 for tiled/wide, 6.0 and 7.7 on S1's forward
-        // and weight gradient against 2.0 (rows) and 0.7 (direct); only a
-        // GEMM of fewer than 8 columns (S1's input gradient, C = 1) runs
-        // better direct (1.4 against 1.1).
+        // and weight gradient against 2.0 (rows) and 0.7 (direct). A GEMM
+        // of fewer than 8 columns runs direct, except the input gradient,
+        // which blocks computes in two steps there (S1, C = 1: 2.5
+        // against 1.3 direct) as long as the reduction over K/g is not
+        // tiny too.
         Variant::Auto if gpu.is_cpu() => {
-            if dims.n >= 8 {
+            let two_step = kernel == crate::gpu::Kernel::Conv2dInputGrad && geo.k_per_group() >= 8;
+            if dims.n >= 8 || two_step {
                 Variant::Blocks
             } else {
                 Variant::Direct

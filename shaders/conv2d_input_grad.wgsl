@@ -26,20 +26,6 @@
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
 @group(0) @binding(7) var<storage, read> taps: array<vec4<u32>>;
 
-// Output coordinate that tap `t` (r·dh or s·dw) of padded input coordinate
-// `ip` came from: (o, 1) with o = (ip − t) / stride when that is a whole
-// output position below `extent`, else (0, 0).
-fn tap_source(ip: u32, t: u32, stride: u32, extent: u32) -> vec2<u32> {
-    if (ip < t) {
-        return vec2<u32>(0u, 0u);
-    }
-    let q = div_mod(ip - t, stride);
-    if (q.y != 0u || q.x >= extent) {
-        return vec2<u32>(0u, 0u);
-    }
-    return vec2<u32>(q.x, 1u);
-}
-
 @compute @workgroup_size(64)
 fn direct(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     // Invocations are ordered by stride phase: i = (n, c, a, b, i', j') over

@@ -66,20 +66,6 @@ fn store_c(g: u32, split: u32, m: u32, col: u32, v: f32) {
     cols[(((m / hw) * P.groups + g) * gemm_n() + col) * hw + m % hw] = v;
 }
 
-// Output coordinate that tap `t` (r·dh or s·dw) of padded input coordinate
-// `ip` came from: (o, 1) with o = (ip − t) / stride when that is a whole
-// output position below `extent`, else (0, 0).
-fn col_source(ip: u32, t: u32, stride: u32, extent: u32) -> vec2<u32> {
-    if (ip < t) {
-        return vec2<u32>(0u, 0u);
-    }
-    let q = div_mod(ip - t, stride);
-    if (q.y != 0u || q.x >= extent) {
-        return vec2<u32>(0u, 0u);
-    }
-    return vec2<u32>(q.x, 1u);
-}
-
 // One invocation per dx element, in NCHW order; workgroup of 64,
 // ceil(N·C·H·W / 64) workgroups (linearised).
 @compute @workgroup_size(64)
@@ -96,12 +82,12 @@ fn col2im(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
     let base = nc * P.r * P.s * hw;
     var acc = 0.0;
     for (var r = 0u; r < P.r; r = r + 1u) {
-        let oh = col_source(ih + P.pad_h, r * P.dil_h, P.stride_h, P.ho);
+        let oh = tap_source(ih + P.pad_h, r * P.dil_h, P.stride_h, P.ho);
         if (oh.y == 0u) {
             continue;
         }
         for (var s = 0u; s < P.s; s = s + 1u) {
-            let ow = col_source(iw + P.pad_w, s * P.dil_w, P.stride_w, P.wo);
+            let ow = tap_source(iw + P.pad_w, s * P.dil_w, P.stride_w, P.wo);
             if (ow.y == 0u) {
                 continue;
             }

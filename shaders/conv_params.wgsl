@@ -62,3 +62,18 @@ fn div_mod(v: u32, d: u32) -> vec2<u32> {
     }
     return vec2<u32>(v / d, v % d);
 }
+
+// For the input gradients (conv2d_input_grad.wgsl, conv2d_input_grad_cols.wgsl):
+// the output coordinate that tap `t` (r·dh or s·dw) of padded input coordinate
+// `ip` came from: (o, 1) with o = (ip − t) / stride when that is a whole
+// output position below `extent`, else (0, 0).
+fn tap_source(ip: u32, t: u32, stride: u32, extent: u32) -> vec2<u32> {
+    if (ip < t) {
+        return vec2<u32>(0u, 0u);
+    }
+    let q = div_mod(ip - t, stride);
+    if (q.y != 0u || q.x >= extent) {
+        return vec2<u32>(0u, 0u);
+    }
+    return vec2<u32>(q.x, 1u);
+}

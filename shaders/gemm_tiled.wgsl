@@ -53,7 +53,8 @@ fn store_row(g: u32, split: u32, m: u32, n0: u32, v: vec4<f32>) {
     store_c(g, split, m, n0 + 3u, v.w);
 }
 
-// Four consecutive A rows or B columns a loader owns.
+// Four consecutive A rows or B columns, and their values at one reduction
+// step as a vec4 (also used by gemm_rows.wgsl and gemm_blocks.wgsl).
 struct ARows { r0: ARow, r1: ARow, r2: ARow, r3: ARow }
 struct BCols { c0: BCol, c1: BCol, c2: BCol, c3: BCol }
 
@@ -65,6 +66,14 @@ fn b_cols(g: u32, n: u32) -> BCols {
     return BCols(b_col(g, n), b_col(g, n + 1u), b_col(g, n + 2u), b_col(g, n + 3u));
 }
 
+fn load_a4(a: ARows, kk: u32, tap: vec4<u32>) -> vec4<f32> {
+    return vec4<f32>(load_a(a.r0, kk, tap), load_a(a.r1, kk, tap), load_a(a.r2, kk, tap), load_a(a.r3, kk, tap));
+}
+
+fn load_b4(b: BCols, kk: u32, tap: vec4<u32>) -> vec4<f32> {
+    return vec4<f32>(load_b(b.c0, kk, tap), load_b(b.c1, kk, tap), load_b(b.c2, kk, tap), load_b(b.c3, kk, tap));
+}
+
 // Loader for a workgroup of `threads` invocations and a B tile of `cols`
 // columns. Invocation lid owns A rows 4·(lid % 32) .. +3 at k-lanes
 // lid / 32 + (threads / 32)·i, and B columns 4·(lid % (cols / 4)) .. +3 at
@@ -74,8 +83,7 @@ fn stage(a: ARows, b: BCols, lid: u32, threads: u32, cols: u32, k0: u32, k_end: 
         let kk = k0 + kl;
         var v = vec4<f32>(0.0);
         if (kk < k_end) {
-            let tap = taps[kk];
-            v = vec4<f32>(load_a(a.r0, kk, tap), load_a(a.r1, kk, tap), load_a(a.r2, kk, tap), load_a(a.r3, kk, tap));
+            v = load_a4(a, kk, taps[kk]);
         }
         tile_a[kl * 32u + lid % 32u] = v;
     }
@@ -84,8 +92,7 @@ fn stage(a: ARows, b: BCols, lid: u32, threads: u32, cols: u32, k0: u32, k_end: 
         let kk = k0 + kl;
         var v = vec4<f32>(0.0);
         if (kk < k_end) {
-            let tap = taps[kk];
-            v = vec4<f32>(load_b(b.c0, kk, tap), load_b(b.c1, kk, tap), load_b(b.c2, kk, tap), load_b(b.c3, kk, tap));
+            v = load_b4(b, kk, taps[kk]);
         }
         tile_b[kl * quads + lid % quads] = v;
     }

@@ -41,7 +41,9 @@ pub(crate) const TILE_K: usize = 16;
 /// computes, and its entry point: 128x64 (`tiled`, or 128x32
 /// `tiled_narrow` for GEMMs of at most 32 columns) and 128x128
 /// (`tiled_wide`) in gemm_tiled.wgsl, 64x16 in gemm_rows.wgsl; or the
-/// block one invocation computes, 16x16 in gemm_blocks.wgsl.
+/// block one invocation computes in gemm_blocks.wgsl: 32x16 (`blocks_tall`)
+/// for GEMMs of at least 128 rows and a reduction of at least 64, 16x16
+/// (`blocks`) otherwise.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct GemmTile {
     pub m: usize,
@@ -78,6 +80,12 @@ impl Variant {
                 n: 16,
                 entry: "rows",
                 per_workgroup: 1,
+            }),
+            Variant::Blocks if dims.m >= 128 && dims.k >= 64 => Some(GemmTile {
+                m: 32,
+                n: 16,
+                entry: "blocks_tall",
+                per_workgroup: 64,
             }),
             Variant::Blocks => Some(GemmTile {
                 m: 16,

@@ -44,10 +44,11 @@ pub enum Variant {
     /// workgroup memory, the weight operand read as workgroup-uniform
     /// broadcasts (shaders/gemm_rows.wgsl).
     Rows,
-    /// Implicit GEMM with one 16x16 block per invocation over its own split
-    /// of the reduction, no workgroup memory (shaders/gemm_blocks.wgsl): for
-    /// GEMMs too small to fill a tile, such as the weight gradient of a
-    /// convolution with one input channel.
+    /// Implicit GEMM with one 16x16 block per invocation (32x16 for larger
+    /// GEMMs) over its own split of the reduction, no workgroup memory
+    /// (shaders/gemm_blocks.wgsl): the fastest variant on CPU adapters,
+    /// where loads cost far more than arithmetic. The input gradient of
+    /// C/g < 8 runs in two steps under it (columns, then col2im).
     Blocks,
     /// Autotune: at the first use of each (op, shape) time every candidate
     /// variant on scratch buffers and keep the fastest, in memory and, with

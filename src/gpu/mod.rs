@@ -299,7 +299,7 @@ impl Gpu {
 
     /// A handle to the same device that runs convolutions with `variant`.
     /// Tensors are shared between the two handles. The environment
-    /// variable `WGCONV_VARIANT=direct|tiled|wide|rows|auto|tuned` sets the initial choice.
+    /// variable `WGCONV_VARIANT=direct|tiled|wide|rows|blocks|auto|tuned` sets the initial choice.
     pub fn with_variant(&self, variant: Variant) -> Gpu {
         Gpu {
             inner: self.inner.clone(),

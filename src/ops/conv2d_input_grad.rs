@@ -1,9 +1,11 @@
 //! `Gpu::conv2d_input_grad`: the gradient of the convolution with respect
-//! to its input (shaders/conv2d_input_grad.wgsl).
+//! to its input (shaders/conv2d_input_grad.wgsl; for C/g < 8 under the
+//! `Blocks` variant, in two steps: shaders/conv2d_input_grad_cols.wgsl).
 
 use super::split::{batch_chunk, pieces, slice};
 use super::{
-    check_loop, check_owned, check_shape, choose_variant, direct_launch, tiled_launch, GemmDims,
+    blocks_tile, check_loop, check_owned, check_shape, choose_variant, direct_launch, tiled_launch,
+    GemmDims,
 };
 use crate::gpu::{Bindable, Kernel, Recorder};
 use crate::{Conv2dGeometry, Conv2dParams, Error, Gpu, Tensor, Variant};
@@ -112,9 +114,7 @@ fn record_cols(
         n: geo.c_per_group() * geo.r * geo.s,
         k: geo.k_per_group(),
     };
-    let tile = Variant::Blocks
-        .gemm_tile(dims)
-        .expect("blocks is a GEMM variant");
+    let tile = blocks_tile(dims);
     // The GEMM entry points read a tap table; this view needs none, and
     // the cache hands out a one-entry placeholder.
     let (taps, _) = gpu.taps_phase(kernel, geo, [0, 0])?;

@@ -81,19 +81,28 @@ impl Variant {
                 entry: "rows",
                 per_workgroup: 1,
             }),
-            Variant::Blocks if dims.m >= 128 && dims.k >= 64 => Some(GemmTile {
-                m: 32,
-                n: 16,
-                entry: "blocks_tall",
-                per_workgroup: 64,
-            }),
-            Variant::Blocks => Some(GemmTile {
-                m: 16,
-                n: 16,
-                entry: "blocks",
-                per_workgroup: 64,
-            }),
+            Variant::Blocks => Some(blocks_tile(dims)),
             Variant::Auto | Variant::Direct | Variant::Tuned => None,
+        }
+    }
+}
+
+/// The `blocks` variant's block for a GEMM: 32x16 where there are enough
+/// rows and reduction steps to use it, 16x16 otherwise (gemm_blocks.wgsl).
+pub(crate) fn blocks_tile(dims: GemmDims) -> GemmTile {
+    if dims.m >= 128 && dims.k >= 64 {
+        GemmTile {
+            m: 32,
+            n: 16,
+            entry: "blocks_tall",
+            per_workgroup: 64,
+        }
+    } else {
+        GemmTile {
+            m: 16,
+            n: 16,
+            entry: "blocks",
+            per_workgroup: 64,
         }
     }
 }

@@ -10,27 +10,28 @@
 // from the tensors on the fly, no im2col buffer).
 //
 // One workgroup per tile of C for one group and one split of the reduction
-// [split·split_len, (split+1)·split_len); every invocation owns an 8x16
-// register tile (32 named vec4 accumulators). Three tile widths:
-//   tiled_narrow: 128x32 tile,   32 invocations (GEMMs of at most 32 columns)
-//   tiled:        128x64 tile,   64 invocations
-//   tiled_wide:   128x128 tile, 128 invocations (at least 128 columns)
+// [split·split_len, (split+1)·split_len); every invocation owns an 8x8
+// register tile (16 named vec4 accumulators). Three tile widths:
+//   tiled_narrow: 128x32 tile,   64 invocations (GEMMs of at most 32 columns)
+//   tiled:        128x64 tile,  128 invocations
+//   tiled_wide:   128x128 tile, 256 invocations (at least 128 columns)
 // Dispatch: tiles_m · tiles_n · splits · groups workgroups, linearised.
+//
+// These are the GPU kernels (on CPU adapters Auto runs gemm_blocks.wgsl).
+// tiled_wide is the layout issue #3 measured at 26-32 TFLOP/s on an H200
+// (128x128 tile, 16x16 invocations of 8x8 held in 16 named vec4s, vec4
+// fragments staged through workgroup memory). On lavapipe 8x16 register
+// tiles ran 12 % faster than 8x8 (6.6 against 5.9 GFLOP/s, small suite),
+// but they need about 170 registers per invocation on a GPU and were never
+// measured on one, so the measured GPU layout is kept.
 //
 // Per 16-deep k-step the workgroup gathers the A tile (16 x 128) and the B
 // tile (16 x cols) into workgroup memory, stored k-major as vec4s of four
 // consecutive rows (columns), then every invocation accumulates its
-// register tile: rows 8·tx .. 8·tx+7, columns 16·ty .. 16·ty+15. Blocked
+// register tile: rows 8·tx .. 8·tx+7, columns 8·ty .. 8·ty+7. Blocked
 // ownership lets each k-step read the invocation's A and B fragments as
-// six whole vec4s per 128 multiply-adds. CPU adapters pay per load, not
-// per byte: on lavapipe an inner loop with an 8x4 register tile ran at
-// 17.5 GFLOP/s, 8x8 at 25 and 8x16 at 32 (of 58 for multiply-adds alone;
-// the 128 accumulators per lane cost nothing measurable), and the small
-// suite gained 4.8 -> 6.6 GFLOP/s going from 8x4 to 8x16. On GPUs 8x16
-// needs about 170 registers per invocation (NVIDIA allows 255); it has not
-// been measured on one yet.
-// Invocations 8i .. 8i+7 (one SIMD vector on lavapipe) share their
-// columns, so their B fragment is one address.
+// four whole vec4s per 64 multiply-adds, and neighbouring invocations
+// read neighbouring 16-byte words.
 // The loader stages four consecutive rows (columns) per invocation and
 // k-lane: one tap-table load and one vec4 store per four elements.
 // The accumulators are named vec4s, not an indexed array: NVIDIA's
@@ -98,44 +99,16 @@ fn stage(a: ARows, b: BCols, lid: u32, threads: u32, cols: u32, k0: u32, k_end: 
     }
 }
 
-// One 8x16 register tile: q{c}r{r} holds row r, columns 4c .. 4c+3.
-struct Tile8x16 {
-    q0r0: vec4<f32>,
-    q0r1: vec4<f32>,
-    q0r2: vec4<f32>,
-    q0r3: vec4<f32>,
-    q0r4: vec4<f32>,
-    q0r5: vec4<f32>,
-    q0r6: vec4<f32>,
-    q0r7: vec4<f32>,
-    q1r0: vec4<f32>,
-    q1r1: vec4<f32>,
-    q1r2: vec4<f32>,
-    q1r3: vec4<f32>,
-    q1r4: vec4<f32>,
-    q1r5: vec4<f32>,
-    q1r6: vec4<f32>,
-    q1r7: vec4<f32>,
-    q2r0: vec4<f32>,
-    q2r1: vec4<f32>,
-    q2r2: vec4<f32>,
-    q2r3: vec4<f32>,
-    q2r4: vec4<f32>,
-    q2r5: vec4<f32>,
-    q2r6: vec4<f32>,
-    q2r7: vec4<f32>,
-    q3r0: vec4<f32>,
-    q3r1: vec4<f32>,
-    q3r2: vec4<f32>,
-    q3r3: vec4<f32>,
-    q3r4: vec4<f32>,
-    q3r5: vec4<f32>,
-    q3r6: vec4<f32>,
-    q3r7: vec4<f32>,
+// One 8x8 register tile: acc*: columns 0-3, bcc*: columns 4-7, one per row.
+struct Tile8x8 {
+    acc0: vec4<f32>, acc1: vec4<f32>, acc2: vec4<f32>, acc3: vec4<f32>,
+    acc4: vec4<f32>, acc5: vec4<f32>, acc6: vec4<f32>, acc7: vec4<f32>,
+    bcc0: vec4<f32>, bcc1: vec4<f32>, bcc2: vec4<f32>, bcc3: vec4<f32>,
+    bcc4: vec4<f32>, bcc5: vec4<f32>, bcc6: vec4<f32>, bcc7: vec4<f32>,
 }
 
 // The body of every entry point: `threads` invocations, a 128 x `cols` tile.
-fn gemm_8x16(wid: vec3<u32>, lid: u32, threads: u32, cols: u32) {
+fn gemm_8x8(wid: vec3<u32>, lid: u32, threads: u32, cols: u32) {
     let id = gemm_tile_id(wid, gemm_k());
     if (!id.valid) {
         return;
@@ -147,99 +120,65 @@ fn gemm_8x16(wid: vec3<u32>, lid: u32, threads: u32, cols: u32) {
     let bcols = b_cols(id.g, n0 + 4u * (lid % quads));
     let tx = lid % 16u;
     let ty = lid / 16u;
-    var t: Tile8x16;
+    var t: Tile8x8;
     for (var k0 = id.k_begin; k0 < id.k_end; k0 = k0 + TILE_K) {
         stage(arows, bcols, lid, threads, cols, k0, id.k_end);
         workgroupBarrier();
         for (var kl = 0u; kl < TILE_K; kl = kl + 1u) {
             let a0 = tile_a[kl * 32u + 2u * tx];
             let a1 = tile_a[kl * 32u + 2u * tx + 1u];
-            let b0 = tile_b[kl * quads + 4u * ty + 0u];
-            let b1 = tile_b[kl * quads + 4u * ty + 1u];
-            let b2 = tile_b[kl * quads + 4u * ty + 2u];
-            let b3 = tile_b[kl * quads + 4u * ty + 3u];
-            t.q0r0 = t.q0r0 + a0.x * b0;
-            t.q0r1 = t.q0r1 + a0.y * b0;
-            t.q0r2 = t.q0r2 + a0.z * b0;
-            t.q0r3 = t.q0r3 + a0.w * b0;
-            t.q0r4 = t.q0r4 + a1.x * b0;
-            t.q0r5 = t.q0r5 + a1.y * b0;
-            t.q0r6 = t.q0r6 + a1.z * b0;
-            t.q0r7 = t.q0r7 + a1.w * b0;
-            t.q1r0 = t.q1r0 + a0.x * b1;
-            t.q1r1 = t.q1r1 + a0.y * b1;
-            t.q1r2 = t.q1r2 + a0.z * b1;
-            t.q1r3 = t.q1r3 + a0.w * b1;
-            t.q1r4 = t.q1r4 + a1.x * b1;
-            t.q1r5 = t.q1r5 + a1.y * b1;
-            t.q1r6 = t.q1r6 + a1.z * b1;
-            t.q1r7 = t.q1r7 + a1.w * b1;
-            t.q2r0 = t.q2r0 + a0.x * b2;
-            t.q2r1 = t.q2r1 + a0.y * b2;
-            t.q2r2 = t.q2r2 + a0.z * b2;
-            t.q2r3 = t.q2r3 + a0.w * b2;
-            t.q2r4 = t.q2r4 + a1.x * b2;
-            t.q2r5 = t.q2r5 + a1.y * b2;
-            t.q2r6 = t.q2r6 + a1.z * b2;
-            t.q2r7 = t.q2r7 + a1.w * b2;
-            t.q3r0 = t.q3r0 + a0.x * b3;
-            t.q3r1 = t.q3r1 + a0.y * b3;
-            t.q3r2 = t.q3r2 + a0.z * b3;
-            t.q3r3 = t.q3r3 + a0.w * b3;
-            t.q3r4 = t.q3r4 + a1.x * b3;
-            t.q3r5 = t.q3r5 + a1.y * b3;
-            t.q3r6 = t.q3r6 + a1.z * b3;
-            t.q3r7 = t.q3r7 + a1.w * b3;
+            let b = tile_b[kl * quads + 2u * ty];
+            let c = tile_b[kl * quads + 2u * ty + 1u];
+            t.acc0 = t.acc0 + a0.x * b;
+            t.acc1 = t.acc1 + a0.y * b;
+            t.acc2 = t.acc2 + a0.z * b;
+            t.acc3 = t.acc3 + a0.w * b;
+            t.acc4 = t.acc4 + a1.x * b;
+            t.acc5 = t.acc5 + a1.y * b;
+            t.acc6 = t.acc6 + a1.z * b;
+            t.acc7 = t.acc7 + a1.w * b;
+            t.bcc0 = t.bcc0 + a0.x * c;
+            t.bcc1 = t.bcc1 + a0.y * c;
+            t.bcc2 = t.bcc2 + a0.z * c;
+            t.bcc3 = t.bcc3 + a0.w * c;
+            t.bcc4 = t.bcc4 + a1.x * c;
+            t.bcc5 = t.bcc5 + a1.y * c;
+            t.bcc6 = t.bcc6 + a1.z * c;
+            t.bcc7 = t.bcc7 + a1.w * c;
         }
         workgroupBarrier();
     }
     let mr = m0 + 8u * tx;
-    let nc = n0 + 16u * ty;
-    store_row(id.g, id.split, mr + 0u, nc + 0u, t.q0r0);
-    store_row(id.g, id.split, mr + 1u, nc + 0u, t.q0r1);
-    store_row(id.g, id.split, mr + 2u, nc + 0u, t.q0r2);
-    store_row(id.g, id.split, mr + 3u, nc + 0u, t.q0r3);
-    store_row(id.g, id.split, mr + 4u, nc + 0u, t.q0r4);
-    store_row(id.g, id.split, mr + 5u, nc + 0u, t.q0r5);
-    store_row(id.g, id.split, mr + 6u, nc + 0u, t.q0r6);
-    store_row(id.g, id.split, mr + 7u, nc + 0u, t.q0r7);
-    store_row(id.g, id.split, mr + 0u, nc + 4u, t.q1r0);
-    store_row(id.g, id.split, mr + 1u, nc + 4u, t.q1r1);
-    store_row(id.g, id.split, mr + 2u, nc + 4u, t.q1r2);
-    store_row(id.g, id.split, mr + 3u, nc + 4u, t.q1r3);
-    store_row(id.g, id.split, mr + 4u, nc + 4u, t.q1r4);
-    store_row(id.g, id.split, mr + 5u, nc + 4u, t.q1r5);
-    store_row(id.g, id.split, mr + 6u, nc + 4u, t.q1r6);
-    store_row(id.g, id.split, mr + 7u, nc + 4u, t.q1r7);
-    store_row(id.g, id.split, mr + 0u, nc + 8u, t.q2r0);
-    store_row(id.g, id.split, mr + 1u, nc + 8u, t.q2r1);
-    store_row(id.g, id.split, mr + 2u, nc + 8u, t.q2r2);
-    store_row(id.g, id.split, mr + 3u, nc + 8u, t.q2r3);
-    store_row(id.g, id.split, mr + 4u, nc + 8u, t.q2r4);
-    store_row(id.g, id.split, mr + 5u, nc + 8u, t.q2r5);
-    store_row(id.g, id.split, mr + 6u, nc + 8u, t.q2r6);
-    store_row(id.g, id.split, mr + 7u, nc + 8u, t.q2r7);
-    store_row(id.g, id.split, mr + 0u, nc + 12u, t.q3r0);
-    store_row(id.g, id.split, mr + 1u, nc + 12u, t.q3r1);
-    store_row(id.g, id.split, mr + 2u, nc + 12u, t.q3r2);
-    store_row(id.g, id.split, mr + 3u, nc + 12u, t.q3r3);
-    store_row(id.g, id.split, mr + 4u, nc + 12u, t.q3r4);
-    store_row(id.g, id.split, mr + 5u, nc + 12u, t.q3r5);
-    store_row(id.g, id.split, mr + 6u, nc + 12u, t.q3r6);
-    store_row(id.g, id.split, mr + 7u, nc + 12u, t.q3r7);
-}
-
-@compute @workgroup_size(32)
-fn tiled_narrow(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    gemm_8x16(wid, lid, 32u, 32u);
+    let nc = n0 + 8u * ty;
+    store_row(id.g, id.split, mr, nc, t.acc0);
+    store_row(id.g, id.split, mr + 1u, nc, t.acc1);
+    store_row(id.g, id.split, mr + 2u, nc, t.acc2);
+    store_row(id.g, id.split, mr + 3u, nc, t.acc3);
+    store_row(id.g, id.split, mr + 4u, nc, t.acc4);
+    store_row(id.g, id.split, mr + 5u, nc, t.acc5);
+    store_row(id.g, id.split, mr + 6u, nc, t.acc6);
+    store_row(id.g, id.split, mr + 7u, nc, t.acc7);
+    store_row(id.g, id.split, mr, nc + 4u, t.bcc0);
+    store_row(id.g, id.split, mr + 1u, nc + 4u, t.bcc1);
+    store_row(id.g, id.split, mr + 2u, nc + 4u, t.bcc2);
+    store_row(id.g, id.split, mr + 3u, nc + 4u, t.bcc3);
+    store_row(id.g, id.split, mr + 4u, nc + 4u, t.bcc4);
+    store_row(id.g, id.split, mr + 5u, nc + 4u, t.bcc5);
+    store_row(id.g, id.split, mr + 6u, nc + 4u, t.bcc6);
+    store_row(id.g, id.split, mr + 7u, nc + 4u, t.bcc7);
 }
 
 @compute @workgroup_size(64)
-fn tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    gemm_8x16(wid, lid, 64u, 64u);
+fn tiled_narrow(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    gemm_8x8(wid, lid, 64u, 32u);
 }
 
 @compute @workgroup_size(128)
+fn tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    gemm_8x8(wid, lid, 128u, 64u);
+}
+
+@compute @workgroup_size(256)
 fn tiled_wide(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    gemm_8x16(wid, lid, 128u, 128u);
+    gemm_8x8(wid, lid, 256u, 128u);
 }

@@ -34,7 +34,7 @@ pub enum Variant {
     /// One invocation per output element, plain loops: the reference variant.
     Direct,
     /// Implicit GEMM with 128x64 workgroup tiles staged in workgroup memory
-    /// and 8x16 register tiles per invocation (shaders/gemm_tiled.wgsl);
+    /// and 8x8 register tiles per invocation (shaders/gemm_tiled.wgsl);
     /// 128x32 tiles where the GEMM has at most 32 columns.
     Tiled,
     /// The same with 128x128 workgroup tiles

@@ -22,6 +22,9 @@
 // weight gradient, a 9-deep forward) 16x16 ran 6.0-9 and 32x16 half that.
 // A GPU would spill these accumulators, so Auto picks this variant on CPU
 // adapters only.
+// The two entry points are the same code at two block heights, written
+// out: WGSL has no generics, and the accumulators must be named variables
+// (Row16 structs), not an indexed array, to stay in registers.
 // Long reductions (weight gradients: N·Ho·Wo) are spread over
 // invocations by split-K, the partial sums added in split order
 // afterwards, as for the other variants.

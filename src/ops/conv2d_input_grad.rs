@@ -5,7 +5,7 @@
 use super::split::{batch_chunk, pieces, slice};
 use super::{
     blocks_tile, check_loop, check_owned, check_shape, choose_variant, direct_launch, tiled_launch,
-    GemmDims,
+    GemmDims, NARROW_COLUMNS,
 };
 use crate::gpu::{Bindable, Kernel, Recorder};
 use crate::{Conv2dGeometry, Conv2dParams, Error, Gpu, Tensor, Variant};
@@ -62,8 +62,8 @@ pub(crate) fn record_conv2d_input_grad(
     let variant = choose_variant(gpu, Kernel::Conv2dInputGrad, geo, dims);
     // The two-step path's columns are scratch of R·S values per input
     // element, bound whole per piece like dy and dx.
-    let cols = variant == Variant::Blocks && geo.c_per_group() < COLS_BELOW;
-    let cols_img = (geo.c * geo.r * geo.s * geo.ho * geo.wo * 4) as u64;
+    let cols = variant == Variant::Blocks && geo.c_per_group() < NARROW_COLUMNS;
+    let cols_img = (cols_per_image(geo) * 4) as u64;
     let images: &[u64] = if cols {
         &[y_img, x_img, cols_img]
     } else {
@@ -82,10 +82,11 @@ pub(crate) fn record_conv2d_input_grad(
     Ok(())
 }
 
-/// Input channels per group below which the `Blocks` variant computes the
-/// gradient in two steps (shaders/conv2d_input_grad_cols.wgsl): the
-/// one-step GEMM then has fewer columns than a block and reuses nothing.
-const COLS_BELOW: usize = 8;
+/// Values of the two-step path's columns per image: R·S per input
+/// channel and output position (shaders/conv2d_input_grad_cols.wgsl).
+fn cols_per_image(geo: &Conv2dGeometry) -> usize {
+    geo.c * geo.r * geo.s * geo.ho * geo.wo
+}
 
 /// The one-step GEMM view (see shaders/conv2d_input_grad.wgsl), before the
 /// split by stride phase.
@@ -108,7 +109,7 @@ fn record_cols(
     dx: &dyn Bindable,
 ) -> Result<(), Error> {
     let kernel = Kernel::Conv2dInputGradCols;
-    let cols = rec.scratch(geo.n * geo.c * geo.r * geo.s * geo.ho * geo.wo)?;
+    let cols = rec.scratch(geo.n * cols_per_image(geo))?;
     let dims = GemmDims {
         m: geo.n * geo.ho * geo.wo,
         n: geo.c_per_group() * geo.r * geo.s,

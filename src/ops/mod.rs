@@ -107,6 +107,12 @@ pub(crate) fn blocks_tile(dims: GemmDims) -> GemmTile {
     }
 }
 
+/// GEMMs with fewer columns than this are narrow: the GEMM variants leave
+/// most of a tile or block idle on them, so Auto runs them direct, except
+/// the input gradient, which `Blocks` computes in two steps there
+/// (conv2d_input_grad_cols.wgsl).
+pub(crate) const NARROW_COLUMNS: usize = 8;
+
 /// The most iterations any loop of any kernel runs in one invocation,
 /// counted over the whole invocation (a nested loop's count includes every
 /// pass of the loops around it). Mesa's llvmpipe and lavapipe (Mesa 22.x)
@@ -154,16 +160,16 @@ pub(crate) fn choose_variant(
     match gpu.variant() {
         _ if !table_fits => Variant::Direct,
         // A fixed rule (so results are reproducible across runs).
-        // CPU adapters (lavapipe small suite, GFLOP/s): blocks 15-16 on
-        // S2-S5 against 10-11 for tiled/wide, 6.0 and 7.7 on S1's forward
-        // and weight gradient against 2.0 (rows) and 0.7 (direct). A GEMM
-        // of fewer than 8 columns runs direct, except the input gradient,
-        // which blocks computes in two steps there (S1, C = 1: 2.5
-        // against 1.3 direct) as long as the reduction over K/g is not
-        // tiny too.
+        // CPU adapters (lavapipe small suite, GFLOP/s): blocks 17-20 on
+        // S2-S5 against 6-9 for tiled/wide, 6.3 and 8.8 on S1's forward
+        // and weight gradient against 2.0 (rows) and 0.7 (direct). A
+        // narrow GEMM runs direct, except the input gradient, which blocks
+        // computes in two steps there (S1, C = 1: 5.1 against 1.3 direct)
+        // as long as the reduction over K/g is not narrow too.
         Variant::Auto if gpu.is_cpu() => {
-            let two_step = kernel == crate::gpu::Kernel::Conv2dInputGrad && geo.k_per_group() >= 8;
-            if dims.n >= 8 || two_step {
+            let two_step = kernel == crate::gpu::Kernel::Conv2dInputGrad
+                && geo.k_per_group() >= NARROW_COLUMNS;
+            if dims.n >= NARROW_COLUMNS || two_step {
                 Variant::Blocks
             } else {
                 Variant::Direct
@@ -174,7 +180,7 @@ pub(crate) fn choose_variant(
         // problems, where rows runs instead; wide needs 128 columns to
         // fill its tile. (Chosen on lavapipe before blocks existed; not
         // yet measured on a GPU.)
-        Variant::Auto if dims.m >= 32 && dims.n >= 8 && dims.k >= 8 => {
+        Variant::Auto if dims.m >= 32 && dims.n >= NARROW_COLUMNS && dims.k >= 8 => {
             if dims.n < 24 || dims.k < 32 {
                 Variant::Rows
             } else if dims.n >= 128 {

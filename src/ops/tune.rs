@@ -14,7 +14,7 @@
 
 use super::{
     fixed_rule, record_conv2d_forward, record_conv2d_input_grad, record_conv2d_weight_grad,
-    GemmDims,
+    GemmDims, NARROW_COLUMNS,
 };
 use crate::gpu::{Kernel, Recorder};
 use crate::{Conv2dGeometry, Error, Gpu, Variant};
@@ -119,7 +119,7 @@ fn candidates(dims: GemmDims) -> Vec<Variant> {
         Variant::Wide,
         Variant::Blocks,
     ];
-    if dims.n < 8 || dims.m < 32 || dims.m * dims.n <= 4096 {
+    if dims.n < NARROW_COLUMNS || dims.m < 32 || dims.m * dims.n <= 4096 {
         out.push(Variant::Direct);
     }
     out

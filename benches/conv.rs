@@ -32,7 +32,7 @@ fn main() {
                 let m = bench::measure(&gpu, shape, op, &opts).expect("benchmark run");
                 println!(
                     "{}/{}/{}: {:.3} ms, {:.1} GFLOP/s ({})",
-                    op.kernel(),
+                    op.kernel_name(),
                     shape.name,
                     m.adapter,
                     m.median_ms,

@@ -4,9 +4,7 @@
 //! (columns, shared by 16 invocations) from workgroup memory and does
 //! rows x columns multiply-adds. GFLOP/s counts the multiply-adds, so the
 //! gap to the first line is what the loads cost per multiply-add.
-//! The figures quoted in shaders/gemm_tiled.wgsl and gemm_blocks.wgsl came
-//! from it (lavapipe: 8x4 17.5-18, 8x8 25-26, 8x16 32 GFLOP/s; 58-64
-//! for multiply-adds alone, with 128 accumulators per lane).
+//! The register-tile figures in docs/performance.md came from it.
 //!
 //! `WGPU_BACKEND=vulkan cargo run --release --example register_tiles`
 use wgpu::util::DeviceExt;

@@ -4,7 +4,7 @@
 // Layouts: x [N,C,H,W], w [K,C/g,R,S], y [N,K,Ho,Wo], bias [K]; f32, contiguous.
 // Entry points:
 //   direct: one invocation per output element, workgroup of 64,
-//           ceil(N·K·Ho·Wo / 64) workgroups (linearised). The reference variant.
+//           ceil(N·K·Ho·Wo / 64) workgroups (linearised). The reference kernel.
 //   tiled:  gemm_tiled.wgsl over the GEMM view below.
 // GEMM view (per group g): rows m = (n, oh, ow) [N·Ho·Wo], columns = output
 // channel within the group [K/g], reduction kk = (c, r, s) [C/g·R·S]. Since

@@ -7,7 +7,7 @@
 // Entry points:
 //   direct: one invocation per dx element (ordered by stride phase, over a
 //           grid padded to N·C·min(sh,H)·min(sw,W)·ceil(H/sh)·ceil(W/sw)),
-//           workgroup of 64, linearised. The reference variant.
+//           workgroup of 64, linearised. The reference kernel.
 //   tiled:  gemm_tiled.wgsl over the GEMM view below.
 // GEMM view (per group g and stride phase (a, b) — one dispatch per phase,
 // stride_h · stride_w of them): rows m = (n, i, j) for the input positions

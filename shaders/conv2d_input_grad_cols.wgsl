@@ -10,9 +10,8 @@
 //      the taps with ih + ph − r·dh = oh·sh and iw + pw − s·dw = ow·sw,
 //      as in conv2d_input_grad.wgsl (R·S loads per output).
 // Each dy element is then loaded once per block of 16 columns instead of
-// once per multiply-add: the S1 input gradient (C = 1, K = 32, 3x3) on
-// lavapipe ran 1.3 GFLOP/s direct, 0.8 with the one-step GEMM view and 2.5
-// in two steps (the `Blocks` variant picks this path for C/g < 8).
+// once per multiply-add (figures: docs/performance.md). src/plan.rs picks
+// this algorithm (TwoStepColumns) for C/g < 8 under every GEMM kernel.
 // Layouts: dy [N,K,Ho,Wo], w [K,C/g,R,S], cols [N, C·R·S, Ho, Wo],
 // dx [N,C,H,W]; f32, contiguous. The GEMM reads no tap table (binding 7
 // holds a placeholder); kk is the output channel within the group.

@@ -6,7 +6,7 @@
 //   direct: one invocation per (split, dw element) summing the split's
 //           range of the N·Ho·Wo terms in order into out[split][element]
 //           (with one split, out is dw itself); workgroup of 64. The
-//           reference variant.
+//           reference kernel.
 //   tiled:  gemm_tiled.wgsl over the GEMM view below, split-K: split j sums
 //           the reduction range [j·split_len, (j+1)·split_len) into
 //           out[j][K·C/g·R·S] (with one split, out is dw itself).

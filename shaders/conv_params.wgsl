@@ -1,5 +1,7 @@
 // conv_params.wgsl: the uniform shared by the convolution family
-// (conv2d_forward, conv2d_input_grad, conv2d_weight_grad, bias_grad).
+// (conv2d_forward, conv2d_input_grad, conv2d_weight_grad, bias_grad) and
+// the workgroup index rule that reads it. Index arithmetic is in
+// conv_index.wgsl, what every GEMM entry point shares in gemm_common.wgsl.
 // Mirrors `ConvUniform` in src/ops/conv_uniform.rs field for field; 32 u32s,
 // 128 bytes, a multiple of 16 as uniform layout requires.
 //
@@ -27,53 +29,4 @@ struct ConvParams {
 
 fn workgroup_linear(wid: vec3<u32>) -> u32 {
     return wid.x + wid.y * P.grid_x;
-}
-
-// Which output tile, reduction split and group a GEMM-variant workgroup
-// owns, decoded from its linear index (tiles_m fastest, then tiles_n,
-// splits, groups), with its reduction range [k_begin, k_end).
-struct GemmTileId { valid: bool, tile_m: u32, tile_n: u32, split: u32, g: u32, k_begin: u32, k_end: u32 }
-
-fn gemm_tile_id(wid: vec3<u32>, reduction: u32) -> GemmTileId {
-    return gemm_tile_at(workgroup_linear(wid), reduction);
-}
-
-// The same decode for item `linear` (a workgroup's tile, or one
-// invocation's block in gemm_blocks.wgsl).
-fn gemm_tile_at(linear: u32, reduction: u32) -> GemmTileId {
-    let valid = linear < P.tiles_m * P.tiles_n * P.splits * P.groups;
-    let tile_m = linear % P.tiles_m;
-    var rest = linear / P.tiles_m;
-    let tile_n = rest % P.tiles_n;
-    rest = rest / P.tiles_n;
-    let split = rest % P.splits;
-    let k_begin = split * P.split_len;
-    return GemmTileId(valid, tile_m, tile_n, split, rest / P.splits, k_begin, min(k_begin + P.split_len, reduction));
-}
-
-
-// (v / d, v % d). Integer division is scalarised on CPU adapters (AVX2 has
-// no vector divide: one division per lane, tens of cycles each), and
-// strides are almost always powers of two, so those take a shift and a
-// mask. `d` is a uniform, so every lane takes the same branch.
-fn div_mod(v: u32, d: u32) -> vec2<u32> {
-    if ((d & (d - 1u)) == 0u) {
-        return vec2<u32>(v >> countTrailingZeros(d), v & (d - 1u));
-    }
-    return vec2<u32>(v / d, v % d);
-}
-
-// For the input gradients (conv2d_input_grad.wgsl, conv2d_input_grad_cols.wgsl):
-// the output coordinate that tap `t` (r·dh or s·dw) of padded input coordinate
-// `ip` came from: (o, 1) with o = (ip − t) / stride when that is a whole
-// output position below `extent`, else (0, 0).
-fn tap_source(ip: u32, t: u32, stride: u32, extent: u32) -> vec2<u32> {
-    if (ip < t) {
-        return vec2<u32>(0u, 0u);
-    }
-    let q = div_mod(ip - t, stride);
-    if (q.y != 0u || q.x >= extent) {
-        return vec2<u32>(0u, 0u);
-    }
-    return vec2<u32>(q.x, 1u);
 }

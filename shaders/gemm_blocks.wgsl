@@ -16,18 +16,15 @@
 // (lavapipe): there every load is a per-lane gather costing as much as
 // about 16 multiply-adds, workgroup memory is no cheaper than a cached
 // global load, and barriers switch coroutines, so the fewest loads per
-// multiply-add wins. Measured on lavapipe (small suite, GFLOP/s): blocks of
-// 4x16 ran 7.9, 8x16 11.7, 16x16 15-17 and 32x16 18-20 on S2-S5, 64x16 no
-// more than 32x16, against 10-11 for the tiled kernels; on S1 (a 9-row
-// weight gradient, a 9-deep forward) 16x16 ran 6.0-9 and 32x16 half that.
-// A GPU would spill these accumulators, so Auto picks this variant on CPU
-// adapters only.
+// multiply-add wins (block sizes measured: docs/performance.md). A GPU
+// would spill these accumulators, so Auto picks these kernels on CPU
+// adapters only (src/plan.rs).
 // The two entry points are the same code at two block heights, written
 // out: WGSL has no generics, and the accumulators must be named variables
 // (Row16 structs), not an indexed array, to stay in registers.
 // Long reductions (weight gradients: N·Ho·Wo) are spread over
 // invocations by split-K, the partial sums added in split order
-// afterwards, as for the other variants.
+// afterwards, as for the other GEMM kernels.
 // Items (block, split, group) are numbered blocks along M fastest, then
 // blocks along N, splits, groups (tiles_m, tiles_n of the uniform count
 // blocks), 64 consecutive items per workgroup, so neighbouring lanes share

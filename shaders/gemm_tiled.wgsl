@@ -18,12 +18,12 @@
 // Dispatch: tiles_m · tiles_n · splits · groups workgroups, linearised.
 //
 // These are the GPU kernels (on CPU adapters Auto runs gemm_blocks.wgsl).
-// tiled_wide is the layout issue #3 measured at 26-32 TFLOP/s on an H200
-// (128x128 tile, 16x16 invocations of 8x8 held in 16 named vec4s, vec4
-// fragments staged through workgroup memory). On lavapipe 8x16 register
-// tiles ran 12 % faster than 8x8 (6.6 against 5.9 GFLOP/s, small suite),
-// but they need about 170 registers per invocation on a GPU and were never
-// measured on one, so the measured GPU layout is kept.
+// tiled_wide is the layout issue #3 measured on an H200 (128x128 tile,
+// 16x16 invocations of 8x8 held in 16 named vec4s, vec4 fragments staged
+// through workgroup memory). 8x16 register tiles were faster on lavapipe
+// but need about 170 registers per invocation on a GPU and were never
+// measured on one, so the measured GPU layout is kept (figures:
+// docs/performance.md, docs/rejected.md).
 //
 // Per 16-deep k-step the workgroup gathers the A tile (16 x 128) and the B
 // tile (16 x cols) into workgroup memory, stored k-major as vec4s of four
@@ -46,34 +46,6 @@ const TILE_K: u32 = 16u;
 
 var<workgroup> tile_a: array<vec4<f32>, 512>; // [TILE_K][128 / 4]
 var<workgroup> tile_b: array<vec4<f32>, 512>; // [TILE_K][cols / 4], cols = 32, 64 or 128
-
-fn store_row(g: u32, split: u32, m: u32, n0: u32, v: vec4<f32>) {
-    store_c(g, split, m, n0, v.x);
-    store_c(g, split, m, n0 + 1u, v.y);
-    store_c(g, split, m, n0 + 2u, v.z);
-    store_c(g, split, m, n0 + 3u, v.w);
-}
-
-// Four consecutive A rows or B columns, and their values at one reduction
-// step as a vec4 (also used by gemm_rows.wgsl and gemm_blocks.wgsl).
-struct ARows { r0: ARow, r1: ARow, r2: ARow, r3: ARow }
-struct BCols { c0: BCol, c1: BCol, c2: BCol, c3: BCol }
-
-fn a_rows(g: u32, m: u32) -> ARows {
-    return ARows(a_row(g, m), a_row(g, m + 1u), a_row(g, m + 2u), a_row(g, m + 3u));
-}
-
-fn b_cols(g: u32, n: u32) -> BCols {
-    return BCols(b_col(g, n), b_col(g, n + 1u), b_col(g, n + 2u), b_col(g, n + 3u));
-}
-
-fn load_a4(a: ARows, kk: u32, tap: vec4<u32>) -> vec4<f32> {
-    return vec4<f32>(load_a(a.r0, kk, tap), load_a(a.r1, kk, tap), load_a(a.r2, kk, tap), load_a(a.r3, kk, tap));
-}
-
-fn load_b4(b: BCols, kk: u32, tap: vec4<u32>) -> vec4<f32> {
-    return vec4<f32>(load_b(b.c0, kk, tap), load_b(b.c1, kk, tap), load_b(b.c2, kk, tap), load_b(b.c3, kk, tap));
-}
 
 // Loader for a workgroup of `threads` invocations and a B tile of `cols`
 // columns. Invocation lid owns A rows 4·(lid % 32) .. +3 at k-lanes

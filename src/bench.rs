@@ -5,9 +5,11 @@
 //! geometry module, and the JSON schema of DESIGN.md.
 
 use crate::gpu::Recorder;
-use crate::ops::{record_conv2d_forward, record_conv2d_input_grad, record_conv2d_weight_grad};
+use crate::ops::{record_conv, ConvBuffers};
+use crate::plan::ConvProblem;
 use crate::rng::Rng;
 use crate::{Conv2dGeometry, Conv2dParams, Error, Gpu};
+use serde::Serialize;
 use std::time::{Duration, Instant};
 
 /// One benchmark shape: NCHW input, OIHW weight, square stride and padding.
@@ -87,35 +89,8 @@ impl BenchShape {
     }
 }
 
-/// The three convolutions, named as in the JSON output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConvOp {
-    Forward,
-    InputGrad,
-    WeightGrad,
-}
-
-impl ConvOp {
-    pub const ALL: [ConvOp; 3] = [ConvOp::Forward, ConvOp::InputGrad, ConvOp::WeightGrad];
-
-    /// `forward`, `input_grad` or `weight_grad` (the JSON `op` field).
-    pub fn name(self) -> &'static str {
-        match self {
-            ConvOp::Forward => "forward",
-            ConvOp::InputGrad => "input_grad",
-            ConvOp::WeightGrad => "weight_grad",
-        }
-    }
-
-    /// The kernel (shader, host function, CPU reference) the op runs.
-    pub fn kernel(self) -> &'static str {
-        match self {
-            ConvOp::Forward => "conv2d_forward",
-            ConvOp::InputGrad => "conv2d_input_grad",
-            ConvOp::WeightGrad => "conv2d_weight_grad",
-        }
-    }
-}
+/// The three convolutions (the JSON `op` field is [`ConvOp::name`]).
+pub use crate::plan::ConvOp;
 
 /// How many times to run, and for how long at most.
 #[derive(Debug, Clone, Copy)]
@@ -136,8 +111,9 @@ impl Default for BenchOptions {
     }
 }
 
-/// One (shape, op) timing on one adapter.
-#[derive(Debug, Clone)]
+/// One (shape, op) timing on one adapter; serialised as one object of
+/// the JSON array.
+#[derive(Debug, Clone, Serialize)]
 pub struct Measurement {
     pub suite: &'static str,
     pub shape: &'static str,
@@ -152,8 +128,16 @@ pub struct Measurement {
     pub backend: String,
     /// `gpu-timestamp` or `wall-clock`.
     pub timer: &'static str,
+    /// The policy (`auto`, `tuned` or a forced kernel's name).
     pub variant: &'static str,
+    /// The kernel that ran (`plan::ConvKernel::name`: the entry point).
+    pub kernel: &'static str,
+    /// How it ran (`plan::Algorithm::name`).
+    pub algorithm: &'static str,
+    /// Ranges the weight gradient's reduction was cut into (1 otherwise).
+    pub splits: usize,
     /// Milliseconds of the CPU reference, when it was timed.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cpu_ms: Option<f64>,
 }
 
@@ -165,16 +149,15 @@ pub fn measure(
     opts: &BenchOptions,
 ) -> Result<Measurement, Error> {
     let geo = shape.geometry()?;
+    let problem = ConvProblem { op, geometry: geo };
     let mut rng = Rng::new(42);
     let len = |s: [usize; 4]| s.iter().product::<usize>();
-    let x = gpu.tensor(&geo.x_shape(), &rng.floats(len(geo.x_shape())))?;
-    let w = gpu.tensor(&geo.w_shape(), &rng.floats(len(geo.w_shape())))?;
-    let dy = gpu.tensor(&geo.y_shape(), &rng.floats(len(geo.y_shape())))?;
-    let out = gpu.zeros(&match op {
-        ConvOp::Forward => geo.y_shape(),
-        ConvOp::InputGrad => geo.x_shape(),
-        ConvOp::WeightGrad => geo.w_shape(),
-    })?;
+    let [a_shape, b_shape, out_shape] = problem.operand_shapes();
+    let a = gpu.tensor(&a_shape, &rng.floats(len(a_shape)))?;
+    let b = gpu.tensor(&b_shape, &rng.floats(len(b_shape)))?;
+    let out = gpu.zeros(&out_shape)?;
+    // Resolved once, before timing: under `Tuned` this is the measurement.
+    let plan = gpu.explain(op, geo.x_shape(), geo.w_shape(), &geo.params)?;
     let timed = gpu.has_timestamps();
     let run = || -> Result<f64, Error> {
         let _serial = gpu.serialize();
@@ -182,17 +165,13 @@ pub fn measure(
         if timed {
             rec.time_passes(4);
         }
-        match op {
-            ConvOp::Forward => {
-                record_conv2d_forward(gpu, &mut rec, &geo, &x.buffer, &w.buffer, None, &out.buffer)?
-            }
-            ConvOp::InputGrad => {
-                record_conv2d_input_grad(gpu, &mut rec, &geo, &dy.buffer, &w.buffer, &out.buffer)?
-            }
-            ConvOp::WeightGrad => {
-                record_conv2d_weight_grad(gpu, &mut rec, &geo, &x.buffer, &dy.buffer, &out.buffer)?
-            }
-        }
+        let buffers = ConvBuffers {
+            a: &a.buffer,
+            b: &b.buffer,
+            bias: None,
+            out: &out.buffer,
+        };
+        record_conv(gpu, &mut rec, &problem, &plan, buffers)?;
         let start = Instant::now();
         let gpu_ms = rec.submit_timed()?;
         gpu.wait_idle()?;
@@ -222,7 +201,10 @@ pub fn measure(
         adapter: info.name,
         backend: format!("{:?}", info.backend),
         timer: if timed { "gpu-timestamp" } else { "wall-clock" },
-        variant: gpu.variant().name(),
+        variant: gpu.policy().name(),
+        kernel: plan.kernel.name(),
+        algorithm: plan.algorithm.name(),
+        splits: plan.splits,
         cpu_ms: None,
     })
 }
@@ -251,47 +233,13 @@ pub fn measure_cpu(shape: &BenchShape, op: ConvOp) -> Result<f64, Error> {
     Ok(start.elapsed().as_secs_f64() * 1e3)
 }
 
-fn json_string(s: &str) -> String {
-    let mut out = String::from("\"");
-    for ch in s.chars() {
-        match ch {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 /// The JSON array of DESIGN.md (`suite, shape, op, median_ms, gflops,
 /// adapter, backend, timer`), plus `min_ms`, `max_ms`, `samples`, `gbps`,
-/// `variant` and, when timed, `cpu_ms`.
+/// `variant` (the policy), `kernel`, `algorithm`, `splits` and, when
+/// timed, `cpu_ms`.
 pub fn to_json(results: &[Measurement]) -> String {
-    let rows: Vec<String> = results
-        .iter()
-        .map(|m| {
-            let cpu = m.cpu_ms.map(|c| format!(",\"cpu_ms\":{c:.4}")).unwrap_or_default();
-            format!(
-                "  {{\"suite\":{},\"shape\":{},\"op\":{},\"median_ms\":{:.6},\"min_ms\":{:.6},\"max_ms\":{:.6},\"samples\":{},\"gflops\":{:.3},\"gbps\":{:.3},\"adapter\":{},\"backend\":{},\"timer\":{},\"variant\":{}{cpu}}}",
-                json_string(m.suite),
-                json_string(m.shape),
-                json_string(m.op),
-                m.median_ms,
-                m.min_ms,
-                m.max_ms,
-                m.samples,
-                m.gflops,
-                m.gbps,
-                json_string(&m.adapter),
-                json_string(&m.backend),
-                json_string(m.timer),
-                json_string(m.variant),
-            )
-        })
-        .collect();
-    format!("[\n{}\n]\n", rows.join(",\n"))
+    // Serialising plain structs of strings and numbers cannot fail.
+    serde_json::to_string_pretty(results).unwrap_or_default() + "\n"
 }
 
 /// A plain-text table: one row per (shape, op), ms and GFLOP/s.
@@ -299,19 +247,29 @@ pub fn table(results: &[Measurement]) -> String {
     let mut out = String::new();
     if let Some(m) = results.first() {
         out.push_str(&format!(
-            "adapter: {} ({}), timer: {}, variant: {}\n",
+            "adapter: {} ({}), timer: {}, policy: {}\n",
             m.adapter, m.backend, m.timer, m.variant
         ));
     }
-    out.push_str("shape  op           median ms   spread ms (min-max)   n   GFLOP/s    GB/s   CPU ref ms  speed-up\n");
+    out.push_str("shape  op           kernel        algorithm         splits  median ms   spread ms (min-max)   n   GFLOP/s    GB/s   CPU ref ms  speed-up\n");
     for m in results {
         let cpu = match m.cpu_ms {
             Some(c) => format!("{c:>11.2}  {:>7.1}x", c / m.median_ms),
             None => String::new(),
         };
         out.push_str(&format!(
-            "{:<6} {:<12} {:>9.3}   {:>8.3}-{:<9.3}  {:>3} {:>9.1} {:>7.1}  {cpu}\n",
-            m.shape, m.op, m.median_ms, m.min_ms, m.max_ms, m.samples, m.gflops, m.gbps
+            "{:<6} {:<12} {:<13} {:<17} {:>6} {:>9.3}   {:>8.3}-{:<9.3}  {:>3} {:>9.1} {:>7.1}  {cpu}\n",
+            m.shape,
+            m.op,
+            m.kernel,
+            m.algorithm,
+            m.splits,
+            m.median_ms,
+            m.min_ms,
+            m.max_ms,
+            m.samples,
+            m.gflops,
+            m.gbps
         ));
     }
     out
@@ -363,6 +321,9 @@ mod tests {
             backend: "Vulkan".into(),
             timer: "wall-clock",
             variant: "auto",
+            kernel: "blocks_tall",
+            algorithm: "one_step",
+            splits: 4,
             cpu_ms: None,
         };
         let j = to_json(&[m]);
@@ -375,9 +336,16 @@ mod tests {
             "adapter",
             "backend",
             "timer",
+            "variant",
+            "kernel",
+            "algorithm",
         ] {
             assert!(j.contains(&format!("\"{key}\":")), "{key} missing in {j}");
         }
-        assert!(j.contains(r#""a \"quoted\" name""#));
+        assert!(!j.contains("cpu_ms"), "cpu_ms without a CPU timing: {j}");
+        let back: serde_json::Value = serde_json::from_str(&j).unwrap();
+        assert_eq!(back[0]["adapter"], "a \"quoted\" name");
+        assert_eq!(back[0]["kernel"], "blocks_tall");
+        assert_eq!(back[0]["splits"], 4);
     }
 }

@@ -2,6 +2,7 @@
 //! compared with the CPU reference. The same comparison rule as the tests:
 //! the worst `|gpu − ref| / max(1, max|ref|)` must stay within [`TOLERANCE`].
 
+use crate::plan::ConvOp;
 use crate::rng::Rng;
 use crate::{cpu, Conv2dParams, Error, Gpu, Sgd, SgdState};
 
@@ -10,9 +11,9 @@ pub const TOLERANCE: f64 = 1e-5;
 
 /// The ops `check` covers, in table order.
 pub const OPS: [&str; 5] = [
-    "conv2d_forward",
-    "conv2d_input_grad",
-    "conv2d_weight_grad",
+    ConvOp::Forward.kernel_name(),
+    ConvOp::InputGrad.kernel_name(),
+    ConvOp::WeightGrad.kernel_name(),
     "bias_grad",
     "sgd_step",
 ];
@@ -89,10 +90,20 @@ fn worst_error(got: &[f32], want: &[f32]) -> f64 {
 
 /// Runs every op of [`OPS`] on `gpu` over [`geometries`] and returns one row per op.
 pub fn run(gpu: &Gpu) -> Result<Vec<CheckRow>, Error> {
+    run_with_progress(gpu, |_, _| {})
+}
+
+/// [`run`], calling `progress(done, total)` after each geometry (the first
+/// run on a machine compiles every kernel as it goes, which takes a while
+/// on software adapters).
+pub fn run_with_progress(
+    gpu: &Gpu,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<Vec<CheckRow>, Error> {
     let mut worst = [0f64; 5];
     let mut rng = Rng::new(1);
     let geos = geometries();
-    for (xs, ws, p) in &geos {
+    for (done, (xs, ws, p)) in geos.iter().enumerate() {
         let geo = crate::Conv2dGeometry::new("check", xs, ws, p)?;
         let ys = geo.y_shape();
         let len = |s: &[usize]| s.iter().product::<usize>();
@@ -141,6 +152,7 @@ pub fn run(gpu: &Gpu) -> Result<Vec<CheckRow>, Error> {
             cpu::sgd_step(&mut param_ref, &outs[2].1, &mut state_ref, &cfg)?;
         }
         worst[4] = worst[4].max(worst_error(&param.to_vec()?, &param_ref));
+        progress(done + 1, geos.len());
     }
     Ok(OPS
         .iter()

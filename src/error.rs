@@ -8,6 +8,7 @@ use std::fmt;
 /// one of these before any GPU work is recorded; errors the GPU driver
 /// reports afterwards arrive as [`Error::Device`] or [`Error::DeviceLost`].
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Error {
     /// No adapter matched the request (none at all, or none whose name
     /// contains the requested substring).

@@ -1,6 +1,10 @@
-//! wgconv: convolution training kernels (forward, input gradient, weight
-//! gradient, bias gradient, SGD) as WGSL compute shaders on any GPU wgpu
-//! reaches, each held to a plain CPU reference in [`cpu`].
+//! wgconv: train convolutional networks on any GPU wgpu reaches. The
+//! convolutions (forward, input gradient, weight gradient), the bias
+//! gradient, linear layers, activations, max pooling, the losses and the
+//! SGD and Adam updates run as WGSL compute shaders, each held to a plain
+//! CPU reference in [`cpu`]; [`nn`] builds models and training on them.
+//! How each convolution runs (kernel, algorithm) is decided in [`plan`]
+//! and shown by [`Gpu::explain`].
 //!
 //! ```no_run
 //! use wgconv::{Conv2dParams, Gpu};
@@ -20,13 +24,15 @@ mod error;
 mod gpu;
 pub mod nn;
 mod ops;
+pub mod plan;
 pub mod rng;
 pub mod shape;
 mod tensor;
 pub mod train;
 
 pub use error::Error;
-pub use gpu::{AdapterInfo, Gpu, MemoryStats, Variant};
-pub use ops::{Adam, AdamState, ConvUniform, Sgd, SgdState};
+pub use gpu::{AdapterInfo, Gpu, MemoryStats};
+pub use ops::{Adam, AdamState, Sgd, SgdState};
+pub use plan::{ConvKernel, ConvOp, ConvPlan, Policy};
 pub use shape::{Conv2dGeometry, Conv2dParams};
 pub use tensor::Tensor;

@@ -161,7 +161,7 @@ pub fn pool2d_output_shape(
 ) -> Result<[usize; 4], Error> {
     let [n, c, h, w] = check_4d(op, "input", x_shape)?;
     // 255 x 255 is the largest window whose scan stays within the kernels'
-    // loop budget (ops::MAX_LOOP_TRIPS).
+    // loop budget (plan::MAX_LOOP_TRIPS).
     if size == 0 || size > 255 {
         return Err(Error::InvalidParam {
             op,

@@ -3,7 +3,7 @@
 //! and every adapter agreeing with the others within TOL.
 mod common;
 use common::{assert_close, gpus, label, Case, Rng};
-use wgconv::{Conv2dParams, Variant};
+use wgconv::{Conv2dParams, Policy};
 
 fn outputs(gpu: &wgconv::Gpu, c: &Case) -> Vec<Vec<f32>> {
     let x = gpu.tensor(&c.x_shape, &c.x).unwrap();
@@ -55,8 +55,8 @@ fn cases() -> Vec<Case> {
 #[test]
 fn same_inputs_give_identical_bits() {
     for gpu in gpus() {
-        for variant in Variant::ALL {
-            let gpu = gpu.with_variant(variant);
+        for variant in Policy::ALL {
+            let gpu = gpu.with_policy(variant);
             for c in cases() {
                 let a = outputs(&gpu, &c);
                 let b = outputs(&gpu, &c);
@@ -85,7 +85,7 @@ fn adapters_agree_with_each_other() {
     for c in cases() {
         let runs: Vec<(String, Vec<Vec<f32>>)> = all
             .iter()
-            .flat_map(|g| Variant::FORCED.map(|v| g.with_variant(v)))
+            .flat_map(|g| Policy::FORCED.map(|v| g.with_policy(v)))
             .map(|g| (label(&g), outputs(&g, &c)))
             .collect();
         let shapes = [

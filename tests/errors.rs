@@ -383,7 +383,7 @@ fn tensors_from_another_gpu_are_rejected() {
         ));
         // A handle with another variant is the same device.
         assert!(gpu
-            .with_variant(wgconv::Variant::Direct)
+            .with_policy(wgconv::Policy::Force(wgconv::ConvKernel::Direct))
             .conv2d(&x, &gpu.zeros(&[1, 1, 3, 3]).unwrap(), None, &p())
             .is_ok());
     }

@@ -2,11 +2,11 @@
 //! reference: integer inputs exactly, random geometries within TOL.
 mod common;
 use common::{gpus, random_geometry, Case, Rng};
-use wgconv::{Conv2dParams, Variant};
+use wgconv::{Conv2dParams, Policy};
 
 /// Forced variants: each is held to the reference on its own (Auto picks
 /// one of them per problem).
-const VARIANTS: [Variant; 5] = Variant::FORCED;
+const VARIANTS: [Policy; 7] = Policy::FORCED;
 
 /// Geometries chosen to hit the tiled kernel's edges: more than one tile in
 /// each direction, sizes that are not multiples of 64 or 16, long
@@ -56,8 +56,8 @@ fn integer_inputs_are_exact_on_every_op_and_variant() {
         cases.push(Case::new(x, w, p, &mut rng, true));
     }
     for gpu in gpus() {
-        for variant in Variant::ALL {
-            let gpu = gpu.with_variant(variant);
+        for variant in Policy::ALL {
+            let gpu = gpu.with_policy(variant);
             for case in &cases {
                 case.check(&gpu, true);
             }
@@ -91,7 +91,7 @@ fn random_geometries_match_the_reference() {
     );
     for gpu in gpus() {
         for variant in VARIANTS {
-            let gpu = gpu.with_variant(variant);
+            let gpu = gpu.with_policy(variant);
             for case in cases.iter().chain(
                 &edge_geometries()
                     .into_iter()

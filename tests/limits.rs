@@ -196,8 +196,8 @@ fn long_reductions_stay_within_the_loop_budget() {
     let dy = rng.ints(17_000_000);
     let db_want = cpu::bias_grad(&dy, dy_shape).unwrap();
     for base in gpus() {
-        for variant in wgconv::Variant::ALL {
-            let gpu = base.with_variant(variant);
+        for variant in wgconv::Policy::ALL {
+            let gpu = base.with_policy(variant);
             let xt = gpu.tensor(&xs, &x).unwrap();
             let dw = gpu.conv2d_weight_grad(&xt, &xt, [1, 1, 3, 3], &p).unwrap();
             assert_eq!(dw.to_vec().unwrap(), want, "{}", label(&gpu));

@@ -4,7 +4,7 @@
 //! differences in f64.
 mod common;
 use common::{assert_close, gpus, label, Rng};
-use wgconv::{cpu, Adam, Gpu, Variant};
+use wgconv::{cpu, Adam, Gpu, Policy};
 
 fn random_shape(rng: &mut Rng) -> Vec<usize> {
     let rank = rng.range(1, 4);
@@ -253,8 +253,8 @@ fn max_pool_backward_picks_the_first_maximum() {
 #[test]
 fn linear_matches_reference_in_every_variant() {
     for base in gpus() {
-        for variant in Variant::ALL {
-            let gpu = base.with_variant(variant);
+        for variant in Policy::ALL {
+            let gpu = base.with_policy(variant);
             let mut rng = Rng::new(14);
             for case in 0..12 {
                 let n = rng.range(1, 80);

@@ -62,12 +62,12 @@ fn eight_threads_share_one_gpu() {
 /// batch: its released buffers stay quarantined until it is submitted.
 #[test]
 fn scratch_is_not_reused_before_its_op_is_submitted() {
-    use wgconv::{Conv2dParams, Variant};
+    use wgconv::{Conv2dParams, ConvKernel, Policy};
     // Direct weight gradient of a 3x3 kernel over 38x38 outputs: six
     // splits of 241 terms, so 6·9 = 54 floats of partial sums.
     const PARTIALS: usize = 54;
     for gpu in gpus() {
-        let gpu = gpu.with_variant(Variant::Direct);
+        let gpu = gpu.with_policy(Policy::Force(ConvKernel::Direct));
         let p = Conv2dParams::default();
         let stop = std::sync::atomic::AtomicBool::new(false);
         std::thread::scope(|scope| {

@@ -105,8 +105,8 @@ fn worked_example_on_every_adapter() {
     let p = Conv2dParams::square(2, 0);
     let alpha = 0.5f32;
     for gpu in gpus() {
-        for variant in wgconv::Variant::ALL {
-            let gpu = gpu.with_variant(variant);
+        for variant in wgconv::Policy::ALL {
+            let gpu = gpu.with_policy(variant);
             let who = label(&gpu);
             let x = gpu.tensor(&[1, 1, 5, 5], &A).unwrap();
             let mut w = gpu.tensor(&[1, 1, 3, 3], &W).unwrap();

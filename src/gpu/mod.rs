@@ -4,15 +4,18 @@
 
 mod batch;
 mod buffers;
-mod kernels;
 mod pool;
 mod record;
+mod shaders;
 
-pub(crate) use kernels::Kernel;
 pub(crate) use pool::Lease;
 pub use pool::MemoryStats;
 pub(crate) use record::{Bindable, Recorder, Slice};
+pub(crate) use shaders::Shader;
+#[cfg(test)]
+pub(crate) use shaders::{check_uniform_layout, fields};
 
+use crate::plan::{AdapterFacts, Policy};
 use crate::Error;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -21,94 +24,18 @@ use std::sync::{Arc, Mutex};
 /// type, driver), re-exported from wgpu.
 pub use wgpu::AdapterInfo;
 
-/// Which kernel family member runs a convolution. `Auto` (the default)
-/// picks per problem; forcing one is for tests and benchmarks, so every
-/// variant is held to the same CPU reference.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Variant {
-    /// Pick per problem by a fixed rule: on CPU adapters `Blocks`, or
-    /// direct loops for GEMMs of fewer than 8 columns; on GPUs direct loops
-    /// for tiny or depthwise problems, `Rows` for narrow or shallow GEMMs,
-    /// `Wide` for GEMMs of 128 columns or more, `Tiled` otherwise.
-    Auto,
-    /// One invocation per output element, plain loops: the reference variant.
-    Direct,
-    /// Implicit GEMM with 128x64 workgroup tiles staged in workgroup memory
-    /// and 8x8 register tiles per invocation (shaders/gemm_tiled.wgsl);
-    /// 128x32 tiles where the GEMM has at most 32 columns.
-    Tiled,
-    /// The same with 128x128 workgroup tiles
-    /// (`tiled_wide` in shaders/gemm_tiled.wgsl).
-    Wide,
-    /// Implicit GEMM with one output row x 16 columns per invocation, no
-    /// workgroup memory, the weight operand read as workgroup-uniform
-    /// broadcasts (shaders/gemm_rows.wgsl).
-    Rows,
-    /// Implicit GEMM with one 16x16 block per invocation (32x16 for larger
-    /// GEMMs) over its own split of the reduction, no workgroup memory
-    /// (shaders/gemm_blocks.wgsl): the fastest variant on CPU adapters,
-    /// where loads cost far more than arithmetic. The input gradient of
-    /// C/g < 8 runs in two steps under it (columns, then col2im).
-    Blocks,
-    /// Autotune: at the first use of each (op, shape) time every candidate
-    /// variant on scratch buffers and keep the fastest, in memory and, with
-    /// `WGCONV_TUNE_CACHE=path`, in a JSON file keyed by adapter, driver,
-    /// op and shape (so later processes make the same choice and get the
-    /// same bits).
-    Tuned,
-}
-
-impl Variant {
-    pub const ALL: [Variant; 7] = [
-        Variant::Auto,
-        Variant::Direct,
-        Variant::Tiled,
-        Variant::Wide,
-        Variant::Rows,
-        Variant::Blocks,
-        Variant::Tuned,
-    ];
-    /// The kernel variants that can be forced (every one but the two
-    /// choosers, `Auto` and `Tuned`).
-    pub const FORCED: [Variant; 5] = [
-        Variant::Direct,
-        Variant::Tiled,
-        Variant::Wide,
-        Variant::Rows,
-        Variant::Blocks,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Variant::Auto => "auto",
-            Variant::Direct => "direct",
-            Variant::Tiled => "tiled",
-            Variant::Wide => "wide",
-            Variant::Tuned => "tuned",
-            Variant::Rows => "rows",
-            Variant::Blocks => "blocks",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Variant> {
-        Variant::ALL
-            .into_iter()
-            .find(|v| v.name() == s.to_ascii_lowercase())
-    }
-}
-
 /// A GPU device that runs wgconv's kernels. Cheap to clone (an `Arc`
 /// inside); `Send + Sync`, so one `Gpu` can serve several threads.
 #[derive(Clone)]
 pub struct Gpu {
     pub(crate) inner: Arc<Inner>,
-    variant: Variant,
+    policy: Policy,
 }
 
-/// Tap tables by kernel, geometry and stride phase: the buffer and its
-/// number of taps.
+/// Tap tables by op, geometry and stride phase: the buffer and its number
+/// of taps (built by ops/taps.rs).
 pub(crate) type TapTables =
-    HashMap<(Kernel, crate::Conv2dGeometry, [usize; 2]), (wgpu::Buffer, usize)>;
+    HashMap<(crate::plan::ConvOp, crate::Conv2dGeometry, [usize; 2]), (wgpu::Buffer, usize)>;
 
 pub(crate) struct Inner {
     pub(crate) device: wgpu::Device,
@@ -116,10 +43,13 @@ pub(crate) struct Inner {
     info: AdapterInfo,
     pub(crate) limits: wgpu::Limits,
     pub(crate) features: wgpu::Features,
-    pipelines: Mutex<HashMap<(Kernel, &'static str), wgpu::ComputePipeline>>,
-    modules: Mutex<HashMap<Kernel, wgpu::ShaderModule>>,
-    /// Tap tables of the tiled kernels, per geometry (ops/taps.rs).
+    pipelines: Mutex<HashMap<(Shader, &'static str), wgpu::ComputePipeline>>,
+    modules: Mutex<HashMap<Shader, wgpu::ShaderModule>>,
+    /// Tap tables of the GEMM kernels, per geometry (ops/taps.rs).
     pub(crate) tables: Mutex<TapTables>,
+    /// A one-entry table bound where a GEMM entry point's tap-table
+    /// binding is read by no load (the two-step input gradient's columns).
+    pub(crate) no_taps: wgpu::Buffer,
     /// Command buffers waiting for the one submission of a [`Gpu::record`]
     /// batch, per thread that has a batch open (gpu/batch.rs).
     batches: Mutex<HashMap<std::thread::ThreadId, Vec<wgpu::CommandBuffer>>>,
@@ -133,8 +63,8 @@ pub(crate) struct Inner {
     /// wgpu-core assertion ("If the queue is empty, the current submission
     /// index ... should be at least the wait submission index").
     queue_lock: Mutex<()>,
-    /// Autotuned choices (ops/tune.rs).
-    pub(crate) tuning: Mutex<crate::ops::Tuning>,
+    /// Plans chosen by `Policy::Tuned` (measured by ops/tune.rs).
+    pub(crate) tuning: Mutex<crate::plan::TunedPlans>,
     /// Present on the GL backend only: wgpu's GL backend shares one EGL
     /// context between threads and panics when a thread waits more than
     /// 6 s for it (one thread blocked on a fence holds it meanwhile). Every
@@ -249,10 +179,18 @@ impl Gpu {
         }));
         let features = device.features();
         let limits = device.limits();
-        let variant = std::env::var("WGCONV_VARIANT")
+        let policy = std::env::var("WGCONV_VARIANT")
             .ok()
-            .and_then(|v| Variant::parse(&v))
-            .unwrap_or(Variant::Auto);
+            .and_then(|v| Policy::parse(&v))
+            .unwrap_or_default();
+        let no_taps = wgpu::util::DeviceExt::create_buffer_init(
+            &device,
+            &wgpu::util::BufferInitDescriptor {
+                label: Some("no tap table"),
+                contents: &[0u8; 16],
+                usage: wgpu::BufferUsages::STORAGE,
+            },
+        );
         Ok(Gpu {
             inner: Arc::new(Inner {
                 device,
@@ -263,14 +201,15 @@ impl Gpu {
                 pipelines: Mutex::new(HashMap::new()),
                 modules: Mutex::new(HashMap::new()),
                 tables: Mutex::new(HashMap::new()),
+                no_taps,
                 batches: Mutex::new(HashMap::new()),
                 pool: Mutex::new(pool::Pool::default()),
                 lost,
                 queue_lock: Mutex::new(()),
-                tuning: Mutex::new(crate::ops::Tuning::from_env()),
+                tuning: Mutex::new(crate::plan::TunedPlans::from_env()),
                 serial: (info.backend == wgpu::Backend::Gl).then(|| Mutex::new(())),
             }),
-            variant,
+            policy,
         })
     }
 
@@ -279,10 +218,14 @@ impl Gpu {
         self.inner.info.clone()
     }
 
-    /// Whether the adapter runs invocations on a CPU (lavapipe, llvmpipe,
-    /// WARP): variant choice differs there (see `ops::choose_variant`).
-    pub(crate) fn is_cpu(&self) -> bool {
-        self.inner.info.device_type == wgpu::DeviceType::Cpu
+    /// What the convolution plan depends on (see [`crate::plan::plan`]):
+    /// whether invocations run on a CPU (lavapipe, llvmpipe, WARP), and
+    /// the binding limit.
+    pub fn facts(&self) -> AdapterFacts {
+        AdapterFacts {
+            cpu: self.inner.info.device_type == wgpu::DeviceType::Cpu,
+            max_storage_buffer_binding_size: self.inner.limits.max_storage_buffer_binding_size,
+        }
     }
 
     /// The limits the device was created with (the adapter's own).
@@ -297,19 +240,20 @@ impl Gpu {
             .contains(wgpu::Features::TIMESTAMP_QUERY)
     }
 
-    /// A handle to the same device that runs convolutions with `variant`.
+    /// A handle to the same device that plans convolutions by `policy`.
     /// Tensors are shared between the two handles. The environment
-    /// variable `WGCONV_VARIANT=direct|tiled|wide|rows|blocks|auto|tuned` sets the initial choice.
-    pub fn with_variant(&self, variant: Variant) -> Gpu {
+    /// variable `WGCONV_VARIANT` (a name [`Policy::parse`] takes: `auto`,
+    /// `tuned` or a kernel name) sets the initial policy.
+    pub fn with_policy(&self, policy: Policy) -> Gpu {
         Gpu {
             inner: self.inner.clone(),
-            variant,
+            policy,
         }
     }
 
-    /// The variant this handle runs convolutions with.
-    pub fn variant(&self) -> Variant {
-        self.variant
+    /// The policy this handle plans convolutions by.
+    pub fn policy(&self) -> Policy {
+        self.policy
     }
 
     /// `Err(DeviceLost)` once the device has been lost; `Ok` otherwise.
@@ -351,7 +295,7 @@ impl Gpu {
         let mut rec = Recorder::new(self, "debug_invalid_dispatch")?;
         let too_many = self.inner.limits.max_compute_workgroups_per_dimension + 1;
         rec.dispatch(
-            Kernel::Add,
+            Shader::Add,
             "add_assign",
             &[0u8; 16],
             &[(1, &out.buffer), (2, &out.buffer)],
@@ -465,7 +409,7 @@ impl Gpu {
         Ok((x as u32, y as u32))
     }
 
-    pub(crate) fn pipeline(&self, kernel: Kernel, entry: &'static str) -> wgpu::ComputePipeline {
+    pub(crate) fn pipeline(&self, kernel: Shader, entry: &'static str) -> wgpu::ComputePipeline {
         let key = (kernel, entry);
         if let Some(p) = self
             .inner

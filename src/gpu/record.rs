@@ -3,7 +3,7 @@
 //! an out-of-memory in any dispatch comes back from [`Recorder::submit`] as
 //! an [`Error`] naming the op, never as wgpu's default panic.
 
-use super::{Gpu, Kernel, Lease};
+use super::{Gpu, Lease, Shader};
 use crate::Error;
 use std::sync::Arc;
 
@@ -146,7 +146,7 @@ impl<'g> Recorder<'g> {
     /// binding numbers.
     pub(crate) fn dispatch(
         &mut self,
-        kernel: Kernel,
+        kernel: Shader,
         entry: &'static str,
         uniform: &[u8],
         buffers: &[(u32, &dyn Bindable)],

@@ -3,7 +3,7 @@
 
 use super::elementwise::dispatch_split;
 use super::{check_owned, check_shape};
-use crate::gpu::{Kernel, Recorder};
+use crate::gpu::{Recorder, Shader};
 use crate::{Error, Gpu, Tensor};
 
 impl Gpu {
@@ -52,7 +52,7 @@ impl Gpu {
             &mut rec,
             self,
             op,
-            (Kernel::Activation, entry),
+            (Shader::Activation, entry),
             a.len(),
             &buffers,
         )?;

@@ -3,7 +3,7 @@
 
 use super::split::{element_chunk, pieces, slice};
 use super::{check_owned, check_shape, direct_workgroups};
-use crate::gpu::{Kernel, Recorder};
+use crate::gpu::{Recorder, Shader};
 use crate::{Error, Gpu, Tensor};
 
 const OP: &str = "adam_step";
@@ -167,7 +167,7 @@ impl Gpu {
                 part(&v.buffer),
             );
             rec.dispatch(
-                Kernel::AdamStep,
+                Shader::AdamStep,
                 "adam_step",
                 bytemuck::bytes_of(&u),
                 &[(1, &p), (2, &g), (3, &mp), (4, &vp)],
@@ -182,8 +182,14 @@ impl Gpu {
 
 #[cfg(test)]
 mod tests {
+    use super::AdamUniform;
+    use crate::gpu::{check_uniform_layout, fields, Shader};
+
     #[test]
     fn uniform_layout_matches_wgsl() {
-        assert_eq!(std::mem::size_of::<super::AdamUniform>(), 32);
+        let fields = fields!(AdamUniform: beta1, beta2, eps, weight_decay, step_size, bc2_sqrt,
+            len, grid_x);
+        let size = std::mem::size_of::<AdamUniform>();
+        check_uniform_layout(Shader::AdamStep, "AdamParams", size, &fields);
     }
 }

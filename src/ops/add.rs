@@ -1,9 +1,10 @@
 //! `Gpu::add_assign`: `dst += src` (shaders/add.wgsl), used to accumulate
-//! gradients.
+//! gradients, and the in-order sum of a reduction recorded in batch pieces.
 
 use super::elementwise::dispatch_split;
+use super::split::pieces;
 use super::{check_owned, check_shape};
-use crate::gpu::{Kernel, Recorder};
+use crate::gpu::{Bindable, Recorder, Shader};
 use crate::{Error, Gpu, Tensor};
 
 const OP: &str = "add_assign";
@@ -20,7 +21,7 @@ impl Gpu {
             &mut rec,
             self,
             OP,
-            (Kernel::Add, "add_assign"),
+            (Shader::Add, "add_assign"),
             dst.len(),
             &[(1, &dst.buffer), (2, &src.buffer)],
         )?;
@@ -42,8 +43,42 @@ pub(crate) fn add_into(
         rec,
         gpu,
         op,
-        (Kernel::Add, "add_assign"),
+        (Shader::Add, "add_assign"),
         len,
         &[(1, dst), (2, src)],
     )
+}
+
+/// A reduction over the batch recorded piece by piece:
+/// `piece(rec, first, count, dst)` records the sum over images
+/// `first..first + count` into `dst`. The first piece writes `out`; every
+/// later one writes a scratch buffer (made only when there are several
+/// pieces) that is then added into `out`, in piece order, so the result
+/// stays deterministic.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn sum_pieces<'g>(
+    gpu: &Gpu,
+    rec: &mut Recorder<'g>,
+    op: &'static str,
+    n: usize,
+    chunk: usize,
+    out: &wgpu::Buffer,
+    out_len: usize,
+    mut piece: impl FnMut(&mut Recorder<'g>, usize, usize, &dyn Bindable) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let mut all = pieces(n, chunk);
+    if let Some((first, count)) = all.next() {
+        piece(rec, first, count, out)?;
+    }
+    let mut scratch = None;
+    for (first, count) in all {
+        let part = match scratch.take() {
+            Some(part) => part,
+            None => rec.scratch(out_len)?,
+        };
+        piece(rec, first, count, &part.buffer)?;
+        add_into(gpu, rec, op, out, &part.buffer, out_len)?;
+        scratch = Some(part);
+    }
+    Ok(())
 }

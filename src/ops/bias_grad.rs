@@ -1,9 +1,12 @@
 //! `Gpu::bias_grad`: the bias gradient, a per-channel sum of the output
 //! gradient (shaders/bias_grad.wgsl).
 
-use super::split::{batch_chunk, slice, sum_pieces};
-use super::{check_owned, ConvUniform, MAX_LOOP_TRIPS};
-use crate::gpu::{Bindable, Kernel, Recorder};
+use super::add::sum_pieces;
+use super::conv_uniform::slot;
+use super::split::{batch_chunk, slice};
+use super::{check_owned, ConvUniform};
+use crate::gpu::{Bindable, Recorder, Shader};
+use crate::plan::MAX_LOOP_TRIPS;
 use crate::shape::check_4d;
 use crate::{Error, Gpu, Tensor};
 
@@ -69,10 +72,10 @@ fn record_piece(
         ..Default::default()
     };
     rec.dispatch(
-        Kernel::BiasGrad,
+        Shader::BiasGrad,
         "bias_grad",
         bytemuck::bytes_of(&u),
-        &[(1, dy), (2, db)],
+        &[(slot::A, dy), (slot::B, db)],
         grid,
     );
     Ok(())

@@ -1,43 +1,44 @@
 //! `ConvUniform`: the parameters of every convolution-family kernel, laid
-//! out exactly as `struct ConvParams` in shaders/conv_params.wgsl.
+//! out exactly as `struct ConvParams` in shaders/conv_params.wgsl, and the
+//! binding slots of the convolution modules ([`slot`]).
 
 use crate::shape::Conv2dGeometry;
 
 /// Mirror of WGSL `ConvParams`: 32 u32 fields, 128 bytes.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct ConvUniform {
-    pub n: u32,
-    pub c: u32,
-    pub h: u32,
-    pub w: u32,
-    pub k: u32,
-    pub r: u32,
-    pub s: u32,
-    pub groups: u32,
-    pub ho: u32,
-    pub wo: u32,
-    pub stride_h: u32,
-    pub stride_w: u32,
-    pub pad_h: u32,
-    pub pad_w: u32,
-    pub dil_h: u32,
-    pub dil_w: u32,
-    pub c_per_group: u32,
-    pub k_per_group: u32,
-    pub has_bias: u32,
-    pub grid_x: u32,
-    pub tiles_m: u32,
-    pub tiles_n: u32,
-    pub splits: u32,
-    pub split_len: u32,
+pub(crate) struct ConvUniform {
+    pub(crate) n: u32,
+    pub(crate) c: u32,
+    pub(crate) h: u32,
+    pub(crate) w: u32,
+    pub(crate) k: u32,
+    pub(crate) r: u32,
+    pub(crate) s: u32,
+    pub(crate) groups: u32,
+    pub(crate) ho: u32,
+    pub(crate) wo: u32,
+    pub(crate) stride_h: u32,
+    pub(crate) stride_w: u32,
+    pub(crate) pad_h: u32,
+    pub(crate) pad_w: u32,
+    pub(crate) dil_h: u32,
+    pub(crate) dil_w: u32,
+    pub(crate) c_per_group: u32,
+    pub(crate) k_per_group: u32,
+    pub(crate) has_bias: u32,
+    pub(crate) grid_x: u32,
+    pub(crate) tiles_m: u32,
+    pub(crate) tiles_n: u32,
+    pub(crate) splits: u32,
+    pub(crate) split_len: u32,
     /// Stride phase of an input-gradient GEMM (see conv2d_input_grad.wgsl).
-    pub phase_h: u32,
-    pub phase_w: u32,
-    pub rows_h: u32,
-    pub rows_w: u32,
-    pub taps_len: u32,
-    pub _pad: [u32; 3],
+    pub(crate) phase_h: u32,
+    pub(crate) phase_w: u32,
+    pub(crate) rows_h: u32,
+    pub(crate) rows_w: u32,
+    pub(crate) taps_len: u32,
+    pub(crate) _pad: [u32; 3],
 }
 
 impl ConvUniform {
@@ -45,7 +46,7 @@ impl ConvUniform {
     /// are filled by the op that dispatches the tiled kernel. Every value
     /// fits in u32 because [`Conv2dGeometry::new`] bounds element counts
     /// by 2^32 - 1 and axis extents by 2^30.
-    pub fn new(g: &Conv2dGeometry, grid_x: u32) -> Self {
+    pub(crate) fn new(g: &Conv2dGeometry, grid_x: u32) -> Self {
         let p = &g.params;
         ConvUniform {
             n: g.n as u32,
@@ -82,15 +83,104 @@ impl ConvUniform {
     }
 }
 
+/// The binding slots of the convolution shader modules (binding 0 is the
+/// uniform). The same slot holds the same role in every conv module; the
+/// test below holds each module's declarations to these numbers.
+pub(crate) mod slot {
+    /// The GEMM's A operand tensor: x (forward, weight grad) or dy.
+    pub(crate) const A: u32 = 1;
+    /// The B operand tensor: the weight, or dy (weight grad).
+    pub(crate) const B: u32 = 2;
+    /// What the GEMM or direct kernel writes: y, dx, dw, the weight
+    /// gradient's partial sums, or the two-step path's columns.
+    pub(crate) const C: u32 = 3;
+    /// The forward bias.
+    pub(crate) const BIAS: u32 = 4;
+    /// A second pass's input: reduce_splits' partial sums, col2im's columns.
+    pub(crate) const PASS2_IN: u32 = 5;
+    /// A second pass's output: dw, or dx.
+    pub(crate) const PASS2_OUT: u32 = 6;
+    /// The tap table (ops/taps.rs).
+    pub(crate) const TAPS: u32 = 7;
+}
+
 #[cfg(test)]
 mod tests {
+    use super::slot::*;
+    use super::ConvUniform;
+    use crate::gpu::{check_uniform_layout, fields, Shader};
+
     #[test]
     fn layout_matches_wgsl() {
-        // 32 u32 fields in conv_params.wgsl, a multiple of 16 bytes.
-        assert_eq!(std::mem::size_of::<super::ConvUniform>(), 128);
-        let wgsl = include_str!("../../shaders/conv_params.wgsl");
-        let body = &wgsl[wgsl.find("struct ConvParams").unwrap()..];
-        let body = &body[..body.find('}').unwrap()];
-        assert_eq!(body.matches(": u32").count(), 32);
+        let fields = fields!(ConvUniform: n, c, h, w, k, r, s, groups, ho, wo, stride_h,
+            stride_w, pad_h, pad_w, dil_h, dil_w, c_per_group, k_per_group, has_bias, grid_x,
+            tiles_m, tiles_n, splits, split_len, phase_h, phase_w, rows_h, rows_w, taps_len, _pad);
+        let size = std::mem::size_of::<ConvUniform>();
+        for shader in [
+            Shader::Conv2dForward,
+            Shader::Conv2dInputGrad,
+            Shader::Conv2dInputGradCols,
+            Shader::Conv2dWeightGrad,
+            Shader::BiasGrad,
+        ] {
+            check_uniform_layout(shader, "ConvParams", size, &fields);
+        }
+    }
+
+    /// Every storage variable of every conv module sits in the slot the
+    /// host binds it at.
+    #[test]
+    fn conv_modules_declare_the_host_slots() {
+        let expected: [(Shader, &[(&str, u32)]); 5] = [
+            (
+                Shader::Conv2dForward,
+                &[
+                    ("x", A),
+                    ("wt", B),
+                    ("y", C),
+                    ("bias", BIAS),
+                    ("taps", TAPS),
+                ],
+            ),
+            (
+                Shader::Conv2dInputGrad,
+                &[("dy", A), ("wt", B), ("dx", C), ("taps", TAPS)],
+            ),
+            (
+                Shader::Conv2dInputGradCols,
+                &[
+                    ("dy", A),
+                    ("wt", B),
+                    ("cols", C),
+                    ("cols_in", PASS2_IN),
+                    ("dx", PASS2_OUT),
+                    ("taps", TAPS),
+                ],
+            ),
+            (
+                Shader::Conv2dWeightGrad,
+                &[
+                    ("x", A),
+                    ("dy", B),
+                    ("out", C),
+                    ("partials", PASS2_IN),
+                    ("dw", PASS2_OUT),
+                    ("taps", TAPS),
+                ],
+            ),
+            (Shader::BiasGrad, &[("dy", A), ("db", B)]),
+        ];
+        for (shader, want) in expected {
+            let module = naga::front::wgsl::parse_str(&shader.source()).unwrap();
+            let mut got: Vec<(String, u32)> = module
+                .global_variables
+                .iter()
+                .filter(|(_, v)| matches!(v.space, naga::AddressSpace::Storage { .. }))
+                .map(|(_, v)| (v.name.clone().unwrap(), v.binding.as_ref().unwrap().binding))
+                .collect();
+            got.sort_by_key(|g| g.1);
+            let want: Vec<(String, u32)> = want.iter().map(|&(n, b)| (n.to_string(), b)).collect();
+            assert_eq!(got, want, "{}", shader.name());
+        }
     }
 }

@@ -4,7 +4,7 @@
 
 use super::direct_workgroups;
 use super::split::{element_chunk, pieces, slice};
-use crate::gpu::{Bindable, Kernel, Recorder, Slice};
+use crate::gpu::{Bindable, Recorder, Shader, Slice};
 use crate::{Error, Gpu};
 
 /// Mirror of WGSL `ElementwiseParams` (16 bytes).
@@ -24,7 +24,7 @@ pub(crate) fn dispatch_items(
     rec: &mut Recorder<'_>,
     gpu: &Gpu,
     op: &'static str,
-    (kernel, entry): (Kernel, &'static str),
+    (kernel, entry): (Shader, &'static str),
     items: usize,
     cols: usize,
     buffers: &[(u32, &dyn Bindable)],
@@ -47,7 +47,7 @@ pub(crate) fn dispatch_split(
     rec: &mut Recorder<'_>,
     gpu: &Gpu,
     op: &'static str,
-    kernel_entry: (Kernel, &'static str),
+    kernel_entry: (Shader, &'static str),
     len: usize,
     buffers: &[(u32, &wgpu::Buffer)],
 ) -> Result<(), Error> {
@@ -69,7 +69,7 @@ pub(crate) fn dispatch_split(
 /// reductions of the loss kernels).
 pub(crate) fn dispatch_single(
     rec: &mut Recorder<'_>,
-    (kernel, entry): (Kernel, &'static str),
+    (kernel, entry): (Shader, &'static str),
     items: usize,
     cols: usize,
     buffers: &[(u32, &dyn Bindable)],
@@ -85,8 +85,20 @@ pub(crate) fn dispatch_single(
 
 #[cfg(test)]
 mod tests {
+    use super::ElementwiseUniform;
+    use crate::gpu::{check_uniform_layout, fields, Shader};
+
     #[test]
     fn uniform_layout_matches_wgsl() {
-        assert_eq!(std::mem::size_of::<super::ElementwiseUniform>(), 16);
+        let fields = fields!(ElementwiseUniform: len, cols, grid_x, _pad);
+        let size = std::mem::size_of::<ElementwiseUniform>();
+        for shader in [
+            Shader::Activation,
+            Shader::Add,
+            Shader::MseLoss,
+            Shader::SoftmaxCrossEntropy,
+        ] {
+            check_uniform_layout(shader, "ElementwiseParams", size, &fields);
+        }
     }
 }

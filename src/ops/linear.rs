@@ -1,14 +1,14 @@
 //! `Gpu::linear` and its three gradients. A linear layer is a 1×1
 //! convolution of a 1×1 image (see [`crate::shape::linear_geometry`]), so
 //! it runs the convolution GEMM kernels (shaders/conv2d_*.wgsl and
-//! bias_grad.wgsl) with their variant choice; only the shapes checked and
+//! bias_grad.wgsl) planned like any convolution (crate::plan); only the shapes checked and
 //! the errors named are its own. The CPU reference (`cpu::linear`) is
 //! written independently, so the tests still compare two derivations.
 
 use super::bias_grad::record_bias_grad;
 use super::{check_owned, check_shape};
-use super::{record_conv2d_forward, record_conv2d_input_grad, record_conv2d_weight_grad};
 use crate::gpu::Recorder;
+use crate::plan::{ConvOp, ConvProblem};
 use crate::shape::{check_dims, linear_geometry};
 use crate::{Error, Gpu, Tensor};
 
@@ -25,12 +25,11 @@ impl Gpu {
             check_shape(OP, "bias", b, &[geo.k])?;
         }
         let _serial = self.serialize();
-        let y = self.output_unlocked(OP, &[geo.n, geo.k])?;
-        let mut rec = Recorder::new(self, OP)?;
-        let bias = b.map(|b| &b.buffer);
-        record_conv2d_forward(self, &mut rec, &geo, &x.buffer, &w.buffer, bias, &y.buffer)?;
-        rec.submit()?;
-        Ok(y)
+        let problem = ConvProblem {
+            op: ConvOp::Forward,
+            geometry: geo,
+        };
+        self.run_conv(OP, &problem, &[geo.n, geo.k], (x, w, b))
     }
 
     /// `dx[n, i] = Σ_o dy[n, o] · w[o, i]`: the gradient of [`Gpu::linear`]
@@ -43,11 +42,11 @@ impl Gpu {
         let geo = linear_geometry(OP, &[n, fan_in], w.shape())?;
         check_shape(OP, "output gradient", dy, &[geo.n, geo.k])?;
         let _serial = self.serialize();
-        let dx = self.output_unlocked(OP, &[geo.n, geo.c])?;
-        let mut rec = Recorder::new(self, OP)?;
-        record_conv2d_input_grad(self, &mut rec, &geo, &dy.buffer, &w.buffer, &dx.buffer)?;
-        rec.submit()?;
-        Ok(dx)
+        let problem = ConvProblem {
+            op: ConvOp::InputGrad,
+            geometry: geo,
+        };
+        self.run_conv(OP, &problem, &[geo.n, geo.c], (dy, w, None))
     }
 
     /// `dw[o, i] = Σ_n dy[n, o] · x[n, i]`: the weight gradient of
@@ -61,11 +60,11 @@ impl Gpu {
         let geo = linear_geometry(OP, x.shape(), &[fan_out, fan_in])?;
         check_shape(OP, "output gradient", dy, &[geo.n, geo.k])?;
         let _serial = self.serialize();
-        let dw = self.output_unlocked(OP, &[geo.k, geo.c])?;
-        let mut rec = Recorder::new(self, OP)?;
-        record_conv2d_weight_grad(self, &mut rec, &geo, &x.buffer, &dy.buffer, &dw.buffer)?;
-        rec.submit()?;
-        Ok(dw)
+        let problem = ConvProblem {
+            op: ConvOp::WeightGrad,
+            geometry: geo,
+        };
+        self.run_conv(OP, &problem, &[geo.k, geo.c], (x, dy, None))
     }
 
     /// `db[o] = Σ_n dy[n, o]`: the bias gradient of [`Gpu::linear`].

@@ -1,7 +1,7 @@
 //! `Gpu::max_pool2d` and its backward pass (shaders/max_pool2d.wgsl).
 
 use super::{check_owned, check_shape, direct_workgroups};
-use crate::gpu::{Bindable, Kernel, Recorder};
+use crate::gpu::{Bindable, Recorder, Shader};
 use crate::shape::pool2d_output_shape;
 use crate::{Error, Gpu, Tensor};
 
@@ -83,7 +83,7 @@ impl Gpu {
         }
         let mut rec = Recorder::new(self, op)?;
         rec.dispatch(
-            Kernel::MaxPool2d,
+            Shader::MaxPool2d,
             entry,
             bytemuck::bytes_of(&u),
             &buffers,
@@ -95,8 +95,13 @@ impl Gpu {
 
 #[cfg(test)]
 mod tests {
+    use super::MaxPoolUniform;
+    use crate::gpu::{check_uniform_layout, fields, Shader};
+
     #[test]
     fn uniform_layout_matches_wgsl() {
-        assert_eq!(std::mem::size_of::<super::MaxPoolUniform>(), 32);
+        let fields = fields!(MaxPoolUniform: planes, h, w, size, ho, wo, grid_x, _pad);
+        let size = std::mem::size_of::<MaxPoolUniform>();
+        check_uniform_layout(Shader::MaxPool2d, "PoolParams", size, &fields);
     }
 }

@@ -2,7 +2,7 @@
 
 use super::elementwise::{dispatch_items, dispatch_single};
 use super::{check_loop, check_owned, check_shape};
-use crate::gpu::{Kernel, Recorder};
+use crate::gpu::{Recorder, Shader};
 use crate::{Error, Gpu, Tensor};
 
 impl Gpu {
@@ -25,7 +25,7 @@ impl Gpu {
         let mut rec = Recorder::new(self, OP)?;
         dispatch_single(
             &mut rec,
-            (Kernel::MseLoss, "forward"),
+            (Shader::MseLoss, "forward"),
             y.len(),
             0,
             &[(1, &y.buffer), (2, &t.buffer), (3, &loss.buffer)],
@@ -48,7 +48,7 @@ impl Gpu {
             &mut rec,
             self,
             OP,
-            (Kernel::MseLoss, "backward"),
+            (Shader::MseLoss, "backward"),
             y.len(),
             0,
             &[(1, &y.buffer), (2, &t.buffer), (3, &dy.buffer)],

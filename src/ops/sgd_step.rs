@@ -3,7 +3,7 @@
 
 use super::split::{element_chunk, pieces, slice};
 use super::{check_owned, check_shape, direct_workgroups};
-use crate::gpu::{Bindable, Kernel, Recorder};
+use crate::gpu::{Bindable, Recorder, Shader};
 use crate::{Error, Gpu, Tensor};
 
 const OP: &str = "sgd_step";
@@ -151,7 +151,7 @@ impl Gpu {
             if let Some(b) = &b {
                 bound.push((3, b));
             }
-            rec.dispatch(Kernel::SgdStep, entry, bytemuck::bytes_of(&u), &bound, grid);
+            rec.dispatch(Shader::SgdStep, entry, bytemuck::bytes_of(&u), &bound, grid);
         }
         rec.submit()
     }
@@ -159,8 +159,14 @@ impl Gpu {
 
 #[cfg(test)]
 mod tests {
+    use super::SgdUniform;
+    use crate::gpu::{check_uniform_layout, fields, Shader};
+
     #[test]
     fn uniform_layout_matches_wgsl() {
-        assert_eq!(std::mem::size_of::<super::SgdUniform>(), 32);
+        let fields = fields!(SgdUniform: lr, momentum, dampening, weight_decay, nesterov,
+            first_step, len, grid_x);
+        let size = std::mem::size_of::<SgdUniform>();
+        check_uniform_layout(Shader::SgdStep, "SgdParams", size, &fields);
     }
 }

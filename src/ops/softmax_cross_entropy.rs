@@ -3,7 +3,7 @@
 
 use super::elementwise::{dispatch_items, dispatch_single};
 use super::{check_loop, check_owned, check_shape};
-use crate::gpu::{Kernel, Recorder};
+use crate::gpu::{Recorder, Shader};
 use crate::shape::check_dims;
 use crate::{Error, Gpu, Tensor};
 
@@ -27,7 +27,7 @@ impl Gpu {
         let mut rec = Recorder::new(self, OP)?;
         dispatch_single(
             &mut rec,
-            (Kernel::SoftmaxCrossEntropy, "forward"),
+            (Shader::SoftmaxCrossEntropy, "forward"),
             n,
             c,
             &[(1, &logits.buffer), (2, &targets.buffer), (3, &loss.buffer)],
@@ -52,7 +52,7 @@ impl Gpu {
             &mut rec,
             self,
             OP,
-            (Kernel::SoftmaxCrossEntropy, "backward"),
+            (Shader::SoftmaxCrossEntropy, "backward"),
             n,
             c,
             &[(1, &logits.buffer), (2, &targets.buffer), (3, &dz.buffer)],

@@ -7,8 +7,7 @@
 //! gradients) are added into the result one after another, in order, so
 //! the result stays deterministic.
 
-use super::add::add_into;
-use crate::gpu::{Bindable, Recorder, Slice};
+use crate::gpu::Slice;
 use crate::{Error, Gpu};
 
 fn gcd(a: u64, b: u64) -> u64 {
@@ -24,7 +23,7 @@ fn gcd(a: u64, b: u64) -> u64 {
 /// binding and every piece starts at an offset aligned to
 /// `min_storage_buffer_offset_alignment`. `n` itself when everything fits.
 /// At most `max_images` per piece (a kernel's loop budget, see
-/// [`super::MAX_LOOP_TRIPS`]). Fails when a single image is larger than a
+/// [`crate::plan::MAX_LOOP_TRIPS`]). Fails when a single image is larger than a
 /// binding, or `max_images` is 0.
 pub(crate) fn batch_chunk(
     gpu: &Gpu,
@@ -109,38 +108,4 @@ pub(crate) fn slice(
         offset: item_bytes * first as u64,
         size: item_bytes * count as u64,
     }
-}
-
-/// A reduction over the batch recorded piece by piece:
-/// `piece(rec, first, count, dst)` records the sum over images
-/// `first..first + count` into `dst`. The first piece writes `out`; every
-/// later one writes a scratch buffer (made only when there are several
-/// pieces) that is then added into `out`, in piece order, so the result
-/// stays deterministic.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn sum_pieces<'g>(
-    gpu: &Gpu,
-    rec: &mut Recorder<'g>,
-    op: &'static str,
-    n: usize,
-    chunk: usize,
-    out: &wgpu::Buffer,
-    out_len: usize,
-    mut piece: impl FnMut(&mut Recorder<'g>, usize, usize, &dyn Bindable) -> Result<(), Error>,
-) -> Result<(), Error> {
-    let mut all = pieces(n, chunk);
-    if let Some((first, count)) = all.next() {
-        piece(rec, first, count, out)?;
-    }
-    let mut scratch = None;
-    for (first, count) in all {
-        let part = match scratch.take() {
-            Some(part) => part,
-            None => rec.scratch(out_len)?,
-        };
-        piece(rec, first, count, &part.buffer)?;
-        add_into(gpu, rec, op, out, &part.buffer, out_len)?;
-        scratch = Some(part);
-    }
-    Ok(())
 }

@@ -1,24 +1,24 @@
-//! Tap tables for the tiled kernels: the decomposition of every reduction
+//! Tap tables for the GEMM kernels: the decomposition of every reduction
 //! index kk into offsets, computed once per geometry on the host so the
 //! shaders load it instead of dividing (see the headers of the conv
 //! shaders for each table's layout). Cached per device and geometry.
 
-use crate::gpu::Kernel;
+use crate::plan::{ConvOp, ConvProblem};
 use crate::{Conv2dGeometry, Error, Gpu};
 
 /// Tables kept per device before the cache is cleared (bounds memory in
 /// long runs over many shapes).
 const CACHE_CAPACITY: usize = 64;
 
-fn build(kernel: Kernel, g: &Conv2dGeometry, phase: [usize; 2]) -> Vec<[u32; 4]> {
+fn build(op: ConvOp, g: &Conv2dGeometry, phase: [usize; 2]) -> Vec<[u32; 4]> {
     let p = &g.params;
     let (dh, dw) = (p.dilation[0] as usize, p.dilation[1] as usize);
     let (sh, sw) = (p.stride[0] as usize, p.stride[1] as usize);
     let mut out = Vec::new();
     // Offsets fit in u32: Conv2dGeometry bounds every tensor by 2^32 − 1 elements.
     let v = |a: usize, b: usize, c: usize, d: usize| [a as u32, b as u32, c as u32, d as u32];
-    match kernel {
-        Kernel::Conv2dForward => {
+    match op {
+        ConvOp::Forward => {
             for c in 0..g.c_per_group() {
                 for r in 0..g.r {
                     for s in 0..g.s {
@@ -27,7 +27,7 @@ fn build(kernel: Kernel, g: &Conv2dGeometry, phase: [usize; 2]) -> Vec<[u32; 4]>
                 }
             }
         }
-        Kernel::Conv2dInputGrad => {
+        ConvOp::InputGrad => {
             // Only the taps that land on an output position from the
             // phase's input positions: (phase + pad − tap) divisible by the
             // stride. The offset (phase + pad − tap) / stride (negative
@@ -57,7 +57,7 @@ fn build(kernel: Kernel, g: &Conv2dGeometry, phase: [usize; 2]) -> Vec<[u32; 4]>
                 }
             }
         }
-        Kernel::Conv2dWeightGrad => {
+        ConvOp::WeightGrad => {
             for n in 0..g.n {
                 for oh in 0..g.ho {
                     for ow in 0..g.wo {
@@ -71,55 +71,41 @@ fn build(kernel: Kernel, g: &Conv2dGeometry, phase: [usize; 2]) -> Vec<[u32; 4]>
                 }
             }
         }
-        // Only the convolution GEMMs read tap tables.
-        _ => {}
     }
     out
 }
 
-/// Bytes the table of `kernel` for `g` takes (to decide whether it fits).
-pub(crate) fn table_bytes(kernel: Kernel, g: &Conv2dGeometry) -> u64 {
-    let entries = match kernel {
-        Kernel::Conv2dForward => g.c_per_group() * g.r * g.s,
-        Kernel::Conv2dInputGrad => g.k_per_group() * g.r * g.s,
-        Kernel::Conv2dWeightGrad => g.n * g.ho * g.wo,
-        // Only the convolution GEMMs read tap tables.
-        _ => 0,
-    };
-    entries as u64 * 16
-}
-
 impl Gpu {
-    /// The tap table of `kernel` for `g`, built and uploaded on first use.
-    pub(crate) fn taps(&self, kernel: Kernel, g: &Conv2dGeometry) -> Result<wgpu::Buffer, Error> {
-        self.taps_phase(kernel, g, [0, 0]).map(|(b, _)| b)
+    /// The tap table of `problem`, built and uploaded on first use.
+    pub(crate) fn taps(&self, problem: &ConvProblem) -> Result<wgpu::Buffer, Error> {
+        self.taps_phase(problem, [0, 0]).map(|(b, _)| b)
     }
 
-    /// The tap table of `kernel` for `g` and stride phase `phase` (input
-    /// gradient only; [0, 0] elsewhere) and its number of taps.
+    /// The tap table of `problem` for stride phase `phase` (input gradient
+    /// only; [0, 0] elsewhere) and its number of taps.
     pub(crate) fn taps_phase(
         &self,
-        kernel: Kernel,
-        g: &Conv2dGeometry,
+        problem: &ConvProblem,
         phase: [usize; 2],
     ) -> Result<(wgpu::Buffer, usize), Error> {
-        let key = (kernel, *g, phase);
+        let (op, g) = (problem.op, problem.geometry);
+        let key = (op, g, phase);
         let mut cache = self.inner.tables.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(b) = cache.get(&key) {
             return Ok(b.clone());
         }
-        let mut table = build(kernel, g, phase);
+        let mut table = build(op, &g, phase);
         let len = table.len();
         // A phase without taps still needs a non-empty binding; the kernel
         // reads none of it (taps_len = 0).
         if table.is_empty() {
             table.push([0; 4]);
         }
-        self.check_storage_size(kernel.name(), table.len() as u64 * 16)?;
+        self.check_storage_size(op.kernel_name(), table.len() as u64 * 16)?;
         let buffer = wgpu::util::DeviceExt::create_buffer_init(
             &self.inner.device,
             &wgpu::util::BufferInitDescriptor {
-                label: Some(kernel.name()),
+                label: Some(op.kernel_name()),
                 contents: bytemuck::cast_slice(&table),
                 usage: wgpu::BufferUsages::STORAGE,
             },
@@ -129,5 +115,30 @@ impl Gpu {
         }
         cache.insert(key, (buffer.clone(), len));
         Ok((buffer, len))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Conv2dParams;
+
+    #[test]
+    fn every_table_has_the_entries_the_plan_counts() {
+        let p = Conv2dParams::square(1, 1);
+        for op in ConvOp::ALL {
+            let problem = ConvProblem::new(
+                op,
+                &[2, 6, 5, 7],
+                &[4, 3, 3, 2],
+                &Conv2dParams { groups: 2, ..p },
+            )
+            .unwrap();
+            assert_eq!(
+                build(op, &problem.geometry, [0, 0]).len(),
+                problem.tap_entries(),
+                "{op:?}"
+            );
+        }
     }
 }

@@ -54,7 +54,7 @@ pub fn label(gpu: &Gpu) -> String {
         "{} / {:?} / variant {}",
         i.name,
         i.backend,
-        gpu.variant().name()
+        gpu.policy().name()
     )
 }
 

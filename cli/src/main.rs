@@ -6,8 +6,8 @@ mod train;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
-use wgconv::bench::{self, BenchOptions, ConvOp};
-use wgconv::{check, Gpu, Variant};
+use wgconv::bench::{self, BenchOptions};
+use wgconv::{check, ConvOp, Gpu, Policy};
 
 #[derive(Parser)]
 #[command(
@@ -44,7 +44,7 @@ enum Command {
         /// Also time the CPU reference and print the speed-up (slow on the large suite).
         #[arg(long)]
         compare_cpu: bool,
-        /// Kernel variant: auto, tuned, direct, tiled, wide, rows or blocks.
+        /// Shader variant: auto, tuned, direct, tiled, wide, rows or blocks.
         #[arg(long, default_value = "auto")]
         variant: String,
         /// Timed repetitions per (shape, op), after 2 warm-up runs.
@@ -60,7 +60,25 @@ enum Command {
     Eval(train::EvalArgs),
 }
 
+/// Mesa's Vulkan device-select layer (an implicit layer that comes with
+/// `mesa-vulkan-drivers`) looks for a Wayland display whenever a Vulkan
+/// instance is created, and on a headless machine libwayland then prints
+/// `error: XDG_RUNTIME_DIR is invalid or not set in the environment.`
+/// twice: driver noise that reads as a failure. The layer only reorders
+/// adapters for a desktop session, and wgconv ranks adapters itself, so
+/// without a session (no `XDG_RUNTIME_DIR`) the CLI turns the layer off,
+/// unless the user chose otherwise.
+fn quiet_headless_driver_probes() {
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none()
+        && std::env::var_os("NODEVICE_SELECT").is_none()
+    {
+        // Still single-threaded here, so changing the environment is sound.
+        std::env::set_var("NODEVICE_SELECT", "1");
+    }
+}
+
 fn main() -> ExitCode {
+    quiet_headless_driver_probes();
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Command::Check {
         adapter: String::new(),
@@ -161,8 +179,17 @@ fn run_check(adapter: &str) -> Result<ExitCode, Box<dyn std::error::Error>> {
     for gpu in gpus {
         let i = gpu.info();
         let name = format!("{} ({:?})", i.name, i.backend);
+        let bar = indicatif::ProgressBar::new(check::geometries().len() as u64).with_style(
+            indicatif::ProgressStyle::with_template("{bar:20} {pos}/{len} geometries on {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar.set_message(format!(
+            "{name} (a first run compiles every kernel, a minute or two on a software adapter; the driver caches them)"
+        ));
+        let rows = check::run_with_progress(&gpu, |done, _| bar.set_position(done as u64));
+        bar.finish_and_clear();
         print!("{:<44}", name.chars().take(43).collect::<String>());
-        for row in check::run(&gpu)? {
+        for row in rows? {
             let mark = if row.passed() { "ok" } else { "FAIL" };
             print!(" {:>14.1e} {mark:>4}", row.worst);
             ok &= row.passed();
@@ -195,18 +222,16 @@ fn run_bench(
 ) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let shapes = bench::suite(suite)
         .ok_or_else(|| format!("unknown suite {suite:?}: use seed, small or large"))?;
-    let variant = Variant::parse(variant).ok_or_else(|| {
-        format!("unknown variant {variant:?}: use auto, direct, tiled, wide or rows")
-    })?;
+    let policy = Policy::parse(variant)
+        .ok_or_else(|| format!("unknown variant {variant:?}: use {}", Policy::names()))?;
     let ops: Vec<ConvOp> = if ops.is_empty() {
         ConvOp::ALL.to_vec()
     } else {
         ops.iter()
             .map(|o| {
-                ConvOp::ALL
-                    .into_iter()
-                    .find(|c| c.name() == o)
-                    .ok_or_else(|| format!("unknown op {o:?}"))
+                ConvOp::parse(o).ok_or_else(|| {
+                    format!("unknown op {o:?}: use forward, input_grad or weight_grad")
+                })
             })
             .collect::<Result<_, _>>()?
     };
@@ -216,7 +241,7 @@ fn run_bench(
     };
     let mut all = Vec::new();
     for gpu in Gpu::all_matching(adapter)? {
-        let gpu = gpu.with_variant(variant);
+        let gpu = gpu.with_policy(policy);
         let total = shapes.len() * ops.len();
         let bar = indicatif::ProgressBar::new(total as u64).with_style(
             indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")

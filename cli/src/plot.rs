@@ -6,7 +6,7 @@ use plotters::prelude::*;
 use std::path::Path;
 use wgconv::train::EpochReport;
 
-const FONT: &[u8] = include_bytes!("../../../assets/DejaVuSans.ttf");
+const FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 
 pub fn training_curves(
     path: &Path,

@@ -1,0 +1,218 @@
+//! The kernel table: every WGSL file wgconv runs, pulled in at compile time
+//! so a linked library needs no files at run time.
+//!
+//! A convolution module is `conv_params.wgsl` (the uniform shared by the
+//! conv family) + `conv_index.wgsl` (stride division, tap decode) + the
+//! op's own file (bindings, the `direct` entry point and the GEMM view of
+//! the op) + `gemm_common.wgsl` (tile decode, four-row loaders) and
+//! `gemm_tiled.wgsl`, `gemm_rows.wgsl` and `gemm_blocks.wgsl` (the GEMM
+//! entry points of crate::plan::ConvKernel, written once against that
+//! GEMM view).
+//! The element-wise kernels share `elementwise.wgsl` (uniform and index
+//! rule) the same way.
+
+const CONV_PARAMS: &str = include_str!("../../shaders/conv_params.wgsl");
+const CONV_INDEX: &str = include_str!("../../shaders/conv_index.wgsl");
+const GEMM_COMMON: &str = include_str!("../../shaders/gemm_common.wgsl");
+const GEMM_TILED: &str = include_str!("../../shaders/gemm_tiled.wgsl");
+const GEMM_ROWS: &str = include_str!("../../shaders/gemm_rows.wgsl");
+const GEMM_BLOCKS: &str = include_str!("../../shaders/gemm_blocks.wgsl");
+const CONV2D_FORWARD: &str = include_str!("../../shaders/conv2d_forward.wgsl");
+const CONV2D_INPUT_GRAD: &str = include_str!("../../shaders/conv2d_input_grad.wgsl");
+const CONV2D_INPUT_GRAD_COLS: &str = include_str!("../../shaders/conv2d_input_grad_cols.wgsl");
+const CONV2D_WEIGHT_GRAD: &str = include_str!("../../shaders/conv2d_weight_grad.wgsl");
+const BIAS_GRAD: &str = include_str!("../../shaders/bias_grad.wgsl");
+const SGD_STEP: &str = include_str!("../../shaders/sgd_step.wgsl");
+const ADAM_STEP: &str = include_str!("../../shaders/adam_step.wgsl");
+const ELEMENTWISE: &str = include_str!("../../shaders/elementwise.wgsl");
+const ACTIVATION: &str = include_str!("../../shaders/activation.wgsl");
+const ADD: &str = include_str!("../../shaders/add.wgsl");
+const MSE_LOSS: &str = include_str!("../../shaders/mse_loss.wgsl");
+const SOFTMAX_CROSS_ENTROPY: &str = include_str!("../../shaders/softmax_cross_entropy.wgsl");
+const MAX_POOL2D: &str = include_str!("../../shaders/max_pool2d.wgsl");
+
+/// A convolution module: the shared pieces around the op's own file.
+fn conv_module(op: &str) -> String {
+    [
+        CONV_PARAMS,
+        CONV_INDEX,
+        op,
+        GEMM_COMMON,
+        GEMM_TILED,
+        GEMM_ROWS,
+        GEMM_BLOCKS,
+    ]
+    .concat()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Shader {
+    Conv2dForward,
+    Conv2dInputGrad,
+    Conv2dInputGradCols,
+    Conv2dWeightGrad,
+    BiasGrad,
+    SgdStep,
+    AdamStep,
+    Activation,
+    Add,
+    MseLoss,
+    SoftmaxCrossEntropy,
+    MaxPool2d,
+}
+
+impl Shader {
+    #[cfg(test)]
+    pub(crate) const ALL: [Shader; 12] = [
+        Shader::Conv2dForward,
+        Shader::Conv2dInputGrad,
+        Shader::Conv2dInputGradCols,
+        Shader::Conv2dWeightGrad,
+        Shader::BiasGrad,
+        Shader::SgdStep,
+        Shader::AdamStep,
+        Shader::Activation,
+        Shader::Add,
+        Shader::MseLoss,
+        Shader::SoftmaxCrossEntropy,
+        Shader::MaxPool2d,
+    ];
+
+    /// The op name, shared by the shader file, the host function and the
+    /// CPU reference.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Shader::Conv2dForward => "conv2d_forward",
+            Shader::Conv2dInputGrad => "conv2d_input_grad",
+            Shader::Conv2dInputGradCols => "conv2d_input_grad_cols",
+            Shader::Conv2dWeightGrad => "conv2d_weight_grad",
+            Shader::BiasGrad => "bias_grad",
+            Shader::SgdStep => "sgd_step",
+            Shader::AdamStep => "adam_step",
+            Shader::Activation => "activation",
+            Shader::Add => "add",
+            Shader::MseLoss => "mse_loss",
+            Shader::SoftmaxCrossEntropy => "softmax_cross_entropy",
+            Shader::MaxPool2d => "max_pool2d",
+        }
+    }
+
+    /// The complete WGSL text of the module.
+    pub(crate) fn source(self) -> String {
+        match self {
+            Shader::Conv2dForward => conv_module(CONV2D_FORWARD),
+            Shader::Conv2dInputGrad => conv_module(CONV2D_INPUT_GRAD),
+            Shader::Conv2dInputGradCols => conv_module(CONV2D_INPUT_GRAD_COLS),
+            Shader::Conv2dWeightGrad => conv_module(CONV2D_WEIGHT_GRAD),
+            Shader::BiasGrad => [CONV_PARAMS, BIAS_GRAD].concat(),
+            Shader::SgdStep => SGD_STEP.to_string(),
+            Shader::AdamStep => ADAM_STEP.to_string(),
+            Shader::Activation => [ELEMENTWISE, ACTIVATION].concat(),
+            Shader::Add => [ELEMENTWISE, ADD].concat(),
+            Shader::MseLoss => [ELEMENTWISE, MSE_LOSS].concat(),
+            Shader::SoftmaxCrossEntropy => [ELEMENTWISE, SOFTMAX_CROSS_ENTROPY].concat(),
+            Shader::MaxPool2d => MAX_POOL2D.to_string(),
+        }
+    }
+}
+
+/// `(name, byte offset)` of every member of a `#[repr(C)]` uniform, for
+/// [`check_uniform_layout`]: `fields!(SgdUniform: lr, momentum)`.
+#[cfg(test)]
+macro_rules! fields {
+    ($t:ty: $($f:ident),+ $(,)?) => {
+        [$((stringify!($f), std::mem::offset_of!($t, $f))),+]
+    };
+}
+#[cfg(test)]
+pub(crate) use fields;
+
+/// Asserts that WGSL struct `wgsl_struct` of `shader`'s module has the
+/// members `fields` (name, offset) in this order — padding members
+/// (named `_…`) aside — and `size` bytes, as naga lays it out for a
+/// uniform: the Rust mirror and the shader then read the same bytes.
+#[cfg(test)]
+pub(crate) fn check_uniform_layout(
+    shader: Shader,
+    wgsl_struct: &str,
+    size: usize,
+    fields: &[(&str, usize)],
+) {
+    let module = naga::front::wgsl::parse_str(&shader.source()).expect("module parses");
+    let ty = module
+        .types
+        .iter()
+        .find(|(_, t)| t.name.as_deref() == Some(wgsl_struct))
+        .unwrap_or_else(|| panic!("{}: no struct {wgsl_struct}", shader.name()));
+    let naga::TypeInner::Struct { members, span } = &ty.1.inner else {
+        panic!("{wgsl_struct} is not a struct");
+    };
+    let wgsl: Vec<(String, usize)> = members
+        .iter()
+        .filter_map(|m| {
+            let name = m.name.clone().unwrap_or_default();
+            (!name.starts_with('_')).then_some((name, m.offset as usize))
+        })
+        .collect();
+    let rust: Vec<(String, usize)> = fields
+        .iter()
+        .filter(|(n, _)| !n.starts_with('_'))
+        .map(|&(n, o)| (n.to_string(), o))
+        .collect();
+    assert_eq!(wgsl, rust, "{wgsl_struct} in {}", shader.name());
+    assert_eq!(
+        *span as usize,
+        size,
+        "{wgsl_struct} size in {}",
+        shader.name()
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn validated(k: Shader) -> (naga::Module, naga::valid::ModuleInfo) {
+        let source = k.source();
+        let module = naga::front::wgsl::parse_str(&source)
+            .unwrap_or_else(|e| panic!("{}: {}", k.name(), e.emit_to_string(&source)));
+        // WebGPU's capabilities (the default), not everything naga knows.
+        let info = naga::valid::Validator::new(
+            naga::valid::ValidationFlags::all(),
+            naga::valid::Capabilities::default(),
+        )
+        .validate(&module)
+        .unwrap_or_else(|e| panic!("{}: {e:?}", k.name()));
+        (module, info)
+    }
+
+    /// Every module parses and validates with naga, without a GPU.
+    #[test]
+    fn all_kernels_validate() {
+        for k in Shader::ALL {
+            validated(k);
+        }
+    }
+
+    /// Every module translates to the shading languages of Vulkan
+    /// (SPIR-V), Metal (MSL) and DX12 (HLSL) with naga's back ends, the
+    /// path wgpu takes on those platforms: Metal and DX12 cannot run here,
+    /// but a translation error (or a back-end panic) shows here first.
+    #[test]
+    fn all_kernels_translate_to_spirv_msl_and_hlsl() {
+        for k in Shader::ALL {
+            let (module, info) = validated(k);
+            naga::back::spv::write_vec(&module, &info, &Default::default(), None)
+                .unwrap_or_else(|e| panic!("{} to SPIR-V: {e}", k.name()));
+            naga::back::msl::write_string(&module, &info, &Default::default(), &Default::default())
+                .unwrap_or_else(|e| panic!("{} to MSL: {e}", k.name()));
+            let options = naga::back::hlsl::Options::default();
+            let pipeline = naga::back::hlsl::PipelineOptions::default();
+            let mut hlsl = String::new();
+            naga::back::hlsl::Writer::new(&mut hlsl, &options, &pipeline)
+                .write(&module, &info, None)
+                .unwrap_or_else(|e| panic!("{} to HLSL: {e}", k.name()));
+            assert!(!hlsl.is_empty(), "{}: empty HLSL", k.name());
+        }
+    }
+}

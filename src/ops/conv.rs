@@ -1,0 +1,166 @@
+//! The three convolutions' public entry points (`Gpu::conv2d`,
+//! `conv2d_input_grad`, `conv2d_weight_grad`) and `Gpu::explain`: validate,
+//! make the [`ConvProblem`], get its plan (crate::plan, or the tuner),
+//! record it. [`record_conv`] records any plan of any problem; the
+//! benchmark and the tuner call it too. Each op's module records its own
+//! plans (conv2d_forward.rs, conv2d_input_grad.rs, conv2d_weight_grad.rs).
+
+use super::{check_owned, check_shape, conv2d_forward, conv2d_input_grad, conv2d_weight_grad};
+use crate::gpu::Recorder;
+use crate::plan::{ConvOp, ConvPlan, ConvProblem};
+use crate::{Conv2dGeometry, Conv2dParams, Error, Gpu, Tensor};
+
+/// The buffers of one convolution, in the order of
+/// [`ConvProblem::operand_shapes`]: forward `(x, w) → y` with an optional
+/// bias, input grad `(dy, w) → dx`, weight grad `(x, dy) → dw`.
+pub(crate) struct ConvBuffers<'a> {
+    pub a: &'a wgpu::Buffer,
+    pub b: &'a wgpu::Buffer,
+    /// Forward only.
+    pub bias: Option<&'a wgpu::Buffer>,
+    pub out: &'a wgpu::Buffer,
+}
+
+/// Records `plan` for `problem` into `rec`, on validated whole-tensor
+/// buffers (split over the batch where a tensor exceeds one binding).
+pub(crate) fn record_conv(
+    gpu: &Gpu,
+    rec: &mut Recorder,
+    problem: &ConvProblem,
+    plan: &ConvPlan,
+    b: ConvBuffers,
+) -> Result<(), Error> {
+    match problem.op {
+        ConvOp::Forward => conv2d_forward::record(gpu, rec, problem, plan, b.a, b.b, b.bias, b.out),
+        ConvOp::InputGrad => conv2d_input_grad::record(gpu, rec, problem, plan, b.a, b.b, b.out),
+        ConvOp::WeightGrad => conv2d_weight_grad::record(gpu, rec, problem, plan, b.a, b.b, b.out),
+    }
+}
+
+impl Gpu {
+    /// `y = conv2d(x, w) + bias` with PyTorch's semantics (cross-correlation,
+    /// zero padding, stride, dilation, groups).
+    ///
+    /// `x` is `[N, C, H, W]`, `w` is `[K, C/groups, R, S]`, `bias` is `[K]`;
+    /// returns `y` of shape `[N, K, Ho, Wo]`. Fails, before any GPU work,
+    /// on invalid geometry (see [`Conv2dGeometry::new`]), a bias that is not
+    /// `[K]`, tensors from another `Gpu`, or an output over the adapter's
+    /// buffer limits.
+    pub fn conv2d(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        bias: Option<&Tensor>,
+        p: &Conv2dParams,
+    ) -> Result<Tensor, Error> {
+        const OP: &str = "conv2d";
+        check_owned(self, OP, &[("input", x), ("weight", w)])?;
+        let _serial = self.serialize();
+        let geometry = Conv2dGeometry::new(OP, x.shape(), w.shape(), p)?;
+        if let Some(b) = bias {
+            check_owned(self, OP, &[("bias", b)])?;
+            check_shape(OP, "bias", b, &[geometry.k])?;
+        }
+        let problem = ConvProblem {
+            op: ConvOp::Forward,
+            geometry,
+        };
+        self.run_conv(OP, &problem, &geometry.y_shape(), (x, w, bias))
+    }
+
+    /// `dx = ∂L/∂x` from the output gradient `dy = ∂L/∂y` of
+    /// `y = conv2d(x, w)`.
+    ///
+    /// `dy` is `[N, K, Ho, Wo]`, `w` is `[K, C/groups, R, S]`, `x_shape` is
+    /// the forward input's `[N, C, H, W]`; returns `dx` of shape `x_shape`.
+    /// Fails on invalid geometry, a `dy` whose shape is not the forward
+    /// output's, or tensors from another `Gpu`.
+    pub fn conv2d_input_grad(
+        &self,
+        dy: &Tensor,
+        w: &Tensor,
+        x_shape: [usize; 4],
+        p: &Conv2dParams,
+    ) -> Result<Tensor, Error> {
+        const OP: &str = "conv2d_input_grad";
+        check_owned(self, OP, &[("output gradient", dy), ("weight", w)])?;
+        let _serial = self.serialize();
+        let geometry = Conv2dGeometry::new(OP, &x_shape, w.shape(), p)?;
+        check_shape(OP, "output gradient", dy, &geometry.y_shape())?;
+        let problem = ConvProblem {
+            op: ConvOp::InputGrad,
+            geometry,
+        };
+        self.run_conv(OP, &problem, &x_shape, (dy, w, None))
+    }
+
+    /// `dw = ∂L/∂w` from the forward input `x` and the output gradient
+    /// `dy = ∂L/∂y` of `y = conv2d(x, w)`.
+    ///
+    /// `x` is `[N, C, H, W]`, `dy` is `[N, K, Ho, Wo]`, `w_shape` is the
+    /// weight's `[K, C/groups, R, S]`; returns `dw` of shape `w_shape`. The
+    /// sum over `N·Ho·Wo` runs in a fixed order (split into ranges summed
+    /// in order, no atomics), so results are bit-identical run to run.
+    /// Fails on invalid geometry, a `dy` that is not the forward output's
+    /// shape, or tensors from another `Gpu`.
+    pub fn conv2d_weight_grad(
+        &self,
+        x: &Tensor,
+        dy: &Tensor,
+        w_shape: [usize; 4],
+        p: &Conv2dParams,
+    ) -> Result<Tensor, Error> {
+        const OP: &str = "conv2d_weight_grad";
+        check_owned(self, OP, &[("input", x), ("output gradient", dy)])?;
+        let _serial = self.serialize();
+        let geometry = Conv2dGeometry::new(OP, x.shape(), &w_shape, p)?;
+        check_shape(OP, "output gradient", dy, &geometry.y_shape())?;
+        let problem = ConvProblem {
+            op: ConvOp::WeightGrad,
+            geometry,
+        };
+        self.run_conv(OP, &problem, &w_shape, (x, dy, None))
+    }
+
+    /// The plan this handle runs `op` with for input shape `x_shape` (the
+    /// forward input, for every op), weight shape `w_shape` and `p`: the
+    /// kernel, the algorithm and the weight gradient's split. Under
+    /// `Policy::Tuned` this measures the problem if it has not been yet
+    /// (as its first run would). Fails on invalid geometry.
+    pub fn explain(
+        &self,
+        op: ConvOp,
+        x_shape: [usize; 4],
+        w_shape: [usize; 4],
+        p: &Conv2dParams,
+    ) -> Result<ConvPlan, Error> {
+        let _serial = self.serialize();
+        let problem = ConvProblem::new(op, &x_shape, &w_shape, p)?;
+        Ok(super::tune::resolve(self, &problem))
+    }
+
+    /// The output of `problem` (shaped `out_shape`, which holds as many
+    /// values as the op's result) from its two operands (and bias),
+    /// planned and recorded as one submission. The caller holds the serial
+    /// lock.
+    pub(crate) fn run_conv(
+        &self,
+        op: &'static str,
+        problem: &ConvProblem,
+        out_shape: &[usize],
+        (a, b, bias): (&Tensor, &Tensor, Option<&Tensor>),
+    ) -> Result<Tensor, Error> {
+        let out = self.output_unlocked(op, out_shape)?;
+        let plan = super::tune::resolve(self, problem);
+        let mut rec = Recorder::new(self, op)?;
+        let buffers = ConvBuffers {
+            a: &a.buffer,
+            b: &b.buffer,
+            bias: bias.map(|t| &t.buffer),
+            out: &out.buffer,
+        };
+        record_conv(self, &mut rec, problem, &plan, buffers)?;
+        rec.submit()?;
+        Ok(out)
+    }
+}

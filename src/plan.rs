@@ -1,0 +1,630 @@
+//! The convolution plan: which kernel and which algorithm run a
+//! convolution. This module is the only place that decides; the ops record
+//! whatever plan they are handed, the tuner (ops/tune.rs) measures the
+//! plans [`candidates`] lists, and `Gpu::explain` and the benchmark show
+//! the plan of any problem.
+//!
+//! Three things are kept apart:
+//! - the **problem** ([`ConvProblem`]): which convolution ([`ConvOp`]) of
+//!   which geometry, and the GEMM it is (rows, columns, reduction);
+//! - the **plan** ([`ConvPlan`]): a concrete kernel ([`ConvKernel`], an
+//!   entry point of the conv shader modules with its tile), an
+//!   [`Algorithm`] (one GEMM, one GEMM per stride phase, or columns then
+//!   col2im) and, for the weight gradient, the split of the reduction;
+//! - the **policy** ([`Policy`]) that picks the plan: `Auto` (the fixed
+//!   rule of [`plan`]), `Tuned` (measured per problem, ops/tune.rs), or
+//!   `Force(kernel)`.
+//!
+//! Everything here is pure: a plan depends on the problem and on a few
+//! facts about the adapter ([`AdapterFacts`]), so Auto's plans can be
+//! listed without an adapter (the snapshot test in tests/plans.rs).
+//! Measured figures behind the rule are in docs/performance.md.
+
+use crate::{Conv2dGeometry, Conv2dParams, Error};
+use std::collections::HashMap;
+use std::fmt;
+use std::path::PathBuf;
+
+/// The most iterations any loop of any kernel runs in one invocation,
+/// counted over the whole invocation (a nested loop's count includes every
+/// pass of the loops around it). Mesa's llvmpipe and lavapipe (Mesa 22.x)
+/// silently leave a loop after 65 535 such iterations — the result is then
+/// simply wrong — so wgconv splits work until no loop gets there, on every
+/// adapter, and refuses (`LimitExceeded`) what it cannot split.
+pub const MAX_LOOP_TRIPS: usize = 65_535;
+
+/// Reduction depth per step of the tiled entry points (TILE_K in
+/// gemm_tiled.wgsl); split-K ranges are multiples of it.
+pub(crate) const TILE_K: usize = 16;
+
+/// GEMMs with fewer columns than this are narrow: a GEMM kernel leaves most
+/// of its tile or block idle on them. Auto runs them direct, and the input
+/// gradient of C/g < 8 runs in two steps under every GEMM kernel.
+pub const NARROW_COLUMNS: usize = 8;
+
+/// The three convolutions of training.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ConvOp {
+    /// `y = conv2d(x, w)`.
+    Forward,
+    /// `dx` from `dy` and `w`.
+    InputGrad,
+    /// `dw` from `x` and `dy`.
+    WeightGrad,
+}
+
+impl ConvOp {
+    pub const ALL: [ConvOp; 3] = [ConvOp::Forward, ConvOp::InputGrad, ConvOp::WeightGrad];
+
+    /// `forward`, `input_grad` or `weight_grad` (the benchmark's `op`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            ConvOp::Forward => "forward",
+            ConvOp::InputGrad => "input_grad",
+            ConvOp::WeightGrad => "weight_grad",
+        }
+    }
+
+    /// The op's name in the shader file, host function and CPU reference.
+    pub const fn kernel_name(self) -> &'static str {
+        match self {
+            ConvOp::Forward => "conv2d_forward",
+            ConvOp::InputGrad => "conv2d_input_grad",
+            ConvOp::WeightGrad => "conv2d_weight_grad",
+        }
+    }
+
+    /// The op named `forward`, `input_grad` or `weight_grad`.
+    pub fn parse(s: &str) -> Option<ConvOp> {
+        ConvOp::ALL.into_iter().find(|o| o.name() == s)
+    }
+}
+
+/// The GEMM a convolution is computed as, per group:
+/// `C[m][n] = Σ_kk A[m][kk]·B[kk][n]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GemmDims {
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
+}
+
+/// One convolution to run: the op and its geometry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ConvProblem {
+    pub op: ConvOp,
+    pub geometry: Conv2dGeometry,
+}
+
+impl ConvProblem {
+    /// The `op` convolution of input shape `x_shape` (the forward input,
+    /// for every op) and weight shape `w_shape`; fails on invalid geometry
+    /// (see [`Conv2dGeometry::new`]).
+    pub fn new(
+        op: ConvOp,
+        x_shape: &[usize],
+        w_shape: &[usize],
+        p: &Conv2dParams,
+    ) -> Result<ConvProblem, Error> {
+        let geometry = Conv2dGeometry::new(op.kernel_name(), x_shape, w_shape, p)?;
+        Ok(ConvProblem { op, geometry })
+    }
+
+    /// The GEMM per group, in the one-step view of each op:
+    ///
+    /// | op | rows (m) | columns (n) | reduction (k) |
+    /// | --- | --- | --- | --- |
+    /// | forward | N·Ho·Wo | K/g | C/g·R·S |
+    /// | input grad | N·H·W | C/g | K/g·R·S |
+    /// | weight grad | C/g·R·S | K/g | N·Ho·Wo |
+    pub fn gemm(&self) -> GemmDims {
+        let g = &self.geometry;
+        match self.op {
+            ConvOp::Forward => GemmDims {
+                m: g.n * g.ho * g.wo,
+                n: g.k_per_group(),
+                k: g.c_per_group() * g.r * g.s,
+            },
+            ConvOp::InputGrad => GemmDims {
+                m: g.n * g.h * g.w,
+                n: g.c_per_group(),
+                k: g.k_per_group() * g.r * g.s,
+            },
+            ConvOp::WeightGrad => GemmDims {
+                m: g.c_per_group() * g.r * g.s,
+                n: g.k_per_group(),
+                k: g.n * g.ho * g.wo,
+            },
+        }
+    }
+
+    /// The GEMM of the two-step input gradient's first step: rows
+    /// N·Ho·Wo, columns C/g·R·S (one per tap and input channel), reduction
+    /// K/g (shaders/conv2d_input_grad_cols.wgsl).
+    pub fn columns_gemm(&self) -> GemmDims {
+        let g = &self.geometry;
+        GemmDims {
+            m: g.n * g.ho * g.wo,
+            n: g.c_per_group() * g.r * g.s,
+            k: g.k_per_group(),
+        }
+    }
+
+    /// Shapes of the op's two operands and its result, in the order the
+    /// kernels bind them: forward `(x, w) → y`, input grad `(dy, w) → dx`,
+    /// weight grad `(x, dy) → dw`.
+    pub fn operand_shapes(&self) -> [[usize; 4]; 3] {
+        let g = &self.geometry;
+        match self.op {
+            ConvOp::Forward => [g.x_shape(), g.w_shape(), g.y_shape()],
+            ConvOp::InputGrad => [g.y_shape(), g.w_shape(), g.x_shape()],
+            ConvOp::WeightGrad => [g.x_shape(), g.y_shape(), g.w_shape()],
+        }
+    }
+
+    /// Entries of the op's tap table: the decomposition of each reduction
+    /// index the GEMM kernels load instead of dividing (ops/taps.rs).
+    pub fn tap_entries(&self) -> usize {
+        let g = &self.geometry;
+        match self.op {
+            ConvOp::Forward => g.c_per_group() * g.r * g.s,
+            ConvOp::InputGrad => g.k_per_group() * g.r * g.s,
+            ConvOp::WeightGrad => g.n * g.ho * g.wo,
+        }
+    }
+}
+
+/// The output tile of a GEMM kernel: `m x n` outputs per workgroup, or per
+/// invocation for the blocks kernels (`per_workgroup` of them in one
+/// workgroup).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tile {
+    pub m: usize,
+    pub n: usize,
+    /// Tiles per workgroup: 1 where a workgroup computes a tile together,
+    /// 64 for the blocks kernels (one block per invocation).
+    pub per_workgroup: usize,
+}
+
+/// A concrete kernel: one entry point of the conv shader modules, written
+/// once against each op's GEMM view (except `Direct`, which each op writes
+/// for itself). Its name is the entry point's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConvKernel {
+    /// One invocation per output element, plain loops: the reference kernel.
+    Direct,
+    /// 128x32 workgroup tiles staged in workgroup memory, 8x8 register
+    /// tiles per invocation (gemm_tiled.wgsl, 64 invocations).
+    TiledNarrow,
+    /// 128x64 tiles, 128 invocations (gemm_tiled.wgsl).
+    Tiled,
+    /// 128x128 tiles, 256 invocations (gemm_tiled.wgsl).
+    TiledWide,
+    /// One output row x 16 columns per invocation, 64x16 per workgroup, no
+    /// workgroup memory (gemm_rows.wgsl).
+    Rows,
+    /// A 16x16 block per invocation over its own split of the reduction, no
+    /// workgroup memory or barriers (gemm_blocks.wgsl).
+    Blocks,
+    /// The same with 32x16 blocks (gemm_blocks.wgsl).
+    BlocksTall,
+}
+
+impl ConvKernel {
+    pub const ALL: [ConvKernel; 7] = [
+        ConvKernel::Direct,
+        ConvKernel::TiledNarrow,
+        ConvKernel::Tiled,
+        ConvKernel::TiledWide,
+        ConvKernel::Rows,
+        ConvKernel::Blocks,
+        ConvKernel::BlocksTall,
+    ];
+
+    /// The entry point's name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ConvKernel::Direct => "direct",
+            ConvKernel::TiledNarrow => "tiled_narrow",
+            ConvKernel::Tiled => "tiled",
+            ConvKernel::TiledWide => "tiled_wide",
+            ConvKernel::Rows => "rows",
+            ConvKernel::Blocks => "blocks",
+            ConvKernel::BlocksTall => "blocks_tall",
+        }
+    }
+
+    /// The output tile, or None for `Direct`.
+    pub const fn tile(self) -> Option<Tile> {
+        let (m, n, per_workgroup) = match self {
+            ConvKernel::Direct => return None,
+            ConvKernel::TiledNarrow => (128, 32, 1),
+            ConvKernel::Tiled => (128, 64, 1),
+            ConvKernel::TiledWide => (128, 128, 1),
+            ConvKernel::Rows => (64, 16, 1),
+            ConvKernel::Blocks => (16, 16, 64),
+            ConvKernel::BlocksTall => (32, 16, 64),
+        };
+        Some(Tile {
+            m,
+            n,
+            per_workgroup,
+        })
+    }
+}
+
+/// How a convolution is computed with its kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Algorithm {
+    /// The op's GEMM in one pass (the weight gradient's reduction cut into
+    /// `splits` ranges summed in order); with `Direct`, one invocation per
+    /// output.
+    OneStep,
+    /// Input gradient only: one GEMM per stride phase (sh·sw of them), each
+    /// over the taps that land on an output position from that phase
+    /// (shaders/conv2d_input_grad.wgsl), so no lane divides or skips.
+    StridePhases,
+    /// Input gradient only: a GEMM over K/g into columns of R·S values per
+    /// input element, then col2im (shaders/conv2d_input_grad_cols.wgsl):
+    /// where C/g is narrow the one-step GEMM has too few columns to reuse
+    /// an operand.
+    TwoStepColumns,
+}
+
+impl Algorithm {
+    pub const fn name(self) -> &'static str {
+        match self {
+            Algorithm::OneStep => "one_step",
+            Algorithm::StridePhases => "stride_phases",
+            Algorithm::TwoStepColumns => "two_step_columns",
+        }
+    }
+}
+
+/// Which plan runs a convolution. The default is `Auto`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Policy {
+    /// The fixed rule of [`plan`] (so results are reproducible across
+    /// runs and processes): per adapter kind, by the GEMM's shape.
+    #[default]
+    Auto,
+    /// At the first use of each problem, time every plan of [`candidates`]
+    /// on scratch buffers and keep the fastest, in memory and, with
+    /// `WGCONV_TUNE_CACHE=path`, in a JSON file keyed by adapter, driver and
+    /// problem (so later processes make the same choice and get the same
+    /// bits).
+    Tuned,
+    /// This kernel for every convolution (the algorithm still follows the
+    /// problem; see [`plan`]): for tests and benchmarks, so every kernel is
+    /// held to the same CPU reference.
+    Force(ConvKernel),
+}
+
+impl Policy {
+    /// Every kernel forced, in [`ConvKernel::ALL`] order.
+    pub const FORCED: [Policy; 7] = [
+        Policy::Force(ConvKernel::Direct),
+        Policy::Force(ConvKernel::TiledNarrow),
+        Policy::Force(ConvKernel::Tiled),
+        Policy::Force(ConvKernel::TiledWide),
+        Policy::Force(ConvKernel::Rows),
+        Policy::Force(ConvKernel::Blocks),
+        Policy::Force(ConvKernel::BlocksTall),
+    ];
+
+    /// The two choosers and every forced kernel.
+    pub const ALL: [Policy; 9] = [
+        Policy::Auto,
+        Policy::Tuned,
+        Policy::FORCED[0],
+        Policy::FORCED[1],
+        Policy::FORCED[2],
+        Policy::FORCED[3],
+        Policy::FORCED[4],
+        Policy::FORCED[5],
+        Policy::FORCED[6],
+    ];
+
+    /// `auto`, `tuned`, or the forced kernel's name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Policy::Auto => "auto",
+            Policy::Tuned => "tuned",
+            Policy::Force(k) => k.name(),
+        }
+    }
+
+    /// The policy named `auto`, `tuned` or a kernel name (case-insensitive;
+    /// `wide` is accepted for `tiled_wide`).
+    pub fn parse(s: &str) -> Option<Policy> {
+        let s = s.to_ascii_lowercase();
+        let s = if s == "wide" { "tiled_wide" } else { &s };
+        Policy::ALL.into_iter().find(|p| p.name() == s)
+    }
+
+    /// Every name [`Policy::parse`] takes, for help and error messages.
+    pub fn names() -> String {
+        Policy::ALL.map(Policy::name).join(", ")
+    }
+}
+
+/// What the plan needs to know about the adapter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AdapterFacts {
+    /// Invocations run on a CPU (lavapipe, llvmpipe, WARP).
+    pub cpu: bool,
+    /// `max_storage_buffer_binding_size`: a tap table must fit one binding.
+    pub max_storage_buffer_binding_size: u64,
+}
+
+/// The plan of one convolution: what [`plan`] decides and the ops record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ConvPlan {
+    pub op: ConvOp,
+    /// The kernel of the GEMM that runs (for `TwoStepColumns`, the first
+    /// step's; col2im follows).
+    pub kernel: ConvKernel,
+    pub algorithm: Algorithm,
+    /// Ranges the weight gradient's reduction is cut into (partial sums
+    /// added in order by `reduce_splits`); 1 for the other ops. For a batch
+    /// split past one binding, each piece is planned alike.
+    pub splits: usize,
+}
+
+impl fmt::Display for ConvPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.kernel.name(), self.algorithm.name())?;
+        if self.splits > 1 {
+            write!(f, " x{} splits", self.splits)?;
+        }
+        Ok(())
+    }
+}
+
+/// The plan of `problem` under `policy` on an adapter with `facts`.
+/// `Tuned` gives Auto's plan here: measuring is ops/tune.rs's job, and
+/// this is its fallback.
+///
+/// The rule, in order:
+/// 1. A GEMM kernel loads a tap table; where it would not fit one binding,
+///    the problem runs `Direct`.
+/// 2. `Force(kernel)` runs that kernel.
+/// 3. Auto on CPU adapters: the blocks kernels wherever the GEMM has at
+///    least [`NARROW_COLUMNS`] columns, or is an input gradient whose
+///    columns GEMM (two steps) has a reduction K/g that wide; 32x16 blocks
+///    for GEMMs of at least 128 rows and a 64-deep reduction. There a
+///    load is a per-lane gather and workgroup memory is no cheaper than a
+///    cached global load, so the fewest loads per multiply-add wins.
+///    Everything else runs `Direct`.
+/// 4. Auto on GPUs: `Direct` for tiny (< 32 rows), narrow or shallow
+///    (reduction < 8) GEMMs; `Rows` for < 24 columns or a reduction < 32;
+///    `TiledWide` from 128 columns; `TiledNarrow` up to 32; `Tiled`
+///    otherwise. (Chosen on lavapipe before the blocks kernels existed,
+///    and not yet measured on a GPU: `Tuned` measures instead.)
+///
+/// The algorithm then follows the problem: the input gradient runs as
+/// stride phases under a GEMM kernel, or in two steps where C/g <
+/// [`NARROW_COLUMNS`]; the weight gradient's split follows [`split_k`].
+pub fn plan(problem: &ConvProblem, facts: &AdapterFacts, policy: Policy) -> ConvPlan {
+    let table_fits = problem.tap_entries() as u64 * 16 <= facts.max_storage_buffer_binding_size;
+    let kernel = match policy {
+        _ if !table_fits => ConvKernel::Direct,
+        Policy::Force(kernel) => kernel,
+        Policy::Auto | Policy::Tuned if facts.cpu => auto_cpu(problem),
+        Policy::Auto | Policy::Tuned => auto_gpu(problem.gemm()),
+    };
+    with_kernel(problem, facts, kernel)
+}
+
+/// The plans `Tuned` measures for `problem`: every GEMM kernel, and
+/// `Direct` where it can compete (narrow or small GEMMs; on large ones it
+/// is an order of magnitude slower and would only cost tuning time).
+pub fn candidates(problem: &ConvProblem, facts: &AdapterFacts) -> Vec<ConvPlan> {
+    let d = problem.gemm();
+    let direct_competes = d.n < NARROW_COLUMNS || d.m < 32 || d.m * d.n <= 4096;
+    let mut out: Vec<ConvPlan> = Vec::new();
+    for kernel in ConvKernel::ALL {
+        if kernel == ConvKernel::Direct && !direct_competes {
+            continue;
+        }
+        let p = plan(problem, facts, Policy::Force(kernel));
+        if !out.contains(&p) {
+            out.push(p);
+        }
+    }
+    out
+}
+
+fn blocks_for(d: GemmDims) -> ConvKernel {
+    if d.m >= 128 && d.k >= 64 {
+        ConvKernel::BlocksTall
+    } else {
+        ConvKernel::Blocks
+    }
+}
+
+fn auto_cpu(problem: &ConvProblem) -> ConvKernel {
+    let d = problem.gemm();
+    let g = &problem.geometry;
+    if problem.op == ConvOp::InputGrad && d.n < NARROW_COLUMNS {
+        // Two steps; the first is the columns GEMM, whose reduction is K/g.
+        if g.k_per_group() >= NARROW_COLUMNS {
+            return blocks_for(problem.columns_gemm());
+        }
+        return ConvKernel::Direct;
+    }
+    if d.n >= NARROW_COLUMNS {
+        blocks_for(d)
+    } else {
+        ConvKernel::Direct
+    }
+}
+
+fn auto_gpu(d: GemmDims) -> ConvKernel {
+    if d.m < 32 || d.n < NARROW_COLUMNS || d.k < 8 {
+        ConvKernel::Direct
+    } else if d.n < 24 || d.k < 32 {
+        ConvKernel::Rows
+    } else if d.n >= 128 {
+        ConvKernel::TiledWide
+    } else if d.n <= 32 {
+        ConvKernel::TiledNarrow
+    } else {
+        ConvKernel::Tiled
+    }
+}
+
+/// The plan that runs `problem` with `kernel`: the algorithm and split
+/// follow from the problem.
+fn with_kernel(problem: &ConvProblem, facts: &AdapterFacts, kernel: ConvKernel) -> ConvPlan {
+    let g = &problem.geometry;
+    let algorithm = match problem.op {
+        ConvOp::InputGrad if kernel == ConvKernel::Direct => Algorithm::OneStep,
+        ConvOp::InputGrad if g.c_per_group() < NARROW_COLUMNS => Algorithm::TwoStepColumns,
+        ConvOp::InputGrad => Algorithm::StridePhases,
+        ConvOp::Forward | ConvOp::WeightGrad => Algorithm::OneStep,
+    };
+    let splits = match problem.op {
+        ConvOp::WeightGrad => {
+            split_k(
+                kernel,
+                problem.gemm(),
+                g,
+                facts.max_storage_buffer_binding_size,
+            )
+            .0
+        }
+        ConvOp::Forward | ConvOp::InputGrad => 1,
+    };
+    ConvPlan {
+        op: problem.op,
+        kernel,
+        algorithm,
+        splits,
+    }
+}
+
+/// The plans `Policy::Tuned` has chosen on one device, and the file they
+/// persist in (`WGCONV_TUNE_CACHE`); measured and filled by ops/tune.rs.
+#[derive(Debug, Default)]
+pub(crate) struct TunedPlans {
+    pub(crate) chosen: HashMap<ConvProblem, ConvPlan>,
+    pub(crate) file: Option<PathBuf>,
+    /// Problems measured by this device (not read from the file).
+    pub(crate) measured: usize,
+}
+
+impl TunedPlans {
+    pub(crate) fn from_env() -> TunedPlans {
+        TunedPlans {
+            file: std::env::var_os("WGCONV_TUNE_CACHE").map(PathBuf::from),
+            ..TunedPlans::default()
+        }
+    }
+}
+
+/// Workgroups the split-K choice aims for: enough to keep a large GPU busy.
+const TARGET_WORKGROUPS: usize = 512;
+/// Invocations the direct weight gradient aims for, (split, element) pairs.
+const DIRECT_TARGET: usize = 8192;
+/// Shortest reduction range worth a split of its own (in k elements).
+const MIN_SPLIT_LEN: usize = 256;
+/// Longest reduction range of one split: the loop budget, in whole k-steps.
+pub(crate) const MAX_SPLIT_LEN: usize = MAX_LOOP_TRIPS / TILE_K * TILE_K;
+
+/// Most splits of a weight gradient with `dw_len` outputs: the loop budget
+/// of `reduce_splits`, and one binding of partial sums.
+pub(crate) fn most_splits(dw_len: usize, max_binding: u64) -> usize {
+    MAX_LOOP_TRIPS.min(max_binding as usize / 4 / dw_len).max(1)
+}
+
+/// How many ranges the weight gradient's reduction `d.k` is cut into, and
+/// how long each is. Long reductions with few output tiles are split so
+/// the device has enough workgroups (or, for `Direct`, invocations); the
+/// partial sums are then added in split order by `reduce_splits`. Ranges
+/// are at least [`MIN_SPLIT_LEN`] long, at most [`MAX_SPLIT_LEN`] (the loop
+/// budget), multiples of [`TILE_K`] for the GEMM kernels.
+pub(crate) fn split_k(
+    kernel: ConvKernel,
+    d: GemmDims,
+    g: &Conv2dGeometry,
+    max_binding: u64,
+) -> (usize, usize) {
+    let dw_len: usize = g.w_shape().iter().product();
+    let most_by_memory = most_splits(dw_len, max_binding);
+    let least = d.k.div_ceil(MAX_SPLIT_LEN);
+    let Some(tile) = kernel.tile() else {
+        let wanted = DIRECT_TARGET.div_ceil(dw_len);
+        let most = d.k.div_ceil(MIN_SPLIT_LEN).min(most_by_memory);
+        let splits = wanted.min(most).max(least).max(1);
+        let split_len = d.k.div_ceil(splits);
+        return (d.k.div_ceil(split_len), split_len);
+    };
+    let tiles = d.m.div_ceil(tile.m) * d.n.div_ceil(tile.n) * g.groups();
+    let wanted = (TARGET_WORKGROUPS * tile.per_workgroup).div_ceil(tiles);
+    let most = d.k.div_ceil(MIN_SPLIT_LEN);
+    let splits = wanted.min(most).min(most_by_memory).max(least).max(1);
+    let split_len = d.k.div_ceil(splits).div_ceil(TILE_K) * TILE_K;
+    (d.k.div_ceil(split_len), split_len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problem(op: ConvOp, x: [usize; 4], w: [usize; 4]) -> ConvProblem {
+        ConvProblem::new(op, &x, &w, &Conv2dParams::default()).unwrap()
+    }
+
+    #[test]
+    fn split_k_covers_the_reduction_within_the_loop_budget() {
+        for (x, w) in [
+            ([4096, 1, 7, 7], [64, 1, 3, 3]),
+            ([32, 128, 16, 16], [128, 128, 3, 3]),
+            ([1, 1, 3, 3], [1, 1, 3, 3]),
+            ([2048, 3, 9, 9], [64, 3, 7, 7]),
+            ([1024, 1, 258, 258], [1, 1, 3, 3]),
+        ] {
+            let p = problem(ConvOp::WeightGrad, x, w);
+            let d = p.gemm();
+            for kernel in ConvKernel::ALL {
+                let (splits, len) = split_k(kernel, d, &p.geometry, 1 << 27);
+                assert!(splits >= 1);
+                assert!(kernel == ConvKernel::Direct || len % TILE_K == 0);
+                assert!(splits * len >= d.k, "{splits} x {len} < {}", d.k);
+                assert!((splits - 1) * len < d.k, "an empty split for k = {}", d.k);
+                assert!(len <= MAX_SPLIT_LEN, "split of {len} past the loop budget");
+            }
+        }
+        // The memory cap holds where the loop budget allows it (callers cut
+        // the batch so that it always does): 3 partial sums of dw.
+        let p = problem(ConvOp::WeightGrad, [3000, 1, 7, 7], [64, 1, 3, 3]);
+        let dw_bytes = 64 * 9 * 4;
+        let (splits, _) = split_k(ConvKernel::Tiled, p.gemm(), &p.geometry, 3 * dw_bytes);
+        assert!(splits <= 3, "{splits}");
+    }
+
+    #[test]
+    fn policy_names_round_trip() {
+        for p in Policy::ALL {
+            assert_eq!(Policy::parse(p.name()), Some(p));
+        }
+        assert_eq!(
+            Policy::parse("WIDE"),
+            Some(Policy::Force(ConvKernel::TiledWide))
+        );
+        assert_eq!(Policy::parse("fastest"), None);
+    }
+
+    #[test]
+    fn a_tap_table_past_one_binding_runs_direct_under_every_policy() {
+        let p = problem(ConvOp::WeightGrad, [64, 8, 32, 32], [16, 8, 3, 3]);
+        let facts = AdapterFacts {
+            cpu: false,
+            max_storage_buffer_binding_size: (p.tap_entries() as u64 * 16) - 1,
+        };
+        for policy in Policy::ALL {
+            assert_eq!(plan(&p, &facts, policy).kernel, ConvKernel::Direct);
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! Auto's plans as a snapshot: for a GPU-like and a CPU-like adapter
+//! description, the plan of every benchmark shape and op, and of the
+//! awkward problems (depthwise, a single input channel, 1x1, a tiny
+//! batch), rendered as text and compared with tests/snapshots/auto_plans.txt.
+//! Needs no adapter, so a change of the rule shows in review as a diff of
+//! that file. After a deliberate change, `WGCONV_UPDATE_SNAPSHOTS=1 cargo
+//! test --release --test plans` rewrites it.
+
+use wgconv::bench::SHAPES;
+use wgconv::plan::{plan, AdapterFacts, ConvOp, ConvProblem, Policy};
+use wgconv::Conv2dParams;
+
+const SNAPSHOT: &str = "tests/snapshots/auto_plans.txt";
+
+fn adapters() -> [(&'static str, AdapterFacts); 2] {
+    [
+        (
+            "gpu",
+            AdapterFacts {
+                cpu: false,
+                max_storage_buffer_binding_size: 1 << 31,
+            },
+        ),
+        (
+            "cpu",
+            AdapterFacts {
+                cpu: true,
+                max_storage_buffer_binding_size: 1 << 27,
+            },
+        ),
+    ]
+}
+
+fn problems() -> Vec<(String, [usize; 4], [usize; 4], Conv2dParams)> {
+    let mut out: Vec<_> = SHAPES
+        .iter()
+        .map(|s| {
+            let g = s.geometry().unwrap();
+            (s.name.to_string(), g.x_shape(), g.w_shape(), s.params())
+        })
+        .collect();
+    let depthwise = Conv2dParams {
+        groups: 32,
+        ..Conv2dParams::square(1, 1)
+    };
+    out.extend([
+        (
+            "depthwise".into(),
+            [8, 32, 28, 28],
+            [32, 1, 3, 3],
+            depthwise,
+        ),
+        (
+            "c1-k4".into(),
+            [16, 1, 28, 28],
+            [4, 1, 3, 3],
+            Conv2dParams::square(1, 1),
+        ),
+        (
+            "c3-s2".into(),
+            [16, 3, 32, 32],
+            [16, 3, 3, 3],
+            Conv2dParams::square(2, 1),
+        ),
+        (
+            "1x1-tiny".into(),
+            [1, 16, 4, 4],
+            [16, 16, 1, 1],
+            Conv2dParams::default(),
+        ),
+        (
+            "linear".into(),
+            [32, 512, 1, 1],
+            [10, 512, 1, 1],
+            Conv2dParams::default(),
+        ),
+    ]);
+    out
+}
+
+fn render() -> String {
+    let mut text = String::from(
+        "# Auto's plan per (adapter kind, problem, op): kernel algorithm [x splits]\n",
+    );
+    for (kind, facts) in adapters() {
+        for (name, x, w, p) in problems() {
+            for op in ConvOp::ALL {
+                let problem = ConvProblem::new(op, &x, &w, &p).unwrap();
+                let chosen = plan(&problem, &facts, Policy::Auto);
+                let d = problem.gemm();
+                text.push_str(&format!(
+                    "{kind} {name:<10} {:<12} gemm {}x{}x{} -> {chosen}\n",
+                    op.name(),
+                    d.m,
+                    d.n,
+                    d.k
+                ));
+            }
+        }
+    }
+    text
+}
+
+#[test]
+fn auto_plans_match_the_snapshot() {
+    let now = render();
+    if std::env::var_os("WGCONV_UPDATE_SNAPSHOTS").is_some() {
+        std::fs::create_dir_all("tests/snapshots").unwrap();
+        std::fs::write(SNAPSHOT, &now).unwrap();
+        return;
+    }
+    let saved = std::fs::read_to_string(SNAPSHOT).unwrap_or_default();
+    if saved != now {
+        let diff: Vec<String> = saved
+            .lines()
+            .zip(now.lines())
+            .filter(|(a, b)| a != b)
+            .map(|(a, b)| format!("- {a}\n+ {b}"))
+            .take(20)
+            .collect();
+        panic!(
+            "Auto's plans changed ({} lines saved, {} now); first differences:\n{}\n\
+             If the change is meant, rerun with WGCONV_UPDATE_SNAPSHOTS=1 and commit {SNAPSHOT}.",
+            saved.lines().count(),
+            now.lines().count(),
+            diff.join("\n")
+        );
+    }
+}
+
+/// Tuned falls back to Auto's plan when it cannot measure, and a forced
+/// kernel is the kernel that runs.
+#[test]
+fn tuned_falls_back_to_auto_and_force_runs_its_kernel() {
+    for (_, facts) in adapters() {
+        for (_, x, w, p) in problems() {
+            for op in ConvOp::ALL {
+                let problem = ConvProblem::new(op, &x, &w, &p).unwrap();
+                assert_eq!(
+                    plan(&problem, &facts, Policy::Tuned),
+                    plan(&problem, &facts, Policy::Auto)
+                );
+                for forced in Policy::FORCED {
+                    let Policy::Force(kernel) = forced else {
+                        unreachable!()
+                    };
+                    assert_eq!(plan(&problem, &facts, forced).kernel, kernel);
+                }
+            }
+        }
+    }
+}

@@ -44,7 +44,8 @@ enum Command {
         /// Also time the CPU reference and print the speed-up (slow on the large suite).
         #[arg(long)]
         compare_cpu: bool,
-        /// Shader variant: auto, tuned, direct, tiled, wide, rows or blocks.
+        /// Policy: auto, tuned, or a kernel to force (direct, tiled_narrow,
+        /// tiled, tiled_wide, rows, blocks, blocks_tall).
         #[arg(long, default_value = "auto")]
         variant: String,
         /// Timed repetitions per (shape, op), after 2 warm-up runs.

@@ -290,18 +290,18 @@ impl Gpu {
     /// instead of wgpu's panic. Public only for the integration tests.
     #[doc(hidden)]
     pub fn debug_invalid_dispatch(&self) -> Result<(), Error> {
-        let _serial = self.serialize();
-        let out = self.zeros_unlocked("debug_invalid_dispatch", &[64])?;
-        let mut rec = Recorder::new(self, "debug_invalid_dispatch")?;
-        let too_many = self.inner.limits.max_compute_workgroups_per_dimension + 1;
-        rec.dispatch(
-            Shader::Add,
-            "add_assign",
-            &[0u8; 16],
-            &[(1, &out.buffer), (2, &out.buffer)],
-            (too_many, 1),
-        );
-        rec.submit()
+        self.run("debug_invalid_dispatch", |rec| {
+            let out = self.zeros_unlocked("debug_invalid_dispatch", &[64])?;
+            let too_many = self.inner.limits.max_compute_workgroups_per_dimension + 1;
+            rec.dispatch(
+                Shader::Add,
+                "add_assign",
+                &[0u8; 16],
+                &[(1, &out.buffer), (2, &out.buffer)],
+                (too_many, 1),
+            );
+            Ok(())
+        })
     }
 
     /// Same device as `other` (tensors of one can be used with the other).

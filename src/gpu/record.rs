@@ -107,6 +107,25 @@ impl PassTimer {
     }
 }
 
+impl Gpu {
+    /// The skeleton of every public op, after its inputs are validated:
+    /// take the device's serial lock (GL backend), open a [`Recorder`] for
+    /// `op`, let `record` allocate the outputs and record the kernels, and
+    /// submit. An error from `record` or the driver comes back before
+    /// anything of the op is submitted.
+    pub(crate) fn run<R>(
+        &self,
+        op: &'static str,
+        record: impl FnOnce(&mut Recorder<'_>) -> Result<R, Error>,
+    ) -> Result<R, Error> {
+        let _serial = self.serialize();
+        let mut rec = Recorder::new(self, op)?;
+        let out = record(&mut rec)?;
+        rec.submit()?;
+        Ok(out)
+    }
+}
+
 impl<'g> Recorder<'g> {
     pub(crate) fn new(gpu: &'g Gpu, op: &'static str) -> Result<Self, Error> {
         gpu.check_usable()?;

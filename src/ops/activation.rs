@@ -3,7 +3,7 @@
 
 use super::elementwise::dispatch_split;
 use super::{check_owned, check_shape};
-use crate::gpu::{Recorder, Shader};
+use crate::gpu::Shader;
 use crate::{Error, Gpu, Tensor};
 
 impl Gpu {
@@ -41,22 +41,15 @@ impl Gpu {
             check_owned(self, op, &[("output gradient", dy)])?;
             check_shape(op, "output gradient", dy, a.shape())?;
         }
-        let _serial = self.serialize();
-        let out = self.output_unlocked(op, a.shape())?;
-        let mut rec = Recorder::new(self, op)?;
-        let mut buffers = vec![(1, &a.buffer), (3, &out.buffer)];
-        if let Some(dy) = dy {
-            buffers.push((2, &dy.buffer));
-        }
-        dispatch_split(
-            &mut rec,
-            self,
-            op,
-            (Shader::Activation, entry),
-            a.len(),
-            &buffers,
-        )?;
-        rec.submit()?;
-        Ok(out)
+        self.run(op, |rec| {
+            let out = self.output_unlocked(op, a.shape())?;
+            let mut buffers = vec![(1, &a.buffer), (3, &out.buffer)];
+            if let Some(dy) = dy {
+                buffers.push((2, &dy.buffer));
+            }
+            let kernel = (Shader::Activation, entry);
+            dispatch_split(rec, self, op, kernel, a.len(), &buffers)?;
+            Ok(out)
+        })
     }
 }

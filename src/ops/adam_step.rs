@@ -3,7 +3,7 @@
 
 use super::split::{element_chunk, pieces, slice};
 use super::{check_owned, check_shape, direct_workgroups};
-use crate::gpu::{Recorder, Shader};
+use crate::gpu::Shader;
 use crate::{Error, Gpu, Tensor};
 
 const OP: &str = "adam_step";
@@ -131,50 +131,50 @@ impl Gpu {
             check_shape(OP, "exp_avg", m, param.shape())?;
             check_shape(OP, "exp_avg_sq", v, param.shape())?;
         }
-        let _serial = self.serialize();
-        // Handles are cheap clones of the same buffers.
-        let (m, v) = match &state.moments {
-            Some((m, v)) => (m.clone(), v.clone()),
-            None => {
-                let m = self.zeros_unlocked(OP, param.shape())?;
-                let v = self.zeros_unlocked(OP, param.shape())?;
-                state.moments = Some((m.clone(), v.clone()));
-                (m, v)
-            }
-        };
         let step = state.step + 1;
-        let (step_size, bc2_sqrt) = cfg.bias_corrections(step);
-        let len = param.len();
-        let mut rec = Recorder::new(self, OP)?;
-        // Pieces of at most one binding each for parameters past the limit.
-        for (first, count) in pieces(len, element_chunk(self, len)) {
-            let grid = self.grid(OP, direct_workgroups(count))?;
-            let u = AdamUniform {
-                beta1: cfg.betas.0,
-                beta2: cfg.betas.1,
-                eps: cfg.eps,
-                weight_decay: cfg.weight_decay,
-                step_size,
-                bc2_sqrt,
-                len: count as u32,
-                grid_x: grid.0,
+        self.run(OP, |rec| {
+            // Handles are cheap clones of the same buffers.
+            let (m, v) = match &state.moments {
+                Some((m, v)) => (m.clone(), v.clone()),
+                None => {
+                    let m = self.zeros_unlocked(OP, param.shape())?;
+                    let v = self.zeros_unlocked(OP, param.shape())?;
+                    state.moments = Some((m.clone(), v.clone()));
+                    (m, v)
+                }
             };
-            let part = |b| slice(b, 4, first, count);
-            let (p, g, mp, vp) = (
-                part(&param.buffer),
-                part(&grad.buffer),
-                part(&m.buffer),
-                part(&v.buffer),
-            );
-            rec.dispatch(
-                Shader::AdamStep,
-                "adam_step",
-                bytemuck::bytes_of(&u),
-                &[(1, &p), (2, &g), (3, &mp), (4, &vp)],
-                grid,
-            );
-        }
-        rec.submit()?;
+            let (step_size, bc2_sqrt) = cfg.bias_corrections(step);
+            let len = param.len();
+            // Pieces of at most one binding each for parameters past the limit.
+            for (first, count) in pieces(len, element_chunk(self, len)) {
+                let grid = self.grid(OP, direct_workgroups(count))?;
+                let u = AdamUniform {
+                    beta1: cfg.betas.0,
+                    beta2: cfg.betas.1,
+                    eps: cfg.eps,
+                    weight_decay: cfg.weight_decay,
+                    step_size,
+                    bc2_sqrt,
+                    len: count as u32,
+                    grid_x: grid.0,
+                };
+                let part = |b| slice(b, 4, first, count);
+                let (p, g, mp, vp) = (
+                    part(&param.buffer),
+                    part(&grad.buffer),
+                    part(&m.buffer),
+                    part(&v.buffer),
+                );
+                rec.dispatch(
+                    Shader::AdamStep,
+                    "adam_step",
+                    bytemuck::bytes_of(&u),
+                    &[(1, &p), (2, &g), (3, &mp), (4, &vp)],
+                    grid,
+                );
+            }
+            Ok(())
+        })?;
         state.step = step;
         Ok(())
     }

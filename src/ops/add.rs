@@ -15,17 +15,9 @@ impl Gpu {
     pub fn add_assign(&self, dst: &mut Tensor, src: &Tensor) -> Result<(), Error> {
         check_owned(self, OP, &[("dst", dst), ("src", src)])?;
         check_shape(OP, "src", src, dst.shape())?;
-        let _serial = self.serialize();
-        let mut rec = Recorder::new(self, OP)?;
-        dispatch_split(
-            &mut rec,
-            self,
-            OP,
-            (Shader::Add, "add_assign"),
-            dst.len(),
-            &[(1, &dst.buffer), (2, &src.buffer)],
-        )?;
-        rec.submit()
+        self.run(OP, |rec| {
+            add_into(self, rec, OP, &dst.buffer, &src.buffer, dst.len())
+        })
     }
 }
 

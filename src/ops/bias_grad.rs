@@ -19,13 +19,12 @@ impl Gpu {
     /// dimension, or lives on another `Gpu`.
     pub fn bias_grad(&self, dy: &Tensor) -> Result<Tensor, Error> {
         check_owned(self, OP, &[("output gradient", dy)])?;
-        let _serial = self.serialize();
         let [n, k, ho, wo] = check_4d(OP, "output gradient", dy.shape())?;
-        let db = self.output_unlocked(OP, &[k])?;
-        let mut rec = Recorder::new(self, OP)?;
-        record_bias_grad(self, &mut rec, [n, k, ho, wo], &dy.buffer, &db.buffer)?;
-        rec.submit()?;
-        Ok(db)
+        self.run(OP, |rec| {
+            let db = self.output_unlocked(OP, &[k])?;
+            record_bias_grad(self, rec, [n, k, ho, wo], &dy.buffer, &db.buffer)?;
+            Ok(db)
+        })
     }
 }
 

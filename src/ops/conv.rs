@@ -55,7 +55,6 @@ impl Gpu {
     ) -> Result<Tensor, Error> {
         const OP: &str = "conv2d";
         check_owned(self, OP, &[("input", x), ("weight", w)])?;
-        let _serial = self.serialize();
         let geometry = Conv2dGeometry::new(OP, x.shape(), w.shape(), p)?;
         if let Some(b) = bias {
             check_owned(self, OP, &[("bias", b)])?;
@@ -84,7 +83,6 @@ impl Gpu {
     ) -> Result<Tensor, Error> {
         const OP: &str = "conv2d_input_grad";
         check_owned(self, OP, &[("output gradient", dy), ("weight", w)])?;
-        let _serial = self.serialize();
         let geometry = Conv2dGeometry::new(OP, &x_shape, w.shape(), p)?;
         check_shape(OP, "output gradient", dy, &geometry.y_shape())?;
         let problem = ConvProblem {
@@ -112,7 +110,6 @@ impl Gpu {
     ) -> Result<Tensor, Error> {
         const OP: &str = "conv2d_weight_grad";
         check_owned(self, OP, &[("input", x), ("output gradient", dy)])?;
-        let _serial = self.serialize();
         let geometry = Conv2dGeometry::new(OP, x.shape(), &w_shape, p)?;
         check_shape(OP, "output gradient", dy, &geometry.y_shape())?;
         let problem = ConvProblem {
@@ -141,8 +138,9 @@ impl Gpu {
 
     /// The output of `problem` (shaped `out_shape`, which holds as many
     /// values as the op's result) from its two operands (and bias),
-    /// planned and recorded as one submission. The caller holds the serial
-    /// lock.
+    /// planned and recorded as one submission: [`Gpu::run`] with the plan
+    /// resolved first, since measuring it (`Tuned`) records and submits
+    /// work of its own.
     pub(crate) fn run_conv(
         &self,
         op: &'static str,
@@ -150,9 +148,10 @@ impl Gpu {
         out_shape: &[usize],
         (a, b, bias): (&Tensor, &Tensor, Option<&Tensor>),
     ) -> Result<Tensor, Error> {
-        let out = self.output_unlocked(op, out_shape)?;
+        let _serial = self.serialize();
         let plan = super::tune::resolve(self, problem);
         let mut rec = Recorder::new(self, op)?;
+        let out = self.output_unlocked(op, out_shape)?;
         let buffers = ConvBuffers {
             a: &a.buffer,
             b: &b.buffer,

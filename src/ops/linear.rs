@@ -7,7 +7,6 @@
 
 use super::bias_grad::record_bias_grad;
 use super::{check_owned, check_shape};
-use crate::gpu::Recorder;
 use crate::plan::{ConvOp, ConvProblem};
 use crate::shape::{check_dims, linear_geometry};
 use crate::{Error, Gpu, Tensor};
@@ -24,7 +23,6 @@ impl Gpu {
             check_owned(self, OP, &[("bias", b)])?;
             check_shape(OP, "bias", b, &[geo.k])?;
         }
-        let _serial = self.serialize();
         let problem = ConvProblem {
             op: ConvOp::Forward,
             geometry: geo,
@@ -41,7 +39,6 @@ impl Gpu {
         let fan_in = w.shape().get(1).copied().unwrap_or(0);
         let geo = linear_geometry(OP, &[n, fan_in], w.shape())?;
         check_shape(OP, "output gradient", dy, &[geo.n, geo.k])?;
-        let _serial = self.serialize();
         let problem = ConvProblem {
             op: ConvOp::InputGrad,
             geometry: geo,
@@ -59,7 +56,6 @@ impl Gpu {
         let fan_in = x.shape().get(1).copied().unwrap_or(0);
         let geo = linear_geometry(OP, x.shape(), &[fan_out, fan_in])?;
         check_shape(OP, "output gradient", dy, &[geo.n, geo.k])?;
-        let _serial = self.serialize();
         let problem = ConvProblem {
             op: ConvOp::WeightGrad,
             geometry: geo,
@@ -72,11 +68,10 @@ impl Gpu {
         const OP: &str = "linear_bias_grad";
         check_owned(self, OP, &[("output gradient", dy)])?;
         let [n, fan_out] = check_dims::<2>(OP, "output gradient", dy.shape())?;
-        let _serial = self.serialize();
-        let db = self.output_unlocked(OP, &[fan_out])?;
-        let mut rec = Recorder::new(self, OP)?;
-        record_bias_grad(self, &mut rec, [n, fan_out, 1, 1], &dy.buffer, &db.buffer)?;
-        rec.submit()?;
-        Ok(db)
+        self.run(OP, |rec| {
+            let db = self.output_unlocked(OP, &[fan_out])?;
+            record_bias_grad(self, rec, [n, fan_out, 1, 1], &dy.buffer, &db.buffer)?;
+            Ok(db)
+        })
     }
 }

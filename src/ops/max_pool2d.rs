@@ -28,10 +28,11 @@ impl Gpu {
         const OP: &str = "max_pool2d";
         check_owned(self, OP, &[("input", x)])?;
         let y_shape = pool2d_output_shape(OP, x.shape(), size)?;
-        let _serial = self.serialize();
-        let y = self.output_unlocked(OP, &y_shape)?;
-        self.pool(OP, "forward", x, None, &y, size)?;
-        Ok(y)
+        self.run(OP, |rec| {
+            let y = self.output_unlocked(OP, &y_shape)?;
+            self.pool(rec, OP, "forward", x, None, &y, size)?;
+            Ok(y)
+        })
     }
 
     /// Backward pass of [`Gpu::max_pool2d`]: each window's output gradient
@@ -48,14 +49,17 @@ impl Gpu {
         check_owned(self, OP, &[("input", x), ("output gradient", dy)])?;
         let y_shape = pool2d_output_shape(OP, x.shape(), size)?;
         check_shape(OP, "output gradient", dy, &y_shape)?;
-        let _serial = self.serialize();
-        let dx = self.zeros_unlocked(OP, x.shape())?;
-        self.pool(OP, "backward", x, Some(dy), &dx, size)?;
-        Ok(dx)
+        self.run(OP, |rec| {
+            let dx = self.zeros_unlocked(OP, x.shape())?;
+            self.pool(rec, OP, "backward", x, Some(dy), &dx, size)?;
+            Ok(dx)
+        })
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn pool(
         &self,
+        rec: &mut Recorder,
         op: &'static str,
         entry: &'static str,
         x: &Tensor,
@@ -81,7 +85,6 @@ impl Gpu {
         if let Some(dy) = dy {
             buffers.push((2, &dy.buffer));
         }
-        let mut rec = Recorder::new(self, op)?;
         rec.dispatch(
             Shader::MaxPool2d,
             entry,
@@ -89,7 +92,7 @@ impl Gpu {
             &buffers,
             grid,
         );
-        rec.submit()
+        Ok(())
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::elementwise::{dispatch_items, dispatch_single};
 use super::{check_loop, check_owned, check_shape};
-use crate::gpu::{Recorder, Shader};
+use crate::gpu::Shader;
 use crate::{Error, Gpu, Tensor};
 
 impl Gpu {
@@ -20,18 +20,17 @@ impl Gpu {
             "65 535 loop iterations per invocation (256 x 65 535 elements in one loss)",
             y.len().div_ceil(256),
         )?;
-        let _serial = self.serialize();
-        let loss = self.output_unlocked(OP, &[1])?;
-        let mut rec = Recorder::new(self, OP)?;
-        dispatch_single(
-            &mut rec,
-            (Shader::MseLoss, "forward"),
-            y.len(),
-            0,
-            &[(1, &y.buffer), (2, &t.buffer), (3, &loss.buffer)],
-        );
-        rec.submit()?;
-        Ok(loss)
+        self.run(OP, |rec| {
+            let loss = self.output_unlocked(OP, &[1])?;
+            dispatch_single(
+                rec,
+                (Shader::MseLoss, "forward"),
+                y.len(),
+                0,
+                &[(1, &y.buffer), (2, &t.buffer), (3, &loss.buffer)],
+            );
+            Ok(loss)
+        })
     }
 
     /// Gradient of [`Gpu::mse_loss`] with respect to `y`: `2 (y − t) / len`.
@@ -39,21 +38,20 @@ impl Gpu {
         const OP: &str = "mse_loss_backward";
         check_owned(self, OP, &[("prediction", y), ("target", t)])?;
         check_shape(OP, "target", t, y.shape())?;
-        let _serial = self.serialize();
-        let dy = self.output_unlocked(OP, y.shape())?;
-        let mut rec = Recorder::new(self, OP)?;
-        // The gradient divides by the whole length, so it cannot be split
-        // into pieces with their own `len`: one binding each.
-        dispatch_items(
-            &mut rec,
-            self,
-            OP,
-            (Shader::MseLoss, "backward"),
-            y.len(),
-            0,
-            &[(1, &y.buffer), (2, &t.buffer), (3, &dy.buffer)],
-        )?;
-        rec.submit()?;
-        Ok(dy)
+        self.run(OP, |rec| {
+            let dy = self.output_unlocked(OP, y.shape())?;
+            // The gradient divides by the whole length, so it cannot be
+            // split into pieces with their own `len`: one binding each.
+            dispatch_items(
+                rec,
+                self,
+                OP,
+                (Shader::MseLoss, "backward"),
+                y.len(),
+                0,
+                &[(1, &y.buffer), (2, &t.buffer), (3, &dy.buffer)],
+            )?;
+            Ok(dy)
+        })
     }
 }

@@ -3,7 +3,7 @@
 
 use super::split::{element_chunk, pieces, slice};
 use super::{check_owned, check_shape, direct_workgroups};
-use crate::gpu::{Bindable, Recorder, Shader};
+use crate::gpu::{Bindable, Shader};
 use crate::{Error, Gpu, Tensor};
 
 const OP: &str = "sgd_step";
@@ -112,48 +112,48 @@ impl Gpu {
         cfg: &Sgd,
     ) -> Result<(), Error> {
         cfg.validate()?;
-        let _serial = self.serialize();
         check_owned(self, OP, &[("param", param), ("grad", grad)])?;
         check_shape(OP, "grad", grad, param.shape())?;
         if let Some(buf) = &state.momentum_buffer {
             check_owned(self, OP, &[("momentum buffer", buf)])?;
             check_shape(OP, "momentum buffer", buf, param.shape())?;
         }
-        let len = param.len();
-        let first_step = cfg.momentum != 0.0 && state.momentum_buffer.is_none();
-        if first_step {
-            state.momentum_buffer = Some(self.zeros_unlocked(OP, param.shape())?);
-        }
-        let (entry, buf) = match (&state.momentum_buffer, cfg.momentum == 0.0) {
-            (Some(buf), false) => ("sgd_momentum", Some(&buf.buffer)),
-            _ => ("sgd_plain", None),
-        };
-        let mut rec = Recorder::new(self, OP)?;
-        // Pieces of at most one binding each for parameters past the limit.
-        for (first, count) in pieces(len, element_chunk(self, len)) {
-            let grid = self.grid(OP, direct_workgroups(count))?;
-            let u = SgdUniform {
-                lr: cfg.lr,
-                momentum: cfg.momentum,
-                dampening: cfg.dampening,
-                weight_decay: cfg.weight_decay,
-                nesterov: cfg.nesterov as u32,
-                first_step: first_step as u32,
-                len: count as u32,
-                grid_x: grid.0,
-            };
-            let (p, g) = (
-                slice(&param.buffer, 4, first, count),
-                slice(&grad.buffer, 4, first, count),
-            );
-            let b = buf.map(|b| slice(b, 4, first, count));
-            let mut bound: Vec<(u32, &dyn Bindable)> = vec![(1, &p), (2, &g)];
-            if let Some(b) = &b {
-                bound.push((3, b));
+        self.run(OP, |rec| {
+            let len = param.len();
+            let first_step = cfg.momentum != 0.0 && state.momentum_buffer.is_none();
+            if first_step {
+                state.momentum_buffer = Some(self.zeros_unlocked(OP, param.shape())?);
             }
-            rec.dispatch(Shader::SgdStep, entry, bytemuck::bytes_of(&u), &bound, grid);
-        }
-        rec.submit()
+            let (entry, buf) = match (&state.momentum_buffer, cfg.momentum == 0.0) {
+                (Some(buf), false) => ("sgd_momentum", Some(&buf.buffer)),
+                _ => ("sgd_plain", None),
+            };
+            // Pieces of at most one binding each for parameters past the limit.
+            for (first, count) in pieces(len, element_chunk(self, len)) {
+                let grid = self.grid(OP, direct_workgroups(count))?;
+                let u = SgdUniform {
+                    lr: cfg.lr,
+                    momentum: cfg.momentum,
+                    dampening: cfg.dampening,
+                    weight_decay: cfg.weight_decay,
+                    nesterov: cfg.nesterov as u32,
+                    first_step: first_step as u32,
+                    len: count as u32,
+                    grid_x: grid.0,
+                };
+                let (p, g) = (
+                    slice(&param.buffer, 4, first, count),
+                    slice(&grad.buffer, 4, first, count),
+                );
+                let b = buf.map(|b| slice(b, 4, first, count));
+                let mut bound: Vec<(u32, &dyn Bindable)> = vec![(1, &p), (2, &g)];
+                if let Some(b) = &b {
+                    bound.push((3, b));
+                }
+                rec.dispatch(Shader::SgdStep, entry, bytemuck::bytes_of(&u), &bound, grid);
+            }
+            Ok(())
+        })
     }
 }
 

@@ -3,7 +3,7 @@
 
 use super::elementwise::{dispatch_items, dispatch_single};
 use super::{check_loop, check_owned, check_shape};
-use crate::gpu::{Recorder, Shader};
+use crate::gpu::Shader;
 use crate::shape::check_dims;
 use crate::{Error, Gpu, Tensor};
 
@@ -22,18 +22,17 @@ impl Gpu {
     ) -> Result<Tensor, Error> {
         const OP: &str = "softmax_cross_entropy";
         let [n, c] = check_logits(self, OP, logits, targets)?;
-        let _serial = self.serialize();
-        let loss = self.output_unlocked(OP, &[1])?;
-        let mut rec = Recorder::new(self, OP)?;
-        dispatch_single(
-            &mut rec,
-            (Shader::SoftmaxCrossEntropy, "forward"),
-            n,
-            c,
-            &[(1, &logits.buffer), (2, &targets.buffer), (3, &loss.buffer)],
-        );
-        rec.submit()?;
-        Ok(loss)
+        self.run(OP, |rec| {
+            let loss = self.output_unlocked(OP, &[1])?;
+            dispatch_single(
+                rec,
+                (Shader::SoftmaxCrossEntropy, "forward"),
+                n,
+                c,
+                &[(1, &logits.buffer), (2, &targets.buffer), (3, &loss.buffer)],
+            );
+            Ok(loss)
+        })
     }
 
     /// Gradient of [`Gpu::softmax_cross_entropy`] with respect to the
@@ -45,20 +44,19 @@ impl Gpu {
     ) -> Result<Tensor, Error> {
         const OP: &str = "softmax_cross_entropy_backward";
         let [n, c] = check_logits(self, OP, logits, targets)?;
-        let _serial = self.serialize();
-        let dz = self.output_unlocked(OP, logits.shape())?;
-        let mut rec = Recorder::new(self, OP)?;
-        dispatch_items(
-            &mut rec,
-            self,
-            OP,
-            (Shader::SoftmaxCrossEntropy, "backward"),
-            n,
-            c,
-            &[(1, &logits.buffer), (2, &targets.buffer), (3, &dz.buffer)],
-        )?;
-        rec.submit()?;
-        Ok(dz)
+        self.run(OP, |rec| {
+            let dz = self.output_unlocked(OP, logits.shape())?;
+            dispatch_items(
+                rec,
+                self,
+                OP,
+                (Shader::SoftmaxCrossEntropy, "backward"),
+                n,
+                c,
+                &[(1, &logits.buffer), (2, &targets.buffer), (3, &dz.buffer)],
+            )?;
+            Ok(dz)
+        })
     }
 }
 

@@ -171,7 +171,7 @@ pub fn measure(
             bias: None,
             out: &out.buffer,
         };
-        record_conv(gpu, &mut rec, &problem, &plan, buffers)?;
+        record_conv(&mut rec, &problem, &plan, buffers)?;
         let start = Instant::now();
         let gpu_ms = rec.submit_timed()?;
         gpu.wait_idle()?;

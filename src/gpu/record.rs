@@ -148,6 +148,11 @@ impl<'g> Recorder<'g> {
         })
     }
 
+    /// The device this recording is for.
+    pub(crate) fn gpu(&self) -> &'g Gpu {
+        self.gpu
+    }
+
     /// A pooled buffer of `len` f32 values (undefined contents) for this
     /// recording's intermediate results, leased until the recorded work is
     /// submitted. Returned to the pool any earlier, another thread could

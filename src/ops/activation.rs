@@ -48,7 +48,7 @@ impl Gpu {
                 buffers.push((2, &dy.buffer));
             }
             let kernel = (Shader::Activation, entry);
-            dispatch_split(rec, self, op, kernel, a.len(), &buffers)?;
+            dispatch_split(rec, op, kernel, a.len(), &buffers)?;
             Ok(out)
         })
     }

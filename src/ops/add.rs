@@ -16,7 +16,7 @@ impl Gpu {
         check_owned(self, OP, &[("dst", dst), ("src", src)])?;
         check_shape(OP, "src", src, dst.shape())?;
         self.run(OP, |rec| {
-            add_into(self, rec, OP, &dst.buffer, &src.buffer, dst.len())
+            add_into(rec, OP, &dst.buffer, &src.buffer, dst.len())
         })
     }
 }
@@ -24,7 +24,6 @@ impl Gpu {
 /// Records `dst[..len] += src[..len]` into `rec` (the in-order sum of
 /// split reductions).
 pub(crate) fn add_into(
-    gpu: &Gpu,
     rec: &mut Recorder,
     op: &'static str,
     dst: &wgpu::Buffer,
@@ -33,7 +32,6 @@ pub(crate) fn add_into(
 ) -> Result<(), Error> {
     dispatch_split(
         rec,
-        gpu,
         op,
         (Shader::Add, "add_assign"),
         len,
@@ -47,9 +45,7 @@ pub(crate) fn add_into(
 /// later one writes a scratch buffer (made only when there are several
 /// pieces) that is then added into `out`, in piece order, so the result
 /// stays deterministic.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn sum_pieces<'g>(
-    gpu: &Gpu,
     rec: &mut Recorder<'g>,
     op: &'static str,
     n: usize,
@@ -69,7 +65,7 @@ pub(crate) fn sum_pieces<'g>(
             None => rec.scratch(out_len)?,
         };
         piece(rec, first, count, &part.buffer)?;
-        add_into(gpu, rec, op, out, &part.buffer, out_len)?;
+        add_into(rec, op, out, &part.buffer, out_len)?;
         scratch = Some(part);
     }
     Ok(())

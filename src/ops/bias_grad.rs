@@ -22,7 +22,7 @@ impl Gpu {
         let [n, k, ho, wo] = check_4d(OP, "output gradient", dy.shape())?;
         self.run(OP, |rec| {
             let db = self.output_unlocked(OP, &[k])?;
-            record_bias_grad(self, rec, [n, k, ho, wo], &dy.buffer, &db.buffer)?;
+            record_bias_grad(rec, [n, k, ho, wo], &dy.buffer, &db.buffer)?;
             Ok(db)
         })
     }
@@ -32,20 +32,19 @@ impl Gpu {
 /// `rec`. Where `dy` exceeds one binding the batch is split: the first
 /// piece writes `db`, later ones a scratch buffer added into `db` in order.
 pub(crate) fn record_bias_grad(
-    gpu: &Gpu,
     rec: &mut Recorder,
     [n, k, ho, wo]: [usize; 4],
     dy: &wgpu::Buffer,
     db: &wgpu::Buffer,
 ) -> Result<(), Error> {
+    let gpu = rec.gpu();
     let per_image = (k * ho * wo * 4) as u64;
     // Each of the 256 invocations of a channel loops over every 256th
     // element of its piece: at most MAX_LOOP_TRIPS times.
     let max_images = 256 * MAX_LOOP_TRIPS / (ho * wo);
     let chunk = batch_chunk(gpu, OP, n, &[per_image], max_images)?;
-    sum_pieces(gpu, rec, OP, n, chunk, db, k, |rec, n0, count, dst| {
+    sum_pieces(rec, OP, n, chunk, db, k, |rec, n0, count, dst| {
         record_piece(
-            gpu,
             rec,
             [count, k, ho, wo],
             &slice(dy, per_image, n0, count),
@@ -55,12 +54,12 @@ pub(crate) fn record_bias_grad(
 }
 
 fn record_piece(
-    gpu: &Gpu,
     rec: &mut Recorder,
     [n, k, ho, wo]: [usize; 4],
     dy: &dyn Bindable,
     db: &dyn Bindable,
 ) -> Result<(), Error> {
+    let gpu = rec.gpu();
     let grid = gpu.grid(OP, k as u64)?;
     let u = ConvUniform {
         n: n as u32,

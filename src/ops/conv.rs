@@ -24,16 +24,15 @@ pub(crate) struct ConvBuffers<'a> {
 /// Records `plan` for `problem` into `rec`, on validated whole-tensor
 /// buffers (split over the batch where a tensor exceeds one binding).
 pub(crate) fn record_conv(
-    gpu: &Gpu,
     rec: &mut Recorder,
     problem: &ConvProblem,
     plan: &ConvPlan,
     b: ConvBuffers,
 ) -> Result<(), Error> {
     match problem.op {
-        ConvOp::Forward => conv2d_forward::record(gpu, rec, problem, plan, b.a, b.b, b.bias, b.out),
-        ConvOp::InputGrad => conv2d_input_grad::record(gpu, rec, problem, plan, b.a, b.b, b.out),
-        ConvOp::WeightGrad => conv2d_weight_grad::record(gpu, rec, problem, plan, b.a, b.b, b.out),
+        ConvOp::Forward => conv2d_forward::record(rec, problem, plan, b.a, b.b, b.bias, b.out),
+        ConvOp::InputGrad => conv2d_input_grad::record(rec, problem, plan, b.a, b.b, b.out),
+        ConvOp::WeightGrad => conv2d_weight_grad::record(rec, problem, plan, b.a, b.b, b.out),
     }
 }
 
@@ -158,7 +157,7 @@ impl Gpu {
             bias: bias.map(|t| &t.buffer),
             out: &out.buffer,
         };
-        record_conv(self, &mut rec, problem, &plan, buffers)?;
+        record_conv(&mut rec, problem, &plan, buffers)?;
         rec.submit()?;
         Ok(out)
     }

@@ -6,15 +6,13 @@ use super::split::{batch_chunk, pieces, slice};
 use super::{check_loop, direct_launch, tiled_launch};
 use crate::gpu::{Bindable, Recorder, Shader};
 use crate::plan::{ConvPlan, ConvProblem};
-use crate::{Conv2dGeometry, Error, Gpu};
+use crate::{Conv2dGeometry, Error};
 
 const OP: &str = "conv2d";
 
 /// Records `plan` on validated whole-tensor buffers into `rec`, split over
 /// the batch where `x` or `y` exceeds one binding.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn record(
-    gpu: &Gpu,
     rec: &mut Recorder,
     problem: &ConvProblem,
     plan: &ConvPlan,
@@ -23,6 +21,7 @@ pub(crate) fn record(
     bias: Option<&wgpu::Buffer>,
     y: &wgpu::Buffer,
 ) -> Result<(), Error> {
+    let gpu = rec.gpu();
     let geo = &problem.geometry;
     let x_img = (geo.c * geo.h * geo.w * 4) as u64;
     let y_img = (geo.k * geo.ho * geo.wo * 4) as u64;
@@ -40,15 +39,13 @@ pub(crate) fn record(
         };
         let (xs, ys) = (slice(x, x_img, n0, count), slice(y, y_img, n0, count));
         let bias = bias.map(|b| b as &dyn Bindable);
-        record_piece(gpu, rec, &piece, plan, &xs, w, bias, &ys)?;
+        record_piece(rec, &piece, plan, &xs, w, bias, &ys)?;
     }
     Ok(())
 }
 
 /// One piece: `x` and `y` bind the piece's images only.
-#[allow(clippy::too_many_arguments)]
 fn record_piece(
-    gpu: &Gpu,
     rec: &mut Recorder,
     problem: &ConvProblem,
     plan: &ConvPlan,
@@ -57,6 +54,7 @@ fn record_piece(
     bias: Option<&dyn Bindable>,
     y: &dyn Bindable,
 ) -> Result<(), Error> {
+    let gpu = rec.gpu();
     let geo = &problem.geometry;
     let dims = problem.gemm();
     let tile = plan.kernel.tile();

@@ -8,7 +8,7 @@ use super::split::{batch_chunk, pieces, slice};
 use super::{check_loop, direct_launch, tiled_launch};
 use crate::gpu::{Bindable, Recorder, Shader};
 use crate::plan::{Algorithm, ConvPlan, ConvProblem, GemmDims, Tile};
-use crate::{Conv2dGeometry, Error, Gpu};
+use crate::{Conv2dGeometry, Error};
 
 const OP: &str = "conv2d_input_grad";
 
@@ -16,7 +16,6 @@ const OP: &str = "conv2d_input_grad";
 /// the batch where `dy` or `dx` (or the two-step path's columns) exceeds
 /// one binding.
 pub(crate) fn record(
-    gpu: &Gpu,
     rec: &mut Recorder,
     problem: &ConvProblem,
     plan: &ConvPlan,
@@ -24,6 +23,7 @@ pub(crate) fn record(
     w: &wgpu::Buffer,
     dx: &wgpu::Buffer,
 ) -> Result<(), Error> {
+    let gpu = rec.gpu();
     let geo = &problem.geometry;
     let y_img = (geo.k * geo.ho * geo.wo * 4) as u64;
     let x_img = (geo.c * geo.h * geo.w * 4) as u64;
@@ -50,13 +50,13 @@ pub(crate) fn record(
         let kernel = (plan.kernel.name(), plan.kernel.tile());
         match (plan.algorithm, kernel) {
             (Algorithm::TwoStepColumns, (entry, Some(tile))) => {
-                record_cols(gpu, rec, &piece, (entry, tile), &dys, w, &dxs)?
+                record_cols(rec, &piece, (entry, tile), &dys, w, &dxs)?
             }
             (Algorithm::StridePhases, (entry, Some(tile))) => {
-                record_phases(gpu, rec, &piece, (entry, tile), &dys, w, &dxs)?
+                record_phases(rec, &piece, (entry, tile), &dys, w, &dxs)?
             }
             // One step, or (never planned) a GEMM algorithm without a tile.
-            _ => record_direct(gpu, rec, &piece, &dys, w, &dxs)?,
+            _ => record_direct(rec, &piece, &dys, w, &dxs)?,
         }
     }
     Ok(())
@@ -72,7 +72,6 @@ fn cols_per_image(geo: &Conv2dGeometry) -> usize {
 /// of R·S values per input element, then col2im
 /// (shaders/conv2d_input_grad_cols.wgsl).
 fn record_cols(
-    gpu: &Gpu,
     rec: &mut Recorder,
     problem: &ConvProblem,
     (entry, tile): (&'static str, Tile),
@@ -80,6 +79,7 @@ fn record_cols(
     w: &dyn Bindable,
     dx: &dyn Bindable,
 ) -> Result<(), Error> {
+    let gpu = rec.gpu();
     let geo = &problem.geometry;
     let shader = Shader::Conv2dInputGradCols;
     let cols = rec.scratch(geo.n * cols_per_image(geo))?;
@@ -113,7 +113,6 @@ fn record_cols(
 /// One piece as one GEMM per stride phase (see conv2d_input_grad.wgsl)
 /// with the GEMM kernel `entry` and its tile.
 fn record_phases(
-    gpu: &Gpu,
     rec: &mut Recorder,
     problem: &ConvProblem,
     (entry, tile): (&'static str, Tile),
@@ -121,6 +120,7 @@ fn record_phases(
     w: &dyn Bindable,
     dx: &dyn Bindable,
 ) -> Result<(), Error> {
+    let gpu = rec.gpu();
     let geo = &problem.geometry;
     let (sh, sw) = (geo.params.stride[0] as usize, geo.params.stride[1] as usize);
     for a in 0..sh.min(geo.h) {
@@ -159,13 +159,13 @@ fn record_phases(
 /// phase-ordered, padded grid (see the direct entry in
 /// conv2d_input_grad.wgsl).
 fn record_direct(
-    gpu: &Gpu,
     rec: &mut Recorder,
     problem: &ConvProblem,
     dy: &dyn Bindable,
     w: &dyn Bindable,
     dx: &dyn Bindable,
 ) -> Result<(), Error> {
+    let gpu = rec.gpu();
     let geo = &problem.geometry;
     let (sh, sw) = (geo.params.stride[0] as usize, geo.params.stride[1] as usize);
     let padded =

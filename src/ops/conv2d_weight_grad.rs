@@ -10,7 +10,7 @@ use super::split::{batch_chunk, slice};
 use super::{direct_launch, tiled_launch};
 use crate::gpu::{Bindable, Recorder, Shader};
 use crate::plan::{most_splits, split_k, ConvPlan, ConvProblem, MAX_SPLIT_LEN};
-use crate::{Conv2dGeometry, Error, Gpu};
+use crate::{Conv2dGeometry, Error};
 
 const OP: &str = "conv2d_weight_grad";
 
@@ -19,7 +19,6 @@ const OP: &str = "conv2d_weight_grad";
 /// `dw`, every later one writes a scratch buffer that is then added into
 /// `dw`, in piece order.
 pub(crate) fn record(
-    gpu: &Gpu,
     rec: &mut Recorder,
     problem: &ConvProblem,
     plan: &ConvPlan,
@@ -27,6 +26,7 @@ pub(crate) fn record(
     dy: &wgpu::Buffer,
     dw: &wgpu::Buffer,
 ) -> Result<(), Error> {
+    let gpu = rec.gpu();
     let geo = &problem.geometry;
     let x_img = (geo.c * geo.h * geo.w * 4) as u64;
     let y_img = (geo.k * geo.ho * geo.wo * 4) as u64;
@@ -41,28 +41,18 @@ pub(crate) fn record(
     let max_images =
         (MAX_SPLIT_LEN * most_splits(dw_len, max_bind)).min(max_bind as usize / 16) / per_image_k;
     let chunk = batch_chunk(gpu, OP, geo.n, &[x_img, y_img], max_images)?;
-    sum_pieces(
-        gpu,
-        rec,
-        OP,
-        geo.n,
-        chunk,
-        dw,
-        dw_len,
-        |rec, n0, count, dst| {
-            let piece = ConvProblem {
-                geometry: Conv2dGeometry { n: count, ..*geo },
-                ..*problem
-            };
-            let (xs, dys) = (slice(x, x_img, n0, count), slice(dy, y_img, n0, count));
-            record_piece(gpu, rec, &piece, plan, &xs, &dys, dst)
-        },
-    )
+    sum_pieces(rec, OP, geo.n, chunk, dw, dw_len, |rec, n0, count, dst| {
+        let piece = ConvProblem {
+            geometry: Conv2dGeometry { n: count, ..*geo },
+            ..*problem
+        };
+        let (xs, dys) = (slice(x, x_img, n0, count), slice(dy, y_img, n0, count));
+        record_piece(rec, &piece, plan, &xs, &dys, dst)
+    })
 }
 
 /// One piece: `x` and `dy` bind the piece's images only.
 fn record_piece(
-    gpu: &Gpu,
     rec: &mut Recorder,
     problem: &ConvProblem,
     plan: &ConvPlan,
@@ -70,6 +60,7 @@ fn record_piece(
     dy: &dyn Bindable,
     dw: &dyn Bindable,
 ) -> Result<(), Error> {
+    let gpu = rec.gpu();
     let geo = &problem.geometry;
     let dims = problem.gemm();
     let dw_len: usize = geo.w_shape().iter().product();

@@ -5,7 +5,7 @@
 use super::direct_workgroups;
 use super::split::{element_chunk, pieces, slice};
 use crate::gpu::{Bindable, Recorder, Shader, Slice};
-use crate::{Error, Gpu};
+use crate::Error;
 
 /// Mirror of WGSL `ElementwiseParams` (16 bytes).
 #[repr(C)]
@@ -22,13 +22,13 @@ struct ElementwiseUniform {
 /// Work-item counts fit in u32: every tensor fits one storage binding.
 pub(crate) fn dispatch_items(
     rec: &mut Recorder<'_>,
-    gpu: &Gpu,
     op: &'static str,
     (kernel, entry): (Shader, &'static str),
     items: usize,
     cols: usize,
     buffers: &[(u32, &dyn Bindable)],
 ) -> Result<(), Error> {
+    let gpu = rec.gpu();
     let grid = gpu.grid(op, direct_workgroups(items))?;
     let u = ElementwiseUniform {
         len: items as u32,
@@ -45,12 +45,12 @@ pub(crate) fn dispatch_items(
 /// fit one binding each when `len` values do not.
 pub(crate) fn dispatch_split(
     rec: &mut Recorder<'_>,
-    gpu: &Gpu,
     op: &'static str,
     kernel_entry: (Shader, &'static str),
     len: usize,
     buffers: &[(u32, &wgpu::Buffer)],
 ) -> Result<(), Error> {
+    let gpu = rec.gpu();
     for (first, count) in pieces(len, element_chunk(gpu, len)) {
         let slices: Vec<(u32, Slice)> = buffers
             .iter()
@@ -60,7 +60,7 @@ pub(crate) fn dispatch_split(
             .iter()
             .map(|(binding, s)| (*binding, s as &dyn Bindable))
             .collect();
-        dispatch_items(rec, gpu, op, kernel_entry, count, 0, &bound)?;
+        dispatch_items(rec, op, kernel_entry, count, 0, &bound)?;
     }
     Ok(())
 }

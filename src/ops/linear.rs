@@ -70,7 +70,7 @@ impl Gpu {
         let [n, fan_out] = check_dims::<2>(OP, "output gradient", dy.shape())?;
         self.run(OP, |rec| {
             let db = self.output_unlocked(OP, &[fan_out])?;
-            record_bias_grad(self, rec, [n, fan_out, 1, 1], &dy.buffer, &db.buffer)?;
+            record_bias_grad(rec, [n, fan_out, 1, 1], &dy.buffer, &db.buffer)?;
             Ok(db)
         })
     }

@@ -30,7 +30,7 @@ impl Gpu {
         let y_shape = pool2d_output_shape(OP, x.shape(), size)?;
         self.run(OP, |rec| {
             let y = self.output_unlocked(OP, &y_shape)?;
-            self.pool(rec, OP, "forward", x, None, &y, size)?;
+            record_pool(rec, OP, "forward", x, None, &y, size)?;
             Ok(y)
         })
     }
@@ -51,49 +51,49 @@ impl Gpu {
         check_shape(OP, "output gradient", dy, &y_shape)?;
         self.run(OP, |rec| {
             let dx = self.zeros_unlocked(OP, x.shape())?;
-            self.pool(rec, OP, "backward", x, Some(dy), &dx, size)?;
+            record_pool(rec, OP, "backward", x, Some(dy), &dx, size)?;
             Ok(dx)
         })
     }
+}
 
-    #[allow(clippy::too_many_arguments)]
-    fn pool(
-        &self,
-        rec: &mut Recorder,
-        op: &'static str,
-        entry: &'static str,
-        x: &Tensor,
-        dy: Option<&Tensor>,
-        out: &Tensor,
-        size: usize,
-    ) -> Result<(), Error> {
-        let s = x.shape();
-        let (planes, h, w) = (s[0] * s[1], s[2], s[3]);
-        let (ho, wo) = (h / size, w / size);
-        let grid = self.grid(op, direct_workgroups(planes * ho * wo))?;
-        let u = MaxPoolUniform {
-            planes: planes as u32,
-            h: h as u32,
-            w: w as u32,
-            size: size as u32,
-            ho: ho as u32,
-            wo: wo as u32,
-            grid_x: grid.0,
-            _pad: 0,
-        };
-        let mut buffers: Vec<(u32, &dyn Bindable)> = vec![(1, &x.buffer), (3, &out.buffer)];
-        if let Some(dy) = dy {
-            buffers.push((2, &dy.buffer));
-        }
-        rec.dispatch(
-            Shader::MaxPool2d,
-            entry,
-            bytemuck::bytes_of(&u),
-            &buffers,
-            grid,
-        );
-        Ok(())
+/// Records the forward (`entry` = "forward") or backward pass over the
+/// non-overlapping `size` windows of `x` into `out`.
+fn record_pool(
+    rec: &mut Recorder,
+    op: &'static str,
+    entry: &'static str,
+    x: &Tensor,
+    dy: Option<&Tensor>,
+    out: &Tensor,
+    size: usize,
+) -> Result<(), Error> {
+    let s = x.shape();
+    let (planes, h, w) = (s[0] * s[1], s[2], s[3]);
+    let (ho, wo) = (h / size, w / size);
+    let grid = rec.gpu().grid(op, direct_workgroups(planes * ho * wo))?;
+    let u = MaxPoolUniform {
+        planes: planes as u32,
+        h: h as u32,
+        w: w as u32,
+        size: size as u32,
+        ho: ho as u32,
+        wo: wo as u32,
+        grid_x: grid.0,
+        _pad: 0,
+    };
+    let mut buffers: Vec<(u32, &dyn Bindable)> = vec![(1, &x.buffer), (3, &out.buffer)];
+    if let Some(dy) = dy {
+        buffers.push((2, &dy.buffer));
     }
+    rec.dispatch(
+        Shader::MaxPool2d,
+        entry,
+        bytemuck::bytes_of(&u),
+        &buffers,
+        grid,
+    );
+    Ok(())
 }
 
 #[cfg(test)]

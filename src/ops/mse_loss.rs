@@ -44,7 +44,6 @@ impl Gpu {
             // split into pieces with their own `len`: one binding each.
             dispatch_items(
                 rec,
-                self,
                 OP,
                 (Shader::MseLoss, "backward"),
                 y.len(),

@@ -48,7 +48,6 @@ impl Gpu {
             let dz = self.output_unlocked(OP, logits.shape())?;
             dispatch_items(
                 rec,
-                self,
                 OP,
                 (Shader::SoftmaxCrossEntropy, "backward"),
                 n,

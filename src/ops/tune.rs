@@ -129,7 +129,7 @@ fn measure(gpu: &Gpu, problem: &ConvProblem, candidates: &[ConvPlan]) -> Result<
                 bias: None,
                 out: &out.buffer,
             };
-            record_conv(gpu, &mut rec, problem, candidate, buffers)?;
+            record_conv(&mut rec, problem, candidate, buffers)?;
             let start = std::time::Instant::now();
             let gpu_ms = rec.submit_timed()?;
             gpu.wait_idle()?;

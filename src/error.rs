@@ -91,6 +91,10 @@ pub enum Error {
     Readback { message: String },
     /// A model or data file could not be read, written or understood.
     ModelFile { path: String, message: String },
+    /// A data set file is missing, unreadable or malformed (bad magic,
+    /// truncated, a label out of range, ...); the message says which and,
+    /// for a missing file, where it comes from.
+    DataFile { path: String, message: String },
 }
 
 impl fmt::Display for Error {
@@ -184,6 +188,7 @@ impl fmt::Display for Error {
             Error::DeviceLost { message } => write!(f, "the GPU device was lost: {message}"),
             Error::Readback { message } => write!(f, "reading a tensor back failed: {message}"),
             Error::ModelFile { path, message } => write!(f, "{path}: {message}"),
+            Error::DataFile { path, message } => write!(f, "{path}: {message}"),
         }
     }
 }

@@ -20,6 +20,7 @@
 pub mod bench;
 pub mod check;
 pub mod cpu;
+pub mod datasets;
 mod error;
 mod gpu;
 pub mod nn;

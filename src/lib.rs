@@ -33,7 +33,7 @@ pub mod train;
 
 pub use error::Error;
 pub use gpu::{AdapterInfo, Gpu, MemoryStats};
-pub use ops::{Adam, AdamState, Sgd, SgdState};
+pub use ops::{Adam, AdamState, BatchNorm, Sgd, SgdState};
 pub use plan::{ConvKernel, ConvOp, ConvPlan, Policy};
 pub use shape::{Conv2dGeometry, Conv2dParams};
 pub use tensor::Tensor;

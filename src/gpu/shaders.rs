@@ -30,6 +30,7 @@ const ADD: &str = include_str!("../../shaders/add.wgsl");
 const MSE_LOSS: &str = include_str!("../../shaders/mse_loss.wgsl");
 const SOFTMAX_CROSS_ENTROPY: &str = include_str!("../../shaders/softmax_cross_entropy.wgsl");
 const MAX_POOL2D: &str = include_str!("../../shaders/max_pool2d.wgsl");
+const BATCH_NORM2D: &str = include_str!("../../shaders/batch_norm2d.wgsl");
 
 /// A convolution module: the shared pieces around the op's own file.
 fn conv_module(op: &str) -> String {
@@ -59,11 +60,12 @@ pub(crate) enum Shader {
     MseLoss,
     SoftmaxCrossEntropy,
     MaxPool2d,
+    BatchNorm2d,
 }
 
 impl Shader {
     #[cfg(test)]
-    pub(crate) const ALL: [Shader; 12] = [
+    pub(crate) const ALL: [Shader; 13] = [
         Shader::Conv2dForward,
         Shader::Conv2dInputGrad,
         Shader::Conv2dInputGradCols,
@@ -76,6 +78,7 @@ impl Shader {
         Shader::MseLoss,
         Shader::SoftmaxCrossEntropy,
         Shader::MaxPool2d,
+        Shader::BatchNorm2d,
     ];
 
     /// The op name, shared by the shader file, the host function and the
@@ -94,6 +97,7 @@ impl Shader {
             Shader::MseLoss => "mse_loss",
             Shader::SoftmaxCrossEntropy => "softmax_cross_entropy",
             Shader::MaxPool2d => "max_pool2d",
+            Shader::BatchNorm2d => "batch_norm2d",
         }
     }
 
@@ -112,6 +116,7 @@ impl Shader {
             Shader::MseLoss => [ELEMENTWISE, MSE_LOSS].concat(),
             Shader::SoftmaxCrossEntropy => [ELEMENTWISE, SOFTMAX_CROSS_ENTROPY].concat(),
             Shader::MaxPool2d => MAX_POOL2D.to_string(),
+            Shader::BatchNorm2d => BATCH_NORM2D.to_string(),
         }
     }
 }

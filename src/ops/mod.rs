@@ -6,6 +6,7 @@
 mod activation;
 mod adam_step;
 mod add;
+mod batch_norm2d;
 mod bias_grad;
 mod conv;
 mod conv2d_forward;
@@ -23,6 +24,7 @@ mod taps;
 pub(crate) mod tune;
 
 pub use adam_step::{Adam, AdamState};
+pub use batch_norm2d::BatchNorm;
 pub(crate) use conv::{record_conv, ConvBuffers};
 pub(crate) use conv_uniform::ConvUniform;
 pub use sgd_step::{Sgd, SgdState};

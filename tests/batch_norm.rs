@@ -1,0 +1,335 @@
+//! BatchNorm2d: the GPU against the CPU reference in both modes (outputs,
+//! saved statistics, running statistics, all three gradients) over awkward
+//! shapes on every adapter; the reference against finite differences in
+//! f64; eval mode uses the running statistics; bad input is a named error.
+mod common;
+use common::{assert_close, gpus, label, Rng};
+use wgconv::{cpu, BatchNorm, Error, Gpu};
+
+/// Shapes: one image, one channel, 1-wide rows, primes, the minimum of two
+/// values per channel, and channels longer than one workgroup's 256 lanes.
+const SHAPES: [[usize; 4]; 6] = [
+    [1, 5, 3, 3],
+    [3, 1, 1, 7],
+    [2, 4, 5, 6],
+    [2, 3, 1, 1],
+    [4, 3, 16, 17],
+    [7, 2, 11, 13],
+];
+
+struct Inputs {
+    x: Vec<f32>,
+    weight: Vec<f32>,
+    bias: Vec<f32>,
+    running_mean: Vec<f32>,
+    running_var: Vec<f32>,
+    dy: Vec<f32>,
+}
+
+fn inputs(shape: [usize; 4], rng: &mut Rng) -> Inputs {
+    let len = shape.iter().product();
+    let c = shape[1];
+    Inputs {
+        // Off-centre on purpose, so the mean matters.
+        x: rng.floats(len).iter().map(|v| 3.0 + 2.0 * v).collect(),
+        weight: rng.floats(c),
+        bias: rng.floats(c),
+        running_mean: rng.floats(c),
+        running_var: rng.floats(c).iter().map(|v| 1.0 + v.abs()).collect(),
+        dy: rng.floats(len),
+    }
+}
+
+fn check_on(gpu: &Gpu, shape: [usize; 4], training: bool, inp: &Inputs) {
+    let cfg = BatchNorm::default();
+    let who = format!("{shape:?} training={training} on {}", label(gpu));
+    let c = shape[1];
+    let t = |d: &[f32], s: &[usize]| gpu.tensor(s, d).unwrap();
+    let (x, w, b) = (t(&inp.x, &shape), t(&inp.weight, &[c]), t(&inp.bias, &[c]));
+    let (mut rm, mut rv) = (t(&inp.running_mean, &[c]), t(&inp.running_var, &[c]));
+    let (y, saved) = gpu
+        .batch_norm2d(&x, &w, &b, &mut rm, &mut rv, training, &cfg)
+        .unwrap();
+    let (mut rm_ref, mut rv_ref) = (inp.running_mean.clone(), inp.running_var.clone());
+    let (y_ref, saved_ref) = cpu::batch_norm2d(
+        &inp.x,
+        shape,
+        &inp.weight,
+        &inp.bias,
+        &mut rm_ref,
+        &mut rv_ref,
+        training,
+        &cfg,
+    )
+    .unwrap();
+    assert_close(
+        &format!("y {who}"),
+        &shape,
+        &y.to_vec().unwrap(),
+        &y_ref,
+        false,
+    );
+    assert_close(
+        &format!("saved {who}"),
+        &[c, 2],
+        &saved.to_vec().unwrap(),
+        &saved_ref,
+        false,
+    );
+    assert_close(
+        &format!("running_mean {who}"),
+        &[c],
+        &rm.to_vec().unwrap(),
+        &rm_ref,
+        false,
+    );
+    assert_close(
+        &format!("running_var {who}"),
+        &[c],
+        &rv.to_vec().unwrap(),
+        &rv_ref,
+        false,
+    );
+    let dy = t(&inp.dy, &shape);
+    let (dx, dw, db) = gpu
+        .batch_norm2d_backward(&x, &dy, &w, &saved, training)
+        .unwrap();
+    let (dx_ref, dw_ref, db_ref) =
+        cpu::batch_norm2d_backward(&inp.x, shape, &inp.dy, &inp.weight, &saved_ref, training)
+            .unwrap();
+    assert_close(
+        &format!("dx {who}"),
+        &shape,
+        &dx.to_vec().unwrap(),
+        &dx_ref,
+        false,
+    );
+    assert_close(
+        &format!("dweight {who}"),
+        &[c],
+        &dw.to_vec().unwrap(),
+        &dw_ref,
+        false,
+    );
+    assert_close(
+        &format!("dbias {who}"),
+        &[c],
+        &db.to_vec().unwrap(),
+        &db_ref,
+        false,
+    );
+}
+
+#[test]
+fn gpu_batch_norm_matches_the_reference_in_both_modes() {
+    let mut rng = Rng::new(17);
+    for shape in SHAPES {
+        let inp = inputs(shape, &mut rng);
+        for gpu in gpus() {
+            for training in [true, false] {
+                check_on(gpu, shape, training, &inp);
+            }
+        }
+    }
+}
+
+/// Central differences of L = Σ y·r in f64, for x, weight and bias, in
+/// both modes (training: the batch statistics move with x too).
+#[test]
+fn reference_batch_norm_backward_matches_finite_differences() {
+    let mut rng = Rng::new(23);
+    let cfg = BatchNorm::default();
+    for shape in [[2, 3, 2, 3], [1, 2, 1, 5], [3, 1, 2, 2]] {
+        let c = shape[1];
+        let f = |v: Vec<f32>| v.into_iter().map(f64::from).collect::<Vec<f64>>();
+        let x = f(rng.floats(shape.iter().product()));
+        let w = f(rng.floats(c));
+        let b = f(rng.floats(c));
+        let r = f(rng.floats(x.len()));
+        for training in [true, false] {
+            let loss = |x: &[f64], w: &[f64], b: &[f64]| {
+                let (mut rm, mut rv) = (vec![0.5; c], vec![2.0; c]);
+                let (y, _) =
+                    cpu::batch_norm2d(x, shape, w, b, &mut rm, &mut rv, training, &cfg).unwrap();
+                y.iter().zip(&r).map(|(a, b)| a * b).sum::<f64>()
+            };
+            let (mut rm, mut rv) = (vec![0.5; c], vec![2.0; c]);
+            let (_, saved) =
+                cpu::batch_norm2d(&x, shape, &w, &b, &mut rm, &mut rv, training, &cfg).unwrap();
+            let (dx, dw, db) =
+                cpu::batch_norm2d_backward(&x, shape, &r, &w, &saved, training).unwrap();
+            let h = 1e-6;
+            let numeric = |which: usize, i: usize| {
+                let bump = |s: f64| {
+                    let (mut x, mut w, mut b) = (x.clone(), w.clone(), b.clone());
+                    [&mut x, &mut w, &mut b][which][i] += s;
+                    loss(&x, &w, &b)
+                };
+                (bump(h) - bump(-h)) / (2.0 * h)
+            };
+            for (which, grad, name) in [(0, &dx, "dx"), (1, &dw, "dweight"), (2, &db, "dbias")] {
+                for (i, &g) in grad.iter().enumerate() {
+                    let n = numeric(which, i);
+                    assert!(
+                        (g - n).abs() <= 1e-6 * (1.0 + n.abs()),
+                        "{name}[{i}] {shape:?} training={training}: reference {g} vs finite difference {n}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Eval mode normalises with the running statistics (so its output differs
+/// from training mode's on the same batch) and leaves them alone; training
+/// mode moves them by the momentum, twice in a row as torch does.
+#[test]
+fn eval_mode_uses_the_running_statistics() {
+    let shape = [4, 2, 3, 3];
+    let mut rng = Rng::new(5);
+    let inp = inputs(shape, &mut rng);
+    let cfg = BatchNorm::default();
+    for gpu in gpus() {
+        let who = label(gpu);
+        let t = |d: &[f32]| gpu.tensor(&[d.len()], d).unwrap();
+        let x = gpu.tensor(&shape, &inp.x).unwrap();
+        let (w, b) = (t(&inp.weight), t(&inp.bias));
+        let (mut rm, mut rv) = (t(&[0.0, 0.0]), t(&[1.0, 1.0]));
+        let (y_eval, _) = gpu
+            .batch_norm2d(&x, &w, &b, &mut rm, &mut rv, false, &cfg)
+            .unwrap();
+        assert_eq!(
+            rm.to_vec().unwrap(),
+            vec![0.0, 0.0],
+            "{who}: eval moved running_mean"
+        );
+        assert_eq!(
+            rv.to_vec().unwrap(),
+            vec![1.0, 1.0],
+            "{who}: eval moved running_var"
+        );
+        // With mean 0 and var 1, eval is x / sqrt(1 + eps) · w + b.
+        let y = y_eval.to_vec().unwrap();
+        let k = 9 + 4; // image 0, channel 1, position 4
+        let want = inp.x[k] / (1.0f32 + 1e-5).sqrt() * inp.weight[1] + inp.bias[1];
+        assert!(
+            (y[k] - want).abs() <= 1e-5 * want.abs().max(1.0),
+            "{who}: {} vs {want}",
+            y[k]
+        );
+        let (y_train, _) = gpu
+            .batch_norm2d(&x, &w, &b, &mut rm, &mut rv, true, &cfg)
+            .unwrap();
+        let differ = y
+            .iter()
+            .zip(y_train.to_vec().unwrap())
+            .filter(|(a, b)| (*a - b).abs() > 0.1);
+        assert!(
+            differ.count() > 30,
+            "{who}: training and eval outputs should differ"
+        );
+        gpu.batch_norm2d(&x, &w, &b, &mut rm, &mut rv, true, &cfg)
+            .unwrap();
+        let (mut rm_ref, mut rv_ref) = (vec![0.0f32, 0.0], vec![1.0f32, 1.0]);
+        for _ in 0..2 {
+            cpu::batch_norm2d(
+                &inp.x,
+                shape,
+                &inp.weight,
+                &inp.bias,
+                &mut rm_ref,
+                &mut rv_ref,
+                true,
+                &cfg,
+            )
+            .unwrap();
+        }
+        assert_close(
+            &format!("running_mean after 2 steps on {who}"),
+            &[2],
+            &rm.to_vec().unwrap(),
+            &rm_ref,
+            false,
+        );
+        assert_close(
+            &format!("running_var after 2 steps on {who}"),
+            &[2],
+            &rv.to_vec().unwrap(),
+            &rv_ref,
+            false,
+        );
+        // One step of momentum 0.1 from 0: a tenth of the batch mean ≈ 3.
+        assert!((rm_ref[0] - 0.19 * 3.0).abs() < 0.2, "{rm_ref:?}");
+    }
+}
+
+#[test]
+fn bad_batch_norm_input_is_a_named_error() {
+    for gpu in gpus() {
+        let who = label(gpu);
+        let x = gpu.tensor(&[2, 3, 2, 2], &[1.0; 24]).unwrap();
+        let c3 = gpu.tensor(&[3], &[1.0; 3]).unwrap();
+        let c4 = gpu.tensor(&[4], &[1.0; 4]).unwrap();
+        let (mut rm, mut rv) = (c3.clone(), gpu.tensor(&[3], &[1.0; 3]).unwrap());
+        let cfg = BatchNorm::default();
+        let e = gpu
+            .batch_norm2d(&x, &c4, &c3, &mut rm, &mut rv, true, &cfg)
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::ShapeMismatch {
+                    tensor: "weight",
+                    ..
+                }
+            ),
+            "{who}: {e}"
+        );
+        let one = gpu.tensor(&[1, 3, 1, 1], &[1.0; 3]).unwrap();
+        let e = gpu
+            .batch_norm2d(&one, &c3, &c3, &mut rm, &mut rv, true, &cfg)
+            .unwrap_err();
+        assert!(
+            matches!(e, Error::InvalidParam { param: "input", .. }),
+            "{who}: {e}"
+        );
+        // Eval mode takes a single value per channel.
+        gpu.batch_norm2d(&one, &c3, &c3, &mut rm, &mut rv, false, &cfg)
+            .unwrap();
+        let bad = BatchNorm {
+            momentum: 1.5,
+            ..cfg
+        };
+        let e = gpu
+            .batch_norm2d(&x, &c3, &c3, &mut rm, &mut rv, true, &bad)
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::InvalidParam {
+                    param: "momentum",
+                    ..
+                }
+            ),
+            "{who}: {e}"
+        );
+        let flat = gpu.tensor(&[6, 4], &[1.0; 24]).unwrap();
+        let e = gpu
+            .batch_norm2d(&flat, &c3, &c3, &mut rm, &mut rv, true, &cfg)
+            .unwrap_err();
+        assert!(matches!(e, Error::BadRank { .. }), "{who}: {e}");
+        let e = gpu
+            .batch_norm2d_backward(&x, &x, &c3, &c3, true)
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::ShapeMismatch {
+                    tensor: "saved statistics",
+                    ..
+                }
+            ),
+            "{who}: {e}"
+        );
+    }
+}

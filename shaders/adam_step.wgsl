@@ -1,6 +1,7 @@
 // adam_step.wgsl: one step of torch.optim.Adam (amsgrad off), element by
 // element, in torch's own order of operations:
-//   g = grad + weight_decay · p
+//   p = p · decay                        (AdamW: decay = 1 − lr·wd; else 1)
+//   g = grad + weight_decay · p          (Adam's L2 term; 0 for AdamW)
 //   m = m + (1 − β1) · (g − m)            (torch's lerp)
 //   v = β2 · v + (1 − β2) · g²
 //   p = p − step_size · m / (sqrt(v) / bc2_sqrt + eps)
@@ -8,7 +9,7 @@
 // the host in f64, as PyTorch does in Python floats.
 // Layouts: param, grad, m, v flat f32 arrays of `len` elements; one
 // invocation per element, workgroups of 64, 2-D folded grid.
-// Mirrors `AdamUniform` in src/ops/adam_step.rs (8 words, 32 bytes).
+// Mirrors `AdamUniform` in src/ops/adam_step.rs (12 words, 48 bytes).
 
 struct AdamParams {
     beta1: f32,
@@ -19,6 +20,10 @@ struct AdamParams {
     bc2_sqrt: f32,
     len: u32,
     grid_x: u32,
+    decay: f32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> P: AdamParams;
@@ -33,7 +38,7 @@ fn adam_step(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
     if (i >= P.len) {
         return;
     }
-    let p = param[i];
+    let p = param[i] * P.decay;
     let g = grad[i] + P.weight_decay * p;
     let mi = m[i] + (1.0 - P.beta1) * (g - m[i]);
     let vi = P.beta2 * v[i] + (1.0 - P.beta2) * g * g;

@@ -341,6 +341,7 @@ fn one_call(gpu: &Gpu, rng: &mut Rng, tally: &mut Tally) {
                 betas: (pick(rng), pick(rng)),
                 eps: pick(rng),
                 weight_decay: pick(rng),
+                decoupled_weight_decay: rng.range(0, 2) == 1,
             };
             tally.count(&gpu.adam_step(&mut p, &g, &mut AdamState::default(), &cfg));
         }

@@ -398,6 +398,55 @@ fn adam_run(gpu: &Gpu, cfg: &Adam, p0: &[f32], grads: &[Vec<f32>]) -> (Vec<f32>,
     (p.to_vec().unwrap(), p_ref)
 }
 
+/// AdamW's first step, written out: the parameter shrinks by lr·wd before
+/// the Adam step, whose first move is lr·g/(|g| + eps) (m = (1−β1)g,
+/// v = (1−β2)g², both bias-corrected back to g and g²); Adam's L2 decay
+/// instead adds wd·p to the gradient, which moves differently.
+#[test]
+fn adamw_decays_the_weight_before_the_adam_step() {
+    let cfg = Adam {
+        lr: 0.1,
+        weight_decay: 0.5,
+        eps: 1e-8,
+        ..Adam::adamw()
+    };
+    let (p0, g) = ([2.0f64, -1.0, 0.5], [0.3f64, -0.2, 0.0]);
+    let mut p = p0;
+    cpu::adam_step(&mut p, &g, &mut cpu::CpuAdamState::default(), &cfg).unwrap();
+    for i in 0..3 {
+        // In f64 of the f32 hyper-parameters the step uses.
+        let (lr, eps) = (0.1f32 as f64, 1e-8f32 as f64);
+        let want = p0[i] * (1.0 - lr * 0.5) - lr * g[i] / (g[i].abs() + eps);
+        assert!(
+            (p[i] - want).abs() < 1e-12,
+            "p[{i}] = {} against {want}",
+            p[i]
+        );
+    }
+    let l2 = Adam {
+        decoupled_weight_decay: false,
+        ..cfg
+    };
+    let mut q = p0;
+    cpu::adam_step(&mut q, &g, &mut cpu::CpuAdamState::default(), &l2).unwrap();
+    assert!(
+        (q[2] - p[2]).abs() > 0.05,
+        "L2 and decoupled decay should differ: {q:?} {p:?}"
+    );
+    for gpu in gpus() {
+        let p0f = p0.map(|v| v as f32);
+        let grads = vec![g.map(|v| v as f32).to_vec()];
+        let (got, want) = adam_run(gpu, &cfg, &p0f, &grads);
+        assert_close(
+            &format!("adamw on {}", label(gpu)),
+            &[3],
+            &got,
+            &want,
+            false,
+        );
+    }
+}
+
 #[test]
 fn adam_matches_reference() {
     let configs = [
@@ -407,6 +456,15 @@ fn adam_matches_reference() {
             betas: (0.8, 0.99),
             eps: 1e-6,
             weight_decay: 0.1,
+            decoupled_weight_decay: false,
+        },
+        // AdamW.
+        Adam {
+            lr: 0.01,
+            betas: (0.8, 0.99),
+            eps: 1e-6,
+            weight_decay: 0.1,
+            decoupled_weight_decay: true,
         },
     ];
     for gpu in gpus() {

@@ -16,6 +16,8 @@ type CliResult = Result<ExitCode, Box<dyn std::error::Error>>;
 pub enum OptimizerName {
     Sgd,
     Adam,
+    /// Adam with decoupled weight decay 0.01 (torch.optim.AdamW).
+    Adamw,
 }
 
 /// The model file's architecture tag: `eval` refuses files without it.
@@ -102,6 +104,10 @@ pub fn run_train(args: &TrainArgs) -> CliResult {
         OptimizerName::Adam => OptimizerConfig::Adam(Adam {
             lr: args.lr.unwrap_or(2e-3),
             ..Adam::default()
+        }),
+        OptimizerName::Adamw => OptimizerConfig::Adam(Adam {
+            lr: args.lr.unwrap_or(2e-3),
+            ..Adam::adamw()
         }),
         OptimizerName::Sgd => OptimizerConfig::Sgd(Sgd {
             lr: args.lr.unwrap_or(0.05),

@@ -10,13 +10,17 @@ const OP: &str = "adam_step";
 
 /// Hyper-parameters of `torch.optim.Adam` (amsgrad off), with the same
 /// meaning and the same defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8,
-/// weight decay 0 (L2, added to the gradient; not AdamW's decoupled decay).
+/// weight decay 0, added to the gradient (L2) unless
+/// `decoupled_weight_decay`, which makes this `torch.optim.AdamW`: the
+/// parameter is first scaled by `1 − lr·weight_decay`, and the gradient is
+/// left as it is ([`Adam::adamw`] gives AdamW's defaults).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Adam {
     pub lr: f32,
     pub betas: (f32, f32),
     pub eps: f32,
     pub weight_decay: f32,
+    pub decoupled_weight_decay: bool,
 }
 
 impl Default for Adam {
@@ -26,11 +30,37 @@ impl Default for Adam {
             betas: (0.9, 0.999),
             eps: 1e-8,
             weight_decay: 0.0,
+            decoupled_weight_decay: false,
         }
     }
 }
 
 impl Adam {
+    /// `torch.optim.AdamW`'s defaults: Adam's, with decoupled weight decay
+    /// 0.01.
+    pub fn adamw() -> Adam {
+        Adam {
+            weight_decay: 0.01,
+            decoupled_weight_decay: true,
+            ..Adam::default()
+        }
+    }
+
+    /// `(l2, decay)`: the weight decay added to the gradient, and the factor
+    /// the parameter is scaled by first, `1 − lr·weight_decay` in f64 (as
+    /// torch's Python-float scalar) rounded to f32; exactly one of them is
+    /// not the identity.
+    pub fn decays(&self) -> (f32, f32) {
+        if self.decoupled_weight_decay {
+            (
+                0.0,
+                (1.0 - self.lr as f64 * self.weight_decay as f64) as f32,
+            )
+        } else {
+            (self.weight_decay, 1.0)
+        }
+    }
+
     /// The same checks `torch.optim.Adam` makes, as errors.
     pub fn validate(&self) -> Result<(), Error> {
         let bad = |param, message: String| {
@@ -108,6 +138,10 @@ struct AdamUniform {
     bc2_sqrt: f32,
     len: u32,
     grid_x: u32,
+    decay: f32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 impl Gpu {
@@ -144,6 +178,7 @@ impl Gpu {
                 }
             };
             let (step_size, bc2_sqrt) = cfg.bias_corrections(step);
+            let (l2, decay) = cfg.decays();
             let len = param.len();
             // Pieces of at most one binding each for parameters past the limit.
             for (first, count) in pieces(len, element_chunk(self, len)) {
@@ -152,11 +187,15 @@ impl Gpu {
                     beta1: cfg.betas.0,
                     beta2: cfg.betas.1,
                     eps: cfg.eps,
-                    weight_decay: cfg.weight_decay,
+                    weight_decay: l2,
                     step_size,
                     bc2_sqrt,
                     len: count as u32,
                     grid_x: grid.0,
+                    decay,
+                    _pad0: 0,
+                    _pad1: 0,
+                    _pad2: 0,
                 };
                 let part = |b| slice(b, 4, first, count);
                 let (p, g, mp, vp) = (
@@ -188,7 +227,7 @@ mod tests {
     #[test]
     fn uniform_layout_matches_wgsl() {
         let fields = fields!(AdamUniform: beta1, beta2, eps, weight_decay, step_size, bc2_sqrt,
-            len, grid_x);
+            len, grid_x, decay, _pad0, _pad1, _pad2);
         let size = std::mem::size_of::<AdamUniform>();
         check_uniform_layout(Shader::AdamStep, "AdamParams", size, &fields);
     }

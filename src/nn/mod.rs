@@ -10,8 +10,10 @@ pub mod io;
 mod loss;
 mod model;
 mod optim;
+pub mod schedule;
 
 pub use backend::{Backend, Cpu, CpuTensor};
 pub use loss::{argmax_rows, one_hot, Loss};
 pub use model::{Layer, LayerKind, Param, Sequential};
 pub use optim::{Optimizer, OptimizerConfig};
+pub use schedule::LrSchedule;

@@ -37,6 +37,33 @@ impl<B: Backend> Optimizer<B> {
         self.config
     }
 
+    /// The learning rate the next step uses.
+    pub fn lr(&self) -> f32 {
+        match &self.config {
+            OptimizerConfig::Sgd(s) => s.lr,
+            OptimizerConfig::Adam(a) => a.lr,
+        }
+    }
+
+    /// Sets the learning rate of the next steps (what a schedule drives:
+    /// [`super::LrSchedule::lr`]); the optimizer's state is kept. Fails on
+    /// a rate the optimizer refuses (negative, not finite).
+    pub fn set_lr(&mut self, lr: f32) -> Result<(), Error> {
+        let mut config = self.config;
+        match &mut config {
+            OptimizerConfig::Sgd(s) => {
+                s.lr = lr;
+                s.validate()?
+            }
+            OptimizerConfig::Adam(a) => {
+                a.lr = lr;
+                a.validate()?
+            }
+        }
+        self.config = config;
+        Ok(())
+    }
+
     /// Updates every parameter that has a gradient (others are skipped, as
     /// in PyTorch).
     pub fn step(&mut self, model: &mut Sequential<B>) -> Result<(), Error> {

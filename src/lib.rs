@@ -35,5 +35,5 @@ pub use error::Error;
 pub use gpu::{AdapterInfo, Gpu, MemoryStats};
 pub use ops::{Adam, AdamState, BatchNorm, Sgd, SgdState};
 pub use plan::{ConvKernel, ConvOp, ConvPlan, Policy};
-pub use shape::{Conv2dGeometry, Conv2dParams};
+pub use shape::{Conv2dGeometry, Conv2dParams, Pool2dGeometry, Pool2dParams};
 pub use tensor::Tensor;

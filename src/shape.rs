@@ -150,36 +150,134 @@ pub fn linear_geometry(
     )
 }
 
-/// Output shape of max pooling `x_shape` `[N, C, H, W]` with non-overlapping
-/// `size`×`size` windows (stride = size, no padding, floor mode):
-/// `[N, C, H / size, W / size]`. Fails on a bad rank, a zero dimension, a
-/// zero window or a window larger than the input.
-pub fn pool2d_output_shape(
-    op: &'static str,
-    x_shape: &[usize],
-    size: usize,
-) -> Result<[usize; 4], Error> {
-    let [n, c, h, w] = check_4d(op, "input", x_shape)?;
-    // 255 x 255 is the largest window whose scan stays within the kernels'
-    // loop budget (plan::MAX_LOOP_TRIPS).
-    if size == 0 || size > 255 {
-        return Err(Error::InvalidParam {
-            op,
-            param: "size",
-            message: format!("the pooling window must be 1 to 255, got {size}"),
-        });
-    }
-    for (axis, extent) in [("height", h), ("width", w)] {
-        if size > extent {
-            return Err(Error::KernelTooLarge {
-                op,
-                axis,
-                dilated_kernel: size,
-                padded_input: extent,
-            });
+/// A pooling window as torch's `max_pool2d` / `avg_pool2d` take it:
+/// `kernel`, `stride` and zero `padding` (counted as −∞ by max pooling and
+/// as zeros in the average), `[height, width]`, floor mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Pool2dParams {
+    pub kernel: [u32; 2],
+    pub stride: [u32; 2],
+    pub padding: [u32; 2],
+}
+
+impl Pool2dParams {
+    /// A square `kernel` with `stride` and `padding` on both axes.
+    pub fn square(kernel: u32, stride: u32, padding: u32) -> Self {
+        Pool2dParams {
+            kernel: [kernel; 2],
+            stride: [stride; 2],
+            padding: [padding; 2],
         }
     }
-    Ok([n, c, h / size, w / size])
+
+    /// Non-overlapping `size`×`size` windows: torch's `max_pool2d(x, size)`
+    /// (the stride defaults to the kernel).
+    pub fn window(size: u32) -> Self {
+        Pool2dParams::square(size, size, 0)
+    }
+}
+
+/// The largest pooling window side: a window's scan must stay within the
+/// kernels' loop budget (plan::MAX_LOOP_TRIPS): 255 x 255 < 65 536.
+pub const MAX_POOL_WINDOW: u32 = 255;
+
+/// A validated pooling of `[N, C, H, W]` into `[N, C, Ho, Wo]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Pool2dGeometry {
+    pub n: usize,
+    pub c: usize,
+    pub h: usize,
+    pub w: usize,
+    pub ho: usize,
+    pub wo: usize,
+    pub params: Pool2dParams,
+}
+
+impl Pool2dGeometry {
+    /// `Ho = ⌊(H + 2·ph − kh) / sh⌋ + 1`, likewise `Wo`, with torch's
+    /// checks: kernel 1 to [`MAX_POOL_WINDOW`], stride ≥ 1, padding at most
+    /// half the kernel, a window no larger than the padded input; a bad
+    /// rank or a zero dimension fails too.
+    pub fn new(op: &'static str, x_shape: &[usize], p: &Pool2dParams) -> Result<Self, Error> {
+        let [n, c, h, w] = check_4d(op, "input", x_shape)?;
+        let bad = |param, message: String| Err(Error::InvalidParam { op, param, message });
+        let mut out = [0usize; 2];
+        for (i, (axis, extent)) in [("height", h), ("width", w)].into_iter().enumerate() {
+            let (k, s, pad) = (p.kernel[i], p.stride[i], p.padding[i]);
+            if k == 0 || k > MAX_POOL_WINDOW {
+                return bad(
+                    "kernel",
+                    format!("the pooling window must be 1 to {MAX_POOL_WINDOW} along the {axis}, got {k}"),
+                );
+            }
+            if s == 0 {
+                return bad("stride", format!("must be at least 1 along the {axis}"));
+            }
+            if 2 * pad > k {
+                return bad(
+                    "padding",
+                    format!("{pad} along the {axis} is more than half the kernel ({k}), which torch refuses"),
+                );
+            }
+            let padded = extent + 2 * pad as usize;
+            if (k as usize) > padded {
+                return Err(Error::KernelTooLarge {
+                    op,
+                    axis,
+                    dilated_kernel: k as usize,
+                    padded_input: padded,
+                });
+            }
+            out[i] = (padded - k as usize) / s as usize + 1;
+        }
+        Ok(Pool2dGeometry {
+            n,
+            c,
+            h,
+            w,
+            ho: out[0],
+            wo: out[1],
+            params: *p,
+        })
+    }
+
+    pub fn x_shape(&self) -> [usize; 4] {
+        [self.n, self.c, self.h, self.w]
+    }
+
+    pub fn y_shape(&self) -> [usize; 4] {
+        [self.n, self.c, self.ho, self.wo]
+    }
+
+    /// Output windows that cover one input position along each axis, at
+    /// most: ⌈kernel / stride⌉.
+    pub fn windows_per_input(&self) -> [usize; 2] {
+        let p = &self.params;
+        [0, 1].map(|i| (p.kernel[i] as usize).div_ceil(p.stride[i] as usize))
+    }
+}
+
+/// The one pooling window covering a whole `H×W` plane of `x_shape`
+/// (global pooling, torch's `adaptive_avg_pool2d(x, 1)`); planes of at
+/// most [`MAX_POOL_WINDOW`] on a side.
+pub fn global_pool_params(op: &'static str, x_shape: &[usize]) -> Result<Pool2dParams, Error> {
+    let [_, _, h, w] = check_4d(op, "input", x_shape)?;
+    let side = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
+    let (h, w) = (side(h), side(w));
+    if h > MAX_POOL_WINDOW || w > MAX_POOL_WINDOW {
+        return Err(Error::InvalidParam {
+            op,
+            param: "input",
+            message: format!(
+                "planes of {h}x{w}: global average pooling takes at most {MAX_POOL_WINDOW}x{MAX_POOL_WINDOW}"
+            ),
+        });
+    }
+    Ok(Pool2dParams {
+        kernel: [h, w],
+        stride: [1, 1],
+        padding: [0, 0],
+    })
 }
 
 /// Number of elements of `shape`, or an error if it overflows `usize`.

@@ -533,23 +533,30 @@ fn training_op_errors() {
         );
 
         let img = gpu.zeros(&[1, 2, 5, 3]).unwrap();
-        let e = gpu.max_pool2d(&img, 0).unwrap_err();
+        let window = wgconv::Pool2dParams::window;
+        let e = gpu.max_pool2d(&img, &window(0)).unwrap_err();
         assert!(
-            matches!(e, Error::InvalidParam { param: "size", .. }),
+            matches!(
+                e,
+                Error::InvalidParam {
+                    param: "kernel",
+                    ..
+                }
+            ),
             "{who}: {e}"
         );
-        let e = gpu.max_pool2d(&img, 4).unwrap_err();
+        let e = gpu.max_pool2d(&img, &window(4)).unwrap_err();
         assert!(
             matches!(e, Error::KernelTooLarge { axis: "width", .. }),
             "{who}: {e}"
         );
-        let e = gpu.max_pool2d(&x, 2).unwrap_err();
+        let e = gpu.max_pool2d(&x, &window(2)).unwrap_err();
         assert!(
             matches!(e, Error::BadRank { expected: 4, .. }),
             "{who}: {e}"
         );
         let e = gpu
-            .max_pool2d_backward(&img, &gpu.zeros(&[1, 2, 2, 2]).unwrap(), 2)
+            .max_pool2d_backward(&img, &gpu.zeros(&[1, 2, 2, 2]).unwrap(), &window(2))
             .unwrap_err();
         assert!(
             matches!(
@@ -559,6 +566,60 @@ fn training_op_errors() {
                     ..
                 }
             ),
+            "{who}: {e}"
+        );
+        // torch refuses padding over half the kernel, and a zero stride.
+        let square = wgconv::Pool2dParams::square;
+        let e = gpu.max_pool2d(&img, &square(3, 1, 2)).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::InvalidParam {
+                    param: "padding",
+                    ..
+                }
+            ),
+            "{who}: {e}"
+        );
+        let e = gpu.avg_pool2d(&img, &square(2, 0, 0)).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::InvalidParam {
+                    param: "stride",
+                    ..
+                }
+            ),
+            "{who}: {e}"
+        );
+        // A window larger than the padded input: width 3 + 2·1 < 7 (the
+        // height, 5 + 2·1, holds it).
+        let e = gpu.avg_pool2d(&img, &square(7, 1, 1)).unwrap_err();
+        assert!(
+            matches!(e, Error::KernelTooLarge { axis: "width", .. }),
+            "{who}: {e}"
+        );
+        let e = gpu
+            .avg_pool2d_backward(
+                &gpu.zeros(&[1, 2, 3, 3]).unwrap(),
+                [1, 2, 5, 3],
+                &square(3, 1, 1),
+            )
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::ShapeMismatch {
+                    tensor: "output gradient",
+                    ..
+                }
+            ),
+            "{who}: {e}"
+        );
+        let big = gpu.zeros(&[1, 1, 256, 2]).unwrap();
+        let e = gpu.global_avg_pool2d(&big).unwrap_err();
+        assert!(
+            matches!(e, Error::InvalidParam { param: "input", .. }),
             "{who}: {e}"
         );
 

@@ -281,19 +281,20 @@ fn one_call(gpu: &Gpu, rng: &mut Rng, tally: &mut Tally) {
                 tally.count(&gpu.softmax_cross_entropy(&x, &o));
             }
             let size = dim(rng);
-            let r = gpu.max_pool2d(&x, size);
+            let window = wgconv::Pool2dParams::window(u32::try_from(size).unwrap_or(u32::MAX));
+            let r = gpu.max_pool2d(&x, &window);
             tally.count(&r);
             if let Ok(y) = r {
-                let want = cpu::max_pool2d(&xd, four(&s), size).unwrap();
+                let want = cpu::max_pool2d(&xd, four(&s), &window).unwrap();
                 assert_ieee_close(
                     &format!("max_pool2d {s:?} {size} on {who}"),
                     &y.to_vec().unwrap(),
                     &want,
                 );
                 let dy = gpu.tensor(y.shape(), &vec![1.0; y.len()]).unwrap();
-                let dx = gpu.max_pool2d_backward(&x, &dy, size).unwrap();
+                let dx = gpu.max_pool2d_backward(&x, &dy, &window).unwrap();
                 let want =
-                    cpu::max_pool2d_backward(&xd, four(&s), &vec![1.0; y.len()], size).unwrap();
+                    cpu::max_pool2d_backward(&xd, four(&s), &vec![1.0; y.len()], &window).unwrap();
                 assert_ieee_close(
                     &format!("max_pool2d_backward {s:?} {size} on {who}"),
                     &dx.to_vec().unwrap(),

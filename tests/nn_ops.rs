@@ -4,7 +4,7 @@
 //! differences in f64.
 mod common;
 use common::{assert_close, gpus, label, Rng};
-use wgconv::{cpu, Adam, Gpu, Policy};
+use wgconv::{cpu, Adam, Gpu, Policy, Pool2dGeometry, Pool2dParams};
 
 fn random_shape(rng: &mut Rng) -> Vec<usize> {
     let rank = rng.range(1, 4);
@@ -256,41 +256,117 @@ fn softmax_cross_entropy_is_accurate_at_large_logits() {
 }
 
 #[test]
-fn max_pool_matches_reference_with_ties() {
+fn pooling_matches_reference_with_ties_overlap_and_padding() {
     for gpu in gpus() {
         let mut rng = Rng::new(13);
-        for case in 0..25 {
-            let size = rng.range(1, 3);
+        for case in 0..40 {
+            // Rng::range is inclusive: kernels 1-3, strides 1-3, padding
+            // up to half the kernel.
+            let k = [rng.range(1, 3) as u32, rng.range(1, 3) as u32];
+            let p = Pool2dParams {
+                kernel: k,
+                stride: [rng.range(1, 3) as u32, rng.range(1, 3) as u32],
+                padding: [
+                    rng.range(0, k[0] as usize / 2) as u32,
+                    rng.range(0, k[1] as usize / 2) as u32,
+                ],
+            };
             let shape = [
                 rng.range(1, 3),
                 rng.range(1, 4),
-                rng.range(size, 11),
-                rng.range(size, 11),
+                rng.range(k[0] as usize, 12),
+                rng.range(k[1] as usize, 12),
             ];
             let len = shape.iter().product();
             // Integers in -3..=3: many ties, so the first-maximum rule is
-            // exercised; every result is exact.
+            // exercised; every max-pooling result is exact.
             let x = rng.ints(len);
-            let ys = wgconv::shape::pool2d_output_shape("test", &shape, size).unwrap();
+            let ys = Pool2dGeometry::new("test", &shape, &p).unwrap().y_shape();
             let dy = rng.ints(ys.iter().product());
-            let ctx =
-                |op: &str| format!("{op} case {case} {shape:?} size {size} on {}", label(gpu));
+            let ctx = |op: &str| format!("{op} case {case} {shape:?} {p:?} on {}", label(gpu));
             let xt = gpu.tensor(&shape, &x).unwrap();
-            let y = gpu.max_pool2d(&xt, size).unwrap();
-            assert_eq!(y.shape(), &ys);
-            let want = cpu::max_pool2d(&x, shape, size).unwrap();
-            assert_close(&ctx("max_pool2d"), &ys, &y.to_vec().unwrap(), &want, true);
             let dyt = gpu.tensor(&ys, &dy).unwrap();
-            let dx = gpu.max_pool2d_backward(&xt, &dyt, size).unwrap();
-            let want = cpu::max_pool2d_backward(&x, shape, &dy, size).unwrap();
-            assert_close(
-                &ctx("max_pool2d_backward"),
-                &shape,
-                &dx.to_vec().unwrap(),
-                &want,
-                true,
-            );
+            let y = gpu.max_pool2d(&xt, &p).unwrap();
+            assert_eq!(y.shape(), &ys);
+            let want = cpu::max_pool2d(&x, shape, &p).unwrap();
+            assert_close(&ctx("max_pool2d"), &ys, &y.to_vec().unwrap(), &want, true);
+            let dx = gpu.max_pool2d_backward(&xt, &dyt, &p).unwrap();
+            let want = cpu::max_pool2d_backward(&x, shape, &dy, &p).unwrap();
+            let got = dx.to_vec().unwrap();
+            assert_close(&ctx("max_pool2d_backward"), &shape, &got, &want, true);
+            let y = gpu.avg_pool2d(&xt, &p).unwrap();
+            let want = cpu::avg_pool2d(&x, shape, &p).unwrap();
+            assert_close(&ctx("avg_pool2d"), &ys, &y.to_vec().unwrap(), &want, false);
+            let dx = gpu.avg_pool2d_backward(&dyt, shape, &p).unwrap();
+            let want = cpu::avg_pool2d_backward(&dy, shape, &p).unwrap();
+            let got = dx.to_vec().unwrap();
+            assert_close(&ctx("avg_pool2d_backward"), &shape, &got, &want, false);
         }
+        // Global average pooling: the mean of each plane.
+        let shape = [2, 3, 7, 5];
+        let x = rng.floats(shape.iter().product());
+        let xt = gpu.tensor(&shape, &x).unwrap();
+        let y = gpu.global_avg_pool2d(&xt).unwrap();
+        assert_eq!(y.shape(), &[2, 3, 1, 1]);
+        let mean0 = x[..35].iter().map(|&v| v as f64).sum::<f64>() / 35.0;
+        let want = cpu::global_avg_pool2d(&x, shape).unwrap();
+        assert!(
+            (want[0] as f64 - mean0).abs() < 1e-6,
+            "{} vs {mean0}",
+            want[0]
+        );
+        assert_close(
+            &format!("global_avg_pool2d on {}", label(gpu)),
+            &[2, 3, 1, 1],
+            &y.to_vec().unwrap(),
+            &want,
+            false,
+        );
+        let dy = rng.floats(6);
+        let dx = gpu
+            .global_avg_pool2d_backward(&gpu.tensor(&[2, 3, 1, 1], &dy).unwrap(), shape)
+            .unwrap();
+        let want = cpu::global_avg_pool2d_backward(&dy, shape).unwrap();
+        assert_eq!(want[34], dy[0] / 35.0);
+        assert_close(
+            &format!("global_avg_pool2d_backward on {}", label(gpu)),
+            &shape,
+            &dx.to_vec().unwrap(),
+            &want,
+            false,
+        );
+    }
+}
+
+/// torch's example shape: 3x3 windows at stride 2 with padding 1 over a
+/// 5x5 input give 3x3; the corner window covers 2x2 inputs, its average
+/// divides by 9 (count_include_pad) and its maximum ignores the padding
+/// even when every input is negative.
+#[test]
+fn overlapping_padded_pooling_follows_torch() {
+    let x: Vec<f32> = (0..25).map(|i| -(i as f32) - 1.0).collect();
+    let p = Pool2dParams::square(3, 2, 1);
+    let y = cpu::max_pool2d(&x, [1, 1, 5, 5], &p).unwrap();
+    assert_eq!(y.len(), 9);
+    assert_eq!(y[0], -1.0, "corner window max is x[0,0], not the padding");
+    let a = cpu::avg_pool2d(&x, [1, 1, 5, 5], &p).unwrap();
+    assert_eq!(a[0], (-1.0 - 2.0 - 6.0 - 7.0) / 9.0);
+    // Every input under two overlapping windows receives both gradients.
+    let dx = cpu::avg_pool2d_backward(&[9.0f32; 9], [1, 1, 5, 5], &p).unwrap();
+    assert_eq!(
+        dx[1], 2.0,
+        "(0, 1) is under the windows of output columns 0 and 1"
+    );
+    assert_eq!(dx[6], 4.0, "(1, 1) is under four windows");
+    assert_eq!(dx[12], 1.0, "(2, 2) is under the centre window alone");
+    for gpu in gpus() {
+        let xt = gpu.tensor(&[1, 1, 5, 5], &x).unwrap();
+        assert_eq!(
+            gpu.max_pool2d(&xt, &p).unwrap().to_vec().unwrap(),
+            y,
+            "on {}",
+            label(gpu)
+        );
     }
 }
 
@@ -298,13 +374,14 @@ fn max_pool_matches_reference_with_ties() {
 fn max_pool_backward_picks_the_first_maximum() {
     // One 2x2 window holding 5, 5 / 1, 5: the gradient goes to the first 5.
     let x = [5.0, 5.0, 1.0, 5.0];
-    let dx = cpu::max_pool2d_backward(&x, [1, 1, 2, 2], &[7.0], 2).unwrap();
+    let window = Pool2dParams::window(2);
+    let dx = cpu::max_pool2d_backward(&x, [1, 1, 2, 2], &[7.0], &window).unwrap();
     assert_eq!(dx, vec![7.0, 0.0, 0.0, 0.0]);
     for gpu in gpus() {
         let xt = gpu.tensor(&[1, 1, 2, 2], &x).unwrap();
         let dyt = gpu.tensor(&[1, 1, 1, 1], &[7.0]).unwrap();
         let dx = gpu
-            .max_pool2d_backward(&xt, &dyt, 2)
+            .max_pool2d_backward(&xt, &dyt, &window)
             .unwrap()
             .to_vec()
             .unwrap();
@@ -591,13 +668,18 @@ fn reference_backward_passes_match_finite_differences() {
             rng.range(2, 7),
             rng.range(2, 7),
         ];
-        let size = rng.range(1, 2);
+        // Overlapping windows: 2x2 at stride 1, padding 0 or 1.
+        let pool = Pool2dParams::square(2, 1, rng.range(0, 1) as u32);
         let xp = f64s(&mut rng, xs.iter().product(), 1.0);
-        let ys = wgconv::shape::pool2d_output_shape("fd", &xs, size).unwrap();
+        let ys = Pool2dGeometry::new("fd", &xs, &pool).unwrap().y_shape();
         let dyp = f64s(&mut rng, ys.iter().product(), 1.0);
-        let dx = cpu::max_pool2d_backward(&xp, xs, &dyp, size).unwrap();
+        let dx = cpu::max_pool2d_backward(&xp, xs, &dyp, &pool).unwrap();
         assert_fd(&what("max_pool2d"), &xp, &dx, |v| {
-            dot(&cpu::max_pool2d(v, xs, size).unwrap(), &dyp)
+            dot(&cpu::max_pool2d(v, xs, &pool).unwrap(), &dyp)
+        });
+        let dx = cpu::avg_pool2d_backward(&dyp, xs, &pool).unwrap();
+        assert_fd(&what("avg_pool2d"), &xp, &dx, |v| {
+            dot(&cpu::avg_pool2d(v, xs, &pool).unwrap(), &dyp)
         });
 
         let (n, fi, fo) = (rng.range(1, 4), rng.range(1, 5), rng.range(1, 5));

@@ -10,6 +10,7 @@
 mod activation;
 mod adam_step;
 mod add;
+mod avg_pool2d;
 mod batch_norm2d;
 mod bias_grad;
 mod conv2d_forward;
@@ -24,6 +25,9 @@ mod softmax_cross_entropy;
 pub use activation::{relu, relu_backward, sigmoid, sigmoid_backward};
 pub use adam_step::{adam_step, CpuAdamState};
 pub use add::add_assign;
+pub use avg_pool2d::{
+    avg_pool2d, avg_pool2d_backward, global_avg_pool2d, global_avg_pool2d_backward,
+};
 pub use batch_norm2d::{batch_norm2d, batch_norm2d_backward};
 pub use bias_grad::bias_grad;
 pub use conv2d_forward::conv2d;

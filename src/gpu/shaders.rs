@@ -29,7 +29,9 @@ const ACTIVATION: &str = include_str!("../../shaders/activation.wgsl");
 const ADD: &str = include_str!("../../shaders/add.wgsl");
 const MSE_LOSS: &str = include_str!("../../shaders/mse_loss.wgsl");
 const SOFTMAX_CROSS_ENTROPY: &str = include_str!("../../shaders/softmax_cross_entropy.wgsl");
+const POOL2D_PARAMS: &str = include_str!("../../shaders/pool2d_params.wgsl");
 const MAX_POOL2D: &str = include_str!("../../shaders/max_pool2d.wgsl");
+const AVG_POOL2D: &str = include_str!("../../shaders/avg_pool2d.wgsl");
 const BATCH_NORM2D: &str = include_str!("../../shaders/batch_norm2d.wgsl");
 
 /// A convolution module: the shared pieces around the op's own file.
@@ -60,12 +62,13 @@ pub(crate) enum Shader {
     MseLoss,
     SoftmaxCrossEntropy,
     MaxPool2d,
+    AvgPool2d,
     BatchNorm2d,
 }
 
 impl Shader {
     #[cfg(test)]
-    pub(crate) const ALL: [Shader; 13] = [
+    pub(crate) const ALL: [Shader; 14] = [
         Shader::Conv2dForward,
         Shader::Conv2dInputGrad,
         Shader::Conv2dInputGradCols,
@@ -78,6 +81,7 @@ impl Shader {
         Shader::MseLoss,
         Shader::SoftmaxCrossEntropy,
         Shader::MaxPool2d,
+        Shader::AvgPool2d,
         Shader::BatchNorm2d,
     ];
 
@@ -97,6 +101,7 @@ impl Shader {
             Shader::MseLoss => "mse_loss",
             Shader::SoftmaxCrossEntropy => "softmax_cross_entropy",
             Shader::MaxPool2d => "max_pool2d",
+            Shader::AvgPool2d => "avg_pool2d",
             Shader::BatchNorm2d => "batch_norm2d",
         }
     }
@@ -115,7 +120,8 @@ impl Shader {
             Shader::Add => [ELEMENTWISE, ADD].concat(),
             Shader::MseLoss => [ELEMENTWISE, MSE_LOSS].concat(),
             Shader::SoftmaxCrossEntropy => [ELEMENTWISE, SOFTMAX_CROSS_ENTROPY].concat(),
-            Shader::MaxPool2d => MAX_POOL2D.to_string(),
+            Shader::MaxPool2d => [POOL2D_PARAMS, MAX_POOL2D].concat(),
+            Shader::AvgPool2d => [POOL2D_PARAMS, AVG_POOL2D].concat(),
             Shader::BatchNorm2d => BATCH_NORM2D.to_string(),
         }
     }

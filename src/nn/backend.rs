@@ -4,7 +4,7 @@
 //! step by step.
 
 use crate::cpu::{self, CpuAdamState, CpuSgdState, Element};
-use crate::shape::{check_4d, check_dims, pool2d_output_shape};
+use crate::shape::{check_4d, check_dims, Pool2dGeometry, Pool2dParams};
 use crate::{Adam, AdamState, Conv2dGeometry, Conv2dParams, Error, Gpu, Sgd, SgdState, Tensor};
 
 /// The operations of a training step, on some device.
@@ -62,12 +62,12 @@ pub trait Backend: Clone {
     fn relu_backward(&self, x: &Self::Tensor, dy: &Self::Tensor) -> Result<Self::Tensor, Error>;
     fn sigmoid(&self, x: &Self::Tensor) -> Result<Self::Tensor, Error>;
     fn sigmoid_backward(&self, y: &Self::Tensor, dy: &Self::Tensor) -> Result<Self::Tensor, Error>;
-    fn max_pool2d(&self, x: &Self::Tensor, size: usize) -> Result<Self::Tensor, Error>;
+    fn max_pool2d(&self, x: &Self::Tensor, p: &Pool2dParams) -> Result<Self::Tensor, Error>;
     fn max_pool2d_backward(
         &self,
         x: &Self::Tensor,
         dy: &Self::Tensor,
-        size: usize,
+        p: &Pool2dParams,
     ) -> Result<Self::Tensor, Error>;
 
     fn softmax_cross_entropy(
@@ -180,11 +180,16 @@ impl Backend for Gpu {
     fn sigmoid_backward(&self, y: &Tensor, dy: &Tensor) -> Result<Tensor, Error> {
         Gpu::sigmoid_backward(self, y, dy)
     }
-    fn max_pool2d(&self, x: &Tensor, size: usize) -> Result<Tensor, Error> {
-        Gpu::max_pool2d(self, x, size)
+    fn max_pool2d(&self, x: &Tensor, p: &Pool2dParams) -> Result<Tensor, Error> {
+        Gpu::max_pool2d(self, x, p)
     }
-    fn max_pool2d_backward(&self, x: &Tensor, dy: &Tensor, size: usize) -> Result<Tensor, Error> {
-        Gpu::max_pool2d_backward(self, x, dy, size)
+    fn max_pool2d_backward(
+        &self,
+        x: &Tensor,
+        dy: &Tensor,
+        p: &Pool2dParams,
+    ) -> Result<Tensor, Error> {
+        Gpu::max_pool2d_backward(self, x, dy, p)
     }
     fn softmax_cross_entropy(&self, z: &Tensor, t: &Tensor) -> Result<Tensor, Error> {
         Gpu::softmax_cross_entropy(self, z, t)
@@ -407,21 +412,20 @@ impl<E: Element> Backend for Cpu<E> {
         same_shape("sigmoid_backward", y, dy)?;
         CpuTensor::new(&y.shape, cpu::sigmoid_backward(&y.data, &dy.data)?)
     }
-    fn max_pool2d(&self, x: &CpuTensor<E>, size: usize) -> Result<CpuTensor<E>, Error> {
-        let ys = pool2d_output_shape("max_pool2d", &x.shape, size)?;
-        let xs = check_4d("max_pool2d", "input", &x.shape)?;
-        CpuTensor::new(&ys, cpu::max_pool2d(&x.data, xs, size)?)
+    fn max_pool2d(&self, x: &CpuTensor<E>, p: &Pool2dParams) -> Result<CpuTensor<E>, Error> {
+        let g = Pool2dGeometry::new("max_pool2d", &x.shape, p)?;
+        CpuTensor::new(&g.y_shape(), cpu::max_pool2d(&x.data, g.x_shape(), p)?)
     }
     fn max_pool2d_backward(
         &self,
         x: &CpuTensor<E>,
         dy: &CpuTensor<E>,
-        size: usize,
+        p: &Pool2dParams,
     ) -> Result<CpuTensor<E>, Error> {
         let xs = check_4d("max_pool2d_backward", "input", &x.shape)?;
         CpuTensor::new(
             &x.shape,
-            cpu::max_pool2d_backward(&x.data, xs, &dy.data, size)?,
+            cpu::max_pool2d_backward(&x.data, xs, &dy.data, p)?,
         )
     }
     fn softmax_cross_entropy(

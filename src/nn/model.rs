@@ -38,6 +38,12 @@ pub enum LayerKind {
     Flatten,
 }
 
+/// The pooling window of `MaxPool2d { size }` (a size past u32 is refused
+/// by the geometry check as too large).
+fn window(size: usize) -> crate::Pool2dParams {
+    crate::Pool2dParams::window(u32::try_from(size).unwrap_or(u32::MAX))
+}
+
 /// One layer: its kind, its parameters (weight then bias, or none), and
 /// what the forward pass kept for the backward pass.
 #[derive(Debug, Clone)]
@@ -142,7 +148,7 @@ impl<B: Backend> Sequential<B> {
                 }
                 LayerKind::Relu => b.relu(&a)?,
                 LayerKind::Sigmoid => b.sigmoid(&a)?,
-                LayerKind::MaxPool2d { size } => b.max_pool2d(&a, *size)?,
+                LayerKind::MaxPool2d { size } => b.max_pool2d(&a, &window(*size))?,
                 LayerKind::Flatten => {
                     let s = b.shape(&a);
                     let rest = s[1..].iter().product();
@@ -216,7 +222,7 @@ impl<B: Backend> Sequential<B> {
                 }
                 LayerKind::MaxPool2d { size } => {
                     grads = vec![];
-                    Some(b.max_pool2d_backward(input, &g, *size)?)
+                    Some(b.max_pool2d_backward(input, &g, &window(*size))?)
                 }
                 LayerKind::Flatten => {
                     grads = vec![];

@@ -6,6 +6,7 @@
 mod activation;
 mod adam_step;
 mod add;
+mod avg_pool2d;
 mod batch_norm2d;
 mod bias_grad;
 mod conv;
@@ -17,6 +18,7 @@ mod elementwise;
 mod linear;
 mod max_pool2d;
 mod mse_loss;
+mod pool2d;
 mod sgd_step;
 mod softmax_cross_entropy;
 mod split;

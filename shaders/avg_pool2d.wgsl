@@ -1,0 +1,57 @@
+// avg_pool2d.wgsl: torch's avg_pool2d with count_include_pad=True (its
+// default) in floor mode (after pool2d_params.wgsl); with the kernel the
+// whole image it is AdaptiveAvgPool2d(1), global average pooling.
+//   forward:  y[p, oh, ow] = Σ over the window's input positions / (kh·kw)
+//   backward: dx[p, ih, iw] = Σ dy[p, oh, ow] / (kh·kw) over the windows
+//             that cover (ih, iw)
+// In floor mode every window lies inside the padded input, so torch's
+// divisor with count_include_pad is always kh·kw.
+
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> dy: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+
+@compute @workgroup_size(64)
+fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let o = item(wid, lid);
+    if (o >= P.planes * P.ho * P.wo) {
+        return;
+    }
+    let plane = o / (P.ho * P.wo);
+    let rest = o % (P.ho * P.wo);
+    var acc = 0.0;
+    for (var r = 0u; r < P.kh; r = r + 1u) {
+        let ihp = (rest / P.wo) * P.sh + r;
+        if (ihp < P.ph || ihp - P.ph >= P.h) {
+            continue;
+        }
+        for (var s = 0u; s < P.kw; s = s + 1u) {
+            let iwp = (rest % P.wo) * P.sw + s;
+            if (iwp < P.pw || iwp - P.pw >= P.w) {
+                continue;
+            }
+            acc = acc + x[(plane * P.h + ihp - P.ph) * P.w + iwp - P.pw];
+        }
+    }
+    out[o] = acc / f32(P.kh * P.kw);
+}
+
+@compute @workgroup_size(64)
+fn backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let i = item(wid, lid);
+    if (i >= P.planes * P.h * P.w) {
+        return;
+    }
+    let plane = i / (P.h * P.w);
+    let rest = i % (P.h * P.w);
+    let rows = covering(rest / P.w + P.ph, P.kh, P.sh, P.ho);
+    let cols = covering(rest % P.w + P.pw, P.kw, P.sw, P.wo);
+    let area = f32(P.kh * P.kw);
+    var acc = 0.0;
+    for (var oh = rows.x; oh < rows.y; oh = oh + 1u) {
+        for (var ow = cols.x; ow < cols.y; ow = ow + 1u) {
+            acc = acc + dy[(plane * P.ho + oh) * P.wo + ow] / area;
+        }
+    }
+    out[i] = acc;
+}

@@ -280,6 +280,26 @@ pub fn global_pool_params(op: &'static str, x_shape: &[usize]) -> Result<Pool2dP
     })
 }
 
+/// `(threshold, scale)` of drop probability `p`: an element is kept when
+/// its 32-bit hash is at least `⌈p·2^32⌉`, and scaled by `1/(1 − p)`
+/// (computed in f64, rounded to f32, as torch's scalar). For p = 1 every
+/// element is "kept" and scaled by 0 (torch's `x · 0`). Shared by the GPU op
+/// and the CPU reference: the mask is part of the op's definition.
+pub fn dropout_rule(op: &'static str, p: f32) -> Result<(u32, f32), Error> {
+    if !(0.0..=1.0).contains(&p) {
+        return Err(Error::InvalidParam {
+            op,
+            param: "p",
+            message: format!("the drop probability must be in [0, 1], got {p}"),
+        });
+    }
+    if p == 1.0 {
+        return Ok((0, 0.0));
+    }
+    let threshold = (p as f64 * 4_294_967_296.0).ceil() as u32;
+    Ok((threshold, (1.0 / (1.0 - p as f64)) as f32))
+}
+
 /// Number of elements of `shape`, or an error if it overflows `usize`.
 pub fn element_count(op: &'static str, shape: &[usize]) -> Result<usize, Error> {
     shape

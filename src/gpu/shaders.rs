@@ -33,6 +33,7 @@ const POOL2D_PARAMS: &str = include_str!("../../shaders/pool2d_params.wgsl");
 const MAX_POOL2D: &str = include_str!("../../shaders/max_pool2d.wgsl");
 const AVG_POOL2D: &str = include_str!("../../shaders/avg_pool2d.wgsl");
 const BATCH_NORM2D: &str = include_str!("../../shaders/batch_norm2d.wgsl");
+const DROPOUT: &str = include_str!("../../shaders/dropout.wgsl");
 
 /// A convolution module: the shared pieces around the op's own file.
 fn conv_module(op: &str) -> String {
@@ -64,11 +65,12 @@ pub(crate) enum Shader {
     MaxPool2d,
     AvgPool2d,
     BatchNorm2d,
+    Dropout,
 }
 
 impl Shader {
     #[cfg(test)]
-    pub(crate) const ALL: [Shader; 14] = [
+    pub(crate) const ALL: [Shader; 15] = [
         Shader::Conv2dForward,
         Shader::Conv2dInputGrad,
         Shader::Conv2dInputGradCols,
@@ -83,6 +85,7 @@ impl Shader {
         Shader::MaxPool2d,
         Shader::AvgPool2d,
         Shader::BatchNorm2d,
+        Shader::Dropout,
     ];
 
     /// The op name, shared by the shader file, the host function and the
@@ -103,6 +106,7 @@ impl Shader {
             Shader::MaxPool2d => "max_pool2d",
             Shader::AvgPool2d => "avg_pool2d",
             Shader::BatchNorm2d => "batch_norm2d",
+            Shader::Dropout => "dropout",
         }
     }
 
@@ -123,6 +127,7 @@ impl Shader {
             Shader::MaxPool2d => [POOL2D_PARAMS, MAX_POOL2D].concat(),
             Shader::AvgPool2d => [POOL2D_PARAMS, AVG_POOL2D].concat(),
             Shader::BatchNorm2d => BATCH_NORM2D.to_string(),
+            Shader::Dropout => DROPOUT.to_string(),
         }
     }
 }

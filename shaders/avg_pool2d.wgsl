@@ -42,10 +42,10 @@ fn backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_ind
     if (i >= P.planes * P.h * P.w) {
         return;
     }
-    let plane = i / (P.h * P.w);
-    let rest = i % (P.h * P.w);
-    let rows = covering(rest / P.w + P.ph, P.kh, P.sh, P.ho);
-    let cols = covering(rest % P.w + P.pw, P.kw, P.sw, P.wo);
+    let cover = covering_windows(i);
+    let plane = cover.plane;
+    let rows = cover.rows;
+    let cols = cover.cols;
     let area = f32(P.kh * P.kw);
     var acc = 0.0;
     for (var oh = rows.x; oh < rows.y; oh = oh + 1u) {

@@ -33,3 +33,16 @@ fn covering(ip: u32, k: u32, s: u32, extent: u32) -> vec2<u32> {
     let last = min(ip / s + 1u, extent);
     return vec2<u32>(first, max(first, last));
 }
+
+// The plane of input element `i` and the output rows and columns whose
+// windows cover it (the gather of every backward pass).
+struct Cover { plane: u32, rows: vec2<u32>, cols: vec2<u32> }
+
+fn covering_windows(i: u32) -> Cover {
+    let rest = i % (P.h * P.w);
+    return Cover(
+        i / (P.h * P.w),
+        covering(rest / P.w + P.ph, P.kh, P.sh, P.ho),
+        covering(rest % P.w + P.pw, P.kw, P.sw, P.wo),
+    );
+}

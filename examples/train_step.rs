@@ -4,7 +4,7 @@
 //! `cargo run --release --example train_step`
 
 use wgconv::nn::{LayerKind, Loss, Optimizer, OptimizerConfig, Sequential};
-use wgconv::{Adam, Conv2dParams, Gpu};
+use wgconv::{Adam, Conv2dParams, Gpu, Pool2dParams};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let gpu = Gpu::new()?;
@@ -19,11 +19,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 out_channels: 8,
                 kernel: [3, 3],
                 params: Conv2dParams::square(1, 1),
+                bias: true,
             },
             &mut rng,
         )?
         .push(LayerKind::Relu, &mut rng)?
-        .push(LayerKind::MaxPool2d { size: 2 }, &mut rng)?
+        .push(LayerKind::MaxPool2d(Pool2dParams::window(2)), &mut rng)?
         .push(LayerKind::Flatten, &mut rng)?
         .push(
             LayerKind::Linear {

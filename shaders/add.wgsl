@@ -1,5 +1,8 @@
-// add.wgsl: dst += src element by element (gradient accumulation), one
-// invocation per element (after elementwise.wgsl).
+// add.wgsl: element-wise sums, one invocation per element (after
+// elementwise.wgsl).
+//   add_assign: dst += src              (gradient accumulation)
+//   add:        sum = dst + src         (a residual block's two branches;
+//                                        binding 1 is only read)
 
 @group(0) @binding(1) var<storage, read_write> dst: array<f32>;
 @group(0) @binding(2) var<storage, read> src: array<f32>;
@@ -9,5 +12,15 @@ fn add_assign(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
     let i = item(wid, lid);
     if (i < P.len) {
         dst[i] = dst[i] + src[i];
+    }
+}
+
+@group(0) @binding(3) var<storage, read_write> sum: array<f32>;
+
+@compute @workgroup_size(64)
+fn add(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let i = item(wid, lid);
+    if (i < P.len) {
+        sum[i] = dst[i] + src[i];
     }
 }

@@ -1,92 +1,72 @@
-//! The digits experiment behind `wgconv train` and `wgconv eval`, shared
-//! with the tests: loading the data set, the fixed-seed split, the model,
-//! and the epoch loop. Generic over the [`Backend`], so `--cpu` runs the
-//! very same training on the CPU reference.
+//! The experiments behind `wgconv train` and `wgconv eval`, shared with the
+//! tests: the data sets as [`ImageSet`]s (the 8×8 digits shipped in the
+//! repository, Fashion-MNIST from Debian), the model presets, and the epoch
+//! loop with its schedule, augmentation, evaluation and checkpoints.
+//! Generic over the [`Backend`], so `--cpu` runs the very same training on
+//! the CPU reference.
 
+use crate::datasets::FashionMnist;
 use crate::nn::{
-    argmax_rows, one_hot, Backend, LayerKind, Loss, Optimizer, OptimizerConfig, Sequential,
+    argmax_rows, io, one_hot, Backend, LayerKind, Loss, LrSchedule, Optimizer, OptimizerConfig,
+    Sequential,
 };
 use crate::rng::Rng;
-use crate::{Adam, Conv2dParams, Error};
+use crate::{Adam, Error, Pool2dParams};
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-/// Pixels per image (8×8) and classes (digits 0–9).
+/// Pixels per digit image (8×8) and classes (digits 0–9).
 pub const PIXELS: usize = 64;
 pub const CLASSES: usize = 10;
-/// Images held out for testing (of 1797): 1437 train / 360 test.
+/// Digit images held out for testing (of 1797): 1437 train / 360 test.
 pub const TEST_IMAGES: usize = 360;
 
-/// The data set shipped in the repository (see data/README.md).
-pub fn default_data_path() -> std::path::PathBuf {
+/// The digits data set shipped in the repository (see data/README.md).
+pub fn default_data_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("data/digits.csv.gz")
 }
 
-/// Labelled 8×8 images, pixels scaled to [0, 1].
+/// Labelled images `[C, H, W]`, pixels scaled to [0, 1].
 #[derive(Debug, Clone, PartialEq)]
-pub struct Digits {
-    /// `len() × 64` values, row-major per image.
+pub struct ImageSet {
+    /// `len() × C·H·W` values, row-major per image.
     pub images: Vec<f32>,
     pub labels: Vec<usize>,
+    pub image_shape: [usize; 3],
+    pub classes: usize,
 }
 
-impl Digits {
-    /// Reads the gzip-compressed CSV (64 pixel counts 0..=16, then the label).
-    pub fn load(path: &Path) -> Result<Digits, Error> {
-        let bad = |message: String| Error::ModelFile {
-            path: path.display().to_string(),
+impl ImageSet {
+    /// Fails unless there are as many images as labels, at least one, and
+    /// every label is below `classes`.
+    pub fn new(
+        images: Vec<f32>,
+        labels: Vec<usize>,
+        image_shape: [usize; 3],
+        classes: usize,
+    ) -> Result<ImageSet, Error> {
+        let bad = |message: String| Error::InvalidParam {
+            op: "ImageSet::new",
+            param: "images",
             message,
         };
-        let file = std::fs::File::open(path).map_err(|e| bad(e.to_string()))?;
-        let mut text = String::new();
-        flate2::read::GzDecoder::new(file)
-            .read_to_string(&mut text)
-            .map_err(|e| bad(format!("not a gzip CSV: {e}")))?;
-        Self::parse(&text).map_err(bad)
-    }
-
-    /// Parses the CSV text (one image per line).
-    pub fn parse(text: &str) -> Result<Digits, String> {
-        let mut images = Vec::new();
-        let mut labels = Vec::new();
-        for (line_no, line) in text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-        {
-            let fields: Vec<&str> = line.split(',').map(str::trim).collect();
-            if fields.len() != PIXELS + 1 {
-                return Err(format!(
-                    "line {}: {} fields, expected {}",
-                    line_no + 1,
-                    fields.len(),
-                    PIXELS + 1
-                ));
-            }
-            for f in &fields[..PIXELS] {
-                let v: u8 =
-                    f.parse().ok().filter(|v| *v <= 16).ok_or_else(|| {
-                        format!("line {}: pixel {f:?} is not in 0..=16", line_no + 1)
-                    })?;
-                images.push(v as f32 / 16.0);
-            }
-            let label: usize = fields[PIXELS]
-                .parse()
-                .ok()
-                .filter(|l| *l < CLASSES)
-                .ok_or_else(|| {
-                    format!(
-                        "line {}: label {:?} is not in 0..=9",
-                        line_no + 1,
-                        fields[PIXELS]
-                    )
-                })?;
-            labels.push(label);
+        let pixels: usize = image_shape.iter().product();
+        if labels.is_empty() || pixels == 0 || images.len() != labels.len() * pixels {
+            return Err(bad(format!(
+                "{} values for {} labels of {image_shape:?} images",
+                images.len(),
+                labels.len()
+            )));
         }
-        if labels.is_empty() {
-            return Err("no images".into());
+        if let Some(l) = labels.iter().find(|&&l| l >= classes) {
+            return Err(bad(format!("label {l} with {classes} classes")));
         }
-        Ok(Digits { images, labels })
+        Ok(ImageSet {
+            images,
+            labels,
+            image_shape,
+            classes,
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -97,19 +77,33 @@ impl Digits {
         self.labels.is_empty()
     }
 
+    /// Values per image.
+    pub fn pixels(&self) -> usize {
+        self.image_shape.iter().product()
+    }
+
     /// The images at `indices`, in that order.
-    pub fn subset(&self, indices: &[usize]) -> Digits {
-        Digits {
+    pub fn subset(&self, indices: &[usize]) -> ImageSet {
+        let p = self.pixels();
+        ImageSet {
             images: indices
                 .iter()
-                .flat_map(|&i| self.images[i * PIXELS..(i + 1) * PIXELS].iter().copied())
+                .flat_map(|&i| self.images[i * p..(i + 1) * p].iter().copied())
                 .collect(),
             labels: indices.iter().map(|&i| self.labels[i]).collect(),
+            image_shape: self.image_shape,
+            classes: self.classes,
         }
     }
 
+    /// The first `count` images (all of them if there are fewer).
+    pub fn first(&self, count: usize) -> ImageSet {
+        let all: Vec<usize> = (0..count.min(self.len())).collect();
+        self.subset(&all)
+    }
+
     /// A fixed-seed shuffle split into (train, test) with `test` images held out.
-    pub fn split(&self, seed: u64, test: usize) -> (Digits, Digits) {
+    pub fn split(&self, seed: u64, test: usize) -> (ImageSet, ImageSet) {
         let mut order: Vec<usize> = (0..self.len()).collect();
         Rng::new(seed).shuffle(&mut order);
         let test = test.min(self.len());
@@ -118,53 +112,246 @@ impl Digits {
     }
 }
 
-/// The CNN `wgconv train` fits: conv 3×3 (1→16, pad 1) → ReLU → conv 3×3
-/// stride 2 (16→32, pad 1) → ReLU → flatten (32·4·4) → linear (512→10),
-/// trained with softmax cross-entropy.
+impl From<FashionMnist> for ImageSet {
+    fn from(f: FashionMnist) -> ImageSet {
+        let side = FashionMnist::SIDE;
+        ImageSet {
+            images: f.images,
+            labels: f.labels.into_iter().map(usize::from).collect(),
+            image_shape: [1, side, side],
+            classes: FashionMnist::CLASSES,
+        }
+    }
+}
+
+/// The 8×8 digits: reads the gzip-compressed CSV (64 pixel counts 0..=16,
+/// then the label).
+pub fn load_digits(path: &Path) -> Result<ImageSet, Error> {
+    let bad = |message: String| Error::DataFile {
+        path: path.display().to_string(),
+        message,
+    };
+    let file = std::fs::File::open(path).map_err(|e| bad(e.to_string()))?;
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(file)
+        .read_to_string(&mut text)
+        .map_err(|e| bad(format!("not a gzip CSV: {e}")))?;
+    parse_digits(&text).map_err(bad)
+}
+
+/// Parses the digits CSV text (one image per line).
+pub fn parse_digits(text: &str) -> Result<ImageSet, String> {
+    let mut images = Vec::new();
+    let mut labels = Vec::new();
+    for (line_no, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+        if fields.len() != PIXELS + 1 {
+            return Err(format!(
+                "line {}: {} fields, expected {}",
+                line_no + 1,
+                fields.len(),
+                PIXELS + 1
+            ));
+        }
+        for f in &fields[..PIXELS] {
+            let v: u8 = f
+                .parse()
+                .ok()
+                .filter(|v| *v <= 16)
+                .ok_or_else(|| format!("line {}: pixel {f:?} is not in 0..=16", line_no + 1))?;
+            images.push(v as f32 / 16.0);
+        }
+        let label: usize = fields[PIXELS]
+            .parse()
+            .ok()
+            .filter(|l| *l < CLASSES)
+            .ok_or_else(|| {
+                format!(
+                    "line {}: label {:?} is not in 0..=9",
+                    line_no + 1,
+                    fields[PIXELS]
+                )
+            })?;
+        labels.push(label);
+    }
+    if labels.is_empty() {
+        return Err("no images".into());
+    }
+    ImageSet::new(images, labels, [1, 8, 8], CLASSES).map_err(|e| e.to_string())
+}
+
+/// The models `wgconv train` builds, each documented layer by layer in
+/// the README so it can be rebuilt in PyTorch as the same `nn.Sequential`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preset {
+    /// conv 3×3 (1→16, pad 1) → ReLU → conv 3×3 stride 2 (16→32, pad 1) →
+    /// ReLU → flatten (32·4·4) → linear (512→10): for the 8×8 digits.
+    Digits,
+    /// For Fashion-MNIST (28×28): two conv-BN-ReLU-max-pool stages (32 and
+    /// 64 channels), dropout, a 128-unit hidden layer, dropout, linear.
+    Fashion,
+    /// A small ResNet of torchvision BasicBlocks for 28×28 inputs (stem
+    /// conv-BN-ReLU at 32 channels, then 2 blocks each at 32, 64 and 128
+    /// channels, striding down between stages, global average pooling,
+    /// linear): for GPUs and long runs.
+    Resnet,
+}
+
+impl Preset {
+    /// The architecture tag written into model files and checkpoints.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Preset::Digits => "wgconv.digits_cnn.v1",
+            Preset::Fashion => "wgconv.fashion_cnn.v1",
+            Preset::Resnet => "wgconv.resnet_28.v1",
+        }
+    }
+
+    /// The preset a tag names.
+    pub fn from_tag(tag: &str) -> Option<Preset> {
+        [Preset::Digits, Preset::Fashion, Preset::Resnet]
+            .into_iter()
+            .find(|p| p.tag() == tag)
+    }
+
+    /// The image shape `[C, H, W]` the model takes.
+    pub fn image_shape(self) -> [usize; 3] {
+        match self {
+            Preset::Digits => [1, 8, 8],
+            Preset::Fashion | Preset::Resnet => [1, 28, 28],
+        }
+    }
+
+    /// Builds the model with weights drawn from `seed`.
+    pub fn build<B: Backend>(self, backend: B, seed: u64) -> Result<Sequential<B>, Error> {
+        let mut rng = Rng::new(seed);
+        let layers = match self {
+            Preset::Digits => vec![
+                LayerKind::conv2d(1, 16, 3, 1, 1, true),
+                LayerKind::Relu,
+                LayerKind::conv2d(16, 32, 3, 2, 1, true),
+                LayerKind::Relu,
+                LayerKind::Flatten,
+                LayerKind::Linear {
+                    in_features: 32 * 4 * 4,
+                    out_features: CLASSES,
+                },
+            ],
+            Preset::Fashion => vec![
+                LayerKind::conv2d(1, 32, 3, 1, 1, false),
+                LayerKind::batch_norm2d(32),
+                LayerKind::Relu,
+                LayerKind::MaxPool2d(Pool2dParams::window(2)),
+                LayerKind::conv2d(32, 64, 3, 1, 1, false),
+                LayerKind::batch_norm2d(64),
+                LayerKind::Relu,
+                LayerKind::MaxPool2d(Pool2dParams::window(2)),
+                LayerKind::Flatten,
+                LayerKind::Dropout { p: 0.25 },
+                LayerKind::Linear {
+                    in_features: 64 * 7 * 7,
+                    out_features: 128,
+                },
+                LayerKind::Relu,
+                LayerKind::Dropout { p: 0.5 },
+                LayerKind::Linear {
+                    in_features: 128,
+                    out_features: CLASSES,
+                },
+            ],
+            Preset::Resnet => {
+                let block = |i, o, s| LayerKind::BasicBlock {
+                    in_channels: i,
+                    out_channels: o,
+                    stride: s,
+                };
+                vec![
+                    LayerKind::conv2d(1, 32, 3, 1, 1, false),
+                    LayerKind::batch_norm2d(32),
+                    LayerKind::Relu,
+                    block(32, 32, 1),
+                    block(32, 32, 1),
+                    block(32, 64, 2),
+                    block(64, 64, 1),
+                    block(64, 128, 2),
+                    block(128, 128, 1),
+                    LayerKind::GlobalAvgPool2d,
+                    LayerKind::Flatten,
+                    LayerKind::Linear {
+                        in_features: 128,
+                        out_features: CLASSES,
+                    },
+                ]
+            }
+        };
+        let mut model = Sequential::new(backend);
+        for kind in layers {
+            model = model.push(kind, &mut rng)?;
+        }
+        Ok(model)
+    }
+}
+
+/// The digits CNN ([`Preset::Digits`]).
 pub fn digits_model<B: Backend>(backend: B, seed: u64) -> Result<Sequential<B>, Error> {
-    let mut rng = Rng::new(seed);
-    Sequential::new(backend)
-        .push(
-            LayerKind::Conv2d {
-                in_channels: 1,
-                out_channels: 16,
-                kernel: [3, 3],
-                params: Conv2dParams::square(1, 1),
+    Preset::Digits.build(backend, seed)
+}
+
+/// How the learning rate moves over a run (resolved to an
+/// [`LrSchedule`] over the run's steps).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schedule {
+    /// The optimizer's rate throughout.
+    Constant,
+    /// torch's `OneCycleLR` with the optimizer's rate as `max_lr`, over
+    /// every step of the run.
+    OneCycle,
+    /// torch's `CosineAnnealingLR` from the optimizer's rate to 0 over
+    /// every step of the run.
+    Cosine,
+}
+
+impl Schedule {
+    /// Whether the schedule depends on the run's length (then a resumed
+    /// run must keep the checkpoint's epoch count).
+    fn spans_the_run(self) -> bool {
+        !matches!(self, Schedule::Constant)
+    }
+
+    fn resolve(self, base_lr: f32, total_steps: u64) -> LrSchedule {
+        match self {
+            Schedule::Constant => LrSchedule::Constant,
+            Schedule::OneCycle => LrSchedule::one_cycle(base_lr as f64, total_steps),
+            Schedule::Cosine => LrSchedule::Cosine {
+                t_max: total_steps,
+                eta_min: 0.0,
             },
-            &mut rng,
-        )?
-        .push(LayerKind::Relu, &mut rng)?
-        .push(
-            LayerKind::Conv2d {
-                in_channels: 16,
-                out_channels: 32,
-                kernel: [3, 3],
-                params: Conv2dParams::square(2, 1),
-            },
-            &mut rng,
-        )?
-        .push(LayerKind::Relu, &mut rng)?
-        .push(LayerKind::Flatten, &mut rng)?
-        .push(
-            LayerKind::Linear {
-                in_features: 32 * 4 * 4,
-                out_features: CLASSES,
-            },
-            &mut rng,
-        )
+        }
+    }
 }
 
 /// Settings of one training run.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TrainConfig {
+    /// The run's length in epochs (a resumed run's total, not what is left).
     pub epochs: usize,
     pub batch: usize,
     pub optimizer: OptimizerConfig,
-    /// Seeds the split, the initial weights and the batch order.
+    pub schedule: Schedule,
+    /// Random horizontal flips and shifts of up to 2 pixels (zero fill)
+    /// of every training image, drawn from the data-order generator.
+    pub augment: bool,
+    /// Seeds the split, the initial weights, the batch order and the
+    /// augmentation.
     pub seed: u64,
 }
 
 impl Default for TrainConfig {
+    /// The digits defaults.
     fn default() -> Self {
         TrainConfig {
             epochs: 10,
@@ -173,19 +360,44 @@ impl Default for TrainConfig {
                 lr: 2e-3,
                 ..Adam::default()
             }),
+            schedule: Schedule::Constant,
+            augment: false,
+            seed: 1,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// The Fashion-MNIST defaults of `wgconv train --data fashion-mnist`.
+    pub fn fashion() -> TrainConfig {
+        TrainConfig {
+            epochs: 10,
+            batch: 128,
+            optimizer: OptimizerConfig::Adam(Adam {
+                lr: 3e-3,
+                weight_decay: 5e-4,
+                ..Adam::adamw()
+            }),
+            schedule: Schedule::OneCycle,
+            augment: true,
             seed: 1,
         }
     }
 }
 
 /// What one epoch gave.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EpochReport {
     pub epoch: usize,
     /// Mean of the batch losses (each taken before its update).
     pub train_loss: f32,
     pub test_accuracy: f32,
+    /// Wall-clock seconds of the epoch, evaluation included.
     pub seconds: f64,
+    /// Training images per second over the epoch's steps.
+    pub images_per_second: f64,
+    /// The learning rate of the epoch's last step.
+    pub lr: f32,
 }
 
 /// Progress of a run, for a progress bar.
@@ -194,45 +406,168 @@ pub enum Progress {
     EpochStart {
         epoch: usize,
         steps: usize,
+        images: usize,
     },
     Step {
         epoch: usize,
         step: usize,
+        images: usize,
         running_loss: f32,
     },
     EpochEnd(EpochReport),
+    /// A checkpoint was written after `epoch`.
+    Checkpoint {
+        epoch: usize,
+    },
 }
 
-/// Uploads images `[N, 1, 8, 8]` and one-hot targets `[N, 10]`.
-pub fn batch_tensors<B: Backend>(b: &B, data: &Digits) -> Result<(B::Tensor, B::Tensor), Error> {
-    let x = b.tensor(&[data.len(), 1, 8, 8], &data.images)?;
-    let t = b.tensor(&[data.len(), CLASSES], &one_hot(&data.labels, CLASSES)?)?;
+/// Uploads images `[N, C, H, W]` and one-hot targets `[N, classes]`.
+pub fn batch_tensors<B: Backend>(b: &B, data: &ImageSet) -> Result<(B::Tensor, B::Tensor), Error> {
+    let [c, h, w] = data.image_shape;
+    let x = b.tensor(&[data.len(), c, h, w], &data.images)?;
+    let t = b.tensor(
+        &[data.len(), data.classes],
+        &one_hot(&data.labels, data.classes)?,
+    )?;
     Ok((x, t))
 }
 
-/// Fraction of `data` the model classifies correctly.
-pub fn accuracy<B: Backend>(model: &mut Sequential<B>, data: &Digits) -> Result<f32, Error> {
-    let b = model.backend().clone();
-    let (x, _) = batch_tensors(&b, data)?;
-    let logits = model.forward(&x)?;
-    let predicted = argmax_rows(&b.to_vec(&logits)?, CLASSES);
-    let right = predicted
-        .iter()
-        .zip(&data.labels)
-        .filter(|(p, l)| p == l)
-        .count();
-    Ok(right as f32 / data.len() as f32)
+/// Flips each image horizontally with probability ½ and shifts it by up
+/// to 2 pixels each way, filling with zeros, drawing from `rng`.
+pub fn augment(data: &mut ImageSet, rng: &mut Rng) {
+    const SHIFT: usize = 2;
+    let [c, h, w] = data.image_shape;
+    let p = data.pixels();
+    let mut out = vec![0.0; p];
+    for image in data.images.chunks_exact_mut(p) {
+        let flip = rng.range(0, 1) == 1;
+        let dy = rng.range(0, 2 * SHIFT) as isize - SHIFT as isize;
+        let dx = rng.range(0, 2 * SHIFT) as isize - SHIFT as isize;
+        for ch in 0..c {
+            for r in 0..h {
+                for s in 0..w {
+                    let (sr, ss) = (r as isize + dy, s as isize + dx);
+                    let inside = (0..h as isize).contains(&sr) && (0..w as isize).contains(&ss);
+                    out[(ch * h + r) * w + s] = if inside {
+                        let ss = if flip { w as isize - 1 - ss } else { ss };
+                        image[(ch * h + sr as usize) * w + ss as usize]
+                    } else {
+                        0.0
+                    };
+                }
+            }
+        }
+        image.copy_from_slice(&out);
+    }
 }
 
-/// Trains `model` for `cfg.epochs` epochs of shuffled mini-batches,
-/// measuring test accuracy after each. The loss of every step is read back
-/// for the running average (one small readback per step, after the step's
-/// single submission).
+/// Accuracy and confusion matrix of a model on a data set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    pub accuracy: f32,
+    /// `confusion[true class][predicted class]` counts.
+    pub confusion: Vec<Vec<usize>>,
+}
+
+/// Images per forward pass when evaluating (bounds the activations' memory).
+pub const EVAL_BATCH: usize = 500;
+
+/// Classifies `data` in eval mode (torch's `model.eval()`: running batch
+/// statistics, no dropout) in batches of [`EVAL_BATCH`], then restores
+/// the model's mode.
+pub fn evaluate<B: Backend>(
+    model: &mut Sequential<B>,
+    data: &ImageSet,
+) -> Result<Evaluation, Error> {
+    let b = model.backend().clone();
+    let was_training = model.is_training();
+    model.eval();
+    let mut confusion = vec![vec![0usize; data.classes]; data.classes];
+    let all: Vec<usize> = (0..data.len()).collect();
+    let result = (|| {
+        for chunk in all.chunks(EVAL_BATCH) {
+            let part = data.subset(chunk);
+            let (x, _) = batch_tensors(&b, &part)?;
+            let logits = model.forward(&x)?;
+            let predicted = argmax_rows(&b.to_vec(&logits)?, data.classes);
+            for (p, &l) in predicted.iter().zip(&part.labels) {
+                confusion[l][(*p).min(data.classes - 1)] += 1;
+            }
+        }
+        Ok::<_, Error>(())
+    })();
+    if was_training {
+        model.train();
+    }
+    result?;
+    let right: usize = (0..data.classes).map(|i| confusion[i][i]).sum();
+    Ok(Evaluation {
+        accuracy: right as f32 / data.len() as f32,
+        confusion,
+    })
+}
+
+/// Fraction of `data` the model classifies correctly (in eval mode).
+pub fn accuracy<B: Backend>(model: &mut Sequential<B>, data: &ImageSet) -> Result<f32, Error> {
+    Ok(evaluate(model, data)?.accuracy)
+}
+
+/// Where a run keeps its checkpoints and how far it goes.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Write `checkpoint.safetensors` here after every epoch (atomically).
+    pub checkpoint: Option<PathBuf>,
+    /// Continue from the checkpoint in this folder.
+    pub resume: Option<PathBuf>,
+    /// Stop after this epoch, as an interrupted run would (the checkpoint
+    /// then resumes it).
+    pub stop_after: Option<usize>,
+    /// The architecture tag recorded in checkpoints (a resume from another
+    /// architecture's checkpoint is refused).
+    pub model_tag: String,
+}
+
+/// The file a checkpoint folder holds.
+pub fn checkpoint_file(dir: &Path) -> PathBuf {
+    dir.join("checkpoint.safetensors")
+}
+
+/// The settings a checkpoint must share with the run that resumes it.
+fn fingerprint(cfg: &TrainConfig, tag: &str, train: &ImageSet) -> Vec<(&'static str, String)> {
+    let mut f = vec![
+        ("model", tag.to_string()),
+        ("train_images", train.len().to_string()),
+        ("batch", cfg.batch.to_string()),
+        ("augment", cfg.augment.to_string()),
+        ("seed", cfg.seed.to_string()),
+        ("schedule", format!("{:?}", cfg.schedule)),
+        ("optimizer", format!("{:?}", cfg.optimizer)),
+    ];
+    if cfg.schedule.spans_the_run() {
+        f.push(("epochs", cfg.epochs.to_string()));
+    }
+    f
+}
+
+fn checkpoint_error(path: &Path, message: String) -> Error {
+    Error::ModelFile {
+        path: path.display().to_string(),
+        message,
+    }
+}
+
+/// Trains `model` for `cfg.epochs` epochs of shuffled mini-batches (with
+/// the schedule stepped every batch), evaluating on `test` after each and
+/// checkpointing as `run` says. A resumed run restores the parameters,
+/// batch-norm buffers, optimizer state, schedule position, data-order
+/// generator and reports, so it ends bit-identical to a run that was never
+/// stopped. Returns every epoch's report (the resumed ones included).
 pub fn train<B: Backend>(
     model: &mut Sequential<B>,
-    train: &Digits,
-    test: &Digits,
+    train: &ImageSet,
+    test: &ImageSet,
     cfg: &TrainConfig,
+    run: &RunOptions,
     mut progress: impl FnMut(Progress),
 ) -> Result<Vec<EpochReport>, Error> {
     if cfg.batch == 0 || cfg.epochs == 0 {
@@ -244,17 +579,74 @@ pub fn train<B: Backend>(
     }
     let b = model.backend().clone();
     let mut optimizer = Optimizer::new(cfg.optimizer)?;
+    let base_lr = optimizer.lr();
+    let steps_per_epoch = train.len().div_ceil(cfg.batch);
+    let schedule = cfg
+        .schedule
+        .resolve(base_lr, (cfg.epochs * steps_per_epoch) as u64);
+    schedule.validate()?;
     let mut rng = Rng::new(cfg.seed ^ 0x05ee_d0fb_a7c4);
+    let mut reports: Vec<EpochReport> = Vec::new();
+    let fingerprint = fingerprint(cfg, &run.model_tag, train);
+    if let Some(dir) = &run.resume {
+        let path = checkpoint_file(dir);
+        let meta = io::load_checkpoint(&path, model, &mut optimizer)?;
+        for (key, ours) in &fingerprint {
+            let theirs = meta.get(&format!("run.{key}")).map(String::as_str);
+            if theirs != Some(ours.as_str()) {
+                return Err(checkpoint_error(
+                    &path,
+                    format!(
+                        "the checkpoint's {key} is {}, this run's is {ours}",
+                        theirs.unwrap_or("not recorded")
+                    ),
+                ));
+            }
+        }
+        let parse = |key: &str| -> Result<u64, Error> {
+            meta.get(key)
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| checkpoint_error(&path, format!("no valid {key}")))
+        };
+        rng = Rng::new(parse("run.rng")?);
+        reports = serde_json::from_str(meta.get("run.reports").map_or("", String::as_str))
+            .map_err(|e| checkpoint_error(&path, format!("run.reports: {e}")))?;
+        if reports.len() > cfg.epochs {
+            return Err(checkpoint_error(
+                &path,
+                format!(
+                    "holds {} epochs, more than the {} asked for",
+                    reports.len(),
+                    cfg.epochs
+                ),
+            ));
+        }
+    }
+    model.train();
+    let last = run.stop_after.unwrap_or(cfg.epochs).min(cfg.epochs);
     let mut order: Vec<usize> = (0..train.len()).collect();
-    let mut reports = Vec::new();
-    for epoch in 1..=cfg.epochs {
+    for epoch in reports.len() + 1..=last {
         let start = std::time::Instant::now();
+        // Each epoch shuffles the identity order, so the order depends
+        // only on the generator's state at the epoch's start.
+        order.iter_mut().enumerate().for_each(|(i, o)| *o = i);
         rng.shuffle(&mut order);
-        let steps = order.len().div_ceil(cfg.batch);
-        progress(Progress::EpochStart { epoch, steps });
+        progress(Progress::EpochStart {
+            epoch,
+            steps: steps_per_epoch,
+            images: train.len(),
+        });
         let mut total = 0.0f64;
+        let mut lr = base_lr;
         for (step, chunk) in order.chunks(cfg.batch).enumerate() {
-            let (x, t) = batch_tensors(&b, &train.subset(chunk))?;
+            let t = ((epoch - 1) * steps_per_epoch + step) as u64;
+            lr = schedule.lr(base_lr as f64, t)? as f32;
+            optimizer.set_lr(lr)?;
+            let mut batch = train.subset(chunk);
+            if cfg.augment {
+                augment(&mut batch, &mut rng);
+            }
+            let (x, t) = batch_tensors(&b, &batch)?;
             let loss = model
                 .train_step(&x, &t, Loss::SoftmaxCrossEntropy, &mut optimizer, true)?
                 .unwrap_or(f32::NAN);
@@ -262,17 +654,41 @@ pub fn train<B: Backend>(
             progress(Progress::Step {
                 epoch,
                 step: step + 1,
+                images: chunk.len(),
                 running_loss: (total / (step + 1) as f64) as f32,
             });
         }
+        let train_seconds = start.elapsed().as_secs_f64();
+        let test_accuracy = accuracy(model, test)?;
         let report = EpochReport {
             epoch,
-            train_loss: (total / steps as f64) as f32,
-            test_accuracy: accuracy(model, test)?,
+            train_loss: (total / steps_per_epoch as f64) as f32,
+            test_accuracy,
             seconds: start.elapsed().as_secs_f64(),
+            images_per_second: train.len() as f64 / train_seconds.max(1e-9),
+            lr,
         };
         progress(Progress::EpochEnd(report));
         reports.push(report);
+        if let Some(dir) = &run.checkpoint {
+            std::fs::create_dir_all(dir).map_err(|e| checkpoint_error(dir, e.to_string()))?;
+            let mut meta: Vec<(&str, String)> = Vec::new();
+            let keys: Vec<String> = fingerprint
+                .iter()
+                .map(|(k, _)| format!("run.{k}"))
+                .collect();
+            for ((_, v), k) in fingerprint.iter().zip(&keys) {
+                meta.push((k.as_str(), v.clone()));
+            }
+            meta.push(("run.rng", rng.state().to_string()));
+            meta.push((
+                "run.reports",
+                serde_json::to_string(&reports)
+                    .map_err(|e| checkpoint_error(dir, e.to_string()))?,
+            ));
+            io::save_checkpoint(&checkpoint_file(dir), model, &optimizer, &meta)?;
+            progress(Progress::Checkpoint { epoch });
+        }
     }
     Ok(reports)
 }

@@ -5,8 +5,8 @@
 mod common;
 use common::{gpus, label, Rng};
 use wgconv::nn::{self, Backend, Cpu, LayerKind, Loss, Optimizer, OptimizerConfig, Sequential};
-use wgconv::train::{self, Digits, TrainConfig, TEST_IMAGES};
-use wgconv::{Adam, Conv2dParams, Sgd};
+use wgconv::train::{self, ImageSet, RunOptions, TrainConfig, TEST_IMAGES};
+use wgconv::{Adam, Conv2dParams, Pool2dParams, Sgd};
 
 /// conv 3×3 (1→3, pad 1) → ReLU → max-pool 2 → conv 3×3 stride 2 (3→4,
 /// pad 1) → sigmoid → flatten → linear (16→5): every layer kind.
@@ -19,11 +19,12 @@ fn small_cnn<B: Backend>(b: B, seed: u64) -> Sequential<B> {
                 out_channels: 3,
                 kernel: [3, 3],
                 params: Conv2dParams::square(1, 1),
+                bias: true,
             },
             &mut rng,
         )
         .and_then(|m| m.push(LayerKind::Relu, &mut rng))
-        .and_then(|m| m.push(LayerKind::MaxPool2d { size: 2 }, &mut rng))
+        .and_then(|m| m.push(LayerKind::MaxPool2d(Pool2dParams::window(2)), &mut rng))
         .and_then(|m| {
             m.push(
                 LayerKind::Conv2d {
@@ -31,6 +32,7 @@ fn small_cnn<B: Backend>(b: B, seed: u64) -> Sequential<B> {
                     out_channels: 4,
                     kernel: [3, 3],
                     params: Conv2dParams::square(2, 1),
+                    bias: true,
                 },
                 &mut rng,
             )
@@ -157,7 +159,7 @@ fn gradients_accumulate_until_zero_grad() {
 /// steps) still fails.
 #[test]
 fn gpu_and_cpu_training_agree_step_by_step() {
-    let data = Digits::load(&train::default_data_path()).unwrap();
+    let data = train::load_digits(&train::default_data_path()).unwrap();
     let (train_set, _) = data.split(7, TEST_IMAGES);
     let optimizers = [
         OptimizerConfig::Adam(Adam {
@@ -187,7 +189,7 @@ fn gpu_and_cpu_training_agree_step_by_step() {
     }
 }
 
-fn run_steps<B: Backend>(b: B, data: &Digits, cfg: OptimizerConfig) -> Vec<f32> {
+fn run_steps<B: Backend>(b: B, data: &ImageSet, cfg: OptimizerConfig) -> Vec<f32> {
     let mut model = train::digits_model(b.clone(), 9).unwrap();
     let mut opt = Optimizer::new(cfg).unwrap();
     (0..20)
@@ -206,14 +208,22 @@ fn run_steps<B: Backend>(b: B, data: &Digits, cfg: OptimizerConfig) -> Vec<f32> 
 /// digits, on every adapter.
 #[test]
 fn digits_training_reaches_95_percent() {
-    let data = Digits::load(&train::default_data_path()).unwrap();
+    let data = train::load_digits(&train::default_data_path()).unwrap();
     let cfg = TrainConfig::default();
     let (train_set, test_set) = data.split(cfg.seed, TEST_IMAGES);
     assert_eq!((train_set.len(), test_set.len()), (1437, 360));
     for gpu in gpus() {
         let start = std::time::Instant::now();
         let mut model = train::digits_model(gpu.clone(), cfg.seed).unwrap();
-        let reports = train::train(&mut model, &train_set, &test_set, &cfg, |_| {}).unwrap();
+        let reports = train::train(
+            &mut model,
+            &train_set,
+            &test_set,
+            &cfg,
+            &RunOptions::default(),
+            |_| {},
+        )
+        .unwrap();
         let last = reports.last().unwrap();
         eprintln!(
             "digits on {}: {:.2} % after {} epochs, {:.1} s",

@@ -55,7 +55,7 @@ enum Command {
         #[arg(long, value_delimiter = ',')]
         ops: Vec<String>,
     },
-    /// Train the digits CNN (data/digits.csv.gz) and report test accuracy.
+    /// Train a CNN on the digits or Fashion-MNIST and report test accuracy.
     Train(train::TrainArgs),
     /// Report the test accuracy of a model saved by `train --save`.
     Eval(train::EvalArgs),

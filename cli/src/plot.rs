@@ -15,6 +15,26 @@ pub fn training_curves(
 ) -> Result<(), Box<dyn std::error::Error>> {
     plotters::style::register_font("sans-serif", FontStyle::Normal, FONT)
         .map_err(|_| "the embedded font could not be loaded")?;
+    // Drawn to a temporary file beside `path` (its extension chooses the
+    // encoder), then renamed: a crash never leaves a torn picture.
+    let name = path.file_name().ok_or("the plot path is not a file name")?;
+    let tmp = path.with_file_name(format!(
+        ".{}.tmp{}.png",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    draw(&tmp, reports, title).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+fn draw(
+    path: &Path,
+    reports: &[EpochReport],
+    title: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
     let root = BitMapBackend::new(path, (1000, 420)).into_drawing_area();
     root.fill(&WHITE)?;
     let root = root.titled(title, ("sans-serif", 22))?;

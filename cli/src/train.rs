@@ -1,13 +1,18 @@
-//! `wgconv train` and `wgconv eval`: the digits CNN of `wgconv::train` on
-//! a GPU (or, with `--cpu`, on the CPU reference), with a progress bar, a
-//! metrics JSON, a PNG of the curves and safetensors model files.
+//! `wgconv train` and `wgconv eval`: a preset model of `wgconv::train` on
+//! the digits or Fashion-MNIST, on a GPU (or, with `--cpu`, on the CPU
+//! reference), with a progress bar, checkpoints, a metrics JSON, a PNG of
+//! the curves, a confusion matrix and safetensors model files.
 
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use wgconv::nn::{io, Backend, Cpu, OptimizerConfig};
-use wgconv::train::{self, Digits, EpochReport, Progress, TrainConfig, TEST_IMAGES};
+use wgconv::datasets::{FashionMnist, FASHION_MNIST_DIR};
+use wgconv::nn::{io, Backend, Cpu, OptimizerConfig, Sequential};
+use wgconv::train::{
+    self, EpochReport, Evaluation, ImageSet, Preset, Progress, RunOptions, Schedule, TrainConfig,
+    TEST_IMAGES,
+};
 use wgconv::{Adam, Gpu, Sgd};
 
 type CliResult = Result<ExitCode, Box<dyn std::error::Error>>;
@@ -16,79 +21,140 @@ type CliResult = Result<ExitCode, Box<dyn std::error::Error>>;
 pub enum OptimizerName {
     Sgd,
     Adam,
-    /// Adam with decoupled weight decay 0.01 (torch.optim.AdamW).
+    /// Adam with decoupled weight decay (torch.optim.AdamW).
     Adamw,
 }
 
-/// The model file's architecture tag: `eval` refuses files without it.
-const MODEL_TAG: &str = "wgconv.digits_cnn.v1";
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DataName {
+    /// The 8×8 digits shipped in the repository (1437 train / 360 test).
+    Digits,
+    /// Fashion-MNIST from Debian's dataset-fashion-mnist (60 000 / 10 000).
+    FashionMnist,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ModelName {
+    /// The data set's own model: the digits CNN, or the Fashion-MNIST CNN.
+    Default,
+    /// A small ResNet of BasicBlocks (28×28 inputs; for GPUs and long runs).
+    Resnet,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ScheduleName {
+    Constant,
+    /// torch's OneCycleLR with --lr as max_lr.
+    OneCycle,
+    /// torch's CosineAnnealingLR from --lr to 0.
+    Cosine,
+}
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
-    /// Passes over the 1437 training images.
-    #[arg(long, default_value_t = TrainConfig::default().epochs)]
-    epochs: usize,
-    /// Images per step.
-    #[arg(long, default_value_t = TrainConfig::default().batch)]
-    batch: usize,
-    /// Learning rate (default: 2e-3 for adam, 0.05 for sgd).
+    /// The data set.
+    #[arg(long, value_enum, default_value = "digits")]
+    data: DataName,
+    /// Where the data set is: the digits CSV, or Fashion-MNIST's folder
+    /// (default: data/digits.csv.gz, /usr/share/datasets/fashion-mnist).
+    #[arg(long)]
+    data_path: Option<PathBuf>,
+    /// The model.
+    #[arg(long, value_enum, default_value = "default")]
+    model: ModelName,
+    /// The run's length in passes over the training images (with --resume,
+    /// the total, not what is left) (default: 10).
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Images per step (default: 32 for digits, 128 for Fashion-MNIST).
+    #[arg(long)]
+    batch: Option<usize>,
+    /// Learning rate, the peak of one-cycle (default: 2e-3 digits, 3e-3
+    /// Fashion-MNIST, 0.05 sgd).
     #[arg(long)]
     lr: Option<f32>,
-    /// Update rule: adam (torch.optim.Adam) or sgd (with momentum 0.9).
-    #[arg(long, value_enum, default_value = "adam")]
-    optimizer: OptimizerName,
+    /// Update rule (default: adam for digits, adamw for Fashion-MNIST).
+    #[arg(long, value_enum)]
+    optimizer: Option<OptimizerName>,
+    /// Learning-rate schedule, stepped every batch (default: constant for
+    /// digits, one-cycle for Fashion-MNIST).
+    #[arg(long, value_enum)]
+    schedule: Option<ScheduleName>,
+    /// Random flips and 2-pixel shifts of the training images (default:
+    /// on for Fashion-MNIST).
+    #[arg(long)]
+    augment: Option<bool>,
+    /// Train on the first N training images only (quick checks).
+    #[arg(long)]
+    limit: Option<usize>,
     /// First adapter whose name contains this (case-insensitive).
     #[arg(long, default_value = "")]
     adapter: String,
-    /// Seeds the split, the initial weights and the batch order.
+    /// Seeds the split, the initial weights, the batch order and the
+    /// augmentation.
     #[arg(long, default_value_t = TrainConfig::default().seed)]
     seed: u64,
     /// Train on the CPU reference instead of a GPU.
     #[arg(long)]
     cpu: bool,
-    /// Save the trained parameters (safetensors).
+    /// Write a checkpoint to this folder after every epoch.
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    /// Continue the run checkpointed in this folder (same settings).
+    #[arg(long)]
+    resume: Option<PathBuf>,
+    /// Stop after this epoch, as an interrupted run (resume it later).
+    #[arg(long)]
+    stop_after: Option<usize>,
+    /// Save the trained model (safetensors, torch state_dict names).
     #[arg(long)]
     save: Option<PathBuf>,
-    /// Write per-epoch metrics as JSON.
+    /// Write per-epoch metrics and the confusion matrix as JSON.
     #[arg(long)]
     metrics: Option<PathBuf>,
     /// Draw loss and accuracy per epoch as a PNG.
     #[arg(long)]
     plot: Option<PathBuf>,
-    /// The data set (gzip CSV, 64 pixels + label per row).
-    #[arg(long, default_value_os_t = train::default_data_path())]
-    data: PathBuf,
 }
 
 #[derive(Args, Debug)]
 pub struct EvalArgs {
-    /// A model saved by `wgconv train --save`.
+    /// A model saved by `wgconv train --save`, or a PyTorch state_dict of
+    /// the same architecture (then give --data and --model).
     #[arg(long)]
     load: PathBuf,
+    /// The data set (default: the one the model file names).
+    #[arg(long, value_enum)]
+    data: Option<DataName>,
+    /// Where the data set is (as for train).
+    #[arg(long)]
+    data_path: Option<PathBuf>,
+    /// The model (default: the one the model file names).
+    #[arg(long, value_enum)]
+    model: Option<ModelName>,
     /// First adapter whose name contains this (case-insensitive).
     #[arg(long, default_value = "")]
     adapter: String,
     /// Evaluate on the CPU reference instead of a GPU.
     #[arg(long)]
     cpu: bool,
-    /// The split seed the model was trained with (default: the one saved in the file).
+    /// The digits split seed the model was trained with (default: the one
+    /// saved in the file).
     #[arg(long)]
     seed: Option<u64>,
-    /// The data set (gzip CSV, 64 pixels + label per row).
-    #[arg(long, default_value_os_t = train::default_data_path())]
-    data: PathBuf,
 }
 
 #[derive(serde::Serialize)]
 struct Metrics<'a> {
+    data: &'a str,
+    model: &'a str,
     epochs: &'a [EpochReport],
     test_accuracy: f32,
+    confusion_matrix: &'a [Vec<usize>],
+    class_names: &'a [&'a str],
     adapter: String,
     seconds: f64,
-    optimizer: &'a str,
-    lr: f32,
-    batch: usize,
-    seed: u64,
+    config: String,
     train_images: usize,
     test_images: usize,
 }
@@ -99,28 +165,94 @@ fn gpu(adapter: &str) -> Result<Gpu, wgconv::Error> {
     Ok(all.remove(0))
 }
 
-pub fn run_train(args: &TrainArgs) -> CliResult {
+fn preset(data: DataName, model: ModelName) -> Preset {
+    match (data, model) {
+        (DataName::Digits, ModelName::Default) => Preset::Digits,
+        (DataName::FashionMnist, ModelName::Default) => Preset::Fashion,
+        (_, ModelName::Resnet) => Preset::Resnet,
+    }
+}
+
+/// The (train, test) images of a data set.
+fn load_data(
+    data: DataName,
+    path: Option<&Path>,
+    seed: u64,
+) -> Result<(ImageSet, ImageSet), wgconv::Error> {
+    match data {
+        DataName::Digits => {
+            let default = train::default_data_path();
+            let all = train::load_digits(path.unwrap_or(&default))?;
+            Ok(all.split(seed, TEST_IMAGES))
+        }
+        DataName::FashionMnist => {
+            let (tr, te) = FashionMnist::load(path.unwrap_or(Path::new(FASHION_MNIST_DIR)))?;
+            Ok((tr.into(), te.into()))
+        }
+    }
+}
+
+fn class_names(data: DataName) -> Vec<&'static str> {
+    match data {
+        DataName::Digits => vec!["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
+        DataName::FashionMnist => FashionMnist::CLASS_NAMES.to_vec(),
+    }
+}
+
+fn data_tag(data: DataName) -> &'static str {
+    match data {
+        DataName::Digits => "digits",
+        DataName::FashionMnist => "fashion-mnist",
+    }
+}
+
+fn config(args: &TrainArgs) -> TrainConfig {
+    let base = match args.data {
+        DataName::Digits => TrainConfig::default(),
+        DataName::FashionMnist => TrainConfig::fashion(),
+    };
+    let default_lr = match base.optimizer {
+        OptimizerConfig::Adam(a) => a.lr,
+        OptimizerConfig::Sgd(s) => s.lr,
+    };
     let optimizer = match args.optimizer {
-        OptimizerName::Adam => OptimizerConfig::Adam(Adam {
-            lr: args.lr.unwrap_or(2e-3),
+        None => base.optimizer,
+        Some(OptimizerName::Adam) => OptimizerConfig::Adam(Adam {
+            lr: default_lr,
             ..Adam::default()
         }),
-        OptimizerName::Adamw => OptimizerConfig::Adam(Adam {
-            lr: args.lr.unwrap_or(2e-3),
+        Some(OptimizerName::Adamw) => OptimizerConfig::Adam(Adam {
+            lr: default_lr,
             ..Adam::adamw()
         }),
-        OptimizerName::Sgd => OptimizerConfig::Sgd(Sgd {
-            lr: args.lr.unwrap_or(0.05),
+        Some(OptimizerName::Sgd) => OptimizerConfig::Sgd(Sgd {
+            lr: 0.05,
             momentum: 0.9,
             ..Sgd::default()
         }),
     };
-    let cfg = TrainConfig {
-        epochs: args.epochs,
-        batch: args.batch,
-        optimizer,
-        seed: args.seed,
+    let optimizer = match (optimizer, args.lr) {
+        (OptimizerConfig::Adam(a), Some(lr)) => OptimizerConfig::Adam(Adam { lr, ..a }),
+        (OptimizerConfig::Sgd(s), Some(lr)) => OptimizerConfig::Sgd(Sgd { lr, ..s }),
+        (o, None) => o,
     };
+    TrainConfig {
+        epochs: args.epochs.unwrap_or(base.epochs),
+        batch: args.batch.unwrap_or(base.batch),
+        optimizer,
+        schedule: match args.schedule {
+            None => base.schedule,
+            Some(ScheduleName::Constant) => Schedule::Constant,
+            Some(ScheduleName::OneCycle) => Schedule::OneCycle,
+            Some(ScheduleName::Cosine) => Schedule::Cosine,
+        },
+        augment: args.augment.unwrap_or(base.augment),
+        seed: args.seed,
+    }
+}
+
+pub fn run_train(args: &TrainArgs) -> CliResult {
+    let cfg = config(args);
     if args.cpu {
         train_on(Cpu::<f32>::new(), args, &cfg)
     } else {
@@ -128,89 +260,187 @@ pub fn run_train(args: &TrainArgs) -> CliResult {
     }
 }
 
-fn train_on<B: Backend>(backend: B, args: &TrainArgs, cfg: &TrainConfig) -> CliResult {
-    let data = Digits::load(&args.data)?;
-    let (train_set, test_set) = data.split(cfg.seed, TEST_IMAGES);
-    let adapter = backend.describe();
-    let (opt_name, lr) = match cfg.optimizer {
-        OptimizerConfig::Adam(a) => ("adam", a.lr),
-        OptimizerConfig::Sgd(s) => ("sgd", s.lr),
+fn describe(cfg: &TrainConfig) -> String {
+    let opt = match cfg.optimizer {
+        OptimizerConfig::Adam(a) if a.decoupled_weight_decay => {
+            format!("adamw lr {} wd {}", a.lr, a.weight_decay)
+        }
+        OptimizerConfig::Adam(a) => format!("adam lr {}", a.lr),
+        OptimizerConfig::Sgd(s) => format!("sgd lr {} momentum {}", s.lr, s.momentum),
     };
+    format!(
+        "{} epochs, batch {}, {opt}, {:?} schedule{}",
+        cfg.epochs,
+        cfg.batch,
+        cfg.schedule,
+        if cfg.augment { ", augmented" } else { "" }
+    )
+}
+
+fn train_on<B: Backend>(backend: B, args: &TrainArgs, cfg: &TrainConfig) -> CliResult {
+    let preset = preset(args.data, args.model);
+    let (mut train_set, test_set) = load_data(args.data, args.data_path.as_deref(), cfg.seed)?;
+    if train_set.image_shape != preset.image_shape() {
+        return Err(format!(
+            "the {:?} model takes {:?} images, {} has {:?}",
+            args.model,
+            preset.image_shape(),
+            data_tag(args.data),
+            train_set.image_shape
+        )
+        .into());
+    }
+    if let Some(n) = args.limit {
+        train_set = train_set.first(n);
+    }
+    let adapter = backend.describe();
     println!(
-        "training the digits CNN on {adapter}: {} train / {} test images, {} epochs, batch {}, {opt_name} lr {lr}",
+        "training {} on {} with {adapter}: {} train / {} test images, {}",
+        preset.tag(),
+        data_tag(args.data),
         train_set.len(),
         test_set.len(),
-        cfg.epochs,
-        cfg.batch
+        describe(cfg)
     );
-    let mut model = train::digits_model(backend, cfg.seed)?;
+    let mut model = preset.build(backend, cfg.seed)?;
+    if let Some(dir) = &args.resume {
+        println!("resuming {}", train::checkpoint_file(dir).display());
+    }
+    let run = RunOptions {
+        checkpoint: args.checkpoint.clone(),
+        resume: args.resume.clone(),
+        stop_after: args.stop_after,
+        model_tag: preset.tag().to_string(),
+    };
     let start = std::time::Instant::now();
     let mut bar = ProgressBar::hidden();
-    let reports = train::train(&mut model, &train_set, &test_set, cfg, |p| match p {
-        Progress::EpochStart { epoch, steps } => {
-            bar = ProgressBar::new(steps as u64).with_style(
-                ProgressStyle::with_template("epoch {prefix:>3} {bar:30} {pos:>3}/{len} {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    let reports = train::train(&mut model, &train_set, &test_set, cfg, &run, |p| match p {
+        Progress::EpochStart { epoch, images, .. } => {
+            bar = ProgressBar::new(images as u64).with_style(
+                ProgressStyle::with_template(
+                    "epoch {prefix:>3} {bar:30} {pos:>6}/{len} images  {per_sec:>12}  eta {eta:>4}  {msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             bar.set_prefix(epoch.to_string());
         }
-        Progress::Step { running_loss, .. } => {
+        Progress::Step {
+            running_loss,
+            images,
+            ..
+        } => {
             bar.set_message(format!("loss {running_loss:.4}"));
-            bar.inc(1);
+            bar.inc(images as u64);
         }
         Progress::EpochEnd(r) => {
             bar.finish_and_clear();
             println!(
-                "epoch {:>3}  train loss {:.4}  test accuracy {:.2} %  ({:.1} s)",
+                "epoch {:>3}  train loss {:.4}  test accuracy {:.2} %  {:.0} images/s  lr {:.2e}  ({:.1} s)",
                 r.epoch,
                 r.train_loss,
                 100.0 * r.test_accuracy,
+                r.images_per_second,
+                r.lr,
                 r.seconds
             );
         }
+        Progress::Checkpoint { epoch } => {
+            if let Some(dir) = &args.checkpoint {
+                println!(
+                    "           checkpoint of epoch {epoch} in {}",
+                    train::checkpoint_file(dir).display()
+                );
+            }
+        }
     })?;
     let seconds = start.elapsed().as_secs_f64();
-    let accuracy = reports.last().map_or(0.0, |r| r.test_accuracy);
+    let evaluation = train::evaluate(&mut model, &test_set)?;
+    let names = class_names(args.data);
     println!(
         "test accuracy {:.2} % ({} of {}) after {:.1} s on {adapter}",
-        100.0 * accuracy,
-        (accuracy * test_set.len() as f32).round(),
+        100.0 * evaluation.accuracy,
+        (evaluation.accuracy * test_set.len() as f32).round(),
         test_set.len(),
         seconds
     );
+    print_confusion(&evaluation, &names);
     if let Some(path) = &args.metrics {
         let m = Metrics {
+            data: data_tag(args.data),
+            model: preset.tag(),
             epochs: &reports,
-            test_accuracy: accuracy,
+            test_accuracy: evaluation.accuracy,
+            confusion_matrix: &evaluation.confusion,
+            class_names: &names,
             adapter: adapter.clone(),
             seconds,
-            optimizer: opt_name,
-            lr,
-            batch: cfg.batch,
-            seed: cfg.seed,
+            config: describe(cfg),
             train_images: train_set.len(),
             test_images: test_set.len(),
         };
-        std::fs::write(path, serde_json::to_string_pretty(&m)?)?;
+        io::write_atomically(path, serde_json::to_string_pretty(&m)?.as_bytes())?;
         println!("wrote {}", path.display());
     }
     if let Some(path) = &args.plot {
-        super::plot::training_curves(path, &reports, &format!("digits CNN on {adapter}"))?;
+        let title = format!("{} on {} ({adapter})", preset.tag(), data_tag(args.data));
+        super::plot::training_curves(path, &reports, &title)?;
         println!("wrote {}", path.display());
     }
     if let Some(path) = &args.save {
-        io::save(
+        save_model(
             &model,
             path,
-            &[
-                ("architecture", MODEL_TAG.to_string()),
-                ("seed", cfg.seed.to_string()),
-                ("test_accuracy", accuracy.to_string()),
-            ],
+            preset,
+            args.data,
+            cfg.seed,
+            evaluation.accuracy,
         )?;
         println!("wrote {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn save_model<B: Backend>(
+    model: &Sequential<B>,
+    path: &Path,
+    preset: Preset,
+    data: DataName,
+    seed: u64,
+    accuracy: f32,
+) -> Result<(), wgconv::Error> {
+    io::save(
+        model,
+        path,
+        &[
+            ("architecture", preset.tag().to_string()),
+            ("data", data_tag(data).to_string()),
+            ("seed", seed.to_string()),
+            ("test_accuracy", accuracy.to_string()),
+        ],
+    )
+}
+
+/// Rows are the true classes, columns the predicted ones.
+fn print_confusion(e: &Evaluation, names: &[&str]) {
+    let width = names.iter().map(|n| n.len()).max().unwrap_or(1).max(5);
+    println!("confusion matrix (rows: true class, columns: predicted)");
+    let header: Vec<String> = (0..names.len()).map(|j| format!("{j:>5}")).collect();
+    println!("{:>w$}    {}", "", header.join(""), w = width);
+    for (i, row) in e.confusion.iter().enumerate() {
+        let cells: Vec<String> = row.iter().map(|c| format!("{c:>5}")).collect();
+        let total: usize = row.iter().sum();
+        let recall = if total == 0 {
+            0.0
+        } else {
+            100.0 * row[i] as f64 / total as f64
+        };
+        println!(
+            "{:>w$} {i:>2} {}   {recall:5.1} %",
+            names.get(i).unwrap_or(&"?"),
+            cells.join(""),
+            w = width
+        );
+    }
 }
 
 pub fn run_eval(args: &EvalArgs) -> CliResult {
@@ -223,29 +453,49 @@ pub fn run_eval(args: &EvalArgs) -> CliResult {
 
 fn eval_on<B: Backend>(backend: B, args: &EvalArgs) -> CliResult {
     let adapter = backend.describe();
-    let mut model = train::digits_model(backend, 0)?;
-    let meta = io::load(&mut model, &args.load)?;
-    if meta.get("architecture").map(String::as_str) != Some(MODEL_TAG) {
-        return Err(format!(
-            "{}: not a wgconv digits model (architecture {:?}, expected {MODEL_TAG:?})",
-            args.load.display(),
-            meta.get("architecture")
+    let (_, meta) = io::read_tensors(&args.load)?;
+    let tagged = meta.get("architecture").and_then(|t| Preset::from_tag(t));
+    let data = match (args.data, meta.get("data").map(String::as_str)) {
+        (Some(d), _) => d,
+        (None, Some("fashion-mnist")) => DataName::FashionMnist,
+        (None, Some("digits")) => DataName::Digits,
+        (None, _) if tagged == Some(Preset::Digits) => DataName::Digits,
+        (None, _) => {
+            return Err(format!(
+                "{}: the file does not say which data set it is for; give --data",
+                args.load.display()
+            )
+            .into())
+        }
+    };
+    let preset = match (args.model, tagged) {
+        (Some(m), _) => preset(data, m),
+        (None, Some(p)) => p,
+        (None, None) => preset(data, ModelName::Default),
+    };
+    let mut model = preset.build(backend, 0)?;
+    io::load(&mut model, &args.load).map_err(|e| {
+        format!(
+            "{e} (loading it as {}, the {:?} model)",
+            preset.tag(),
+            preset
         )
-        .into());
-    }
+    })?;
     let saved_seed = meta.get("seed").and_then(|s| s.parse().ok());
     let seed = args
         .seed
         .or(saved_seed)
         .unwrap_or(TrainConfig::default().seed);
-    let data = Digits::load(&args.data)?;
-    let (_, test_set) = data.split(seed, TEST_IMAGES);
-    let accuracy = train::accuracy(&mut model, &test_set)?;
+    let (_, test_set) = load_data(data, args.data_path.as_deref(), seed)?;
+    let evaluation = train::evaluate(&mut model, &test_set)?;
     println!(
-        "{}: test accuracy {:.2} % on {} images (split seed {seed}) on {adapter}",
+        "{}: test accuracy {:.2} % on {} {} test images ({}) on {adapter}",
         args.load.display(),
-        100.0 * accuracy,
-        test_set.len()
+        100.0 * evaluation.accuracy,
+        test_set.len(),
+        data_tag(data),
+        preset.tag()
     );
+    print_confusion(&evaluation, &class_names(data));
     Ok(ExitCode::SUCCESS)
 }

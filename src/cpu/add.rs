@@ -1,4 +1,4 @@
-//! CPU reference of `add_assign`.
+//! CPU references of `add_assign` and `add`.
 
 use super::Element;
 use crate::Error;
@@ -10,4 +10,13 @@ pub fn add_assign<T: Element>(dst: &mut [T], src: &[T]) -> Result<(), Error> {
         *d = T::from_f64(d.to_f64() + s.to_f64());
     }
     Ok(())
+}
+
+/// `a[i] + b[i]`, rounded to `T` once.
+pub fn add<T: Element>(a: &[T], b: &[T]) -> Result<Vec<T>, Error> {
+    super::check_len(&[a.len()], b)?;
+    Ok(a.iter()
+        .zip(b)
+        .map(|(x, y)| T::from_f64(x.to_f64() + y.to_f64()))
+        .collect())
 }

@@ -5,7 +5,13 @@
 
 use crate::cpu::{self, CpuAdamState, CpuSgdState, Element};
 use crate::shape::{check_4d, check_dims, Pool2dGeometry, Pool2dParams};
-use crate::{Adam, AdamState, Conv2dGeometry, Conv2dParams, Error, Gpu, Sgd, SgdState, Tensor};
+use crate::{
+    Adam, AdamState, BatchNorm, Conv2dGeometry, Conv2dParams, Error, Gpu, Sgd, SgdState, Tensor,
+};
+
+/// An Adam state on the host: the step count and, once a step has run,
+/// `(exp_avg, exp_avg_sq)`.
+pub type HostAdamState = (u64, Option<(Vec<f32>, Vec<f32>)>);
 
 /// The operations of a training step, on some device.
 pub trait Backend: Clone {
@@ -70,6 +76,44 @@ pub trait Backend: Clone {
         p: &Pool2dParams,
     ) -> Result<Self::Tensor, Error>;
 
+    fn avg_pool2d(&self, x: &Self::Tensor, p: &Pool2dParams) -> Result<Self::Tensor, Error>;
+    fn avg_pool2d_backward(
+        &self,
+        dy: &Self::Tensor,
+        x_shape: [usize; 4],
+        p: &Pool2dParams,
+    ) -> Result<Self::Tensor, Error>;
+    fn global_avg_pool2d(&self, x: &Self::Tensor) -> Result<Self::Tensor, Error>;
+    fn global_avg_pool2d_backward(
+        &self,
+        dy: &Self::Tensor,
+        x_shape: [usize; 4],
+    ) -> Result<Self::Tensor, Error>;
+    fn dropout(&self, x: &Self::Tensor, p: f32, seed: u64) -> Result<Self::Tensor, Error>;
+    fn dropout_backward(&self, dy: &Self::Tensor, p: f32, seed: u64)
+        -> Result<Self::Tensor, Error>;
+    /// `(y, saved)`: see [`Gpu::batch_norm2d`].
+    #[allow(clippy::too_many_arguments)]
+    fn batch_norm2d(
+        &self,
+        x: &Self::Tensor,
+        weight: &Self::Tensor,
+        bias: &Self::Tensor,
+        running_mean: &mut Self::Tensor,
+        running_var: &mut Self::Tensor,
+        training: bool,
+        cfg: &BatchNorm,
+    ) -> Result<(Self::Tensor, Self::Tensor), Error>;
+    /// `(dx, dweight, dbias)`: see [`Gpu::batch_norm2d_backward`].
+    fn batch_norm2d_backward(
+        &self,
+        x: &Self::Tensor,
+        dy: &Self::Tensor,
+        weight: &Self::Tensor,
+        saved: &Self::Tensor,
+        training: bool,
+    ) -> Result<(Self::Tensor, Self::Tensor, Self::Tensor), Error>;
+
     fn softmax_cross_entropy(
         &self,
         z: &Self::Tensor,
@@ -84,6 +128,7 @@ pub trait Backend: Clone {
     fn mse_loss_backward(&self, y: &Self::Tensor, t: &Self::Tensor) -> Result<Self::Tensor, Error>;
 
     fn add_assign(&self, dst: &mut Self::Tensor, src: &Self::Tensor) -> Result<(), Error>;
+    fn add(&self, a: &Self::Tensor, b: &Self::Tensor) -> Result<Self::Tensor, Error>;
     fn sgd_step(
         &self,
         p: &mut Self::Tensor,
@@ -98,6 +143,24 @@ pub trait Backend: Clone {
         state: &mut Self::AdamState,
         cfg: &Adam,
     ) -> Result<(), Error>;
+
+    /// An SGD state's momentum buffer as host values (None before a step
+    /// with momentum), for checkpoints.
+    fn sgd_state_to_host(&self, s: &Self::SgdState) -> Result<Option<Vec<f32>>, Error>;
+    /// The SGD state of a parameter of `shape` from a checkpoint's values.
+    fn sgd_state_from_host(
+        &self,
+        shape: &[usize],
+        momentum_buffer: Option<&[f32]>,
+    ) -> Result<Self::SgdState, Error>;
+    /// An Adam state as (step, first and second moments), for checkpoints.
+    fn adam_state_to_host(&self, s: &Self::AdamState) -> Result<HostAdamState, Error>;
+    /// The Adam state of a parameter of `shape` from a checkpoint's values.
+    fn adam_state_from_host(
+        &self,
+        shape: &[usize],
+        state: HostAdamState,
+    ) -> Result<Self::AdamState, Error>;
 
     /// Runs `f` as one batch of work (one GPU submission); the CPU runs it as is.
     fn record<R>(&self, f: impl FnOnce() -> Result<R, Error>) -> Result<R, Error> {
@@ -191,6 +254,64 @@ impl Backend for Gpu {
     ) -> Result<Tensor, Error> {
         Gpu::max_pool2d_backward(self, x, dy, p)
     }
+    fn avg_pool2d(&self, x: &Tensor, p: &Pool2dParams) -> Result<Tensor, Error> {
+        Gpu::avg_pool2d(self, x, p)
+    }
+    fn avg_pool2d_backward(
+        &self,
+        dy: &Tensor,
+        x_shape: [usize; 4],
+        p: &Pool2dParams,
+    ) -> Result<Tensor, Error> {
+        Gpu::avg_pool2d_backward(self, dy, x_shape, p)
+    }
+    fn global_avg_pool2d(&self, x: &Tensor) -> Result<Tensor, Error> {
+        Gpu::global_avg_pool2d(self, x)
+    }
+    fn global_avg_pool2d_backward(
+        &self,
+        dy: &Tensor,
+        x_shape: [usize; 4],
+    ) -> Result<Tensor, Error> {
+        Gpu::global_avg_pool2d_backward(self, dy, x_shape)
+    }
+    fn dropout(&self, x: &Tensor, p: f32, seed: u64) -> Result<Tensor, Error> {
+        Gpu::dropout(self, x, p, seed)
+    }
+    fn dropout_backward(&self, dy: &Tensor, p: f32, seed: u64) -> Result<Tensor, Error> {
+        Gpu::dropout_backward(self, dy, p, seed)
+    }
+    fn batch_norm2d(
+        &self,
+        x: &Tensor,
+        weight: &Tensor,
+        bias: &Tensor,
+        running_mean: &mut Tensor,
+        running_var: &mut Tensor,
+        training: bool,
+        cfg: &BatchNorm,
+    ) -> Result<(Tensor, Tensor), Error> {
+        Gpu::batch_norm2d(
+            self,
+            x,
+            weight,
+            bias,
+            running_mean,
+            running_var,
+            training,
+            cfg,
+        )
+    }
+    fn batch_norm2d_backward(
+        &self,
+        x: &Tensor,
+        dy: &Tensor,
+        weight: &Tensor,
+        saved: &Tensor,
+        training: bool,
+    ) -> Result<(Tensor, Tensor, Tensor), Error> {
+        Gpu::batch_norm2d_backward(self, x, dy, weight, saved, training)
+    }
     fn softmax_cross_entropy(&self, z: &Tensor, t: &Tensor) -> Result<Tensor, Error> {
         Gpu::softmax_cross_entropy(self, z, t)
     }
@@ -205,6 +326,9 @@ impl Backend for Gpu {
     }
     fn add_assign(&self, dst: &mut Tensor, src: &Tensor) -> Result<(), Error> {
         Gpu::add_assign(self, dst, src)
+    }
+    fn add(&self, a: &Tensor, b: &Tensor) -> Result<Tensor, Error> {
+        Gpu::add(self, a, b)
     }
     fn sgd_step(
         &self,
@@ -223,6 +347,41 @@ impl Backend for Gpu {
         cfg: &Adam,
     ) -> Result<(), Error> {
         Gpu::adam_step(self, p, g, s, cfg)
+    }
+    fn sgd_state_to_host(&self, s: &SgdState) -> Result<Option<Vec<f32>>, Error> {
+        s.momentum_buffer.as_ref().map(Tensor::to_vec).transpose()
+    }
+    fn sgd_state_from_host(
+        &self,
+        shape: &[usize],
+        momentum_buffer: Option<&[f32]>,
+    ) -> Result<SgdState, Error> {
+        Ok(SgdState {
+            momentum_buffer: momentum_buffer
+                .map(|v| Gpu::tensor(self, shape, v))
+                .transpose()?,
+        })
+    }
+    fn adam_state_to_host(&self, s: &AdamState) -> Result<HostAdamState, Error> {
+        let moments = match &s.moments {
+            Some((m, v)) => Some((m.to_vec()?, v.to_vec()?)),
+            None => None,
+        };
+        Ok((s.step, moments))
+    }
+    fn adam_state_from_host(
+        &self,
+        shape: &[usize],
+        state: HostAdamState,
+    ) -> Result<AdamState, Error> {
+        let moments = match state.1 {
+            Some((m, v)) => Some((Gpu::tensor(self, shape, &m)?, Gpu::tensor(self, shape, &v)?)),
+            None => None,
+        };
+        Ok(AdamState {
+            moments,
+            step: state.0,
+        })
     }
     fn record<R>(&self, f: impl FnOnce() -> Result<R, Error>) -> Result<R, Error> {
         Gpu::record(self, f)
@@ -428,6 +587,86 @@ impl<E: Element> Backend for Cpu<E> {
             cpu::max_pool2d_backward(&x.data, xs, &dy.data, p)?,
         )
     }
+    fn avg_pool2d(&self, x: &CpuTensor<E>, p: &Pool2dParams) -> Result<CpuTensor<E>, Error> {
+        let g = Pool2dGeometry::new("avg_pool2d", &x.shape, p)?;
+        CpuTensor::new(&g.y_shape(), cpu::avg_pool2d(&x.data, g.x_shape(), p)?)
+    }
+    fn avg_pool2d_backward(
+        &self,
+        dy: &CpuTensor<E>,
+        x_shape: [usize; 4],
+        p: &Pool2dParams,
+    ) -> Result<CpuTensor<E>, Error> {
+        CpuTensor::new(&x_shape, cpu::avg_pool2d_backward(&dy.data, x_shape, p)?)
+    }
+    fn global_avg_pool2d(&self, x: &CpuTensor<E>) -> Result<CpuTensor<E>, Error> {
+        let xs = check_4d("global_avg_pool2d", "input", &x.shape)?;
+        CpuTensor::new(&[xs[0], xs[1], 1, 1], cpu::global_avg_pool2d(&x.data, xs)?)
+    }
+    fn global_avg_pool2d_backward(
+        &self,
+        dy: &CpuTensor<E>,
+        x_shape: [usize; 4],
+    ) -> Result<CpuTensor<E>, Error> {
+        CpuTensor::new(
+            &x_shape,
+            cpu::global_avg_pool2d_backward(&dy.data, x_shape)?,
+        )
+    }
+    fn dropout(&self, x: &CpuTensor<E>, p: f32, seed: u64) -> Result<CpuTensor<E>, Error> {
+        CpuTensor::new(&x.shape, cpu::dropout(&x.data, p, seed)?)
+    }
+    fn dropout_backward(
+        &self,
+        dy: &CpuTensor<E>,
+        p: f32,
+        seed: u64,
+    ) -> Result<CpuTensor<E>, Error> {
+        CpuTensor::new(&dy.shape, cpu::dropout_backward(&dy.data, p, seed)?)
+    }
+    fn batch_norm2d(
+        &self,
+        x: &CpuTensor<E>,
+        weight: &CpuTensor<E>,
+        bias: &CpuTensor<E>,
+        running_mean: &mut CpuTensor<E>,
+        running_var: &mut CpuTensor<E>,
+        training: bool,
+        cfg: &BatchNorm,
+    ) -> Result<(CpuTensor<E>, CpuTensor<E>), Error> {
+        let xs = check_4d("batch_norm2d", "input", &x.shape)?;
+        let (y, saved) = cpu::batch_norm2d(
+            &x.data,
+            xs,
+            &weight.data,
+            &bias.data,
+            &mut running_mean.data,
+            &mut running_var.data,
+            training,
+            cfg,
+        )?;
+        Ok((
+            CpuTensor::new(&x.shape, y)?,
+            CpuTensor::new(&[xs[1], 2], saved)?,
+        ))
+    }
+    fn batch_norm2d_backward(
+        &self,
+        x: &CpuTensor<E>,
+        dy: &CpuTensor<E>,
+        weight: &CpuTensor<E>,
+        saved: &CpuTensor<E>,
+        training: bool,
+    ) -> Result<(CpuTensor<E>, CpuTensor<E>, CpuTensor<E>), Error> {
+        let xs = check_4d("batch_norm2d_backward", "input", &x.shape)?;
+        let (dx, dw, db) =
+            cpu::batch_norm2d_backward(&x.data, xs, &dy.data, &weight.data, &saved.data, training)?;
+        Ok((
+            CpuTensor::new(&x.shape, dx)?,
+            CpuTensor::new(&[xs[1]], dw)?,
+            CpuTensor::new(&[xs[1]], db)?,
+        ))
+    }
     fn softmax_cross_entropy(
         &self,
         z: &CpuTensor<E>,
@@ -462,6 +701,10 @@ impl<E: Element> Backend for Cpu<E> {
         same_shape("add_assign", dst, src)?;
         cpu::add_assign(&mut dst.data, &src.data)
     }
+    fn add(&self, a: &CpuTensor<E>, b: &CpuTensor<E>) -> Result<CpuTensor<E>, Error> {
+        same_shape("add", a, b)?;
+        CpuTensor::new(&a.shape, cpu::add(&a.data, &b.data)?)
+    }
     fn sgd_step(
         &self,
         p: &mut CpuTensor<E>,
@@ -482,4 +725,45 @@ impl<E: Element> Backend for Cpu<E> {
         same_shape("adam_step", p, g)?;
         cpu::adam_step(&mut p.data, &g.data, s, cfg)
     }
+    fn sgd_state_to_host(&self, s: &CpuSgdState<E>) -> Result<Option<Vec<f32>>, Error> {
+        Ok(s.momentum_buffer.as_ref().map(|b| to_f32(b)))
+    }
+    fn sgd_state_from_host(
+        &self,
+        shape: &[usize],
+        momentum_buffer: Option<&[f32]>,
+    ) -> Result<CpuSgdState<E>, Error> {
+        Ok(CpuSgdState {
+            momentum_buffer: momentum_buffer.map(|v| from_f32(shape, v)).transpose()?,
+        })
+    }
+    fn adam_state_to_host(&self, s: &CpuAdamState<E>) -> Result<HostAdamState, Error> {
+        // A state that has stepped has both moments; a fresh one, none.
+        let moments = (s.step > 0).then(|| (to_f32(&s.exp_avg), to_f32(&s.exp_avg_sq)));
+        Ok((s.step, moments))
+    }
+    fn adam_state_from_host(
+        &self,
+        shape: &[usize],
+        state: HostAdamState,
+    ) -> Result<CpuAdamState<E>, Error> {
+        let (exp_avg, exp_avg_sq) = match &state.1 {
+            Some((m, v)) => (from_f32(shape, m)?, from_f32(shape, v)?),
+            None => (Vec::new(), Vec::new()),
+        };
+        Ok(CpuAdamState {
+            exp_avg,
+            exp_avg_sq,
+            step: state.0,
+        })
+    }
+}
+
+fn to_f32<E: Element>(v: &[E]) -> Vec<f32> {
+    v.iter().map(|x| x.to_f64() as f32).collect()
+}
+
+fn from_f32<E: Element>(shape: &[usize], v: &[f32]) -> Result<Vec<E>, Error> {
+    cpu::check_len(shape, v)?;
+    Ok(v.iter().map(|&x| E::from_f64(x as f64)).collect())
 }

@@ -12,8 +12,8 @@ mod model;
 mod optim;
 pub mod schedule;
 
-pub use backend::{Backend, Cpu, CpuTensor};
+pub use backend::{Backend, Cpu, CpuTensor, HostAdamState};
 pub use loss::{argmax_rows, one_hot, Loss};
 pub use model::{Layer, LayerKind, Param, Sequential};
-pub use optim::{Optimizer, OptimizerConfig};
+pub use optim::{Optimizer, OptimizerConfig, OptimizerState};
 pub use schedule::LrSchedule;

@@ -1,5 +1,6 @@
 //! `Gpu::add_assign`: `dst += src` (shaders/add.wgsl), used to accumulate
-//! gradients, and the in-order sum of a reduction recorded in batch pieces.
+//! gradients, and the in-order sum of a reduction recorded in batch pieces;
+//! `Gpu::add`, the out-of-place sum that joins a residual block's branches.
 
 use super::elementwise::dispatch_split;
 use super::split::pieces;
@@ -17,6 +18,19 @@ impl Gpu {
         check_shape(OP, "src", src, dst.shape())?;
         self.run(OP, |rec| {
             add_into(rec, OP, &dst.buffer, &src.buffer, dst.len())
+        })
+    }
+
+    /// `a + b` element-wise into a new tensor. Both must have the same shape.
+    pub fn add(&self, a: &Tensor, b: &Tensor) -> Result<Tensor, Error> {
+        const OP: &str = "add";
+        check_owned(self, OP, &[("first operand", a), ("second operand", b)])?;
+        check_shape(OP, "second operand", b, a.shape())?;
+        self.run(OP, |rec| {
+            let sum = self.output_unlocked(OP, a.shape())?;
+            let buffers = [(1, &a.buffer), (2, &b.buffer), (3, &sum.buffer)];
+            dispatch_split(rec, OP, (Shader::Add, "add"), a.len(), &buffers)?;
+            Ok(sum)
         })
     }
 }

@@ -30,8 +30,10 @@ pub fn dropout<T: Element>(x: &[T], p: f32, seed: u64) -> Result<Vec<T>, Error> 
         .enumerate()
         .map(|(i, &v)| {
             if keep(i, seed, threshold) {
-                // The f32 product the kernel computes, for T = f32.
-                T::from_f64((v.to_f64() as f32 * scale) as f64)
+                // The product of two f32 values is exact in f64, so for
+                // T = f32 this rounds once, to the kernel's f32 product;
+                // for T = f64 it keeps f64 precision.
+                T::from_f64(v.to_f64() * scale as f64)
             } else {
                 T::from_f64(0.0)
             }

@@ -162,6 +162,17 @@ pub trait Backend: Clone {
         state: HostAdamState,
     ) -> Result<Self::AdamState, Error>;
 
+    /// Waits until all work handed to the device so far has finished (for
+    /// timing; the CPU is always done).
+    fn sync(&self) -> Result<(), Error> {
+        Ok(())
+    }
+
+    /// Tells a profiling backend which part of the step the next ops belong
+    /// to: layer `index` of kind `name`, or (index None) the loss or the
+    /// optimizer. Others ignore it.
+    fn enter(&self, _index: Option<usize>, _name: &'static str) {}
+
     /// Runs `f` as one batch of work (one GPU submission); the CPU runs it as is.
     fn record<R>(&self, f: impl FnOnce() -> Result<R, Error>) -> Result<R, Error> {
         f()
@@ -382,6 +393,9 @@ impl Backend for Gpu {
             moments,
             step: state.0,
         })
+    }
+    fn sync(&self) -> Result<(), Error> {
+        self.wait_idle()
     }
     fn record<R>(&self, f: impl FnOnce() -> Result<R, Error>) -> Result<R, Error> {
         Gpu::record(self, f)

@@ -248,7 +248,8 @@ const OPTIMIZER: &str = "optimizer.";
 
 /// Writes a training checkpoint: the model's `state_dict` under `model.`,
 /// the optimizer's state ([`Optimizer::state`]) under `optimizer.`, the
-/// model's mode-independent training-pass count (it seeds dropout), and
+/// model's training-pass count and dropout seeds (they fix every dropout
+/// mask), and
 /// `metadata` (the caller's: epoch, data-order RNG, ...). Atomic.
 pub fn save_checkpoint<B: Backend>(
     path: &Path,
@@ -272,6 +273,8 @@ pub fn save_checkpoint<B: Backend>(
         "wgconv.training_passes",
         model.training_passes().to_string(),
     ));
+    let seeds: Vec<String> = model.dropout_seeds().iter().map(u64::to_string).collect();
+    meta.push(("wgconv.dropout_seeds", seeds.join(",")));
     meta.push(("wgconv.optimizer", format!("{:?}", optimizer.config())));
     let bytes = serialize(path, &tensors, &meta)?;
     write_atomically(path, &bytes)
@@ -302,6 +305,12 @@ pub fn load_checkpoint<B: Backend>(
         .get("wgconv.training_passes")
         .and_then(|v| v.parse().ok())
         .ok_or_else(|| file_error(path, "not a wgconv checkpoint (no wgconv.training_passes)"))?;
+    let seeds: Vec<u64> = metadata
+        .get("wgconv.dropout_seeds")
+        .map(|v| v.split(',').filter(|s| !s.is_empty()).map(str::parse).collect())
+        .transpose()
+        .map_err(|e| file_error(path, format!("wgconv.dropout_seeds: {e}")))?
+        .unwrap_or_default();
     let mut state = OptimizerState::default();
     for name in sorted_keys(&tensors) {
         if let Some(rest) = name.strip_prefix(OPTIMIZER) {
@@ -325,6 +334,9 @@ pub fn load_checkpoint<B: Backend>(
     opt.load_state(&restored, &state)
         .map_err(|e| file_error(path, e))?;
     restored.set_training_passes(passes);
+    restored
+        .set_dropout_seeds(&seeds)
+        .map_err(|e| file_error(path, e))?;
     *model = restored;
     *optimizer = opt;
     Ok(metadata)

@@ -10,10 +10,12 @@ pub mod io;
 mod loss;
 mod model;
 mod optim;
+pub mod profile;
 pub mod schedule;
 
 pub use backend::{Backend, Cpu, CpuTensor, HostAdamState};
 pub use loss::{argmax_rows, one_hot, Loss};
 pub use model::{Layer, LayerKind, Param, Sequential};
 pub use optim::{Optimizer, OptimizerConfig, OptimizerState};
+pub use profile::{OpTime, Profiled};
 pub use schedule::LrSchedule;

@@ -94,6 +94,23 @@ impl LayerKind {
         }
     }
 
+    /// The torch.nn class name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            LayerKind::Conv2d { .. } => "Conv2d",
+            LayerKind::Linear { .. } => "Linear",
+            LayerKind::BatchNorm2d { .. } => "BatchNorm2d",
+            LayerKind::Relu => "ReLU",
+            LayerKind::Sigmoid => "Sigmoid",
+            LayerKind::MaxPool2d(_) => "MaxPool2d",
+            LayerKind::AvgPool2d(_) => "AvgPool2d",
+            LayerKind::GlobalAvgPool2d => "AdaptiveAvgPool2d",
+            LayerKind::Dropout { .. } => "Dropout",
+            LayerKind::BasicBlock { .. } => "BasicBlock",
+            LayerKind::Flatten => "Flatten",
+        }
+    }
+
     /// Whether the block needs the projection shortcut (torchvision's rule).
     fn projects(&self) -> bool {
         matches!(self, LayerKind::BasicBlock { in_channels, out_channels, stride }
@@ -595,7 +612,8 @@ impl<B: Backend> Sequential<B> {
             step: self.training_passes,
         };
         let mut a = x.clone();
-        for layer in &mut self.layers {
+        for (i, layer) in self.layers.iter_mut().enumerate() {
+            b.enter(Some(i), layer.kind.name());
             a = layer.forward(&b, a, pass)?;
         }
         if self.training {
@@ -628,6 +646,7 @@ impl<B: Backend> Sequential<B> {
         let b = self.backend.clone();
         let mut g = dy.clone();
         for (i, layer) in self.layers.iter_mut().enumerate().rev() {
+            b.enter(Some(i), layer.kind.name());
             match layer.backward(&b, g, want_input || i > 0)? {
                 Some(dx) => g = dx,
                 // Only the first layer skips its input gradient; the layers
@@ -720,6 +739,39 @@ impl<B: Backend> Sequential<B> {
         found
     }
 
+    /// Every dropout layer's seed (drawn when the layer was made), in
+    /// layer order: with the training-pass count it fixes every mask, so
+    /// checkpoints keep it.
+    pub fn dropout_seeds(&self) -> Vec<u64> {
+        let mut out = Vec::new();
+        self.each_layer(|_, layer| {
+            if matches!(layer.kind, LayerKind::Dropout { .. }) {
+                out.push(layer.seed);
+            }
+        });
+        out
+    }
+
+    /// Restores [`Sequential::dropout_seeds`]; fails unless there is one
+    /// seed per dropout layer.
+    pub fn set_dropout_seeds(&mut self, seeds: &[u64]) -> Result<(), Error> {
+        let count = self.dropout_seeds().len();
+        if seeds.len() != count {
+            return Err(Error::InvalidParam {
+                op: "Sequential::set_dropout_seeds",
+                param: "seeds",
+                message: format!("{} seeds for {count} dropout layers", seeds.len()),
+            });
+        }
+        let mut next = seeds.iter();
+        self.each_layer_mut(|_, layer| {
+            if matches!(layer.kind, LayerKind::Dropout { .. }) {
+                layer.seed = *next.next().unwrap_or(&0);
+            }
+        });
+        Ok(())
+    }
+
     /// Clears every gradient (the next backward pass sets them afresh).
     pub fn zero_grad(&mut self) {
         self.each_layer_mut(|_, layer| {
@@ -746,9 +798,12 @@ impl<B: Backend> Sequential<B> {
         let value = b.record(|| {
             self.zero_grad();
             let y = self.forward(x)?;
+            b.enter(None, "loss");
             let dy = loss.backward(&b, &y, targets)?;
             self.backward_params(&dy)?;
+            b.enter(None, "optimizer");
             optimizer.step(self)?;
+            b.enter(None, "loss");
             report_loss
                 .then(|| loss.forward(&b, &y, targets))
                 .transpose()

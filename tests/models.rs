@@ -223,9 +223,10 @@ fn block_model_digits<B: Backend>(b: B, seed: u64) -> Sequential<B> {
 
 /// 20 Adam steps of the batch-norm + residual + dropout model on a GPU and
 /// on the CPU reference give the same loss at every step, and the same
-/// running statistics at the end. Measured within 2e-6 relative on
-/// lavapipe; 1e-4 still catches a wrong gradient, statistic or mask
-/// (which moves the loss by percents within a few steps).
+/// running statistics at the end. Measured 1.2e-7 relative on lavapipe
+/// and llvmpipe (GL); the bound, 1e-5 as in tests/training.rs, leaves room
+/// for other adapters while a wrong gradient, statistic or mask (which
+/// moves the loss by percents within a few steps) still fails.
 #[test]
 fn gpu_and_cpu_training_agree_with_batch_norm_and_dropout() {
     let data = digits();
@@ -240,7 +241,7 @@ fn gpu_and_cpu_training_agree_with_batch_norm_and_dropout() {
         eprintln!("{}: largest relative loss difference {worst:e}", label(gpu));
         for (step, (g, c)) in gpu_losses.iter().zip(&cpu_losses).enumerate() {
             assert!(
-                (g - c).abs() <= 1e-4 * c.abs().max(1.0),
+                (g - c).abs() <= 1e-5 * c.abs().max(1.0),
                 "step {step} on {}: gpu loss {g} vs cpu {c}\ngpu {gpu_losses:?}\ncpu {cpu_losses:?}",
                 label(gpu)
             );

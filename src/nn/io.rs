@@ -307,7 +307,12 @@ pub fn load_checkpoint<B: Backend>(
         .ok_or_else(|| file_error(path, "not a wgconv checkpoint (no wgconv.training_passes)"))?;
     let seeds: Vec<u64> = metadata
         .get("wgconv.dropout_seeds")
-        .map(|v| v.split(',').filter(|s| !s.is_empty()).map(str::parse).collect())
+        .map(|v| {
+            v.split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::parse)
+                .collect()
+        })
         .transpose()
         .map_err(|e| file_error(path, format!("wgconv.dropout_seeds: {e}")))?
         .unwrap_or_default();

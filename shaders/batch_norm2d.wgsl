@@ -16,9 +16,19 @@
 // invocation t sums the channel's elements t, t + 256, ... in order, then a
 // fixed tree halves the 256 partial sums: deterministic. The variance is a
 // second pass over (x − mean)², not E[x²] − mean², which cancels badly.
-// Element-wise entry points (`normalize`, `input_grad`): one invocation per
-// element, workgroups of 64. `eval_stats`: one invocation per channel.
-// Grids are linearised (x + y · grid_x).
+// The walk over a channel's elements steps (image, position) by a fixed
+// (256 / HW, 256 % HW) with one carry (`Walk`) instead of dividing by HW
+// at every element: integer division has no vector instruction on a CPU
+// adapter, and lavapipe pays it once per lane.
+// Element-wise entry points (`normalize`, `input_grad`): workgroups of 64
+// over one plane (n, c) each, ⌈HW / 64⌉ per plane, so the channel comes
+// from the workgroup's index, not from a division per element.
+// `eval_stats`: one invocation per channel. Grids are linearised
+// (x + y · grid_x).
+// relu = 1 fuses a ReLU after the normalisation (batch_norm2d_relu):
+// forward y = max(y, 0) with NaN passing through, backward with dy masked
+// by y > 0 (y the fused output, binding 11), which is ReLU's own mask
+// since y > 0 exactly where the normalised value is.
 
 struct BatchNormParams {
     n: u32,
@@ -28,7 +38,7 @@ struct BatchNormParams {
     momentum: f32,
     eps: f32,
     grid_x: u32,
-    _pad: u32,
+    relu: u32,
 }
 
 @group(0) @binding(0) var<uniform> P: BatchNormParams;
@@ -42,6 +52,7 @@ struct BatchNormParams {
 @group(0) @binding(8) var<storage, read> dy: array<f32>;
 @group(0) @binding(9) var<storage, read_write> dweight: array<f32>;
 @group(0) @binding(10) var<storage, read_write> dbias: array<f32>;
+@group(0) @binding(11) var<storage, read> act: array<f32>;
 
 const WG: u32 = 256u;
 var<workgroup> partial: array<f32, 256>;
@@ -50,9 +61,62 @@ fn linear_id(wid: vec3<u32>) -> u32 {
     return wid.x + wid.y * P.grid_x;
 }
 
-// Element j (of M) of channel c.
-fn at(c: u32, j: u32) -> u32 {
-    return ((j / P.hw) * P.c + c) * P.hw + j % P.hw;
+// Element j (of M) of a channel is at image j / HW, position j % HW; a
+// Walk holds both for j = lid, lid + 256, ...
+struct Walk {
+    img: u32,
+    k: u32,
+}
+
+fn walk_start(lid: u32) -> Walk {
+    return Walk(lid / P.hw, lid % P.hw);
+}
+
+fn walk_next(w: Walk) -> Walk {
+    var n = Walk(w.img + WG / P.hw, w.k + WG % P.hw);
+    if (n.k >= P.hw) {
+        n.k = n.k - P.hw;
+        n.img = n.img + 1u;
+    }
+    return n;
+}
+
+fn walk_index(c: u32, w: Walk) -> u32 {
+    return (w.img * P.c + c) * P.hw + w.k;
+}
+
+// The element of an element-wise entry point: plane (n, c) of the
+// workgroup, position lid within its tile; `ok` false past the plane.
+struct PlaneItem {
+    i: u32,
+    c: u32,
+    ok: bool,
+}
+
+fn plane_item(wid: vec3<u32>, lid: u32) -> PlaneItem {
+    let tiles = (P.hw + 63u) / 64u;
+    let g = linear_id(wid);
+    let plane = g / tiles;
+    let k = (g % tiles) * 64u + lid;
+    return PlaneItem(plane * P.hw + k, plane % P.c, k < P.hw && plane < P.n * P.c);
+}
+
+fn relu(v: f32) -> f32 {
+    return select(v, 0.0, v < 0.0 && !is_nan(v));
+}
+
+// dy at element i, through the fused ReLU's mask when there is one.
+fn grad_at(i: u32) -> f32 {
+    if (P.relu != 0u) {
+        let y = act[i];
+        return select(0.0, dy[i], y > 0.0 && !is_nan(y));
+    }
+    return dy[i];
+}
+
+// NaN test on the bits: `v != v` is folded away by some compilers (GL).
+fn is_nan(v: f32) -> bool {
+    return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
 }
 
 fn tree_sum(lid: u32, v: f32) -> f32 {
@@ -76,14 +140,18 @@ fn stats_train(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
     }
     let m = P.n * P.hw;
     var acc = 0.0;
+    var w = walk_start(lid);
     for (var j = lid; j < m; j = j + WG) {
-        acc = acc + x[at(c, j)];
+        acc = acc + x[walk_index(c, w)];
+        w = walk_next(w);
     }
     let mean = tree_sum(lid, acc) / f32(m);
     var sq = 0.0;
+    w = walk_start(lid);
     for (var j = lid; j < m; j = j + WG) {
-        let d = x[at(c, j)] - mean;
+        let d = x[walk_index(c, w)] - mean;
         sq = sq + d * d;
+        w = walk_next(w);
     }
     let var_biased = tree_sum(lid, sq) / f32(m);
     if (lid == 0u) {
@@ -107,12 +175,18 @@ fn stats_eval(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
 
 @compute @workgroup_size(64)
 fn normalize(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let i = linear_id(wid) * 64u + lid;
-    if (i >= P.n * P.c * P.hw) {
+    let e = plane_item(wid, lid);
+    if (!e.ok) {
         return;
     }
-    let c = (i / P.hw) % P.c;
-    out[i] = (x[i] - stats[2u * c]) * stats[2u * c + 1u] * weight[c] + bias[c];
+    let i = e.i;
+    let c = e.c;
+    let v = (x[i] - stats[2u * c]) * stats[2u * c + 1u] * weight[c] + bias[c];
+    if (P.relu != 0u) {
+        out[i] = relu(v);
+    } else {
+        out[i] = v;
+    }
 }
 
 @compute @workgroup_size(256)
@@ -126,10 +200,13 @@ fn reduce(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
     let invstd = stats[2u * c + 1u];
     var sum_dy = 0.0;
     var sum_dy_xhat = 0.0;
+    var w = walk_start(lid);
     for (var j = lid; j < m; j = j + WG) {
-        let k = at(c, j);
-        sum_dy = sum_dy + dy[k];
-        sum_dy_xhat = sum_dy_xhat + dy[k] * (x[k] - mean) * invstd;
+        let k = walk_index(c, w);
+        let g = grad_at(k);
+        sum_dy = sum_dy + g;
+        sum_dy_xhat = sum_dy_xhat + g * (x[k] - mean) * invstd;
+        w = walk_next(w);
     }
     let db = tree_sum(lid, sum_dy);
     let dw = tree_sum(lid, sum_dy_xhat);
@@ -141,18 +218,20 @@ fn reduce(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
 
 @compute @workgroup_size(64)
 fn input_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let i = linear_id(wid) * 64u + lid;
-    if (i >= P.n * P.c * P.hw) {
+    let e = plane_item(wid, lid);
+    if (!e.ok) {
         return;
     }
-    let c = (i / P.hw) % P.c;
+    let i = e.i;
+    let c = e.c;
     let invstd = stats[2u * c + 1u];
     let scale = weight[c] * invstd;
+    let g = grad_at(i);
     if (P.training == 0u) {
-        out[i] = dy[i] * scale;
+        out[i] = g * scale;
         return;
     }
     let m = f32(P.n * P.hw);
     let xhat = (x[i] - stats[2u * c]) * invstd;
-    out[i] = scale / m * (m * dy[i] - dbias[c] - xhat * dweight[c]);
+    out[i] = scale / m * (m * g - dbias[c] - xhat * dweight[c]);
 }

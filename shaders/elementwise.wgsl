@@ -1,5 +1,5 @@
 // elementwise.wgsl: the uniform and index rule shared by the element-wise
-// kernels (activation, add, mse_loss, softmax_cross_entropy). Mirrors
+// kernels (activation, add, copy, mse_loss, softmax_cross_entropy). Mirrors
 // `ElementwiseUniform` in src/ops/elementwise.rs (4 u32s, 16 bytes).
 //
 // `len` is the number of work items (elements, or rows for a per-row

@@ -7,7 +7,12 @@
 //             torch
 // The backward pass recomputes each covering window's maximum instead of
 // storing indices: ⌈kh/sh⌉·⌈kw/sw⌉ windows of kh·kw loads per input
-// element (36 for 3x3 at stride 2), and no index tensor to keep.
+// element (36 for 3x3 at stride 2), and no index tensor to keep. Where the
+// windows tile the input (stride = kernel, no remainder:
+// Pool2dGeometry::windows_tile_input) `backward_tiles` runs per window
+// instead and writes its kh·kw inputs itself: one scan per window rather
+// than one per input, and each input is written by exactly one window, so
+// the result is the same, bit for bit (a sum of one term).
 
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> dy: array<f32>;
@@ -76,4 +81,31 @@ fn backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_ind
         }
     }
     out[i] = acc;
+}
+
+@compute @workgroup_size(64)
+fn backward_tiles(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let o = item(wid, lid);
+    if (o >= P.planes * P.ho * P.wo) {
+        return;
+    }
+    let plane = o / (P.ho * P.wo);
+    let oh = (o % (P.ho * P.wo)) / P.wo;
+    let ow = o % P.wo;
+    let best = arg_max(plane, oh, ow);
+    let g = dy[o];
+    for (var r = 0u; r < P.kh; r = r + 1u) {
+        let ihp = oh * P.sh + r;
+        if (ihp < P.ph || ihp - P.ph >= P.h) {
+            continue;
+        }
+        for (var s = 0u; s < P.kw; s = s + 1u) {
+            let iwp = ow * P.sw + s;
+            if (iwp < P.pw || iwp - P.pw >= P.w) {
+                continue;
+            }
+            let i = (plane * P.h + ihp - P.ph) * P.w + iwp - P.pw;
+            out[i] = select(0.0, g, i == best);
+        }
+    }
 }

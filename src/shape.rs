@@ -255,6 +255,20 @@ impl Pool2dGeometry {
         let p = &self.params;
         [0, 1].map(|i| (p.kernel[i] as usize).div_ceil(p.stride[i] as usize))
     }
+
+    /// Whether the windows tile the padded input exactly: stride = kernel
+    /// and `Ho·sh = H + 2·ph` (likewise the width), so every input position
+    /// lies in exactly one window (2x2 pooling at stride 2 of an even
+    /// plane). A backward pass can then run per window and scatter.
+    pub fn windows_tile_input(&self) -> bool {
+        let p = &self.params;
+        let sizes = [(self.h, self.ho), (self.w, self.wo)];
+        (0..2).all(|i| {
+            let (extent, out) = sizes[i];
+            p.stride[i] == p.kernel[i]
+                && out * p.stride[i] as usize == extent + 2 * p.padding[i] as usize
+        })
+    }
 }
 
 /// The one pooling window covering a whole `H×W` plane of `x_shape`

@@ -226,6 +226,16 @@ impl Preset {
         }
     }
 
+    /// The settings `wgconv train` runs the preset with by default
+    /// ([`TrainConfig::default`] for the digits, [`TrainConfig::fashion`]
+    /// for the 28x28 models).
+    pub fn defaults(self) -> TrainConfig {
+        match self {
+            Preset::Digits => TrainConfig::default(),
+            Preset::Fashion | Preset::Resnet => TrainConfig::fashion(),
+        }
+    }
+
     /// Builds the model with weights drawn from `seed`.
     pub fn build<B: Backend>(self, backend: B, seed: u64) -> Result<Sequential<B>, Error> {
         let mut rng = Rng::new(seed);
@@ -379,7 +389,7 @@ impl TrainConfig {
                 ..Adam::adamw()
             }),
             schedule: Schedule::OneCycle,
-            augment: true,
+            augment: false,
             seed: 1,
         }
     }

@@ -133,6 +133,66 @@ fn gpu_batch_norm_matches_the_reference_in_both_modes() {
     }
 }
 
+/// `batch_norm2d_relu` (one kernel pass) gives, bit for bit, what
+/// `batch_norm2d` then `relu` give on the same adapter, forward and
+/// backward, in both modes, over the awkward shapes with about half the
+/// normalised values negative; and the running statistics move the same.
+#[test]
+fn fused_batch_norm_relu_is_batch_norm_then_relu_bit_for_bit() {
+    let cfg = BatchNorm::default();
+    let bits = |t: &wgconv::Tensor| {
+        t.to_vec()
+            .unwrap()
+            .iter()
+            .map(|v| v.to_bits())
+            .collect::<Vec<_>>()
+    };
+    let mut rng = Rng::new(23);
+    let (mut cut, mut total) = (0, 0);
+    for shape in SHAPES {
+        let inp = inputs(shape, &mut rng);
+        let c = shape[1];
+        for gpu in gpus() {
+            for training in [true, false] {
+                let who = format!("{shape:?} training={training} on {}", label(gpu));
+                let t = |d: &[f32], s: &[usize]| gpu.tensor(s, d).unwrap();
+                let (x, w, b) = (t(&inp.x, &shape), t(&inp.weight, &[c]), t(&inp.bias, &[c]));
+                let dy = t(&inp.dy, &shape);
+                let (mut rm, mut rv) = (t(&inp.running_mean, &[c]), t(&inp.running_var, &[c]));
+                let (mut rm2, mut rv2) = (t(&inp.running_mean, &[c]), t(&inp.running_var, &[c]));
+                let (pre, saved) = gpu
+                    .batch_norm2d(&x, &w, &b, &mut rm, &mut rv, training, &cfg)
+                    .unwrap();
+                let y = gpu.relu(&pre).unwrap();
+                let (yf, saved_f) = gpu
+                    .batch_norm2d_relu(&x, &w, &b, &mut rm2, &mut rv2, training, &cfg)
+                    .unwrap();
+                assert_eq!(bits(&yf), bits(&y), "y {who}");
+                assert_eq!(bits(&saved_f), bits(&saved), "saved {who}");
+                assert_eq!(bits(&rm2), bits(&rm), "running_mean {who}");
+                assert_eq!(bits(&rv2), bits(&rv), "running_var {who}");
+                cut += y.to_vec().unwrap().iter().filter(|v| **v == 0.0).count();
+                total += y.len();
+                let g = gpu.relu_backward(&pre, &dy).unwrap();
+                let (dx, dw, db) = gpu
+                    .batch_norm2d_backward(&x, &g, &w, &saved, training)
+                    .unwrap();
+                let (dxf, dwf, dbf) = gpu
+                    .batch_norm2d_relu_backward(&x, &yf, &dy, &w, &saved_f, training)
+                    .unwrap();
+                assert_eq!(bits(&dxf), bits(&dx), "dx {who}");
+                assert_eq!(bits(&dwf), bits(&dw), "dweight {who}");
+                assert_eq!(bits(&dbf), bits(&db), "dbias {who}");
+            }
+        }
+    }
+    // The masks were exercised: a good part of the values cut, not all.
+    assert!(
+        cut > total / 5 && cut < total * 4 / 5,
+        "the ReLU cut {cut} of {total} values"
+    );
+}
+
 /// Central differences of L = Σ y·r in f64, for x, weight and bias, in
 /// both modes (training: the batch statistics move with x too).
 #[test]
@@ -308,6 +368,22 @@ fn bad_batch_norm_input_is_a_named_error() {
                 e,
                 Error::InvalidParam {
                     param: "momentum",
+                    ..
+                }
+            ),
+            "{who}: {e}"
+        );
+        // The fused backward pass's output must have the input's shape.
+        let saved = gpu.tensor(&[3, 2], &[1.0; 6]).unwrap();
+        let short = gpu.tensor(&[2, 3, 2, 1], &[1.0; 12]).unwrap();
+        let e = gpu
+            .batch_norm2d_relu_backward(&x, &short, &x, &c3, &saved, true)
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::ShapeMismatch {
+                    tensor: "output",
                     ..
                 }
             ),

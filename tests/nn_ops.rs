@@ -701,3 +701,113 @@ fn reference_backward_passes_match_finite_differences() {
         assert_fd(&what("linear db"), &b, &db, |v| fwd(&xl, &w, v));
     }
 }
+
+/// `copy` reproduces every bit (NaN payloads, -0, infinities, subnormals)
+/// on every adapter, over sizes that end mid-workgroup, and gives a new
+/// buffer: changing the copy leaves the source as it was.
+#[test]
+fn copy_is_bit_exact_and_owns_its_buffer() {
+    let special = [
+        f32::from_bits(0x7fc0_1234),
+        -0.0,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::from_bits(1),
+        f32::MAX,
+    ];
+    for gpu in gpus() {
+        let mut rng = Rng::new(5);
+        for len in [1usize, 7, 64, 65, 1000] {
+            let mut x = rng.floats(len);
+            for (v, s) in x.iter_mut().zip(special) {
+                *v = s;
+            }
+            let xt = gpu.tensor(&[len], &x).unwrap();
+            let mut y = gpu.copy(&xt).unwrap();
+            let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            assert_eq!(
+                bits(&y.to_vec().unwrap()),
+                bits(&cpu::copy(&x)),
+                "copy of {len} on {}",
+                label(gpu)
+            );
+            let ones = gpu.tensor(&[len], &vec![1.0; len]).unwrap();
+            gpu.add_assign(&mut y, &ones).unwrap();
+            assert_eq!(
+                bits(&xt.to_vec().unwrap()),
+                bits(&x),
+                "source changed with its copy ({len} on {})",
+                label(gpu)
+            );
+        }
+    }
+}
+
+/// Pools whose windows tile the input (2x2 at stride 2 of even planes, 3x3
+/// at stride 3 with padding 1, 1x2 at stride 1x2) take the per-window
+/// backward pass (`backward_tiles`); it matches the reference exactly,
+/// with ties, NaNs, and windows that are partly padding.
+#[test]
+fn max_pool2d_backward_per_window_matches_reference() {
+    let cases = [
+        ([2, 3, 8, 6], Pool2dParams::window(2)),
+        (
+            [1, 2, 4, 7],
+            Pool2dParams {
+                kernel: [3, 3],
+                stride: [3, 3],
+                padding: [1, 1],
+            },
+        ),
+        (
+            [3, 1, 5, 8],
+            Pool2dParams {
+                kernel: [1, 2],
+                stride: [1, 2],
+                padding: [0, 0],
+            },
+        ),
+    ];
+    for gpu in gpus() {
+        let mut rng = Rng::new(17);
+        for (shape, p) in cases {
+            let g = Pool2dGeometry::new("test", &shape, &p).unwrap();
+            assert!(g.windows_tile_input(), "{shape:?} {p:?} should tile");
+            let len = shape.iter().product();
+            let mut x = rng.ints(len);
+            x[3] = f32::NAN;
+            x[len - 2] = f32::NAN;
+            let ys = g.y_shape();
+            let dy = rng.floats(ys.iter().product());
+            let dx = gpu
+                .max_pool2d_backward(
+                    &gpu.tensor(&shape, &x).unwrap(),
+                    &gpu.tensor(&ys, &dy).unwrap(),
+                    &p,
+                )
+                .unwrap();
+            let want = cpu::max_pool2d_backward(&x, shape, &dy, &p).unwrap();
+            assert_close(
+                &format!("max_pool2d_backward {shape:?} {p:?} on {}", label(gpu)),
+                &shape,
+                &dx.to_vec().unwrap(),
+                &want,
+                true,
+            );
+        }
+    }
+    // And the ones that do not tile: a remainder row, overlap, a gap.
+    for (shape, k, s) in [
+        ([1, 1, 5, 4], 2, 2),
+        ([1, 1, 6, 6], 3, 2),
+        ([1, 1, 6, 6], 2, 3),
+    ] {
+        let p = Pool2dParams {
+            kernel: [k, k],
+            stride: [s, s],
+            padding: [0, 0],
+        };
+        let g = Pool2dGeometry::new("test", &shape, &p).unwrap();
+        assert!(!g.windows_tile_input(), "{shape:?} {p:?} should not tile");
+    }
+}

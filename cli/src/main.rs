@@ -7,6 +7,7 @@ mod train;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 use wgconv::bench::{self, BenchOptions};
+use wgconv::train::Preset;
 use wgconv::{check, ConvOp, Gpu, Policy};
 
 #[derive(Parser)]
@@ -30,9 +31,10 @@ enum Command {
         #[arg(long, default_value = "")]
         adapter: String,
     },
-    /// Time the three convolutions on a shape suite.
+    /// Time the three convolutions on a shape suite, or (suite train) whole
+    /// training steps with a per-layer profile.
     Bench {
-        /// Shape suite: seed, small or large.
+        /// Suite: seed, small or large (convolution shapes), or train.
         #[arg(long, default_value = "small")]
         suite: String,
         /// Only adapters whose name contains this (case-insensitive).
@@ -54,6 +56,9 @@ enum Command {
         /// Only these ops (forward, input_grad, weight_grad), comma-separated.
         #[arg(long, value_delimiter = ',')]
         ops: Vec<String>,
+        /// Suite train: the models (digits, fashion, resnet), comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "digits,fashion")]
+        models: Vec<String>,
     },
     /// Train a CNN on the digits or Fashion-MNIST and report test accuracy.
     Train(train::TrainArgs),
@@ -90,10 +95,22 @@ fn main() -> ExitCode {
             suite,
             adapter,
             json,
+            variant,
+            reps,
+            models,
+            ..
+        } if suite == "train" => {
+            run_train_bench(&adapter, json.as_deref(), &variant, reps, &models)
+        }
+        Command::Bench {
+            suite,
+            adapter,
+            json,
             compare_cpu,
             variant,
             reps,
             ops,
+            models: _,
         } => run_bench(
             &suite,
             &adapter,
@@ -212,6 +229,54 @@ fn run_check(adapter: &str) -> Result<ExitCode, Box<dyn std::error::Error>> {
     })
 }
 
+/// `wgconv bench --suite train`: each model's training step on each
+/// adapter, with its profile (src/bench/training.rs).
+fn run_train_bench(
+    adapter: &str,
+    json: Option<&std::path::Path>,
+    variant: &str,
+    reps: usize,
+    models: &[String],
+) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let policy = Policy::parse(variant)
+        .ok_or_else(|| format!("unknown variant {variant:?}: use {}", Policy::names()))?;
+    let presets = models
+        .iter()
+        .map(|m| {
+            [Preset::Digits, Preset::Fashion, Preset::Resnet]
+                .into_iter()
+                .find(|p| bench::preset_name(*p) == m)
+                .ok_or_else(|| format!("unknown model {m:?}: use digits, fashion or resnet"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let opts = bench::TrainBenchOptions {
+        steps: reps,
+        ..Default::default()
+    };
+    let mut all = Vec::new();
+    for gpu in Gpu::all_matching(adapter)? {
+        let gpu = gpu.with_policy(policy);
+        for &preset in &presets {
+            let bar = indicatif::ProgressBar::new_spinner().with_message(format!(
+                "training steps of the {} model on {}",
+                bench::preset_name(preset),
+                gpu.info().name
+            ));
+            bar.enable_steady_tick(std::time::Duration::from_millis(200));
+            let r = bench::bench_training(&gpu, preset, &preset.defaults(), &opts)?;
+            bar.finish_and_clear();
+            println!("{}", bench::train_report(&r));
+            all.push(r);
+        }
+    }
+    if let Some(path) = json {
+        let text = serde_json::to_string_pretty(&all)?;
+        wgconv::nn::io::write_atomically(path, text.as_bytes())?;
+        println!("wrote {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn run_bench(
     suite: &str,
     adapter: &str,
@@ -274,7 +339,7 @@ fn run_bench(
         all.extend(results);
     }
     if let Some(path) = json {
-        std::fs::write(path, bench::to_json(&all))?;
+        wgconv::nn::io::write_atomically(path, bench::to_json(&all).as_bytes())?;
         println!("wrote {}", path.display());
     }
     Ok(ExitCode::SUCCESS)

@@ -71,6 +71,9 @@ pub(crate) struct Inner {
     /// public entry point takes this lock first, so wgconv's own threads
     /// queue here instead.
     serial: Option<Mutex<()>>,
+    /// While [`Gpu::device_time`] runs: the GPU time, in ms, of the ops
+    /// submitted so far (gpu/record.rs times each op's passes).
+    pub(crate) op_timing: Mutex<Option<f64>>,
 }
 
 impl std::fmt::Debug for Gpu {
@@ -208,6 +211,7 @@ impl Gpu {
                 queue_lock: Mutex::new(()),
                 tuning: Mutex::new(crate::plan::TunedPlans::from_env()),
                 serial: (info.backend == wgpu::Backend::Gl).then(|| Mutex::new(())),
+                op_timing: Mutex::new(None),
             }),
             policy,
         })
@@ -238,6 +242,33 @@ impl Gpu {
         self.inner
             .features
             .contains(wgpu::Features::TIMESTAMP_QUERY)
+    }
+
+    /// Runs `f` and returns, beside its result, the GPU time of the ops it
+    /// ran, in milliseconds, from timestamps around each of their compute
+    /// passes (None where the adapter has no `TIMESTAMP_QUERY`). Each op is
+    /// then submitted and waited for on its own, so this is for profiling
+    /// (`wgconv bench --suite train`), not for speed; ops other threads
+    /// run on this device meanwhile count too.
+    pub fn device_time<R>(
+        &self,
+        f: impl FnOnce() -> Result<R, Error>,
+    ) -> Result<(R, Option<f64>), Error> {
+        if !self.has_timestamps() {
+            return Ok((f()?, None));
+        }
+        let lock = || {
+            self.inner
+                .op_timing
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+        };
+        let outer = lock().replace(0.0);
+        let r = f();
+        let ms = lock().take().unwrap_or(0.0);
+        // A nested call's time also counts in the enclosing one.
+        *lock() = outer.map(|o| o + ms);
+        Ok((r?, Some(ms)))
     }
 
     /// A handle to the same device that plans convolutions by `policy`.

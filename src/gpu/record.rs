@@ -107,7 +107,18 @@ impl PassTimer {
     }
 }
 
+/// Passes timed per op under [`Gpu::device_time`].
+const OP_TIMING_PASSES: u32 = 256;
+
 impl Gpu {
+    fn op_timing_on(&self) -> bool {
+        self.inner
+            .op_timing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+    }
+
     /// The skeleton of every public op, after its inputs are validated:
     /// take the device's serial lock (GL backend), open a [`Recorder`] for
     /// `op`, let `record` allocate the outputs and record the kernels, and
@@ -137,7 +148,7 @@ impl<'g> Recorder<'g> {
         ]);
         let encoder =
             device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(op) });
-        Ok(Recorder {
+        let mut rec = Recorder {
             gpu,
             op,
             encoder,
@@ -145,7 +156,13 @@ impl<'g> Recorder<'g> {
             timing: None,
             refused: None,
             scratch: Vec::new(),
-        })
+        };
+        if gpu.op_timing_on() {
+            // Enough for the most passes one op records (a split
+            // reduction's pieces); passes past it are not timed.
+            rec.time_passes(OP_TIMING_PASSES);
+        }
+        Ok(rec)
     }
 
     /// The device this recording is for.
@@ -279,6 +296,20 @@ impl<'g> Recorder<'g> {
     /// for that batch's one submission) and reports any error the driver
     /// raised while it was recorded. Does not wait for the GPU to finish.
     pub(crate) fn submit(self) -> Result<(), Error> {
+        if self.timing.is_some() && self.gpu.op_timing_on() {
+            let gpu = self.gpu;
+            let ms = self.submit_timed()?.unwrap_or(0.0);
+            if let Some(total) = gpu
+                .inner
+                .op_timing
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .as_mut()
+            {
+                *total += ms;
+            }
+            return Ok(());
+        }
         self.finish(false)
     }
 

@@ -27,6 +27,7 @@ const ADAM_STEP: &str = include_str!("../../shaders/adam_step.wgsl");
 const ELEMENTWISE: &str = include_str!("../../shaders/elementwise.wgsl");
 const ACTIVATION: &str = include_str!("../../shaders/activation.wgsl");
 const ADD: &str = include_str!("../../shaders/add.wgsl");
+const COPY: &str = include_str!("../../shaders/copy.wgsl");
 const MSE_LOSS: &str = include_str!("../../shaders/mse_loss.wgsl");
 const SOFTMAX_CROSS_ENTROPY: &str = include_str!("../../shaders/softmax_cross_entropy.wgsl");
 const POOL2D_PARAMS: &str = include_str!("../../shaders/pool2d_params.wgsl");
@@ -60,6 +61,7 @@ pub(crate) enum Shader {
     AdamStep,
     Activation,
     Add,
+    Copy,
     MseLoss,
     SoftmaxCrossEntropy,
     MaxPool2d,
@@ -70,7 +72,7 @@ pub(crate) enum Shader {
 
 impl Shader {
     #[cfg(test)]
-    pub(crate) const ALL: [Shader; 15] = [
+    pub(crate) const ALL: [Shader; 16] = [
         Shader::Conv2dForward,
         Shader::Conv2dInputGrad,
         Shader::Conv2dInputGradCols,
@@ -80,6 +82,7 @@ impl Shader {
         Shader::AdamStep,
         Shader::Activation,
         Shader::Add,
+        Shader::Copy,
         Shader::MseLoss,
         Shader::SoftmaxCrossEntropy,
         Shader::MaxPool2d,
@@ -101,6 +104,7 @@ impl Shader {
             Shader::AdamStep => "adam_step",
             Shader::Activation => "activation",
             Shader::Add => "add",
+            Shader::Copy => "copy",
             Shader::MseLoss => "mse_loss",
             Shader::SoftmaxCrossEntropy => "softmax_cross_entropy",
             Shader::MaxPool2d => "max_pool2d",
@@ -122,6 +126,7 @@ impl Shader {
             Shader::AdamStep => ADAM_STEP.to_string(),
             Shader::Activation => [ELEMENTWISE, ACTIVATION].concat(),
             Shader::Add => [ELEMENTWISE, ADD].concat(),
+            Shader::Copy => [ELEMENTWISE, COPY].concat(),
             Shader::MseLoss => [ELEMENTWISE, MSE_LOSS].concat(),
             Shader::SoftmaxCrossEntropy => [ELEMENTWISE, SOFTMAX_CROSS_ENTROPY].concat(),
             Shader::MaxPool2d => [POOL2D_PARAMS, MAX_POOL2D].concat(),

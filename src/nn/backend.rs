@@ -13,6 +13,9 @@ use crate::{
 /// `(exp_avg, exp_avg_sq)`.
 pub type HostAdamState = (u64, Option<(Vec<f32>, Vec<f32>)>);
 
+/// A batch norm's backward results: `(dx, dweight, dbias)`.
+pub type BnGrads<T> = (T, T, T);
+
 /// The operations of a training step, on some device.
 pub trait Backend: Clone {
     type Tensor: Clone + std::fmt::Debug;
@@ -112,7 +115,39 @@ pub trait Backend: Clone {
         weight: &Self::Tensor,
         saved: &Self::Tensor,
         training: bool,
-    ) -> Result<(Self::Tensor, Self::Tensor, Self::Tensor), Error>;
+    ) -> Result<BnGrads<Self::Tensor>, Error>;
+    /// `relu(batch_norm2d(x))` and the statistics: see
+    /// [`Gpu::batch_norm2d_relu`]. By default the two ops one after the other.
+    #[allow(clippy::too_many_arguments)]
+    fn batch_norm2d_relu(
+        &self,
+        x: &Self::Tensor,
+        weight: &Self::Tensor,
+        bias: &Self::Tensor,
+        running_mean: &mut Self::Tensor,
+        running_var: &mut Self::Tensor,
+        training: bool,
+        cfg: &BatchNorm,
+    ) -> Result<(Self::Tensor, Self::Tensor), Error> {
+        let (y, stats) =
+            self.batch_norm2d(x, weight, bias, running_mean, running_var, training, cfg)?;
+        Ok((self.relu(&y)?, stats))
+    }
+    /// The backward pass of [`Backend::batch_norm2d_relu`] from its output
+    /// `y`: by default ReLU's backward pass (whose mask, `y > 0`, is the
+    /// same from the output as from the input) and then batch norm's.
+    fn batch_norm2d_relu_backward(
+        &self,
+        x: &Self::Tensor,
+        y: &Self::Tensor,
+        dy: &Self::Tensor,
+        weight: &Self::Tensor,
+        saved: &Self::Tensor,
+        training: bool,
+    ) -> Result<BnGrads<Self::Tensor>, Error> {
+        let g = self.relu_backward(y, dy)?;
+        self.batch_norm2d_backward(x, &g, weight, saved, training)
+    }
 
     fn softmax_cross_entropy(
         &self,
@@ -176,6 +211,16 @@ pub trait Backend: Clone {
     /// Runs `f` as one batch of work (one GPU submission); the CPU runs it as is.
     fn record<R>(&self, f: impl FnOnce() -> Result<R, Error>) -> Result<R, Error> {
         f()
+    }
+
+    /// Runs `f` and returns the device time of the work it ran in ms where
+    /// the backend measures it ([`Gpu::device_time`]: GPU timestamps), or
+    /// None (then a profile falls back to the wall clock).
+    fn device_time<R>(
+        &self,
+        f: impl FnOnce() -> Result<R, Error>,
+    ) -> Result<(R, Option<f64>), Error> {
+        Ok((f()?, None))
     }
 }
 
@@ -320,8 +365,32 @@ impl Backend for Gpu {
         weight: &Tensor,
         saved: &Tensor,
         training: bool,
-    ) -> Result<(Tensor, Tensor, Tensor), Error> {
+    ) -> Result<BnGrads<Tensor>, Error> {
         Gpu::batch_norm2d_backward(self, x, dy, weight, saved, training)
+    }
+    fn batch_norm2d_relu(
+        &self,
+        x: &Tensor,
+        weight: &Tensor,
+        bias: &Tensor,
+        running_mean: &mut Tensor,
+        running_var: &mut Tensor,
+        training: bool,
+        cfg: &BatchNorm,
+    ) -> Result<(Tensor, Tensor), Error> {
+        let (rm, rv) = (running_mean, running_var);
+        Gpu::batch_norm2d_relu(self, x, weight, bias, rm, rv, training, cfg)
+    }
+    fn batch_norm2d_relu_backward(
+        &self,
+        x: &Tensor,
+        y: &Tensor,
+        dy: &Tensor,
+        weight: &Tensor,
+        saved: &Tensor,
+        training: bool,
+    ) -> Result<BnGrads<Tensor>, Error> {
+        Gpu::batch_norm2d_relu_backward(self, x, y, dy, weight, saved, training)
     }
     fn softmax_cross_entropy(&self, z: &Tensor, t: &Tensor) -> Result<Tensor, Error> {
         Gpu::softmax_cross_entropy(self, z, t)
@@ -399,6 +468,12 @@ impl Backend for Gpu {
     }
     fn record<R>(&self, f: impl FnOnce() -> Result<R, Error>) -> Result<R, Error> {
         Gpu::record(self, f)
+    }
+    fn device_time<R>(
+        &self,
+        f: impl FnOnce() -> Result<R, Error>,
+    ) -> Result<(R, Option<f64>), Error> {
+        Gpu::device_time(self, f)
     }
 }
 

@@ -112,10 +112,11 @@ fn serialize(
     safetensors::serialize(views, Some(info)).map_err(|e| file_error(path, e))
 }
 
+/// A safetensors file's tensors by name, and its metadata.
+pub type FileContents = (HashMap<String, HostTensor>, HashMap<String, String>);
+
 /// Every tensor of a safetensors file, and its metadata.
-pub fn read_tensors(
-    path: &Path,
-) -> Result<(HashMap<String, HostTensor>, HashMap<String, String>), Error> {
+pub fn read_tensors(path: &Path) -> Result<FileContents, Error> {
     let bytes = std::fs::read(path).map_err(|e| file_error(path, e))?;
     let file = SafeTensors::deserialize(&bytes).map_err(|e| file_error(path, e))?;
     let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| file_error(path, e))?;

@@ -13,7 +13,7 @@ mod optim;
 pub mod profile;
 pub mod schedule;
 
-pub use backend::{Backend, Cpu, CpuTensor, HostAdamState};
+pub use backend::{Backend, BnGrads, Cpu, CpuTensor, HostAdamState};
 pub use loss::{argmax_rows, one_hot, Loss};
 pub use model::{Layer, LayerKind, Param, Sequential};
 pub use optim::{Optimizer, OptimizerConfig, OptimizerState};

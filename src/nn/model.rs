@@ -145,6 +145,20 @@ pub struct Layer<B: Backend> {
     saved: Vec<B::Tensor>,
     /// The forward pass's mode and dropout seed.
     saved_pass: Option<(bool, u64)>,
+    /// A batch norm followed by a ReLU runs both in its kernels
+    /// ([`Backend::batch_norm2d_relu`]), and that ReLU passes its input
+    /// through: set on both by [`fuse_relu`].
+    relu_fused: bool,
+}
+
+/// Fuses `relu` into `bn` when they are a batch norm and the ReLU right
+/// after it: one pass over the activations instead of two, forward and
+/// backward, with the same values (the ReLU's mask is `y > 0` either way).
+fn fuse_relu<B: Backend>(bn: &mut Layer<B>, relu: &mut Layer<B>) {
+    if matches!(bn.kind, LayerKind::BatchNorm2d { .. }) && matches!(relu.kind, LayerKind::Relu) {
+        bn.relu_fused = true;
+        relu.relu_fused = true;
+    }
 }
 
 /// Suffixes of a layer's parameters, in order.
@@ -175,6 +189,7 @@ impl<B: Backend> Layer<B> {
             seed: 0,
             saved: Vec::new(),
             saved_pass: None,
+            relu_fused: false,
         };
         let uniform = |b: &B, shape: &[usize], bound: f32, rng: &mut Rng| {
             let len = crate::shape::element_count("nn::Layer", shape)?;
@@ -276,6 +291,9 @@ impl<B: Backend> Layer<B> {
                     )?;
                     child("downsample.1", LayerKind::batch_norm2d(out_channels))?;
                 }
+                if let [(_, bn1), (_, relu), ..] = &mut layer.children[1..] {
+                    fuse_relu(bn1, relu);
+                }
             }
             LayerKind::Relu
             | LayerKind::Sigmoid
@@ -315,21 +333,23 @@ impl<B: Backend> Layer<B> {
                 let [rm, rv] = &mut self.buffers[..] else {
                     return Err(init_error("a batch norm without its buffers".into()));
                 };
-                let (y, stats) = b.batch_norm2d(
-                    &x,
-                    &self.params[0].value,
-                    &self.params[1].value,
-                    rm,
-                    rv,
-                    pass.training,
-                    config,
-                )?;
+                let (w, bias) = (&self.params[0].value, &self.params[1].value);
+                let (y, stats) = if self.relu_fused {
+                    b.batch_norm2d_relu(&x, w, bias, rm, rv, pass.training, config)?
+                } else {
+                    b.batch_norm2d(&x, w, bias, rm, rv, pass.training, config)?
+                };
                 if pass.training {
                     self.num_batches_tracked += 1;
                 }
                 self.saved.extend([x, stats]);
+                if self.relu_fused {
+                    self.saved.push(y.clone());
+                }
                 y
             }
+            // Applied by the batch norm before it.
+            LayerKind::Relu if self.relu_fused => x,
             LayerKind::Relu => {
                 let y = b.relu(&x)?;
                 self.saved.push(x);
@@ -435,12 +455,16 @@ impl<B: Backend> Layer<B> {
                     .transpose()?
             }
             LayerKind::BatchNorm2d { .. } => {
-                let (x, stats) = (saved(0)?, saved(1)?);
-                let (dx, dw, db) =
-                    b.batch_norm2d_backward(x, &g, &self.params[0].value, stats, training)?;
+                let (x, stats, w) = (saved(0)?, saved(1)?, &self.params[0].value);
+                let (dx, dw, db) = if self.relu_fused {
+                    b.batch_norm2d_relu_backward(x, saved(2)?, &g, w, stats, training)?
+                } else {
+                    b.batch_norm2d_backward(x, &g, w, stats, training)?
+                };
                 grads.extend([dw, db]);
                 Some(dx)
             }
+            LayerKind::Relu if self.relu_fused => Some(g),
             LayerKind::Relu => Some(b.relu_backward(saved(0)?, &g)?),
             LayerKind::Sigmoid => Some(b.sigmoid_backward(saved(0)?, &g)?),
             LayerKind::MaxPool2d(p) => Some(b.max_pool2d_backward(saved(0)?, &g, p)?),
@@ -573,6 +597,9 @@ impl<B: Backend> Sequential<B> {
     pub fn push(mut self, kind: LayerKind, rng: &mut Rng) -> Result<Self, Error> {
         let layer = Layer::new(&self.backend, kind, rng)?;
         self.layers.push(layer);
+        if let [.., bn, relu] = &mut self.layers[..] {
+            fuse_relu(bn, relu);
+        }
         Ok(self)
     }
 

@@ -60,7 +60,7 @@ struct BatchNormUniform {
     momentum: f32,
     eps: f32,
     grid_x: u32,
-    _pad: u32,
+    relu: u32,
 }
 
 /// The checks both passes share: `x` 4-D, the per-channel tensors `[C]`,
@@ -112,10 +112,18 @@ fn uniform(
             momentum: cfg.momentum,
             eps: cfg.eps,
             grid_x: grid.0,
-            _pad: 0,
+            relu: 0,
         },
         grid,
     ))
+}
+
+/// The shape, the mode, the hyper-parameters, and whether a ReLU is fused.
+type How<'a> = ([usize; 4], bool, &'a BatchNorm, bool);
+
+/// Workgroups of the element-wise entry points: ⌈HW / 64⌉ per plane.
+fn plane_workgroups([n, c, h, w]: [usize; 4]) -> u64 {
+    (n * c) as u64 * (h * w).div_ceil(64) as u64
 }
 
 /// Records one entry point over `workgroups` workgroups.
@@ -123,11 +131,12 @@ fn dispatch(
     rec: &mut Recorder,
     op: &'static str,
     entry: &'static str,
-    (shape, training, cfg): ([usize; 4], bool, &BatchNorm),
+    (shape, training, cfg, relu): How,
     workgroups: u64,
     buffers: &[(u32, &dyn Bindable)],
 ) -> Result<(), Error> {
-    let (u, grid) = uniform(rec.gpu(), op, shape, training, cfg, workgroups)?;
+    let (mut u, grid) = uniform(rec.gpu(), op, shape, training, cfg, workgroups)?;
+    u.relu = relu as u32;
     rec.dispatch(
         Shader::BatchNorm2d,
         entry,
@@ -161,7 +170,55 @@ impl Gpu {
         training: bool,
         cfg: &BatchNorm,
     ) -> Result<(Tensor, Tensor), Error> {
-        const OP: &str = "batch_norm2d";
+        let stats = (running_mean, running_var);
+        self.batch_norm2d_impl(
+            "batch_norm2d",
+            x,
+            (weight, bias),
+            stats,
+            training,
+            cfg,
+            false,
+        )
+    }
+
+    /// [`Gpu::batch_norm2d`] followed by ReLU in the same kernels
+    /// (torch's `relu(batch_norm2d(x))`): returns the ReLU's output and the
+    /// statistics. Its backward pass is [`Gpu::batch_norm2d_relu_backward`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn batch_norm2d_relu(
+        &self,
+        x: &Tensor,
+        weight: &Tensor,
+        bias: &Tensor,
+        running_mean: &mut Tensor,
+        running_var: &mut Tensor,
+        training: bool,
+        cfg: &BatchNorm,
+    ) -> Result<(Tensor, Tensor), Error> {
+        let stats = (running_mean, running_var);
+        self.batch_norm2d_impl(
+            "batch_norm2d_relu",
+            x,
+            (weight, bias),
+            stats,
+            training,
+            cfg,
+            true,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn batch_norm2d_impl(
+        &self,
+        op: &'static str,
+        x: &Tensor,
+        (weight, bias): (&Tensor, &Tensor),
+        (running_mean, running_var): (&mut Tensor, &mut Tensor),
+        training: bool,
+        cfg: &BatchNorm,
+        relu: bool,
+    ) -> Result<(Tensor, Tensor), Error> {
         cfg.validate()?;
         let per_channel = [
             ("weight", weight),
@@ -169,22 +226,22 @@ impl Gpu {
             ("running_mean", &*running_mean),
             ("running_var", &*running_var),
         ];
-        check_owned(self, OP, &[("input", x)])?;
-        check_owned(self, OP, &per_channel)?;
-        let shape = geometry(OP, x, &per_channel, training)?;
+        check_owned(self, op, &[("input", x)])?;
+        check_owned(self, op, &per_channel)?;
+        let shape = geometry(op, x, &per_channel, training)?;
         let c = shape[1];
-        let how = (shape, training, cfg);
-        self.run(OP, |rec| {
-            let y = self.output_unlocked(OP, x.shape())?;
-            let stats = self.output_unlocked(OP, &[c, 2])?;
+        let how = (shape, training, cfg, relu);
+        self.run(op, |rec| {
+            let y = self.output_unlocked(op, x.shape())?;
+            let stats = self.output_unlocked(op, &[c, 2])?;
             let (rm, rv) = (&running_mean.buffer, &running_var.buffer);
             if training {
                 let b: [(u32, &dyn Bindable); 4] =
                     [(1, &x.buffer), (4, &stats.buffer), (5, rm), (6, rv)];
-                dispatch(rec, OP, "stats_train", how, c as u64, &b)?;
+                dispatch(rec, op, "stats_train", how, c as u64, &b)?;
             } else {
                 let b: [(u32, &dyn Bindable); 3] = [(4, &stats.buffer), (5, rm), (6, rv)];
-                dispatch(rec, OP, "stats_eval", how, direct_workgroups(c), &b)?;
+                dispatch(rec, op, "stats_eval", how, direct_workgroups(c), &b)?;
             }
             let b: [(u32, &dyn Bindable); 5] = [
                 (1, &x.buffer),
@@ -193,7 +250,7 @@ impl Gpu {
                 (4, &stats.buffer),
                 (7, &y.buffer),
             ];
-            dispatch(rec, OP, "normalize", how, direct_workgroups(x.len()), &b)?;
+            dispatch(rec, op, "normalize", how, plane_workgroups(shape), &b)?;
             Ok((y, stats))
         })
     }
@@ -211,29 +268,73 @@ impl Gpu {
         saved: &Tensor,
         training: bool,
     ) -> Result<(Tensor, Tensor, Tensor), Error> {
-        const OP: &str = "batch_norm2d_backward";
-        check_owned(self, OP, &[("input", x), ("output gradient", dy)])?;
-        check_owned(self, OP, &[("weight", weight), ("saved statistics", saved)])?;
-        check_shape(OP, "output gradient", dy, x.shape())?;
-        let shape = geometry(OP, x, &[("weight", weight)], training)?;
+        self.batch_norm2d_backward_impl(
+            "batch_norm2d_backward",
+            x,
+            None,
+            dy,
+            weight,
+            saved,
+            training,
+        )
+    }
+
+    /// The backward pass of [`Gpu::batch_norm2d_relu`], from its output
+    /// `y` (the ReLU's, whose mask `y > 0` gates `dy`) and the rest as in
+    /// [`Gpu::batch_norm2d_backward`].
+    pub fn batch_norm2d_relu_backward(
+        &self,
+        x: &Tensor,
+        y: &Tensor,
+        dy: &Tensor,
+        weight: &Tensor,
+        saved: &Tensor,
+        training: bool,
+    ) -> Result<(Tensor, Tensor, Tensor), Error> {
+        let op = "batch_norm2d_relu_backward";
+        self.batch_norm2d_backward_impl(op, x, Some(y), dy, weight, saved, training)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn batch_norm2d_backward_impl(
+        &self,
+        op: &'static str,
+        x: &Tensor,
+        y: Option<&Tensor>,
+        dy: &Tensor,
+        weight: &Tensor,
+        saved: &Tensor,
+        training: bool,
+    ) -> Result<(Tensor, Tensor, Tensor), Error> {
+        check_owned(self, op, &[("input", x), ("output gradient", dy)])?;
+        if let Some(y) = y {
+            check_owned(self, op, &[("output", y)])?;
+            check_shape(op, "output", y, x.shape())?;
+        }
+        check_owned(self, op, &[("weight", weight), ("saved statistics", saved)])?;
+        check_shape(op, "output gradient", dy, x.shape())?;
+        let shape = geometry(op, x, &[("weight", weight)], training)?;
         let c = shape[1];
-        check_shape(OP, "saved statistics", saved, &[c, 2])?;
-        let how = (shape, training, &BatchNorm::default());
-        self.run(OP, |rec| {
-            let dx = self.output_unlocked(OP, x.shape())?;
-            let dweight = self.output_unlocked(OP, &[c])?;
-            let dbias = self.output_unlocked(OP, &[c])?;
-            let b: [(u32, &dyn Bindable); 5] = [
+        check_shape(op, "saved statistics", saved, &[c, 2])?;
+        let how = (shape, training, &BatchNorm::default(), y.is_some());
+        // Unfused, the mask binding is never read but still bound.
+        let act = &y.unwrap_or(dy).buffer;
+        self.run(op, |rec| {
+            let dx = self.output_unlocked(op, x.shape())?;
+            let dweight = self.output_unlocked(op, &[c])?;
+            let dbias = self.output_unlocked(op, &[c])?;
+            let b: [(u32, &dyn Bindable); 6] = [
                 (1, &x.buffer),
                 (4, &saved.buffer),
                 (8, &dy.buffer),
                 (9, &dweight.buffer),
                 (10, &dbias.buffer),
+                (11, act),
             ];
-            dispatch(rec, OP, "reduce", how, c as u64, &b)?;
+            dispatch(rec, op, "reduce", how, c as u64, &b)?;
             // Eval mode reads neither x nor the sums, but the entry point
             // declares them, so they are bound in both modes.
-            let b: [(u32, &dyn Bindable); 7] = [
+            let b: [(u32, &dyn Bindable); 8] = [
                 (1, &x.buffer),
                 (2, &weight.buffer),
                 (4, &saved.buffer),
@@ -241,8 +342,9 @@ impl Gpu {
                 (8, &dy.buffer),
                 (9, &dweight.buffer),
                 (10, &dbias.buffer),
+                (11, act),
             ];
-            dispatch(rec, OP, "input_grad", how, direct_workgroups(x.len()), &b)?;
+            dispatch(rec, op, "input_grad", how, plane_workgroups(shape), &b)?;
             Ok((dx, dweight, dbias))
         })
     }
@@ -255,7 +357,7 @@ mod tests {
 
     #[test]
     fn uniform_layout_matches_wgsl() {
-        let fields = fields!(BatchNormUniform: n, c, hw, training, momentum, eps, grid_x, _pad);
+        let fields = fields!(BatchNormUniform: n, c, hw, training, momentum, eps, grid_x, relu);
         let size = std::mem::size_of::<BatchNormUniform>();
         check_uniform_layout(Shader::BatchNorm2d, "BatchNormParams", size, &fields);
     }

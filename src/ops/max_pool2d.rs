@@ -39,10 +39,17 @@ impl Gpu {
         check_owned(self, OP, &[("input", x), ("output gradient", dy)])?;
         let g = Pool2dGeometry::new(OP, x.shape(), p)?;
         check_shape(OP, "output gradient", dy, &g.y_shape())?;
-        check_gather(OP, &g, (p.kernel[0] * p.kernel[1]) as usize)?;
+        // Per window where the windows tile the input, else per input
+        // (shaders/max_pool2d.wgsl).
+        let entry = if g.windows_tile_input() {
+            "backward_tiles"
+        } else {
+            check_gather(OP, &g, (p.kernel[0] * p.kernel[1]) as usize)?;
+            "backward"
+        };
         self.run(OP, |rec| {
             let dx = self.output_unlocked(OP, x.shape())?;
-            let kernel = (Shader::MaxPool2d, "backward");
+            let kernel = (Shader::MaxPool2d, entry);
             record_pool(rec, OP, kernel, &g, (Some(x), Some(dy)), &dx)?;
             Ok(dx)
         })

@@ -14,6 +14,7 @@ mod conv2d_forward;
 mod conv2d_input_grad;
 mod conv2d_weight_grad;
 mod conv_uniform;
+mod copy;
 mod dropout;
 mod elementwise;
 mod linear;

@@ -39,8 +39,9 @@ pub(crate) fn check_gather(op: &'static str, g: &Pool2dGeometry, scan: usize) ->
     )
 }
 
-/// Records `entry` of `shader` over the outputs (`forward`) or the inputs
-/// (`backward`) of `g`, reading `x` and/or `dy`, writing `out`.
+/// Records `entry` of `shader` over the inputs of `g` (`backward`) or its
+/// outputs (`forward`, `backward_tiles`), reading `x` and/or `dy`, writing
+/// `out`.
 pub(crate) fn record_pool(
     rec: &mut Recorder,
     op: &'static str,
@@ -50,10 +51,10 @@ pub(crate) fn record_pool(
     out: &Tensor,
 ) -> Result<(), Error> {
     let planes = g.n * g.c;
-    let items = if entry == "forward" {
-        planes * g.ho * g.wo
-    } else {
+    let items = if entry == "backward" {
         planes * g.h * g.w
+    } else {
+        planes * g.ho * g.wo
     };
     let grid = rec.gpu().grid(op, direct_workgroups(items))?;
     let p = &g.params;

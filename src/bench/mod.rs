@@ -1,8 +1,15 @@
-//! The benchmark, shared by `cargo bench` and `wgconv bench`: the shape
-//! suites of DESIGN.md, timed per op with GPU timestamps where the adapter
-//! has them (wall clock around submit-and-wait otherwise), warm-up
+//! The benchmark, shared by `cargo bench` and `wgconv bench`: whole
+//! training steps (training.rs), and the shape suites of DESIGN.md, timed
+//! per op with GPU timestamps where the adapter has them (wall clock
+//! around submit-and-wait otherwise), warm-up
 //! excluded, median and spread of the repeats, GFLOP/s and GB/s from the
 //! geometry module, and the JSON schema of DESIGN.md.
+
+mod training;
+pub use training::{
+    bench_training, copy_bandwidth, preset_name, report as train_report, ProfileRow, TrainBench,
+    TrainBenchOptions,
+};
 
 use crate::gpu::Recorder;
 use crate::ops::{record_conv, ConvBuffers};

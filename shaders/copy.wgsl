@@ -1,0 +1,15 @@
+// copy.wgsl: `out = x`, one invocation per element (after elementwise.wgsl),
+// torch's `clone`. It is also the bandwidth yardstick of `wgconv bench
+// --suite train`: the memory-bound kernels (batch norm, pooling,
+// element-wise) are held against the GB/s this one reaches in the same run.
+
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+
+@compute @workgroup_size(64)
+fn copy(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let i = item(wid, lid);
+    if (i < P.len) {
+        out[i] = x[i];
+    }
+}

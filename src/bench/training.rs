@@ -1,0 +1,335 @@
+//! The training benchmark (`wgconv bench --suite train`): whole training
+//! steps of the preset models at their default batch, timed as the
+//! training loop runs them (upload the batch, forward, loss, backward,
+//! optimizer, read the loss back), then one profile of the same steps
+//! through [`Profiled`] that splits a step by layer and by op kind, and a
+//! copy kernel's bandwidth on the same adapter as the yardstick of the
+//! memory-bound kernels.
+//!
+//! The non-GEMM share is `1 − GEMM time / step time`: everything that is
+//! not a convolution or linear layer's GEMM (batch norm, pooling,
+//! activations, loss, optimizer) and the submission overhead around it.
+
+use crate::nn::{one_hot, Backend, Loss, OpTime, Optimizer, Profiled, Sequential};
+use crate::rng::Rng;
+use crate::train::{Preset, TrainConfig};
+use crate::{Error, Gpu};
+use serde::Serialize;
+use std::time::Instant;
+
+/// How many steps to run.
+#[derive(Debug, Clone, Copy)]
+pub struct TrainBenchOptions {
+    /// Untimed steps first (pipelines compile, buffers fill the pool).
+    pub warmup: usize,
+    /// Timed steps (the median is reported).
+    pub steps: usize,
+    /// Profiled steps, after one untimed profiled step.
+    pub profiled: usize,
+}
+
+impl Default for TrainBenchOptions {
+    fn default() -> Self {
+        TrainBenchOptions {
+            warmup: 2,
+            steps: 10,
+            profiled: 3,
+        }
+    }
+}
+
+/// One row of a profile: a layer (or the loss, or the optimizer) or an op
+/// kind, with its time per step and share of the step.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProfileRow {
+    /// `"3 BatchNorm2d"`, `"loss"`, `"optimizer"`; or the op's name.
+    pub name: String,
+    /// Milliseconds per step (mean over the profiled steps).
+    pub ms: f64,
+    /// `ms` over the unprofiled step's median.
+    pub share: f64,
+    /// Of `ms`, the GEMMs' part (layer rows).
+    pub gemm_ms: f64,
+    /// The least bytes over the time (memory-bound op rows; 0 for GEMMs).
+    pub gbps: f64,
+}
+
+/// The result for one model on one adapter (one JSON object).
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainBench {
+    pub model: &'static str,
+    pub adapter: String,
+    pub batch: usize,
+    pub parameters: usize,
+    pub steps: usize,
+    pub step_ms: f64,
+    pub min_ms: f64,
+    pub max_ms: f64,
+    pub images_per_second: f64,
+    /// `"gpu timestamps"` or `"wall clock"`: how the profile was timed.
+    pub profile_timer: &'static str,
+    /// GEMM time per step, from the profile.
+    pub gemm_ms: f64,
+    /// `1 − gemm_ms / step_ms`.
+    pub non_gemm_share: f64,
+    /// Profiled time of every op per step, summed, over `step_ms`
+    /// (below 1: the rest of the step is submission and host work).
+    pub profiled_share: f64,
+    /// The copy kernel's bandwidth (read + write) on this adapter.
+    pub copy_gbps: f64,
+    /// All memory-bound ops together: their least bytes over their time.
+    pub memory_bound_gbps: f64,
+    pub by_layer: Vec<ProfileRow>,
+    pub by_op: Vec<ProfileRow>,
+}
+
+/// The preset's short name (`digits`, `fashion`, `resnet`).
+pub fn preset_name(p: Preset) -> &'static str {
+    match p {
+        Preset::Digits => "digits",
+        Preset::Fashion => "fashion",
+        Preset::Resnet => "resnet",
+    }
+}
+
+/// A batch's shape, pixels and one-hot targets.
+type HostBatch = (Vec<usize>, Vec<f32>, Vec<f32>);
+
+/// A seeded random batch of `batch` images of the preset's shape, as host
+/// arrays (pixels, one-hot targets), uploaded every step.
+fn host_batch(preset: Preset, batch: usize) -> Result<HostBatch, Error> {
+    let [c, h, w] = preset.image_shape();
+    let mut rng = Rng::new(7);
+    let x = rng.floats(batch * c * h * w);
+    let labels: Vec<usize> = (0..batch).map(|i| (i * 7 + 3) % 10).collect();
+    Ok((vec![batch, c, h, w], x, one_hot(&labels, 10)?))
+}
+
+/// One training step as `train::train` runs it.
+fn step<B: Backend>(
+    b: &B,
+    model: &mut Sequential<B>,
+    opt: &mut Optimizer<B>,
+    (shape, x, t): &HostBatch,
+) -> Result<(), Error> {
+    let xt = b.tensor(shape, x)?;
+    let tt = b.tensor(&[shape[0], 10], t)?;
+    model.train_step(&xt, &tt, Loss::SoftmaxCrossEntropy, opt, true)?;
+    Ok(())
+}
+
+/// Times `preset`'s training steps at batch `cfg.batch` with `cfg`'s
+/// optimizer (constant rate) on `gpu`, then profiles them.
+pub fn bench_training(
+    gpu: &Gpu,
+    preset: Preset,
+    cfg: &TrainConfig,
+    opts: &TrainBenchOptions,
+) -> Result<TrainBench, Error> {
+    let data = host_batch(preset, cfg.batch)?;
+    let mut model = preset.build(gpu.clone(), cfg.seed)?;
+    model.train();
+    let mut opt = Optimizer::new(cfg.optimizer)?;
+    for _ in 0..opts.warmup {
+        step(gpu, &mut model, &mut opt, &data)?;
+    }
+    let mut times = Vec::new();
+    for _ in 0..opts.steps.max(1) {
+        let start = Instant::now();
+        step(gpu, &mut model, &mut opt, &data)?;
+        gpu.wait_idle()?;
+        times.push(start.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    let step_ms = times[times.len() / 2];
+
+    let prof = Profiled::new(gpu.clone());
+    let mut pmodel = preset.build(prof.clone(), cfg.seed)?;
+    pmodel.train();
+    let mut popt = Optimizer::new(cfg.optimizer)?;
+    step(&prof, &mut pmodel, &mut popt, &data)?;
+    prof.take();
+    let profiled = opts.profiled.max(1);
+    for _ in 0..profiled {
+        step(&prof, &mut pmodel, &mut popt, &data)?;
+    }
+    let ops = prof.take();
+    let device = ops.iter().all(|o| o.device);
+    let per_step = |ms: f64| ms / profiled as f64;
+    let gemm_ms = per_step(ops.iter().filter(|o| o.is_gemm()).map(|o| o.ms).sum());
+    let all_ms = per_step(ops.iter().map(|o| o.ms).sum());
+    let memory: Vec<&OpTime> = ops.iter().filter(|o| !o.is_gemm()).collect();
+    let mem_bytes: f64 = memory.iter().map(|o| o.bytes).sum();
+    let mem_ms: f64 = memory.iter().map(|o| o.ms).sum();
+
+    Ok(TrainBench {
+        model: preset_name(preset),
+        adapter: gpu.info().name,
+        batch: cfg.batch,
+        parameters: model
+            .parameters()
+            .iter()
+            .map(|(_, p)| gpu.shape(&p.value).iter().product::<usize>())
+            .sum(),
+        steps: times.len(),
+        step_ms,
+        min_ms: times[0],
+        max_ms: times[times.len() - 1],
+        images_per_second: cfg.batch as f64 / (step_ms / 1e3),
+        profile_timer: if device {
+            "gpu timestamps"
+        } else {
+            "wall clock"
+        },
+        gemm_ms,
+        non_gemm_share: 1.0 - gemm_ms / step_ms,
+        profiled_share: all_ms / step_ms,
+        copy_gbps: copy_bandwidth(gpu)?,
+        memory_bound_gbps: gbps(mem_bytes, mem_ms),
+        by_layer: rows(&ops, profiled, step_ms, |o| match o.layer {
+            Some(i) => format!("{i} {}", o.part),
+            None => o.part.to_string(),
+        }),
+        by_op: rows(&ops, profiled, step_ms, |o| o.op.to_string()),
+    })
+}
+
+fn gbps(bytes: f64, ms: f64) -> f64 {
+    if ms > 0.0 {
+        bytes / (ms * 1e6)
+    } else {
+        0.0
+    }
+}
+
+/// Groups `ops` by `key` in order of first appearance.
+fn rows(
+    ops: &[OpTime],
+    steps: usize,
+    step_ms: f64,
+    key: impl Fn(&OpTime) -> String,
+) -> Vec<ProfileRow> {
+    let mut out: Vec<(ProfileRow, f64)> = Vec::new();
+    for o in ops {
+        let name = key(o);
+        let i = match out.iter().position(|(r, _)| r.name == name) {
+            Some(i) => i,
+            None => {
+                out.push((
+                    ProfileRow {
+                        name,
+                        ms: 0.0,
+                        share: 0.0,
+                        gemm_ms: 0.0,
+                        gbps: 0.0,
+                    },
+                    0.0,
+                ));
+                out.len() - 1
+            }
+        };
+        let (row, bytes) = &mut out[i];
+        row.ms += o.ms;
+        if o.is_gemm() {
+            row.gemm_ms += o.ms;
+        } else {
+            *bytes += o.bytes;
+        }
+    }
+    out.into_iter()
+        .map(|(mut r, bytes)| {
+            r.gbps = gbps(bytes, r.ms - r.gemm_ms);
+            r.ms /= steps as f64;
+            r.gemm_ms /= steps as f64;
+            r.share = r.ms / step_ms;
+            r
+        })
+        .collect()
+}
+
+/// Elements the copy yardstick moves: 16 MiB each way, past any cache of
+/// a CPU adapter, like the activations of a batch of 128.
+const COPY_ELEMS: usize = 4 << 20;
+
+/// GB/s (bytes read + written) of [`Gpu::copy`] over [`COPY_ELEMS`],
+/// median of 5 after a warm-up, timed like the profile.
+pub fn copy_bandwidth(gpu: &Gpu) -> Result<f64, Error> {
+    let x = gpu.zeros(&[COPY_ELEMS])?;
+    gpu.copy(&x)?;
+    gpu.wait_idle()?;
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        let start = Instant::now();
+        let (_, device) = gpu.device_time(|| {
+            let y = gpu.copy(&x)?;
+            gpu.wait_idle()?;
+            Ok(y)
+        })?;
+        times.push(device.unwrap_or(start.elapsed().as_secs_f64() * 1e3));
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(gbps(8.0 * COPY_ELEMS as f64, times[2]))
+}
+
+/// The human-readable report of one result.
+pub fn report(r: &TrainBench) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{} model on {}: batch {}, {} parameters\n  step {:.1} ms (median of {}, {:.1}..{:.1}), {:.0} images/s",
+        r.model, r.adapter, r.batch, r.parameters, r.step_ms, r.steps, r.min_ms, r.max_ms,
+        r.images_per_second
+    );
+    let _ = writeln!(
+        s,
+        "  GEMM {:.1} ms/step, non-GEMM share {:.0} % (target <= 30 %); profiled ops {:.0} % of the step ({})",
+        r.gemm_ms,
+        100.0 * r.non_gemm_share,
+        100.0 * r.profiled_share,
+        r.profile_timer
+    );
+    let _ = writeln!(
+        s,
+        "  memory-bound ops {:.1} GB/s, {:.0} % of the copy kernel's {:.1} GB/s (target >= 50 %)",
+        r.memory_bound_gbps,
+        100.0 * r.memory_bound_gbps / r.copy_gbps.max(1e-9),
+        r.copy_gbps
+    );
+    let _ = writeln!(
+        s,
+        "  {:<24} {:>9} {:>7} {:>9}",
+        "layer", "ms/step", "share", "GEMM ms"
+    );
+    for row in &r.by_layer {
+        let _ = writeln!(
+            s,
+            "  {:<24} {:>9.2} {:>6.1}% {:>9.2}",
+            row.name,
+            row.ms,
+            100.0 * row.share,
+            row.gemm_ms
+        );
+    }
+    let _ = writeln!(
+        s,
+        "  {:<32} {:>9} {:>7} {:>8}",
+        "op", "ms/step", "share", "GB/s"
+    );
+    for row in &r.by_op {
+        let bw = if row.gemm_ms > 0.0 {
+            "GEMM".to_string()
+        } else {
+            format!("{:.1}", row.gbps)
+        };
+        let _ = writeln!(
+            s,
+            "  {:<32} {:>9.2} {:>6.1}% {:>8}",
+            row.name,
+            row.ms,
+            100.0 * row.share,
+            bw
+        );
+    }
+    s
+}

@@ -333,3 +333,56 @@ fn batched_submission_gives_the_same_results() {
         assert!(gpu.check_usable().is_ok());
     }
 }
+
+/// `bench --suite train`'s measurement on the digits model: every op of
+/// the profiled step is filed once under a layer and once under its op
+/// kind (the two tables add up to the same time), the GEMM rows are the
+/// convolution and linear layers', the profile is GPU-timed where the
+/// adapter has timestamps, and the copy yardstick moved bytes.
+#[test]
+fn train_bench_profile_accounts_for_every_op() {
+    use wgconv::bench::{bench_training, TrainBenchOptions};
+    use wgconv::train::Preset;
+    let opts = TrainBenchOptions {
+        warmup: 1,
+        steps: 2,
+        profiled: 1,
+    };
+    for gpu in gpus() {
+        let r = bench_training(gpu, Preset::Digits, &Preset::Digits.defaults(), &opts).unwrap();
+        let who = label(gpu);
+        let layers: f64 = r.by_layer.iter().map(|row| row.ms).sum();
+        let ops: f64 = r.by_op.iter().map(|row| row.ms).sum();
+        assert!(
+            (layers - ops).abs() <= 1e-9 * ops.max(1.0),
+            "{who}: {layers} vs {ops}"
+        );
+        let names: Vec<&str> = r.by_layer.iter().map(|row| row.name.as_str()).collect();
+        for want in [
+            "0 Conv2d",
+            "1 ReLU",
+            "2 Conv2d",
+            "5 Linear",
+            "loss",
+            "optimizer",
+        ] {
+            assert!(names.contains(&want), "{who}: no {want} in {names:?}");
+        }
+        for row in &r.by_layer {
+            let gemm = row.name.ends_with("Conv2d") || row.name.ends_with("Linear");
+            assert_eq!(row.gemm_ms > 0.0, gemm, "{who}: {row:?}");
+        }
+        let gemm: f64 = r.by_layer.iter().map(|row| row.gemm_ms).sum();
+        assert!((gemm - r.gemm_ms).abs() <= 1e-9 * gemm, "{who}");
+        assert_eq!(
+            r.profile_timer == "gpu timestamps",
+            gpu.has_timestamps(),
+            "{who}"
+        );
+        assert!(
+            r.copy_gbps > 0.0 && r.images_per_second > 0.0,
+            "{who}: {r:?}"
+        );
+        assert_eq!(r.parameters, 9930, "{who}");
+    }
+}

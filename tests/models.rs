@@ -568,3 +568,98 @@ fn fashion_mnist_pipeline_trains_the_default_model() {
         assert!(e.accuracy > 0.6, "{} on {}", e.accuracy, label(gpu));
     }
 }
+
+/// The model of scripts/make_torch_fixture.py, in wgconv's terms.
+fn torch_fixture_model<B: Backend>(b: B) -> Sequential<B> {
+    let mut rng = Rng::new(0);
+    let mut m = Sequential::new(b);
+    for kind in [
+        LayerKind::conv2d(1, 4, 3, 1, 1, false),
+        LayerKind::batch_norm2d(4),
+        LayerKind::Relu,
+        LayerKind::BasicBlock {
+            in_channels: 4,
+            out_channels: 8,
+            stride: 2,
+        },
+        LayerKind::GlobalAvgPool2d,
+        LayerKind::Flatten,
+        LayerKind::Linear {
+            in_features: 8,
+            out_features: 3,
+        },
+    ] {
+        m = m.push(kind, &mut rng).unwrap();
+    }
+    m
+}
+
+/// A state_dict saved by PyTorch (`safetensors.torch.save_file`, made by
+/// scripts/make_torch_fixture.py) loads into the same wgconv model, which
+/// reproduces PyTorch's outputs within 1e-5 in eval mode (running
+/// statistics) and in train mode (batch statistics), and moves the
+/// running statistics as torch did; on the CPU reference and every
+/// adapter. The outside oracle for names, layouts and BN semantics.
+#[test]
+fn pytorch_state_dict_reproduces_pytorch_outputs() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let (io_tensors, _) = io::read_tensors(&dir.join("torch_block_io.safetensors")).unwrap();
+    let get = |name: &str| match &io_tensors[name] {
+        io::HostTensor::F32(shape, data) => (shape.clone(), data.clone()),
+        other => panic!("{name}: {other:?}"),
+    };
+    let (x_shape, x) = get("fixture.input");
+    let check = |who: &str, what: &str, got: &[f32], want: &[f32]| {
+        assert_eq!(got.len(), want.len(), "{who} {what}");
+        for (i, (g, w)) in got.iter().zip(want).enumerate() {
+            assert!(
+                (g - w).abs() <= 1e-5 * w.abs().max(1.0),
+                "{who} {what}[{i}]: wgconv {g} vs torch {w}"
+            );
+        }
+    };
+    fn run<B: Backend>(
+        b: B,
+        dir: &Path,
+        x_shape: &[usize],
+        x: &[f32],
+    ) -> (Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>) {
+        let mut m = torch_fixture_model(b.clone());
+        io::load(&mut m, &dir.join("torch_block.safetensors")).unwrap();
+        let xt = b.tensor(x_shape, x).unwrap();
+        m.eval();
+        let eval = b.to_vec(&m.forward(&xt).unwrap()).unwrap();
+        m.train();
+        let train = b.to_vec(&m.forward(&xt).unwrap()).unwrap();
+        let buffers = m.buffers();
+        let find = |name: &str| {
+            let (_, t) = buffers.iter().find(|(n, _)| n == name).unwrap();
+            b.to_vec(t).unwrap()
+        };
+        (
+            eval,
+            train,
+            find("3.bn2.running_mean"),
+            find("3.bn2.running_var"),
+        )
+    }
+    let want = [
+        get("fixture.eval_output").1,
+        get("fixture.train_output").1,
+        get("fixture.train_running_mean").1,
+        get("fixture.train_running_var").1,
+    ];
+    let names = ["eval output", "train output", "running_mean", "running_var"];
+    let mut results = vec![(
+        "cpu".to_string(),
+        run(Cpu::<f32>::new(), &dir, &x_shape, &x),
+    )];
+    for gpu in gpus() {
+        results.push((label(gpu), run(gpu.clone(), &dir, &x_shape, &x)));
+    }
+    for (who, (a, b, c, d)) in &results {
+        for ((got, want), what) in [a, b, c, d].into_iter().zip(&want).zip(names) {
+            check(who, what, got, want);
+        }
+    }
+}

@@ -95,6 +95,9 @@ pub enum Error {
     /// truncated, a label out of range, ...); the message says which and,
     /// for a missing file, where it comes from.
     DataFile { path: String, message: String },
+    /// Data-parallel training could not go on: replicas or ranks that do
+    /// not match, or a collective (MPI) that failed.
+    Distributed { message: String },
 }
 
 impl fmt::Display for Error {
@@ -189,6 +192,7 @@ impl fmt::Display for Error {
             Error::Readback { message } => write!(f, "reading a tensor back failed: {message}"),
             Error::ModelFile { path, message } => write!(f, "{path}: {message}"),
             Error::DataFile { path, message } => write!(f, "{path}: {message}"),
+            Error::Distributed { message } => write!(f, "data-parallel training: {message}"),
         }
     }
 }

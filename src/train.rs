@@ -7,8 +7,8 @@
 
 use crate::datasets::FashionMnist;
 use crate::nn::{
-    argmax_rows, io, one_hot, Backend, LayerKind, Loss, LrSchedule, Optimizer, OptimizerConfig,
-    Sequential,
+    argmax_rows, io, one_hot, Backend, DataParallel, LayerKind, Loss, LrSchedule, Optimizer,
+    OptimizerConfig, Sequential, StepReport,
 };
 use crate::rng::Rng;
 use crate::{Adam, Error, Pool2dParams};
@@ -408,6 +408,14 @@ pub struct EpochReport {
     pub images_per_second: f64,
     /// The learning rate of the epoch's last step.
     pub lr: f32,
+    /// Seconds of the epoch's steps spent computing: forward, backward and
+    /// optimizer passes on the devices ([`StepReport`]).
+    #[serde(default)]
+    pub compute_seconds: f64,
+    /// Seconds of the epoch's steps spent moving gradients and weights
+    /// between replicas (0 on one device).
+    #[serde(default)]
+    pub communication_seconds: f64,
 }
 
 /// Progress of a run, for a progress bar.
@@ -566,14 +574,108 @@ fn checkpoint_error(path: &Path, message: String) -> Error {
     }
 }
 
+/// What [`train`] drives: one model ([`Sequential`]) or data-parallel
+/// replicas of it ([`DataParallel`]).
+pub trait Trainer {
+    type Backend: Backend;
+    /// The model that evaluates and checkpoints (a data-parallel run's
+    /// primary replica).
+    fn model(&mut self) -> &mut Sequential<Self::Backend>;
+    /// Whether this process evaluates and writes checkpoints (false on the
+    /// ranks of an MPI job other than 0).
+    fn is_primary(&self) -> bool {
+        true
+    }
+    /// Into how many shards each batch is split (1 on one device).
+    fn shards(&self) -> usize {
+        1
+    }
+    /// One optimizer step on `batch`; the loss is the batch's before it.
+    fn step(
+        &mut self,
+        batch: &ImageSet,
+        optimizer: &mut Optimizer<Self::Backend>,
+    ) -> Result<StepReport, Error>;
+    /// After the primary has loaded a checkpoint: its state to every
+    /// replica, and rank 0's `values` (the run's position) to every rank.
+    fn share_resumed(&mut self, _values: &mut [u64]) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+impl<B: Backend> Trainer for Sequential<B> {
+    type Backend = B;
+    fn model(&mut self) -> &mut Sequential<B> {
+        self
+    }
+    fn step(
+        &mut self,
+        batch: &ImageSet,
+        optimizer: &mut Optimizer<B>,
+    ) -> Result<StepReport, Error> {
+        let start = std::time::Instant::now();
+        let (x, t) = batch_tensors(self.backend(), batch)?;
+        let loss = self
+            .train_step(&x, &t, Loss::SoftmaxCrossEntropy, optimizer, true)?
+            .unwrap_or(f32::NAN);
+        Ok(StepReport {
+            loss,
+            compute_seconds: start.elapsed().as_secs_f64(),
+            communication_seconds: 0.0,
+        })
+    }
+}
+
+impl<B> Trainer for DataParallel<B>
+where
+    B: Backend + Send,
+    Sequential<B>: Send,
+{
+    type Backend = B;
+    fn model(&mut self) -> &mut Sequential<B> {
+        self.primary()
+    }
+    fn is_primary(&self) -> bool {
+        DataParallel::is_primary(self)
+    }
+    fn shards(&self) -> usize {
+        DataParallel::shards(self)
+    }
+    fn step(
+        &mut self,
+        batch: &ImageSet,
+        optimizer: &mut Optimizer<B>,
+    ) -> Result<StepReport, Error> {
+        let [c, h, w] = batch.image_shape;
+        let n = batch.len();
+        self.train_step(
+            &batch.images,
+            &[n, c, h, w],
+            &one_hot(&batch.labels, batch.classes)?,
+            &[n, batch.classes],
+            Loss::SoftmaxCrossEntropy,
+            optimizer,
+        )
+    }
+    fn share_resumed(&mut self, values: &mut [u64]) -> Result<(), Error> {
+        self.sync_from_primary()?;
+        self.broadcast_u64(values)
+    }
+}
+
 /// Trains `model` for `cfg.epochs` epochs of shuffled mini-batches (with
 /// the schedule stepped every batch), evaluating on `test` after each and
 /// checkpointing as `run` says. A resumed run restores the parameters,
 /// batch-norm buffers, optimizer state, schedule position, data-order
 /// generator and reports, so it ends bit-identical to a run that was never
 /// stopped. Returns every epoch's report (the resumed ones included).
-pub fn train<B: Backend>(
-    model: &mut Sequential<B>,
+///
+/// `model` is one [`Sequential`] or a [`DataParallel`] set of replicas;
+/// then only the primary process evaluates (the others report a test
+/// accuracy of NaN) and writes checkpoints, and a resumed run's checkpoint
+/// is read by the primary alone and sent to the others.
+pub fn train<T: Trainer>(
+    model: &mut T,
     train: &ImageSet,
     test: &ImageSet,
     cfg: &TrainConfig,
@@ -587,7 +689,18 @@ pub fn train<B: Backend>(
             message: "must be at least 1".into(),
         });
     }
-    let b = model.backend().clone();
+    if cfg.batch < model.shards() {
+        return Err(Error::InvalidParam {
+            op: "train",
+            param: "batch",
+            message: format!(
+                "{} is smaller than the {} shards it is split into (one per replica): \
+                 give a batch of at least {1} or fewer devices",
+                cfg.batch,
+                model.shards()
+            ),
+        });
+    }
     let mut optimizer = Optimizer::new(cfg.optimizer)?;
     let base_lr = optimizer.lr();
     let steps_per_epoch = train.len().div_ceil(cfg.batch);
@@ -598,9 +711,10 @@ pub fn train<B: Backend>(
     let mut rng = Rng::new(cfg.seed ^ 0x05ee_d0fb_a7c4);
     let mut reports: Vec<EpochReport> = Vec::new();
     let fingerprint = fingerprint(cfg, &run.model_tag, train);
-    if let Some(dir) = &run.resume {
+    let mut first_epoch = 1;
+    if let (Some(dir), true) = (&run.resume, model.is_primary()) {
         let path = checkpoint_file(dir);
-        let meta = io::load_checkpoint(&path, model, &mut optimizer)?;
+        let meta = io::load_checkpoint(&path, model.model(), &mut optimizer)?;
         for (key, ours) in &fingerprint {
             let theirs = meta.get(&format!("run.{key}")).map(String::as_str);
             if theirs != Some(ours.as_str()) {
@@ -632,10 +746,16 @@ pub fn train<B: Backend>(
             ));
         }
     }
-    model.train();
+    if run.resume.is_some() {
+        let mut position = [rng.state(), reports.len() as u64];
+        model.share_resumed(&mut position)?;
+        rng = Rng::new(position[0]);
+        first_epoch = position[1] as usize + 1;
+    }
+    model.model().train();
     let last = run.stop_after.unwrap_or(cfg.epochs).min(cfg.epochs);
     let mut order: Vec<usize> = (0..train.len()).collect();
-    for epoch in reports.len() + 1..=last {
+    for epoch in first_epoch..=last {
         let start = std::time::Instant::now();
         // Each epoch shuffles the identity order, so the order depends
         // only on the generator's state at the epoch's start.
@@ -647,6 +767,7 @@ pub fn train<B: Backend>(
             images: train.len(),
         });
         let mut total = 0.0f64;
+        let (mut compute, mut communication) = (0.0f64, 0.0f64);
         let mut lr = base_lr;
         for (step, chunk) in order.chunks(cfg.batch).enumerate() {
             let t = ((epoch - 1) * steps_per_epoch + step) as u64;
@@ -656,10 +777,10 @@ pub fn train<B: Backend>(
             if cfg.augment {
                 augment(&mut batch, &mut rng);
             }
-            let (x, t) = batch_tensors(&b, &batch)?;
-            let loss = model
-                .train_step(&x, &t, Loss::SoftmaxCrossEntropy, &mut optimizer, true)?
-                .unwrap_or(f32::NAN);
+            let report = model.step(&batch, &mut optimizer)?;
+            let loss = report.loss;
+            compute += report.compute_seconds;
+            communication += report.communication_seconds;
             total += loss as f64;
             progress(Progress::Step {
                 epoch,
@@ -669,7 +790,11 @@ pub fn train<B: Backend>(
             });
         }
         let train_seconds = start.elapsed().as_secs_f64();
-        let test_accuracy = accuracy(model, test)?;
+        let test_accuracy = if model.is_primary() {
+            accuracy(model.model(), test)?
+        } else {
+            f32::NAN
+        };
         let report = EpochReport {
             epoch,
             train_loss: (total / steps_per_epoch as f64) as f32,
@@ -677,10 +802,12 @@ pub fn train<B: Backend>(
             seconds: start.elapsed().as_secs_f64(),
             images_per_second: train.len() as f64 / train_seconds.max(1e-9),
             lr,
+            compute_seconds: compute,
+            communication_seconds: communication,
         };
         progress(Progress::EpochEnd(report));
         reports.push(report);
-        if let Some(dir) = &run.checkpoint {
+        if let (Some(dir), true) = (&run.checkpoint, model.is_primary()) {
             std::fs::create_dir_all(dir).map_err(|e| checkpoint_error(dir, e.to_string()))?;
             let mut meta: Vec<(&str, String)> = Vec::new();
             let keys: Vec<String> = fingerprint
@@ -696,7 +823,7 @@ pub fn train<B: Backend>(
                 serde_json::to_string(&reports)
                     .map_err(|e| checkpoint_error(dir, e.to_string()))?,
             ));
-            io::save_checkpoint(&checkpoint_file(dir), model, &optimizer, &meta)?;
+            io::save_checkpoint(&checkpoint_file(dir), model.model(), &optimizer, &meta)?;
             progress(Progress::Checkpoint { epoch });
         }
     }

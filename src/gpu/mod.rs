@@ -150,6 +150,46 @@ impl Gpu {
         Ok(out)
     }
 
+    /// The devices of a data-parallel run ([`crate::nn::DataParallel`]):
+    /// `"all"` (one per adapter, as [`Gpu::all`]), a count `"N"` (the
+    /// first N of those), or a comma-separated list of names, each opening
+    /// a fresh device on the first adapter whose name or backend, as in
+    /// "llvmpipe (LLVM 15.0.6, 256 bits) (Vulkan)", contains it
+    /// (case-insensitive; one adapter named twice gives two devices).
+    pub fn devices(spec: &str) -> Result<Vec<Gpu>, Error> {
+        let spec = spec.trim();
+        if spec.eq_ignore_ascii_case("all") {
+            return Self::all();
+        }
+        let describe = |g: &Gpu| format!("{} ({:?})", g.inner.info.name, g.inner.info.backend);
+        if let Ok(count) = spec.parse::<usize>() {
+            let mut all = Self::all()?;
+            if count == 0 || count > all.len() {
+                let names: Vec<String> = all.iter().map(describe).collect();
+                return Err(Error::Distributed {
+                    message: format!(
+                        "{count} device(s) asked for, this machine has {} adapter(s): {}",
+                        all.len(),
+                        names.join(", ")
+                    ),
+                });
+            }
+            all.truncate(count);
+            return Ok(all);
+        }
+        let mut out = Vec::new();
+        for name in spec.split(',').map(str::trim) {
+            let needle = name.to_lowercase();
+            let found = Self::all()?
+                .into_iter()
+                .find(|g| !needle.is_empty() && describe(g).to_lowercase().contains(&needle));
+            out.push(found.ok_or_else(|| Error::NoAdapter {
+                wanted: name.to_string(),
+            })?);
+        }
+        Ok(out)
+    }
+
     /// Opens a device on `adapter` with the adapter's own limits (not
     /// wgpu's conservative defaults) and timestamp queries where offered.
     pub fn from_adapter(adapter: wgpu::Adapter) -> Result<Gpu, Error> {

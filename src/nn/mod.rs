@@ -10,6 +10,7 @@ pub mod io;
 mod loss;
 mod model;
 mod optim;
+pub mod parallel;
 pub mod profile;
 pub mod schedule;
 
@@ -17,5 +18,6 @@ pub use backend::{Backend, BnGrads, Cpu, CpuTensor, HostAdamState};
 pub use loss::{argmax_rows, one_hot, Loss};
 pub use model::{Layer, LayerKind, Param, Sequential};
 pub use optim::{Optimizer, OptimizerConfig, OptimizerState};
+pub use parallel::{Collective, DataParallel, StepReport};
 pub use profile::{OpTime, Profiled};
 pub use schedule::LrSchedule;

@@ -284,6 +284,44 @@ fn safetensors_round_trip_is_exact() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// The same model and metadata saved twice give the same bytes (the
+/// metadata's order in the header is sorted, not a hash map's), and the
+/// file still loads.
+#[test]
+fn saving_twice_writes_the_same_bytes() {
+    let dir = std::env::temp_dir().join(format!("wgconv-bytes-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = small_cnn(Cpu::<f32>::new(), 4);
+    let meta: Vec<(&str, String)> = ["seed", "architecture", "data", "test_accuracy", "b", "a"]
+        .iter()
+        .enumerate()
+        .map(|(i, k)| (*k, i.to_string()))
+        .collect();
+    let files: Vec<Vec<u8>> = (0..6)
+        .map(|i| {
+            let path = dir.join(format!("m{i}.safetensors"));
+            nn::io::save(&model, &path, &meta).unwrap();
+            std::fs::read(&path).unwrap()
+        })
+        .collect();
+    for (i, f) in files.iter().enumerate() {
+        assert!(f == &files[0], "save {i} differs from save 0");
+    }
+    let len = u64::from_le_bytes(files[0][..8].try_into().unwrap()) as usize;
+    assert_eq!(len % 8, 0, "header not padded to 8 bytes");
+    let header = std::str::from_utf8(&files[0][8..8 + len]).unwrap();
+    let keys = ["\"a\"", "\"architecture\"", "\"b\"", "\"data\"", "\"seed\""];
+    let at: Vec<usize> = keys.iter().map(|k| header.find(k).unwrap()).collect();
+    assert!(
+        at.windows(2).all(|w| w[0] < w[1]),
+        "metadata not sorted: {header}"
+    );
+    let mut loaded = small_cnn(Cpu::<f32>::new(), 5);
+    let got = nn::io::load(&mut loaded, &dir.join("m0.safetensors")).unwrap();
+    assert_eq!(got.get("b").map(String::as_str), Some("4"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// Work inside Gpu::record is held back and submitted once; reading a
 /// tensor inside the batch still sees every op recorded before it, and the
 /// results equal those of unbatched calls.

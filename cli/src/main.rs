@@ -1,6 +1,8 @@
 //! The `wgconv` command line: `devices`, `check` (the default), `bench`,
 //! `train` and `eval`.
 
+#[cfg(feature = "mpi")]
+mod distributed;
 mod plot;
 mod train;
 

@@ -8,10 +8,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use wgconv::datasets::{FashionMnist, FASHION_MNIST_DIR};
-use wgconv::nn::{io, Backend, Cpu, OptimizerConfig, Sequential};
+use wgconv::nn::{io, Backend, Cpu, DataParallel, OptimizerConfig, Sequential};
 use wgconv::train::{
     self, EpochReport, Evaluation, ImageSet, Preset, Progress, RunOptions, Schedule, TrainConfig,
-    TEST_IMAGES,
+    Trainer, TEST_IMAGES,
 };
 use wgconv::{Adam, Gpu, Sgd};
 
@@ -58,14 +58,14 @@ pub struct TrainArgs {
     /// Where the data set is: the digits CSV, or Fashion-MNIST's folder
     /// (default: data/digits.csv.gz, /usr/share/datasets/fashion-mnist).
     #[arg(long)]
-    data_path: Option<PathBuf>,
+    pub(crate) data_path: Option<PathBuf>,
     /// The model.
     #[arg(long, value_enum, default_value = "default")]
     model: ModelName,
     /// The run's length in passes over the training images (with --resume,
     /// the total, not what is left) (default: 10).
     #[arg(long)]
-    epochs: Option<usize>,
+    pub(crate) epochs: Option<usize>,
     /// Images per step (default: 32 for digits, 128 for Fashion-MNIST).
     #[arg(long)]
     batch: Option<usize>,
@@ -87,10 +87,10 @@ pub struct TrainArgs {
     augment: Option<bool>,
     /// Train on the first N training images only (quick checks).
     #[arg(long)]
-    limit: Option<usize>,
+    pub(crate) limit: Option<usize>,
     /// First adapter whose name contains this (case-insensitive).
     #[arg(long, default_value = "")]
-    adapter: String,
+    pub(crate) adapter: String,
     /// Seeds the split, the initial weights, the batch order and the
     /// augmentation.
     #[arg(long, default_value_t = TrainConfig::default().seed)]
@@ -98,6 +98,17 @@ pub struct TrainArgs {
     /// Train on the CPU reference instead of a GPU.
     #[arg(long)]
     cpu: bool,
+    /// Data-parallel over several devices: `all` (every adapter), a count
+    /// (the first N), or adapter names separated by commas (matched
+    /// against "name (backend)", e.g. `vulkan,gl`). Every batch is split
+    /// between them; see the README's "Data-parallel training".
+    #[arg(long, conflicts_with = "cpu")]
+    pub(crate) devices: Option<String>,
+    /// One rank of an MPI job (`mpirun -np N wgconv train --distributed`):
+    /// every rank takes a shard of each batch on its own adapter (by local
+    /// rank), rank 0 reports and writes. Needs a build with `--features mpi`.
+    #[arg(long, conflicts_with_all = ["cpu", "devices"])]
+    pub(crate) distributed: bool,
     /// Write a checkpoint to this folder after every epoch.
     #[arg(long)]
     checkpoint: Option<PathBuf>,
@@ -254,10 +265,33 @@ fn config(args: &TrainArgs) -> TrainConfig {
 
 pub fn run_train(args: &TrainArgs) -> CliResult {
     let cfg = config(args);
+    let preset = preset(args.data, args.model);
+    if args.distributed {
+        #[cfg(feature = "mpi")]
+        return super::distributed::run(args, &cfg, preset);
+        #[cfg(not(feature = "mpi"))]
+        return Err(
+            "--distributed needs MPI: build with `cargo build --release --features mpi` \
+                    (Debian: apt-get install libopenmpi-dev openmpi-bin libclang-dev) and start \
+                    it with mpirun"
+                .into(),
+        );
+    }
+    if let Some(spec) = &args.devices {
+        let replicas = Gpu::devices(spec)?
+            .into_iter()
+            .map(|g| preset.build(g, cfg.seed))
+            .collect::<Result<Vec<_>, _>>()?;
+        let dp = DataParallel::new(replicas, None)?;
+        let describe = format!("{} replicas: {}", dp.replicas().len(), dp.describe());
+        return train_on(dp, describe, args, &cfg);
+    }
     if args.cpu {
-        train_on(Cpu::<f32>::new(), args, &cfg)
+        let b = Cpu::<f32>::new();
+        train_on(preset.build(b, cfg.seed)?, b.describe(), args, &cfg)
     } else {
-        train_on(gpu(&args.adapter)?, args, &cfg)
+        let g = gpu(&args.adapter)?;
+        train_on(preset.build(g.clone(), cfg.seed)?, g.describe(), args, &cfg)
     }
 }
 
@@ -278,8 +312,16 @@ fn describe(cfg: &TrainConfig) -> String {
     )
 }
 
-fn train_on<B: Backend>(backend: B, args: &TrainArgs, cfg: &TrainConfig) -> CliResult {
+/// Trains `model` (one device's, or replicas) and reports; on the ranks
+/// of an MPI job other than 0 it trains and stays silent.
+pub(crate) fn train_on<T: Trainer>(
+    mut model: T,
+    adapter: String,
+    args: &TrainArgs,
+    cfg: &TrainConfig,
+) -> CliResult {
     let preset = preset(args.data, args.model);
+    let primary = model.is_primary();
     let (mut train_set, test_set) = load_data(args.data, args.data_path.as_deref(), cfg.seed)?;
     if train_set.image_shape != preset.image_shape() {
         return Err(format!(
@@ -294,18 +336,24 @@ fn train_on<B: Backend>(backend: B, args: &TrainArgs, cfg: &TrainConfig) -> CliR
     if let Some(n) = args.limit {
         train_set = train_set.first(n);
     }
-    let adapter = backend.describe();
-    println!(
+    let say = |line: String| {
+        if primary {
+            println!("{line}");
+        }
+    };
+    say(format!(
         "training {} on {} with {adapter}: {} train / {} test images, {}",
         preset.tag(),
         data_tag(args.data),
         train_set.len(),
         test_set.len(),
         describe(cfg)
-    );
-    let mut model = preset.build(backend, cfg.seed)?;
+    ));
     if let Some(dir) = &args.resume {
-        println!("resuming {}", train::checkpoint_file(dir).display());
+        say(format!(
+            "resuming {}",
+            train::checkpoint_file(dir).display()
+        ));
     }
     let run = RunOptions {
         checkpoint: args.checkpoint.clone(),
@@ -316,6 +364,7 @@ fn train_on<B: Backend>(backend: B, args: &TrainArgs, cfg: &TrainConfig) -> CliR
     let start = std::time::Instant::now();
     let mut bar = ProgressBar::hidden();
     let reports = train::train(&mut model, &train_set, &test_set, cfg, &run, |p| match p {
+        _ if !primary => {}
         Progress::EpochStart { epoch, images, .. } => {
             bar = ProgressBar::new(images as u64).with_style(
                 ProgressStyle::with_template(
@@ -344,6 +393,15 @@ fn train_on<B: Backend>(backend: B, args: &TrainArgs, cfg: &TrainConfig) -> CliR
                 r.lr,
                 r.seconds
             );
+            if r.communication_seconds > 0.0 {
+                let steps = r.compute_seconds + r.communication_seconds;
+                println!(
+                    "           steps: compute {:.1} s, communication {:.1} s ({:.0} %)",
+                    r.compute_seconds,
+                    r.communication_seconds,
+                    100.0 * r.communication_seconds / steps.max(1e-9)
+                );
+            }
         }
         Progress::Checkpoint { epoch } => {
             if let Some(dir) = &args.checkpoint {
@@ -355,7 +413,11 @@ fn train_on<B: Backend>(backend: B, args: &TrainArgs, cfg: &TrainConfig) -> CliR
         }
     })?;
     let seconds = start.elapsed().as_secs_f64();
-    let evaluation = train::evaluate(&mut model, &test_set)?;
+    if !primary {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let model = model.model();
+    let evaluation = train::evaluate(model, &test_set)?;
     let names = class_names(args.data);
     println!(
         "test accuracy {:.2} % ({} of {}) after {:.1} s on {adapter}",
@@ -389,7 +451,7 @@ fn train_on<B: Backend>(backend: B, args: &TrainArgs, cfg: &TrainConfig) -> CliR
     }
     if let Some(path) = &args.save {
         save_model(
-            &model,
+            model,
             path,
             preset,
             args.data,

@@ -7,8 +7,8 @@
 
 mod training;
 pub use training::{
-    bench_training, copy_bandwidth, preset_name, report as train_report, ProfileRow, TrainBench,
-    TrainBenchOptions,
+    bench_training, copy_bandwidth, preset_name, report as train_report, scaling, ProfileRow,
+    ScalingRow, TrainBench, TrainBenchOptions,
 };
 
 use crate::gpu::Recorder;

@@ -81,6 +81,61 @@ pub struct TrainBench {
     pub memory_bound_gbps: f64,
     pub by_layer: Vec<ProfileRow>,
     pub by_op: Vec<ProfileRow>,
+    /// Floats of parameters and buffers rank 0 broadcasts every step.
+    pub state_floats: usize,
+    /// Data-parallel projection from this step time ([`scaling`]).
+    pub scaling: Vec<ScalingRow>,
+}
+
+/// Link speeds of the projection, in Gb/s.
+pub const LINKS_GBIT: [f64; 2] = [10.0, 100.0];
+/// GPU counts of the projection.
+pub const SCALING_GPUS: [usize; 6] = [2, 4, 8, 16, 32, 64];
+
+/// One GPU count of the data-parallel projection, at each of
+/// [`LINKS_GBIT`].
+#[derive(Debug, Clone, Serialize)]
+pub struct ScalingRow {
+    pub gpus: usize,
+    /// wgconv's exchange per step (ms): gather to rank 0, then broadcast.
+    pub exchange_ms: Vec<f64>,
+    /// `step / (step + exchange)`: weak scaling (each GPU keeps the batch).
+    pub efficiency: Vec<f64>,
+    /// The same with a ring all-reduce (NCCL's, DDP's) instead.
+    pub ring_efficiency: Vec<f64>,
+}
+
+/// What a step of data-parallel training over `gpus` costs in exchange and
+/// efficiency, from a model of `params` parameters and `state` floats of
+/// weights and buffers and a measured single-GPU `step_ms`, with no
+/// overlap of exchange and compute and no latency term (the bandwidth
+/// bound). wgconv's exchange ([`crate::nn::DataParallel`]): rank 0's link
+/// receives every other rank's gradient, `(N−1)·4P` bytes, then sends the
+/// weights down a binomial tree, `⌈log2 N⌉·4S` bytes. A ring all-reduce
+/// moves `2(N−1)/N·4P` bytes over every link.
+pub fn scaling(params: usize, state: usize, step_ms: f64) -> Vec<ScalingRow> {
+    SCALING_GPUS
+        .iter()
+        .map(|&n| {
+            let grad = 4.0 * params as f64;
+            let ours = (n - 1) as f64 * grad + (n as f64).log2().ceil() * 4.0 * (state + 1) as f64;
+            let ring = 2.0 * (n - 1) as f64 / n as f64 * grad;
+            let ms = |bytes: f64, gbit: f64| bytes * 8.0 / (gbit * 1e9) * 1e3;
+            let exchange_ms: Vec<f64> = LINKS_GBIT.iter().map(|&g| ms(ours, g)).collect();
+            ScalingRow {
+                gpus: n,
+                efficiency: exchange_ms
+                    .iter()
+                    .map(|e| step_ms / (step_ms + e))
+                    .collect(),
+                ring_efficiency: LINKS_GBIT
+                    .iter()
+                    .map(|&g| step_ms / (step_ms + ms(ring, g)))
+                    .collect(),
+                exchange_ms,
+            }
+        })
+        .collect()
 }
 
 /// The preset's short name (`digits`, `fashion`, `resnet`).
@@ -162,15 +217,24 @@ pub fn bench_training(
     let mem_bytes: f64 = memory.iter().map(|o| o.bytes).sum();
     let mem_ms: f64 = memory.iter().map(|o| o.ms).sum();
 
+    let parameters: usize = model
+        .parameters()
+        .iter()
+        .map(|(_, p)| gpu.shape(&p.value).iter().product::<usize>())
+        .sum();
+    let state_floats = parameters
+        + model
+            .buffers()
+            .iter()
+            .map(|(_, t)| gpu.shape(t).iter().product::<usize>())
+            .sum::<usize>();
     Ok(TrainBench {
         model: preset_name(preset),
         adapter: gpu.info().name,
         batch: cfg.batch,
-        parameters: model
-            .parameters()
-            .iter()
-            .map(|(_, p)| gpu.shape(&p.value).iter().product::<usize>())
-            .sum(),
+        parameters,
+        state_floats,
+        scaling: scaling(parameters, state_floats, step_ms),
         steps: times.len(),
         step_ms,
         min_ms: times[0],
@@ -329,6 +393,29 @@ pub fn report(r: &TrainBench) -> String {
             row.ms,
             100.0 * row.share,
             bw
+        );
+    }
+    let _ = writeln!(
+        s,
+        "  data-parallel projection: {:.2} MB of gradients per step, this step time per GPU, no overlap",
+        4.0 * r.parameters as f64 / 1e6
+    );
+    let _ = writeln!(
+        s,
+        "  {:>5} {:>16} {:>9} {:>16} {:>9} {:>16}",
+        "GPUs", "exchange@10Gb/s", "eff", "exchange@100Gb/s", "eff", "ring eff 10/100"
+    );
+    for row in &r.scaling {
+        let _ = writeln!(
+            s,
+            "  {:>5} {:>13.2} ms {:>8.0}% {:>13.2} ms {:>8.0}% {:>9.0}%/{:.0}%",
+            row.gpus,
+            row.exchange_ms[0],
+            100.0 * row.efficiency[0],
+            row.exchange_ms[1],
+            100.0 * row.efficiency[1],
+            100.0 * row.ring_efficiency[0],
+            100.0 * row.ring_efficiency[1]
         );
     }
     s

@@ -109,7 +109,32 @@ fn serialize(
         .iter()
         .map(|(k, v)| (k.to_string(), v.clone()))
         .collect();
-    safetensors::serialize(views, Some(info)).map_err(|e| file_error(path, e))
+    let bytes = safetensors::serialize(views, Some(info)).map_err(|e| file_error(path, e))?;
+    canonical_header(&bytes).map_err(|e| file_error(path, e))
+}
+
+/// The same file with its JSON header's keys sorted. safetensors writes
+/// the metadata in a `HashMap`'s order, which changes from process to
+/// process, so the same model saved twice would differ in bytes. The
+/// header is re-written through serde_json's sorted maps and padded with
+/// spaces to a multiple of 8 bytes, as safetensors pads it; the tensor
+/// data, addressed relative to the header's end, is unchanged.
+fn canonical_header(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    let len = bytes
+        .get(..8)
+        .map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])) as usize)
+        .ok_or("no header")?;
+    let header = bytes.get(8..8 + len).ok_or("truncated header")?;
+    let value: serde_json::Value = serde_json::from_slice(header).map_err(|e| e.to_string())?;
+    let mut text = serde_json::to_vec(&value).map_err(|e| e.to_string())?;
+    while text.len() % 8 != 0 {
+        text.push(b' ');
+    }
+    let mut out = Vec::with_capacity(8 + text.len() + bytes.len() - 8 - len);
+    out.extend_from_slice(&(text.len() as u64).to_le_bytes());
+    out.extend_from_slice(&text);
+    out.extend_from_slice(&bytes[8 + len..]);
+    Ok(out)
 }
 
 /// A safetensors file's tensors by name, and its metadata.

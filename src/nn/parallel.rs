@@ -208,18 +208,30 @@ fn write_state<B: Backend>(
     Ok(())
 }
 
-/// Forward, loss and backward of one replica on its rows; returns the flat
-/// gradient, the shard's loss and the seconds its device took.
+/// One replica's part of a step.
+struct ShardGradient {
+    /// In [`Sequential::parameters`] order, flat.
+    grad: Vec<f32>,
+    loss: f32,
+    /// Seconds the device took for forward and backward.
+    seconds: f64,
+}
+
+/// Forward, loss and backward of one replica on its rows.
 fn shard_gradient<B: Backend>(
     m: &mut Sequential<B>,
     x: (&[f32], &[usize]),
     t: (&[f32], &[usize]),
     loss: Loss,
     params: usize,
-) -> Result<(Vec<f32>, f32, f64), Error> {
+) -> Result<ShardGradient, Error> {
     let b = m.backend().clone();
     if x.1[0] == 0 {
-        return Ok((vec![0.0; params], 0.0, 0.0));
+        return Ok(ShardGradient {
+            grad: vec![0.0; params],
+            loss: 0.0,
+            seconds: 0.0,
+        });
     }
     let start = Instant::now();
     let xt = b.tensor(x.1, x.0)?;
@@ -241,7 +253,11 @@ fn shard_gradient<B: Backend>(
         }
     }
     let loss = b.to_vec(&value)?.first().copied().unwrap_or(f32::NAN);
-    Ok((flat, loss, compute))
+    Ok(ShardGradient {
+        grad: flat,
+        loss,
+        seconds: compute,
+    })
 }
 
 impl<B: Backend> DataParallel<B> {
@@ -455,7 +471,7 @@ where
                 params,
             )
         };
-        let results: Vec<Result<(Vec<f32>, f32, f64), Error>> = if local == 1 {
+        let results: Vec<Result<ShardGradient, Error>> = if local == 1 {
             vec![work(&mut self.replicas[0], &mine[0])]
         } else {
             std::thread::scope(|s| {
@@ -478,10 +494,10 @@ where
         let mut sent = Vec::with_capacity(local * (params + 1));
         let mut compute = 0.0f64;
         for r in results {
-            let (g, l, secs) = r?;
-            sent.extend(g);
-            sent.push(l);
-            compute = compute.max(secs);
+            let r = r?;
+            sent.extend(r.grad);
+            sent.push(r.loss);
+            compute = compute.max(r.seconds);
         }
 
         // 3: every shard's gradient on rank 0, reduced in shard order.

@@ -98,6 +98,9 @@ pub enum Error {
     /// Data-parallel training could not go on: replicas or ranks that do
     /// not match, or a collective (MPI) that failed.
     Distributed { message: String },
+    /// A blocking call where nothing may block (a browser's main thread);
+    /// `call` has an `_async` form to await instead.
+    Blocking { call: &'static str },
 }
 
 impl fmt::Display for Error {
@@ -193,6 +196,10 @@ impl fmt::Display for Error {
             Error::ModelFile { path, message } => write!(f, "{path}: {message}"),
             Error::DataFile { path, message } => write!(f, "{path}: {message}"),
             Error::Distributed { message } => write!(f, "data-parallel training: {message}"),
+            Error::Blocking { call } => write!(
+                f,
+                "{call} waits for the GPU, which a browser cannot do: await {call}_async instead"
+            ),
         }
     }
 }

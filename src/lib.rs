@@ -17,6 +17,11 @@
 //! # Ok::<(), wgconv::Error>(())
 //! ```
 
+// In a browser wgpu's handles are JavaScript objects, neither Send nor
+// Sync, and there is one thread: the Arcs that share them natively are
+// only reference counts there.
+#![cfg_attr(target_arch = "wasm32", allow(clippy::arc_with_non_send_sync))]
+
 pub mod bench;
 pub mod check;
 pub mod cpu;
@@ -32,7 +37,7 @@ mod tensor;
 pub mod train;
 
 pub use error::Error;
-pub use gpu::{AdapterInfo, Gpu, MemoryStats};
+pub use gpu::{AdapterInfo, DeviceLimits, Gpu, MemoryStats};
 pub use ops::{Adam, AdamState, BatchNorm, Sgd, SgdState};
 pub use plan::{ConvKernel, ConvOp, ConvPlan, Policy};
 pub use shape::{Conv2dGeometry, Conv2dParams, Pool2dGeometry, Pool2dParams};

@@ -155,6 +155,12 @@ impl Tensor {
         self.gpu.read_buffer(&self.buffer, self.len())
     }
 
+    /// [`Tensor::to_vec`] without blocking: what a browser awaits.
+    pub async fn to_vec_async(&self) -> Result<Vec<f32>, Error> {
+        let _serial = self.gpu.serialize();
+        self.gpu.read_buffer_async(&self.buffer, self.len()).await
+    }
+
     /// The same data viewed with another shape of equal element count.
     pub fn reshape(&self, shape: &[usize]) -> Result<Tensor, Error> {
         let len = check_shape("reshape", shape)?;

@@ -613,7 +613,7 @@ impl<B: Backend> Trainer for Sequential<B> {
         batch: &ImageSet,
         optimizer: &mut Optimizer<B>,
     ) -> Result<StepReport, Error> {
-        let start = std::time::Instant::now();
+        let start = web_time::Instant::now();
         let (x, t) = batch_tensors(self.backend(), batch)?;
         let loss = self
             .train_step(&x, &t, Loss::SoftmaxCrossEntropy, optimizer, true)?
@@ -756,7 +756,7 @@ pub fn train<T: Trainer>(
     let last = run.stop_after.unwrap_or(cfg.epochs).min(cfg.epochs);
     let mut order: Vec<usize> = (0..train.len()).collect();
     for epoch in first_epoch..=last {
-        let start = std::time::Instant::now();
+        let start = web_time::Instant::now();
         // Each epoch shuffles the identity order, so the order depends
         // only on the generator's state at the epoch's start.
         order.iter_mut().enumerate().for_each(|(i, o)| *o = i);

@@ -363,9 +363,15 @@ pub(crate) fn train_on<T: Trainer>(
     };
     let start = std::time::Instant::now();
     let mut bar = ProgressBar::hidden();
+    let mut epoch_steps = 1.0;
     let reports = train::train(&mut model, &train_set, &test_set, cfg, &run, |p| match p {
         _ if !primary => {}
-        Progress::EpochStart { epoch, images, .. } => {
+        Progress::EpochStart {
+            epoch,
+            images,
+            steps,
+        } => {
+            epoch_steps = steps.max(1) as f64;
             bar = ProgressBar::new(images as u64).with_style(
                 ProgressStyle::with_template(
                     "epoch {prefix:>3} {bar:30} {pos:>6}/{len} images  {per_sec:>12}  eta {eta:>4}  {msg}",
@@ -394,12 +400,12 @@ pub(crate) fn train_on<T: Trainer>(
                 r.seconds
             );
             if r.communication_seconds > 0.0 {
-                let steps = r.compute_seconds + r.communication_seconds;
+                let both = r.compute_seconds + r.communication_seconds;
                 println!(
-                    "           steps: compute {:.1} s, communication {:.1} s ({:.0} %)",
-                    r.compute_seconds,
-                    r.communication_seconds,
-                    100.0 * r.communication_seconds / steps.max(1e-9)
+                    "           per step: compute {:.2} ms, communication {:.2} ms ({:.0} %)",
+                    1e3 * r.compute_seconds / epoch_steps,
+                    1e3 * r.communication_seconds / epoch_steps,
+                    100.0 * r.communication_seconds / both.max(1e-9)
                 );
             }
         }

@@ -42,3 +42,46 @@ fn devices_and_cpu_exclude_each_other() {
         &["cannot be used with"],
     );
 }
+
+/// `--epochs` is the run's total: a 1-epoch run checkpointed, then
+/// resumed with `--epochs 2`, saves the very bytes of a straight 2-epoch
+/// run (issue #9).
+#[test]
+fn resume_then_save_writes_the_bytes_of_a_straight_run() {
+    let dir = std::env::temp_dir().join(format!("wgconv-cli-resume-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |extra: &[&str]| {
+        let out = Command::new(WGCONV)
+            .args(["train", "--limit", "256", "--cpu"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{extra:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let path = |name: &str| dir.join(name).display().to_string();
+    run(&["--epochs", "2", "--save", &path("straight.safetensors")]);
+    run(&[
+        "--epochs",
+        "2",
+        "--stop-after",
+        "1",
+        "--checkpoint",
+        &path("ck"),
+    ]);
+    run(&[
+        "--epochs",
+        "2",
+        "--resume",
+        &path("ck"),
+        "--save",
+        &path("resumed.safetensors"),
+    ]);
+    let a = std::fs::read(path("straight.safetensors")).unwrap();
+    let b = std::fs::read(path("resumed.safetensors")).unwrap();
+    assert!(a == b, "the resumed run saved other bytes");
+    std::fs::remove_dir_all(&dir).ok();
+}

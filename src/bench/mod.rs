@@ -17,7 +17,8 @@ use crate::plan::ConvProblem;
 use crate::rng::Rng;
 use crate::{Conv2dGeometry, Conv2dParams, Error, Gpu};
 use serde::Serialize;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use web_time::Instant;
 
 /// One benchmark shape: NCHW input, OIHW weight, square stride and padding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,7 +15,7 @@ use crate::rng::Rng;
 use crate::train::{Preset, TrainConfig};
 use crate::{Error, Gpu};
 use serde::Serialize;
-use std::time::Instant;
+use web_time::Instant;
 
 /// How many steps to run.
 #[derive(Debug, Clone, Copy)]

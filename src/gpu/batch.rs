@@ -61,7 +61,7 @@ impl Gpu {
             .device
             .push_error_scope(wgpu::ErrorFilter::Validation);
         self.submit_commands(pending);
-        match pollster::block_on(scope.pop()) {
+        match super::record::settle(scope.pop(), &self.inner.late, "record") {
             Some(e) => Err(Error::Device {
                 op: "record",
                 message: e.to_string(),

@@ -1,5 +1,5 @@
-//! Buffer creation against the adapter's limits, and blocking readback
-//! (`map_async` + a futures-intrusive oneshot, `pollster` to wait).
+//! Buffer creation against the adapter's limits, and readback (async at
+//! the core: `map_async` + a futures-intrusive oneshot; blocking on top).
 
 use super::{Gpu, Lease};
 use crate::Error;
@@ -89,6 +89,27 @@ impl Gpu {
 
     /// Copies the first `bytes` bytes of `buffer` back to the host.
     pub(crate) fn read_raw(&self, buffer: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>, Error> {
+        super::block("Tensor::to_vec", self.read_raw_async(buffer, bytes))
+    }
+
+    /// [`Gpu::read_buffer`] without blocking.
+    pub(crate) async fn read_buffer_async(
+        &self,
+        buffer: &wgpu::Buffer,
+        len: usize,
+    ) -> Result<Vec<f32>, Error> {
+        let bytes = self.read_raw_async(buffer, (len * 4) as u64).await?;
+        Ok(bytemuck::cast_slice::<u8, f32>(&bytes).to_vec())
+    }
+
+    /// [`Gpu::read_raw`] without blocking: natively the device is polled
+    /// to the copy's end first (so the map is ready at once); in a browser
+    /// the map's promise is awaited.
+    pub(crate) async fn read_raw_async(
+        &self,
+        buffer: &wgpu::Buffer,
+        bytes: u64,
+    ) -> Result<Vec<u8>, Error> {
         self.check_usable()?;
         let staging = self.inner.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("readback"),
@@ -114,7 +135,7 @@ impl Gpu {
             let _ = tx.send(r);
         });
         self.wait_for(index)?;
-        let mapped = pollster::block_on(rx.receive());
+        let mapped = rx.receive().await;
         self.check_usable()?;
         match mapped {
             Some(Ok(())) => {}

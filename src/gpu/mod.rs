@@ -57,6 +57,10 @@ pub(crate) struct Inner {
     pool: Mutex<pool::Pool>,
     /// Set by the device-lost callback; every later op fails with it.
     lost: Arc<Mutex<Option<String>>>,
+    /// In a browser, where an error scope answers with a promise: the
+    /// first error a scope reported after its op returned; the next call
+    /// that checks the device reports it (gpu/record.rs). Unused natively.
+    pub(crate) late: Arc<Mutex<Option<String>>>,
     /// Held around every `queue.submit` and `device.poll`: both run
     /// wgpu-core's `maintain`, and two of them racing (one thread's poll
     /// timing out while another retires the same submission) trips a
@@ -91,6 +95,62 @@ fn instance() -> wgpu::Instance {
     wgpu::Instance::new(desc)
 }
 
+/// Runs one of the async core's futures to its end for the blocking API.
+/// Natively the future is ready as soon as the device has been polled
+/// (wgpu-core answers at once); a browser cannot block, so there the
+/// blocking call is an error naming its async form.
+pub(crate) fn block<T>(
+    call: &'static str,
+    future: impl std::future::Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        drop(future);
+        Err(Error::Blocking { call })
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let _ = call;
+        pollster::block_on(future)
+    }
+}
+
+/// The limits a device is opened with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeviceLimits {
+    /// Everything the adapter offers (the default).
+    #[default]
+    Adapter,
+    /// The WebGPU specification's defaults, what every browser grants
+    /// without asking (`wgpu::Limits::defaults()`): 128 MiB per storage
+    /// binding, 256 MiB per buffer, 8 storage buffers per shader stage,
+    /// 16 KiB of workgroup memory, 256 invocations per workgroup, no
+    /// immediates. Every kernel runs within them; this mode proves it on a
+    /// native adapter.
+    WebGpuDefaults,
+}
+
+impl DeviceLimits {
+    /// `WGCONV_LIMITS=webgpu` selects [`DeviceLimits::WebGpuDefaults`] for
+    /// every device a program opens (`WGCONV_LIMITS=webgpu cargo run` runs
+    /// the check under a browser's limits); anything else, or nothing, the
+    /// adapter's own.
+    pub fn from_env() -> DeviceLimits {
+        match std::env::var("WGCONV_LIMITS").as_deref() {
+            Ok("webgpu") => DeviceLimits::WebGpuDefaults,
+            _ => DeviceLimits::Adapter,
+        }
+    }
+
+    /// The limits to request from `adapter`.
+    pub fn resolve(self, adapter: &wgpu::Limits) -> wgpu::Limits {
+        match self {
+            DeviceLimits::Adapter => adapter.clone(),
+            DeviceLimits::WebGpuDefaults => wgpu::Limits::defaults(),
+        }
+    }
+}
+
 /// Preference when several adapters are present: a real GPU first.
 fn rank(info: &AdapterInfo) -> (u8, u8) {
     let device = match info.device_type {
@@ -113,8 +173,14 @@ impl Gpu {
     /// `vulkan`, `gl`) limits the backends searched and `WGPU_ADAPTER_NAME`
     /// picks the first adapter whose name contains it (case-insensitive).
     pub fn new() -> Result<Gpu, Error> {
+        block("Gpu::new", Self::new_async())
+    }
+
+    /// [`Gpu::new`] without blocking: what a browser calls (there the one
+    /// adapter is the browser's WebGPU adapter).
+    pub async fn new_async() -> Result<Gpu, Error> {
         let wanted = std::env::var("WGPU_ADAPTER_NAME").unwrap_or_default();
-        let mut all = Self::all_matching(&wanted)?;
+        let mut all = Self::all_matching_with_async(&wanted, DeviceLimits::from_env()).await?;
         all.sort_by_key(|g| rank(&g.inner.info));
         all.into_iter().next().ok_or(Error::NoAdapter { wanted })
     }
@@ -128,8 +194,26 @@ impl Gpu {
     /// Every usable adapter whose name contains `name` (case-insensitive;
     /// `""` matches all). Fails with [`Error::NoAdapter`] if none does.
     pub fn all_matching(name: &str) -> Result<Vec<Gpu>, Error> {
+        Self::all_matching_with(name, DeviceLimits::from_env())
+    }
+
+    /// [`Gpu::all_matching`] with the limits chosen by the caller, e.g.
+    /// every adapter under the WebGPU defaults:
+    /// `Gpu::all_matching_with("", DeviceLimits::WebGpuDefaults)`.
+    pub fn all_matching_with(name: &str, mode: DeviceLimits) -> Result<Vec<Gpu>, Error> {
+        block(
+            "Gpu::all_matching_with",
+            Self::all_matching_with_async(name, mode),
+        )
+    }
+
+    /// [`Gpu::all_matching_with`] without blocking.
+    pub async fn all_matching_with_async(
+        name: &str,
+        mode: DeviceLimits,
+    ) -> Result<Vec<Gpu>, Error> {
         let instance = instance();
-        let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+        let adapters = instance.enumerate_adapters(wgpu::Backends::all()).await;
         let needle = name.to_lowercase();
         let mut out = Vec::new();
         for adapter in adapters {
@@ -137,7 +221,7 @@ impl Gpu {
             if !info.name.to_lowercase().contains(&needle) {
                 continue;
             }
-            match Self::from_adapter(adapter) {
+            match Self::from_adapter_with_async(adapter, mode).await {
                 Ok(gpu) => out.push(gpu),
                 Err(e) => eprintln!("wgconv: skipping adapter: {e}"),
             }
@@ -191,11 +275,29 @@ impl Gpu {
     }
 
     /// Opens a device on `adapter` with the adapter's own limits (not
-    /// wgpu's conservative defaults) and timestamp queries where offered.
+    /// wgpu's conservative defaults), or the WebGPU defaults where
+    /// `WGCONV_LIMITS=webgpu` ([`DeviceLimits::from_env`]), and timestamp
+    /// queries where offered.
     pub fn from_adapter(adapter: wgpu::Adapter) -> Result<Gpu, Error> {
+        Self::from_adapter_with(adapter, DeviceLimits::from_env())
+    }
+
+    /// [`Gpu::from_adapter`] with the limits chosen by the caller.
+    pub fn from_adapter_with(adapter: wgpu::Adapter, mode: DeviceLimits) -> Result<Gpu, Error> {
+        block(
+            "Gpu::from_adapter_with",
+            Self::from_adapter_with_async(adapter, mode),
+        )
+    }
+
+    /// [`Gpu::from_adapter_with`] without blocking.
+    pub async fn from_adapter_with_async(
+        adapter: wgpu::Adapter,
+        mode: DeviceLimits,
+    ) -> Result<Gpu, Error> {
         let info = adapter.get_info();
         let features = adapter.features() & wgpu::Features::TIMESTAMP_QUERY;
-        let limits = adapter.limits();
+        let limits = mode.resolve(&adapter.limits());
         let desc = wgpu::DeviceDescriptor {
             label: Some("wgconv"),
             required_features: features,
@@ -204,12 +306,14 @@ impl Gpu {
             memory_hints: wgpu::MemoryHints::Performance,
             trace: wgpu::Trace::Off,
         };
-        let (device, queue) = pollster::block_on(adapter.request_device(&desc)).map_err(|e| {
-            Error::RequestDevice {
-                adapter: format!("{} ({:?})", info.name, info.backend),
-                message: e.to_string(),
-            }
-        })?;
+        let (device, queue) =
+            adapter
+                .request_device(&desc)
+                .await
+                .map_err(|e| Error::RequestDevice {
+                    adapter: format!("{} ({:?})", info.name, info.backend),
+                    message: e.to_string(),
+                })?;
         let lost = Arc::new(Mutex::new(None));
         let lost_cb = lost.clone();
         device.set_device_lost_callback(move |reason, msg| {
@@ -248,6 +352,7 @@ impl Gpu {
                 batches: Mutex::new(HashMap::new()),
                 pool: Mutex::new(pool::Pool::default()),
                 lost,
+                late: Arc::new(Mutex::new(None)),
                 queue_lock: Mutex::new(()),
                 tuning: Mutex::new(crate::plan::TunedPlans::from_env()),
                 serial: (info.backend == wgpu::Backend::Gl).then(|| Mutex::new(())),
@@ -329,9 +434,21 @@ impl Gpu {
 
     /// `Err(DeviceLost)` once the device has been lost; `Ok` otherwise.
     pub fn check_usable(&self) -> Result<(), Error> {
-        match &*self.inner.lost.lock().unwrap_or_else(|p| p.into_inner()) {
-            Some(message) => Err(Error::DeviceLost {
+        if let Some(message) = &*self.inner.lost.lock().unwrap_or_else(|p| p.into_inner()) {
+            return Err(Error::DeviceLost {
                 message: message.clone(),
+            });
+        }
+        match self
+            .inner
+            .late
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            Some(message) => Err(Error::Device {
+                op: "earlier work",
+                message,
             }),
             None => Ok(()),
         }
@@ -393,6 +510,31 @@ impl Gpu {
     pub fn synchronize(&self) -> Result<(), Error> {
         let _serial = self.serialize();
         self.wait_idle()
+    }
+
+    /// [`Gpu::synchronize`] without blocking: resolves once the work
+    /// submitted so far has finished. Natively that is a wait; in a
+    /// browser, the queue's work-done promise is awaited.
+    pub async fn synchronize_async(&self) -> Result<(), Error> {
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            self.synchronize()
+        }
+        #[cfg(target_arch = "wasm32")]
+        {
+            let (tx, rx) = futures_intrusive::channel::shared::oneshot_channel();
+            {
+                let _serial = self.serialize();
+                self.check_usable()?;
+                self.submit_commands(self.take_pending());
+                // Registered after the submission, so it covers it.
+                self.inner.queue.on_submitted_work_done(move || {
+                    let _ = tx.send(());
+                });
+            }
+            rx.receive().await;
+            self.check_usable()
+        }
     }
 
     /// Waits for everything submitted so far.

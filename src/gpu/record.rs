@@ -24,18 +24,54 @@ pub(crate) struct Recorder<'g> {
 /// of pushing; a recorder dropped early (an op failing between
 /// `Recorder::new` and `submit`) pops what is left here, newest first,
 /// instead of letting the vector drop them oldest first (a wgpu panic).
-struct Scopes(Vec<wgpu::ErrorScopeGuard>);
+struct Scopes {
+    guards: Vec<wgpu::ErrorScopeGuard>,
+    /// Where a browser's late answers go (`Inner::late`).
+    late: Arc<std::sync::Mutex<Option<String>>>,
+    op: &'static str,
+}
 
 impl Scopes {
     /// Pops every scope, newest first; the first error any held.
     fn pop_all(&mut self) -> Option<wgpu::Error> {
         let mut first = None;
-        while let Some(scope) = self.0.pop() {
-            if let Some(e) = pollster::block_on(scope.pop()) {
+        while let Some(scope) = self.guards.pop() {
+            // The scope leaves the device's stack here, in order; only
+            // its answer may come later.
+            let answer = scope.pop();
+            if let Some(e) = settle(answer, &self.late, self.op) {
                 first.get_or_insert(e);
             }
         }
         first
+    }
+}
+
+/// An error scope's answer. Natively wgpu-core has it at once. A browser
+/// answers with a promise that cannot be waited for, so there the answer
+/// is awaited in the background and an error kept for the next call that
+/// checks the device ([`Gpu::check_usable`]): late, but never lost.
+pub(crate) fn settle(
+    answer: impl std::future::Future<Output = Option<wgpu::Error>> + 'static,
+    late: &Arc<std::sync::Mutex<Option<String>>>,
+    op: &'static str,
+) -> Option<wgpu::Error> {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let _ = (late, op);
+        pollster::block_on(answer)
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        let late = late.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Some(e) = answer.await {
+                late.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get_or_insert(format!("{op}: {e}"));
+            }
+        });
+        None
     }
 }
 
@@ -141,11 +177,15 @@ impl<'g> Recorder<'g> {
     pub(crate) fn new(gpu: &'g Gpu, op: &'static str) -> Result<Self, Error> {
         gpu.check_usable()?;
         let device = &gpu.inner.device;
-        let scopes = Scopes(vec![
-            device.push_error_scope(wgpu::ErrorFilter::OutOfMemory),
-            device.push_error_scope(wgpu::ErrorFilter::Validation),
-            device.push_error_scope(wgpu::ErrorFilter::Internal),
-        ]);
+        let scopes = Scopes {
+            guards: vec![
+                device.push_error_scope(wgpu::ErrorFilter::OutOfMemory),
+                device.push_error_scope(wgpu::ErrorFilter::Validation),
+                device.push_error_scope(wgpu::ErrorFilter::Internal),
+            ],
+            late: gpu.inner.late.clone(),
+            op,
+        };
         let encoder =
             device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(op) });
         let mut rec = Recorder {

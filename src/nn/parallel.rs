@@ -32,7 +32,7 @@
 use super::{Backend, Loss, Optimizer, Sequential};
 use crate::Error;
 use std::ops::Range;
-use std::time::Instant;
+use web_time::Instant;
 
 /// What data-parallel training needs from a group of processes (an MPI
 /// communicator; implemented by the `wgconv` command line's `mpi`
@@ -471,26 +471,32 @@ where
                 params,
             )
         };
-        let results: Vec<Result<ShardGradient, Error>> = if local == 1 {
-            vec![work(&mut self.replicas[0], &mine[0])]
-        } else {
-            std::thread::scope(|s| {
-                let handles: Vec<_> = self
-                    .replicas
+        // One replica, or a browser (no threads): in turn.
+        let results: Vec<Result<ShardGradient, Error>> =
+            if local == 1 || cfg!(target_arch = "wasm32") {
+                self.replicas
                     .iter_mut()
                     .zip(mine)
-                    .map(|(m, r)| s.spawn(move || work(m, r)))
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| {
-                        h.join().unwrap_or_else(|_| {
-                            Err(distributed("a replica's thread panicked".into()))
-                        })
-                    })
+                    .map(|(m, r)| work(m, r))
                     .collect()
-            })
-        };
+            } else {
+                std::thread::scope(|s| {
+                    let handles: Vec<_> = self
+                        .replicas
+                        .iter_mut()
+                        .zip(mine)
+                        .map(|(m, r)| s.spawn(move || work(m, r)))
+                        .collect();
+                    handles
+                        .into_iter()
+                        .map(|h| {
+                            h.join().unwrap_or_else(|_| {
+                                Err(distributed("a replica's thread panicked".into()))
+                            })
+                        })
+                        .collect()
+                })
+            };
         let mut sent = Vec::with_capacity(local * (params + 1));
         let mut compute = 0.0f64;
         for r in results {

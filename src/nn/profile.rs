@@ -14,7 +14,7 @@ use super::Backend;
 use crate::{Adam, BatchNorm, Conv2dParams, Error, Pool2dParams, Sgd};
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::time::Instant;
+use web_time::Instant;
 
 /// One timed op: the part of the step it ran in, its name, its time.
 #[derive(Debug, Clone, PartialEq)]

@@ -130,7 +130,7 @@ fn measure(gpu: &Gpu, problem: &ConvProblem, candidates: &[ConvPlan]) -> Result<
                 out: &out.buffer,
             };
             record_conv(&mut rec, problem, candidate, buffers)?;
-            let start = std::time::Instant::now();
+            let start = web_time::Instant::now();
             let gpu_ms = rec.submit_timed()?;
             gpu.wait_idle()?;
             let wall_ms = start.elapsed().as_secs_f64() * 1e3;

@@ -98,6 +98,14 @@ pub fn run(gpu: &Gpu) -> Result<Vec<CheckRow>, Error> {
 /// on software adapters).
 pub fn run_with_progress(
     gpu: &Gpu,
+    progress: impl FnMut(usize, usize),
+) -> Result<Vec<CheckRow>, Error> {
+    crate::gpu::block("check::run", run_with_progress_async(gpu, progress))
+}
+
+/// [`run_with_progress`] without blocking: what the browser page awaits.
+pub async fn run_with_progress_async(
+    gpu: &Gpu,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<Vec<CheckRow>, Error> {
     let mut worst = [0f64; 5];
@@ -121,18 +129,25 @@ pub fn run_with_progress(
         );
         let outs = [
             (
-                gpu.conv2d(&tx, &tw, Some(&tb), p)?.to_vec()?,
+                gpu.conv2d(&tx, &tw, Some(&tb), p)?.to_vec_async().await?,
                 cpu::conv2d(&x, *xs, &w, *ws, Some(&b), p)?,
             ),
             (
-                gpu.conv2d_input_grad(&tdy, &tw, *xs, p)?.to_vec()?,
+                gpu.conv2d_input_grad(&tdy, &tw, *xs, p)?
+                    .to_vec_async()
+                    .await?,
                 cpu::conv2d_input_grad(&dy, &w, *ws, *xs, p)?,
             ),
             (
-                gpu.conv2d_weight_grad(&tx, &tdy, *ws, p)?.to_vec()?,
+                gpu.conv2d_weight_grad(&tx, &tdy, *ws, p)?
+                    .to_vec_async()
+                    .await?,
                 cpu::conv2d_weight_grad(&x, *xs, &dy, *ws, p)?,
             ),
-            (gpu.bias_grad(&tdy)?.to_vec()?, cpu::bias_grad(&dy, ys)?),
+            (
+                gpu.bias_grad(&tdy)?.to_vec_async().await?,
+                cpu::bias_grad(&dy, ys)?,
+            ),
         ];
         for (i, (g, r)) in outs.iter().enumerate() {
             worst[i] = worst[i].max(worst_error(g, r));
@@ -151,7 +166,7 @@ pub fn run_with_progress(
             gpu.sgd_step(&mut param, &gpu.tensor(ws, &outs[2].1)?, &mut state, &cfg)?;
             cpu::sgd_step(&mut param_ref, &outs[2].1, &mut state_ref, &cfg)?;
         }
-        worst[4] = worst[4].max(worst_error(&param.to_vec()?, &param_ref));
+        worst[4] = worst[4].max(worst_error(&param.to_vec_async().await?, &param_ref));
         progress(done + 1, geos.len());
     }
     Ok(OPS

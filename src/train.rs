@@ -131,12 +131,18 @@ pub fn load_digits(path: &Path) -> Result<ImageSet, Error> {
         path: path.display().to_string(),
         message,
     };
-    let file = std::fs::File::open(path).map_err(|e| bad(e.to_string()))?;
+    let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    digits_from_gzip(&bytes).map_err(bad)
+}
+
+/// The digits from the bytes of `digits.csv.gz` (what the browser page
+/// fetches instead of reading a file).
+pub fn digits_from_gzip(bytes: &[u8]) -> Result<ImageSet, String> {
     let mut text = String::new();
-    flate2::read::GzDecoder::new(file)
+    flate2::read::GzDecoder::new(bytes)
         .read_to_string(&mut text)
-        .map_err(|e| bad(format!("not a gzip CSV: {e}")))?;
-    parse_digits(&text).map_err(bad)
+        .map_err(|e| format!("not a gzip CSV: {e}"))?;
+    parse_digits(&text)
 }
 
 /// Parses the digits CSV text (one image per line).

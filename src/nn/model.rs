@@ -822,7 +822,25 @@ impl<B: Backend> Sequential<B> {
         report_loss: bool,
     ) -> Result<Option<f32>, Error> {
         let b = self.backend.clone();
-        let value = b.record(|| {
+        match self.train_step_deferred(x, targets, loss, optimizer, report_loss)? {
+            Some(t) => Ok(b.to_vec(&t)?.first().copied()),
+            None => Ok(None),
+        }
+    }
+
+    /// [`Sequential::train_step`] that hands back the loss as a 1-element
+    /// tensor instead of reading it: nothing waits for the device (a
+    /// browser reads it with `Tensor::to_vec_async`).
+    pub fn train_step_deferred(
+        &mut self,
+        x: &B::Tensor,
+        targets: &B::Tensor,
+        loss: Loss,
+        optimizer: &mut Optimizer<B>,
+        report_loss: bool,
+    ) -> Result<Option<B::Tensor>, Error> {
+        let b = self.backend.clone();
+        b.record(|| {
             self.zero_grad();
             let y = self.forward(x)?;
             b.enter(None, "loss");
@@ -834,11 +852,7 @@ impl<B: Backend> Sequential<B> {
             report_loss
                 .then(|| loss.forward(&b, &y, targets))
                 .transpose()
-        })?;
-        match value {
-            Some(t) => Ok(b.to_vec(&t)?.first().copied()),
-            None => Ok(None),
-        }
+        })
     }
 }
 

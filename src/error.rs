@@ -167,7 +167,8 @@ impl fmt::Display for Error {
                 padded_input,
             } => write!(
                 f,
-                "{op}: the dilated kernel {axis} ({dilated_kernel}) is larger than the padded input {axis} ({padded_input})"
+                "{op}: the {} {axis} ({dilated_kernel}) is larger than the padded input {axis} ({padded_input})",
+                if op.contains("pool") { "window" } else { "dilated kernel" }
             ),
             Error::ShapeMismatch {
                 op,

@@ -599,6 +599,11 @@ fn training_op_errors() {
             matches!(e, Error::KernelTooLarge { axis: "width", .. }),
             "{who}: {e}"
         );
+        assert!(
+            e.to_string()
+                .contains("the window width (7) is larger than the padded input width (5)"),
+            "{who}: {e}"
+        );
         let e = gpu
             .avg_pool2d_backward(
                 &gpu.zeros(&[1, 2, 3, 3]).unwrap(),

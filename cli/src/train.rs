@@ -503,9 +503,11 @@ fn print_confusion(e: &Evaluation, names: &[&str]) {
         } else {
             100.0 * row[i] as f64 / total as f64
         };
+        // Digits are their own names: the index alone then.
+        let name = names.get(i).copied().unwrap_or("?");
+        let name = if name == i.to_string() { "" } else { name };
         println!(
-            "{:>w$} {i:>2} {}   {recall:5.1} %",
-            names.get(i).unwrap_or(&"?"),
+            "{name:>w$} {i:>2} {}   {recall:5.1} %",
             cells.join(""),
             w = width
         );

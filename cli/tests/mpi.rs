@@ -209,3 +209,40 @@ fn ranks_with_different_settings_are_refused() {
         "{log}"
     );
 }
+
+/// Rank 0 writes the checkpoint and reads it back on resume, sending the
+/// run's position to the other ranks: two ranks stopped after epoch 1 and
+/// resumed save the bytes of a straight two-epoch run of two replicas.
+#[test]
+fn a_resumed_two_rank_run_saves_the_bytes_of_a_straight_run() {
+    let dir = scratch("resume");
+    let common = ["train", "--epochs", "2", "--limit", "320"];
+    let ck = dir.join("ck");
+    let mut c = mpirun(2);
+    c.arg(WGCONV)
+        .args(common)
+        .args(["--distributed", "--stop-after", "1"]);
+    c.arg("--checkpoint").arg(&ck);
+    let out = run_bounded(c, Duration::from_secs(300));
+    assert!(out.status.success(), "{}", text(&out));
+    let mut c = mpirun(2);
+    c.arg(WGCONV).args(common).arg("--distributed");
+    c.arg("--resume").arg(&ck);
+    c.arg("--save").arg(dir.join("resumed.safetensors"));
+    let out = run_bounded(c, Duration::from_secs(300));
+    let log = text(&out);
+    assert!(out.status.success(), "{log}");
+    assert!(
+        log.contains("epoch   2") && !log.contains("epoch   1 "),
+        "{log}"
+    );
+    let mut c = Command::new(WGCONV);
+    c.args(common).args(["--devices", "2"]);
+    c.arg("--save").arg(dir.join("straight.safetensors"));
+    let out = run_bounded(c, Duration::from_secs(300));
+    assert!(out.status.success(), "{}", text(&out));
+    let a = std::fs::read(dir.join("resumed.safetensors")).unwrap();
+    let b = std::fs::read(dir.join("straight.safetensors")).unwrap();
+    assert!(a == b, "the resumed MPI run saved other bytes");
+    std::fs::remove_dir_all(&dir).ok();
+}

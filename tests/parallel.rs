@@ -263,6 +263,20 @@ impl ThreadGroup {
     }
 }
 
+impl ThreadGroup {
+    /// Rank 0's `buf` into every rank's, through slot 0.
+    fn share<T: Copy>(&self, slots: &Mutex<Vec<Vec<T>>>, buf: &mut [T]) {
+        if self.rank == 0 {
+            slots.lock().unwrap()[0] = buf.to_vec();
+        }
+        self.barrier.wait();
+        if self.rank != 0 {
+            buf.copy_from_slice(&slots.lock().unwrap()[0]);
+        }
+        self.barrier.wait();
+    }
+}
+
 impl Collective for ThreadGroup {
     fn rank(&self) -> usize {
         self.rank
@@ -282,25 +296,11 @@ impl Collective for ThreadGroup {
         Ok(out)
     }
     fn broadcast(&self, buf: &mut [f32]) -> Result<(), Error> {
-        if self.rank == 0 {
-            self.f32s.lock().unwrap()[0] = buf.to_vec();
-        }
-        self.barrier.wait();
-        if self.rank != 0 {
-            buf.copy_from_slice(&self.f32s.lock().unwrap()[0]);
-        }
-        self.barrier.wait();
+        self.share(&self.f32s, buf);
         Ok(())
     }
     fn broadcast_u64(&self, buf: &mut [u64]) -> Result<(), Error> {
-        if self.rank == 0 {
-            self.u64s.lock().unwrap()[0] = buf.to_vec();
-        }
-        self.barrier.wait();
-        if self.rank != 0 {
-            buf.copy_from_slice(&self.u64s.lock().unwrap()[0]);
-        }
-        self.barrier.wait();
+        self.share(&self.u64s, buf);
         Ok(())
     }
     fn all_gather_u64(&self, value: u64) -> Result<Vec<u64>, Error> {

@@ -576,3 +576,41 @@ fn data_parallel_train_resumes_bit_identically() {
         );
     }
 }
+
+/// A host batch whose data does not fill its shape is refused, naming the
+/// shape that does not match (images or targets).
+#[test]
+fn host_batches_of_the_wrong_length_are_refused() {
+    let replicas = (0..2)
+        .map(|_| Preset::Digits.build(Cpu::<f32>::new(), 1).unwrap())
+        .collect();
+    let mut dp = DataParallel::new(replicas, None).unwrap();
+    let mut opt = optimizer::<Cpu>();
+    let x = vec![0.0; 4 * 64];
+    let t = one_hot(&[1, 2, 3, 4], 10).unwrap();
+    let loss = Loss::SoftmaxCrossEntropy;
+    let e = dp
+        .train_step(
+            &x[..4 * 64 - 1],
+            &[4, 1, 8, 8],
+            &t,
+            &[4, 10],
+            loss,
+            &mut opt,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::DataLength { shape, expected: 256, got: 255 } if shape == &[4, 1, 8, 8]),
+        "{e}"
+    );
+    let e = dp
+        .train_step(&x, &[4, 1, 8, 8], &t[..39], &[4, 10], loss, &mut opt)
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::DataLength { shape, expected: 40, got: 39 } if shape == &[4, 10]),
+        "{e}"
+    );
+    assert!(dp
+        .train_step(&x, &[4, 1, 8, 8], &t, &[4, 10], loss, &mut opt)
+        .is_ok());
+}

@@ -197,8 +197,7 @@ fn run_check(adapter: &str) -> Result<ExitCode, Box<dyn std::error::Error>> {
     println!();
     let mut ok = true;
     for gpu in gpus {
-        let i = gpu.info();
-        let name = format!("{} ({:?})", i.name, i.backend);
+        let name = gpu.describe();
         let bar = indicatif::ProgressBar::new(check::geometries().len() as u64).with_style(
             indicatif::ProgressStyle::with_template("{bar:20} {pos}/{len} geometries on {msg}")
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),

@@ -151,6 +151,11 @@ impl DeviceLimits {
     }
 }
 
+/// An adapter's name and backend, the one way reports and errors name it.
+fn adapter_label(info: &AdapterInfo) -> String {
+    format!("{} ({:?})", info.name, info.backend)
+}
+
 /// Preference when several adapters are present: a real GPU first.
 fn rank(info: &AdapterInfo) -> (u8, u8) {
     let device = match info.device_type {
@@ -245,11 +250,10 @@ impl Gpu {
         if spec.eq_ignore_ascii_case("all") {
             return Self::all();
         }
-        let describe = |g: &Gpu| format!("{} ({:?})", g.inner.info.name, g.inner.info.backend);
         if let Ok(count) = spec.parse::<usize>() {
             let mut all = Self::all()?;
             if count == 0 || count > all.len() {
-                let names: Vec<String> = all.iter().map(describe).collect();
+                let names: Vec<String> = all.iter().map(Gpu::describe).collect();
                 return Err(Error::Distributed {
                     message: format!(
                         "{count} device(s) asked for, this machine has {} adapter(s): {}",
@@ -266,7 +270,7 @@ impl Gpu {
             let needle = name.to_lowercase();
             let found = Self::all()?
                 .into_iter()
-                .find(|g| !needle.is_empty() && describe(g).to_lowercase().contains(&needle));
+                .find(|g| !needle.is_empty() && g.describe().to_lowercase().contains(&needle));
             out.push(found.ok_or_else(|| Error::NoAdapter {
                 wanted: name.to_string(),
             })?);
@@ -311,7 +315,7 @@ impl Gpu {
                 .request_device(&desc)
                 .await
                 .map_err(|e| Error::RequestDevice {
-                    adapter: format!("{} ({:?})", info.name, info.backend),
+                    adapter: adapter_label(&info),
                     message: e.to_string(),
                 })?;
         let lost = Arc::new(Mutex::new(None));
@@ -365,6 +369,12 @@ impl Gpu {
     /// Name, backend, device type and driver of the adapter.
     pub fn info(&self) -> AdapterInfo {
         self.inner.info.clone()
+    }
+
+    /// The adapter as reports name it: "llvmpipe (LLVM 15.0.6, 256 bits)
+    /// (Vulkan)".
+    pub fn describe(&self) -> String {
+        adapter_label(&self.inner.info)
     }
 
     /// What the convolution plan depends on (see [`crate::plan::plan`]):

@@ -230,8 +230,7 @@ impl Backend for Gpu {
     type AdamState = AdamState;
 
     fn describe(&self) -> String {
-        let i = self.info();
-        format!("{} ({:?})", i.name, i.backend)
+        Gpu::describe(self)
     }
     fn tensor(&self, shape: &[usize], data: &[f32]) -> Result<Tensor, Error> {
         Gpu::tensor(self, shape, data)

@@ -434,14 +434,17 @@ where
                 ),
             });
         }
-        let (x_row, t_row) = (x.len() / n, t.len() / n);
-        if x_row * n != x.len() || t_row * n != t.len() {
-            return Err(Error::DataLength {
-                shape: x_shape.to_vec(),
-                expected: x_row * n,
-                got: x.len(),
-            });
+        for (shape, data) in [(x_shape, x), (t_shape, t)] {
+            let expected: usize = shape.iter().product();
+            if data.len() != expected {
+                return Err(Error::DataLength {
+                    shape: shape.to_vec(),
+                    expected,
+                    got: data.len(),
+                });
+            }
         }
+        let (x_row, t_row) = (x.len() / n, t.len() / n);
         let local = self.replicas.len();
         let ranges = shard_ranges(n, self.shards());
         let mine = &ranges[self.rank() * local..(self.rank() + 1) * local];

@@ -15,7 +15,7 @@ use super::train::{train_on, TrainArgs};
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
 use std::process::ExitCode;
-use wgconv::nn::{Backend, Collective, DataParallel};
+use wgconv::nn::{Collective, DataParallel};
 use wgconv::train::{Preset, TrainConfig};
 use wgconv::{Error, Gpu};
 

@@ -13,45 +13,49 @@
 
 @compute @workgroup_size(64)
 fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let o = item(wid, lid);
-    if (o >= P.planes * P.ho * P.wo) {
+    let run = run_at(wid, lid, P.ho, P.wo);
+    if (run.plane >= P.planes) {
         return;
     }
-    let plane = o / (P.ho * P.wo);
-    let rest = o % (P.ho * P.wo);
-    var acc = 0.0;
-    for (var r = 0u; r < P.kh; r = r + 1u) {
-        let ihp = (rest / P.wo) * P.sh + r;
-        if (ihp < P.ph || ihp - P.ph >= P.h) {
-            continue;
-        }
-        for (var s = 0u; s < P.kw; s = s + 1u) {
-            let iwp = (rest % P.wo) * P.sw + s;
-            if (iwp < P.pw || iwp - P.pw >= P.w) {
+    let plane = run.plane;
+    let oh = run.row;
+    let area = f32(P.kh * P.kw);
+    for (var ow = run.col; ow < run.end; ow = ow + 1u) {
+        var acc = 0.0;
+        for (var r = 0u; r < P.kh; r = r + 1u) {
+            let ihp = oh * P.sh + r;
+            if (ihp < P.ph || ihp - P.ph >= P.h) {
                 continue;
             }
-            acc = acc + x[(plane * P.h + ihp - P.ph) * P.w + iwp - P.pw];
+            for (var s = 0u; s < P.kw; s = s + 1u) {
+                let iwp = ow * P.sw + s;
+                if (iwp < P.pw || iwp - P.pw >= P.w) {
+                    continue;
+                }
+                acc = acc + x[(plane * P.h + ihp - P.ph) * P.w + iwp - P.pw];
+            }
         }
+        out[(plane * P.ho + oh) * P.wo + ow] = acc / area;
     }
-    out[o] = acc / f32(P.kh * P.kw);
 }
 
 @compute @workgroup_size(64)
 fn backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let i = item(wid, lid);
-    if (i >= P.planes * P.h * P.w) {
+    let run = run_at(wid, lid, P.h, P.w);
+    if (run.plane >= P.planes) {
         return;
     }
-    let cover = covering_windows(i);
-    let plane = cover.plane;
-    let rows = cover.rows;
-    let cols = cover.cols;
+    let plane = run.plane;
+    let rows = covering_rows(run.row);
     let area = f32(P.kh * P.kw);
-    var acc = 0.0;
-    for (var oh = rows.x; oh < rows.y; oh = oh + 1u) {
-        for (var ow = cols.x; ow < cols.y; ow = ow + 1u) {
-            acc = acc + dy[(plane * P.ho + oh) * P.wo + ow] / area;
+    for (var iw = run.col; iw < run.end; iw = iw + 1u) {
+        let cols = covering_cols(iw);
+        var acc = 0.0;
+        for (var oh = rows.x; oh < rows.y; oh = oh + 1u) {
+            for (var ow = cols.x; ow < cols.y; ow = ow + 1u) {
+                acc = acc + dy[(plane * P.ho + oh) * P.wo + ow] / area;
+            }
         }
+        out[(plane * P.h + run.row) * P.w + iw] = acc;
     }
-    out[i] = acc;
 }

@@ -12,17 +12,27 @@
 // Layouts: x, y, dy, dx [N, C, H, W] f32 contiguous; weight, bias,
 // running_mean, running_var, dweight, dbias [C]; stats [C, 2] holds
 // (mean_c, invstd_c), what the backward pass reads.
+// Width: the module is built twice from this file (src/gpu/shaders.rs),
+// with `V` = f32 and with `V` = vec4<f32> (prelude `vector_width.wgsl`:
+// V, U, B, WIDTH, hsum). The vec4 module runs where a plane holds a
+// multiple of 4 values (HW % 4 == 0), so no vector straddles two channels:
+// every load and store moves 4 values, and on a CPU adapter the
+// per-invocation cost (index arithmetic, bounds tests) is what these
+// kernels spend their time on. Below, "vector" means one V; a plane holds
+// hwv = HW / WIDTH of them.
 // Per-channel sums (`stats`, `reduce`): one workgroup of 256 per channel;
-// invocation t sums the channel's elements t, t + 256, ... in order, then a
-// fixed tree halves the 256 partial sums: deterministic. The variance is a
-// second pass over (x − mean)², not E[x²] − mean², which cancels badly.
-// The walk over a channel's elements steps (image, position) by a fixed
-// (256 / HW, 256 % HW) with one carry (`Walk`) instead of dividing by HW
-// at every element: integer division has no vector instruction on a CPU
+// invocation t sums the channel's vectors t, t + 256, ... in order (WIDTH
+// running sums, added once at the end), then a fixed tree halves the 256
+// partial sums: deterministic. The variance is a second pass over
+// (x − mean)², not E[x²] − mean², which cancels badly.
+// The walk over a channel's vectors steps (image, position) by a fixed
+// (256 / hwv, 256 % hwv) with one carry (`Walk`) instead of dividing at
+// every vector: integer division has no vector instruction on a CPU
 // adapter, and lavapipe pays it once per lane.
-// Element-wise entry points (`normalize`, `input_grad`): workgroups of 64
-// over one plane (n, c) each, ⌈HW / 64⌉ per plane, so the channel comes
-// from the workgroup's index, not from a division per element.
+// Element-wise entry points (`normalize`, `input_grad`): workgroups of 64,
+// each invocation takes 4 vectors 64 apart (vector v of the tensor has
+// channel (v / hwv) % C): one division for the first, then a carry
+// (`Item`), so the division is paid once per 4 vectors.
 // `eval_stats`: one invocation per channel. Grids are linearised
 // (x + y · grid_x).
 // relu = 1 fuses a ReLU after the normalisation (batch_norm2d_relu):
@@ -42,17 +52,17 @@ struct BatchNormParams {
 }
 
 @group(0) @binding(0) var<uniform> P: BatchNormParams;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<V>;
 @group(0) @binding(2) var<storage, read> weight: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> stats: array<f32>;
 @group(0) @binding(5) var<storage, read_write> running_mean: array<f32>;
 @group(0) @binding(6) var<storage, read_write> running_var: array<f32>;
-@group(0) @binding(7) var<storage, read_write> out: array<f32>;
-@group(0) @binding(8) var<storage, read> dy: array<f32>;
+@group(0) @binding(7) var<storage, read_write> out: array<V>;
+@group(0) @binding(8) var<storage, read> dy: array<V>;
 @group(0) @binding(9) var<storage, read_write> dweight: array<f32>;
 @group(0) @binding(10) var<storage, read_write> dbias: array<f32>;
-@group(0) @binding(11) var<storage, read> act: array<f32>;
+@group(0) @binding(11) var<storage, read> act: array<V>;
 
 const WG: u32 = 256u;
 var<workgroup> partial: array<f32, 256>;
@@ -61,62 +71,78 @@ fn linear_id(wid: vec3<u32>) -> u32 {
     return wid.x + wid.y * P.grid_x;
 }
 
-// Element j (of M) of a channel is at image j / HW, position j % HW; a
-// Walk holds both for j = lid, lid + 256, ...
+fn plane_vectors() -> u32 {
+    return P.hw / WIDTH;
+}
+
+// Vector j of a channel is at image j / hwv, position j % hwv; a Walk
+// holds both for j = lid, lid + 256, ...
 struct Walk {
     img: u32,
     k: u32,
 }
 
 fn walk_start(lid: u32) -> Walk {
-    return Walk(lid / P.hw, lid % P.hw);
+    let hwv = plane_vectors();
+    return Walk(lid / hwv, lid % hwv);
 }
 
 fn walk_next(w: Walk) -> Walk {
-    var n = Walk(w.img + WG / P.hw, w.k + WG % P.hw);
-    if (n.k >= P.hw) {
-        n.k = n.k - P.hw;
+    let hwv = plane_vectors();
+    var n = Walk(w.img + WG / hwv, w.k + WG % hwv);
+    if (n.k >= hwv) {
+        n.k = n.k - hwv;
         n.img = n.img + 1u;
     }
     return n;
 }
 
 fn walk_index(c: u32, w: Walk) -> u32 {
-    return (w.img * P.c + c) * P.hw + w.k;
+    return (w.img * P.c + c) * plane_vectors() + w.k;
 }
 
-// The element of an element-wise entry point: plane (n, c) of the
-// workgroup, position lid within its tile; `ok` false past the plane.
-struct PlaneItem {
-    i: u32,
+// Vector `v` of the tensor, its position `k` in its plane and its channel.
+struct Item {
+    v: u32,
+    k: u32,
     c: u32,
-    ok: bool,
 }
 
-fn plane_item(wid: vec3<u32>, lid: u32) -> PlaneItem {
-    let tiles = (P.hw + 63u) / 64u;
-    let g = linear_id(wid);
-    let plane = g / tiles;
-    let k = (g % tiles) * 64u + lid;
-    return PlaneItem(plane * P.hw + k, plane % P.c, k < P.hw && plane < P.n * P.c);
+// The first of an invocation's 4 vectors.
+fn item_start(wid: vec3<u32>, lid: u32) -> Item {
+    let hwv = plane_vectors();
+    let v = linear_id(wid) * 256u + lid;
+    let plane = v / hwv;
+    return Item(v, v - plane * hwv, plane % P.c);
 }
 
-fn relu(v: f32) -> f32 {
-    return select(v, 0.0, v < 0.0 && !is_nan(v));
+// 64 vectors on: the position moves by 64 % hwv and the channel by
+// (64 / hwv) % C, plus one for a carry out of the plane; both sums stay
+// below twice their modulus, so one subtraction each wraps them.
+fn item_next(e: Item) -> Item {
+    let hwv = plane_vectors();
+    var n = Item(e.v + 64u, e.k + 64u % hwv, e.c + (64u / hwv) % P.c);
+    if (n.k >= hwv) {
+        n.k = n.k - hwv;
+        n.c = n.c + 1u;
+    }
+    if (n.c >= P.c) {
+        n.c = n.c - P.c;
+    }
+    return n;
 }
 
-// dy at element i, through the fused ReLU's mask when there is one.
-fn grad_at(i: u32) -> f32 {
+fn relu(v: V) -> V {
+    return select(v, V(0.0), v < V(0.0) & !nan_mask(v));
+}
+
+// dy at vector i, through the fused ReLU's mask when there is one.
+fn grad_at(i: u32) -> V {
     if (P.relu != 0u) {
         let y = act[i];
-        return select(0.0, dy[i], y > 0.0 && !is_nan(y));
+        return select(V(0.0), dy[i], y > V(0.0) & !nan_mask(y));
     }
     return dy[i];
-}
-
-// NaN test on the bits: `v != v` is folded away by some compilers (GL).
-fn is_nan(v: f32) -> bool {
-    return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
 }
 
 fn tree_sum(lid: u32, v: f32) -> f32 {
@@ -139,21 +165,22 @@ fn stats_train(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
         return;
     }
     let m = P.n * P.hw;
-    var acc = 0.0;
+    let mv = P.n * plane_vectors();
+    var acc = V(0.0);
     var w = walk_start(lid);
-    for (var j = lid; j < m; j = j + WG) {
+    for (var j = lid; j < mv; j = j + WG) {
         acc = acc + x[walk_index(c, w)];
         w = walk_next(w);
     }
-    let mean = tree_sum(lid, acc) / f32(m);
-    var sq = 0.0;
+    let mean = tree_sum(lid, hsum(acc)) / f32(m);
+    var sq = V(0.0);
     w = walk_start(lid);
-    for (var j = lid; j < m; j = j + WG) {
-        let d = x[walk_index(c, w)] - mean;
+    for (var j = lid; j < mv; j = j + WG) {
+        let d = x[walk_index(c, w)] - V(mean);
         sq = sq + d * d;
         w = walk_next(w);
     }
-    let var_biased = tree_sum(lid, sq) / f32(m);
+    let var_biased = tree_sum(lid, hsum(sq)) / f32(m);
     if (lid == 0u) {
         stats[2u * c] = mean;
         stats[2u * c + 1u] = 1.0 / sqrt(var_biased + P.eps);
@@ -175,17 +202,19 @@ fn stats_eval(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
 
 @compute @workgroup_size(64)
 fn normalize(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let e = plane_item(wid, lid);
-    if (!e.ok) {
-        return;
-    }
-    let i = e.i;
-    let c = e.c;
-    let v = (x[i] - stats[2u * c]) * stats[2u * c + 1u] * weight[c] + bias[c];
-    if (P.relu != 0u) {
-        out[i] = relu(v);
-    } else {
-        out[i] = v;
+    let len = P.n * P.c * plane_vectors();
+    var e = item_start(wid, lid);
+    for (var t = 0u; t < 4u; t = t + 1u) {
+        if (e.v < len) {
+            let c = e.c;
+            let v = (x[e.v] - V(stats[2u * c])) * stats[2u * c + 1u] * weight[c] + bias[c];
+            if (P.relu != 0u) {
+                out[e.v] = relu(v);
+            } else {
+                out[e.v] = v;
+            }
+        }
+        e = item_next(e);
     }
 }
 
@@ -195,21 +224,21 @@ fn reduce(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
     if (c >= P.c) {
         return;
     }
-    let m = P.n * P.hw;
+    let mv = P.n * plane_vectors();
     let mean = stats[2u * c];
     let invstd = stats[2u * c + 1u];
-    var sum_dy = 0.0;
-    var sum_dy_xhat = 0.0;
+    var sum_dy = V(0.0);
+    var sum_dy_xhat = V(0.0);
     var w = walk_start(lid);
-    for (var j = lid; j < m; j = j + WG) {
+    for (var j = lid; j < mv; j = j + WG) {
         let k = walk_index(c, w);
         let g = grad_at(k);
         sum_dy = sum_dy + g;
-        sum_dy_xhat = sum_dy_xhat + g * (x[k] - mean) * invstd;
+        sum_dy_xhat = sum_dy_xhat + g * (x[k] - V(mean)) * invstd;
         w = walk_next(w);
     }
-    let db = tree_sum(lid, sum_dy);
-    let dw = tree_sum(lid, sum_dy_xhat);
+    let db = tree_sum(lid, hsum(sum_dy));
+    let dw = tree_sum(lid, hsum(sum_dy_xhat));
     if (lid == 0u) {
         dbias[c] = db;
         dweight[c] = dw;
@@ -218,20 +247,23 @@ fn reduce(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
 
 @compute @workgroup_size(64)
 fn input_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let e = plane_item(wid, lid);
-    if (!e.ok) {
-        return;
-    }
-    let i = e.i;
-    let c = e.c;
-    let invstd = stats[2u * c + 1u];
-    let scale = weight[c] * invstd;
-    let g = grad_at(i);
-    if (P.training == 0u) {
-        out[i] = g * scale;
-        return;
-    }
+    let len = P.n * P.c * plane_vectors();
     let m = f32(P.n * P.hw);
-    let xhat = (x[i] - stats[2u * c]) * invstd;
-    out[i] = scale / m * (m * g - dbias[c] - xhat * dweight[c]);
+    var e = item_start(wid, lid);
+    for (var t = 0u; t < 4u; t = t + 1u) {
+        if (e.v < len) {
+            let i = e.v;
+            let c = e.c;
+            let invstd = stats[2u * c + 1u];
+            let scale = weight[c] * invstd;
+            let g = grad_at(i);
+            if (P.training == 0u) {
+                out[i] = g * scale;
+            } else {
+                let xhat = (x[i] - V(stats[2u * c])) * invstd;
+                out[i] = scale / m * (m * g - V(dbias[c]) - xhat * dweight[c]);
+            }
+        }
+        e = item_next(e);
+    }
 }

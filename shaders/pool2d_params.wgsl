@@ -5,8 +5,8 @@
 // Shapes: x, dx [planes = N·C, h, w]; y, dy [planes, ho, wo]. The window of
 // output (oh, ow) covers input rows oh·sh − ph .. + kh and columns
 // ow·sw − pw .. + kw; positions outside the input are padding. Forward
-// kernels: one invocation per output element; backward kernels gather,
-// one invocation per input element over the windows that cover it
+// kernels: one item per output element; backward kernels gather, one item
+// per input element over the windows that cover it
 // (output rows ⌈(ih + ph − kh + 1) / sh⌉ ..= ⌊(ih + ph) / sh⌋, likewise
 // columns) in ascending order, so overlapping windows need no atomics and
 // the sums run in a fixed order. Workgroups of 64, grids linearised.
@@ -19,8 +19,29 @@ struct PoolParams {
 
 @group(0) @binding(0) var<uniform> P: PoolParams;
 
-fn item(wid: vec3<u32>, lid: u32) -> u32 {
-    return (wid.x + wid.y * P.grid_x) * 64u + lid;
+// Each invocation takes a run of up to RUN consecutive items of one row
+// (outputs along ow in the forward kernels and `backward_tiles`, inputs
+// along iw in the backward gathers): the plane, row and first column come
+// from one chain of divisions per run instead of per item, which is most
+// of what a pooling invocation costs on a CPU adapter. `Run` is run `t`
+// of a [planes, rows, cols] grid cut into ⌈cols / RUN⌉ runs per row;
+// `plane` ≥ P.planes past the grid.
+const RUN: u32 = 4u;
+
+struct Run {
+    plane: u32,
+    row: u32,
+    col: u32,
+    end: u32,
+}
+
+fn run_at(wid: vec3<u32>, lid: u32, rows: u32, cols: u32) -> Run {
+    let t = (wid.x + wid.y * P.grid_x) * 64u + lid;
+    let runs = (cols + RUN - 1u) / RUN;
+    let line = t / runs;
+    let col = (t - line * runs) * RUN;
+    let plane = line / rows;
+    return Run(plane, line - plane * rows, col, min(col + RUN, cols));
 }
 
 // Output rows (or columns) whose window covers padded coordinate `ip`
@@ -34,15 +55,12 @@ fn covering(ip: u32, k: u32, s: u32, extent: u32) -> vec2<u32> {
     return vec2<u32>(first, max(first, last));
 }
 
-// The plane of input element `i` and the output rows and columns whose
-// windows cover it (the gather of every backward pass).
-struct Cover { plane: u32, rows: vec2<u32>, cols: vec2<u32> }
+// The output rows (or columns) whose windows cover input row (column)
+// `i` (the gather of every backward pass).
+fn covering_rows(ih: u32) -> vec2<u32> {
+    return covering(ih + P.ph, P.kh, P.sh, P.ho);
+}
 
-fn covering_windows(i: u32) -> Cover {
-    let rest = i % (P.h * P.w);
-    return Cover(
-        i / (P.h * P.w),
-        covering(rest / P.w + P.ph, P.kh, P.sh, P.ho),
-        covering(rest % P.w + P.pw, P.kw, P.sw, P.wo),
-    );
+fn covering_cols(iw: u32) -> vec2<u32> {
+    return covering(iw + P.pw, P.kw, P.sw, P.wo);
 }

@@ -7,14 +7,20 @@ use common::{assert_close, gpus, label, Rng};
 use wgconv::{cpu, BatchNorm, Error, Gpu};
 
 /// Shapes: one image, one channel, 1-wide rows, primes, the minimum of two
-/// values per channel, and channels longer than one workgroup's 256 lanes.
-const SHAPES: [[usize; 4]; 6] = [
+/// values per channel, and channels longer than one workgroup's 256 lanes;
+/// planes of a multiple of 4 values take the vec4 kernels: one vector per
+/// plane (the element-wise walk wraps the channel), more channels than an
+/// invocation's 64-vector step, and 7 vectors per plane.
+const SHAPES: [[usize; 4]; 9] = [
     [1, 5, 3, 3],
     [3, 1, 1, 7],
     [2, 4, 5, 6],
     [2, 3, 1, 1],
     [4, 3, 16, 17],
     [7, 2, 11, 13],
+    [70, 3, 2, 2],
+    [1, 70, 1, 4],
+    [9, 5, 4, 7],
 ];
 
 struct Inputs {

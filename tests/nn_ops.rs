@@ -743,6 +743,49 @@ fn copy_is_bit_exact_and_owns_its_buffer() {
     }
 }
 
+/// 2x2 max pooling at stride 2 without padding has kernels of its own
+/// (unrolled windows): forward and backward match the reference exactly
+/// with ties, NaNs (first, last and lone positions of a window), odd
+/// planes whose last row or column no window covers (the backward pass
+/// then gathers), and rows of outputs that are not a multiple of a run.
+#[test]
+fn max_pool2d_2x2_kernels_match_reference_with_ties_and_nans() {
+    let p = Pool2dParams::window(2);
+    let shapes = [[2, 3, 8, 6], [1, 2, 5, 7], [3, 1, 2, 18], [1, 1, 9, 2]];
+    for gpu in gpus() {
+        let mut rng = Rng::new(29);
+        for shape in shapes {
+            let len = shape.iter().product();
+            let mut x = rng.ints(len);
+            for i in [0, 3, shape[3] + 1, len / 2, len - 1] {
+                x[i] = f32::NAN;
+            }
+            let ys = Pool2dGeometry::new("test", &shape, &p).unwrap().y_shape();
+            let dy = rng.floats(ys.iter().product());
+            let xt = gpu.tensor(&shape, &x).unwrap();
+            let ctx = |op: &str| format!("{op} {shape:?} on {}", label(gpu));
+            let y = gpu.max_pool2d(&xt, &p).unwrap().to_vec().unwrap();
+            let want = cpu::max_pool2d(&x, shape, &p).unwrap();
+            assert!(want.iter().any(|v| v.is_nan()), "{shape:?}: no NaN window");
+            for (i, (g, w)) in y.iter().zip(&want).enumerate() {
+                let same = g == w || (g.is_nan() && w.is_nan());
+                assert!(
+                    same,
+                    "{}: output {i}: gpu {g} vs ref {w}",
+                    ctx("max_pool2d")
+                );
+            }
+            assert_eq!(y.len(), want.len());
+            let dx = gpu
+                .max_pool2d_backward(&xt, &gpu.tensor(&ys, &dy).unwrap(), &p)
+                .unwrap();
+            let want = cpu::max_pool2d_backward(&x, shape, &dy, &p).unwrap();
+            let got = dx.to_vec().unwrap();
+            assert_close(&ctx("max_pool2d_backward"), &shape, &got, &want, true);
+        }
+    }
+}
+
 /// Pools whose windows tile the input (2x2 at stride 2 of even planes, 3x3
 /// at stride 3 with padding 1, 1x2 at stride 1x2) take the per-window
 /// backward pass (`backward_tiles`); it matches the reference exactly,

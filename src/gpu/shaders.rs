@@ -10,6 +10,11 @@
 //! GEMM view).
 //! The element-wise kernels share `elementwise.wgsl` (uniform and index
 //! rule) the same way.
+//! A kernel written against the value type `V` is built twice, behind
+//! `vector1.wgsl` (V = f32) and `vector4.wgsl` (V = vec4<f32>): its
+//! `…Vec4` module moves 4 consecutive values per load and store, for
+//! tensors whose layout keeps each group of 4 inside one row of the
+//! computation; the host module picks the width.
 
 const CONV_PARAMS: &str = include_str!("../../shaders/conv_params.wgsl");
 const CONV_INDEX: &str = include_str!("../../shaders/conv_index.wgsl");
@@ -33,6 +38,8 @@ const SOFTMAX_CROSS_ENTROPY: &str = include_str!("../../shaders/softmax_cross_en
 const POOL2D_PARAMS: &str = include_str!("../../shaders/pool2d_params.wgsl");
 const MAX_POOL2D: &str = include_str!("../../shaders/max_pool2d.wgsl");
 const AVG_POOL2D: &str = include_str!("../../shaders/avg_pool2d.wgsl");
+const VECTOR1: &str = include_str!("../../shaders/vector1.wgsl");
+const VECTOR4: &str = include_str!("../../shaders/vector4.wgsl");
 const BATCH_NORM2D: &str = include_str!("../../shaders/batch_norm2d.wgsl");
 const DROPOUT: &str = include_str!("../../shaders/dropout.wgsl");
 
@@ -60,19 +67,23 @@ pub(crate) enum Shader {
     SgdStep,
     AdamStep,
     Activation,
+    ActivationVec4,
     Add,
+    AddVec4,
     Copy,
+    CopyVec4,
     MseLoss,
     SoftmaxCrossEntropy,
     MaxPool2d,
     AvgPool2d,
     BatchNorm2d,
+    BatchNorm2dVec4,
     Dropout,
 }
 
 impl Shader {
     #[cfg(test)]
-    pub(crate) const ALL: [Shader; 16] = [
+    pub(crate) const ALL: [Shader; 20] = [
         Shader::Conv2dForward,
         Shader::Conv2dInputGrad,
         Shader::Conv2dInputGradCols,
@@ -81,13 +92,17 @@ impl Shader {
         Shader::SgdStep,
         Shader::AdamStep,
         Shader::Activation,
+        Shader::ActivationVec4,
         Shader::Add,
+        Shader::AddVec4,
         Shader::Copy,
+        Shader::CopyVec4,
         Shader::MseLoss,
         Shader::SoftmaxCrossEntropy,
         Shader::MaxPool2d,
         Shader::AvgPool2d,
         Shader::BatchNorm2d,
+        Shader::BatchNorm2dVec4,
         Shader::Dropout,
     ];
 
@@ -102,15 +117,27 @@ impl Shader {
             Shader::BiasGrad => "bias_grad",
             Shader::SgdStep => "sgd_step",
             Shader::AdamStep => "adam_step",
-            Shader::Activation => "activation",
-            Shader::Add => "add",
-            Shader::Copy => "copy",
+            Shader::Activation | Shader::ActivationVec4 => "activation",
+            Shader::Add | Shader::AddVec4 => "add",
+            Shader::Copy | Shader::CopyVec4 => "copy",
             Shader::MseLoss => "mse_loss",
             Shader::SoftmaxCrossEntropy => "softmax_cross_entropy",
             Shader::MaxPool2d => "max_pool2d",
             Shader::AvgPool2d => "avg_pool2d",
-            Shader::BatchNorm2d => "batch_norm2d",
+            Shader::BatchNorm2d | Shader::BatchNorm2dVec4 => "batch_norm2d",
             Shader::Dropout => "dropout",
+        }
+    }
+
+    /// The module of the same kernels at width 4 (vector4.wgsl), for
+    /// kernels built at two widths.
+    pub(crate) fn vec4(self) -> Option<Shader> {
+        match self {
+            Shader::Activation => Some(Shader::ActivationVec4),
+            Shader::Add => Some(Shader::AddVec4),
+            Shader::Copy => Some(Shader::CopyVec4),
+            Shader::BatchNorm2d => Some(Shader::BatchNorm2dVec4),
+            _ => None,
         }
     }
 
@@ -124,14 +151,18 @@ impl Shader {
             Shader::BiasGrad => [CONV_PARAMS, BIAS_GRAD].concat(),
             Shader::SgdStep => SGD_STEP.to_string(),
             Shader::AdamStep => ADAM_STEP.to_string(),
-            Shader::Activation => [ELEMENTWISE, ACTIVATION].concat(),
-            Shader::Add => [ELEMENTWISE, ADD].concat(),
-            Shader::Copy => [ELEMENTWISE, COPY].concat(),
+            Shader::Activation => [ELEMENTWISE, VECTOR1, ACTIVATION].concat(),
+            Shader::ActivationVec4 => [ELEMENTWISE, VECTOR4, ACTIVATION].concat(),
+            Shader::Add => [ELEMENTWISE, VECTOR1, ADD].concat(),
+            Shader::AddVec4 => [ELEMENTWISE, VECTOR4, ADD].concat(),
+            Shader::Copy => [ELEMENTWISE, VECTOR1, COPY].concat(),
+            Shader::CopyVec4 => [ELEMENTWISE, VECTOR4, COPY].concat(),
             Shader::MseLoss => [ELEMENTWISE, MSE_LOSS].concat(),
             Shader::SoftmaxCrossEntropy => [ELEMENTWISE, SOFTMAX_CROSS_ENTROPY].concat(),
             Shader::MaxPool2d => [POOL2D_PARAMS, MAX_POOL2D].concat(),
             Shader::AvgPool2d => [POOL2D_PARAMS, AVG_POOL2D].concat(),
-            Shader::BatchNorm2d => BATCH_NORM2D.to_string(),
+            Shader::BatchNorm2d => [VECTOR1, BATCH_NORM2D].concat(),
+            Shader::BatchNorm2dVec4 => [VECTOR4, BATCH_NORM2D].concat(),
             Shader::Dropout => DROPOUT.to_string(),
         }
     }

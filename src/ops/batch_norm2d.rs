@@ -121,9 +121,24 @@ fn uniform(
 /// The shape, the mode, the hyper-parameters, and whether a ReLU is fused.
 type How<'a> = ([usize; 4], bool, &'a BatchNorm, bool);
 
-/// Workgroups of the element-wise entry points: ⌈HW / 64⌉ per plane.
-fn plane_workgroups([n, c, h, w]: [usize; 4]) -> u64 {
-    (n * c) as u64 * (h * w).div_ceil(64) as u64
+/// The module for `shape`: vec4 where every plane holds a multiple of 4
+/// values, so that no vector crosses a channel.
+fn module([_, _, h, w]: [usize; 4]) -> Shader {
+    match Shader::BatchNorm2d.vec4() {
+        Some(wide) if (h * w).is_multiple_of(4) => wide,
+        _ => Shader::BatchNorm2d,
+    }
+}
+
+/// Workgroups of the element-wise entry points: 256 vectors each (64
+/// invocations of 4).
+fn elementwise_workgroups(shape: [usize; 4]) -> u64 {
+    let width = if module(shape) == Shader::BatchNorm2dVec4 {
+        4
+    } else {
+        1
+    };
+    (shape.iter().product::<usize>() / width).div_ceil(256) as u64
 }
 
 /// Records one entry point over `workgroups` workgroups.
@@ -137,13 +152,7 @@ fn dispatch(
 ) -> Result<(), Error> {
     let (mut u, grid) = uniform(rec.gpu(), op, shape, training, cfg, workgroups)?;
     u.relu = relu as u32;
-    rec.dispatch(
-        Shader::BatchNorm2d,
-        entry,
-        bytemuck::bytes_of(&u),
-        buffers,
-        grid,
-    );
+    rec.dispatch(module(shape), entry, bytemuck::bytes_of(&u), buffers, grid);
     Ok(())
 }
 
@@ -250,7 +259,7 @@ impl Gpu {
                 (4, &stats.buffer),
                 (7, &y.buffer),
             ];
-            dispatch(rec, op, "normalize", how, plane_workgroups(shape), &b)?;
+            dispatch(rec, op, "normalize", how, elementwise_workgroups(shape), &b)?;
             Ok((y, stats))
         })
     }
@@ -344,7 +353,14 @@ impl Gpu {
                 (10, &dbias.buffer),
                 (11, act),
             ];
-            dispatch(rec, op, "input_grad", how, plane_workgroups(shape), &b)?;
+            dispatch(
+                rec,
+                op,
+                "input_grad",
+                how,
+                elementwise_workgroups(shape),
+                &b,
+            )?;
             Ok((dx, dweight, dbias))
         })
     }

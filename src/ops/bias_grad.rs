@@ -4,7 +4,7 @@
 use super::add::sum_pieces;
 use super::conv_uniform::slot;
 use super::split::{batch_chunk, slice};
-use super::{check_owned, ConvUniform};
+use super::{check_owned, direct_workgroups, ConvUniform};
 use crate::gpu::{Bindable, Recorder, Shader};
 use crate::plan::MAX_LOOP_TRIPS;
 use crate::shape::check_4d;
@@ -60,7 +60,14 @@ fn record_piece(
     db: &dyn Bindable,
 ) -> Result<(), Error> {
     let gpu = rec.gpu();
-    let grid = gpu.grid(OP, k as u64)?;
+    // Channels of at most 256 values: one invocation each; longer ones a
+    // workgroup each (shaders/bias_grad.wgsl).
+    let (entry, workgroups) = if n * ho * wo <= 256 {
+        ("bias_grad_columns", direct_workgroups(k))
+    } else {
+        ("bias_grad", k as u64)
+    };
+    let grid = gpu.grid(OP, workgroups)?;
     let u = ConvUniform {
         n: n as u32,
         k: k as u32,
@@ -71,7 +78,7 @@ fn record_piece(
     };
     rec.dispatch(
         Shader::BiasGrad,
-        "bias_grad",
+        entry,
         bytemuck::bytes_of(&u),
         &[(slot::A, dy), (slot::B, db)],
         grid,

@@ -42,15 +42,22 @@ pub(crate) fn dispatch_items(
 
 /// [`dispatch_items`] for kernels whose every binding holds `len` values,
 /// element `i` of each read or written by item `i`: split into pieces that
-/// fit one binding each when `len` values do not.
+/// fit one binding each when `len` values do not, and at width 4 (the
+/// kernel's vec4 module, a quarter of the items) where `len` is a
+/// multiple of 4, which every piece then is too (pieces are multiples of
+/// 64 elements).
 pub(crate) fn dispatch_split(
     rec: &mut Recorder<'_>,
     op: &'static str,
-    kernel_entry: (Shader, &'static str),
+    (kernel, entry): (Shader, &'static str),
     len: usize,
     buffers: &[(u32, &wgpu::Buffer)],
 ) -> Result<(), Error> {
     let gpu = rec.gpu();
+    let (kernel, width) = match kernel.vec4() {
+        Some(wide) if len.is_multiple_of(4) => (wide, 4),
+        _ => (kernel, 1),
+    };
     for (first, count) in pieces(len, element_chunk(gpu, len)) {
         let slices: Vec<(u32, Slice)> = buffers
             .iter()
@@ -60,7 +67,7 @@ pub(crate) fn dispatch_split(
             .iter()
             .map(|(binding, s)| (*binding, s as &dyn Bindable))
             .collect();
-        dispatch_items(rec, op, kernel_entry, count, 0, &bound)?;
+        dispatch_items(rec, op, (kernel, entry), count / width, 0, &bound)?;
     }
     Ok(())
 }
@@ -94,7 +101,11 @@ mod tests {
         let size = std::mem::size_of::<ElementwiseUniform>();
         for shader in [
             Shader::Activation,
+            Shader::ActivationVec4,
             Shader::Add,
+            Shader::AddVec4,
+            Shader::Copy,
+            Shader::CopyVec4,
             Shader::MseLoss,
             Shader::SoftmaxCrossEntropy,
         ] {

@@ -6,6 +6,20 @@ use crate::gpu::Shader;
 use crate::shape::{Pool2dGeometry, Pool2dParams};
 use crate::{Error, Gpu, Tensor};
 
+/// 2x2 windows at stride 2 without padding: the pooling with entry points
+/// of its own (shaders/max_pool2d.wgsl), its window loop unrolled.
+fn is_2x2(p: &Pool2dParams) -> bool {
+    p.kernel == [2, 2] && p.stride == [2, 2] && p.padding == [0, 0]
+}
+
+fn forward_entry(p: &Pool2dParams) -> &'static str {
+    if is_2x2(p) {
+        "forward_2x2"
+    } else {
+        "forward"
+    }
+}
+
 impl Gpu {
     /// Max pooling of `x` `[N, C, H, W]` as torch's `max_pool2d(x, kernel,
     /// stride, padding)` in floor mode: padding counts as −∞, windows may
@@ -18,7 +32,7 @@ impl Gpu {
         let g = Pool2dGeometry::new(OP, x.shape(), p)?;
         self.run(OP, |rec| {
             let y = self.output_unlocked(OP, &g.y_shape())?;
-            let kernel = (Shader::MaxPool2d, "forward");
+            let kernel = (Shader::MaxPool2d, forward_entry(p));
             record_pool(rec, OP, kernel, &g, (Some(x), None), &y)?;
             Ok(y)
         })
@@ -42,7 +56,11 @@ impl Gpu {
         // Per window where the windows tile the input, else per input
         // (shaders/max_pool2d.wgsl).
         let entry = if g.windows_tile_input() {
-            "backward_tiles"
+            if is_2x2(p) {
+                "backward_tiles_2x2"
+            } else {
+                "backward_tiles"
+            }
         } else {
             check_gather(OP, &g, (p.kernel[0] * p.kernel[1]) as usize)?;
             "backward"

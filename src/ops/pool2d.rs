@@ -1,6 +1,7 @@
 //! What the pooling ops share (shaders/pool2d_params.wgsl): the uniform,
-//! the launch of a forward (one invocation per output) or backward (one
-//! per input, gathering over the covering windows) pass, and the loop
+//! the launch of a forward (one item per output) or backward (one per
+//! input, gathering over the covering windows) pass, each invocation a run
+//! of up to 4 items along a row, and the loop
 //! budget of the backward gather. The ops are max_pool2d.rs and
 //! avg_pool2d.rs.
 
@@ -51,10 +52,12 @@ pub(crate) fn record_pool(
     out: &Tensor,
 ) -> Result<(), Error> {
     let planes = g.n * g.c;
+    // One invocation per run of RUN items along a row (pool2d_params.wgsl).
+    const RUN: usize = 4;
     let items = if entry == "backward" {
-        planes * g.h * g.w
+        planes * g.h * g.w.div_ceil(RUN)
     } else {
-        planes * g.ho * g.wo
+        planes * g.ho * g.wo.div_ceil(RUN)
     };
     let grid = rec.gpu().grid(op, direct_workgroups(items))?;
     let p = &g.params;

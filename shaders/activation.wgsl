@@ -16,7 +16,7 @@ fn relu_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
     let i = item(wid, lid);
     if (i < P.len) {
         let x = a[i];
-        out[i] = select(x, V(0.0), x < V(0.0) & !nan_mask(x));
+        out[i] = select(x, V(0.0), (x < V(0.0)) & !nan_mask(x));
     }
 }
 
@@ -25,7 +25,7 @@ fn relu_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocatio
     let i = item(wid, lid);
     if (i < P.len) {
         let x = a[i];
-        out[i] = select(V(0.0), dy[i], x > V(0.0) & !nan_mask(x));
+        out[i] = select(V(0.0), dy[i], (x > V(0.0)) & !nan_mask(x));
     }
 }
 

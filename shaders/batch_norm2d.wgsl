@@ -133,14 +133,14 @@ fn item_next(e: Item) -> Item {
 }
 
 fn relu(v: V) -> V {
-    return select(v, V(0.0), v < V(0.0) & !nan_mask(v));
+    return select(v, V(0.0), (v < V(0.0)) & !nan_mask(v));
 }
 
 // dy at vector i, through the fused ReLU's mask when there is one.
 fn grad_at(i: u32) -> V {
     if (P.relu != 0u) {
         let y = act[i];
-        return select(V(0.0), dy[i], y > V(0.0) & !nan_mask(y));
+        return select(V(0.0), dy[i], (y > V(0.0)) & !nan_mask(y));
     }
     return dy[i];
 }

@@ -42,7 +42,8 @@ if ! lines | grep -qx 'wgconv-web check: ok'; then
 fi
 accuracy=$(lines | sed -n 's/^wgconv-web train: test_accuracy=\([0-9.]*\) .*/\1/p')
 if [ -z "$accuracy" ]; then
-  echo "web/test.sh: no training result within ${limit} s" >&2
+  echo "web/test.sh: no training result (stopped after $((SECONDS - start)) of ${limit} s allowed); Chromium's log ends:" >&2
+  tail -20 "$out/chromium.log" >&2
   exit 1
 fi
 python3 -c "import sys; a=float('$accuracy'); sys.exit(0 if a >= 0.90 else 1)" \

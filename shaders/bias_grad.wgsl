@@ -9,8 +9,8 @@
 // with one carry instead of dividing by HW at every element: integer
 // division has no vector instruction on a CPU adapter.
 // `bias_grad_columns`: one invocation per channel summing its values in
-// order, for channels of at most 256 values (a linear layer's [N, K]
-// gradient): a tree's barriers would cost more than the sum.
+// order, for short channels (a linear layer's [N, K] gradient; the host
+// decides how short): a tree's barriers would cost more than the sum.
 // Both orders are fixed, so the result is deterministic on a given adapter.
 
 @group(0) @binding(1) var<storage, read> dy: array<f32>;

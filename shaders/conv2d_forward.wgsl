@@ -6,6 +6,12 @@
 //   direct: one invocation per output element, workgroup of 64,
 //           ceil(N·K·Ho·Wo / 64) workgroups (linearised). The reference kernel.
 //   tiled:  gemm_tiled.wgsl over the GEMM view below.
+//   reduce_splits: where the host cuts a GEMM's reduction into P.splits
+//           ranges (few output tiles and a long reduction: a linear
+//           layer), each range writes its partial sums to its own slice
+//           of binding 3 without the bias; this adds them in split order
+//           and the bias last, one invocation per y element: the same
+//           inputs give the same bits every run.
 // GEMM view (per group g): rows m = (n, oh, ow) [N·Ho·Wo], columns = output
 // channel within the group [K/g], reduction kk = (c, r, s) [C/g·R·S]. Since
 // w is OIHW, B[kk][col] = w[(g·K/g + col)·(C/g·R·S) + kk]: one contiguous row.
@@ -20,6 +26,8 @@
 @group(0) @binding(2) var<storage, read> wt: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
+@group(0) @binding(5) var<storage, read> partials: array<f32>;
+@group(0) @binding(6) var<storage, read_write> y_sum: array<f32>;
 @group(0) @binding(7) var<storage, read> taps: array<vec4<u32>>;
 
 // Offset of x[n, ci, ihp − ph, iwp − pw], or -1 when (ihp, iwp) lies in the padding.
@@ -108,9 +116,33 @@ fn store_c(g: u32, split: u32, m: u32, col: u32, v: f32) {
     }
     let hw = P.ho * P.wo;
     let kc = g * P.k_per_group + col;
+    let i = ((m / hw) * P.k + kc) * hw + m % hw;
+    if (P.splits > 1u) {
+        y[split * y_len() + i] = v;
+        return;
+    }
     var out = v;
     if (P.has_bias != 0u) {
         out = out + bias[kc];
     }
-    y[((m / hw) * P.k + kc) * hw + m % hw] = out;
+    y[i] = out;
+}
+
+fn y_len() -> u32 { return P.n * P.k * P.ho * P.wo; }
+
+@compute @workgroup_size(64)
+fn reduce_splits(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let i = workgroup_linear(wid) * 64u + lid;
+    let len = y_len();
+    if (i >= len) {
+        return;
+    }
+    var acc = 0.0;
+    for (var j = 0u; j < P.splits; j = j + 1u) {
+        acc = acc + partials[j * len + i];
+    }
+    if (P.has_bias != 0u) {
+        acc = acc + bias[(i / (P.ho * P.wo)) % P.k];
+    }
+    y_sum[i] = acc;
 }

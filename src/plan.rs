@@ -392,9 +392,12 @@ impl fmt::Display for ConvPlan {
 /// 3. Auto on CPU adapters: the blocks kernels wherever the GEMM has at
 ///    least [`NARROW_COLUMNS`] columns, or is an input gradient whose
 ///    columns GEMM (two steps) has a reduction K/g that wide; 32x16 blocks
-///    for GEMMs of at least 128 rows and a 64-deep reduction. There a
-///    load is a per-lane gather and workgroup memory is no cheaper than a
-///    cached global load, so the fewest loads per multiply-add wins.
+///    for input gradients of at least 128 rows and a 64-deep reduction,
+///    16x16 blocks for the rest (forward and weight-gradient GEMMs ran
+///    10–25 % faster on 16x16 blocks in the small suite, input gradients
+///    0–8 % faster on 32x16: `docs/performance.md`). There a load is a
+///    per-lane gather and workgroup memory is no cheaper than a cached
+///    global load, so the fewest loads per multiply-add wins.
 ///    Everything else runs `Direct`.
 /// 4. Auto on GPUs: `Direct` for tiny (< 32 rows), narrow or shallow
 ///    (reduction < 8) GEMMs; `Rows` for < 24 columns or a reduction < 32;
@@ -435,8 +438,8 @@ pub fn candidates(problem: &ConvProblem, facts: &AdapterFacts) -> Vec<ConvPlan> 
     out
 }
 
-fn blocks_for(d: GemmDims) -> ConvKernel {
-    if d.m >= 128 && d.k >= 64 {
+fn blocks_for(op: ConvOp, d: GemmDims) -> ConvKernel {
+    if op == ConvOp::InputGrad && d.m >= 128 && d.k >= 64 {
         ConvKernel::BlocksTall
     } else {
         ConvKernel::Blocks
@@ -449,12 +452,12 @@ fn auto_cpu(problem: &ConvProblem) -> ConvKernel {
     if problem.op == ConvOp::InputGrad && d.n < NARROW_COLUMNS {
         // Two steps; the first is the columns GEMM, whose reduction is K/g.
         if g.k_per_group() >= NARROW_COLUMNS {
-            return blocks_for(problem.columns_gemm());
+            return blocks_for(problem.op, problem.columns_gemm());
         }
         return ConvKernel::Direct;
     }
     if d.n >= NARROW_COLUMNS {
-        blocks_for(d)
+        blocks_for(problem.op, d)
     } else {
         ConvKernel::Direct
     }
@@ -484,18 +487,7 @@ fn with_kernel(problem: &ConvProblem, facts: &AdapterFacts, kernel: ConvKernel) 
         ConvOp::InputGrad => Algorithm::StridePhases,
         ConvOp::Forward | ConvOp::WeightGrad => Algorithm::OneStep,
     };
-    let splits = match problem.op {
-        ConvOp::WeightGrad => {
-            split_k(
-                kernel,
-                problem.gemm(),
-                g,
-                facts.max_storage_buffer_binding_size,
-            )
-            .0
-        }
-        ConvOp::Forward | ConvOp::InputGrad => 1,
-    };
+    let splits = reduction_split(problem, kernel, facts.max_storage_buffer_binding_size).0;
     ConvPlan {
         op: problem.op,
         kernel,
@@ -532,25 +524,71 @@ const MIN_SPLIT_LEN: usize = 256;
 /// Longest reduction range of one split: the loop budget, in whole k-steps.
 pub(crate) const MAX_SPLIT_LEN: usize = MAX_LOOP_TRIPS / TILE_K * TILE_K;
 
-/// Most splits of a weight gradient with `dw_len` outputs: the loop budget
-/// of `reduce_splits`, and one binding of partial sums.
-pub(crate) fn most_splits(dw_len: usize, max_binding: u64) -> usize {
-    MAX_LOOP_TRIPS.min(max_binding as usize / 4 / dw_len).max(1)
+/// Most splits of a reduction with `out_len` outputs: the loop budget of
+/// `reduce_splits`, and one binding of partial sums.
+pub(crate) fn most_splits(out_len: usize, max_binding: u64) -> usize {
+    MAX_LOOP_TRIPS
+        .min(max_binding as usize / 4 / out_len)
+        .max(1)
 }
 
-/// How many ranges the weight gradient's reduction `d.k` is cut into, and
-/// how long each is. Long reductions with few output tiles are split so
-/// the device has enough workgroups (or, for `Direct`, invocations); the
-/// partial sums are then added in split order by `reduce_splits`. Ranges
-/// are at least [`MIN_SPLIT_LEN`] long, at most [`MAX_SPLIT_LEN`] (the loop
-/// budget), multiples of [`TILE_K`] for the GEMM kernels.
+/// Workgroups of output tiles below which a forward GEMM splits its
+/// reduction: a linear layer's GEMM (batch rows x output features, a long
+/// reduction over the input features) has a handful of tiles, too few to
+/// occupy even a 2-core CPU adapter, while a convolution's many output
+/// positions give it enough, and splitting it would only add a pass over
+/// the output.
+const FORWARD_SPLIT_BELOW: usize = 8;
+/// Shortest forward reduction that splits: 4 ranges of [`MIN_SPLIT_LEN`];
+/// a shorter one (a small linear layer) gains less from the parallelism
+/// than the second pass costs.
+const FORWARD_SPLIT_MIN_K: usize = 4 * MIN_SPLIT_LEN;
+
+/// How `problem`'s reduction is cut under `kernel`, `(splits,
+/// split_len)`: weight gradients by [`split_k`]; forward GEMMs too where
+/// their output tiles fill fewer than [`FORWARD_SPLIT_BELOW`] workgroups
+/// and the reduction is at least [`FORWARD_SPLIT_MIN_K`] deep (their
+/// `reduce_splits` adds the bias); input gradients and the direct
+/// forward kernel never.
+pub(crate) fn reduction_split(
+    problem: &ConvProblem,
+    kernel: ConvKernel,
+    max_binding: u64,
+) -> (usize, usize) {
+    let d = problem.gemm();
+    let g = &problem.geometry;
+    let out_len = |shape: [usize; 4]| shape.iter().product::<usize>();
+    match (problem.op, kernel.tile()) {
+        (ConvOp::WeightGrad, _) => split_k(kernel, d, g, out_len(g.w_shape()), max_binding),
+        (ConvOp::Forward, Some(tile)) => {
+            let tiles = d.m.div_ceil(tile.m) * d.n.div_ceil(tile.n) * g.groups();
+            if tiles.div_ceil(tile.per_workgroup) < FORWARD_SPLIT_BELOW
+                && d.k >= FORWARD_SPLIT_MIN_K
+            {
+                split_k(kernel, d, g, out_len(g.y_shape()), max_binding)
+            } else {
+                (1, d.k)
+            }
+        }
+        _ => (1, d.k),
+    }
+}
+
+/// How many ranges a reduction `d.k` with `out_len` outputs (the weight
+/// gradient's, or a forward GEMM's) is cut into, and how long each is.
+/// Long reductions with few output tiles are split so the device has
+/// enough workgroups (or, for `Direct`, invocations); the partial sums are
+/// then added in split order by `reduce_splits`. Ranges are at least
+/// [`MIN_SPLIT_LEN`] long, at most [`MAX_SPLIT_LEN`] (the loop budget),
+/// multiples of [`TILE_K`] for the GEMM kernels.
 pub(crate) fn split_k(
     kernel: ConvKernel,
     d: GemmDims,
     g: &Conv2dGeometry,
+    out_len: usize,
     max_binding: u64,
 ) -> (usize, usize) {
-    let dw_len: usize = g.w_shape().iter().product();
+    let dw_len = out_len;
     let most_by_memory = most_splits(dw_len, max_binding);
     let least = d.k.div_ceil(MAX_SPLIT_LEN);
     let Some(tile) = kernel.tile() else {
@@ -576,6 +614,32 @@ mod tests {
         ConvProblem::new(op, &x, &w, &Conv2dParams::default()).unwrap()
     }
 
+    fn dw_len(p: &ConvProblem) -> usize {
+        p.geometry.w_shape().iter().product()
+    }
+
+    /// A linear layer's forward GEMM (128 rows, 128 columns, 3136 deep)
+    /// splits its reduction on CPU and GPU kernels alike; a convolution's
+    /// (25 088 rows) and every input gradient do not.
+    #[test]
+    fn only_forward_gemms_with_few_tiles_split() {
+        let linear = problem(ConvOp::Forward, [128, 3136, 1, 1], [128, 3136, 1, 1]);
+        let conv = problem(ConvOp::Forward, [128, 32, 14, 14], [64, 32, 3, 3]);
+        let input = problem(ConvOp::InputGrad, [128, 3136, 1, 1], [128, 3136, 1, 1]);
+        for kernel in [
+            ConvKernel::Blocks,
+            ConvKernel::BlocksTall,
+            ConvKernel::TiledWide,
+        ] {
+            let (splits, len) = reduction_split(&linear, kernel, 1 << 27);
+            assert!(splits > 1, "{kernel:?}: linear forward not split");
+            assert!(splits * len >= 3136 && (splits - 1) * len < 3136);
+            assert_eq!(reduction_split(&conv, kernel, 1 << 27).0, 1, "{kernel:?}");
+            assert_eq!(reduction_split(&input, kernel, 1 << 27).0, 1, "{kernel:?}");
+        }
+        assert_eq!(reduction_split(&linear, ConvKernel::Direct, 1 << 27).0, 1);
+    }
+
     #[test]
     fn split_k_covers_the_reduction_within_the_loop_budget() {
         for (x, w) in [
@@ -588,7 +652,7 @@ mod tests {
             let p = problem(ConvOp::WeightGrad, x, w);
             let d = p.gemm();
             for kernel in ConvKernel::ALL {
-                let (splits, len) = split_k(kernel, d, &p.geometry, 1 << 27);
+                let (splits, len) = split_k(kernel, d, &p.geometry, dw_len(&p), 1 << 27);
                 assert!(splits >= 1);
                 assert!(kernel == ConvKernel::Direct || len % TILE_K == 0);
                 assert!(splits * len >= d.k, "{splits} x {len} < {}", d.k);
@@ -600,7 +664,13 @@ mod tests {
         // the batch so that it always does): 3 partial sums of dw.
         let p = problem(ConvOp::WeightGrad, [3000, 1, 7, 7], [64, 1, 3, 3]);
         let dw_bytes = 64 * 9 * 4;
-        let (splits, _) = split_k(ConvKernel::Tiled, p.gemm(), &p.geometry, 3 * dw_bytes);
+        let (splits, _) = split_k(
+            ConvKernel::Tiled,
+            p.gemm(),
+            &p.geometry,
+            dw_len(&p),
+            3 * dw_bytes,
+        );
         assert!(splits <= 3, "{splits}");
     }
 

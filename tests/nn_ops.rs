@@ -4,7 +4,7 @@
 //! differences in f64.
 mod common;
 use common::{assert_close, gpus, label, Rng};
-use wgconv::{cpu, Adam, Gpu, Policy, Pool2dGeometry, Pool2dParams};
+use wgconv::{cpu, Adam, Conv2dParams, ConvOp, Gpu, Policy, Pool2dGeometry, Pool2dParams};
 
 fn random_shape(rng: &mut Rng) -> Vec<usize> {
     let rank = rng.range(1, 4);
@@ -455,6 +455,60 @@ fn linear_matches_reference_in_every_variant() {
                     &want,
                     ints,
                 );
+            }
+        }
+    }
+}
+
+/// A linear layer's forward GEMM with few output tiles and a long
+/// reduction (like the Fashion model's 3136 -> 128 at batch 128) cuts the
+/// reduction into ranges added in order with the bias (`reduce_splits`):
+/// Auto plans a split for each case, and every policy matches the
+/// reference, exactly on integers.
+#[test]
+fn linear_forward_with_a_split_reduction_matches_reference() {
+    let cases = [
+        (128, 3136, 128),
+        (16, 1200, 24),
+        (5, 1100, 9),
+        (33, 1500, 17),
+    ];
+    for base in gpus() {
+        for &(n, fan_in, fan_out) in &cases {
+            let plan = base
+                .explain(
+                    ConvOp::Forward,
+                    [n, fan_in, 1, 1],
+                    [fan_out, fan_in, 1, 1],
+                    &Conv2dParams::default(),
+                )
+                .unwrap();
+            let what = format!("{n}x{fan_in}->{fan_out} on {}", label(base));
+            assert!(plan.splits > 1, "{what}: {plan:?}");
+        }
+        for variant in Policy::ALL {
+            let gpu = base.with_policy(variant);
+            let mut rng = Rng::new(15);
+            // The Fashion-sized case is planned above, run here by Auto only.
+            let run = if variant == Policy::Auto {
+                &cases[..]
+            } else {
+                &cases[1..]
+            };
+            for (case, &(n, fan_in, fan_out)) in run.iter().enumerate() {
+                let ints = case != 2;
+                let mut gen = |len| if ints { rng.ints(len) } else { rng.floats(len) };
+                let (x, w, b) = (gen(n * fan_in), gen(fan_out * fan_in), gen(fan_out));
+                let y = gpu
+                    .linear(
+                        &gpu.tensor(&[n, fan_in], &x).unwrap(),
+                        &gpu.tensor(&[fan_out, fan_in], &w).unwrap(),
+                        Some(&gpu.tensor(&[fan_out], &b).unwrap()),
+                    )
+                    .unwrap();
+                let want = cpu::linear(&x, [n, fan_in], &w, [fan_out, fan_in], Some(&b)).unwrap();
+                let ctx = format!("linear {n}x{fan_in}->{fan_out} on {}", label(&gpu));
+                assert_close(&ctx, &[n, fan_out], &y.to_vec().unwrap(), &want, ints);
             }
         }
     }

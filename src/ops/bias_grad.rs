@@ -60,9 +60,13 @@ fn record_piece(
     db: &dyn Bindable,
 ) -> Result<(), Error> {
     let gpu = rec.gpu();
-    // Channels of at most 256 values: one invocation each; longer ones a
-    // workgroup each (shaders/bias_grad.wgsl).
-    let (entry, workgroups) = if n * ho * wo <= 256 {
+    // Short channels: one invocation each; longer ones a workgroup each
+    // (shaders/bias_grad.wgsl). On a CPU adapter the tree's barriers cost
+    // more than a serial sum up to a few thousand values; on a GPU the
+    // serial loop's loads are strided (H·W apart between neighbours), so
+    // only channels of at most 256 values take it there.
+    let short = if gpu.facts().cpu { 2048 } else { 256 };
+    let (entry, workgroups) = if n * ho * wo <= short {
         ("bias_grad_columns", direct_workgroups(k))
     } else {
         ("bias_grad", k as u64)

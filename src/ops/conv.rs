@@ -120,7 +120,8 @@ impl Gpu {
 
     /// The plan this handle runs `op` with for input shape `x_shape` (the
     /// forward input, for every op), weight shape `w_shape` and `p`: the
-    /// kernel, the algorithm and the weight gradient's split. Under
+    /// kernel, the algorithm and the reduction's split (weight gradients,
+    /// and forward GEMMs whose output has few tiles). Under
     /// `Policy::Tuned` this measures the problem if it has not been yet
     /// (as its first run would). Fails on invalid geometry.
     pub fn explain(

@@ -1,11 +1,14 @@
-//! Records the forward convolution's plans (shaders/conv2d_forward.wgsl);
+//! Records the forward convolution's plans (shaders/conv2d_forward.wgsl):
+//! the GEMM or direct kernel, and where the plan cuts a GEMM's reduction
+//! (`plan::reduction_split`: a linear layer's few output tiles) the
+//! ranges' partial sums, added in order with the bias by `reduce_splits`.
 //! `Gpu::conv2d` itself is in conv.rs.
 
 use super::conv_uniform::slot;
 use super::split::{batch_chunk, pieces, slice};
 use super::{check_loop, direct_launch, tiled_launch};
 use crate::gpu::{Bindable, Recorder, Shader};
-use crate::plan::{ConvPlan, ConvProblem};
+use crate::plan::{reduction_split, ConvPlan, ConvProblem};
 use crate::{Conv2dGeometry, Error};
 
 const OP: &str = "conv2d";
@@ -58,23 +61,61 @@ fn record_piece(
     let geo = &problem.geometry;
     let dims = problem.gemm();
     let tile = plan.kernel.tile();
+    let max_bind = gpu.inner.limits.max_storage_buffer_binding_size;
+    // The piece's own split (the plan's, unless the batch was cut).
+    let (splits, split_len) = reduction_split(problem, plan.kernel, max_bind);
     let (mut u, grid) = match tile {
-        Some(tile) => tiled_launch(gpu, OP, geo, dims, tile, 1, dims.k)?,
+        Some(tile) => tiled_launch(gpu, OP, geo, dims, tile, splits, split_len)?,
         None => direct_launch(gpu, OP, geo, geo.y_shape().iter().product())?,
     };
     u.has_bias = bias.is_some() as u32;
     // Without a bias the weight is bound in its place (a binding cannot be
     // empty); has_bias = 0 keeps the kernel from reading it.
     let bias = bias.unwrap_or(w);
-    let buffers = [(slot::A, x), (slot::B, w), (slot::C, y), (slot::BIAS, bias)];
     let entry = plan.kernel.name();
     let uniform = bytemuck::bytes_of(&u);
-    if tile.is_some() {
-        let taps = gpu.taps(problem)?;
-        let buffers = [&buffers[..], &[(slot::TAPS, &taps)]].concat();
+    if tile.is_none() {
+        let buffers = [(slot::A, x), (slot::B, w), (slot::C, y), (slot::BIAS, bias)];
         rec.dispatch(Shader::Conv2dForward, entry, uniform, &buffers, grid);
-    } else {
-        rec.dispatch(Shader::Conv2dForward, entry, uniform, &buffers, grid);
+        return Ok(());
     }
+    let taps = gpu.taps(problem)?;
+    if splits == 1 {
+        let buffers: [(u32, &dyn Bindable); 5] = [
+            (slot::A, x),
+            (slot::B, w),
+            (slot::C, y),
+            (slot::BIAS, bias),
+            (slot::TAPS, &taps),
+        ];
+        rec.dispatch(Shader::Conv2dForward, entry, uniform, &buffers, grid);
+        return Ok(());
+    }
+    // Every split writes its whole slice of partial sums, so no clear is
+    // needed; the GEMM adds no bias to them, reduce_splits does.
+    let y_len: usize = geo.y_shape().iter().product();
+    let partials = rec.scratch(splits * y_len)?;
+    let buffers: [(u32, &dyn Bindable); 5] = [
+        (slot::A, x),
+        (slot::B, w),
+        (slot::C, &partials.buffer),
+        (slot::BIAS, bias),
+        (slot::TAPS, &taps),
+    ];
+    rec.dispatch(Shader::Conv2dForward, entry, uniform, &buffers, grid);
+    let (reduce, rgrid) = direct_launch(gpu, OP, geo, y_len)?;
+    u.grid_x = reduce.grid_x;
+    let buffers: [(u32, &dyn Bindable); 3] = [
+        (slot::PASS2_IN, &partials.buffer),
+        (slot::PASS2_OUT, y),
+        (slot::BIAS, bias),
+    ];
+    rec.dispatch(
+        Shader::Conv2dForward,
+        "reduce_splits",
+        bytemuck::bytes_of(&u),
+        &buffers,
+        rgrid,
+    );
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! Records the weight-gradient convolution's plans
 //! (shaders/conv2d_weight_grad.wgsl): the GEMM or direct kernel over
-//! ranges of the reduction (`plan::split_k`), then `reduce_splits` adds the
+//! ranges of the reduction (`plan::reduction_split`), then `reduce_splits` adds the
 //! ranges' partial sums in order. `Gpu::conv2d_weight_grad` itself is in
 //! conv.rs.
 
@@ -9,7 +9,7 @@ use super::conv_uniform::slot;
 use super::split::{batch_chunk, slice};
 use super::{direct_launch, tiled_launch};
 use crate::gpu::{Bindable, Recorder, Shader};
-use crate::plan::{most_splits, split_k, ConvPlan, ConvProblem, MAX_SPLIT_LEN};
+use crate::plan::{most_splits, reduction_split, ConvPlan, ConvProblem, MAX_SPLIT_LEN};
 use crate::{Conv2dGeometry, Error};
 
 const OP: &str = "conv2d_weight_grad";
@@ -66,7 +66,7 @@ fn record_piece(
     let dw_len: usize = geo.w_shape().iter().product();
     let max_bind = gpu.inner.limits.max_storage_buffer_binding_size;
     // The piece's own split (the plan's, unless the batch was cut).
-    let (splits, split_len) = split_k(plan.kernel, dims, geo, max_bind);
+    let (splits, split_len) = reduction_split(problem, plan.kernel, max_bind);
     let (mut u, grid, taps) = match plan.kernel.tile() {
         Some(tile) => {
             let (u, grid) = tiled_launch(gpu, OP, geo, dims, tile, splits, split_len)?;

@@ -91,14 +91,14 @@ pub(crate) mod slot {
     pub(crate) const A: u32 = 1;
     /// The B operand tensor: the weight, or dy (weight grad).
     pub(crate) const B: u32 = 2;
-    /// What the GEMM or direct kernel writes: y, dx, dw, the weight
-    /// gradient's partial sums, or the two-step path's columns.
+    /// What the GEMM or direct kernel writes: y, dx, dw, a split
+    /// reduction's partial sums, or the two-step path's columns.
     pub(crate) const C: u32 = 3;
     /// The forward bias.
     pub(crate) const BIAS: u32 = 4;
     /// A second pass's input: reduce_splits' partial sums, col2im's columns.
     pub(crate) const PASS2_IN: u32 = 5;
-    /// A second pass's output: dw, or dx.
+    /// A second pass's output: y (a split forward GEMM), dw, or dx.
     pub(crate) const PASS2_OUT: u32 = 6;
     /// The tap table (ops/taps.rs).
     pub(crate) const TAPS: u32 = 7;
@@ -139,6 +139,8 @@ mod tests {
                     ("wt", B),
                     ("y", C),
                     ("bias", BIAS),
+                    ("partials", PASS2_IN),
+                    ("y_sum", PASS2_OUT),
                     ("taps", TAPS),
                 ],
             ),

@@ -7,8 +7,9 @@
 //   p = p − step_size · m / (sqrt(v) / bc2_sqrt + eps)
 // with step_size = lr / (1 − β1^t) and bc2_sqrt = sqrt(1 − β2^t) computed on
 // the host in f64, as PyTorch does in Python floats.
-// Layouts: param, grad, m, v flat f32 arrays of `len` elements; one
-// invocation per element, workgroups of 64, 2-D folded grid.
+// Layouts: param, grad, m, v flat arrays of `len` values V (after a vector
+// prelude: 4 elements per invocation where the length is a multiple of 4);
+// one invocation per value, workgroups of 64, 2-D folded grid.
 // Mirrors `AdamUniform` in src/ops/adam_step.rs (12 words, 48 bytes).
 
 struct AdamParams {
@@ -27,10 +28,10 @@ struct AdamParams {
 }
 
 @group(0) @binding(0) var<uniform> P: AdamParams;
-@group(0) @binding(1) var<storage, read_write> param: array<f32>;
-@group(0) @binding(2) var<storage, read> grad: array<f32>;
-@group(0) @binding(3) var<storage, read_write> m: array<f32>;
-@group(0) @binding(4) var<storage, read_write> v: array<f32>;
+@group(0) @binding(1) var<storage, read_write> param: array<V>;
+@group(0) @binding(2) var<storage, read> grad: array<V>;
+@group(0) @binding(3) var<storage, read_write> m: array<V>;
+@group(0) @binding(4) var<storage, read_write> v: array<V>;
 
 @compute @workgroup_size(64)
 fn adam_step(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {

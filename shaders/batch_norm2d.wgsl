@@ -35,6 +35,14 @@
 // (`Item`), so the division is paid once per 4 vectors.
 // `eval_stats`: one invocation per channel. Grids are linearised
 // (x + y · grid_x).
+// Per-channel coefficients (`coef`, binding 12, [C] vec4s, written by
+// `coefficients` after the statistics, one invocation per channel, and by
+// the gradient sums): the element-wise passes read one
+// 16-byte value per vector instead of four or five separate per-channel
+// scalars. Forward (mean, invstd·weight, bias, 0): y = (x − mean)·k.y + k.z.
+// Backward (mean, s, −s·invstd·dweight/M, −s·dbias/M) with s =
+// weight·invstd: dx = s·dy + k.z·(x − mean) + k.w, the training formula
+// above regrouped.
 // relu = 1 fuses a ReLU after the normalisation (batch_norm2d_relu):
 // forward y = max(y, 0) with NaN passing through, backward with dy masked
 // by y > 0 (y the fused output, binding 11), which is ReLU's own mask
@@ -63,6 +71,7 @@ struct BatchNormParams {
 @group(0) @binding(9) var<storage, read_write> dweight: array<f32>;
 @group(0) @binding(10) var<storage, read_write> dbias: array<f32>;
 @group(0) @binding(11) var<storage, read> act: array<V>;
+@group(0) @binding(12) var<storage, read_write> coef: array<vec4<f32>>;
 
 const WG: u32 = 256u;
 var<workgroup> partial: array<f32, 256>;
@@ -182,8 +191,10 @@ fn stats_train(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
     }
     let var_biased = tree_sum(lid, hsum(sq)) / f32(m);
     if (lid == 0u) {
+        let invstd = 1.0 / sqrt(var_biased + P.eps);
         stats[2u * c] = mean;
-        stats[2u * c + 1u] = 1.0 / sqrt(var_biased + P.eps);
+        stats[2u * c + 1u] = invstd;
+
         let unbiased = var_biased * f32(m) / f32(m - 1u);
         running_mean[c] = (1.0 - P.momentum) * running_mean[c] + P.momentum * mean;
         running_var[c] = (1.0 - P.momentum) * running_var[c] + P.momentum * unbiased;
@@ -196,8 +207,22 @@ fn stats_eval(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
     if (c >= P.c) {
         return;
     }
+    let invstd = 1.0 / sqrt(running_var[c] + P.eps);
     stats[2u * c] = running_mean[c];
-    stats[2u * c + 1u] = 1.0 / sqrt(running_var[c] + P.eps);
+    stats[2u * c + 1u] = invstd;
+
+}
+
+// A pass of its own rather than part of the statistics passes: those bind
+// the running statistics read-write, and a caller may hand the same
+// tensor as a running statistic and as weight or bias.
+@compute @workgroup_size(64)
+fn coefficients(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let c = linear_id(wid) * 64u + lid;
+    if (c >= P.c) {
+        return;
+    }
+    coef[c] = vec4<f32>(stats[2u * c], stats[2u * c + 1u] * weight[c], bias[c], 0.0);
 }
 
 @compute @workgroup_size(64)
@@ -206,8 +231,8 @@ fn normalize(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
     var e = item_start(wid, lid);
     for (var t = 0u; t < 4u; t = t + 1u) {
         if (e.v < len) {
-            let c = e.c;
-            let v = (x[e.v] - V(stats[2u * c])) * stats[2u * c + 1u] * weight[c] + bias[c];
+            let k = coef[e.c];
+            let v = (x[e.v] - V(k.x)) * k.y + k.z;
             if (P.relu != 0u) {
                 out[e.v] = relu(v);
             } else {
@@ -242,26 +267,25 @@ fn reduce(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
     if (lid == 0u) {
         dbias[c] = db;
         dweight[c] = dw;
+        let m = f32(mv * WIDTH);
+        let s = weight[c] * invstd;
+        coef[c] = vec4<f32>(mean, s, -s * invstd * dw / m, -s * db / m);
     }
 }
 
 @compute @workgroup_size(64)
 fn input_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let len = P.n * P.c * plane_vectors();
-    let m = f32(P.n * P.hw);
     var e = item_start(wid, lid);
     for (var t = 0u; t < 4u; t = t + 1u) {
         if (e.v < len) {
             let i = e.v;
-            let c = e.c;
-            let invstd = stats[2u * c + 1u];
-            let scale = weight[c] * invstd;
+            let k = coef[e.c];
             let g = grad_at(i);
             if (P.training == 0u) {
-                out[i] = g * scale;
+                out[i] = g * k.y;
             } else {
-                let xhat = (x[i] - V(stats[2u * c])) * invstd;
-                out[i] = scale / m * (m * g - V(dbias[c]) - xhat * dweight[c]);
+                out[i] = g * k.y + (x[i] - V(k.x)) * k.z + k.w;
             }
         }
         e = item_next(e);

@@ -8,7 +8,9 @@
 // and the 64-bit seed, so it needs no storage, the backward pass
 // recomputes it, and the CPU reference (src/cpu/dropout.rs) computes the
 // same bits. p = 1 gives y = x · 0 everywhere, as torch's dropout does.
-// One invocation per element, workgroups of 64, linearised grid.
+// One invocation per value V (after a vector prelude: 4 elements where
+// the length is a multiple of 4; `len` counts values V, `offset` elements),
+// workgroups of 64, linearised grid.
 
 struct DropoutParams {
     len: u32,
@@ -22,29 +24,32 @@ struct DropoutParams {
 }
 
 @group(0) @binding(0) var<uniform> P: DropoutParams;
-@group(0) @binding(1) var<storage, read> input: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> input: array<V>;
+@group(0) @binding(2) var<storage, read_write> out: array<V>;
 
 // Chris Wellons' lowbias32: a bijective 32-bit mix with low bias.
-fn mix(v: u32) -> u32 {
+// Written on U so one call hashes every component of a vector.
+fn mix(v: U) -> U {
     var x = v;
-    x = x ^ (x >> 16u);
-    x = x * 0x7feb352du;
-    x = x ^ (x >> 15u);
-    x = x * 0x846ca68bu;
-    x = x ^ (x >> 16u);
+    x = x ^ (x >> U(16u));
+    x = x * U(0x7feb352du);
+    x = x ^ (x >> U(15u));
+    x = x * U(0x846ca68bu);
+    x = x ^ (x >> U(16u));
     return x;
 }
 
-fn keep(i: u32) -> bool {
-    let h = mix((i + P.offset) ^ mix(P.seed_lo ^ mix(P.seed_hi)));
-    return h >= P.threshold;
+// The mask of vector i's elements WIDTH·i + LANE.
+fn keep(i: u32) -> B {
+    let key = mix(U(P.seed_lo) ^ mix(U(P.seed_hi)));
+    let h = mix((U(i * WIDTH + P.offset) + LANE) ^ key);
+    return h >= U(P.threshold);
 }
 
 @compute @workgroup_size(64)
 fn dropout(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let i = (wid.x + wid.y * P.grid_x) * 64u + lid;
     if (i < P.len) {
-        out[i] = select(0.0, input[i] * P.scale, keep(i));
+        out[i] = select(V(0.0), input[i] * P.scale, keep(i));
     }
 }

@@ -3,12 +3,14 @@
 // single f32s.
 //   V: the value a kernel loads and stores (WIDTH f32s);
 //   U, B: the u32 and bool of V's shape (bit tests, masks);
+//   LANE: each component's offset from the vector's first element;
 //   hsum: the sum of V's components, in a fixed order;
 //   nan_mask: which components are NaN, tested on the bits (comparisons
 //   with NaN are not reliable on every backend: GL drivers may fold them).
 alias V = f32;
 alias U = u32;
 alias B = bool;
+const LANE: U = 0u;
 const WIDTH: u32 = 1u;
 
 fn hsum(v: V) -> f32 {

@@ -3,12 +3,14 @@
 // vec4<f32>s, 16-byte loads and stores of 4 consecutive f32s.
 //   V: the value a kernel loads and stores (WIDTH f32s);
 //   U, B: the u32 and bool of V's shape (bit tests, masks);
+//   LANE: each component's offset from the vector's first element;
 //   hsum: the sum of V's components, in a fixed order;
 //   nan_mask: which components are NaN, tested on the bits (comparisons
 //   with NaN are not reliable on every backend: GL drivers may fold them).
 alias V = vec4<f32>;
 alias U = vec4<u32>;
 alias B = vec4<bool>;
+const LANE: U = vec4<u32>(0u, 1u, 2u, 3u);
 const WIDTH: u32 = 4u;
 
 fn hsum(v: V) -> f32 {

@@ -601,17 +601,19 @@ fn adam_matches_reference() {
     for gpu in gpus() {
         let mut rng = Rng::new(15);
         for (i, cfg) in configs.iter().enumerate() {
-            let len = rng.range(1, 3000);
-            let p0 = rng.floats(len);
-            let grads: Vec<Vec<f32>> = (0..6).map(|_| rng.floats(len)).collect();
-            let (got, want) = adam_run(gpu, cfg, &p0, &grads);
-            assert_close(
-                &format!("adam config {i} on {}", label(gpu)),
-                &[len],
-                &got,
-                &want,
-                false,
-            );
+            // Lengths of whole vec4s and not (the kernel's two widths).
+            for len in [1, 2048, 2999] {
+                let p0 = rng.floats(len);
+                let grads: Vec<Vec<f32>> = (0..6).map(|_| rng.floats(len)).collect();
+                let (got, want) = adam_run(gpu, cfg, &p0, &grads);
+                assert_close(
+                    &format!("adam config {i} len {len} on {}", label(gpu)),
+                    &[len],
+                    &got,
+                    &want,
+                    false,
+                );
+            }
         }
     }
 }

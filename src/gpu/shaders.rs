@@ -66,6 +66,7 @@ pub(crate) enum Shader {
     BiasGrad,
     SgdStep,
     AdamStep,
+    AdamStepVec4,
     Activation,
     ActivationVec4,
     Add,
@@ -79,11 +80,12 @@ pub(crate) enum Shader {
     BatchNorm2d,
     BatchNorm2dVec4,
     Dropout,
+    DropoutVec4,
 }
 
 impl Shader {
     #[cfg(test)]
-    pub(crate) const ALL: [Shader; 20] = [
+    pub(crate) const ALL: [Shader; 22] = [
         Shader::Conv2dForward,
         Shader::Conv2dInputGrad,
         Shader::Conv2dInputGradCols,
@@ -91,6 +93,7 @@ impl Shader {
         Shader::BiasGrad,
         Shader::SgdStep,
         Shader::AdamStep,
+        Shader::AdamStepVec4,
         Shader::Activation,
         Shader::ActivationVec4,
         Shader::Add,
@@ -104,6 +107,7 @@ impl Shader {
         Shader::BatchNorm2d,
         Shader::BatchNorm2dVec4,
         Shader::Dropout,
+        Shader::DropoutVec4,
     ];
 
     /// The op name, shared by the shader file, the host function and the
@@ -116,7 +120,7 @@ impl Shader {
             Shader::Conv2dWeightGrad => "conv2d_weight_grad",
             Shader::BiasGrad => "bias_grad",
             Shader::SgdStep => "sgd_step",
-            Shader::AdamStep => "adam_step",
+            Shader::AdamStep | Shader::AdamStepVec4 => "adam_step",
             Shader::Activation | Shader::ActivationVec4 => "activation",
             Shader::Add | Shader::AddVec4 => "add",
             Shader::Copy | Shader::CopyVec4 => "copy",
@@ -125,7 +129,7 @@ impl Shader {
             Shader::MaxPool2d => "max_pool2d",
             Shader::AvgPool2d => "avg_pool2d",
             Shader::BatchNorm2d | Shader::BatchNorm2dVec4 => "batch_norm2d",
-            Shader::Dropout => "dropout",
+            Shader::Dropout | Shader::DropoutVec4 => "dropout",
         }
     }
 
@@ -133,10 +137,12 @@ impl Shader {
     /// kernels built at two widths.
     pub(crate) fn vec4(self) -> Option<Shader> {
         match self {
+            Shader::AdamStep => Some(Shader::AdamStepVec4),
             Shader::Activation => Some(Shader::ActivationVec4),
             Shader::Add => Some(Shader::AddVec4),
             Shader::Copy => Some(Shader::CopyVec4),
             Shader::BatchNorm2d => Some(Shader::BatchNorm2dVec4),
+            Shader::Dropout => Some(Shader::DropoutVec4),
             _ => None,
         }
     }
@@ -150,7 +156,8 @@ impl Shader {
             Shader::Conv2dWeightGrad => conv_module(CONV2D_WEIGHT_GRAD),
             Shader::BiasGrad => [CONV_PARAMS, BIAS_GRAD].concat(),
             Shader::SgdStep => SGD_STEP.to_string(),
-            Shader::AdamStep => ADAM_STEP.to_string(),
+            Shader::AdamStep => [VECTOR1, ADAM_STEP].concat(),
+            Shader::AdamStepVec4 => [VECTOR4, ADAM_STEP].concat(),
             Shader::Activation => [ELEMENTWISE, VECTOR1, ACTIVATION].concat(),
             Shader::ActivationVec4 => [ELEMENTWISE, VECTOR4, ACTIVATION].concat(),
             Shader::Add => [ELEMENTWISE, VECTOR1, ADD].concat(),
@@ -163,7 +170,8 @@ impl Shader {
             Shader::AvgPool2d => [POOL2D_PARAMS, AVG_POOL2D].concat(),
             Shader::BatchNorm2d => [VECTOR1, BATCH_NORM2D].concat(),
             Shader::BatchNorm2dVec4 => [VECTOR4, BATCH_NORM2D].concat(),
-            Shader::Dropout => DROPOUT.to_string(),
+            Shader::Dropout => [VECTOR1, DROPOUT].concat(),
+            Shader::DropoutVec4 => [VECTOR4, DROPOUT].concat(),
         }
     }
 }

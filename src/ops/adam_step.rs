@@ -181,8 +181,14 @@ impl Gpu {
             let (l2, decay) = cfg.decays();
             let len = param.len();
             // Pieces of at most one binding each for parameters past the limit.
+            // Width 4 where every piece holds whole vectors (pieces are
+            // multiples of 64 elements).
+            let (shader, width) = match Shader::AdamStep.vec4() {
+                Some(wide) if len.is_multiple_of(4) => (wide, 4),
+                _ => (Shader::AdamStep, 1),
+            };
             for (first, count) in pieces(len, element_chunk(self, len)) {
-                let grid = self.grid(OP, direct_workgroups(count))?;
+                let grid = self.grid(OP, direct_workgroups(count / width))?;
                 let u = AdamUniform {
                     beta1: cfg.betas.0,
                     beta2: cfg.betas.1,
@@ -190,7 +196,7 @@ impl Gpu {
                     weight_decay: l2,
                     step_size,
                     bc2_sqrt,
-                    len: count as u32,
+                    len: (count / width) as u32,
                     grid_x: grid.0,
                     decay,
                     _pad0: 0,
@@ -205,7 +211,7 @@ impl Gpu {
                     part(&v.buffer),
                 );
                 rec.dispatch(
-                    Shader::AdamStep,
+                    shader,
                     "adam_step",
                     bytemuck::bytes_of(&u),
                     &[(1, &p), (2, &g), (3, &mp), (4, &vp)],
@@ -229,6 +235,8 @@ mod tests {
         let fields = fields!(AdamUniform: beta1, beta2, eps, weight_decay, step_size, bc2_sqrt,
             len, grid_x, decay, _pad0, _pad1, _pad2);
         let size = std::mem::size_of::<AdamUniform>();
-        check_uniform_layout(Shader::AdamStep, "AdamParams", size, &fields);
+        for shader in [Shader::AdamStep, Shader::AdamStepVec4] {
+            check_uniform_layout(shader, "AdamParams", size, &fields);
+        }
     }
 }

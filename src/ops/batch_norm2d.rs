@@ -243,7 +243,9 @@ impl Gpu {
         self.run(op, |rec| {
             let y = self.output_unlocked(op, x.shape())?;
             let stats = self.output_unlocked(op, &[c, 2])?;
+            let coef = rec.scratch(4 * c)?;
             let (rm, rv) = (&running_mean.buffer, &running_var.buffer);
+            let k = &coef.buffer;
             if training {
                 let b: [(u32, &dyn Bindable); 4] =
                     [(1, &x.buffer), (4, &stats.buffer), (5, rm), (6, rv)];
@@ -252,13 +254,14 @@ impl Gpu {
                 let b: [(u32, &dyn Bindable); 3] = [(4, &stats.buffer), (5, rm), (6, rv)];
                 dispatch(rec, op, "stats_eval", how, direct_workgroups(c), &b)?;
             }
-            let b: [(u32, &dyn Bindable); 5] = [
-                (1, &x.buffer),
+            let b: [(u32, &dyn Bindable); 4] = [
                 (2, &weight.buffer),
                 (3, &bias.buffer),
                 (4, &stats.buffer),
-                (7, &y.buffer),
+                (12, k),
             ];
+            dispatch(rec, op, "coefficients", how, direct_workgroups(c), &b)?;
+            let b: [(u32, &dyn Bindable); 3] = [(1, &x.buffer), (7, &y.buffer), (12, k)];
             dispatch(rec, op, "normalize", how, elementwise_workgroups(shape), &b)?;
             Ok((y, stats))
         })
@@ -332,26 +335,28 @@ impl Gpu {
             let dx = self.output_unlocked(op, x.shape())?;
             let dweight = self.output_unlocked(op, &[c])?;
             let dbias = self.output_unlocked(op, &[c])?;
-            let b: [(u32, &dyn Bindable); 6] = [
-                (1, &x.buffer),
-                (4, &saved.buffer),
-                (8, &dy.buffer),
-                (9, &dweight.buffer),
-                (10, &dbias.buffer),
-                (11, act),
-            ];
-            dispatch(rec, op, "reduce", how, c as u64, &b)?;
-            // Eval mode reads neither x nor the sums, but the entry point
-            // declares them, so they are bound in both modes.
+            let coef = rec.scratch(4 * c)?;
+            // WebGPU's default limit of 8 storage buffers per stage: the
+            // gradient sums use all 8.
             let b: [(u32, &dyn Bindable); 8] = [
                 (1, &x.buffer),
                 (2, &weight.buffer),
                 (4, &saved.buffer),
-                (7, &dx.buffer),
                 (8, &dy.buffer),
                 (9, &dweight.buffer),
                 (10, &dbias.buffer),
                 (11, act),
+                (12, &coef.buffer),
+            ];
+            dispatch(rec, op, "reduce", how, c as u64, &b)?;
+            // Eval mode does not read x, but the entry point declares it,
+            // so it is bound in both modes.
+            let b: [(u32, &dyn Bindable); 5] = [
+                (1, &x.buffer),
+                (7, &dx.buffer),
+                (8, &dy.buffer),
+                (11, act),
+                (12, &coef.buffer),
             ];
             dispatch(
                 rec,

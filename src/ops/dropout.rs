@@ -49,10 +49,16 @@ impl Gpu {
             let out = self.output_unlocked(op, a.shape())?;
             // Pieces of at most one binding each; the offset keeps each
             // element's hash index its index in the whole tensor.
+            // Width 4 where every piece holds whole vectors (pieces are
+            // multiples of 64 elements).
+            let (shader, width) = match Shader::Dropout.vec4() {
+                Some(wide) if len.is_multiple_of(4) => (wide, 4),
+                _ => (Shader::Dropout, 1),
+            };
             for (first, count) in pieces(len, element_chunk(self, len)) {
-                let grid = self.grid(op, direct_workgroups(count))?;
+                let grid = self.grid(op, direct_workgroups(count / width))?;
                 let u = DropoutUniform {
-                    len: count as u32,
+                    len: (count / width) as u32,
                     offset: first as u32,
                     seed_lo: seed as u32,
                     seed_hi: (seed >> 32) as u32,
@@ -66,13 +72,7 @@ impl Gpu {
                     slice(&out.buffer, 4, first, count),
                 );
                 let bound: [(u32, &dyn Bindable); 2] = [(1, &i), (2, &o)];
-                rec.dispatch(
-                    Shader::Dropout,
-                    "dropout",
-                    bytemuck::bytes_of(&u),
-                    &bound,
-                    grid,
-                );
+                rec.dispatch(shader, "dropout", bytemuck::bytes_of(&u), &bound, grid);
             }
             Ok(out)
         })
@@ -89,6 +89,8 @@ mod tests {
         let fields = fields!(DropoutUniform: len, offset, seed_lo, seed_hi, threshold, scale,
             grid_x, _pad);
         let size = std::mem::size_of::<DropoutUniform>();
-        check_uniform_layout(Shader::Dropout, "DropoutParams", size, &fields);
+        for shader in [Shader::Dropout, Shader::DropoutVec4] {
+            check_uniform_layout(shader, "DropoutParams", size, &fields);
+        }
     }
 }

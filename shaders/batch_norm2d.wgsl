@@ -20,11 +20,18 @@
 // per-invocation cost (index arithmetic, bounds tests) is what these
 // kernels spend their time on. Below, "vector" means one V; a plane holds
 // hwv = HW / WIDTH of them.
-// Per-channel sums (`stats`, `reduce`): one workgroup of 256 per channel;
-// invocation t sums the channel's vectors t, t + 256, ... in order (WIDTH
-// running sums, added once at the end), then a fixed tree halves the 256
-// partial sums: deterministic. The variance is a second pass over
-// (x − mean)², not E[x²] − mean², which cancels badly.
+// Per-channel sums (`stats_train`, `reduce`): one workgroup of 256 per
+// channel; invocation t takes the channel's vectors t, t + 256, ... in
+// order, then a fixed tree combines the 256 partial results:
+// deterministic. `reduce` keeps WIDTH running sums, added at the end.
+// `stats_train` reads x once: each component of each invocation sums d =
+// x − s and d² with s its own first value (a sample of the channel, so
+// the shifted sums do not cancel the way E[x²] − mean² does), turns them
+// into (count, mean, M2), and the components and then the tree merge
+// those with Chan's formula (M2 = M2a + M2b + δ²·na·nb / (na + nb)). The
+// means are kept as offsets from the channel's first value r: at a mean
+// of 1000 and a spread of 0.01 an f32 mean itself is only good to 6e-5,
+// and the merge's δ would carry that error into M2.
 // The walk over a channel's vectors steps (image, position) by a fixed
 // (256 / hwv, 256 % hwv) with one carry (`Walk`) instead of dividing at
 // every vector: integer division has no vector instruction on a CPU
@@ -167,6 +174,36 @@ fn tree_sum(lid: u32, v: f32) -> f32 {
     return partial[0];
 }
 
+// Running (count, mean, M2) of a set of values.
+struct Moments {
+    n: f32,
+    mean: f32,
+    m2: f32,
+}
+
+// Chan's merge of two sets' moments; an empty side leaves the other.
+fn merge(a: Moments, b: Moments) -> Moments {
+    let n = a.n + b.n;
+    if (n == 0.0) {
+        return a;
+    }
+    let delta = b.mean - a.mean;
+    return Moments(n, a.mean + delta * (b.n / n), a.m2 + b.m2 + delta * delta * (a.n * b.n / n));
+}
+
+// Moments of `count` values from their sums about `shift`, the mean as
+// an offset from `r`.
+fn moments(count: f32, shift: f32, r: f32, s1: f32, s2: f32) -> Moments {
+    if (count == 0.0) {
+        return Moments(0.0, 0.0, 0.0);
+    }
+    return Moments(count, (shift - r) + s1 / count, max(s2 - s1 * s1 / count, 0.0));
+}
+
+var<workgroup> tree_n: array<f32, 256>;
+var<workgroup> tree_mean: array<f32, 256>;
+var<workgroup> tree_m2: array<f32, 256>;
+
 @compute @workgroup_size(256)
 fn stats_train(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let c = linear_id(wid);
@@ -175,26 +212,51 @@ fn stats_train(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
     }
     let m = P.n * P.hw;
     let mv = P.n * plane_vectors();
-    var acc = V(0.0);
+    let r = component(x[c * plane_vectors()], 0u);
     var w = walk_start(lid);
+    var shift = V(0.0);
+    if (lid < mv) {
+        shift = x[walk_index(c, w)];
+    }
+    var s1 = V(0.0);
+    var s2 = V(0.0);
     for (var j = lid; j < mv; j = j + WG) {
-        acc = acc + x[walk_index(c, w)];
+        let d = x[walk_index(c, w)] - shift;
+        s1 = s1 + d;
+        s2 = s2 + d * d;
         w = walk_next(w);
     }
-    let mean = tree_sum(lid, hsum(acc)) / f32(m);
-    var sq = V(0.0);
-    w = walk_start(lid);
-    for (var j = lid; j < mv; j = j + WG) {
-        let d = x[walk_index(c, w)] - V(mean);
-        sq = sq + d * d;
-        w = walk_next(w);
+    // Each component of this invocation saw the same number of values.
+    var count = 0.0;
+    if (lid < mv) {
+        count = f32((mv - lid + WG - 1u) / WG);
     }
-    let var_biased = tree_sum(lid, hsum(sq)) / f32(m);
+    var mo = moments(count, component(shift, 0u), r, component(s1, 0u), component(s2, 0u));
+    for (var k = 1u; k < WIDTH; k = k + 1u) {
+        let more = moments(count, component(shift, k), r, component(s1, k), component(s2, k));
+        mo = merge(mo, more);
+    }
+    tree_n[lid] = mo.n;
+    tree_mean[lid] = mo.mean;
+    tree_m2[lid] = mo.m2;
+    workgroupBarrier();
+    for (var half = WG / 2u; half > 0u; half = half / 2u) {
+        if (lid < half) {
+            let a = Moments(tree_n[lid], tree_mean[lid], tree_m2[lid]);
+            let b = Moments(tree_n[lid + half], tree_mean[lid + half], tree_m2[lid + half]);
+            let r = merge(a, b);
+            tree_n[lid] = r.n;
+            tree_mean[lid] = r.mean;
+            tree_m2[lid] = r.m2;
+        }
+        workgroupBarrier();
+    }
     if (lid == 0u) {
+        let mean = r + tree_mean[0];
+        let var_biased = tree_m2[0] / f32(m);
         let invstd = 1.0 / sqrt(var_biased + P.eps);
         stats[2u * c] = mean;
         stats[2u * c + 1u] = invstd;
-
         let unbiased = var_biased * f32(m) / f32(m - 1u);
         running_mean[c] = (1.0 - P.momentum) * running_mean[c] + P.momentum * mean;
         running_var[c] = (1.0 - P.momentum) * running_var[c] + P.momentum * unbiased;

@@ -415,3 +415,62 @@ fn bad_batch_norm_input_is_a_named_error() {
         );
     }
 }
+
+/// The batch statistics hold where a naive E[x²] − mean² would cancel to
+/// nothing: channels at mean 1000 with spread 0.01, and a channel of
+/// zeros whose first value (the one-pass kernel's shift for its lane) is
+/// a spike of 1e4. With momentum 1 the running statistics are the batch's
+/// mean and unbiased variance, held against f64 sums of the same f32
+/// inputs, at both kernel widths.
+#[test]
+fn batch_statistics_hold_at_a_large_mean_and_an_outlier() {
+    let cfg = BatchNorm {
+        eps: 1e-5,
+        momentum: 1.0,
+    };
+    for gpu in gpus() {
+        let mut rng = Rng::new(41);
+        for shape in [[4usize, 3, 8, 8], [3, 2, 5, 7]] {
+            let [n, c, h, w] = shape;
+            let hw = h * w;
+            let len = n * c * hw;
+            let mut x: Vec<f32> = rng.floats(len).iter().map(|v| 1000.0 + 0.01 * v).collect();
+            // Channel 1: zeros, and a spike at the channel's first value.
+            for img in 0..n {
+                for k in 0..hw {
+                    x[(img * c + 1) * hw + k] = 0.0;
+                }
+            }
+            x[hw] = 1e4;
+            let t = |v: &[f32]| gpu.tensor(&[c], v).unwrap();
+            let (mut rm, mut rv) = (t(&vec![0.0; c]), t(&vec![1.0; c]));
+            let xt = gpu.tensor(&shape, &x).unwrap();
+            let (ones, zeros) = (t(&vec![1.0; c]), t(&vec![0.0; c]));
+            gpu.batch_norm2d(&xt, &ones, &zeros, &mut rm, &mut rv, true, &cfg)
+                .unwrap();
+            let (rm, rv) = (rm.to_vec().unwrap(), rv.to_vec().unwrap());
+            for ch in 0..c {
+                let vals: Vec<f64> = (0..n)
+                    .flat_map(|img| (0..hw).map(move |k| (img * c + ch) * hw + k))
+                    .map(|i| x[i] as f64)
+                    .collect();
+                let m = vals.len() as f64;
+                let mean = vals.iter().sum::<f64>() / m;
+                let var = vals.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (m - 1.0);
+                let what = format!("{shape:?} channel {ch} on {}", label(gpu));
+                // The mean to a few f32 ulps of the channel's largest value.
+                let scale = vals.iter().fold(1f64, |a, v| a.max(v.abs()));
+                assert!(
+                    ((rm[ch] as f64 - mean) / scale).abs() < 1e-6,
+                    "{what}: mean {} vs {mean}",
+                    rm[ch]
+                );
+                assert!(
+                    ((rv[ch] as f64 - var) / var).abs() < 1e-3,
+                    "{what}: variance {} vs {var}",
+                    rv[ch]
+                );
+            }
+        }
+    }
+}

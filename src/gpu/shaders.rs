@@ -133,9 +133,20 @@ impl Shader {
         }
     }
 
+    /// The module to run over data whose rows (the runs a vector must not
+    /// cross: a whole tensor, or one plane) hold `row_len` values, and its
+    /// width: the vec4 module where the kernel has one and `row_len` is a
+    /// multiple of 4, else this one at width 1.
+    pub(crate) fn at_width(self, row_len: usize) -> (Shader, usize) {
+        match self.vec4() {
+            Some(wide) if row_len.is_multiple_of(4) => (wide, 4),
+            _ => (self, 1),
+        }
+    }
+
     /// The module of the same kernels at width 4 (vector4.wgsl), for
     /// kernels built at two widths.
-    pub(crate) fn vec4(self) -> Option<Shader> {
+    fn vec4(self) -> Option<Shader> {
         match self {
             Shader::AdamStep => Some(Shader::AdamStepVec4),
             Shader::Activation => Some(Shader::ActivationVec4),

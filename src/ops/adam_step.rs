@@ -183,10 +183,7 @@ impl Gpu {
             // Pieces of at most one binding each for parameters past the limit.
             // Width 4 where every piece holds whole vectors (pieces are
             // multiples of 64 elements).
-            let (shader, width) = match Shader::AdamStep.vec4() {
-                Some(wide) if len.is_multiple_of(4) => (wide, 4),
-                _ => (Shader::AdamStep, 1),
-            };
+            let (shader, width) = Shader::AdamStep.at_width(len);
             for (first, count) in pieces(len, element_chunk(self, len)) {
                 let grid = self.grid(OP, direct_workgroups(count / width))?;
                 let u = AdamUniform {

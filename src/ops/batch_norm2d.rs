@@ -121,23 +121,16 @@ fn uniform(
 /// The shape, the mode, the hyper-parameters, and whether a ReLU is fused.
 type How<'a> = ([usize; 4], bool, &'a BatchNorm, bool);
 
-/// The module for `shape`: vec4 where every plane holds a multiple of 4
-/// values, so that no vector crosses a channel.
-fn module([_, _, h, w]: [usize; 4]) -> Shader {
-    match Shader::BatchNorm2d.vec4() {
-        Some(wide) if (h * w).is_multiple_of(4) => wide,
-        _ => Shader::BatchNorm2d,
-    }
+/// The module for `shape` and its width: vec4 where every plane holds a
+/// multiple of 4 values, so that no vector crosses a channel.
+fn module([_, _, h, w]: [usize; 4]) -> (Shader, usize) {
+    Shader::BatchNorm2d.at_width(h * w)
 }
 
 /// Workgroups of the element-wise entry points: 256 vectors each (64
 /// invocations of 4).
 fn elementwise_workgroups(shape: [usize; 4]) -> u64 {
-    let width = if module(shape) == Shader::BatchNorm2dVec4 {
-        4
-    } else {
-        1
-    };
+    let width = module(shape).1;
     (shape.iter().product::<usize>() / width).div_ceil(256) as u64
 }
 
@@ -152,7 +145,13 @@ fn dispatch(
 ) -> Result<(), Error> {
     let (mut u, grid) = uniform(rec.gpu(), op, shape, training, cfg, workgroups)?;
     u.relu = relu as u32;
-    rec.dispatch(module(shape), entry, bytemuck::bytes_of(&u), buffers, grid);
+    rec.dispatch(
+        module(shape).0,
+        entry,
+        bytemuck::bytes_of(&u),
+        buffers,
+        grid,
+    );
     Ok(())
 }
 

@@ -51,10 +51,7 @@ impl Gpu {
             // element's hash index its index in the whole tensor.
             // Width 4 where every piece holds whole vectors (pieces are
             // multiples of 64 elements).
-            let (shader, width) = match Shader::Dropout.vec4() {
-                Some(wide) if len.is_multiple_of(4) => (wide, 4),
-                _ => (Shader::Dropout, 1),
-            };
+            let (shader, width) = Shader::Dropout.at_width(len);
             for (first, count) in pieces(len, element_chunk(self, len)) {
                 let grid = self.grid(op, direct_workgroups(count / width))?;
                 let u = DropoutUniform {

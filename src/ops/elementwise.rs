@@ -54,10 +54,7 @@ pub(crate) fn dispatch_split(
     buffers: &[(u32, &wgpu::Buffer)],
 ) -> Result<(), Error> {
     let gpu = rec.gpu();
-    let (kernel, width) = match kernel.vec4() {
-        Some(wide) if len.is_multiple_of(4) => (wide, 4),
-        _ => (kernel, 1),
-    };
+    let (kernel, width) = kernel.at_width(len);
     for (first, count) in pieces(len, element_chunk(gpu, len)) {
         let slices: Vec<(u32, Slice)> = buffers
             .iter()

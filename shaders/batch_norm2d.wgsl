@@ -13,8 +13,8 @@
 // running_mean, running_var, dweight, dbias [C]; stats [C, 2] holds
 // (mean_c, invstd_c), what the backward pass reads.
 // Width: the module is built twice from this file (src/gpu/shaders.rs),
-// with `V` = f32 and with `V` = vec4<f32> (prelude `vector_width.wgsl`:
-// V, U, B, WIDTH, hsum). The vec4 module runs where a plane holds a
+// with `V` = f32 and with `V` = vec4<f32> (preludes vector1.wgsl and
+// vector4.wgsl: V, U, B, WIDTH, hsum, component, nan_mask). The vec4 module runs where a plane holds a
 // multiple of 4 values (HW % 4 == 0), so no vector straddles two channels:
 // every load and store moves 4 values, and on a CPU adapter the
 // per-invocation cost (index arithmetic, bounds tests) is what these
@@ -40,7 +40,7 @@
 // each invocation takes 4 vectors 64 apart (vector v of the tensor has
 // channel (v / hwv) % C): one division for the first, then a carry
 // (`Item`), so the division is paid once per 4 vectors.
-// `eval_stats`: one invocation per channel. Grids are linearised
+// `stats_eval`: one invocation per channel. Grids are linearised
 // (x + y · grid_x).
 // Per-channel coefficients (`coef`, binding 12, [C] vec4s, written by
 // `coefficients` after the statistics, one invocation per channel, and by

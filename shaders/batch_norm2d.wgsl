@@ -36,6 +36,8 @@
 // (256 / hwv, 256 % hwv) with one carry (`Walk`) instead of dividing at
 // every vector: integer division has no vector instruction on a CPU
 // adapter, and lavapipe pays it once per lane.
+// `backward_channel` is `reduce` then `input_grad` in one workgroup per
+// channel (src/ops/batch_norm2d.rs decides which runs).
 // Element-wise entry points (`normalize`, `input_grad`): workgroups of 64,
 // each invocation takes 4 vectors 64 apart (vector v of the tensor has
 // channel (v / hwv) % C): one division for the first, then a carry
@@ -351,5 +353,50 @@ fn input_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
             }
         }
         e = item_next(e);
+    }
+}
+
+// The backward pass in one dispatch (the host's plan on CPU adapters):
+// the channel's workgroup computes `reduce`'s sums, then walks the
+// channel again for dx with input_grad's formula, its coefficients held
+// in registers; the second walk finds the channel in the core's cache.
+@compute @workgroup_size(256)
+fn backward_channel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let c = linear_id(wid);
+    if (c >= P.c) {
+        return;
+    }
+    let mv = P.n * plane_vectors();
+    let mean = stats[2u * c];
+    let invstd = stats[2u * c + 1u];
+    var sum_dy = V(0.0);
+    var sum_dy_xhat = V(0.0);
+    var w = walk_start(lid);
+    for (var j = lid; j < mv; j = j + WG) {
+        let k = walk_index(c, w);
+        let g = grad_at(k);
+        sum_dy = sum_dy + g;
+        sum_dy_xhat = sum_dy_xhat + g * (x[k] - V(mean)) * invstd;
+        w = walk_next(w);
+    }
+    let db = tree_sum(lid, hsum(sum_dy));
+    let dw = tree_sum(lid, hsum(sum_dy_xhat));
+    let m = f32(mv * WIDTH);
+    let s = weight[c] * invstd;
+    let k = vec4<f32>(mean, s, -s * invstd * dw / m, -s * db / m);
+    if (lid == 0u) {
+        dbias[c] = db;
+        dweight[c] = dw;
+    }
+    w = walk_start(lid);
+    for (var j = lid; j < mv; j = j + WG) {
+        let i = walk_index(c, w);
+        let g = grad_at(i);
+        if (P.training == 0u) {
+            out[i] = g * k.y;
+        } else {
+            out[i] = g * k.y + (x[i] - V(k.x)) * k.z + k.w;
+        }
+        w = walk_next(w);
     }
 }

@@ -134,6 +134,31 @@ fn elementwise_workgroups(shape: [usize; 4]) -> u64 {
     (shape.iter().product::<usize>() / width).div_ceil(256) as u64
 }
 
+/// How the backward pass runs: its gradient sums need the whole channel
+/// before any dx, so either two dispatches (`Split`: the sums, one
+/// workgroup per channel, then dx over the whole tensor) or one
+/// (`PerChannel`: each channel's workgroup walks the channel a second time
+/// for dx).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BackwardPlan {
+    Split,
+    PerChannel,
+}
+
+impl BackwardPlan {
+    /// `PerChannel` on CPU adapters, where a few workgroups keep every
+    /// core busy and the second walk finds the channel in the core's
+    /// cache; `Split` on GPUs, whose element-wise pass needs the whole
+    /// tensor's parallelism, not one workgroup per channel.
+    fn for_gpu(gpu: &Gpu) -> BackwardPlan {
+        if gpu.facts().cpu {
+            BackwardPlan::PerChannel
+        } else {
+            BackwardPlan::Split
+        }
+    }
+}
+
 /// Records one entry point over `workgroups` workgroups.
 fn dispatch(
     rec: &mut Recorder,
@@ -317,6 +342,22 @@ impl Gpu {
         saved: &Tensor,
         training: bool,
     ) -> Result<(Tensor, Tensor, Tensor), Error> {
+        let plan = BackwardPlan::for_gpu(self);
+        self.batch_norm2d_backward_planned(op, x, y, dy, weight, saved, training, plan)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn batch_norm2d_backward_planned(
+        &self,
+        op: &'static str,
+        x: &Tensor,
+        y: Option<&Tensor>,
+        dy: &Tensor,
+        weight: &Tensor,
+        saved: &Tensor,
+        training: bool,
+        plan: BackwardPlan,
+    ) -> Result<(Tensor, Tensor, Tensor), Error> {
         check_owned(self, op, &[("input", x), ("output gradient", dy)])?;
         if let Some(y) = y {
             check_owned(self, op, &[("output", y)])?;
@@ -334,6 +375,22 @@ impl Gpu {
             let dx = self.output_unlocked(op, x.shape())?;
             let dweight = self.output_unlocked(op, &[c])?;
             let dbias = self.output_unlocked(op, &[c])?;
+            if plan == BackwardPlan::PerChannel {
+                // WebGPU's default limit of 8 storage buffers per stage:
+                // this pass uses all 8.
+                let b: [(u32, &dyn Bindable); 8] = [
+                    (1, &x.buffer),
+                    (2, &weight.buffer),
+                    (4, &saved.buffer),
+                    (7, &dx.buffer),
+                    (8, &dy.buffer),
+                    (9, &dweight.buffer),
+                    (10, &dbias.buffer),
+                    (11, act),
+                ];
+                dispatch(rec, op, "backward_channel", how, c as u64, &b)?;
+                return Ok((dx, dweight, dbias));
+            }
             let coef = rec.scratch(4 * c)?;
             // WebGPU's default limit of 8 storage buffers per stage: the
             // gradient sums use all 8.
@@ -372,8 +429,100 @@ impl Gpu {
 
 #[cfg(test)]
 mod tests {
-    use super::BatchNormUniform;
+    use super::{BackwardPlan, BatchNormUniform};
     use crate::gpu::{check_uniform_layout, fields, Shader};
+    use crate::{cpu, BatchNorm, Gpu};
+
+    /// Both backward plans against the CPU reference on every adapter
+    /// (the public op runs only the one its adapter kind gets, so the
+    /// plan a GPU takes is held to the reference here too), in both modes,
+    /// fused with ReLU and not, at both kernel widths.
+    #[test]
+    fn both_backward_plans_match_the_reference() {
+        let gpus = match Gpu::all() {
+            Ok(gpus) => gpus,
+            Err(e) if std::env::var("WGCONV_REQUIRE_GPU").as_deref() == Ok("1") => {
+                panic!("WGCONV_REQUIRE_GPU=1 but no GPU adapter is usable: {e}")
+            }
+            Err(e) => {
+                eprintln!("*** SKIPPING: no GPU adapter ({e})");
+                return;
+            }
+        };
+        let value =
+            |i: usize, salt: usize| (((i * 7919 + salt * 104729) % 2003) as f32 / 1001.0) - 1.0;
+        for gpu in &gpus {
+            for shape in [
+                [2usize, 3, 5, 6],
+                [4, 3, 16, 17],
+                [70, 3, 2, 2],
+                [9, 5, 4, 7],
+                [2, 3, 1, 1],
+            ] {
+                let len: usize = shape.iter().product();
+                let c = shape[1];
+                let x: Vec<f32> = (0..len).map(|i| 3.0 + 2.0 * value(i, 1)).collect();
+                let dy: Vec<f32> = (0..len).map(|i| value(i, 2)).collect();
+                let weight: Vec<f32> = (0..c).map(|i| 0.5 + value(i, 3)).collect();
+                let bias: Vec<f32> = (0..c).map(|i| value(i, 4)).collect();
+                for training in [true, false] {
+                    let cfg = BatchNorm::default();
+                    let (mut rm, mut rv) = (vec![0.1f32; c], vec![1.5f32; c]);
+                    let (y_ref, saved) = cpu::batch_norm2d(
+                        &x, shape, &weight, &bias, &mut rm, &mut rv, training, &cfg,
+                    )
+                    .unwrap();
+                    let relu_y: Vec<f32> = y_ref.iter().map(|v| v.max(0.0)).collect();
+                    let masked: Vec<f32> = dy
+                        .iter()
+                        .zip(&relu_y)
+                        .map(|(g, y)| if *y > 0.0 { *g } else { 0.0 })
+                        .collect();
+                    let t = |v: &[f32], s: &[usize]| gpu.tensor(s, v).unwrap();
+                    let (xt, dyt, wt) = (t(&x, &shape), t(&dy, &shape), t(&weight, &[c]));
+                    let st = t(&saved, &[c, 2]);
+                    let yt = t(&relu_y, &shape);
+                    for fused in [false, true] {
+                        let want = cpu::batch_norm2d_backward(
+                            &x,
+                            shape,
+                            if fused { &masked } else { &dy },
+                            &weight,
+                            &saved,
+                            training,
+                        )
+                        .unwrap();
+                        for plan in [BackwardPlan::Split, BackwardPlan::PerChannel] {
+                            let y = fused.then_some(&yt);
+                            let (dx, dw, db) = gpu
+                                .batch_norm2d_backward_planned(
+                                    "test", &xt, y, &dyt, &wt, &st, training, plan,
+                                )
+                                .unwrap();
+                            let what = format!(
+                                "{shape:?} training {training} relu {fused} {plan:?} on {}",
+                                gpu.describe()
+                            );
+                            for (name, got, want) in [
+                                ("dx", dx.to_vec().unwrap(), &want.0),
+                                ("dweight", dw.to_vec().unwrap(), &want.1),
+                                ("dbias", db.to_vec().unwrap(), &want.2),
+                            ] {
+                                let scale = want.iter().fold(1f32, |m, v| m.max(v.abs()));
+                                let worst = got
+                                    .iter()
+                                    .zip(want.iter())
+                                    .map(|(g, w)| (g - w).abs())
+                                    .fold(0f32, f32::max);
+                                assert!(worst <= 1e-5 * scale, "{what}: {name} off by {worst}");
+                                assert_eq!(got.len(), want.len(), "{what}: {name}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn uniform_layout_matches_wgsl() {

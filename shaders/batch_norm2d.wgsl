@@ -36,7 +36,8 @@
 // (256 / hwv, 256 % hwv) with one carry (`Walk`) instead of dividing at
 // every vector: integer division has no vector instruction on a CPU
 // adapter, and lavapipe pays it once per lane.
-// `backward_channel` is `reduce` then `input_grad` in one workgroup per
+// `forward_channel` is `stats_train`, `coefficients` and `normalize`, and
+// `backward_channel` is `reduce` then `input_grad`, in one workgroup per
 // channel (src/ops/batch_norm2d.rs decides which runs).
 // Element-wise entry points (`normalize`, `input_grad`): workgroups of 64,
 // each invocation takes 4 vectors 64 apart (vector v of the tensor has
@@ -206,12 +207,9 @@ var<workgroup> tree_n: array<f32, 256>;
 var<workgroup> tree_mean: array<f32, 256>;
 var<workgroup> tree_m2: array<f32, 256>;
 
-@compute @workgroup_size(256)
-fn stats_train(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let c = linear_id(wid);
-    if (c >= P.c) {
-        return;
-    }
+// The channel's (mean, biased variance), in every invocation of its
+// workgroup: the one pass and the tree described above.
+fn channel_stats(c: u32, lid: u32) -> vec2<f32> {
     let m = P.n * P.hw;
     let mv = P.n * plane_vectors();
     let r = component(x[c * plane_vectors()], 0u);
@@ -246,22 +244,67 @@ fn stats_train(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
         if (lid < half) {
             let a = Moments(tree_n[lid], tree_mean[lid], tree_m2[lid]);
             let b = Moments(tree_n[lid + half], tree_mean[lid + half], tree_m2[lid + half]);
-            let r = merge(a, b);
-            tree_n[lid] = r.n;
-            tree_mean[lid] = r.mean;
-            tree_m2[lid] = r.m2;
+            let ab = merge(a, b);
+            tree_n[lid] = ab.n;
+            tree_mean[lid] = ab.mean;
+            tree_m2[lid] = ab.m2;
         }
         workgroupBarrier();
     }
+    return vec2<f32>(r + tree_mean[0], tree_m2[0] / f32(m));
+}
+
+// Saves (mean, invstd) and moves the running statistics; returns invstd.
+fn store_stats(c: u32, mean: f32, var_biased: f32) -> f32 {
+    let m = P.n * P.hw;
+    let invstd = 1.0 / sqrt(var_biased + P.eps);
+    stats[2u * c] = mean;
+    stats[2u * c + 1u] = invstd;
+    let unbiased = var_biased * f32(m) / f32(m - 1u);
+    running_mean[c] = (1.0 - P.momentum) * running_mean[c] + P.momentum * mean;
+    running_var[c] = (1.0 - P.momentum) * running_var[c] + P.momentum * unbiased;
+    return invstd;
+}
+
+@compute @workgroup_size(256)
+fn stats_train(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let c = linear_id(wid);
+    if (c >= P.c) {
+        return;
+    }
+    let st = channel_stats(c, lid);
     if (lid == 0u) {
-        let mean = r + tree_mean[0];
-        let var_biased = tree_m2[0] / f32(m);
-        let invstd = 1.0 / sqrt(var_biased + P.eps);
-        stats[2u * c] = mean;
-        stats[2u * c + 1u] = invstd;
-        let unbiased = var_biased * f32(m) / f32(m - 1u);
-        running_mean[c] = (1.0 - P.momentum) * running_mean[c] + P.momentum * mean;
-        running_var[c] = (1.0 - P.momentum) * running_var[c] + P.momentum * unbiased;
+        store_stats(c, st.x, st.y);
+    }
+}
+
+// Training forward in one dispatch (the host's plan on CPU adapters): the
+// channel's statistics, then a second walk of the channel normalising it
+// with `coefficients`' values, held in registers.
+@compute @workgroup_size(256)
+fn forward_channel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let c = linear_id(wid);
+    if (c >= P.c) {
+        return;
+    }
+    let st = channel_stats(c, lid);
+    let invstd = 1.0 / sqrt(st.y + P.eps);
+    if (lid == 0u) {
+        store_stats(c, st.x, st.y);
+    }
+    let scale = invstd * weight[c];
+    let shift = bias[c];
+    let mv = P.n * plane_vectors();
+    var w = walk_start(lid);
+    for (var j = lid; j < mv; j = j + WG) {
+        let i = walk_index(c, w);
+        let v = (x[i] - V(st.x)) * scale + shift;
+        if (P.relu != 0u) {
+            out[i] = relu(v);
+        } else {
+            out[i] = v;
+        }
+        w = walk_next(w);
     }
 }
 

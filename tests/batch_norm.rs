@@ -474,3 +474,19 @@ fn batch_statistics_hold_at_a_large_mean_and_an_outlier() {
         }
     }
 }
+
+/// A caller may hand one tensor as the weight and as a running statistic
+/// (a clone shares its buffer): training still runs, with no driver error
+/// from binding one buffer read-only and read-write in one dispatch.
+#[test]
+fn a_weight_that_is_also_a_running_statistic_still_trains() {
+    for gpu in gpus() {
+        let x = gpu.tensor(&[2, 3, 4, 4], &[0.5; 96]).unwrap();
+        let w = gpu.tensor(&[3], &[1.0, 2.0, 3.0]).unwrap();
+        let b = gpu.tensor(&[3], &[0.0; 3]).unwrap();
+        let (mut rm, mut rv) = (w.clone(), b.clone());
+        let out = gpu.batch_norm2d_relu(&x, &w, &b, &mut rm, &mut rv, true, &BatchNorm::default());
+        let (y, _) = out.unwrap_or_else(|e| panic!("{}: {e}", label(gpu)));
+        assert!(y.to_vec().unwrap().iter().all(|v| v.is_finite()));
+    }
+}

@@ -134,27 +134,28 @@ fn elementwise_workgroups(shape: [usize; 4]) -> u64 {
     (shape.iter().product::<usize>() / width).div_ceil(256) as u64
 }
 
-/// How the backward pass runs: its gradient sums need the whole channel
-/// before any dx, so either two dispatches (`Split`: the sums, one
-/// workgroup per channel, then dx over the whole tensor) or one
-/// (`PerChannel`: each channel's workgroup walks the channel a second time
-/// for dx).
+/// How a training pass runs: its per-channel sums (the statistics, or
+/// the gradient sums) are needed before any output value, so either
+/// separate dispatches (`Split`: the sums, one workgroup per channel, then
+/// the element-wise pass over the whole tensor) or one (`PerChannel`:
+/// each channel's workgroup walks the channel a second time for y or
+/// dx).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum BackwardPlan {
+enum ChannelPlan {
     Split,
     PerChannel,
 }
 
-impl BackwardPlan {
+impl ChannelPlan {
     /// `PerChannel` on CPU adapters, where a few workgroups keep every
     /// core busy and the second walk finds the channel in the core's
     /// cache; `Split` on GPUs, whose element-wise pass needs the whole
     /// tensor's parallelism, not one workgroup per channel.
-    fn for_gpu(gpu: &Gpu) -> BackwardPlan {
+    fn for_gpu(gpu: &Gpu) -> ChannelPlan {
         if gpu.facts().cpu {
-            BackwardPlan::PerChannel
+            ChannelPlan::PerChannel
         } else {
-            BackwardPlan::Split
+            ChannelPlan::Split
         }
     }
 }
@@ -262,11 +263,55 @@ impl Gpu {
         check_owned(self, op, &[("input", x)])?;
         check_owned(self, op, &per_channel)?;
         let shape = geometry(op, x, &per_channel, training)?;
-        let c = shape[1];
         let how = (shape, training, cfg, relu);
+        // The one-dispatch forward binds weight and bias beside the
+        // running statistics it writes; a caller that hands one tensor as
+        // both gets the split plan, which never binds them together.
+        let aliased = [weight, bias]
+            .iter()
+            .any(|t| t.buffer == running_mean.buffer || t.buffer == running_var.buffer);
+        let plan = if aliased {
+            ChannelPlan::Split
+        } else {
+            ChannelPlan::for_gpu(self)
+        };
+        self.batch_norm2d_planned(
+            op,
+            x,
+            (weight, bias),
+            (running_mean, running_var),
+            how,
+            plan,
+        )
+    }
+
+    fn batch_norm2d_planned(
+        &self,
+        op: &'static str,
+        x: &Tensor,
+        (weight, bias): (&Tensor, &Tensor),
+        (running_mean, running_var): (&mut Tensor, &mut Tensor),
+        how: How,
+        plan: ChannelPlan,
+    ) -> Result<(Tensor, Tensor), Error> {
+        let (shape, training, _, _) = how;
+        let c = shape[1];
         self.run(op, |rec| {
             let y = self.output_unlocked(op, x.shape())?;
             let stats = self.output_unlocked(op, &[c, 2])?;
+            if training && plan == ChannelPlan::PerChannel {
+                let b: [(u32, &dyn Bindable); 7] = [
+                    (1, &x.buffer),
+                    (2, &weight.buffer),
+                    (3, &bias.buffer),
+                    (4, &stats.buffer),
+                    (5, &running_mean.buffer),
+                    (6, &running_var.buffer),
+                    (7, &y.buffer),
+                ];
+                dispatch(rec, op, "forward_channel", how, c as u64, &b)?;
+                return Ok((y, stats));
+            }
             let coef = rec.scratch(4 * c)?;
             let (rm, rv) = (&running_mean.buffer, &running_var.buffer);
             let k = &coef.buffer;
@@ -342,7 +387,7 @@ impl Gpu {
         saved: &Tensor,
         training: bool,
     ) -> Result<(Tensor, Tensor, Tensor), Error> {
-        let plan = BackwardPlan::for_gpu(self);
+        let plan = ChannelPlan::for_gpu(self);
         self.batch_norm2d_backward_planned(op, x, y, dy, weight, saved, training, plan)
     }
 
@@ -356,7 +401,7 @@ impl Gpu {
         weight: &Tensor,
         saved: &Tensor,
         training: bool,
-        plan: BackwardPlan,
+        plan: ChannelPlan,
     ) -> Result<(Tensor, Tensor, Tensor), Error> {
         check_owned(self, op, &[("input", x), ("output gradient", dy)])?;
         if let Some(y) = y {
@@ -375,7 +420,7 @@ impl Gpu {
             let dx = self.output_unlocked(op, x.shape())?;
             let dweight = self.output_unlocked(op, &[c])?;
             let dbias = self.output_unlocked(op, &[c])?;
-            if plan == BackwardPlan::PerChannel {
+            if plan == ChannelPlan::PerChannel {
                 // WebGPU's default limit of 8 storage buffers per stage:
                 // this pass uses all 8.
                 let b: [(u32, &dyn Bindable); 8] = [
@@ -429,16 +474,30 @@ impl Gpu {
 
 #[cfg(test)]
 mod tests {
-    use super::{BackwardPlan, BatchNormUniform};
+    use super::{BatchNormUniform, ChannelPlan};
     use crate::gpu::{check_uniform_layout, fields, Shader};
     use crate::{cpu, BatchNorm, Gpu};
 
-    /// Both backward plans against the CPU reference on every adapter
-    /// (the public op runs only the one its adapter kind gets, so the
-    /// plan a GPU takes is held to the reference here too), in both modes,
-    /// fused with ReLU and not, at both kernel widths.
+    /// The largest |got − want| of a comparison, beside the bound
+    /// 1e-5 · max(1, max|want|), with the lengths checked.
+    fn assert_close(what: &str, got: &[f32], want: &[f32]) {
+        assert_eq!(got.len(), want.len(), "{what}");
+        let scale = want.iter().fold(1f32, |m, v| m.max(v.abs()));
+        let worst = got
+            .iter()
+            .zip(want)
+            .map(|(g, w)| (g - w).abs())
+            .fold(0f32, f32::max);
+        assert!(worst <= 1e-5 * scale, "{what}: off by {worst}");
+    }
+
+    /// Both plans of both passes against the CPU reference on every
+    /// adapter (the public ops run only the plan their adapter kind gets,
+    /// so the plan a GPU takes is held to the reference here too): the
+    /// output, saved and running statistics, and the three gradients, in
+    /// both modes, fused with ReLU and not, at both kernel widths.
     #[test]
-    fn both_backward_plans_match_the_reference() {
+    fn both_channel_plans_match_the_reference() {
         let gpus = match Gpu::all() {
             Ok(gpus) => gpus,
             Err(e) if std::env::var("WGCONV_REQUIRE_GPU").as_deref() == Ok("1") => {
@@ -472,6 +531,41 @@ mod tests {
                         &x, shape, &weight, &bias, &mut rm, &mut rv, training, &cfg,
                     )
                     .unwrap();
+                    for (relu, plan) in [false, true]
+                        .into_iter()
+                        .flat_map(|r| [(r, ChannelPlan::Split), (r, ChannelPlan::PerChannel)])
+                    {
+                        let t = |v: &[f32]| gpu.tensor(&[c], v).unwrap();
+                        let (mut grm, mut grv) = (t(&vec![0.1; c]), t(&vec![1.5; c]));
+                        let how = (shape, training, &cfg, relu);
+                        let (y, st) = gpu
+                            .batch_norm2d_planned(
+                                "test",
+                                &gpu.tensor(&shape, &x).unwrap(),
+                                (&t(&weight), &t(&bias)),
+                                (&mut grm, &mut grv),
+                                how,
+                                plan,
+                            )
+                            .unwrap();
+                        let what = format!(
+                            "forward {shape:?} training {training} relu {relu} {plan:?} on {}",
+                            gpu.describe()
+                        );
+                        let want_y: Vec<f32> = if relu {
+                            y_ref.iter().map(|v| v.max(0.0)).collect()
+                        } else {
+                            y_ref.clone()
+                        };
+                        assert_close(&format!("{what}: y"), &y.to_vec().unwrap(), &want_y);
+                        assert_close(&format!("{what}: stats"), &st.to_vec().unwrap(), &saved);
+                        assert_close(
+                            &format!("{what}: running_mean"),
+                            &grm.to_vec().unwrap(),
+                            &rm,
+                        );
+                        assert_close(&format!("{what}: running_var"), &grv.to_vec().unwrap(), &rv);
+                    }
                     let relu_y: Vec<f32> = y_ref.iter().map(|v| v.max(0.0)).collect();
                     let masked: Vec<f32> = dy
                         .iter()
@@ -492,7 +586,7 @@ mod tests {
                             training,
                         )
                         .unwrap();
-                        for plan in [BackwardPlan::Split, BackwardPlan::PerChannel] {
+                        for plan in [ChannelPlan::Split, ChannelPlan::PerChannel] {
                             let y = fused.then_some(&yt);
                             let (dx, dw, db) = gpu
                                 .batch_norm2d_backward_planned(
@@ -503,20 +597,13 @@ mod tests {
                                 "{shape:?} training {training} relu {fused} {plan:?} on {}",
                                 gpu.describe()
                             );
-                            for (name, got, want) in [
-                                ("dx", dx.to_vec().unwrap(), &want.0),
-                                ("dweight", dw.to_vec().unwrap(), &want.1),
-                                ("dbias", db.to_vec().unwrap(), &want.2),
-                            ] {
-                                let scale = want.iter().fold(1f32, |m, v| m.max(v.abs()));
-                                let worst = got
-                                    .iter()
-                                    .zip(want.iter())
-                                    .map(|(g, w)| (g - w).abs())
-                                    .fold(0f32, f32::max);
-                                assert!(worst <= 1e-5 * scale, "{what}: {name} off by {worst}");
-                                assert_eq!(got.len(), want.len(), "{what}: {name}");
-                            }
+                            assert_close(&format!("{what}: dx"), &dx.to_vec().unwrap(), &want.0);
+                            assert_close(
+                                &format!("{what}: dweight"),
+                                &dw.to_vec().unwrap(),
+                                &want.1,
+                            );
+                            assert_close(&format!("{what}: dbias"), &db.to_vec().unwrap(), &want.2);
                         }
                     }
                 }

@@ -278,6 +278,16 @@ fn stats_train(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
     }
 }
 
+// The forward output at vector i from a channel's (mean, invstd·weight,
+// bias) in k.xyz, through the fused ReLU when there is one.
+fn y_at(i: u32, k: vec4<f32>) -> V {
+    let v = (x[i] - V(k.x)) * k.y + k.z;
+    if (P.relu != 0u) {
+        return relu(v);
+    }
+    return v;
+}
+
 // Training forward in one dispatch (the host's plan on CPU adapters): the
 // channel's statistics, then a second walk of the channel normalising it
 // with `coefficients`' values, held in registers.
@@ -292,18 +302,12 @@ fn forward_channel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocat
     if (lid == 0u) {
         store_stats(c, st.x, st.y);
     }
-    let scale = invstd * weight[c];
-    let shift = bias[c];
+    let k = vec4<f32>(st.x, invstd * weight[c], bias[c], 0.0);
     let mv = P.n * plane_vectors();
     var w = walk_start(lid);
     for (var j = lid; j < mv; j = j + WG) {
         let i = walk_index(c, w);
-        let v = (x[i] - V(st.x)) * scale + shift;
-        if (P.relu != 0u) {
-            out[i] = relu(v);
-        } else {
-            out[i] = v;
-        }
+        out[i] = y_at(i, k);
         w = walk_next(w);
     }
 }
@@ -338,77 +342,21 @@ fn normalize(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
     var e = item_start(wid, lid);
     for (var t = 0u; t < 4u; t = t + 1u) {
         if (e.v < len) {
-            let k = coef[e.c];
-            let v = (x[e.v] - V(k.x)) * k.y + k.z;
-            if (P.relu != 0u) {
-                out[e.v] = relu(v);
-            } else {
-                out[e.v] = v;
-            }
+            out[e.v] = y_at(e.v, coef[e.c]);
         }
         e = item_next(e);
     }
 }
 
-@compute @workgroup_size(256)
-fn reduce(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let c = linear_id(wid);
-    if (c >= P.c) {
-        return;
-    }
-    let mv = P.n * plane_vectors();
-    let mean = stats[2u * c];
-    let invstd = stats[2u * c + 1u];
-    var sum_dy = V(0.0);
-    var sum_dy_xhat = V(0.0);
-    var w = walk_start(lid);
-    for (var j = lid; j < mv; j = j + WG) {
-        let k = walk_index(c, w);
-        let g = grad_at(k);
-        sum_dy = sum_dy + g;
-        sum_dy_xhat = sum_dy_xhat + g * (x[k] - V(mean)) * invstd;
-        w = walk_next(w);
-    }
-    let db = tree_sum(lid, hsum(sum_dy));
-    let dw = tree_sum(lid, hsum(sum_dy_xhat));
-    if (lid == 0u) {
-        dbias[c] = db;
-        dweight[c] = dw;
-        let m = f32(mv * WIDTH);
-        let s = weight[c] * invstd;
-        coef[c] = vec4<f32>(mean, s, -s * invstd * dw / m, -s * db / m);
-    }
+// The channel's gradient sums and the backward coefficients they give,
+// in every invocation of its workgroup.
+struct GradSums {
+    db: f32,
+    dw: f32,
+    k: vec4<f32>,
 }
 
-@compute @workgroup_size(64)
-fn input_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let len = P.n * P.c * plane_vectors();
-    var e = item_start(wid, lid);
-    for (var t = 0u; t < 4u; t = t + 1u) {
-        if (e.v < len) {
-            let i = e.v;
-            let k = coef[e.c];
-            let g = grad_at(i);
-            if (P.training == 0u) {
-                out[i] = g * k.y;
-            } else {
-                out[i] = g * k.y + (x[i] - V(k.x)) * k.z + k.w;
-            }
-        }
-        e = item_next(e);
-    }
-}
-
-// The backward pass in one dispatch (the host's plan on CPU adapters):
-// the channel's workgroup computes `reduce`'s sums, then walks the
-// channel again for dx with input_grad's formula, its coefficients held
-// in registers; the second walk finds the channel in the core's cache.
-@compute @workgroup_size(256)
-fn backward_channel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let c = linear_id(wid);
-    if (c >= P.c) {
-        return;
-    }
+fn grad_sums(c: u32, lid: u32) -> GradSums {
     let mv = P.n * plane_vectors();
     let mean = stats[2u * c];
     let invstd = stats[2u * c + 1u];
@@ -426,20 +374,64 @@ fn backward_channel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
     let dw = tree_sum(lid, hsum(sum_dy_xhat));
     let m = f32(mv * WIDTH);
     let s = weight[c] * invstd;
-    let k = vec4<f32>(mean, s, -s * invstd * dw / m, -s * db / m);
-    if (lid == 0u) {
-        dbias[c] = db;
-        dweight[c] = dw;
+    return GradSums(db, dw, vec4<f32>(mean, s, -s * invstd * dw / m, -s * db / m));
+}
+
+// dx at vector i from the channel's backward coefficients k.
+fn dx_at(i: u32, k: vec4<f32>) -> V {
+    let g = grad_at(i);
+    if (P.training == 0u) {
+        return g * k.y;
     }
-    w = walk_start(lid);
+    return g * k.y + (x[i] - V(k.x)) * k.z + k.w;
+}
+
+@compute @workgroup_size(256)
+fn reduce(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let c = linear_id(wid);
+    if (c >= P.c) {
+        return;
+    }
+    let sums = grad_sums(c, lid);
+    if (lid == 0u) {
+        dbias[c] = sums.db;
+        dweight[c] = sums.dw;
+        coef[c] = sums.k;
+    }
+}
+
+@compute @workgroup_size(64)
+fn input_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let len = P.n * P.c * plane_vectors();
+    var e = item_start(wid, lid);
+    for (var t = 0u; t < 4u; t = t + 1u) {
+        if (e.v < len) {
+            out[e.v] = dx_at(e.v, coef[e.c]);
+        }
+        e = item_next(e);
+    }
+}
+
+// The backward pass in one dispatch (the host's plan on CPU adapters):
+// the channel's workgroup computes `reduce`'s sums, then walks the
+// channel again for dx with input_grad's formula, its coefficients held
+// in registers; the second walk finds the channel in the core's cache.
+@compute @workgroup_size(256)
+fn backward_channel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let c = linear_id(wid);
+    if (c >= P.c) {
+        return;
+    }
+    let sums = grad_sums(c, lid);
+    if (lid == 0u) {
+        dbias[c] = sums.db;
+        dweight[c] = sums.dw;
+    }
+    let mv = P.n * plane_vectors();
+    var w = walk_start(lid);
     for (var j = lid; j < mv; j = j + WG) {
         let i = walk_index(c, w);
-        let g = grad_at(i);
-        if (P.training == 0u) {
-            out[i] = g * k.y;
-        } else {
-            out[i] = g * k.y + (x[i] - V(k.x)) * k.z + k.w;
-        }
+        out[i] = dx_at(i, sums.k);
         w = walk_next(w);
     }
 }

@@ -146,3 +146,47 @@ fn reduce_splits(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocatio
     }
     y_sum[i] = acc;
 }
+
+// The pointwise view (gemm_pointwise.wgsl; a 1x1 kernel at stride 1
+// without padding): A[m][c] = x[n, g·C/g + c, p] for m = (n, p), B[c][col]
+// = w[g·K/g + col, c], each as vec4s. Four rows from a multiple of 4 are
+// four positions of one image (H·W % 4 == 0), contiguous along the rows;
+// on a 1x1 image (a linear layer) they are four images, each contiguous
+// along the reduction. Rows and columns past the end repeat the last
+// valid ones, which store_c drops.
+@group(0) @binding(8) var<storage, read> x4: array<vec4<f32>>;
+@group(0) @binding(9) var<storage, read> wt4: array<vec4<f32>>;
+
+fn pw_k(k0: u32) -> vec2<u32> { return vec2<u32>(k0, 0u); }
+
+// hw == 1: each row's offset at channel 0 of the group; else the first
+// row's, in .x.
+fn pw_rows(g: u32, m0: u32) -> vec4<u32> {
+    let hw = P.h * P.w;
+    let c0 = g * P.c_per_group;
+    if (hw == 1u) {
+        let last = gemm_m() - 1u;
+        return min(vec4<u32>(m0, m0 + 1u, m0 + 2u, m0 + 3u), vec4<u32>(last)) * P.c + c0;
+    }
+    let m = min(m0, gemm_m() - 4u);
+    return vec4<u32>(((m / hw) * P.c + c0) * hw + m % hw);
+}
+
+fn pw_a(a: vec4<u32>, k: vec2<u32>) -> Quad {
+    let hw = P.h * P.w;
+    if (hw == 1u) {
+        return Quad(x4[(a.x + k.x) / 4u], x4[(a.y + k.x) / 4u], x4[(a.z + k.x) / 4u], x4[(a.w + k.x) / 4u]);
+    }
+    let o = a.x + k.x * hw;
+    return transpose_quad(Quad(x4[o / 4u], x4[(o + hw) / 4u], x4[(o + 2u * hw) / 4u], x4[(o + 3u * hw) / 4u]));
+}
+
+// Each column's weight row.
+fn pw_cols(g: u32, n0: u32) -> vec4<u32> {
+    let last = gemm_n() - 1u;
+    return (g * P.k_per_group + min(vec4<u32>(n0, n0 + 1u, n0 + 2u, n0 + 3u), vec4<u32>(last))) * P.c_per_group;
+}
+
+fn pw_b(b: vec4<u32>, k: vec2<u32>) -> Quad {
+    return transpose_quad(Quad(wt4[(b.x + k.x) / 4u], wt4[(b.y + k.x) / 4u], wt4[(b.z + k.x) / 4u], wt4[(b.w + k.x) / 4u]));
+}

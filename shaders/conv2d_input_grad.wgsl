@@ -147,3 +147,44 @@ fn store_c(g: u32, split: u32, m: u32, col: u32, v: f32) {
     let iw = P.phase_w + pr.j * P.stride_w;
     dx[((pr.n * P.c + g * P.c_per_group + col) * P.h + ih) * P.w + iw] = v;
 }
+
+// The pointwise view (gemm_pointwise.wgsl; a 1x1 kernel at stride 1
+// without padding, so one stride phase covering every position):
+// A[m][kk] = dy[n, g·K/g + kk, p] for m = (n, p), laid out as the forward
+// view's x (conv2d_forward.wgsl); B[kk][col] = w[g·K/g + kk, col], four
+// columns contiguous.
+@group(0) @binding(8) var<storage, read> dy4: array<vec4<f32>>;
+@group(0) @binding(9) var<storage, read> wt4: array<vec4<f32>>;
+
+fn pw_k(k0: u32) -> vec2<u32> { return vec2<u32>(k0, 0u); }
+
+fn pw_rows(g: u32, m0: u32) -> vec4<u32> {
+    let hw = P.h * P.w;
+    let k0 = g * P.k_per_group;
+    if (hw == 1u) {
+        let last = gemm_m() - 1u;
+        return min(vec4<u32>(m0, m0 + 1u, m0 + 2u, m0 + 3u), vec4<u32>(last)) * P.k + k0;
+    }
+    let m = min(m0, gemm_m() - 4u);
+    return vec4<u32>(((m / hw) * P.k + k0) * hw + m % hw);
+}
+
+fn pw_a(a: vec4<u32>, k: vec2<u32>) -> Quad {
+    let hw = P.h * P.w;
+    if (hw == 1u) {
+        return Quad(dy4[(a.x + k.x) / 4u], dy4[(a.y + k.x) / 4u], dy4[(a.z + k.x) / 4u], dy4[(a.w + k.x) / 4u]);
+    }
+    let o = a.x + k.x * hw;
+    return transpose_quad(Quad(dy4[o / 4u], dy4[(o + hw) / 4u], dy4[(o + 2u * hw) / 4u], dy4[(o + 3u * hw) / 4u]));
+}
+
+// The offset of w[g·K/g, n0], in .x.
+fn pw_cols(g: u32, n0: u32) -> vec4<u32> {
+    return vec4<u32>(g * P.k_per_group * P.c_per_group + min(n0, gemm_n() - 4u));
+}
+
+fn pw_b(b: vec4<u32>, k: vec2<u32>) -> Quad {
+    let o = b.x + k.x * P.c_per_group;
+    let row = P.c_per_group;
+    return Quad(wt4[o / 4u], wt4[(o + row) / 4u], wt4[(o + 2u * row) / 4u], wt4[(o + 3u * row) / 4u]);
+}

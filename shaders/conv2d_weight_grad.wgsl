@@ -136,3 +136,62 @@ fn store_c(g: u32, split: u32, m: u32, col: u32, v: f32) {
     }
     out[split * dw_len() + (g * P.k_per_group + col) * gemm_m() + m] = v;
 }
+
+// The pointwise view (gemm_pointwise.wgsl; a 1x1 kernel at stride 1
+// without padding): A[c][kk] = x[n, g·C/g + c, p], B[kk][col] = dy[n, g·K/g
+// + col, p] for kk = (n, p). On planes of H·W % 4 == 0 four reduction steps
+// from a multiple of 4 are four positions of one image, contiguous in both
+// operands; on 1x1 images (a linear layer) kk is the image, and four rows
+// (input features) or columns (output features) are contiguous instead.
+@group(0) @binding(8) var<storage, read> x4: array<vec4<f32>>;
+@group(0) @binding(9) var<storage, read> dy4: array<vec4<f32>>;
+
+// (n, p): one division per four reduction steps.
+fn pw_k(k0: u32) -> vec2<u32> {
+    let hw = P.h * P.w;
+    if (hw == 1u) {
+        return vec2<u32>(k0, 0u);
+    }
+    return div_mod(k0, hw);
+}
+
+// hw == 1: the offset of x[0, g·C/g + m0] in .x; else each row's plane.
+fn pw_rows(g: u32, m0: u32) -> vec4<u32> {
+    let hw = P.h * P.w;
+    let c0 = g * P.c_per_group;
+    if (hw == 1u) {
+        return vec4<u32>(c0 + min(m0, gemm_m() - 4u));
+    }
+    let last = gemm_m() - 1u;
+    return (c0 + min(vec4<u32>(m0, m0 + 1u, m0 + 2u, m0 + 3u), vec4<u32>(last))) * hw;
+}
+
+fn pw_a(a: vec4<u32>, k: vec2<u32>) -> Quad {
+    let hw = P.h * P.w;
+    if (hw == 1u) {
+        let o = a.x + k.x * P.c;
+        return transpose_quad(Quad(x4[o / 4u], x4[(o + P.c) / 4u], x4[(o + 2u * P.c) / 4u], x4[(o + 3u * P.c) / 4u]));
+    }
+    let o = k.x * P.c * hw + k.y;
+    return Quad(x4[(a.x + o) / 4u], x4[(a.y + o) / 4u], x4[(a.z + o) / 4u], x4[(a.w + o) / 4u]);
+}
+
+fn pw_cols(g: u32, n0: u32) -> vec4<u32> {
+    let hw = P.h * P.w;
+    let k0 = g * P.k_per_group;
+    if (hw == 1u) {
+        return vec4<u32>(k0 + min(n0, gemm_n() - 4u));
+    }
+    let last = gemm_n() - 1u;
+    return (k0 + min(vec4<u32>(n0, n0 + 1u, n0 + 2u, n0 + 3u), vec4<u32>(last))) * hw;
+}
+
+fn pw_b(b: vec4<u32>, k: vec2<u32>) -> Quad {
+    let hw = P.h * P.w;
+    if (hw == 1u) {
+        let o = b.x + k.x * P.k;
+        return Quad(dy4[o / 4u], dy4[(o + P.k) / 4u], dy4[(o + 2u * P.k) / 4u], dy4[(o + 3u * P.k) / 4u]);
+    }
+    let o = k.x * P.k * hw + k.y;
+    return transpose_quad(Quad(dy4[(b.x + o) / 4u], dy4[(b.y + o) / 4u], dy4[(b.z + o) / 4u], dy4[(b.w + o) / 4u]));
+}

@@ -208,10 +208,15 @@ pub enum ConvKernel {
     Blocks,
     /// The same with 32x16 blocks (gemm_blocks.wgsl).
     BlocksTall,
+    /// 16x16 blocks of a pointwise problem (1x1 kernel, stride 1, no
+    /// padding; linear layers) from vec4 loads, no tap table
+    /// (gemm_pointwise.wgsl). Only where [`pointwise_fits`]; forced on
+    /// another problem, `Blocks` runs instead.
+    Pointwise,
 }
 
 impl ConvKernel {
-    pub const ALL: [ConvKernel; 7] = [
+    pub const ALL: [ConvKernel; 8] = [
         ConvKernel::Direct,
         ConvKernel::TiledNarrow,
         ConvKernel::Tiled,
@@ -219,6 +224,7 @@ impl ConvKernel {
         ConvKernel::Rows,
         ConvKernel::Blocks,
         ConvKernel::BlocksTall,
+        ConvKernel::Pointwise,
     ];
 
     /// The entry point's name.
@@ -231,6 +237,7 @@ impl ConvKernel {
             ConvKernel::Rows => "rows",
             ConvKernel::Blocks => "blocks",
             ConvKernel::BlocksTall => "blocks_tall",
+            ConvKernel::Pointwise => "pointwise",
         }
     }
 
@@ -244,6 +251,7 @@ impl ConvKernel {
             ConvKernel::Rows => (64, 16, 1),
             ConvKernel::Blocks => (16, 16, 64),
             ConvKernel::BlocksTall => (32, 16, 64),
+            ConvKernel::Pointwise => (16, 16, 64),
         };
         Some(Tile {
             m,
@@ -302,7 +310,7 @@ pub enum Policy {
 
 impl Policy {
     /// Every kernel forced, in [`ConvKernel::ALL`] order.
-    pub const FORCED: [Policy; 7] = [
+    pub const FORCED: [Policy; 8] = [
         Policy::Force(ConvKernel::Direct),
         Policy::Force(ConvKernel::TiledNarrow),
         Policy::Force(ConvKernel::Tiled),
@@ -310,10 +318,11 @@ impl Policy {
         Policy::Force(ConvKernel::Rows),
         Policy::Force(ConvKernel::Blocks),
         Policy::Force(ConvKernel::BlocksTall),
+        Policy::Force(ConvKernel::Pointwise),
     ];
 
     /// The two choosers and every forced kernel.
-    pub const ALL: [Policy; 9] = [
+    pub const ALL: [Policy; 10] = [
         Policy::Auto,
         Policy::Tuned,
         Policy::FORCED[0],
@@ -323,6 +332,7 @@ impl Policy {
         Policy::FORCED[4],
         Policy::FORCED[5],
         Policy::FORCED[6],
+        Policy::FORCED[7],
     ];
 
     /// `auto`, `tuned`, or the forced kernel's name.
@@ -398,6 +408,10 @@ impl fmt::Display for ConvPlan {
 ///    0–8 % faster on 32x16: `docs/performance.md`). There a load is a
 ///    per-lane gather and workgroup memory is no cheaper than a cached
 ///    global load, so the fewest loads per multiply-add wins.
+///    Pointwise problems that [`pointwise_fits`] (1x1 kernels at stride 1,
+///    linear layers) of at least that many columns run `Pointwise`
+///    instead: the same 16x16 blocks from vec4 loads (S5 of the small
+///    suite about 1.5x faster than on `Blocks`, docs/performance.md).
 ///    Everything else runs `Direct`.
 /// 4. Auto on GPUs: `Direct` for tiny (< 32 rows), narrow or shallow
 ///    (reduction < 8) GEMMs; `Rows` for < 24 columns or a reduction < 32;
@@ -449,6 +463,9 @@ fn blocks_for(op: ConvOp, d: GemmDims) -> ConvKernel {
 fn auto_cpu(problem: &ConvProblem) -> ConvKernel {
     let d = problem.gemm();
     let g = &problem.geometry;
+    if pointwise_fits(problem) && d.n >= NARROW_COLUMNS {
+        return ConvKernel::Pointwise;
+    }
     if problem.op == ConvOp::InputGrad && d.n < NARROW_COLUMNS {
         // Two steps; the first is the columns GEMM, whose reduction is K/g.
         if g.k_per_group() >= NARROW_COLUMNS {
@@ -481,8 +498,11 @@ fn auto_gpu(d: GemmDims) -> ConvKernel {
 /// follow from the problem.
 fn with_kernel(problem: &ConvProblem, facts: &AdapterFacts, kernel: ConvKernel) -> ConvPlan {
     let g = &problem.geometry;
+    let kernel = pointwise_or_blocks(problem, kernel);
     let algorithm = match problem.op {
         ConvOp::InputGrad if kernel == ConvKernel::Direct => Algorithm::OneStep,
+        // A 1x1 kernel at stride 1 has one stride phase, over every input.
+        ConvOp::InputGrad if kernel == ConvKernel::Pointwise => Algorithm::StridePhases,
         ConvOp::InputGrad if g.c_per_group() < NARROW_COLUMNS => Algorithm::TwoStepColumns,
         ConvOp::InputGrad => Algorithm::StridePhases,
         ConvOp::Forward | ConvOp::WeightGrad => Algorithm::OneStep,
@@ -493,6 +513,44 @@ fn with_kernel(problem: &ConvProblem, facts: &AdapterFacts, kernel: ConvKernel) 
         kernel,
         algorithm,
         splits,
+    }
+}
+
+/// Whether `problem` can run [`ConvKernel::Pointwise`]
+/// (gemm_pointwise.wgsl): a 1x1 kernel at stride 1 without padding, so
+/// that its GEMM's operands are plain matrices, where every run of 4
+/// values the kernel loads as one vec4 is aligned and inside one image:
+/// planes of H·W = 1 (a linear layer) or a multiple of 4 values, C/g and
+/// K/g multiples of 4, and a reduction that is one too (the weight
+/// gradient's N·H·W).
+pub fn pointwise_fits(problem: &ConvProblem) -> bool {
+    let g = &problem.geometry;
+    let p = &g.params;
+    let hw = g.h * g.w;
+    let pointwise = g.r == 1 && g.s == 1 && p.stride == [1, 1] && p.padding == [0, 0];
+    pointwise
+        && (hw == 1 || hw.is_multiple_of(4))
+        && g.c_per_group().is_multiple_of(4)
+        && g.k_per_group().is_multiple_of(4)
+        && problem.gemm().k.is_multiple_of(4)
+}
+
+/// `kernel`, except `Pointwise` on a problem it cannot take, which runs
+/// `Blocks`, the same blocks from scalar loads.
+fn pointwise_or_blocks(problem: &ConvProblem, kernel: ConvKernel) -> ConvKernel {
+    if kernel == ConvKernel::Pointwise && !pointwise_fits(problem) {
+        ConvKernel::Blocks
+    } else {
+        kernel
+    }
+}
+
+impl ConvPlan {
+    /// The kernel that runs `piece`, a cut of the planned problem's batch
+    /// (ops/split.rs): the plan's, unless the cut leaves a weight
+    /// gradient's reduction that `Pointwise` cannot take.
+    pub(crate) fn kernel_for(&self, piece: &ConvProblem) -> ConvKernel {
+        pointwise_or_blocks(piece, self.kernel)
     }
 }
 

@@ -6,11 +6,15 @@ use wgconv::{Conv2dParams, Policy};
 
 /// Forced variants: each is held to the reference on its own (Auto picks
 /// one of them per problem).
-const VARIANTS: [Policy; 7] = Policy::FORCED;
+const VARIANTS: [Policy; Policy::FORCED.len()] = Policy::FORCED;
 
 /// Geometries chosen to hit the tiled kernel's edges: more than one tile in
 /// each direction, sizes that are not multiples of 64 or 16, long
-/// reductions that the weight gradient splits, groups, 1x1.
+/// reductions that the weight gradient splits, groups, 1x1; and the
+/// pointwise kernel's: planes of a multiple of 4 that 16-row blocks
+/// straddle, 1x1 images (linear layers, an odd batch that the weight
+/// gradient then refuses and a batch of 4s it takes), groups, a split
+/// reduction.
 fn edge_geometries() -> Vec<([usize; 4], [usize; 4], Conv2dParams)> {
     let g = |groups| Conv2dParams {
         groups,
@@ -31,6 +35,11 @@ fn edge_geometries() -> Vec<([usize; 4], [usize; 4], Conv2dParams)> {
         ([2, 8, 17, 17], [12, 2, 3, 3], g(4)),
         ([1, 96, 7, 5], [80, 96, 1, 1], Conv2dParams::default()),
         ([2, 16, 15, 15], [16, 1, 3, 3], g(16)), // depthwise
+        ([3, 24, 4, 6], [20, 24, 1, 1], Conv2dParams::default()),
+        ([37, 28, 1, 1], [12, 28, 1, 1], Conv2dParams::default()),
+        ([36, 28, 1, 1], [20, 28, 1, 1], Conv2dParams::default()),
+        ([2, 16, 4, 4], [8, 8, 1, 1], g(2)),
+        ([16, 8, 16, 16], [12, 8, 1, 1], Conv2dParams::default()), // weight grad splits
         (
             [1, 4, 8, 8],
             [6, 4, 3, 3],

@@ -7,7 +7,7 @@
 //! test --release --test plans` rewrites it.
 
 use wgconv::bench::SHAPES;
-use wgconv::plan::{plan, AdapterFacts, ConvOp, ConvProblem, Policy};
+use wgconv::plan::{plan, pointwise_fits, AdapterFacts, ConvKernel, ConvOp, ConvProblem, Policy};
 use wgconv::Conv2dParams;
 
 const SNAPSHOT: &str = "tests/snapshots/auto_plans.txt";
@@ -144,9 +144,50 @@ fn tuned_falls_back_to_auto_and_force_runs_its_kernel() {
                     let Policy::Force(kernel) = forced else {
                         unreachable!()
                     };
-                    assert_eq!(plan(&problem, &facts, forced).kernel, kernel);
+                    let runs = if kernel == ConvKernel::Pointwise && !pointwise_fits(&problem) {
+                        ConvKernel::Blocks
+                    } else {
+                        kernel
+                    };
+                    assert_eq!(plan(&problem, &facts, forced).kernel, runs);
                 }
             }
         }
     }
+}
+
+/// The pointwise kernel takes 1x1 kernels at stride 1 without padding
+/// whose vec4 runs stay aligned inside one image, and nothing else.
+#[test]
+fn pointwise_fits_only_aligned_pointwise_problems() {
+    let p = Conv2dParams::default();
+    let fits = |op, x: [usize; 4], w: [usize; 4], p: &Conv2dParams| {
+        pointwise_fits(&ConvProblem::new(op, &x, &w, p).unwrap())
+    };
+    for op in ConvOp::ALL {
+        // S5, a linear layer of batch 36, planes of 24 that 16-row blocks straddle.
+        assert!(fits(op, [32, 128, 16, 16], [256, 128, 1, 1], &p), "{op:?}");
+        assert!(fits(op, [36, 28, 1, 1], [20, 28, 1, 1], &p), "{op:?}");
+        assert!(fits(op, [3, 24, 4, 6], [20, 24, 1, 1], &p), "{op:?}");
+        // Not pointwise: 3x3, stride 2, padding.
+        assert!(!fits(op, [2, 8, 8, 8], [8, 8, 3, 3], &p), "{op:?}");
+        assert!(
+            !fits(op, [2, 8, 8, 8], [8, 8, 1, 1], &Conv2dParams::square(2, 0)),
+            "{op:?}"
+        );
+        assert!(
+            !fits(op, [2, 8, 8, 8], [8, 8, 1, 1], &Conv2dParams::square(1, 1)),
+            "{op:?}"
+        );
+        // Unaligned: a plane of 35, 6 input or 10 output channels.
+        assert!(!fits(op, [2, 8, 7, 5], [8, 8, 1, 1], &p), "{op:?}");
+        assert!(!fits(op, [2, 6, 4, 4], [8, 6, 1, 1], &p), "{op:?}");
+        assert!(!fits(op, [2, 8, 4, 4], [10, 8, 1, 1], &p), "{op:?}");
+    }
+    // A linear layer of batch 37: its weight gradient's reduction is the batch.
+    let x = [37, 28, 1, 1];
+    let w = [20, 28, 1, 1];
+    assert!(fits(ConvOp::Forward, x, w, &p));
+    assert!(fits(ConvOp::InputGrad, x, w, &p));
+    assert!(!fits(ConvOp::WeightGrad, x, w, &p));
 }

@@ -7,7 +7,8 @@
 //! the op) + `gemm_common.wgsl` (tile decode, four-row loaders) and
 //! `gemm_tiled.wgsl`, `gemm_rows.wgsl` and `gemm_blocks.wgsl` (the GEMM
 //! entry points of crate::plan::ConvKernel, written once against that
-//! GEMM view).
+//! GEMM view), and for the three ops with a pointwise view (1x1 kernels,
+//! linear layers) `gemm_pointwise.wgsl`.
 //! The element-wise kernels share `elementwise.wgsl` (uniform and index
 //! rule) the same way.
 //! A kernel written against the value type `V` is built twice, behind
@@ -22,6 +23,7 @@ const GEMM_COMMON: &str = include_str!("../../shaders/gemm_common.wgsl");
 const GEMM_TILED: &str = include_str!("../../shaders/gemm_tiled.wgsl");
 const GEMM_ROWS: &str = include_str!("../../shaders/gemm_rows.wgsl");
 const GEMM_BLOCKS: &str = include_str!("../../shaders/gemm_blocks.wgsl");
+const GEMM_POINTWISE: &str = include_str!("../../shaders/gemm_pointwise.wgsl");
 const CONV2D_FORWARD: &str = include_str!("../../shaders/conv2d_forward.wgsl");
 const CONV2D_INPUT_GRAD: &str = include_str!("../../shaders/conv2d_input_grad.wgsl");
 const CONV2D_INPUT_GRAD_COLS: &str = include_str!("../../shaders/conv2d_input_grad_cols.wgsl");
@@ -43,18 +45,15 @@ const VECTOR4: &str = include_str!("../../shaders/vector4.wgsl");
 const BATCH_NORM2D: &str = include_str!("../../shaders/batch_norm2d.wgsl");
 const DROPOUT: &str = include_str!("../../shaders/dropout.wgsl");
 
-/// A convolution module: the shared pieces around the op's own file.
-fn conv_module(op: &str) -> String {
-    [
-        CONV_PARAMS,
-        CONV_INDEX,
-        op,
-        GEMM_COMMON,
-        GEMM_TILED,
-        GEMM_ROWS,
-        GEMM_BLOCKS,
-    ]
-    .concat()
+/// A convolution module: the shared pieces around the op's own file, and
+/// the pointwise kernel where the op's file has a pointwise view.
+fn conv_module(op: &str, pointwise: bool) -> String {
+    let gemm = [op, GEMM_COMMON, GEMM_TILED, GEMM_ROWS, GEMM_BLOCKS];
+    let mut out = [CONV_PARAMS, CONV_INDEX].concat() + &gemm.concat();
+    if pointwise {
+        out.push_str(GEMM_POINTWISE);
+    }
+    out
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -161,10 +160,10 @@ impl Shader {
     /// The complete WGSL text of the module.
     pub(crate) fn source(self) -> String {
         match self {
-            Shader::Conv2dForward => conv_module(CONV2D_FORWARD),
-            Shader::Conv2dInputGrad => conv_module(CONV2D_INPUT_GRAD),
-            Shader::Conv2dInputGradCols => conv_module(CONV2D_INPUT_GRAD_COLS),
-            Shader::Conv2dWeightGrad => conv_module(CONV2D_WEIGHT_GRAD),
+            Shader::Conv2dForward => conv_module(CONV2D_FORWARD, true),
+            Shader::Conv2dInputGrad => conv_module(CONV2D_INPUT_GRAD, true),
+            Shader::Conv2dInputGradCols => conv_module(CONV2D_INPUT_GRAD_COLS, false),
+            Shader::Conv2dWeightGrad => conv_module(CONV2D_WEIGHT_GRAD, true),
             Shader::BiasGrad => [CONV_PARAMS, BIAS_GRAD].concat(),
             Shader::SgdStep => SGD_STEP.to_string(),
             Shader::AdamStep => [VECTOR1, ADAM_STEP].concat(),

@@ -60,10 +60,11 @@ fn record_piece(
     let gpu = rec.gpu();
     let geo = &problem.geometry;
     let dims = problem.gemm();
-    let tile = plan.kernel.tile();
+    let kernel = plan.kernel_for(problem);
+    let tile = kernel.tile();
     let max_bind = gpu.inner.limits.max_storage_buffer_binding_size;
     // The piece's own split (the plan's, unless the batch was cut).
-    let (splits, split_len) = reduction_split(problem, plan.kernel, max_bind);
+    let (splits, split_len) = reduction_split(problem, kernel, max_bind);
     let (mut u, grid) = match tile {
         Some(tile) => tiled_launch(gpu, OP, geo, dims, tile, splits, split_len)?,
         None => direct_launch(gpu, OP, geo, geo.y_shape().iter().product())?,
@@ -72,7 +73,7 @@ fn record_piece(
     // Without a bias the weight is bound in its place (a binding cannot be
     // empty); has_bias = 0 keeps the kernel from reading it.
     let bias = bias.unwrap_or(w);
-    let entry = plan.kernel.name();
+    let entry = kernel.name();
     let uniform = bytemuck::bytes_of(&u);
     if tile.is_none() {
         let buffers = [(slot::A, x), (slot::B, w), (slot::C, y), (slot::BIAS, bias)];
@@ -88,6 +89,7 @@ fn record_piece(
             (slot::BIAS, bias),
             (slot::TAPS, &taps),
         ];
+        let buffers = slot::for_kernel(kernel, &buffers);
         rec.dispatch(Shader::Conv2dForward, entry, uniform, &buffers, grid);
         return Ok(());
     }
@@ -102,6 +104,7 @@ fn record_piece(
         (slot::BIAS, bias),
         (slot::TAPS, &taps),
     ];
+    let buffers = slot::for_kernel(kernel, &buffers);
     rec.dispatch(Shader::Conv2dForward, entry, uniform, &buffers, grid);
     let (reduce, rgrid) = direct_launch(gpu, OP, geo, y_len)?;
     u.grid_x = reduce.grid_x;

@@ -7,7 +7,7 @@ use super::conv_uniform::slot;
 use super::split::{batch_chunk, pieces, slice};
 use super::{check_loop, direct_launch, tiled_launch};
 use crate::gpu::{Bindable, Recorder, Shader};
-use crate::plan::{Algorithm, ConvPlan, ConvProblem, GemmDims, Tile};
+use crate::plan::{Algorithm, ConvKernel, ConvPlan, ConvProblem, GemmDims, Tile};
 use crate::{Conv2dGeometry, Error};
 
 const OP: &str = "conv2d_input_grad";
@@ -47,13 +47,14 @@ pub(crate) fn record(
             ..*problem
         };
         let (dys, dxs) = (slice(dy, y_img, n0, count), slice(dx, x_img, n0, count));
-        let kernel = (plan.kernel.name(), plan.kernel.tile());
+        let kernel = plan.kernel_for(&piece);
+        let kernel = (kernel, kernel.tile());
         match (plan.algorithm, kernel) {
-            (Algorithm::TwoStepColumns, (entry, Some(tile))) => {
-                record_cols(rec, &piece, (entry, tile), &dys, w, &dxs)?
+            (Algorithm::TwoStepColumns, (kernel, Some(tile))) => {
+                record_cols(rec, &piece, (kernel.name(), tile), &dys, w, &dxs)?
             }
-            (Algorithm::StridePhases, (entry, Some(tile))) => {
-                record_phases(rec, &piece, (entry, tile), &dys, w, &dxs)?
+            (Algorithm::StridePhases, (kernel, Some(tile))) => {
+                record_phases(rec, &piece, (kernel, tile), &dys, w, &dxs)?
             }
             // One step, or (never planned) a GEMM algorithm without a tile.
             _ => record_direct(rec, &piece, &dys, w, &dxs)?,
@@ -111,11 +112,11 @@ fn record_cols(
 }
 
 /// One piece as one GEMM per stride phase (see conv2d_input_grad.wgsl)
-/// with the GEMM kernel `entry` and its tile.
+/// with the GEMM kernel `kernel` and its tile.
 fn record_phases(
     rec: &mut Recorder,
     problem: &ConvProblem,
-    (entry, tile): (&'static str, Tile),
+    (kernel, tile): (ConvKernel, Tile),
     dy: &dyn Bindable,
     w: &dyn Bindable,
     dx: &dyn Bindable,
@@ -138,16 +139,17 @@ fn record_phases(
             u.rows_h = rows[0] as u32;
             u.rows_w = rows[1] as u32;
             u.taps_len = taps_len as u32;
+            let buffers: [(u32, &dyn Bindable); 4] = [
+                (slot::A, dy),
+                (slot::B, w),
+                (slot::C, dx),
+                (slot::TAPS, &taps),
+            ];
             rec.dispatch(
                 Shader::Conv2dInputGrad,
-                entry,
+                kernel.name(),
                 bytemuck::bytes_of(&u),
-                &[
-                    (slot::A, dy),
-                    (slot::B, w),
-                    (slot::C, dx),
-                    (slot::TAPS, &taps),
-                ],
+                &slot::for_kernel(kernel, &buffers),
                 grid,
             );
         }

@@ -66,8 +66,9 @@ fn record_piece(
     let dw_len: usize = geo.w_shape().iter().product();
     let max_bind = gpu.inner.limits.max_storage_buffer_binding_size;
     // The piece's own split (the plan's, unless the batch was cut).
-    let (splits, split_len) = reduction_split(problem, plan.kernel, max_bind);
-    let (mut u, grid, taps) = match plan.kernel.tile() {
+    let kernel = plan.kernel_for(problem);
+    let (splits, split_len) = reduction_split(problem, kernel, max_bind);
+    let (mut u, grid, taps) = match kernel.tile() {
         Some(tile) => {
             let (u, grid) = tiled_launch(gpu, OP, geo, dims, tile, splits, split_len)?;
             (u, grid, Some(gpu.taps(problem)?))
@@ -82,11 +83,12 @@ fn record_piece(
             (u, grid, None)
         }
     };
-    let entry = plan.kernel.name();
+    let entry = kernel.name();
     let mut bound: Vec<(u32, &dyn Bindable)> = vec![(slot::A, x), (slot::B, dy)];
     if let Some(taps) = &taps {
         bound.push((slot::TAPS, taps));
     }
+    let mut bound = slot::for_kernel(kernel, &bound);
     if splits == 1 {
         bound.push((slot::C, dw));
         let uniform = bytemuck::bytes_of(&u);

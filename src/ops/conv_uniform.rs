@@ -102,6 +102,31 @@ pub(crate) mod slot {
     pub(crate) const PASS2_OUT: u32 = 6;
     /// The tap table (ops/taps.rs).
     pub(crate) const TAPS: u32 = 7;
+    /// The A operand as vec4s, for the pointwise kernel (gemm_pointwise.wgsl).
+    pub(crate) const A4: u32 = 8;
+    /// The B operand as vec4s, for the pointwise kernel.
+    pub(crate) const B4: u32 = 9;
+
+    /// The bindings of a GEMM entry point, from those of the tap-table
+    /// kernels: the pointwise kernel reads A and B as vec4s and no tap
+    /// table; every other kernel binds them as given.
+    pub(crate) fn for_kernel<'a>(
+        kernel: crate::plan::ConvKernel,
+        buffers: &[(u32, &'a dyn crate::gpu::Bindable)],
+    ) -> Vec<(u32, &'a dyn crate::gpu::Bindable)> {
+        if kernel != crate::plan::ConvKernel::Pointwise {
+            return buffers.to_vec();
+        }
+        buffers
+            .iter()
+            .filter(|(slot, _)| *slot != TAPS)
+            .map(|&(slot, b)| match slot {
+                A => (A4, b),
+                B => (B4, b),
+                _ => (slot, b),
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -142,11 +167,20 @@ mod tests {
                     ("partials", PASS2_IN),
                     ("y_sum", PASS2_OUT),
                     ("taps", TAPS),
+                    ("x4", A4),
+                    ("wt4", B4),
                 ],
             ),
             (
                 Shader::Conv2dInputGrad,
-                &[("dy", A), ("wt", B), ("dx", C), ("taps", TAPS)],
+                &[
+                    ("dy", A),
+                    ("wt", B),
+                    ("dx", C),
+                    ("taps", TAPS),
+                    ("dy4", A4),
+                    ("wt4", B4),
+                ],
             ),
             (
                 Shader::Conv2dInputGradCols,
@@ -168,6 +202,8 @@ mod tests {
                     ("partials", PASS2_IN),
                     ("dw", PASS2_OUT),
                     ("taps", TAPS),
+                    ("x4", A4),
+                    ("dy4", B4),
                 ],
             ),
             (Shader::BiasGrad, &[("dy", A), ("db", B)]),

@@ -1,0 +1,139 @@
+// gemm_pointwise.wgsl: the `pointwise` entry point shared by the three
+// convolutions, for pointwise problems only: a 1x1 kernel at stride 1
+// without padding (ResNet's channel mixers, S5 of the small suite), and
+// linear layers, which are 1x1 convolutions of 1x1 images. There the GEMM
+// has no im2col: every operand is a plain matrix, each contiguous along
+// one of its two axes, so four consecutive values along that axis are one
+// vec4 load (bindings A4 / B4, the A and B tensors viewed as vec4s). The
+// host plans it only where every such run of four is aligned and inside
+// one image (src/plan.rs, `pointwise_fits`): a plane of H·W = 1 or a
+// multiple of 4 values, C/g and K/g multiples of 4, a reduction that is.
+//
+// One invocation computes a 16x16 block of C over its split of the
+// reduction, as `blocks` (gemm_blocks.wgsl) does, and steps the reduction
+// 4 at a time: per step it loads 4x4 quads, 4 of A (16 rows) and 4 of B
+// (16 columns), 32 vec4 loads for 1024 multiply-adds, where `blocks`
+// spends 4 tap-table entries and 128 scalar loads. On a CPU adapter a
+// load is a per-lane gather and a vec4 one costs about 1.5 scalar ones
+// (docs/rejected.md, `examples/load_cost.rs`), so this is about a third
+// of the load work per multiply-add.
+//
+// Each op file defines the view: `pw_rows(g, m0)` and `pw_cols(g, n0)`
+// (vec4<u32>: where rows m0..m0+3 or columns n0..n0+3 start, once per
+// invocation), `pw_k(k0) -> vec2<u32>` (the reduction index as the op
+// splits it, once per step), and the loads `pw_a(rows, k) -> Quad`, row
+// major (q_j: row j's four reduction values), and `pw_b(cols, k) -> Quad`,
+// reduction major (q_i: the four columns' values at reduction step i). A quad
+// loaded along the other axis is transposed in registers, which costs
+// nothing once the compiler has scalarised it. The sum runs in k order per
+// output, as in every GEMM kernel: deterministic.
+
+struct Quad { q0: vec4<f32>, q1: vec4<f32>, q2: vec4<f32>, q3: vec4<f32> }
+
+fn transpose_quad(t: Quad) -> Quad {
+    return Quad(
+        vec4<f32>(t.q0.x, t.q1.x, t.q2.x, t.q3.x),
+        vec4<f32>(t.q0.y, t.q1.y, t.q2.y, t.q3.y),
+        vec4<f32>(t.q0.z, t.q1.z, t.q2.z, t.q3.z),
+        vec4<f32>(t.q0.w, t.q1.w, t.q2.w, t.q3.w),
+    );
+}
+
+// Sixteen columns of B at four consecutive reduction steps.
+struct Slab { s0: Row16, s1: Row16, s2: Row16, s3: Row16 }
+
+// Where the block's 16 columns start, four at a time.
+struct Cols4 { c0: vec4<u32>, c1: vec4<u32>, c2: vec4<u32>, c3: vec4<u32> }
+
+fn slab(c: Cols4, k: vec2<u32>) -> Slab {
+    let b0 = pw_b(c.c0, k);
+    let b1 = pw_b(c.c1, k);
+    let b2 = pw_b(c.c2, k);
+    let b3 = pw_b(c.c3, k);
+    return Slab(
+        Row16(b0.q0, b1.q0, b2.q0, b3.q0),
+        Row16(b0.q1, b1.q1, b2.q1, b3.q1),
+        Row16(b0.q2, b1.q2, b2.q2, b3.q2),
+        Row16(b0.q3, b1.q3, b2.q3, b3.q3),
+    );
+}
+
+// One row's four reduction values times the slab, in reduction order.
+fn fma_slab(acc: ptr<function, Row16>, a: vec4<f32>, s: Slab) {
+    fma16(acc, a.x, s.s0);
+    fma16(acc, a.y, s.s1);
+    fma16(acc, a.z, s.s2);
+    fma16(acc, a.w, s.s3);
+}
+
+@compute @workgroup_size(64)
+fn pointwise(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let id = gemm_tile_at(workgroup_linear(wid) * 64u + lid, gemm_k());
+    if (!id.valid) {
+        return;
+    }
+    let g = id.g;
+    let m0 = id.tile_m * 16u;
+    let n0 = id.tile_n * 16u;
+    let a0 = pw_rows(g, m0 + 0u);
+    let a1 = pw_rows(g, m0 + 4u);
+    let a2 = pw_rows(g, m0 + 8u);
+    let a3 = pw_rows(g, m0 + 12u);
+    let c = Cols4(pw_cols(g, n0), pw_cols(g, n0 + 4u), pw_cols(g, n0 + 8u), pw_cols(g, n0 + 12u));
+    var r0: Row16;
+    var r1: Row16;
+    var r2: Row16;
+    var r3: Row16;
+    var r4: Row16;
+    var r5: Row16;
+    var r6: Row16;
+    var r7: Row16;
+    var r8: Row16;
+    var r9: Row16;
+    var r10: Row16;
+    var r11: Row16;
+    var r12: Row16;
+    var r13: Row16;
+    var r14: Row16;
+    var r15: Row16;
+    for (var k0 = id.k_begin; k0 < id.k_end; k0 = k0 + 4u) {
+        let k = pw_k(k0);
+        let s = slab(c, k);
+        let x0 = pw_a(a0, k);
+        fma_slab(&r0, x0.q0, s);
+        fma_slab(&r1, x0.q1, s);
+        fma_slab(&r2, x0.q2, s);
+        fma_slab(&r3, x0.q3, s);
+        let x1 = pw_a(a1, k);
+        fma_slab(&r4, x1.q0, s);
+        fma_slab(&r5, x1.q1, s);
+        fma_slab(&r6, x1.q2, s);
+        fma_slab(&r7, x1.q3, s);
+        let x2 = pw_a(a2, k);
+        fma_slab(&r8, x2.q0, s);
+        fma_slab(&r9, x2.q1, s);
+        fma_slab(&r10, x2.q2, s);
+        fma_slab(&r11, x2.q3, s);
+        let x3 = pw_a(a3, k);
+        fma_slab(&r12, x3.q0, s);
+        fma_slab(&r13, x3.q1, s);
+        fma_slab(&r14, x3.q2, s);
+        fma_slab(&r15, x3.q3, s);
+    }
+    store16(g, id.split, m0 + 0u, n0, r0);
+    store16(g, id.split, m0 + 1u, n0, r1);
+    store16(g, id.split, m0 + 2u, n0, r2);
+    store16(g, id.split, m0 + 3u, n0, r3);
+    store16(g, id.split, m0 + 4u, n0, r4);
+    store16(g, id.split, m0 + 5u, n0, r5);
+    store16(g, id.split, m0 + 6u, n0, r6);
+    store16(g, id.split, m0 + 7u, n0, r7);
+    store16(g, id.split, m0 + 8u, n0, r8);
+    store16(g, id.split, m0 + 9u, n0, r9);
+    store16(g, id.split, m0 + 10u, n0, r10);
+    store16(g, id.split, m0 + 11u, n0, r11);
+    store16(g, id.split, m0 + 12u, n0, r12);
+    store16(g, id.split, m0 + 13u, n0, r13);
+    store16(g, id.split, m0 + 14u, n0, r14);
+    store16(g, id.split, m0 + 15u, n0, r15);
+}

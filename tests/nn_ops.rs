@@ -803,11 +803,22 @@ fn copy_is_bit_exact_and_owns_its_buffer() {
 /// (unrolled windows): forward and backward match the reference exactly
 /// with ties, NaNs (first, last and lone positions of a window), odd
 /// planes whose last row or column no window covers (the backward pass
-/// then gathers), and rows of outputs that are not a multiple of a run.
+/// then gathers), rows of outputs that are not a multiple of a run, and
+/// rows of a multiple of 4 inputs (the vec4 entry points: a whole run of
+/// two pairs, runs ending in one pair, an odd height the forward pass
+/// takes and the backward pass gathers).
 #[test]
 fn max_pool2d_2x2_kernels_match_reference_with_ties_and_nans() {
     let p = Pool2dParams::window(2);
-    let shapes = [[2, 3, 8, 6], [1, 2, 5, 7], [3, 1, 2, 18], [1, 1, 9, 2]];
+    let shapes = [
+        [2, 3, 8, 6],
+        [1, 2, 5, 7],
+        [3, 1, 2, 18],
+        [1, 1, 9, 2],
+        [2, 3, 6, 8],
+        [2, 2, 4, 20],
+        [1, 2, 7, 12],
+    ];
     for gpu in gpus() {
         let mut rng = Rng::new(29);
         for shape in shapes {

@@ -376,7 +376,8 @@ fn batched_submission_gives_the_same_results() {
 /// the profiled step is filed once under a layer and once under its op
 /// kind (the two tables add up to the same time), the GEMM rows are the
 /// convolution and linear layers', the profile is GPU-timed where the
-/// adapter has timestamps, and the copy yardstick moved bytes.
+/// adapter has timestamps, the copy yardstick moved bytes, and each
+/// profiled step has a timed step beside it.
 #[test]
 fn train_bench_profile_accounts_for_every_op() {
     use wgconv::bench::{bench_training, TrainBenchOptions};
@@ -384,7 +385,7 @@ fn train_bench_profile_accounts_for_every_op() {
     let opts = TrainBenchOptions {
         warmup: 1,
         steps: 2,
-        profiled: 1,
+        profiled: 3,
     };
     for gpu in gpus() {
         let r = bench_training(gpu, Preset::Digits, &Preset::Digits.defaults(), &opts).unwrap();
@@ -421,6 +422,11 @@ fn train_bench_profile_accounts_for_every_op() {
             r.copy_gbps > 0.0 && r.images_per_second > 0.0,
             "{who}: {r:?}"
         );
+        // Three profiled steps, so three timed ones beside them (more
+        // than the two asked for).
+        assert_eq!((r.profiled_steps, r.steps), (3, 3), "{who}");
+        assert!(r.memory_bound_vs_copy > 0.0, "{who}: {r:?}");
+        assert!(r.non_gemm_share < 1.0, "{who}: {r:?}");
         assert_eq!(r.parameters, 9930, "{who}");
     }
 }

@@ -13,7 +13,7 @@
 use crate::nn::{one_hot, Backend, Loss, OpTime, Optimizer, Profiled, Sequential};
 use crate::rng::Rng;
 use crate::train::{Preset, TrainConfig};
-use crate::{Error, Gpu};
+use crate::{Error, Gpu, Tensor};
 use serde::Serialize;
 use web_time::Instant;
 
@@ -33,7 +33,7 @@ impl Default for TrainBenchOptions {
         TrainBenchOptions {
             warmup: 2,
             steps: 10,
-            profiled: 3,
+            profiled: 5,
         }
     }
 }
@@ -68,17 +68,25 @@ pub struct TrainBench {
     pub images_per_second: f64,
     /// `"gpu timestamps"` or `"wall clock"`: how the profile was timed.
     pub profile_timer: &'static str,
+    /// Profiled steps (each run between a timed step and a copy sample).
+    pub profiled_steps: usize,
     /// GEMM time per step, from the profile.
     pub gemm_ms: f64,
-    /// `1 − gemm_ms / step_ms`.
+    /// The median over the profiled steps of `1 − GEMM time / the time of
+    /// the timed step just before it`: everything but the GEMMs, host work
+    /// and submission included.
     pub non_gemm_share: f64,
     /// Profiled time of every op per step, summed, over `step_ms`
     /// (below 1: the rest of the step is submission and host work).
     pub profiled_share: f64,
-    /// The copy kernel's bandwidth (read + write) on this adapter.
+    /// The copy kernel's bandwidth (read + write) on this adapter: the
+    /// median of one sample after each profiled step.
     pub copy_gbps: f64,
     /// All memory-bound ops together: their least bytes over their time.
     pub memory_bound_gbps: f64,
+    /// The median over the profiled steps of the step's memory-bound
+    /// GB/s over the copy sample right after it.
+    pub memory_bound_vs_copy: f64,
     pub by_layer: Vec<ProfileRow>,
     pub by_op: Vec<ProfileRow>,
     /// Floats of parameters and buffers rank 0 broadcasts every step.
@@ -188,34 +196,48 @@ pub fn bench_training(
     for _ in 0..opts.warmup {
         step(gpu, &mut model, &mut opt, &data)?;
     }
-    let mut times = Vec::new();
-    for _ in 0..opts.steps.max(1) {
-        let start = Instant::now();
-        step(gpu, &mut model, &mut opt, &data)?;
-        gpu.wait_idle()?;
-        times.push(start.elapsed().as_secs_f64() * 1e3);
-    }
-    times.sort_by(f64::total_cmp);
-    let step_ms = times[times.len() / 2];
-
     let prof = Profiled::new(gpu.clone());
     let mut pmodel = preset.build(prof.clone(), cfg.seed)?;
     pmodel.train();
     let mut popt = Optimizer::new(cfg.optimizer)?;
     step(&prof, &mut pmodel, &mut popt, &data)?;
     prof.take();
+    let copy_src = gpu.zeros(&[COPY_ELEMS])?;
+    copy_ms(gpu, &copy_src)?;
+
+    // Each profiled step runs right after a timed one and before a copy
+    // sample, so that its shares are taken against a step time and a
+    // copy bandwidth of the same moment: on a shared machine the speed
+    // drifts by more than the targets' margins within one run.
     let profiled = opts.profiled.max(1);
-    for _ in 0..profiled {
+    let mut times = Vec::new();
+    let mut ops: Vec<OpTime> = Vec::new();
+    let (mut shares, mut vs_copy, mut copies) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..opts.steps.max(profiled) {
+        let start = Instant::now();
+        step(gpu, &mut model, &mut opt, &data)?;
+        gpu.wait_idle()?;
+        let step_ms = start.elapsed().as_secs_f64() * 1e3;
+        times.push(step_ms);
+        if i >= profiled {
+            continue;
+        }
         step(&prof, &mut pmodel, &mut popt, &data)?;
+        let these = prof.take();
+        let copy = gbps(8.0 * COPY_ELEMS as f64, copy_ms(gpu, &copy_src)?);
+        let gemm: f64 = these.iter().filter(|o| o.is_gemm()).map(|o| o.ms).sum();
+        let (bytes, ms) = memory_bound(&these);
+        shares.push(1.0 - gemm / step_ms);
+        vs_copy.push(gbps(bytes, ms) / copy.max(1e-9));
+        copies.push(copy);
+        ops.extend(these);
     }
-    let ops = prof.take();
+    let step_ms = median(&mut times);
     let device = ops.iter().all(|o| o.device);
     let per_step = |ms: f64| ms / profiled as f64;
     let gemm_ms = per_step(ops.iter().filter(|o| o.is_gemm()).map(|o| o.ms).sum());
     let all_ms = per_step(ops.iter().map(|o| o.ms).sum());
-    let memory: Vec<&OpTime> = ops.iter().filter(|o| !o.is_gemm()).collect();
-    let mem_bytes: f64 = memory.iter().map(|o| o.bytes).sum();
-    let mem_ms: f64 = memory.iter().map(|o| o.ms).sum();
+    let (mem_bytes, mem_ms) = memory_bound(&ops);
 
     let parameters: usize = model
         .parameters()
@@ -239,6 +261,7 @@ pub fn bench_training(
         step_ms,
         min_ms: times[0],
         max_ms: times[times.len() - 1],
+        profiled_steps: profiled,
         images_per_second: cfg.batch as f64 / (step_ms / 1e3),
         profile_timer: if device {
             "gpu timestamps"
@@ -246,16 +269,30 @@ pub fn bench_training(
             "wall clock"
         },
         gemm_ms,
-        non_gemm_share: 1.0 - gemm_ms / step_ms,
+        non_gemm_share: median(&mut shares),
         profiled_share: all_ms / step_ms,
-        copy_gbps: copy_bandwidth(gpu)?,
+        copy_gbps: median(&mut copies),
         memory_bound_gbps: gbps(mem_bytes, mem_ms),
+        memory_bound_vs_copy: median(&mut vs_copy),
         by_layer: rows(&ops, profiled, step_ms, |o| match o.layer {
             Some(i) => format!("{i} {}", o.part),
             None => o.part.to_string(),
         }),
         by_op: rows(&ops, profiled, step_ms, |o| o.op.to_string()),
     })
+}
+
+/// The memory-bound (non-GEMM) ops of `ops`: their least bytes and their
+/// time.
+fn memory_bound(ops: &[OpTime]) -> (f64, f64) {
+    let memory = ops.iter().filter(|o| !o.is_gemm());
+    memory.fold((0.0, 0.0), |(b, t), o| (b + o.bytes, t + o.ms))
+}
+
+/// The median of `v` (sorted in place); 0 for none.
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
 fn gbps(bytes: f64, ms: f64) -> f64 {
@@ -319,20 +356,25 @@ const COPY_ELEMS: usize = 4 << 20;
 /// median of 5 after a warm-up, timed like the profile.
 pub fn copy_bandwidth(gpu: &Gpu) -> Result<f64, Error> {
     let x = gpu.zeros(&[COPY_ELEMS])?;
-    gpu.copy(&x)?;
-    gpu.wait_idle()?;
+    copy_ms(gpu, &x)?;
     let mut times = Vec::new();
     for _ in 0..5 {
-        let start = Instant::now();
-        let (_, device) = gpu.device_time(|| {
-            let y = gpu.copy(&x)?;
-            gpu.wait_idle()?;
-            Ok(y)
-        })?;
-        times.push(device.unwrap_or(start.elapsed().as_secs_f64() * 1e3));
+        times.push(copy_ms(gpu, &x)?);
     }
-    times.sort_by(f64::total_cmp);
-    Ok(gbps(8.0 * COPY_ELEMS as f64, times[2]))
+    Ok(gbps(8.0 * COPY_ELEMS as f64, median(&mut times)))
+}
+
+/// One copy of `x`, timed like the profile: GPU time where the adapter
+/// has timestamps, else the wall clock around submit and wait.
+fn copy_ms(gpu: &Gpu, x: &Tensor) -> Result<f64, Error> {
+    gpu.wait_idle()?;
+    let start = Instant::now();
+    let (_, device) = gpu.device_time(|| {
+        let y = gpu.copy(x)?;
+        gpu.wait_idle()?;
+        Ok(y)
+    })?;
+    Ok(device.unwrap_or(start.elapsed().as_secs_f64() * 1e3))
 }
 
 /// The human-readable report of one result.
@@ -347,17 +389,18 @@ pub fn report(r: &TrainBench) -> String {
     );
     let _ = writeln!(
         s,
-        "  GEMM {:.1} ms/step, non-GEMM share {:.0} % (target <= 30 %); profiled ops {:.0} % of the step ({})",
+        "  GEMM {:.1} ms/step, non-GEMM share {:.0} % (target <= 30 %; median of {} profiled steps, each against the step before it); profiled ops {:.0} % of the step ({})",
         r.gemm_ms,
         100.0 * r.non_gemm_share,
+        r.profiled_steps,
         100.0 * r.profiled_share,
         r.profile_timer
     );
     let _ = writeln!(
         s,
-        "  memory-bound ops {:.1} GB/s, {:.0} % of the copy kernel's {:.1} GB/s (target >= 50 %)",
+        "  memory-bound ops {:.1} GB/s, {:.0} % of the copy kernel's {:.1} GB/s (target >= 50 %; median of the steps, each against a copy right after it)",
         r.memory_bound_gbps,
-        100.0 * r.memory_bound_gbps / r.copy_gbps.max(1e-9),
+        100.0 * r.memory_bound_vs_copy,
         r.copy_gbps
     );
     let _ = writeln!(

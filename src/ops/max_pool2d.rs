@@ -12,8 +12,16 @@ fn is_2x2(p: &Pool2dParams) -> bool {
     p.kernel == [2, 2] && p.stride == [2, 2] && p.padding == [0, 0]
 }
 
-fn forward_entry(p: &Pool2dParams) -> &'static str {
-    if is_2x2(p) {
+/// 2x2 pooling over rows of a multiple of 4 inputs: the entry points
+/// that load (and, backward, store) the inputs as vec4s.
+fn is_2x2_wide(p: &Pool2dParams, g: &Pool2dGeometry) -> bool {
+    is_2x2(p) && g.w.is_multiple_of(4)
+}
+
+fn forward_entry(p: &Pool2dParams, g: &Pool2dGeometry) -> &'static str {
+    if is_2x2_wide(p, g) {
+        "forward_2x2_vec4"
+    } else if is_2x2(p) {
         "forward_2x2"
     } else {
         "forward"
@@ -32,7 +40,7 @@ impl Gpu {
         let g = Pool2dGeometry::new(OP, x.shape(), p)?;
         self.run(OP, |rec| {
             let y = self.output_unlocked(OP, &g.y_shape())?;
-            let kernel = (Shader::MaxPool2d, forward_entry(p));
+            let kernel = (Shader::MaxPool2d, forward_entry(p, &g));
             record_pool(rec, OP, kernel, &g, (Some(x), None), &y)?;
             Ok(y)
         })
@@ -56,7 +64,9 @@ impl Gpu {
         // Per window where the windows tile the input, else per input
         // (shaders/max_pool2d.wgsl).
         let entry = if g.windows_tile_input() {
-            if is_2x2(p) {
+            if is_2x2_wide(p, &g) {
+                "backward_tiles_2x2_vec4"
+            } else if is_2x2(p) {
                 "backward_tiles_2x2"
             } else {
                 "backward_tiles"

@@ -75,9 +75,14 @@ pub(crate) fn record_pool(
         pw: p.padding[1],
         grid_x: grid.0,
     };
-    let mut buffers: Vec<(u32, &dyn Bindable)> = vec![(3, &out.buffer)];
+    // Entry points named `…_vec4` read x as vec4s at binding 4, and a
+    // backward one writes its output as vec4s at binding 5
+    // (shaders/max_pool2d.wgsl).
+    let wide = entry.ends_with("_vec4");
+    let out_slot = if wide && inputs.1.is_some() { 5 } else { 3 };
+    let mut buffers: Vec<(u32, &dyn Bindable)> = vec![(out_slot, &out.buffer)];
     if let Some(x) = inputs.0 {
-        buffers.push((1, &x.buffer));
+        buffers.push((if wide { 4 } else { 1 }, &x.buffer));
     }
     if let Some(dy) = inputs.1 {
         buffers.push((2, &dy.buffer));

@@ -181,10 +181,11 @@ fn pw_a(a: vec4<u32>, k: vec2<u32>) -> Quad {
     return transpose_quad(Quad(x4[o / 4u], x4[(o + hw) / 4u], x4[(o + 2u * hw) / 4u], x4[(o + 3u * hw) / 4u]));
 }
 
-// Each column's weight row.
+// Each column's weight row, C/g·R·S long: also the B view of
+// `blocks_k4` (gemm_blocks_k4.wgsl), for any kernel size.
 fn pw_cols(g: u32, n0: u32) -> vec4<u32> {
     let last = gemm_n() - 1u;
-    return (g * P.k_per_group + min(vec4<u32>(n0, n0 + 1u, n0 + 2u, n0 + 3u), vec4<u32>(last))) * P.c_per_group;
+    return (g * P.k_per_group + min(vec4<u32>(n0, n0 + 1u, n0 + 2u, n0 + 3u), vec4<u32>(last))) * gemm_k();
 }
 
 fn pw_b(b: vec4<u32>, k: vec2<u32>) -> Quad {

@@ -146,9 +146,12 @@ fn store_c(g: u32, split: u32, m: u32, col: u32, v: f32) {
 @group(0) @binding(8) var<storage, read> x4: array<vec4<f32>>;
 @group(0) @binding(9) var<storage, read> dy4: array<vec4<f32>>;
 
-// (n, p): one division per four reduction steps.
+// (n, p): one division per four reduction steps. pw_k, pw_cols and pw_b
+// take p over the output plane (Ho·Wo, the same plane as H·W here), so
+// they are also the B view of `blocks_k4` (gemm_blocks_k4.wgsl), for any
+// kernel size.
 fn pw_k(k0: u32) -> vec2<u32> {
-    let hw = P.h * P.w;
+    let hw = P.ho * P.wo;
     if (hw == 1u) {
         return vec2<u32>(k0, 0u);
     }
@@ -177,7 +180,7 @@ fn pw_a(a: vec4<u32>, k: vec2<u32>) -> Quad {
 }
 
 fn pw_cols(g: u32, n0: u32) -> vec4<u32> {
-    let hw = P.h * P.w;
+    let hw = P.ho * P.wo;
     let k0 = g * P.k_per_group;
     if (hw == 1u) {
         return vec4<u32>(k0 + min(n0, gemm_n() - 4u));
@@ -187,7 +190,7 @@ fn pw_cols(g: u32, n0: u32) -> vec4<u32> {
 }
 
 fn pw_b(b: vec4<u32>, k: vec2<u32>) -> Quad {
-    let hw = P.h * P.w;
+    let hw = P.ho * P.wo;
     if (hw == 1u) {
         let o = b.x + k.x * P.k;
         return Quad(dy4[o / 4u], dy4[(o + P.k) / 4u], dy4[(o + 2u * P.k) / 4u], dy4[(o + 3u * P.k) / 4u]);

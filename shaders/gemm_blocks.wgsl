@@ -59,6 +59,31 @@ fn store16(g: u32, split: u32, m: u32, n0: u32, acc: Row16) {
     store_row(g, split, m, n0 + 12u, acc.q3);
 }
 
+// A 16x16 block's rows, stored at the end of a kernel in one call.
+struct Block16 {
+    r0: Row16, r1: Row16, r2: Row16, r3: Row16, r4: Row16, r5: Row16, r6: Row16, r7: Row16,
+    r8: Row16, r9: Row16, r10: Row16, r11: Row16, r12: Row16, r13: Row16, r14: Row16, r15: Row16,
+}
+
+fn store_block16(g: u32, split: u32, m0: u32, n0: u32, b: Block16) {
+    store16(g, split, m0 + 0u, n0, b.r0);
+    store16(g, split, m0 + 1u, n0, b.r1);
+    store16(g, split, m0 + 2u, n0, b.r2);
+    store16(g, split, m0 + 3u, n0, b.r3);
+    store16(g, split, m0 + 4u, n0, b.r4);
+    store16(g, split, m0 + 5u, n0, b.r5);
+    store16(g, split, m0 + 6u, n0, b.r6);
+    store16(g, split, m0 + 7u, n0, b.r7);
+    store16(g, split, m0 + 8u, n0, b.r8);
+    store16(g, split, m0 + 9u, n0, b.r9);
+    store16(g, split, m0 + 10u, n0, b.r10);
+    store16(g, split, m0 + 11u, n0, b.r11);
+    store16(g, split, m0 + 12u, n0, b.r12);
+    store16(g, split, m0 + 13u, n0, b.r13);
+    store16(g, split, m0 + 14u, n0, b.r14);
+    store16(g, split, m0 + 15u, n0, b.r15);
+}
+
 @compute @workgroup_size(64)
 fn blocks(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let id = gemm_tile_at(workgroup_linear(wid) * 64u + lid, gemm_k());
@@ -113,22 +138,7 @@ fn blocks(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
         fma16(&r14, x3.z, y);
         fma16(&r15, x3.w, y);
     }
-    store16(g, id.split, m0 + 0u, n0, r0);
-    store16(g, id.split, m0 + 1u, n0, r1);
-    store16(g, id.split, m0 + 2u, n0, r2);
-    store16(g, id.split, m0 + 3u, n0, r3);
-    store16(g, id.split, m0 + 4u, n0, r4);
-    store16(g, id.split, m0 + 5u, n0, r5);
-    store16(g, id.split, m0 + 6u, n0, r6);
-    store16(g, id.split, m0 + 7u, n0, r7);
-    store16(g, id.split, m0 + 8u, n0, r8);
-    store16(g, id.split, m0 + 9u, n0, r9);
-    store16(g, id.split, m0 + 10u, n0, r10);
-    store16(g, id.split, m0 + 11u, n0, r11);
-    store16(g, id.split, m0 + 12u, n0, r12);
-    store16(g, id.split, m0 + 13u, n0, r13);
-    store16(g, id.split, m0 + 14u, n0, r14);
-    store16(g, id.split, m0 + 15u, n0, r15);
+    store_block16(g, id.split, m0, n0, Block16(r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12, r13, r14, r15));
 }
 
 @compute @workgroup_size(64)
@@ -225,36 +235,6 @@ fn blocks_tall(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
         fma16(&r30, x7.z, y);
         fma16(&r31, x7.w, y);
     }
-    store16(g, id.split, m0 + 0u, n0, r0);
-    store16(g, id.split, m0 + 1u, n0, r1);
-    store16(g, id.split, m0 + 2u, n0, r2);
-    store16(g, id.split, m0 + 3u, n0, r3);
-    store16(g, id.split, m0 + 4u, n0, r4);
-    store16(g, id.split, m0 + 5u, n0, r5);
-    store16(g, id.split, m0 + 6u, n0, r6);
-    store16(g, id.split, m0 + 7u, n0, r7);
-    store16(g, id.split, m0 + 8u, n0, r8);
-    store16(g, id.split, m0 + 9u, n0, r9);
-    store16(g, id.split, m0 + 10u, n0, r10);
-    store16(g, id.split, m0 + 11u, n0, r11);
-    store16(g, id.split, m0 + 12u, n0, r12);
-    store16(g, id.split, m0 + 13u, n0, r13);
-    store16(g, id.split, m0 + 14u, n0, r14);
-    store16(g, id.split, m0 + 15u, n0, r15);
-    store16(g, id.split, m0 + 16u, n0, r16);
-    store16(g, id.split, m0 + 17u, n0, r17);
-    store16(g, id.split, m0 + 18u, n0, r18);
-    store16(g, id.split, m0 + 19u, n0, r19);
-    store16(g, id.split, m0 + 20u, n0, r20);
-    store16(g, id.split, m0 + 21u, n0, r21);
-    store16(g, id.split, m0 + 22u, n0, r22);
-    store16(g, id.split, m0 + 23u, n0, r23);
-    store16(g, id.split, m0 + 24u, n0, r24);
-    store16(g, id.split, m0 + 25u, n0, r25);
-    store16(g, id.split, m0 + 26u, n0, r26);
-    store16(g, id.split, m0 + 27u, n0, r27);
-    store16(g, id.split, m0 + 28u, n0, r28);
-    store16(g, id.split, m0 + 29u, n0, r29);
-    store16(g, id.split, m0 + 30u, n0, r30);
-    store16(g, id.split, m0 + 31u, n0, r31);
+    store_block16(g, id.split, m0, n0, Block16(r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12, r13, r14, r15));
+    store_block16(g, id.split, m0 + 16u, n0, Block16(r16, r17, r18, r19, r20, r21, r22, r23, r24, r25, r26, r27, r28, r29, r30, r31));
 }

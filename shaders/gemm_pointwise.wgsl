@@ -120,20 +120,5 @@ fn pointwise(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
         fma_slab(&r14, x3.q2, s);
         fma_slab(&r15, x3.q3, s);
     }
-    store16(g, id.split, m0 + 0u, n0, r0);
-    store16(g, id.split, m0 + 1u, n0, r1);
-    store16(g, id.split, m0 + 2u, n0, r2);
-    store16(g, id.split, m0 + 3u, n0, r3);
-    store16(g, id.split, m0 + 4u, n0, r4);
-    store16(g, id.split, m0 + 5u, n0, r5);
-    store16(g, id.split, m0 + 6u, n0, r6);
-    store16(g, id.split, m0 + 7u, n0, r7);
-    store16(g, id.split, m0 + 8u, n0, r8);
-    store16(g, id.split, m0 + 9u, n0, r9);
-    store16(g, id.split, m0 + 10u, n0, r10);
-    store16(g, id.split, m0 + 11u, n0, r11);
-    store16(g, id.split, m0 + 12u, n0, r12);
-    store16(g, id.split, m0 + 13u, n0, r13);
-    store16(g, id.split, m0 + 14u, n0, r14);
-    store16(g, id.split, m0 + 15u, n0, r15);
+    store_block16(g, id.split, m0, n0, Block16(r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12, r13, r14, r15));
 }

@@ -213,10 +213,14 @@ pub enum ConvKernel {
     /// (gemm_pointwise.wgsl). Only where [`pointwise_fits`]; forced on
     /// another problem, `Blocks` runs instead.
     Pointwise,
+    /// `Blocks` with B from vec4 loads along the reduction
+    /// (gemm_blocks_k4.wgsl): forward and weight gradient, where
+    /// [`blocks_k4_fits`]; forced elsewhere, `Blocks` runs.
+    BlocksK4,
 }
 
 impl ConvKernel {
-    pub const ALL: [ConvKernel; 8] = [
+    pub const ALL: [ConvKernel; 9] = [
         ConvKernel::Direct,
         ConvKernel::TiledNarrow,
         ConvKernel::Tiled,
@@ -225,6 +229,7 @@ impl ConvKernel {
         ConvKernel::Blocks,
         ConvKernel::BlocksTall,
         ConvKernel::Pointwise,
+        ConvKernel::BlocksK4,
     ];
 
     /// The entry point's name.
@@ -238,6 +243,7 @@ impl ConvKernel {
             ConvKernel::Blocks => "blocks",
             ConvKernel::BlocksTall => "blocks_tall",
             ConvKernel::Pointwise => "pointwise",
+            ConvKernel::BlocksK4 => "blocks_k4",
         }
     }
 
@@ -251,7 +257,7 @@ impl ConvKernel {
             ConvKernel::Rows => (64, 16, 1),
             ConvKernel::Blocks => (16, 16, 64),
             ConvKernel::BlocksTall => (32, 16, 64),
-            ConvKernel::Pointwise => (16, 16, 64),
+            ConvKernel::Pointwise | ConvKernel::BlocksK4 => (16, 16, 64),
         };
         Some(Tile {
             m,
@@ -310,7 +316,7 @@ pub enum Policy {
 
 impl Policy {
     /// Every kernel forced, in [`ConvKernel::ALL`] order.
-    pub const FORCED: [Policy; 8] = [
+    pub const FORCED: [Policy; 9] = [
         Policy::Force(ConvKernel::Direct),
         Policy::Force(ConvKernel::TiledNarrow),
         Policy::Force(ConvKernel::Tiled),
@@ -319,10 +325,11 @@ impl Policy {
         Policy::Force(ConvKernel::Blocks),
         Policy::Force(ConvKernel::BlocksTall),
         Policy::Force(ConvKernel::Pointwise),
+        Policy::Force(ConvKernel::BlocksK4),
     ];
 
     /// The two choosers and every forced kernel.
-    pub const ALL: [Policy; 10] = [
+    pub const ALL: [Policy; 11] = [
         Policy::Auto,
         Policy::Tuned,
         Policy::FORCED[0],
@@ -333,6 +340,7 @@ impl Policy {
         Policy::FORCED[5],
         Policy::FORCED[6],
         Policy::FORCED[7],
+        Policy::FORCED[8],
     ];
 
     /// `auto`, `tuned`, or the forced kernel's name.
@@ -411,7 +419,10 @@ impl fmt::Display for ConvPlan {
 ///    Pointwise problems that [`pointwise_fits`] (1x1 kernels at stride 1,
 ///    linear layers) of at least that many columns run `Pointwise`
 ///    instead: the same 16x16 blocks from vec4 loads (S5 of the small
-///    suite about 1.5x faster than on `Blocks`, docs/performance.md).
+///    suite about 1.5x faster than on `Blocks`, docs/performance.md);
+///    forward GEMMs whose weight rows fit [`blocks_k4_fits`] run
+///    `BlocksK4` (S3 and S4 forward 6–10 % faster; weight gradients
+///    gained nothing consistent and stay on `Blocks`).
 ///    Everything else runs `Direct`.
 /// 4. Auto on GPUs: `Direct` for tiny (< 32 rows), narrow or shallow
 ///    (reduction < 8) GEMMs; `Rows` for < 24 columns or a reduction < 32;
@@ -473,7 +484,9 @@ fn auto_cpu(problem: &ConvProblem) -> ConvKernel {
         }
         return ConvKernel::Direct;
     }
-    if d.n >= NARROW_COLUMNS {
+    if d.n >= NARROW_COLUMNS && problem.op == ConvOp::Forward && blocks_k4_fits(problem) {
+        ConvKernel::BlocksK4
+    } else if d.n >= NARROW_COLUMNS {
         blocks_for(problem.op, d)
     } else {
         ConvKernel::Direct
@@ -535,13 +548,31 @@ pub fn pointwise_fits(problem: &ConvProblem) -> bool {
         && problem.gemm().k.is_multiple_of(4)
 }
 
-/// `kernel`, except `Pointwise` on a problem it cannot take, which runs
-/// `Blocks`, the same blocks from scalar loads.
+/// Whether `problem` can run [`ConvKernel::BlocksK4`]
+/// (gemm_blocks_k4.wgsl): a forward GEMM whose weight rows (C/g·R·S)
+/// hold a multiple of 4 values, or a weight gradient whose output planes
+/// (Ho·Wo) do, so that four reduction steps of B are one aligned vec4.
+pub fn blocks_k4_fits(problem: &ConvProblem) -> bool {
+    let g = &problem.geometry;
+    match problem.op {
+        ConvOp::Forward => problem.gemm().k.is_multiple_of(4),
+        ConvOp::WeightGrad => g.ho * g.wo > 1 && (g.ho * g.wo).is_multiple_of(4),
+        ConvOp::InputGrad => false,
+    }
+}
+
+/// `kernel`, except `Pointwise` or `BlocksK4` on a problem it cannot
+/// take, which runs `Blocks`, the same blocks from scalar loads.
 fn pointwise_or_blocks(problem: &ConvProblem, kernel: ConvKernel) -> ConvKernel {
-    if kernel == ConvKernel::Pointwise && !pointwise_fits(problem) {
-        ConvKernel::Blocks
-    } else {
+    let fits = match kernel {
+        ConvKernel::Pointwise => pointwise_fits(problem),
+        ConvKernel::BlocksK4 => blocks_k4_fits(problem),
+        _ => true,
+    };
+    if fits {
         kernel
+    } else {
+        ConvKernel::Blocks
     }
 }
 

@@ -14,7 +14,8 @@ const VARIANTS: [Policy; Policy::FORCED.len()] = Policy::FORCED;
 /// pointwise kernel's: planes of a multiple of 4 that 16-row blocks
 /// straddle, 1x1 images (linear layers, an odd batch that the weight
 /// gradient then refuses and a batch of 4s it takes), groups, a split
-/// reduction.
+/// reduction; and `blocks_k4`'s (weight rows and output planes of a
+/// multiple of 4, with groups).
 fn edge_geometries() -> Vec<([usize; 4], [usize; 4], Conv2dParams)> {
     let g = |groups| Conv2dParams {
         groups,
@@ -40,6 +41,16 @@ fn edge_geometries() -> Vec<([usize; 4], [usize; 4], Conv2dParams)> {
         ([36, 28, 1, 1], [20, 28, 1, 1], Conv2dParams::default()),
         ([2, 16, 4, 4], [8, 8, 1, 1], g(2)),
         ([16, 8, 16, 16], [12, 8, 1, 1], Conv2dParams::default()), // weight grad splits
+        // blocks_k4: weight rows (C/g·R·S) and output planes of multiples of 4.
+        ([2, 12, 12, 12], [20, 12, 3, 3], Conv2dParams::square(1, 1)),
+        (
+            [2, 8, 8, 8],
+            [8, 4, 3, 3],
+            Conv2dParams {
+                groups: 2,
+                ..Conv2dParams::square(1, 1)
+            },
+        ),
         (
             [1, 4, 8, 8],
             [6, 4, 3, 3],

@@ -7,7 +7,9 @@
 //! test --release --test plans` rewrites it.
 
 use wgconv::bench::SHAPES;
-use wgconv::plan::{plan, pointwise_fits, AdapterFacts, ConvKernel, ConvOp, ConvProblem, Policy};
+use wgconv::plan::{
+    blocks_k4_fits, plan, pointwise_fits, AdapterFacts, ConvKernel, ConvOp, ConvProblem, Policy,
+};
 use wgconv::Conv2dParams;
 
 const SNAPSHOT: &str = "tests/snapshots/auto_plans.txt";
@@ -144,11 +146,12 @@ fn tuned_falls_back_to_auto_and_force_runs_its_kernel() {
                     let Policy::Force(kernel) = forced else {
                         unreachable!()
                     };
-                    let runs = if kernel == ConvKernel::Pointwise && !pointwise_fits(&problem) {
-                        ConvKernel::Blocks
-                    } else {
-                        kernel
+                    let fits = match kernel {
+                        ConvKernel::Pointwise => pointwise_fits(&problem),
+                        ConvKernel::BlocksK4 => blocks_k4_fits(&problem),
+                        _ => true,
                     };
+                    let runs = if fits { kernel } else { ConvKernel::Blocks };
                     assert_eq!(plan(&problem, &facts, forced).kernel, runs);
                 }
             }
@@ -190,4 +193,42 @@ fn pointwise_fits_only_aligned_pointwise_problems() {
     assert!(fits(ConvOp::Forward, x, w, &p));
     assert!(fits(ConvOp::InputGrad, x, w, &p));
     assert!(!fits(ConvOp::WeightGrad, x, w, &p));
+}
+
+/// `blocks_k4` takes forward GEMMs whose weight rows (C/g·R·S) and weight
+/// gradients whose output planes (Ho·Wo) hold a multiple of 4 values, and
+/// no input gradient.
+#[test]
+fn blocks_k4_fits_rows_and_planes_of_multiples_of_4() {
+    let k4 = |op, x: [usize; 4], w: [usize; 4], p: &Conv2dParams| {
+        blocks_k4_fits(&ConvProblem::new(op, &x, &w, p).unwrap())
+    };
+    let same = Conv2dParams::square(1, 1);
+    // S2: rows of 32·9, planes of 14·14.
+    assert!(k4(ConvOp::Forward, [64, 32, 14, 14], [64, 32, 3, 3], &same));
+    assert!(k4(
+        ConvOp::WeightGrad,
+        [64, 32, 14, 14],
+        [64, 32, 3, 3],
+        &same
+    ));
+    assert!(!k4(
+        ConvOp::InputGrad,
+        [64, 32, 14, 14],
+        [64, 32, 3, 3],
+        &same
+    ));
+    // S1: rows of 1·9; planes of 28·28.
+    assert!(!k4(ConvOp::Forward, [64, 1, 28, 28], [32, 1, 3, 3], &same));
+    assert!(k4(
+        ConvOp::WeightGrad,
+        [64, 1, 28, 28],
+        [32, 1, 3, 3],
+        &same
+    ));
+    // Planes of 7·7 (rows of 8·9 fit), and of one value.
+    assert!(k4(ConvOp::Forward, [2, 8, 7, 7], [8, 8, 3, 3], &same));
+    assert!(!k4(ConvOp::WeightGrad, [2, 8, 7, 7], [8, 8, 3, 3], &same));
+    let valid = Conv2dParams::default();
+    assert!(!k4(ConvOp::WeightGrad, [8, 8, 3, 3], [8, 8, 3, 3], &valid));
 }

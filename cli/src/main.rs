@@ -49,7 +49,7 @@ enum Command {
         #[arg(long)]
         compare_cpu: bool,
         /// Policy: auto, tuned, or a kernel to force (direct, tiled_narrow,
-        /// tiled, tiled_wide, rows, blocks, blocks_tall, pointwise).
+        /// tiled, tiled_wide, rows, blocks, blocks_tall, pointwise, blocks_k4).
         #[arg(long, default_value = "auto")]
         variant: String,
         /// Timed repetitions per (shape, op), after 2 warm-up runs.

@@ -8,7 +8,8 @@
 //! `gemm_tiled.wgsl`, `gemm_rows.wgsl` and `gemm_blocks.wgsl` (the GEMM
 //! entry points of crate::plan::ConvKernel, written once against that
 //! GEMM view), and for the three ops with a pointwise view (1x1 kernels,
-//! linear layers) `gemm_pointwise.wgsl`.
+//! linear layers) `gemm_pointwise.wgsl`, for the forward and weight
+//! gradient `gemm_blocks_k4.wgsl` (B from vec4s).
 //! The element-wise kernels share `elementwise.wgsl` (uniform and index
 //! rule) the same way.
 //! A kernel written against the value type `V` is built twice, behind
@@ -24,6 +25,7 @@ const GEMM_TILED: &str = include_str!("../../shaders/gemm_tiled.wgsl");
 const GEMM_ROWS: &str = include_str!("../../shaders/gemm_rows.wgsl");
 const GEMM_BLOCKS: &str = include_str!("../../shaders/gemm_blocks.wgsl");
 const GEMM_POINTWISE: &str = include_str!("../../shaders/gemm_pointwise.wgsl");
+const GEMM_BLOCKS_K4: &str = include_str!("../../shaders/gemm_blocks_k4.wgsl");
 const CONV2D_FORWARD: &str = include_str!("../../shaders/conv2d_forward.wgsl");
 const CONV2D_INPUT_GRAD: &str = include_str!("../../shaders/conv2d_input_grad.wgsl");
 const CONV2D_INPUT_GRAD_COLS: &str = include_str!("../../shaders/conv2d_input_grad_cols.wgsl");
@@ -46,14 +48,11 @@ const BATCH_NORM2D: &str = include_str!("../../shaders/batch_norm2d.wgsl");
 const DROPOUT: &str = include_str!("../../shaders/dropout.wgsl");
 
 /// A convolution module: the shared pieces around the op's own file, and
-/// the pointwise kernel where the op's file has a pointwise view.
-fn conv_module(op: &str, pointwise: bool) -> String {
+/// the kernels written against the views only some op files have
+/// (`extra`: the pointwise view, and B as vec4s for `blocks_k4`).
+fn conv_module(op: &str, extra: &[&str]) -> String {
     let gemm = [op, GEMM_COMMON, GEMM_TILED, GEMM_ROWS, GEMM_BLOCKS];
-    let mut out = [CONV_PARAMS, CONV_INDEX].concat() + &gemm.concat();
-    if pointwise {
-        out.push_str(GEMM_POINTWISE);
-    }
-    out
+    [CONV_PARAMS, CONV_INDEX].concat() + &gemm.concat() + &extra.concat()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -160,10 +159,12 @@ impl Shader {
     /// The complete WGSL text of the module.
     pub(crate) fn source(self) -> String {
         match self {
-            Shader::Conv2dForward => conv_module(CONV2D_FORWARD, true),
-            Shader::Conv2dInputGrad => conv_module(CONV2D_INPUT_GRAD, true),
-            Shader::Conv2dInputGradCols => conv_module(CONV2D_INPUT_GRAD_COLS, false),
-            Shader::Conv2dWeightGrad => conv_module(CONV2D_WEIGHT_GRAD, true),
+            Shader::Conv2dForward => conv_module(CONV2D_FORWARD, &[GEMM_POINTWISE, GEMM_BLOCKS_K4]),
+            Shader::Conv2dInputGrad => conv_module(CONV2D_INPUT_GRAD, &[GEMM_POINTWISE]),
+            Shader::Conv2dInputGradCols => conv_module(CONV2D_INPUT_GRAD_COLS, &[]),
+            Shader::Conv2dWeightGrad => {
+                conv_module(CONV2D_WEIGHT_GRAD, &[GEMM_POINTWISE, GEMM_BLOCKS_K4])
+            }
             Shader::BiasGrad => [CONV_PARAMS, BIAS_GRAD].concat(),
             Shader::SgdStep => SGD_STEP.to_string(),
             Shader::AdamStep => [VECTOR1, ADAM_STEP].concat(),

@@ -109,21 +109,25 @@ pub(crate) mod slot {
 
     /// The bindings of a GEMM entry point, from those of the tap-table
     /// kernels: the pointwise kernel reads A and B as vec4s and no tap
-    /// table; every other kernel binds them as given.
+    /// table, `blocks_k4` B as vec4s; every other kernel binds them as
+    /// given.
     pub(crate) fn for_kernel<'a>(
         kernel: crate::plan::ConvKernel,
         buffers: &[(u32, &'a dyn crate::gpu::Bindable)],
     ) -> Vec<(u32, &'a dyn crate::gpu::Bindable)> {
-        if kernel != crate::plan::ConvKernel::Pointwise {
-            return buffers.to_vec();
-        }
+        use crate::plan::ConvKernel;
+        let (a, b, taps) = match kernel {
+            ConvKernel::Pointwise => (A4, B4, false),
+            ConvKernel::BlocksK4 => (A, B4, true),
+            _ => return buffers.to_vec(),
+        };
         buffers
             .iter()
-            .filter(|(slot, _)| *slot != TAPS)
-            .map(|&(slot, b)| match slot {
-                A => (A4, b),
-                B => (B4, b),
-                _ => (slot, b),
+            .filter(|(slot, _)| taps || *slot != TAPS)
+            .map(|&(slot, buffer)| match slot {
+                A => (a, buffer),
+                B => (b, buffer),
+                _ => (slot, buffer),
             })
             .collect()
     }

@@ -159,17 +159,8 @@ fn reduce_splits(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocatio
 
 fn pw_k(k0: u32) -> vec2<u32> { return vec2<u32>(k0, 0u); }
 
-// hw == 1: each row's offset at channel 0 of the group; else the first
-// row's, in .x.
 fn pw_rows(g: u32, m0: u32) -> vec4<u32> {
-    let hw = P.h * P.w;
-    let c0 = g * P.c_per_group;
-    if (hw == 1u) {
-        let last = gemm_m() - 1u;
-        return min(vec4<u32>(m0, m0 + 1u, m0 + 2u, m0 + 3u), vec4<u32>(last)) * P.c + c0;
-    }
-    let m = min(m0, gemm_m() - 4u);
-    return vec4<u32>(((m / hw) * P.c + c0) * hw + m % hw);
+    return plane_rows(m0, gemm_m(), P.c, g * P.c_per_group, P.h * P.w);
 }
 
 fn pw_a(a: vec4<u32>, k: vec2<u32>) -> Quad {

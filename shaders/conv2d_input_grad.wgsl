@@ -159,14 +159,7 @@ fn store_c(g: u32, split: u32, m: u32, col: u32, v: f32) {
 fn pw_k(k0: u32) -> vec2<u32> { return vec2<u32>(k0, 0u); }
 
 fn pw_rows(g: u32, m0: u32) -> vec4<u32> {
-    let hw = P.h * P.w;
-    let k0 = g * P.k_per_group;
-    if (hw == 1u) {
-        let last = gemm_m() - 1u;
-        return min(vec4<u32>(m0, m0 + 1u, m0 + 2u, m0 + 3u), vec4<u32>(last)) * P.k + k0;
-    }
-    let m = min(m0, gemm_m() - 4u);
-    return vec4<u32>(((m / hw) * P.k + k0) * hw + m % hw);
+    return plane_rows(m0, gemm_m(), P.k, g * P.k_per_group, P.h * P.w);
 }
 
 fn pw_a(a: vec4<u32>, k: vec2<u32>) -> Quad {

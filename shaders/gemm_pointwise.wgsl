@@ -30,6 +30,19 @@
 
 struct Quad { q0: vec4<f32>, q1: vec4<f32>, q2: vec4<f32>, q3: vec4<f32> }
 
+// pw_rows of an operand laid out [N, channels, plane] whose rows are
+// (n, position) and whose group starts at channel c0 (the forward's x,
+// the input gradient's dy): on planes of one value each row's offset at
+// c0 (four images), else the first row's, in .x (four positions of one
+// image).
+fn plane_rows(m0: u32, rows: u32, channels: u32, c0: u32, plane: u32) -> vec4<u32> {
+    if (plane == 1u) {
+        return min(vec4<u32>(m0, m0 + 1u, m0 + 2u, m0 + 3u), vec4<u32>(rows - 1u)) * channels + c0;
+    }
+    let m = min(m0, rows - 4u);
+    return vec4<u32>(((m / plane) * channels + c0) * plane + m % plane);
+}
+
 fn transpose_quad(t: Quad) -> Quad {
     return Quad(
         vec4<f32>(t.q0.x, t.q1.x, t.q2.x, t.q3.x),

@@ -197,6 +197,16 @@ fn backward_tiles_2x2(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invo
 @group(0) @binding(4) var<storage, read> x4: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> out4: array<vec4<f32>>;
 
+// A run's inputs as vec4 pairs: the top row's first vec4, the bottom
+// row's, the run's first output, and how many pairs of windows it holds.
+struct PairRun { top: u32, below: u32, base: u32, pairs: u32 }
+
+fn pair_run(r: Run) -> PairRun {
+    let top = ((r.plane * P.h + 2u * r.row) * P.w + 2u * r.col) / 4u;
+    let base = (r.plane * P.ho + r.row) * P.wo + r.col;
+    return PairRun(top, top + P.w / 4u, base, (r.end - r.col) / 2u);
+}
+
 // The two windows of a vec4 pair, top row t and bottom row b, in scan order.
 fn left_window(t: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
     return vec4<f32>(t.x, t.y, b.x, b.y);
@@ -212,16 +222,14 @@ fn forward_2x2_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
     if (r.plane >= P.planes) {
         return;
     }
-    let top = ((r.plane * P.h + 2u * r.row) * P.w + 2u * r.col) / 4u;
-    let below = top + P.w / 4u;
-    let base = (r.plane * P.ho + r.row) * P.wo + r.col;
-    for (var pair = 0u; 2u * pair < r.end - r.col; pair = pair + 1u) {
-        let t = x4[top + pair];
-        let b = x4[below + pair];
+    let p = pair_run(r);
+    for (var pair = 0u; pair < p.pairs; pair = pair + 1u) {
+        let t = x4[p.top + pair];
+        let b = x4[p.below + pair];
         let lw = left_window(t, b);
         let rw = right_window(t, b);
-        out[base + 2u * pair] = lw[first_max(lw)];
-        out[base + 2u * pair + 1u] = rw[first_max(rw)];
+        out[p.base + 2u * pair] = lw[first_max(lw)];
+        out[p.base + 2u * pair + 1u] = rw[first_max(rw)];
     }
 }
 
@@ -231,17 +239,15 @@ fn backward_tiles_2x2_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local
     if (r.plane >= P.planes) {
         return;
     }
-    let top = ((r.plane * P.h + 2u * r.row) * P.w + 2u * r.col) / 4u;
-    let below = top + P.w / 4u;
-    let base = (r.plane * P.ho + r.row) * P.wo + r.col;
-    for (var pair = 0u; 2u * pair < r.end - r.col; pair = pair + 1u) {
-        let t = x4[top + pair];
-        let b = x4[below + pair];
+    let p = pair_run(r);
+    for (var pair = 0u; pair < p.pairs; pair = pair + 1u) {
+        let t = x4[p.top + pair];
+        let b = x4[p.below + pair];
         let l = first_max(left_window(t, b));
         let rt = first_max(right_window(t, b));
-        let gl = dy[base + 2u * pair];
-        let gr = dy[base + 2u * pair + 1u];
-        out4[top + pair] = vec4<f32>(select(0.0, gl, l == 0u), select(0.0, gl, l == 1u), select(0.0, gr, rt == 0u), select(0.0, gr, rt == 1u));
-        out4[below + pair] = vec4<f32>(select(0.0, gl, l == 2u), select(0.0, gl, l == 3u), select(0.0, gr, rt == 2u), select(0.0, gr, rt == 3u));
+        let gl = dy[p.base + 2u * pair];
+        let gr = dy[p.base + 2u * pair + 1u];
+        out4[p.top + pair] = vec4<f32>(select(0.0, gl, l == 0u), select(0.0, gl, l == 1u), select(0.0, gr, rt == 0u), select(0.0, gr, rt == 1u));
+        out4[p.below + pair] = vec4<f32>(select(0.0, gl, l == 2u), select(0.0, gl, l == 3u), select(0.0, gr, rt == 2u), select(0.0, gr, rt == 3u));
     }
 }

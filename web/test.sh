@@ -17,6 +17,9 @@ for _ in $(seq 50); do
   python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/')" 2>/dev/null && break
   sleep 0.1
 done
+# The log exists before the browser writes it, so the first poll below
+# finds an empty file rather than none.
+: >"$out/chromium.log"
 setsid chromium --headless=new --no-sandbox --enable-unsafe-webgpu --enable-features=Vulkan \
   --use-vulkan=swiftshader --use-webgpu-adapter=swiftshader --enable-logging=stderr \
   --disable-gpu-watchdog \

@@ -20,10 +20,12 @@
 // per-invocation cost (index arithmetic, bounds tests) is what these
 // kernels spend their time on. Below, "vector" means one V; a plane holds
 // hwv = HW / WIDTH of them.
-// Per-channel sums (`stats_train`, `reduce`): one workgroup of 256 per
-// channel; invocation t takes the channel's vectors t, t + 256, ... in
-// order, then a fixed tree combines the 256 partial results:
-// deterministic. `reduce` keeps WIDTH running sums, added at the end.
+// Per-channel sums (`stats_train`, `reduce`): one workgroup of fan² =
+// 256 invocations per channel (64 in the one-dispatch entry points
+// below); each invocation walks its share of the channel's vectors in
+// order (`Walk`), then a fixed two-level tree combines the partial
+// results: deterministic. `reduce` keeps WIDTH running sums, added at the
+// end.
 // `stats_train` reads x once: each component of each invocation sums d =
 // x − s and d² with s its own first value (a sample of the channel, so
 // the shifted sums do not cancel the way E[x²] − mean² does), turns them
@@ -33,12 +35,15 @@
 // of 1000 and a spread of 0.01 an f32 mean itself is only good to 6e-5,
 // and the merge's δ would carry that error into M2.
 // The walk over a channel's vectors steps (image, position) by a fixed
-// (256 / hwv, 256 % hwv) with one carry (`Walk`) instead of dividing at
-// every vector: integer division has no vector instruction on a CPU
-// adapter, and lavapipe pays it once per lane.
+// (LANES / hwv, LANES % hwv) with one carry instead of dividing at every
+// vector: integer division has no vector instruction on a CPU adapter,
+// and lavapipe pays it once per lane.
 // `forward_channel` is `stats_train`, `coefficients` and `normalize`, and
 // `backward_channel` is `reduce` then `input_grad`, in one workgroup per
-// channel (src/ops/batch_norm2d.rs decides which runs).
+// channel (src/ops/batch_norm2d.rs decides which runs: these on CPU
+// adapters, where one workgroup runs on one core whatever its size, so 64
+// invocations rather than 256 pay a quarter of the per-invocation setup
+// and of the switches at each barrier, with the same parallelism).
 // Element-wise entry points (`normalize`, `input_grad`): workgroups of 64,
 // each invocation takes 4 vectors 64 apart (vector v of the tensor has
 // channel (v / hwv) % C): one division for the first, then a carry
@@ -83,8 +88,7 @@ struct BatchNormParams {
 @group(0) @binding(11) var<storage, read> act: array<V>;
 @group(0) @binding(12) var<storage, read_write> coef: array<vec4<f32>>;
 
-const WG: u32 = 256u;
-var<workgroup> partial: array<f32, 256>;
+var<workgroup> partial: array<vec2<f32>, 256>;
 
 fn linear_id(wid: vec3<u32>) -> u32 {
     return wid.x + wid.y * P.grid_x;
@@ -94,21 +98,47 @@ fn plane_vectors() -> u32 {
     return P.hw / WIDTH;
 }
 
+// A workgroup's walk over a channel: invocation lid = LANES·g + l
+// belongs to group g, which owns one contiguous run of the channel's
+// vectors (LANES of every fan² of them), and takes its vectors
+// l, l + LANES, ... in order. So the LANES invocations a CPU adapter runs
+// as one SIMD instruction read LANES consecutive vectors, and each one's
+// next read is the following LANES vectors: a stream the core's
+// prefetcher follows. (With invocation t taking vectors t, t + 256, ...,
+// lavapipe, which runs each SIMD group through its whole loop before the
+// next, read 128 bytes every 4 KiB: a page per load, and no prefetch.) On
+// a GPU a warp reads a few 128-byte runs per load, still whole lines.
 // Vector j of a channel is at image j / hwv, position j % hwv; a Walk
-// holds both for j = lid, lid + 256, ...
+// holds both beside j and the end of its group's run.
+const LANES: u32 = 8u;
+
 struct Walk {
+    j: u32,
+    end: u32,
     img: u32,
     k: u32,
 }
 
-fn walk_start(lid: u32) -> Walk {
+fn walk_start(lid: u32, fan: u32) -> Walk {
     let hwv = plane_vectors();
-    return Walk(lid / hwv, lid % hwv);
+    let mv = P.n * hwv;
+    let span = (mv + fan * fan - 1u) / (fan * fan) * LANES;
+    let g = lid / LANES;
+    let j = g * span + lid % LANES;
+    return Walk(j, min((g + 1u) * span, mv), j / hwv, j % hwv);
+}
+
+// The walk's vector count (the same for every component).
+fn walk_count(w: Walk) -> u32 {
+    if (w.j >= w.end) {
+        return 0u;
+    }
+    return (w.end - w.j + LANES - 1u) / LANES;
 }
 
 fn walk_next(w: Walk) -> Walk {
     let hwv = plane_vectors();
-    var n = Walk(w.img + WG / hwv, w.k + WG % hwv);
+    var n = Walk(w.j + LANES, w.end, w.img + LANES / hwv, w.k + LANES % hwv);
     if (n.k >= hwv) {
         n.k = n.k - hwv;
         n.img = n.img + 1u;
@@ -164,16 +194,33 @@ fn grad_at(i: u32) -> V {
     return dy[i];
 }
 
-fn tree_sum(lid: u32, v: f32) -> f32 {
-    workgroupBarrier();
+// The workgroup's reductions of one value per invocation run in two
+// levels of fan, in a fixed order: invocations 0..fan each combine fan
+// consecutive values, then invocation 0 combines their fan results. Three
+// barriers where a halving tree takes nine: lavapipe switches between all
+// SIMD groups of a workgroup at every barrier, which on small channels
+// costs about as much as reading them.
+
+// The sums over the workgroup of each invocation's v.
+fn tree_sum(lid: u32, fan: u32, v: vec2<f32>) -> vec2<f32> {
     partial[lid] = v;
     workgroupBarrier();
-    for (var half = WG / 2u; half > 0u; half = half / 2u) {
-        if (lid < half) {
-            partial[lid] = partial[lid] + partial[lid + half];
+    if (lid < fan) {
+        var t = partial[fan * lid];
+        for (var i = 1u; i < fan; i = i + 1u) {
+            t = t + partial[fan * lid + i];
         }
-        workgroupBarrier();
+        partial[fan * lid] = t;
     }
+    workgroupBarrier();
+    if (lid == 0u) {
+        var t = partial[0];
+        for (var i = 1u; i < fan; i = i + 1u) {
+            t = t + partial[fan * i];
+        }
+        partial[0] = t;
+    }
+    workgroupBarrier();
     return partial[0];
 }
 
@@ -203,55 +250,51 @@ fn moments(count: f32, shift: f32, r: f32, s1: f32, s2: f32) -> Moments {
     return Moments(count, (shift - r) + s1 / count, max(s2 - s1 * s1 / count, 0.0));
 }
 
-var<workgroup> tree_n: array<f32, 256>;
-var<workgroup> tree_mean: array<f32, 256>;
-var<workgroup> tree_m2: array<f32, 256>;
+var<workgroup> tree: array<Moments, 256>;
 
 // The channel's (mean, biased variance), in every invocation of its
 // workgroup: the one pass and the tree described above.
-fn channel_stats(c: u32, lid: u32) -> vec2<f32> {
+fn channel_stats(c: u32, lid: u32, fan: u32) -> vec2<f32> {
     let m = P.n * P.hw;
-    let mv = P.n * plane_vectors();
     let r = component(x[c * plane_vectors()], 0u);
-    var w = walk_start(lid);
+    let first = walk_start(lid, fan);
     var shift = V(0.0);
-    if (lid < mv) {
-        shift = x[walk_index(c, w)];
+    if (first.j < first.end) {
+        shift = x[walk_index(c, first)];
     }
     var s1 = V(0.0);
     var s2 = V(0.0);
-    for (var j = lid; j < mv; j = j + WG) {
+    for (var w = first; w.j < w.end; w = walk_next(w)) {
         let d = x[walk_index(c, w)] - shift;
         s1 = s1 + d;
         s2 = s2 + d * d;
-        w = walk_next(w);
     }
-    // Each component of this invocation saw the same number of values.
-    var count = 0.0;
-    if (lid < mv) {
-        count = f32((mv - lid + WG - 1u) / WG);
-    }
+    let count = f32(walk_count(first));
     var mo = moments(count, component(shift, 0u), r, component(s1, 0u), component(s2, 0u));
     for (var k = 1u; k < WIDTH; k = k + 1u) {
         let more = moments(count, component(shift, k), r, component(s1, k), component(s2, k));
         mo = merge(mo, more);
     }
-    tree_n[lid] = mo.n;
-    tree_mean[lid] = mo.mean;
-    tree_m2[lid] = mo.m2;
+    tree[lid] = mo;
     workgroupBarrier();
-    for (var half = WG / 2u; half > 0u; half = half / 2u) {
-        if (lid < half) {
-            let a = Moments(tree_n[lid], tree_mean[lid], tree_m2[lid]);
-            let b = Moments(tree_n[lid + half], tree_mean[lid + half], tree_m2[lid + half]);
-            let ab = merge(a, b);
-            tree_n[lid] = ab.n;
-            tree_mean[lid] = ab.mean;
-            tree_m2[lid] = ab.m2;
+    if (lid < fan) {
+        var t = tree[fan * lid];
+        for (var i = 1u; i < fan; i = i + 1u) {
+            t = merge(t, tree[fan * lid + i]);
         }
-        workgroupBarrier();
+        tree[fan * lid] = t;
     }
-    return vec2<f32>(r + tree_mean[0], tree_m2[0] / f32(m));
+    workgroupBarrier();
+    if (lid == 0u) {
+        var t = tree[0];
+        for (var i = 1u; i < fan; i = i + 1u) {
+            t = merge(t, tree[fan * i]);
+        }
+        tree[0] = t;
+    }
+    workgroupBarrier();
+    let all = tree[0];
+    return vec2<f32>(r + all.mean, all.m2 / f32(m));
 }
 
 // Saves (mean, invstd) and moves the running statistics; returns invstd.
@@ -268,11 +311,12 @@ fn store_stats(c: u32, mean: f32, var_biased: f32) -> f32 {
 
 @compute @workgroup_size(256)
 fn stats_train(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let fan = 16u;
     let c = linear_id(wid);
     if (c >= P.c) {
         return;
     }
-    let st = channel_stats(c, lid);
+    let st = channel_stats(c, lid, fan);
     if (lid == 0u) {
         store_stats(c, st.x, st.y);
     }
@@ -291,24 +335,22 @@ fn y_at(i: u32, k: vec4<f32>) -> V {
 // Training forward in one dispatch (the host's plan on CPU adapters): the
 // channel's statistics, then a second walk of the channel normalising it
 // with `coefficients`' values, held in registers.
-@compute @workgroup_size(256)
+@compute @workgroup_size(64)
 fn forward_channel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let fan = 8u;
     let c = linear_id(wid);
     if (c >= P.c) {
         return;
     }
-    let st = channel_stats(c, lid);
+    let st = channel_stats(c, lid, fan);
     let invstd = 1.0 / sqrt(st.y + P.eps);
     if (lid == 0u) {
         store_stats(c, st.x, st.y);
     }
     let k = vec4<f32>(st.x, invstd * weight[c], bias[c], 0.0);
-    let mv = P.n * plane_vectors();
-    var w = walk_start(lid);
-    for (var j = lid; j < mv; j = j + WG) {
+    for (var w = walk_start(lid, fan); w.j < w.end; w = walk_next(w)) {
         let i = walk_index(c, w);
         out[i] = y_at(i, k);
-        w = walk_next(w);
     }
 }
 
@@ -356,22 +398,21 @@ struct GradSums {
     k: vec4<f32>,
 }
 
-fn grad_sums(c: u32, lid: u32) -> GradSums {
+fn grad_sums(c: u32, lid: u32, fan: u32) -> GradSums {
     let mv = P.n * plane_vectors();
     let mean = stats[2u * c];
     let invstd = stats[2u * c + 1u];
     var sum_dy = V(0.0);
     var sum_dy_xhat = V(0.0);
-    var w = walk_start(lid);
-    for (var j = lid; j < mv; j = j + WG) {
+    for (var w = walk_start(lid, fan); w.j < w.end; w = walk_next(w)) {
         let k = walk_index(c, w);
         let g = grad_at(k);
         sum_dy = sum_dy + g;
         sum_dy_xhat = sum_dy_xhat + g * (x[k] - V(mean)) * invstd;
-        w = walk_next(w);
     }
-    let db = tree_sum(lid, hsum(sum_dy));
-    let dw = tree_sum(lid, hsum(sum_dy_xhat));
+    let sums = tree_sum(lid, fan, vec2<f32>(hsum(sum_dy), hsum(sum_dy_xhat)));
+    let db = sums.x;
+    let dw = sums.y;
     let m = f32(mv * WIDTH);
     let s = weight[c] * invstd;
     return GradSums(db, dw, vec4<f32>(mean, s, -s * invstd * dw / m, -s * db / m));
@@ -388,11 +429,12 @@ fn dx_at(i: u32, k: vec4<f32>) -> V {
 
 @compute @workgroup_size(256)
 fn reduce(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let fan = 16u;
     let c = linear_id(wid);
     if (c >= P.c) {
         return;
     }
-    let sums = grad_sums(c, lid);
+    let sums = grad_sums(c, lid, fan);
     if (lid == 0u) {
         dbias[c] = sums.db;
         dweight[c] = sums.dw;
@@ -416,22 +458,20 @@ fn input_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
 // the channel's workgroup computes `reduce`'s sums, then walks the
 // channel again for dx with input_grad's formula, its coefficients held
 // in registers; the second walk finds the channel in the core's cache.
-@compute @workgroup_size(256)
+@compute @workgroup_size(64)
 fn backward_channel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let fan = 8u;
     let c = linear_id(wid);
     if (c >= P.c) {
         return;
     }
-    let sums = grad_sums(c, lid);
+    let sums = grad_sums(c, lid, fan);
     if (lid == 0u) {
         dbias[c] = sums.db;
         dweight[c] = sums.dw;
     }
-    let mv = P.n * plane_vectors();
-    var w = walk_start(lid);
-    for (var j = lid; j < mv; j = j + WG) {
+    for (var w = walk_start(lid, fan); w.j < w.end; w = walk_next(w)) {
         let i = walk_index(c, w);
         out[i] = dx_at(i, sums.k);
-        w = walk_next(w);
     }
 }

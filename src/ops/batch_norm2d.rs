@@ -5,6 +5,7 @@
 
 use super::{check_loop, check_owned, check_shape, direct_workgroups};
 use crate::gpu::{Bindable, Recorder, Shader};
+use crate::plan::MAX_LOOP_TRIPS;
 use crate::shape::check_4d;
 use crate::{Error, Gpu, Tensor};
 
@@ -146,13 +147,26 @@ enum ChannelPlan {
     PerChannel,
 }
 
+/// Invocations of a `PerChannel` workgroup (`forward_channel`,
+/// `backward_channel` in the shader).
+const CHANNEL_TEAM: usize = 64;
+
 impl ChannelPlan {
     /// `PerChannel` on CPU adapters, where a few workgroups keep every
     /// core busy and the second walk finds the channel in the core's
     /// cache; `Split` on GPUs, whose element-wise pass needs the whole
-    /// tensor's parallelism, not one workgroup per channel.
-    fn for_gpu(gpu: &Gpu) -> ChannelPlan {
-        if gpu.facts().cpu {
+    /// tensor's parallelism, not one workgroup per channel, and wherever
+    /// a channel is too long for the smaller per-channel workgroup's walk
+    /// to stay inside the loop budget.
+    fn choose(gpu: &Gpu, x_shape: &[usize]) -> ChannelPlan {
+        let fits = match *x_shape {
+            [n, _, h, w] => {
+                let vectors = n * h * w / module([n, 1, h, w]).1;
+                vectors.div_ceil(CHANNEL_TEAM) <= MAX_LOOP_TRIPS
+            }
+            _ => false,
+        };
+        if gpu.facts().cpu && fits {
             ChannelPlan::PerChannel
         } else {
             ChannelPlan::Split
@@ -273,7 +287,7 @@ impl Gpu {
         let plan = if aliased {
             ChannelPlan::Split
         } else {
-            ChannelPlan::for_gpu(self)
+            ChannelPlan::choose(self, x.shape())
         };
         self.batch_norm2d_planned(
             op,
@@ -387,7 +401,7 @@ impl Gpu {
         saved: &Tensor,
         training: bool,
     ) -> Result<(Tensor, Tensor, Tensor), Error> {
-        let plan = ChannelPlan::for_gpu(self);
+        let plan = ChannelPlan::choose(self, x.shape());
         self.batch_norm2d_backward_planned(op, x, y, dy, weight, saved, training, plan)
     }
 
@@ -607,6 +621,74 @@ mod tests {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// A channel of 2049 x 2049 values (odd planes: one value per vector)
+    /// is past the 64-invocation walk's loop budget (65 601 trips), so
+    /// every adapter takes the split plan there and still matches the
+    /// reference; a Fashion-sized layer keeps the one-dispatch plan on
+    /// CPU adapters.
+    #[test]
+    fn channels_past_the_per_channel_loop_budget_take_the_split_plan() {
+        let gpus = match Gpu::all() {
+            Ok(gpus) => gpus,
+            Err(e) if std::env::var("WGCONV_REQUIRE_GPU").as_deref() == Ok("1") => {
+                panic!("WGCONV_REQUIRE_GPU=1 but no GPU adapter is usable: {e}")
+            }
+            Err(e) => {
+                eprintln!("*** SKIPPING: no GPU adapter ({e})");
+                return;
+            }
+        };
+        let shape = [1usize, 1, 2049, 2049];
+        let len: usize = shape.iter().product();
+        let x: Vec<f32> = (0..len)
+            .map(|i| ((i * 7919) % 1999) as f32 / 999.0 - 1.0)
+            .collect();
+        // dy positive and correlated with x, so that both gradient sums
+        // (4.2 M and 1.2 M) have no cancellation, and a walk that stopped
+        // at the loop budget (the last 0.1 % of the channel lost) would
+        // be off by 1e-3 of them, fifty times the bound below.
+        let dy: Vec<f32> = x.iter().map(|v| 1.0 + 0.5 * v).collect();
+        let cfg = BatchNorm::default();
+        let (mut rm, mut rv) = (vec![0.0f32], vec![1.0f32]);
+        let (want_y, saved) =
+            cpu::batch_norm2d(&x, shape, &[1.5], &[0.25], &mut rm, &mut rv, true, &cfg).unwrap();
+        let want = cpu::batch_norm2d_backward(&x, shape, &dy, &[1.5], &saved, true).unwrap();
+        for gpu in &gpus {
+            assert_eq!(ChannelPlan::choose(gpu, &shape), ChannelPlan::Split);
+            let fashion = ChannelPlan::choose(gpu, &[128, 32, 28, 28]);
+            let cpu_adapter = gpu.facts().cpu;
+            assert_eq!(
+                fashion == ChannelPlan::PerChannel,
+                cpu_adapter,
+                "{}",
+                gpu.describe()
+            );
+            let t = |v: &[f32], s: &[usize]| gpu.tensor(s, v).unwrap();
+            let (xt, w, b) = (t(&x, &shape), t(&[1.5], &[1]), t(&[0.25], &[1]));
+            let (mut grm, mut grv) = (t(&[0.0], &[1]), t(&[1.0], &[1]));
+            let (y, st) = gpu
+                .batch_norm2d(&xt, &w, &b, &mut grm, &mut grv, true, &cfg)
+                .unwrap();
+            let what = gpu.describe();
+            assert_close(&format!("{what}: y"), &y.to_vec().unwrap(), &want_y);
+            assert_close(&format!("{what}: stats"), &st.to_vec().unwrap(), &saved);
+            assert_close(&format!("{what}: running_var"), &grv.to_vec().unwrap(), &rv);
+            let (dx, dw, db) = gpu
+                .batch_norm2d_backward(&xt, &t(&dy, &shape), &w, &st, true)
+                .unwrap();
+            assert_close(&format!("{what}: dx"), &dx.to_vec().unwrap(), &want.0);
+            // Sums of 4.2 M f32 values against f64 ones: 2e-5 relative.
+            for (name, got, want) in [("dweight", dw, &want.1), ("dbias", db, &want.2)] {
+                let (got, want) = (got.to_vec().unwrap()[0], want[0]);
+                let off = (got - want).abs() / want.abs();
+                assert!(
+                    off <= 2e-5,
+                    "{what}: {name} {got} vs {want}: {off:e} relative"
+                );
             }
         }
     }

@@ -251,3 +251,51 @@ fn backward_tiles_2x2_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local
         out4[p.below + pair] = vec4<f32>(select(0.0, gl, l == 2u), select(0.0, gl, l == 3u), select(0.0, gr, rt == 2u), select(0.0, gr, rt == 3u));
     }
 }
+
+// Where a row holds an even number of inputs that is not a multiple of 4
+// (14 at the second block of the Fashion model), each window's two rows
+// are one vec2 each (x2: the input at binding 6), two loads instead of
+// four; the backward pass writes them as vec2s (out2 at binding 7). W
+// even makes every window start at an even column. Same rule as the
+// scalar entry points, bit for bit.
+@group(0) @binding(6) var<storage, read> x2: array<vec2<f32>>;
+@group(0) @binding(7) var<storage, read_write> out2: array<vec2<f32>>;
+
+// A run's windows as vec2 rows: the top row's first vec2 and the run's
+// first output; the bottom row's is W / 2 vec2s on.
+fn row_pairs(r: Run) -> vec2<u32> {
+    let top = ((r.plane * P.h + 2u * r.row) * P.w + 2u * r.col) / 2u;
+    return vec2<u32>(top, (r.plane * P.ho + r.row) * P.wo + r.col);
+}
+
+@compute @workgroup_size(64)
+fn forward_2x2_vec2(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let r = run_at(wid, lid, P.ho, P.wo);
+    if (r.plane >= P.planes) {
+        return;
+    }
+    let at = row_pairs(r);
+    for (var k = 0u; k < r.end - r.col; k = k + 1u) {
+        let t = x2[at.x + k];
+        let b = x2[at.x + P.w / 2u + k];
+        let v = vec4<f32>(t, b);
+        out[at.y + k] = v[first_max(v)];
+    }
+}
+
+@compute @workgroup_size(64)
+fn backward_tiles_2x2_vec2(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let r = run_at(wid, lid, P.ho, P.wo);
+    if (r.plane >= P.planes) {
+        return;
+    }
+    let at = row_pairs(r);
+    for (var k = 0u; k < r.end - r.col; k = k + 1u) {
+        let top = at.x + k;
+        let below = top + P.w / 2u;
+        let best = first_max(vec4<f32>(x2[top], x2[below]));
+        let g = dy[at.y + k];
+        out2[top] = vec2<f32>(select(0.0, g, best == 0u), select(0.0, g, best == 1u));
+        out2[below] = vec2<f32>(select(0.0, g, best == 2u), select(0.0, g, best == 3u));
+    }
+}

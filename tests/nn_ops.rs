@@ -806,7 +806,9 @@ fn copy_is_bit_exact_and_owns_its_buffer() {
 /// then gathers), rows of outputs that are not a multiple of a run, and
 /// rows of a multiple of 4 inputs (the vec4 entry points: a whole run of
 /// two pairs, runs ending in one pair, an odd height the forward pass
-/// takes and the backward pass gathers).
+/// takes and the backward pass gathers) and rows of an even number that
+/// is not (the vec2 entry points: 6, 18, 2, 14 and 10 inputs, whole runs
+/// and runs of 3, 1 and 2 windows, an odd height).
 #[test]
 fn max_pool2d_2x2_kernels_match_reference_with_ties_and_nans() {
     let p = Pool2dParams::window(2);
@@ -818,6 +820,8 @@ fn max_pool2d_2x2_kernels_match_reference_with_ties_and_nans() {
         [2, 3, 6, 8],
         [2, 2, 4, 20],
         [1, 2, 7, 12],
+        [2, 2, 6, 14],
+        [1, 3, 5, 10],
     ];
     for gpu in gpus() {
         let mut rng = Rng::new(29);

@@ -18,9 +18,18 @@ fn is_2x2_wide(p: &Pool2dParams, g: &Pool2dGeometry) -> bool {
     is_2x2(p) && g.w.is_multiple_of(4)
 }
 
+/// 2x2 pooling over rows of an even number of inputs (and not a multiple
+/// of 4): the entry points that load (and store) each window's rows as
+/// vec2s.
+fn is_2x2_even(p: &Pool2dParams, g: &Pool2dGeometry) -> bool {
+    is_2x2(p) && g.w.is_multiple_of(2)
+}
+
 fn forward_entry(p: &Pool2dParams, g: &Pool2dGeometry) -> &'static str {
     if is_2x2_wide(p, g) {
         "forward_2x2_vec4"
+    } else if is_2x2_even(p, g) {
+        "forward_2x2_vec2"
     } else if is_2x2(p) {
         "forward_2x2"
     } else {
@@ -66,6 +75,8 @@ impl Gpu {
         let entry = if g.windows_tile_input() {
             if is_2x2_wide(p, &g) {
                 "backward_tiles_2x2_vec4"
+            } else if is_2x2_even(p, &g) {
+                "backward_tiles_2x2_vec2"
             } else if is_2x2(p) {
                 "backward_tiles_2x2"
             } else {

@@ -76,13 +76,19 @@ pub(crate) fn record_pool(
         grid_x: grid.0,
     };
     // Entry points named `…_vec4` read x as vec4s at binding 4, and a
-    // backward one writes its output as vec4s at binding 5
-    // (shaders/max_pool2d.wgsl).
-    let wide = entry.ends_with("_vec4");
-    let out_slot = if wide && inputs.1.is_some() { 5 } else { 3 };
+    // backward one writes its output as vec4s at binding 5; `…_vec2` ones
+    // the same as vec2s at bindings 6 and 7 (shaders/max_pool2d.wgsl).
+    let (x_slot, wide_out) = if entry.ends_with("_vec4") {
+        (4, 5)
+    } else if entry.ends_with("_vec2") {
+        (6, 7)
+    } else {
+        (1, 3)
+    };
+    let out_slot = if inputs.1.is_some() { wide_out } else { 3 };
     let mut buffers: Vec<(u32, &dyn Bindable)> = vec![(out_slot, &out.buffer)];
     if let Some(x) = inputs.0 {
-        buffers.push((if wide { 4 } else { 1 }, &x.buffer));
+        buffers.push((x_slot, &x.buffer));
     }
     if let Some(dy) = inputs.1 {
         buffers.push((2, &dy.buffer));

@@ -505,6 +505,21 @@ mod tests {
         assert!(worst <= 1e-5 * scale, "{what}: off by {worst}");
     }
 
+    /// Every adapter; None (the test skips, saying so) where there is
+    /// none, unless WGCONV_REQUIRE_GPU=1 makes that a failure.
+    fn adapters() -> Option<Vec<Gpu>> {
+        match Gpu::all() {
+            Ok(gpus) => Some(gpus),
+            Err(e) if std::env::var("WGCONV_REQUIRE_GPU").as_deref() == Ok("1") => {
+                panic!("WGCONV_REQUIRE_GPU=1 but no GPU adapter is usable: {e}")
+            }
+            Err(e) => {
+                eprintln!("*** SKIPPING: no GPU adapter ({e})");
+                None
+            }
+        }
+    }
+
     /// Both plans of both passes against the CPU reference on every
     /// adapter (the public ops run only the plan their adapter kind gets,
     /// so the plan a GPU takes is held to the reference here too): the
@@ -512,15 +527,8 @@ mod tests {
     /// both modes, fused with ReLU and not, at both kernel widths.
     #[test]
     fn both_channel_plans_match_the_reference() {
-        let gpus = match Gpu::all() {
-            Ok(gpus) => gpus,
-            Err(e) if std::env::var("WGCONV_REQUIRE_GPU").as_deref() == Ok("1") => {
-                panic!("WGCONV_REQUIRE_GPU=1 but no GPU adapter is usable: {e}")
-            }
-            Err(e) => {
-                eprintln!("*** SKIPPING: no GPU adapter ({e})");
-                return;
-            }
+        let Some(gpus) = adapters() else {
+            return;
         };
         let value =
             |i: usize, salt: usize| (((i * 7919 + salt * 104729) % 2003) as f32 / 1001.0) - 1.0;
@@ -632,15 +640,8 @@ mod tests {
     /// CPU adapters.
     #[test]
     fn channels_past_the_per_channel_loop_budget_take_the_split_plan() {
-        let gpus = match Gpu::all() {
-            Ok(gpus) => gpus,
-            Err(e) if std::env::var("WGCONV_REQUIRE_GPU").as_deref() == Ok("1") => {
-                panic!("WGCONV_REQUIRE_GPU=1 but no GPU adapter is usable: {e}")
-            }
-            Err(e) => {
-                eprintln!("*** SKIPPING: no GPU adapter ({e})");
-                return;
-            }
+        let Some(gpus) = adapters() else {
+            return;
         };
         let shape = [1usize, 1, 2049, 2049];
         let len: usize = shape.iter().product();

@@ -13,8 +13,8 @@ fn main() -> Result<(), wgconv::Error> {
     };
     let replicas = Gpu::devices("all")?
         .into_iter()
-        .map(|g| Preset::Digits.build(g, cfg.seed))
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|g| Ok((g.clone(), Preset::Digits.build(g, cfg.seed)?)))
+        .collect::<Result<Vec<_>, wgconv::Error>>()?;
     let mut dp = DataParallel::new(replicas, None)?;
     println!("replicas: {}", dp.describe());
     let (tr, te) =

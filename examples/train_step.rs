@@ -1,10 +1,14 @@
-//! The README's training snippet, runnable: a small CNN, a few Adam steps
-//! on random 8×8 images, the model saved as safetensors.
+//! The README's training snippet, runnable: a small CNN as a
+//! `Sequential`, a few Adam steps on random 8×8 images, the model saved as
+//! safetensors with torch's names.
 //!
 //! `cargo run --release --example train_step`
 
-use wgconv::nn::{LayerKind, Loss, Optimizer, OptimizerConfig, Sequential};
-use wgconv::{Adam, Conv2dParams, Gpu, Pool2dParams};
+use wgconv::nn::{
+    self, Conv2d, Flatten, Init, Linear, Loss, MaxPool2d, Optimizer, OptimizerConfig, Relu,
+    Sequential,
+};
+use wgconv::{Adam, Gpu, Pool2dParams};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let gpu = Gpu::new()?;
@@ -12,37 +16,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let images: Vec<f32> = (0..32 * 64).map(|_| rng.unit().abs()).collect();
     let labels: Vec<usize> = (0..32).map(|_| rng.range(0, 9)).collect();
 
-    let mut model = Sequential::new(gpu.clone())
-        .push(
-            LayerKind::Conv2d {
-                in_channels: 1,
-                out_channels: 8,
-                kernel: [3, 3],
-                params: Conv2dParams::square(1, 1),
-                bias: true,
-            },
-            &mut rng,
-        )?
-        .push(LayerKind::Relu, &mut rng)?
-        .push(LayerKind::MaxPool2d(Pool2dParams::window(2)), &mut rng)?
-        .push(LayerKind::Flatten, &mut rng)?
-        .push(
-            LayerKind::Linear {
-                in_features: 8 * 4 * 4,
-                out_features: 10,
-            },
-            &mut rng,
-        )?;
+    let init = &mut Init::new(gpu.clone(), 1);
+    let mut model = Sequential::new()
+        .push(Conv2d::square(init, 1, 8, 3, 1, 1, true)?)
+        .push(Relu)
+        .push(MaxPool2d(Pool2dParams::window(2)))
+        .push(Flatten)
+        .push(Linear::new(init, 8 * 4 * 4, 10, true)?);
     let mut opt = Optimizer::new(OptimizerConfig::Adam(Adam::default()))?;
     let x = gpu.tensor(&[32, 1, 8, 8], &images)?;
-    let t = gpu.tensor(&[32, 10], &wgconv::nn::one_hot(&labels, 10)?)?;
+    let t = gpu.tensor(&[32, 10], &nn::one_hot(&labels, 10)?)?;
     for step in 0..5 {
-        // zero_grad, forward, loss gradient, backward, Adam: one submission.
-        let loss = model.train_step(&x, &t, Loss::SoftmaxCrossEntropy, &mut opt, true)?;
+        // zero_grad, forward, loss, backward, Adam: one submission.
+        let loss = nn::train_step(
+            &gpu,
+            &mut model,
+            &x,
+            &t,
+            Loss::SoftmaxCrossEntropy,
+            &mut opt,
+            true,
+        )?;
         println!("step {step}: loss {:.4}", loss.unwrap_or(f32::NAN));
     }
     let path = std::env::temp_dir().join("wgconv_train_step.safetensors");
-    wgconv::nn::io::save(&model, &path, &[])?;
+    nn::io::save(&gpu, &model, &path, &[])?;
     println!("saved {}", path.display());
     Ok(())
 }

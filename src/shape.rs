@@ -314,6 +314,51 @@ pub fn dropout_rule(op: &'static str, p: f32) -> Result<(u32, f32), Error> {
     Ok((threshold, (1.0 / (1.0 - p as f64)) as f32))
 }
 
+/// How `s` broadcasts over `x` in `x · s` (torch's broadcasting, in the
+/// two forms wgconv runs): `s` holds one value (a scalar, any shape of one
+/// element), or `s` has `x`'s rank, agrees with `x` on its leading
+/// dimensions and is 1 on the rest (a squeeze-and-excitation gate
+/// `[N, C, 1, 1]` over `[N, C, H, W]`). Element `i` of `x` then meets
+/// element `i / block` of `s`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BroadcastGeometry {
+    /// Consecutive elements of `x` that share one element of `s`.
+    pub block: usize,
+    /// Elements of `s`.
+    pub s_len: usize,
+}
+
+impl BroadcastGeometry {
+    pub fn new(op: &'static str, x: &[usize], s: &[usize]) -> Result<Self, Error> {
+        let x_len = element_count(op, x)?;
+        let s_len = element_count(op, s)?;
+        if x_len == 0 || s_len == 0 {
+            return Err(Error::ZeroSize {
+                op,
+                tensor: if x_len == 0 { "input" } else { "scale" },
+                shape: if x_len == 0 { x.to_vec() } else { s.to_vec() },
+            });
+        }
+        let leading = s.iter().rposition(|&d| d != 1).map_or(0, |i| i + 1);
+        let fits = s_len == 1 || (s.len() == x.len() && s[..leading] == x[..leading]);
+        if !fits {
+            return Err(Error::InvalidParam {
+                op,
+                param: "scale",
+                message: format!(
+                    "of shape {s:?} does not broadcast over {x:?}: it must hold one value, or \
+                     have the input's rank, its leading dimensions and 1 after them \
+                     (e.g. [N, C, 1, 1] over [N, C, H, W])"
+                ),
+            });
+        }
+        Ok(BroadcastGeometry {
+            block: x_len / s_len,
+            s_len,
+        })
+    }
+}
+
 /// Number of elements of `shape`, or an error if it overflows `usize`.
 pub fn element_count(op: &'static str, shape: &[usize]) -> Result<usize, Error> {
     shape

@@ -7,8 +7,9 @@
 
 use crate::datasets::FashionMnist;
 use crate::nn::{
-    argmax_rows, io, one_hot, Backend, DataParallel, LayerKind, Loss, LrSchedule, Optimizer,
-    OptimizerConfig, Sequential, StepReport,
+    argmax_rows, io, one_hot, predict, train_step, AdaptiveAvgPool2d, Backend, BasicBlock,
+    BatchNorm2d, Conv2d, DataParallel, Dropout, Flatten, Forward, Init, Linear, Loss, LrSchedule,
+    MaxPool2d, ModuleExt, Optimizer, OptimizerConfig, Relu, Sequential, StepReport,
 };
 use crate::rng::Rng;
 use crate::{Adam, Error, Pool2dParams};
@@ -242,73 +243,48 @@ impl Preset {
         }
     }
 
-    /// Builds the model with weights drawn from `seed`.
+    /// Builds the model with weights drawn from `seed`, in the order of
+    /// its layers (each draws what PyTorch's initialisation draws).
     pub fn build<B: Backend>(self, backend: B, seed: u64) -> Result<Sequential<B>, Error> {
-        let mut rng = Rng::new(seed);
-        let layers = match self {
-            Preset::Digits => vec![
-                LayerKind::conv2d(1, 16, 3, 1, 1, true),
-                LayerKind::Relu,
-                LayerKind::conv2d(16, 32, 3, 2, 1, true),
-                LayerKind::Relu,
-                LayerKind::Flatten,
-                LayerKind::Linear {
-                    in_features: 32 * 4 * 4,
-                    out_features: CLASSES,
-                },
-            ],
-            Preset::Fashion => vec![
-                LayerKind::conv2d(1, 32, 3, 1, 1, false),
-                LayerKind::batch_norm2d(32),
-                LayerKind::Relu,
-                LayerKind::MaxPool2d(Pool2dParams::window(2)),
-                LayerKind::conv2d(32, 64, 3, 1, 1, false),
-                LayerKind::batch_norm2d(64),
-                LayerKind::Relu,
-                LayerKind::MaxPool2d(Pool2dParams::window(2)),
-                LayerKind::Flatten,
-                LayerKind::Dropout { p: 0.25 },
-                LayerKind::Linear {
-                    in_features: 64 * 7 * 7,
-                    out_features: 128,
-                },
-                LayerKind::Relu,
-                LayerKind::Dropout { p: 0.5 },
-                LayerKind::Linear {
-                    in_features: 128,
-                    out_features: CLASSES,
-                },
-            ],
-            Preset::Resnet => {
-                let block = |i, o, s| LayerKind::BasicBlock {
-                    in_channels: i,
-                    out_channels: o,
-                    stride: s,
-                };
-                vec![
-                    LayerKind::conv2d(1, 32, 3, 1, 1, false),
-                    LayerKind::batch_norm2d(32),
-                    LayerKind::Relu,
-                    block(32, 32, 1),
-                    block(32, 32, 1),
-                    block(32, 64, 2),
-                    block(64, 64, 1),
-                    block(64, 128, 2),
-                    block(128, 128, 1),
-                    LayerKind::GlobalAvgPool2d,
-                    LayerKind::Flatten,
-                    LayerKind::Linear {
-                        in_features: 128,
-                        out_features: CLASSES,
-                    },
-                ]
-            }
-        };
-        let mut model = Sequential::new(backend);
-        for kind in layers {
-            model = model.push(kind, &mut rng)?;
-        }
-        Ok(model)
+        let init = &mut Init::new(backend, seed);
+        let pool = || MaxPool2d(Pool2dParams::window(2));
+        Ok(match self {
+            Preset::Digits => Sequential::new()
+                .push(Conv2d::square(init, 1, 16, 3, 1, 1, true)?)
+                .push(Relu)
+                .push(Conv2d::square(init, 16, 32, 3, 2, 1, true)?)
+                .push(Relu)
+                .push(Flatten)
+                .push(Linear::new(init, 32 * 4 * 4, CLASSES, true)?),
+            Preset::Fashion => Sequential::new()
+                .push(Conv2d::square(init, 1, 32, 3, 1, 1, false)?)
+                .push(BatchNorm2d::new(init, 32)?)
+                .push(Relu)
+                .push(pool())
+                .push(Conv2d::square(init, 32, 64, 3, 1, 1, false)?)
+                .push(BatchNorm2d::new(init, 64)?)
+                .push(Relu)
+                .push(pool())
+                .push(Flatten)
+                .push(Dropout::new(init, 0.25)?)
+                .push(Linear::new(init, 64 * 7 * 7, 128, true)?)
+                .push(Relu)
+                .push(Dropout::new(init, 0.5)?)
+                .push(Linear::new(init, 128, CLASSES, true)?),
+            Preset::Resnet => Sequential::new()
+                .push(Conv2d::square(init, 1, 32, 3, 1, 1, false)?)
+                .push(BatchNorm2d::new(init, 32)?)
+                .push(Relu)
+                .push(BasicBlock::new(init, 32, 32, 1)?)
+                .push(BasicBlock::new(init, 32, 32, 1)?)
+                .push(BasicBlock::new(init, 32, 64, 2)?)
+                .push(BasicBlock::new(init, 64, 64, 1)?)
+                .push(BasicBlock::new(init, 64, 128, 2)?)
+                .push(BasicBlock::new(init, 128, 128, 1)?)
+                .push(AdaptiveAvgPool2d)
+                .push(Flatten)
+                .push(Linear::new(init, 128, CLASSES, true)?),
+        })
     }
 }
 
@@ -497,13 +473,13 @@ pub struct Evaluation {
 pub const EVAL_BATCH: usize = 500;
 
 /// Classifies `data` in eval mode (torch's `model.eval()`: running batch
-/// statistics, no dropout) in batches of [`EVAL_BATCH`], then restores
-/// the model's mode.
-pub fn evaluate<B: Backend>(
-    model: &mut Sequential<B>,
+/// statistics, no dropout; nothing recorded) in batches of
+/// [`EVAL_BATCH`], then restores the model's mode.
+pub fn evaluate<B: Backend, M: Forward<B> + ?Sized>(
+    b: &B,
+    model: &mut M,
     data: &ImageSet,
 ) -> Result<Evaluation, Error> {
-    let b = model.backend().clone();
     let was_training = model.is_training();
     model.eval();
     let mut confusion = vec![vec![0usize; data.classes]; data.classes];
@@ -511,8 +487,8 @@ pub fn evaluate<B: Backend>(
     let result = (|| {
         for chunk in all.chunks(EVAL_BATCH) {
             let part = data.subset(chunk);
-            let (x, _) = batch_tensors(&b, &part)?;
-            let logits = model.forward(&x)?;
+            let (x, _) = batch_tensors(b, &part)?;
+            let logits = predict(b, model, &x)?;
             let predicted = argmax_rows(&b.to_vec(&logits)?, data.classes);
             for (p, &l) in predicted.iter().zip(&part.labels) {
                 confusion[l][(*p).min(data.classes - 1)] += 1;
@@ -532,8 +508,12 @@ pub fn evaluate<B: Backend>(
 }
 
 /// Fraction of `data` the model classifies correctly (in eval mode).
-pub fn accuracy<B: Backend>(model: &mut Sequential<B>, data: &ImageSet) -> Result<f32, Error> {
-    Ok(evaluate(model, data)?.accuracy)
+pub fn accuracy<B: Backend, M: Forward<B> + ?Sized>(
+    b: &B,
+    model: &mut M,
+    data: &ImageSet,
+) -> Result<f32, Error> {
+    Ok(evaluate(b, model, data)?.accuracy)
 }
 
 /// Where a run keeps its checkpoints and how far it goes.
@@ -580,13 +560,14 @@ fn checkpoint_error(path: &Path, message: String) -> Error {
     }
 }
 
-/// What [`train`] drives: one model ([`Sequential`]) or data-parallel
-/// replicas of it ([`DataParallel`]).
+/// What [`train`] drives: one model on one backend (a `(backend, model)`
+/// pair) or data-parallel replicas of it ([`DataParallel`]).
 pub trait Trainer {
     type Backend: Backend;
+    type Model: Forward<Self::Backend>;
     /// The model that evaluates and checkpoints (a data-parallel run's
-    /// primary replica).
-    fn model(&mut self) -> &mut Sequential<Self::Backend>;
+    /// primary replica), with its backend.
+    fn primary(&mut self) -> (&Self::Backend, &mut Self::Model);
     /// Whether this process evaluates and writes checkpoints (false on the
     /// ranks of an MPI job other than 0).
     fn is_primary(&self) -> bool {
@@ -609,10 +590,11 @@ pub trait Trainer {
     }
 }
 
-impl<B: Backend> Trainer for Sequential<B> {
+impl<B: Backend, M: Forward<B>> Trainer for (B, M) {
     type Backend = B;
-    fn model(&mut self) -> &mut Sequential<B> {
-        self
+    type Model = M;
+    fn primary(&mut self) -> (&B, &mut M) {
+        (&self.0, &mut self.1)
     }
     fn step(
         &mut self,
@@ -620,9 +602,9 @@ impl<B: Backend> Trainer for Sequential<B> {
         optimizer: &mut Optimizer<B>,
     ) -> Result<StepReport, Error> {
         let start = web_time::Instant::now();
-        let (x, t) = batch_tensors(self.backend(), batch)?;
-        let loss = self
-            .train_step(&x, &t, Loss::SoftmaxCrossEntropy, optimizer, true)?
+        let (b, model) = (&self.0, &mut self.1);
+        let (x, t) = batch_tensors(b, batch)?;
+        let loss = train_step(b, model, &x, &t, Loss::SoftmaxCrossEntropy, optimizer, true)?
             .unwrap_or(f32::NAN);
         Ok(StepReport {
             loss,
@@ -632,14 +614,15 @@ impl<B: Backend> Trainer for Sequential<B> {
     }
 }
 
-impl<B> Trainer for DataParallel<B>
+impl<B, M> Trainer for DataParallel<B, M>
 where
     B: Backend + Send,
-    Sequential<B>: Send,
+    M: Forward<B> + Send,
 {
     type Backend = B;
-    fn model(&mut self) -> &mut Sequential<B> {
-        self.primary()
+    type Model = M;
+    fn primary(&mut self) -> (&B, &mut M) {
+        DataParallel::primary(self)
     }
     fn is_primary(&self) -> bool {
         DataParallel::is_primary(self)
@@ -676,7 +659,8 @@ where
 /// generator and reports, so it ends bit-identical to a run that was never
 /// stopped. Returns every epoch's report (the resumed ones included).
 ///
-/// `model` is one [`Sequential`] or a [`DataParallel`] set of replicas;
+/// `model` is one `(backend, model)` pair or a [`DataParallel`] set of
+/// replicas;
 /// then only the primary process evaluates (the others report a test
 /// accuracy of NaN) and writes checkpoints, and a resumed run's checkpoint
 /// is read by the primary alone and sent to the others.
@@ -720,7 +704,8 @@ pub fn train<T: Trainer>(
     let mut first_epoch = 1;
     if let (Some(dir), true) = (&run.resume, model.is_primary()) {
         let path = checkpoint_file(dir);
-        let meta = io::load_checkpoint(&path, model.model(), &mut optimizer)?;
+        let (b, m) = model.primary();
+        let meta = io::load_checkpoint(b, &path, m, &mut optimizer)?;
         for (key, ours) in &fingerprint {
             let theirs = meta.get(&format!("run.{key}")).map(String::as_str);
             if theirs != Some(ours.as_str()) {
@@ -758,7 +743,7 @@ pub fn train<T: Trainer>(
         rng = Rng::new(position[0]);
         first_epoch = position[1] as usize + 1;
     }
-    model.model().train();
+    model.primary().1.train();
     let last = run.stop_after.unwrap_or(cfg.epochs).min(cfg.epochs);
     let mut order: Vec<usize> = (0..train.len()).collect();
     for epoch in first_epoch..=last {
@@ -797,7 +782,8 @@ pub fn train<T: Trainer>(
         }
         let train_seconds = start.elapsed().as_secs_f64();
         let test_accuracy = if model.is_primary() {
-            accuracy(model.model(), test)?
+            let (b, m) = model.primary();
+            accuracy(b, m, test)?
         } else {
             f32::NAN
         };
@@ -829,7 +815,8 @@ pub fn train<T: Trainer>(
                 serde_json::to_string(&reports)
                     .map_err(|e| checkpoint_error(dir, e.to_string()))?,
             ));
-            io::save_checkpoint(&checkpoint_file(dir), model.model(), &optimizer, &meta)?;
+            let (b, m) = model.primary();
+            io::save_checkpoint(b, &checkpoint_file(dir), m, &optimizer, &meta)?;
             progress(Progress::Checkpoint { epoch });
         }
     }

@@ -7,7 +7,11 @@ mod common;
 use common::{gpus, label, Rng};
 use std::path::{Path, PathBuf};
 use wgconv::datasets::{FashionMnist, FASHION_MNIST_DIR, FASHION_MNIST_PACKAGE};
-use wgconv::nn::{self, io, Backend, Cpu, LayerKind, Loss, Optimizer, OptimizerConfig, Sequential};
+use wgconv::nn::{
+    self, io, walk_mut, AdaptiveAvgPool2d, Backend, BackendBase, BasicBlock, BatchNorm2d, Conv2d,
+    Cpu, Dropout, EntryMut, Flatten, Forward, Graph, Init, Linear, Loss, MaxPool2d, ModuleExt,
+    Optimizer, OptimizerConfig, Relu, Sequential,
+};
 use wgconv::train::{self, ImageSet, Preset, RunOptions, Schedule, TrainConfig};
 use wgconv::{Adam, Error, Pool2dParams};
 
@@ -15,39 +19,37 @@ use wgconv::{Adam, Error, Pool2dParams};
 /// (4→4) → BasicBlock (4→6, stride 2, projection) → dropout 0.3 → global
 /// average pool → flatten → linear (6→3).
 fn block_model<B: Backend>(b: B, seed: u64) -> Sequential<B> {
-    let mut rng = Rng::new(seed);
-    let layers = [
-        LayerKind::conv2d(1, 4, 3, 1, 1, false),
-        LayerKind::batch_norm2d(4),
-        LayerKind::Relu,
-        LayerKind::MaxPool2d(Pool2dParams {
+    let init = &mut Init::new(b, seed);
+    Sequential::new()
+        .push(Conv2d::square(init, 1, 4, 3, 1, 1, false).unwrap())
+        .push(BatchNorm2d::new(init, 4).unwrap())
+        .push(Relu)
+        .push(MaxPool2d(Pool2dParams {
             kernel: [3, 3],
             stride: [2, 2],
             padding: [1, 1],
-        }),
-        LayerKind::BasicBlock {
-            in_channels: 4,
-            out_channels: 4,
-            stride: 1,
-        },
-        LayerKind::BasicBlock {
-            in_channels: 4,
-            out_channels: 6,
-            stride: 2,
-        },
-        LayerKind::Dropout { p: 0.3 },
-        LayerKind::GlobalAvgPool2d,
-        LayerKind::Flatten,
-        LayerKind::Linear {
-            in_features: 6,
-            out_features: 3,
-        },
-    ];
-    let mut m = Sequential::new(b);
-    for l in layers {
-        m = m.push(l, &mut rng).unwrap();
-    }
-    m
+        }))
+        .push(BasicBlock::new(init, 4, 4, 1).unwrap())
+        .push(BasicBlock::new(init, 4, 6, 2).unwrap())
+        .push(Dropout::new(init, 0.3).unwrap())
+        .push(AdaptiveAvgPool2d)
+        .push(Flatten)
+        .push(Linear::new(init, 6, 3, true).unwrap())
+}
+
+/// Rewinds every dropout layer to its first call, so the next forward
+/// draws the masks of the first again.
+fn rewind_dropout<B: Backend>(m: &mut Sequential<B>) {
+    walk_mut(m, |name, e| {
+        if let (EntryMut::Extra(calls), true) = (e, name.ends_with(".calls")) {
+            *calls = 0;
+        }
+    });
+}
+
+/// The model's output for `x` in its current mode, nothing recorded.
+fn forward<B: Backend>(b: &B, m: &mut Sequential<B>, x: &B::Tensor) -> Vec<f32> {
+    b.to_vec(&nn::predict(b, m, x).unwrap()).unwrap()
 }
 
 /// ∂L/∂θ and ∂L/∂x of the CPU path (f64, training mode: batch statistics,
@@ -67,14 +69,24 @@ fn residual_model_gradients_match_finite_differences() {
         .tensor(&[3, 3], &nn::one_hot(&labels, 3).unwrap())
         .unwrap();
     let loss_of = |m: &mut Sequential<Cpu<f64>>, x: &nn::CpuTensor<f64>| -> f64 {
-        m.set_training_passes(0);
-        let y = m.forward(x).unwrap();
-        Loss::SoftmaxCrossEntropy.forward(&b, &y, &t).unwrap().data[0]
+        rewind_dropout(m);
+        let g = Graph::no_grad(b);
+        let y = m.forward(&g.input(x.clone())).unwrap();
+        let l = Loss::SoftmaxCrossEntropy
+            .forward(&y, &g.input(t.clone()))
+            .unwrap();
+        l.value().data[0]
     };
-    model.set_training_passes(0);
-    let y = model.forward(&x).unwrap();
-    let dy = Loss::SoftmaxCrossEntropy.backward(&b, &y, &t).unwrap();
-    let dx = model.backward(&dy).unwrap();
+    rewind_dropout(&mut model);
+    let g = Graph::new(b);
+    let xv = g.input_with_grad(x.clone());
+    let y = model.forward(&xv).unwrap();
+    Loss::SoftmaxCrossEntropy
+        .forward(&y, &g.input(t.clone()))
+        .unwrap()
+        .backward()
+        .unwrap();
+    let dx = xv.grad().unwrap();
     let check = |what: &str, analytic: f64, numeric: f64| {
         assert!(
             (analytic - numeric).abs() <= 1e-6 * (1.0 + numeric.abs()),
@@ -82,17 +94,17 @@ fn residual_model_gradients_match_finite_differences() {
         );
     };
     let grads: Vec<(String, Vec<f64>)> = model
-        .parameters()
+        .named_parameters()
         .iter()
-        .map(|(name, p)| (name.clone(), p.grad.as_ref().unwrap().data.clone()))
+        .map(|(name, p)| (name.clone(), p.grad().unwrap().data))
         .collect();
     let mut checked = 0;
     for (pi, (name, grad)) in grads.iter().enumerate() {
         for (i, &analytic) in grad.iter().enumerate() {
             let mut shifted = |delta: f64| {
-                model.parameters_mut()[pi].1.value.data[i] += delta;
+                model.named_parameters_mut()[pi].1.value_mut().data[i] += delta;
                 let l = loss_of(&mut model, &x);
-                model.parameters_mut()[pi].1.value.data[i] -= delta;
+                model.named_parameters_mut()[pi].1.value_mut().data[i] -= delta;
                 l
             };
             let numeric = (shifted(H) - shifted(-H)) / (2.0 * H);
@@ -117,7 +129,11 @@ fn residual_model_gradients_match_finite_differences() {
 #[test]
 fn names_follow_the_torch_state_dict() {
     let model = block_model(Cpu::<f32>::new(), 1);
-    let params: Vec<String> = model.parameters().into_iter().map(|(n, _)| n).collect();
+    let params: Vec<String> = model
+        .named_parameters()
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
     let expected_params = [
         "0.weight",
         "1.weight",
@@ -141,7 +157,7 @@ fn names_follow_the_torch_state_dict() {
         "9.bias",
     ];
     assert_eq!(params, expected_params);
-    let buffers: Vec<String> = model.buffers().into_iter().map(|(n, _)| n).collect();
+    let buffers: Vec<String> = model.named_buffers().into_iter().map(|(n, _)| n).collect();
     assert_eq!(
         buffers,
         [
@@ -159,9 +175,12 @@ fn names_follow_the_torch_state_dict() {
             "5.downsample.1.running_var",
         ]
     );
-    let counts: Vec<String> = model.batch_counts().into_iter().map(|(n, _)| n).collect();
+    let counts: Vec<String> = model.named_counts().into_iter().map(|(n, _)| n).collect();
     assert_eq!(counts.len(), 6);
     assert_eq!(counts[5], "5.downsample.1.num_batches_tracked");
+    // The dropout layer's seed and call count: checkpoint state, not torch's.
+    let extras: Vec<String> = model.named_extras().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(extras, ["6.seed", "6.calls"]);
 }
 
 fn digits() -> ImageSet {
@@ -184,41 +203,35 @@ fn run_steps<B: Backend>(b: B, data: &ImageSet) -> (Vec<f32>, Vec<f32>) {
     let losses = (0..20)
         .map(|step| {
             let (x, t) = batch(&b, data, step);
-            model
-                .train_step(&x, &t, Loss::SoftmaxCrossEntropy, &mut opt, true)
-                .unwrap()
-                .unwrap()
+            nn::train_step(
+                &b,
+                &mut model,
+                &x,
+                &t,
+                Loss::SoftmaxCrossEntropy,
+                &mut opt,
+                true,
+            )
+            .unwrap()
+            .unwrap()
         })
         .collect();
-    let running = b.to_vec(model.buffers()[0].1).unwrap();
+    let running = b.to_vec(model.named_buffers()[0].1).unwrap();
     (losses, running)
 }
 
 /// The residual model at the digits' 10 classes.
 fn block_model_digits<B: Backend>(b: B, seed: u64) -> Sequential<B> {
-    let mut rng = Rng::new(seed);
-    let layers = [
-        LayerKind::conv2d(1, 8, 3, 1, 1, false),
-        LayerKind::batch_norm2d(8),
-        LayerKind::Relu,
-        LayerKind::BasicBlock {
-            in_channels: 8,
-            out_channels: 16,
-            stride: 2,
-        },
-        LayerKind::Dropout { p: 0.2 },
-        LayerKind::GlobalAvgPool2d,
-        LayerKind::Flatten,
-        LayerKind::Linear {
-            in_features: 16,
-            out_features: 10,
-        },
-    ];
-    let mut m = Sequential::new(b);
-    for l in layers {
-        m = m.push(l, &mut rng).unwrap();
-    }
-    m
+    let init = &mut Init::new(b, seed);
+    Sequential::new()
+        .push(Conv2d::square(init, 1, 8, 3, 1, 1, false).unwrap())
+        .push(BatchNorm2d::new(init, 8).unwrap())
+        .push(Relu)
+        .push(BasicBlock::new(init, 8, 16, 2).unwrap())
+        .push(Dropout::new(init, 0.2).unwrap())
+        .push(AdaptiveAvgPool2d)
+        .push(Flatten)
+        .push(Linear::new(init, 16, 10, true).unwrap())
 }
 
 /// 20 Adam steps of the batch-norm + residual + dropout model on a GPU and
@@ -274,32 +287,39 @@ fn eval_checks<B: Backend>(b: B, data: &ImageSet) -> Option<String> {
     let mut opt = Optimizer::new(OptimizerConfig::Adam(Adam::default())).unwrap();
     for step in 0..3 {
         let (x, t) = batch(&b, data, step);
-        model
-            .train_step(&x, &t, Loss::SoftmaxCrossEntropy, &mut opt, false)
-            .unwrap();
+        nn::train_step(
+            &b,
+            &mut model,
+            &x,
+            &t,
+            Loss::SoftmaxCrossEntropy,
+            &mut opt,
+            false,
+        )
+        .unwrap();
     }
-    assert_eq!(model.batch_counts()[0].1, 3, "{}", b.describe());
+    assert_eq!(model.named_counts()[0].1, 3, "{}", b.describe());
     let (x, _) = batch(&b, data, 5);
     let stats = |m: &Sequential<B>| -> Vec<Vec<f32>> {
-        m.buffers()
+        m.named_buffers()
             .iter()
             .map(|(_, t)| b.to_vec(t).unwrap())
             .collect()
     };
     let before = stats(&model);
     model.eval();
-    let eval1 = b.to_vec(&model.forward(&x).unwrap()).unwrap();
-    let eval2 = b.to_vec(&model.forward(&x).unwrap()).unwrap();
+    let eval1 = forward(&b, &mut model, &x);
+    let eval2 = forward(&b, &mut model, &x);
     if stats(&model) != before {
         return Some(format!(
             "{}: eval mode moved the running statistics",
             b.describe()
         ));
     }
-    assert_eq!(model.batch_counts()[0].1, 3);
+    assert_eq!(model.named_counts()[0].1, 3);
     assert_eq!(eval1, eval2, "eval mode is deterministic (no dropout)");
     model.train();
-    let train_out = b.to_vec(&model.forward(&x).unwrap()).unwrap();
+    let train_out = forward(&b, &mut model, &x);
     let differ = eval1
         .iter()
         .zip(&train_out)
@@ -315,20 +335,15 @@ fn eval_checks<B: Backend>(b: B, data: &ImageSet) -> Option<String> {
     }
     // One batch norm layer in eval mode against the formula.
     let mut rng = Rng::new(8);
-    let mut bn = Sequential::new(b.clone())
-        .push(LayerKind::batch_norm2d(2), &mut rng)
-        .unwrap();
-    {
-        let mut bufs = bn.buffers_mut();
-        *bufs[0].1 = b.tensor(&[2], &[0.5, -1.0]).unwrap();
-        *bufs[1].1 = b.tensor(&[2], &[4.0, 0.25]).unwrap();
-    }
-    bn.parameters_mut()[0].1.value = b.tensor(&[2], &[2.0, 3.0]).unwrap();
-    bn.parameters_mut()[1].1.value = b.tensor(&[2], &[0.1, -0.2]).unwrap();
+    let mut bn = BatchNorm2d::new(&mut Init::new(b.clone(), 8), 2).unwrap();
+    bn.running_mean = b.tensor(&[2], &[0.5, -1.0]).unwrap();
+    bn.running_var = b.tensor(&[2], &[4.0, 0.25]).unwrap();
+    bn.weight.set_value(b.tensor(&[2], &[2.0, 3.0]).unwrap());
+    bn.bias.set_value(b.tensor(&[2], &[0.1, -0.2]).unwrap());
     bn.eval();
     let xs: Vec<f32> = rng.floats(2 * 2 * 3);
     let y = b
-        .to_vec(&bn.forward(&b.tensor(&[2, 2, 3, 1], &xs).unwrap()).unwrap())
+        .to_vec(&nn::predict(&b, &mut bn, &b.tensor(&[2, 2, 3, 1], &xs).unwrap()).unwrap())
         .unwrap();
     for (i, (&xv, &yv)) in xs.iter().zip(&y).enumerate() {
         let c = (i / 3) % 2;
@@ -393,7 +408,7 @@ fn resume_matches<B: Backend>(b: B, tag: &str) {
         stop_after: stop,
         model_tag: "block_model_digits".into(),
     };
-    let mut straight = block_model_digits(b.clone(), 2);
+    let mut straight = (b.clone(), block_model_digits(b.clone(), 2));
     let straight_reports = train::train(
         &mut straight,
         &train_set,
@@ -404,7 +419,7 @@ fn resume_matches<B: Backend>(b: B, tag: &str) {
     )
     .unwrap();
     let dir = temp_dir(&format!("resume-{tag}"));
-    let mut first = block_model_digits(b.clone(), 2);
+    let mut first = (b.clone(), block_model_digits(b.clone(), 2));
     let early = train::train(
         &mut first,
         &train_set,
@@ -416,7 +431,7 @@ fn resume_matches<B: Backend>(b: B, tag: &str) {
     .unwrap();
     assert_eq!(early.len(), 2);
     // A fresh model of other weights: everything comes from the checkpoint.
-    let mut resumed = block_model_digits(b.clone(), 77);
+    let mut resumed = (b.clone(), block_model_digits(b.clone(), 77));
     let reports = train::train(
         &mut resumed,
         &train_set,
@@ -436,8 +451,8 @@ fn resume_matches<B: Backend>(b: B, tag: &str) {
         );
         assert_eq!(a.test_accuracy, r.test_accuracy);
     }
-    let a = bits(&io::state_dict(&straight).unwrap());
-    let r = bits(&io::state_dict(&resumed).unwrap());
+    let a = bits(&io::state_dict(&b, &straight.1).unwrap());
+    let r = bits(&io::state_dict(&b, &resumed.1).unwrap());
     assert_eq!(a.len(), r.len());
     for (x, y) in a.iter().zip(&r) {
         assert_eq!(x, y, "{tag}: {} differs after resuming", x.0);
@@ -474,11 +489,14 @@ fn bad_checkpoints_are_refused() {
     };
     let dir = temp_dir("bad-checkpoints");
     let run = |resume: bool, cfg: &TrainConfig, tag: &str, seed: u64| {
-        let mut m = if tag == "digits" {
-            Preset::Digits.build(b, seed).unwrap()
-        } else {
-            block_model_digits(b, seed)
-        };
+        let mut m = (
+            b,
+            if tag == "digits" {
+                Preset::Digits.build(b, seed).unwrap()
+            } else {
+                block_model_digits(b, seed)
+            },
+        );
         let opts = RunOptions {
             checkpoint: Some(dir.clone()),
             resume: resume.then(|| dir.clone()),
@@ -547,7 +565,10 @@ fn fashion_mnist_pipeline_trains_the_default_model() {
         ..TrainConfig::fashion()
     };
     for gpu in gpus() {
-        let mut model = Preset::Fashion.build(gpu.clone(), cfg.seed).unwrap();
+        let mut model = (
+            gpu.clone(),
+            Preset::Fashion.build(gpu.clone(), cfg.seed).unwrap(),
+        );
         let reports = train::train(
             &mut model,
             &train_set,
@@ -557,7 +578,7 @@ fn fashion_mnist_pipeline_trains_the_default_model() {
             |_| {},
         )
         .unwrap();
-        let e = train::evaluate(&mut model, &test_set).unwrap();
+        let e = train::evaluate(gpu, &mut model.1, &test_set).unwrap();
         eprintln!(
             "fashion-mnist, 2048 images, 1 epoch on {}: {:?}",
             label(gpu),
@@ -571,27 +592,15 @@ fn fashion_mnist_pipeline_trains_the_default_model() {
 
 /// The model of scripts/make_torch_fixture.py, in wgconv's terms.
 fn torch_fixture_model<B: Backend>(b: B) -> Sequential<B> {
-    let mut rng = Rng::new(0);
-    let mut m = Sequential::new(b);
-    for kind in [
-        LayerKind::conv2d(1, 4, 3, 1, 1, false),
-        LayerKind::batch_norm2d(4),
-        LayerKind::Relu,
-        LayerKind::BasicBlock {
-            in_channels: 4,
-            out_channels: 8,
-            stride: 2,
-        },
-        LayerKind::GlobalAvgPool2d,
-        LayerKind::Flatten,
-        LayerKind::Linear {
-            in_features: 8,
-            out_features: 3,
-        },
-    ] {
-        m = m.push(kind, &mut rng).unwrap();
-    }
-    m
+    let init = &mut Init::new(b, 0);
+    Sequential::new()
+        .push(Conv2d::square(init, 1, 4, 3, 1, 1, false).unwrap())
+        .push(BatchNorm2d::new(init, 4).unwrap())
+        .push(Relu)
+        .push(BasicBlock::new(init, 4, 8, 2).unwrap())
+        .push(AdaptiveAvgPool2d)
+        .push(Flatten)
+        .push(Linear::new(init, 8, 3, true).unwrap())
 }
 
 /// A state_dict saved by PyTorch (`safetensors.torch.save_file`, made by
@@ -625,13 +634,13 @@ fn pytorch_state_dict_reproduces_pytorch_outputs() {
         x: &[f32],
     ) -> (Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>) {
         let mut m = torch_fixture_model(b.clone());
-        io::load(&mut m, &dir.join("torch_block.safetensors")).unwrap();
+        io::load(&b, &mut m, &dir.join("torch_block.safetensors")).unwrap();
         let xt = b.tensor(x_shape, x).unwrap();
         m.eval();
-        let eval = b.to_vec(&m.forward(&xt).unwrap()).unwrap();
+        let eval = forward(&b, &mut m, &xt);
         m.train();
-        let train = b.to_vec(&m.forward(&xt).unwrap()).unwrap();
-        let buffers = m.buffers();
+        let train = forward(&b, &mut m, &xt);
+        let buffers = m.named_buffers();
         let find = |name: &str| {
             let (_, t) = buffers.iter().find(|(n, _)| n == name).unwrap();
             b.to_vec(t).unwrap()

@@ -8,7 +8,8 @@ use common::gpus;
 use std::sync::{Arc, Barrier, Mutex};
 use wgconv::nn::parallel::{reduce_in_order, shard_ranges};
 use wgconv::nn::{
-    one_hot, Backend, Collective, Cpu, DataParallel, Loss, Optimizer, OptimizerConfig, Sequential,
+    one_hot, train_step, Backend, Collective, Cpu, DataParallel, Loss, ModuleExt, Optimizer,
+    OptimizerConfig, Sequential,
 };
 use wgconv::rng::Rng;
 use wgconv::train::{self, ImageSet, Preset, RunOptions, TrainConfig, TEST_IMAGES};
@@ -38,17 +39,21 @@ fn batches() -> Vec<(Vec<f32>, Vec<f32>)> {
         .collect()
 }
 
-/// Every parameter and buffer of a model, flat, in state_dict order.
-fn state<B: Backend>(m: &Sequential<B>) -> Vec<f32> {
-    let b = m.backend();
+/// Every parameter and buffer of a replica, flat, in state_dict order.
+fn state<B: Backend>((b, m): &(B, Sequential<B>)) -> Vec<f32> {
     let mut out = Vec::new();
-    for (_, p) in m.parameters() {
-        out.extend(b.to_vec(&p.value).unwrap());
+    for (_, p) in m.named_parameters() {
+        out.extend(b.to_vec(p.value()).unwrap());
     }
-    for (_, t) in m.buffers() {
+    for (_, t) in m.named_buffers() {
         out.extend(b.to_vec(t).unwrap());
     }
     out
+}
+
+/// A replica of `preset` on `b`.
+fn replica<B: Backend>(preset: Preset, b: B, seed: u64) -> (B, Sequential<B>) {
+    (b.clone(), preset.build(b, seed).unwrap())
 }
 
 fn bits(v: &[f32]) -> Vec<u32> {
@@ -57,16 +62,24 @@ fn bits(v: &[f32]) -> Vec<u32> {
 
 /// Per-step losses of plain training on one device, on the whole batches.
 fn single_device_losses<B: Backend>(b: B, data: &[(Vec<f32>, Vec<f32>)]) -> (Vec<f32>, Vec<f32>) {
-    let mut m = Preset::Digits.build(b.clone(), 1).unwrap();
+    let mut m = replica(Preset::Digits, b.clone(), 1);
     let mut opt = optimizer::<B>();
     let losses = data
         .iter()
         .map(|(x, t)| {
             let xt = b.tensor(&[BATCH, 1, 8, 8], x).unwrap();
             let tt = b.tensor(&[BATCH, 10], t).unwrap();
-            m.train_step(&xt, &tt, Loss::SoftmaxCrossEntropy, &mut opt, true)
-                .unwrap()
-                .unwrap()
+            train_step(
+                &b,
+                &mut m.1,
+                &xt,
+                &tt,
+                Loss::SoftmaxCrossEntropy,
+                &mut opt,
+                true,
+            )
+            .unwrap()
+            .unwrap()
         })
         .collect();
     (losses, state(&m))
@@ -77,11 +90,10 @@ fn single_device_losses<B: Backend>(b: B, data: &[(Vec<f32>, Vec<f32>)]) -> (Vec
 fn data_parallel_losses<B>(backends: Vec<B>, data: &[(Vec<f32>, Vec<f32>)]) -> (Vec<f32>, Vec<f32>)
 where
     B: Backend + Send,
-    Sequential<B>: Send,
 {
     let replicas = backends
         .into_iter()
-        .map(|b| Preset::Digits.build(b, 1).unwrap())
+        .map(|b| replica(Preset::Digits, b, 1))
         .collect();
     let mut dp = DataParallel::new(replicas, None).unwrap();
     let mut opt = optimizer::<B>();
@@ -104,7 +116,7 @@ where
             assert!(
                 bits(&state(rep)) == primary,
                 "step {step}: replica {i} ({}) differs from the primary",
-                rep.backend().describe()
+                rep.0.describe()
             );
         }
     }
@@ -321,7 +333,6 @@ fn two_ranks_give_the_bits_of_two_replicas_in_one_process() {
     fn ranks<B>(backends: Vec<B>, data: &[(Vec<f32>, Vec<f32>)]) -> Vec<Vec<f32>>
     where
         B: Backend + Send + 'static,
-        Sequential<B>: Send,
     {
         let groups = ThreadGroup::new(backends.len());
         std::thread::scope(|s| {
@@ -330,7 +341,7 @@ fn two_ranks_give_the_bits_of_two_replicas_in_one_process() {
                 .zip(groups)
                 .map(|(b, g)| {
                     s.spawn(move || {
-                        let m = Preset::Digits.build(b, 1).unwrap();
+                        let m = replica(Preset::Digits, b, 1);
                         let mut dp = DataParallel::new(vec![m], Some(Box::new(g))).unwrap();
                         let mut opt = optimizer::<B>();
                         let mut losses: Vec<f32> = data
@@ -393,7 +404,7 @@ fn batch_norm_replicas_take_the_primarys_running_statistics() {
     let labels: Vec<usize> = (0..n).map(|_| rng.range(0, 9)).collect();
     let t = one_hot(&labels, 10).unwrap();
     let replicas = (0..2)
-        .map(|_| Preset::Fashion.build(Cpu::<f32>::new(), 3).unwrap())
+        .map(|_| replica(Preset::Fashion, Cpu::<f32>::new(), 3))
         .collect();
     let mut dp = DataParallel::new(replicas, None).unwrap();
     let mut opt = optimizer::<Cpu>();
@@ -412,14 +423,15 @@ fn batch_norm_replicas_take_the_primarys_running_statistics() {
     let (p, r) = (&dp.replicas()[0], &dp.replicas()[1]);
     assert!(bits(&state(p)) == bits(&state(r)));
     assert_ne!(bits(&state(r)), bits(&before), "nothing was trained");
-    assert_eq!(p.batch_counts(), r.batch_counts());
-    assert_eq!(p.batch_counts()[0].1, 2);
+    assert_eq!(p.1.named_counts(), r.1.named_counts());
+    assert_eq!(p.1.named_counts()[0].1, 2);
+    assert_eq!(p.1.named_extras(), r.1.named_extras());
 }
 
 #[test]
 fn a_batch_smaller_than_the_shards_is_refused() {
     let replicas = (0..3)
-        .map(|_| Preset::Digits.build(Cpu::<f32>::new(), 1).unwrap())
+        .map(|_| replica(Preset::Digits, Cpu::<f32>::new(), 1))
         .collect();
     let mut dp = DataParallel::new(replicas, None).unwrap();
     let e = dp.check_batch(2).unwrap_err().to_string();
@@ -442,15 +454,15 @@ fn a_batch_smaller_than_the_shards_is_refused() {
 #[test]
 fn replicas_of_different_models_are_refused() {
     let replicas = vec![
-        Preset::Digits.build(Cpu::<f32>::new(), 1).unwrap(),
-        Preset::Fashion.build(Cpu::<f32>::new(), 1).unwrap(),
+        replica(Preset::Digits, Cpu::<f32>::new(), 1),
+        replica(Preset::Fashion, Cpu::<f32>::new(), 1),
     ];
     let e = DataParallel::new(replicas, None).unwrap_err().to_string();
     assert!(
         e.contains("replica 1") && e.contains("other parameters"),
         "{e}"
     );
-    let e = DataParallel::<Cpu>::new(Vec::new(), None)
+    let e = DataParallel::<Cpu, Sequential<Cpu>>::new(Vec::new(), None)
         .unwrap_err()
         .to_string();
     assert!(e.contains("no replicas"), "{e}");
@@ -471,7 +483,7 @@ fn ranks_with_different_models_are_refused_on_every_rank() {
                     } else {
                         Preset::Fashion
                     };
-                    let m = preset.build(Cpu::<f32>::new(), 1).unwrap();
+                    let m = replica(preset, Cpu::<f32>::new(), 1);
                     DataParallel::new(vec![m], Some(Box::new(g)))
                         .unwrap_err()
                         .to_string()
@@ -523,7 +535,7 @@ fn data_parallel_train_resumes_bit_identically() {
     };
     let make = || {
         let replicas = (0..2)
-            .map(|_| Preset::Digits.build(Cpu::<f32>::new(), cfg.seed).unwrap())
+            .map(|_| replica(Preset::Digits, Cpu::<f32>::new(), cfg.seed))
             .collect();
         DataParallel::new(replicas, None).unwrap()
     };
@@ -541,7 +553,7 @@ fn data_parallel_train_resumes_bit_identically() {
         |_| {},
     )
     .unwrap();
-    let mut one = Preset::Digits.build(Cpu::<f32>::new(), cfg.seed).unwrap();
+    let mut one = replica(Preset::Digits, Cpu::<f32>::new(), cfg.seed);
     let single = train::train(&mut one, &tr, &te, &cfg, &RunOptions::default(), |_| {}).unwrap();
     assert!(
         (reports[1].test_accuracy - single[1].test_accuracy).abs() <= 0.01,
@@ -582,7 +594,7 @@ fn data_parallel_train_resumes_bit_identically() {
 #[test]
 fn host_batches_of_the_wrong_length_are_refused() {
     let replicas = (0..2)
-        .map(|_| Preset::Digits.build(Cpu::<f32>::new(), 1).unwrap())
+        .map(|_| replica(Preset::Digits, Cpu::<f32>::new(), 1))
         .collect();
     let mut dp = DataParallel::new(replicas, None).unwrap();
     let mut opt = optimizer::<Cpu>();

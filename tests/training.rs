@@ -4,51 +4,25 @@
 //! submission.
 mod common;
 use common::{gpus, label, Rng};
-use wgconv::nn::{self, Backend, Cpu, LayerKind, Loss, Optimizer, OptimizerConfig, Sequential};
+use wgconv::nn::{
+    self, Backend, BackendBase, Conv2d, Cpu, Flatten, Forward, Graph, Init, Linear, Loss,
+    MaxPool2d, ModuleExt, Optimizer, OptimizerConfig, Relu, Sequential, Sigmoid,
+};
 use wgconv::train::{self, ImageSet, RunOptions, TrainConfig, TEST_IMAGES};
-use wgconv::{Adam, Conv2dParams, Pool2dParams, Sgd};
+use wgconv::{Adam, Pool2dParams, Sgd};
 
 /// conv 3×3 (1→3, pad 1) → ReLU → max-pool 2 → conv 3×3 stride 2 (3→4,
 /// pad 1) → sigmoid → flatten → linear (16→5): every layer kind.
 fn small_cnn<B: Backend>(b: B, seed: u64) -> Sequential<B> {
-    let mut rng = Rng::new(seed);
-    Sequential::new(b)
-        .push(
-            LayerKind::Conv2d {
-                in_channels: 1,
-                out_channels: 3,
-                kernel: [3, 3],
-                params: Conv2dParams::square(1, 1),
-                bias: true,
-            },
-            &mut rng,
-        )
-        .and_then(|m| m.push(LayerKind::Relu, &mut rng))
-        .and_then(|m| m.push(LayerKind::MaxPool2d(Pool2dParams::window(2)), &mut rng))
-        .and_then(|m| {
-            m.push(
-                LayerKind::Conv2d {
-                    in_channels: 3,
-                    out_channels: 4,
-                    kernel: [3, 3],
-                    params: Conv2dParams::square(2, 1),
-                    bias: true,
-                },
-                &mut rng,
-            )
-        })
-        .and_then(|m| m.push(LayerKind::Sigmoid, &mut rng))
-        .and_then(|m| m.push(LayerKind::Flatten, &mut rng))
-        .and_then(|m| {
-            m.push(
-                LayerKind::Linear {
-                    in_features: 16,
-                    out_features: 5,
-                },
-                &mut rng,
-            )
-        })
-        .unwrap()
+    let init = &mut Init::new(b, seed);
+    Sequential::new()
+        .push(Conv2d::square(init, 1, 3, 3, 1, 1, true).unwrap())
+        .push(Relu)
+        .push(MaxPool2d(Pool2dParams::window(2)))
+        .push(Conv2d::square(init, 3, 4, 3, 2, 1, true).unwrap())
+        .push(Sigmoid)
+        .push(Flatten)
+        .push(Linear::new(init, 16, 5, true).unwrap())
 }
 
 const X_SHAPE: [usize; 4] = [3, 1, 8, 8];
@@ -71,12 +45,22 @@ fn network_gradients_match_finite_differences() {
     let x = b.tensor(&X_SHAPE, &x).unwrap();
     let t = b.tensor(&[3, 5], &t).unwrap();
     let loss_of = |m: &mut Sequential<Cpu<f64>>, x: &nn::CpuTensor<f64>| -> f64 {
-        let y = m.forward(x).unwrap();
-        Loss::SoftmaxCrossEntropy.forward(&b, &y, &t).unwrap().data[0]
+        let g = Graph::no_grad(b);
+        let y = m.forward(&g.input(x.clone())).unwrap();
+        let l = Loss::SoftmaxCrossEntropy
+            .forward(&y, &g.input(t.clone()))
+            .unwrap();
+        l.value().data[0]
     };
-    let y = model.forward(&x).unwrap();
-    let dy = Loss::SoftmaxCrossEntropy.backward(&b, &y, &t).unwrap();
-    let dx = model.backward(&dy).unwrap();
+    let g = Graph::new(b);
+    let xv = g.input_with_grad(x.clone());
+    let y = model.forward(&xv).unwrap();
+    Loss::SoftmaxCrossEntropy
+        .forward(&y, &g.input(t.clone()))
+        .unwrap()
+        .backward()
+        .unwrap();
+    let dx = xv.grad().unwrap();
     let check = |what: &str, analytic: f64, numeric: f64| {
         assert!(
             (analytic - numeric).abs() <= 1e-6 * (1.0 + numeric.abs()),
@@ -84,20 +68,18 @@ fn network_gradients_match_finite_differences() {
         );
     };
     let grads: Vec<(String, Vec<f64>)> = model
-        .parameters()
+        .named_parameters()
         .iter()
-        .map(|(name, p)| (name.clone(), p.grad.as_ref().unwrap().data.clone()))
+        .map(|(name, p)| (name.clone(), p.grad().unwrap().data))
         .collect();
     assert_eq!(grads.len(), 6, "three layers with weight and bias");
     let mut checked = 0;
     for (pi, (name, grad)) in grads.iter().enumerate() {
         for (i, &analytic) in grad.iter().enumerate() {
             let mut shifted = |delta: f64| {
-                let mut params = model.parameters_mut();
-                params[pi].1.value.data[i] += delta;
-                drop(params);
+                model.named_parameters_mut()[pi].1.value_mut().data[i] += delta;
                 let l = loss_of(&mut model, &x);
-                model.parameters_mut()[pi].1.value.data[i] -= delta;
+                model.named_parameters_mut()[pi].1.value_mut().data[i] -= delta;
                 l
             };
             let numeric = (shifted(H) - shifted(-H)) / (2.0 * H);
@@ -126,19 +108,22 @@ fn gradients_accumulate_until_zero_grad() {
     let t = b.tensor(&[3, 5], &t).unwrap();
     let mut once = Vec::new();
     for pass in 0..2 {
-        let y = model.forward(&x).unwrap();
-        let dy = Loss::SoftmaxCrossEntropy.backward(&b, &y, &t).unwrap();
-        model.backward_params(&dy).unwrap();
+        let g = Graph::new(b);
+        let y = model.forward(&g.input(x.clone())).unwrap();
+        let l = Loss::SoftmaxCrossEntropy
+            .forward(&y, &g.input(t.clone()))
+            .unwrap();
+        l.backward().unwrap();
         if pass == 0 {
             once = model
-                .parameters()
+                .named_parameters()
                 .iter()
-                .map(|(_, p)| p.grad.clone().unwrap().data)
+                .map(|(_, p)| p.grad().unwrap().data)
                 .collect();
         }
     }
-    for ((name, p), g1) in model.parameters().iter().zip(&once) {
-        let g2 = &p.grad.as_ref().unwrap().data;
+    for ((name, p), g1) in model.named_parameters().iter().zip(&once) {
+        let g2 = p.grad().unwrap().data;
         for (a, b) in g2.iter().zip(g1) {
             assert!(
                 (a - 2.0 * b).abs() <= 1e-12 * (1.0 + b.abs()),
@@ -147,7 +132,10 @@ fn gradients_accumulate_until_zero_grad() {
         }
     }
     model.zero_grad();
-    assert!(model.parameters().iter().all(|(_, p)| p.grad.is_none()));
+    assert!(model
+        .named_parameters()
+        .iter()
+        .all(|(_, p)| p.grad().is_none()));
 }
 
 /// The same model, data and seed trained for 20 steps on a GPU and on the
@@ -196,10 +184,17 @@ fn run_steps<B: Backend>(b: B, data: &ImageSet, cfg: OptimizerConfig) -> Vec<f32
         .map(|step| {
             let idx: Vec<usize> = (step * 16..step * 16 + 16).collect();
             let (x, t) = train::batch_tensors(&b, &data.subset(&idx)).unwrap();
-            model
-                .train_step(&x, &t, Loss::SoftmaxCrossEntropy, &mut opt, true)
-                .unwrap()
-                .unwrap()
+            nn::train_step(
+                &b,
+                &mut model,
+                &x,
+                &t,
+                Loss::SoftmaxCrossEntropy,
+                &mut opt,
+                true,
+            )
+            .unwrap()
+            .unwrap()
         })
         .collect()
 }
@@ -214,9 +209,9 @@ fn digits_training_reaches_95_percent() {
     assert_eq!((train_set.len(), test_set.len()), (1437, 360));
     for gpu in gpus() {
         let start = std::time::Instant::now();
-        let mut model = train::digits_model(gpu.clone(), cfg.seed).unwrap();
+        let model = train::digits_model(gpu.clone(), cfg.seed).unwrap();
         let reports = train::train(
-            &mut model,
+            &mut (gpu.clone(), model),
             &train_set,
             &test_set,
             &cfg,
@@ -254,32 +249,49 @@ fn safetensors_round_trip_is_exact() {
         let t = gpu.tensor(&[3, 5], &t).unwrap();
         let mut opt = Optimizer::new(OptimizerConfig::Adam(Adam::default())).unwrap();
         for _ in 0..3 {
-            model
-                .train_step(&x, &t, Loss::SoftmaxCrossEntropy, &mut opt, false)
-                .unwrap();
+            nn::train_step(
+                gpu,
+                &mut model,
+                &x,
+                &t,
+                Loss::SoftmaxCrossEntropy,
+                &mut opt,
+                false,
+            )
+            .unwrap();
         }
         let path = dir.join(format!("model{i}.safetensors"));
-        nn::io::save(&model, &path, &[("note", "test".to_string())]).unwrap();
+        nn::io::save(gpu, &model, &path, &[("note", "test".to_string())]).unwrap();
         let mut loaded = small_cnn(gpu.clone(), 99);
-        let meta = nn::io::load(&mut loaded, &path).unwrap();
+        let meta = nn::io::load(gpu, &mut loaded, &path).unwrap();
         assert_eq!(meta.get("note").map(String::as_str), Some("test"));
-        for ((name, a), (_, b)) in model.parameters().iter().zip(loaded.parameters()) {
-            let (a, b) = (a.value.to_vec().unwrap(), b.value.to_vec().unwrap());
+        for ((name, a), (_, b)) in model
+            .named_parameters()
+            .iter()
+            .zip(loaded.named_parameters())
+        {
+            let (a, b) = (a.value().to_vec().unwrap(), b.value().to_vec().unwrap());
             let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&a), bits(&b), "{name} on {}", label(gpu));
         }
         // The CPU backend reads the same file to the same bits.
-        let mut on_cpu = small_cnn(Cpu::<f32>::new(), 98);
-        nn::io::load(&mut on_cpu, &path).unwrap();
-        for ((name, a), (_, b)) in model.parameters().iter().zip(on_cpu.parameters()) {
-            assert_eq!(a.value.to_vec().unwrap(), b.value.data, "{name} on cpu");
+        let cpu = Cpu::<f32>::new();
+        let mut on_cpu = small_cnn(cpu, 98);
+        nn::io::load(&cpu, &mut on_cpu, &path).unwrap();
+        for ((name, a), (_, b)) in model
+            .named_parameters()
+            .iter()
+            .zip(on_cpu.named_parameters())
+        {
+            assert_eq!(a.value().to_vec().unwrap(), b.value().data, "{name} on cpu");
         }
         // A file of another architecture is refused with the tensor named.
         let mut other = train::digits_model(gpu.clone(), 1).unwrap();
-        let err = nn::io::load(&mut other, &path).unwrap_err();
+        let err = nn::io::load(gpu, &mut other, &path).unwrap_err();
         assert!(matches!(err, wgconv::Error::ModelFile { .. }), "{err}");
     }
-    let missing = nn::io::load(&mut small_cnn(Cpu::<f32>::new(), 1), &dir.join("absent"));
+    let cpu = Cpu::<f32>::new();
+    let missing = nn::io::load(&cpu, &mut small_cnn(cpu, 1), &dir.join("absent"));
     assert!(matches!(missing, Err(wgconv::Error::ModelFile { .. })));
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -300,7 +312,7 @@ fn saving_twice_writes_the_same_bytes() {
     let files: Vec<Vec<u8>> = (0..6)
         .map(|i| {
             let path = dir.join(format!("m{i}.safetensors"));
-            nn::io::save(&model, &path, &meta).unwrap();
+            nn::io::save(&Cpu::<f32>::new(), &model, &path, &meta).unwrap();
             std::fs::read(&path).unwrap()
         })
         .collect();
@@ -317,7 +329,7 @@ fn saving_twice_writes_the_same_bytes() {
         "metadata not sorted: {header}"
     );
     let mut loaded = small_cnn(Cpu::<f32>::new(), 5);
-    let got = nn::io::load(&mut loaded, &dir.join("m0.safetensors")).unwrap();
+    let got = nn::io::load(&Cpu::<f32>::new(), &mut loaded, &dir.join("m0.safetensors")).unwrap();
     assert_eq!(got.get("b").map(String::as_str), Some("4"));
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -373,7 +385,7 @@ fn batched_submission_gives_the_same_results() {
 }
 
 /// `bench --suite train`'s measurement on the digits model: every op of
-/// the profiled step is filed once under a layer and once under its op
+/// the profiled step is filed once under a module and once under its op
 /// kind (the two tables add up to the same time), the GEMM rows are the
 /// convolution and linear layers', the profile is GPU-timed where the
 /// adapter has timestamps, the copy yardstick moved bytes, and each

@@ -6,7 +6,9 @@
 //! preset model (convolutions, batch norm fused with ReLU, pooling,
 //! dropout, residual blocks, linear, loss, SGD) against the CPU reference.
 mod common;
-use wgconv::nn::{one_hot, Backend, Cpu, Loss, Optimizer, OptimizerConfig, Sequential};
+use wgconv::nn::{
+    one_hot, train_step, Backend, Cpu, Loss, ModuleExt, Optimizer, OptimizerConfig, Sequential,
+};
 use wgconv::rng::Rng;
 use wgconv::train::Preset;
 use wgconv::{check, DeviceLimits, Gpu, Policy, Sgd};
@@ -84,14 +86,22 @@ fn steps<B: Backend>(b: B, preset: Preset, batch: usize) -> (Vec<f32>, Vec<f32>)
     let tt = b.tensor(&[batch, 10], &t).unwrap();
     let losses = (0..3)
         .map(|_| {
-            m.train_step(&xt, &tt, Loss::SoftmaxCrossEntropy, &mut opt, true)
-                .unwrap()
-                .unwrap()
+            train_step(
+                &b,
+                &mut m,
+                &xt,
+                &tt,
+                Loss::SoftmaxCrossEntropy,
+                &mut opt,
+                true,
+            )
+            .unwrap()
+            .unwrap()
         })
         .collect();
     let mut weights = Vec::new();
-    for (_, p) in m.parameters() {
-        weights.extend(b.to_vec(&p.value).unwrap());
+    for (_, p) in m.named_parameters() {
+        weights.extend(b.to_vec(p.value()).unwrap());
     }
     (losses, weights)
 }

@@ -116,7 +116,7 @@ pub fn run(
         drop(all);
         println!("rank {rank} of {size}: {}", gpu.describe());
         let model = preset.build(gpu.clone(), cfg.seed)?;
-        let dp = DataParallel::new(vec![model], Some(Box::new(group)))?;
+        let dp = DataParallel::new(vec![(gpu.clone(), model)], Some(Box::new(group)))?;
         let describe = format!("{size} MPI ranks (rank 0: {})", gpu.describe());
         train_on(dp, describe, args, cfg)
     })();

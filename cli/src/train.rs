@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use wgconv::datasets::{FashionMnist, FASHION_MNIST_DIR};
-use wgconv::nn::{io, Backend, Cpu, DataParallel, OptimizerConfig, Sequential};
+use wgconv::nn::{io, Backend, BackendBase, Cpu, DataParallel, Module, OptimizerConfig};
 use wgconv::train::{
     self, EpochReport, Evaluation, ImageSet, Preset, Progress, RunOptions, Schedule, TrainConfig,
     Trainer, TEST_IMAGES,
@@ -280,7 +280,7 @@ pub fn run_train(args: &TrainArgs) -> CliResult {
     if let Some(spec) = &args.devices {
         let replicas = Gpu::devices(spec)?
             .into_iter()
-            .map(|g| preset.build(g, cfg.seed))
+            .map(|g| Ok::<_, wgconv::Error>((g.clone(), preset.build(g, cfg.seed)?)))
             .collect::<Result<Vec<_>, _>>()?;
         let dp = DataParallel::new(replicas, None)?;
         let describe = format!("{} replicas: {}", dp.replicas().len(), dp.describe());
@@ -288,10 +288,11 @@ pub fn run_train(args: &TrainArgs) -> CliResult {
     }
     if args.cpu {
         let b = Cpu::<f32>::new();
-        train_on(preset.build(b, cfg.seed)?, b.describe(), args, &cfg)
+        train_on((b, preset.build(b, cfg.seed)?), b.describe(), args, &cfg)
     } else {
         let g = gpu(&args.adapter)?;
-        train_on(preset.build(g.clone(), cfg.seed)?, g.describe(), args, &cfg)
+        let model = preset.build(g.clone(), cfg.seed)?;
+        train_on((g.clone(), model), g.describe(), args, &cfg)
     }
 }
 
@@ -422,8 +423,8 @@ pub(crate) fn train_on<T: Trainer>(
     if !primary {
         return Ok(ExitCode::SUCCESS);
     }
-    let model = model.model();
-    let evaluation = train::evaluate(model, &test_set)?;
+    let (b, model) = model.primary();
+    let evaluation = train::evaluate(b, model, &test_set)?;
     let names = class_names(args.data);
     println!(
         "test accuracy {:.2} % ({} of {}) after {:.1} s on {adapter}",
@@ -457,6 +458,7 @@ pub(crate) fn train_on<T: Trainer>(
     }
     if let Some(path) = &args.save {
         save_model(
+            b,
             model,
             path,
             preset,
@@ -469,8 +471,9 @@ pub(crate) fn train_on<T: Trainer>(
     Ok(ExitCode::SUCCESS)
 }
 
-fn save_model<B: Backend>(
-    model: &Sequential<B>,
+fn save_model<B: Backend, M: Module<B>>(
+    b: &B,
+    model: &M,
     path: &Path,
     preset: Preset,
     data: DataName,
@@ -478,6 +481,7 @@ fn save_model<B: Backend>(
     accuracy: f32,
 ) -> Result<(), wgconv::Error> {
     io::save(
+        b,
         model,
         path,
         &[
@@ -544,8 +548,8 @@ fn eval_on<B: Backend>(backend: B, args: &EvalArgs) -> CliResult {
         (None, Some(p)) => p,
         (None, None) => preset(data, ModelName::Default),
     };
-    let mut model = preset.build(backend, 0)?;
-    io::load(&mut model, &args.load).map_err(|e| {
+    let mut model = preset.build(backend.clone(), 0)?;
+    io::load(&backend, &mut model, &args.load).map_err(|e| {
         format!(
             "{e} (loading it as {}, the {:?} model)",
             preset.tag(),
@@ -558,7 +562,7 @@ fn eval_on<B: Backend>(backend: B, args: &EvalArgs) -> CliResult {
         .or(saved_seed)
         .unwrap_or(TrainConfig::default().seed);
     let (_, test_set) = load_data(data, args.data_path.as_deref(), seed)?;
-    let evaluation = train::evaluate(&mut model, &test_set)?;
+    let evaluation = train::evaluate(&backend, &mut model, &test_set)?;
     println!(
         "{}: test accuracy {:.2} % on {} {} test images ({}) on {adapter}",
         args.load.display(),

@@ -10,7 +10,10 @@
 //! not a convolution or linear layer's GEMM (batch norm, pooling,
 //! activations, loss, optimizer) and the submission overhead around it.
 
-use crate::nn::{one_hot, Backend, Loss, OpTime, Optimizer, Profiled, Sequential};
+use crate::nn::{
+    one_hot, train_step, Backend, BackendBase, Loss, ModuleExt, OpTime, Optimizer, Profiled,
+    Sequential,
+};
 use crate::rng::Rng;
 use crate::train::{Preset, TrainConfig};
 use crate::{Error, Gpu, Tensor};
@@ -42,7 +45,8 @@ impl Default for TrainBenchOptions {
 /// kind, with its time per step and share of the step.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProfileRow {
-    /// `"3 BatchNorm2d"`, `"loss"`, `"optimizer"`; or the op's name.
+    /// `"1 BatchNorm2d"`, `"4.conv1 Conv2d"`, `"loss"`, `"optimizer"`
+    /// (the module's path and class); or the op's name.
     pub name: String,
     /// Milliseconds per step (mean over the profiled steps).
     pub ms: f64,
@@ -177,7 +181,7 @@ fn step<B: Backend>(
 ) -> Result<(), Error> {
     let xt = b.tensor(shape, x)?;
     let tt = b.tensor(&[shape[0], 10], t)?;
-    model.train_step(&xt, &tt, Loss::SoftmaxCrossEntropy, opt, true)?;
+    train_step(b, model, &xt, &tt, Loss::SoftmaxCrossEntropy, opt, true)?;
     Ok(())
 }
 
@@ -239,14 +243,10 @@ pub fn bench_training(
     let all_ms = per_step(ops.iter().map(|o| o.ms).sum());
     let (mem_bytes, mem_ms) = memory_bound(&ops);
 
-    let parameters: usize = model
-        .parameters()
-        .iter()
-        .map(|(_, p)| gpu.shape(&p.value).iter().product::<usize>())
-        .sum();
+    let parameters = model.parameter_count(gpu);
     let state_floats = parameters
         + model
-            .buffers()
+            .named_buffers()
             .iter()
             .map(|(_, t)| gpu.shape(t).iter().product::<usize>())
             .sum::<usize>();
@@ -274,10 +274,7 @@ pub fn bench_training(
         copy_gbps: median(&mut copies),
         memory_bound_gbps: gbps(mem_bytes, mem_ms),
         memory_bound_vs_copy: median(&mut vs_copy),
-        by_layer: rows(&ops, profiled, step_ms, |o| match o.layer {
-            Some(i) => format!("{i} {}", o.part),
-            None => o.part.to_string(),
-        }),
+        by_layer: rows(&ops, profiled, step_ms, OpTime::part),
         by_op: rows(&ops, profiled, step_ms, |o| o.op.to_string()),
     })
 }
@@ -405,13 +402,13 @@ pub fn report(r: &TrainBench) -> String {
     );
     let _ = writeln!(
         s,
-        "  {:<24} {:>9} {:>7} {:>9}",
-        "layer", "ms/step", "share", "GEMM ms"
+        "  {:<28} {:>9} {:>7} {:>9}",
+        "module", "ms/step", "share", "GEMM ms"
     );
     for row in &r.by_layer {
         let _ = writeln!(
             s,
-            "  {:<24} {:>9.2} {:>6.1}% {:>9.2}",
+            "  {:<28} {:>9.2} {:>6.1}% {:>9.2}",
             row.name,
             row.ms,
             100.0 * row.share,

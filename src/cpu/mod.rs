@@ -21,6 +21,7 @@ mod dropout;
 mod linear;
 mod max_pool2d;
 mod mse_loss;
+mod mul;
 mod sgd_step;
 mod softmax_cross_entropy;
 
@@ -40,13 +41,14 @@ pub use dropout::{dropout, dropout_backward};
 pub use linear::{linear, linear_bias_grad, linear_input_grad, linear_weight_grad};
 pub use max_pool2d::{max_pool2d, max_pool2d_backward};
 pub use mse_loss::{mse_loss, mse_loss_backward};
+pub use mul::{mul, mul_broadcast, mul_broadcast_grad};
 pub use sgd_step::{sgd_step, CpuSgdState};
 pub use softmax_cross_entropy::{softmax_cross_entropy, softmax_cross_entropy_backward};
 
 use crate::Error;
 
 /// A float type the reference runs on; sums are always taken in f64.
-pub trait Element: Copy + Default + PartialEq + std::fmt::Debug {
+pub trait Element: Copy + Default + PartialEq + std::fmt::Debug + Send + Sync + 'static {
     fn to_f64(self) -> f64;
     fn from_f64(v: f64) -> Self;
 }

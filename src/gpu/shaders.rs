@@ -38,6 +38,7 @@ const ACTIVATION: &str = include_str!("../../shaders/activation.wgsl");
 const ADD: &str = include_str!("../../shaders/add.wgsl");
 const COPY: &str = include_str!("../../shaders/copy.wgsl");
 const MSE_LOSS: &str = include_str!("../../shaders/mse_loss.wgsl");
+const MUL: &str = include_str!("../../shaders/mul.wgsl");
 const SOFTMAX_CROSS_ENTROPY: &str = include_str!("../../shaders/softmax_cross_entropy.wgsl");
 const POOL2D_PARAMS: &str = include_str!("../../shaders/pool2d_params.wgsl");
 const MAX_POOL2D: &str = include_str!("../../shaders/max_pool2d.wgsl");
@@ -71,6 +72,8 @@ pub(crate) enum Shader {
     AddVec4,
     Copy,
     CopyVec4,
+    Mul,
+    MulVec4,
     MseLoss,
     SoftmaxCrossEntropy,
     MaxPool2d,
@@ -83,7 +86,7 @@ pub(crate) enum Shader {
 
 impl Shader {
     #[cfg(test)]
-    pub(crate) const ALL: [Shader; 22] = [
+    pub(crate) const ALL: [Shader; 24] = [
         Shader::Conv2dForward,
         Shader::Conv2dInputGrad,
         Shader::Conv2dInputGradCols,
@@ -98,6 +101,8 @@ impl Shader {
         Shader::AddVec4,
         Shader::Copy,
         Shader::CopyVec4,
+        Shader::Mul,
+        Shader::MulVec4,
         Shader::MseLoss,
         Shader::SoftmaxCrossEntropy,
         Shader::MaxPool2d,
@@ -122,6 +127,7 @@ impl Shader {
             Shader::Activation | Shader::ActivationVec4 => "activation",
             Shader::Add | Shader::AddVec4 => "add",
             Shader::Copy | Shader::CopyVec4 => "copy",
+            Shader::Mul | Shader::MulVec4 => "mul",
             Shader::MseLoss => "mse_loss",
             Shader::SoftmaxCrossEntropy => "softmax_cross_entropy",
             Shader::MaxPool2d => "max_pool2d",
@@ -150,6 +156,7 @@ impl Shader {
             Shader::Activation => Some(Shader::ActivationVec4),
             Shader::Add => Some(Shader::AddVec4),
             Shader::Copy => Some(Shader::CopyVec4),
+            Shader::Mul => Some(Shader::MulVec4),
             Shader::BatchNorm2d => Some(Shader::BatchNorm2dVec4),
             Shader::Dropout => Some(Shader::DropoutVec4),
             _ => None,
@@ -175,6 +182,8 @@ impl Shader {
             Shader::AddVec4 => [ELEMENTWISE, VECTOR4, ADD].concat(),
             Shader::Copy => [ELEMENTWISE, VECTOR1, COPY].concat(),
             Shader::CopyVec4 => [ELEMENTWISE, VECTOR4, COPY].concat(),
+            Shader::Mul => [ELEMENTWISE, VECTOR1, MUL].concat(),
+            Shader::MulVec4 => [ELEMENTWISE, VECTOR4, MUL].concat(),
             Shader::MseLoss => [ELEMENTWISE, MSE_LOSS].concat(),
             Shader::SoftmaxCrossEntropy => [ELEMENTWISE, SOFTMAX_CROSS_ENTROPY].concat(),
             Shader::MaxPool2d => [POOL2D_PARAMS, MAX_POOL2D].concat(),

@@ -1,17 +1,25 @@
 //! Saving and loading models and training checkpoints as safetensors: the
 //! named-tensor format that PyTorch (`safetensors.torch`), candle and burn
 //! read. A model file is the model's `state_dict` under PyTorch's names
-//! ("0.weight", "1.running_mean", "1.num_batches_tracked" as a 0-d i64,
-//! ...), so `safetensors.torch.save_file(model.state_dict(), path)` from
-//! the same torch module tree loads here, and back. A checkpoint adds the
-//! optimizer's state. Values are little-endian f32 and a load restores
-//! them bit for bit; every file is written to a temporary name and then
-//! renamed, so a crash never leaves a torn file.
+//! (the paths of [`super::Module`]: `"0.weight"`, `"layer1.0.conv1.weight"`,
+//! `"1.num_batches_tracked"` as a 0-d i64, ...), so
+//! `safetensors.torch.save_file(model.state_dict(), path)` from the same
+//! torch module tree loads here, and back. A checkpoint adds the
+//! optimizer's state and the modules' extra state (dropout seeds and call
+//! counts). Values are little-endian f32 and a load restores them bit for
+//! bit; every file is written to a temporary name and then renamed, so a
+//! crash never leaves a torn file.
+//!
+//! A load is all or nothing: the whole file is checked against the model
+//! (every key, dtype and shape) and uploaded before the first entry of the
+//! model changes, so a failed load leaves the model as it was.
 
-use super::{Backend, Optimizer, OptimizerState, Sequential};
+use super::{
+    walk, walk_mut, Backend, Entry, EntryMut, Module, ModuleExt, Optimizer, OptimizerState,
+};
 use crate::Error;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::Path;
 
@@ -43,21 +51,26 @@ impl HostTensor {
     }
 }
 
-/// The model's `state_dict`: parameters, float buffers and batch counts
-/// with their PyTorch names, read back to the host.
-pub fn state_dict<B: Backend>(model: &Sequential<B>) -> Result<Vec<(String, HostTensor)>, Error> {
-    let b = model.backend();
+/// The model's `state_dict`: parameters, float buffers and counts with
+/// their PyTorch names, read back to the host, in `visit` order.
+pub fn state_dict<B: Backend, M: Module<B> + ?Sized>(
+    b: &B,
+    model: &M,
+) -> Result<Vec<(String, HostTensor)>, Error> {
+    let mut entries: Vec<(String, Entry<'_, B>)> = Vec::new();
+    walk(model, |name, e| entries.push((name, e)));
     let mut out = Vec::new();
-    let tensors = model
-        .parameters()
-        .into_iter()
-        .map(|(n, p)| (n, &p.value))
-        .chain(model.buffers());
-    for (name, t) in tensors {
+    for (name, e) in entries {
+        let t = match e {
+            Entry::Param(p) => p.value(),
+            Entry::Buffer(t) => t,
+            Entry::Count(c) => {
+                out.push((name, HostTensor::Count(c)));
+                continue;
+            }
+            Entry::Extra(_) | Entry::Training(_) => continue,
+        };
         out.push((name, HostTensor::F32(b.shape(t).to_vec(), b.to_vec(t)?)));
-    }
-    for (name, n) in model.batch_counts() {
-        out.push((name, HostTensor::Count(n)));
     }
     Ok(out)
 }
@@ -178,129 +191,196 @@ pub fn read_tensors(path: &Path) -> Result<FileContents, Error> {
 
 /// Writes the model's `state_dict` to `path`, with `metadata` in the file
 /// header (free-form strings, e.g. the architecture).
-pub fn save<B: Backend>(
-    model: &Sequential<B>,
+pub fn save<B: Backend, M: Module<B> + ?Sized>(
+    b: &B,
+    model: &M,
     path: &Path,
     metadata: &[(&str, String)],
 ) -> Result<(), Error> {
-    let bytes = serialize(path, &state_dict(model)?, metadata)?;
+    let bytes = serialize(path, &state_dict(b, model)?, metadata)?;
     write_atomically(path, &bytes)
 }
 
-/// Loads the model's `state_dict` from `path`: every parameter and buffer
-/// must be in the file as f32 with the model's shape, every batch count as
-/// a 0-d i64, and nothing else may be (so a file of another architecture
-/// is caught). Returns the metadata.
-pub fn load<B: Backend>(
-    model: &mut Sequential<B>,
+/// What a non-strict load left out (torch's `load_state_dict(strict=False)`
+/// result): the model's entries the file lacks, and the file's entries
+/// the model lacks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadReport {
+    pub missing: Vec<String>,
+    pub unexpected: Vec<String>,
+}
+
+/// Loads the model's `state_dict` from `path`, strictly (torch's
+/// default): every parameter and buffer must be in the file as f32 with
+/// the model's shape, every count as a 0-d i64, and nothing else may be
+/// (so a file of another architecture is caught). Returns the metadata.
+/// All or nothing: on any error the model is unchanged.
+pub fn load<B: Backend, M: Module<B> + ?Sized>(
+    b: &B,
+    model: &mut M,
     path: &Path,
 ) -> Result<HashMap<String, String>, Error> {
-    let (mut tensors, metadata) = read_tensors(path)?;
-    restore_model(model, &mut tensors, "", path)?;
-    if let Some(extra) = sorted_keys(&tensors).first() {
-        return Err(file_error(
-            path,
-            format!(
-                "holds {} tensor(s) the model does not have, such as {extra}",
-                tensors.len()
-            ),
-        ));
-    }
+    let (tensors, metadata) = read_tensors(path)?;
+    let staged = stage(b, model, &tensors, "", true, path)?;
+    staged.commit(model);
     Ok(metadata)
 }
 
-fn sorted_keys<V>(m: &HashMap<String, V>) -> Vec<String> {
-    let mut keys: Vec<String> = m.keys().cloned().collect();
-    keys.sort();
-    keys
+/// [`load`] with torch's `strict` flag: with `strict: false` the keys the
+/// file lacks keep the model's values and the file's other keys are
+/// ignored, both listed in the report. A key present in both must still
+/// match in dtype and shape.
+pub fn load_with<B: Backend, M: Module<B> + ?Sized>(
+    b: &B,
+    model: &mut M,
+    path: &Path,
+    strict: bool,
+) -> Result<(HashMap<String, String>, LoadReport), Error> {
+    let (tensors, metadata) = read_tensors(path)?;
+    let staged = stage(b, model, &tensors, "", strict, path)?;
+    let report = staged.report.clone();
+    staged.commit(model);
+    Ok((metadata, report))
 }
 
-/// Takes the model's entries (names under `prefix`) out of `tensors` and
-/// sets them, after checking them all.
-fn restore_model<B: Backend>(
-    model: &mut Sequential<B>,
-    tensors: &mut HashMap<String, HostTensor>,
+/// A `state_dict` checked against a model and uploaded, in `visit` order,
+/// ready to replace the model's entries.
+struct Staged<B: Backend> {
+    /// One per entry in visit order: the new value, or None to keep it.
+    values: Vec<Option<Staging<B>>>,
+    report: LoadReport,
+}
+
+enum Staging<B: Backend> {
+    Tensor(B::Tensor),
+    Count(u64),
+}
+
+impl<B: Backend> Staged<B> {
+    /// Writes the staged values into `model` (host-side handle swaps only:
+    /// nothing here can fail).
+    fn commit<M: Module<B> + ?Sized>(self, model: &mut M) {
+        let mut values = self.values.into_iter();
+        walk_mut(model, |_, e| {
+            let slot = match e {
+                EntryMut::Param(_) | EntryMut::Buffer(_) | EntryMut::Count(_) => values.next(),
+                EntryMut::Extra(_) | EntryMut::Training(_) => return,
+            };
+            match (e, slot.flatten()) {
+                (EntryMut::Param(p), Some(Staging::Tensor(t))) => p.set_value(t),
+                (EntryMut::Buffer(slot), Some(Staging::Tensor(t))) => *slot = t,
+                (EntryMut::Count(slot), Some(Staging::Count(n))) => *slot = n,
+                _ => {}
+            }
+        });
+    }
+}
+
+/// Checks `tensors` (keys under `prefix`) against every entry of `model`
+/// and uploads them, changing nothing in the model: the first half of a
+/// load. Names the first key that is missing (strict), of the wrong dtype
+/// or shape, or (strict) left over.
+fn stage<B: Backend, M: Module<B> + ?Sized>(
+    b: &B,
+    model: &M,
+    tensors: &HashMap<String, HostTensor>,
     prefix: &str,
+    strict: bool,
     path: &Path,
-) -> Result<(), Error> {
-    let b = model.backend().clone();
-    let mut take_f32 = |name: &str, shape: &[usize]| -> Result<Vec<f32>, Error> {
-        match tensors.remove(&format!("{prefix}{name}")) {
-            Some(HostTensor::F32(s, v)) if s == shape => Ok(v),
-            Some(HostTensor::F32(s, _)) => Err(file_error(
+) -> Result<Staged<B>, Error> {
+    let mut wanted: Vec<(String, Option<Vec<usize>>)> = Vec::new();
+    walk(model, |name, e| match e {
+        Entry::Param(p) => wanted.push((name, Some(b.shape(p.value()).to_vec()))),
+        Entry::Buffer(t) => wanted.push((name, Some(b.shape(t).to_vec()))),
+        Entry::Count(_) => wanted.push((name, None)),
+        Entry::Extra(_) | Entry::Training(_) => {}
+    });
+    let mut report = LoadReport::default();
+    let mut values = Vec::with_capacity(wanted.len());
+    for (name, shape) in &wanted {
+        let value = match (tensors.get(&format!("{prefix}{name}")), shape) {
+            (None, _) if strict => return Err(file_error(path, format!("{name} is missing"))),
+            (None, _) => {
+                report.missing.push(name.clone());
+                None
+            }
+            (Some(HostTensor::F32(s, v)), Some(shape)) if s == shape => {
+                Some(Staging::Tensor(b.tensor(shape, v)?))
+            }
+            (Some(HostTensor::F32(s, _)), Some(shape)) => {
+                return Err(file_error(
+                    path,
+                    format!("{name} is F32 {s:?}, the model needs F32 {shape:?}"),
+                ))
+            }
+            (Some(HostTensor::Count(_)), Some(shape)) => {
+                return Err(file_error(
+                    path,
+                    format!("{name} is an I64 count, the model needs F32 {shape:?}"),
+                ))
+            }
+            (Some(HostTensor::Count(n)), None) => Some(Staging::Count(*n)),
+            (Some(HostTensor::F32(..)), None) => {
+                return Err(file_error(path, format!("{name} must be a 0-d I64")))
+            }
+        };
+        values.push(value);
+    }
+    let mut extra: Vec<String> = tensors
+        .keys()
+        .filter_map(|k| k.strip_prefix(prefix))
+        .filter(|k| !wanted.iter().any(|(n, _)| n == k))
+        .map(str::to_string)
+        .collect();
+    extra.sort();
+    if strict {
+        if let Some(first) = extra.first() {
+            return Err(file_error(
                 path,
-                format!("{name} is F32 {s:?}, the model needs F32 {shape:?}"),
-            )),
-            Some(HostTensor::Count(_)) => Err(file_error(
-                path,
-                format!("{name} is an I64 count, the model needs F32 {shape:?}"),
-            )),
-            None => Err(file_error(path, format!("{name} is missing"))),
-        }
-    };
-    let mut values = Vec::new();
-    for (name, p) in model.parameters() {
-        values.push(take_f32(&name, b.shape(&p.value))?);
-    }
-    let mut buffer_values = Vec::new();
-    for (name, t) in model.buffers() {
-        buffer_values.push(take_f32(&name, b.shape(t))?);
-    }
-    let mut counts = Vec::new();
-    for (name, _) in model.batch_counts() {
-        match tensors.remove(&format!("{prefix}{name}")) {
-            Some(HostTensor::Count(n)) => counts.push((name, n)),
-            Some(_) => return Err(file_error(path, format!("{name} must be a 0-d I64"))),
-            None => return Err(file_error(path, format!("{name} is missing"))),
+                format!(
+                    "holds {} tensor(s) the model does not have, such as {first}",
+                    extra.len()
+                ),
+            ));
         }
     }
-    for ((_, p), v) in model.parameters_mut().into_iter().zip(values) {
-        let shape = b.shape(&p.value).to_vec();
-        p.value = b.tensor(&shape, &v)?;
-        p.grad = None;
-    }
-    for ((_, t), v) in model.buffers_mut().into_iter().zip(buffer_values) {
-        let shape = b.shape(t).to_vec();
-        *t = b.tensor(&shape, &v)?;
-    }
-    for (name, n) in counts {
-        model.set_batch_count(&name, n);
-    }
-    Ok(())
+    report.unexpected = extra;
+    Ok(Staged { values, report })
 }
 
 const MODEL: &str = "model.";
 const OPTIMIZER: &str = "optimizer.";
+const EXTRA: &str = "wgconv.extra";
 
 /// Writes a training checkpoint: the model's `state_dict` under `model.`,
 /// the optimizer's state ([`Optimizer::state`]) under `optimizer.`, the
-/// model's training-pass count and dropout seeds (they fix every dropout
-/// mask), and
-/// `metadata` (the caller's: epoch, data-order RNG, ...). Atomic.
-pub fn save_checkpoint<B: Backend>(
+/// modules' extra state (dropout seeds and call counts: they fix every
+/// dropout mask) and `metadata` (the caller's: epoch, data-order RNG,
+/// ...). Atomic.
+pub fn save_checkpoint<B: Backend, M: Module<B> + ?Sized>(
+    b: &B,
     path: &Path,
-    model: &Sequential<B>,
+    model: &M,
     optimizer: &Optimizer<B>,
     metadata: &[(&str, String)],
 ) -> Result<(), Error> {
-    let mut tensors: Vec<(String, HostTensor)> = state_dict(model)?
+    let mut tensors: Vec<(String, HostTensor)> = state_dict(b, model)?
         .into_iter()
         .map(|(n, t)| (format!("{MODEL}{n}"), t))
         .collect();
-    let state = optimizer.state(model)?;
+    let state = optimizer.state(b, model)?;
     for (n, shape, v) in state.tensors {
         tensors.push((format!("{OPTIMIZER}{n}"), HostTensor::F32(shape, v)));
     }
     for (n, step) in state.steps {
         tensors.push((format!("{OPTIMIZER}{n}"), HostTensor::Count(step)));
     }
+    let extras: BTreeMap<String, u64> = model.named_extras().into_iter().collect();
     let mut meta = metadata.to_vec();
     meta.push((
-        "wgconv.training_passes",
-        model.training_passes().to_string(),
+        EXTRA,
+        serde_json::to_string(&extras).map_err(|e| file_error(path, e))?,
     ));
-    let seeds: Vec<String> = model.dropout_seeds().iter().map(u64::to_string).collect();
-    meta.push(("wgconv.dropout_seeds", seeds.join(",")));
     meta.push(("wgconv.optimizer", format!("{:?}", optimizer.config())));
     let bytes = serialize(path, &tensors, &meta)?;
     write_atomically(path, &bytes)
@@ -310,12 +390,13 @@ pub fn save_checkpoint<B: Backend>(
 /// `optimizer` (built as they were for the run) and returns its metadata.
 /// Fails, naming the problem, on a file of another model or optimizer, a
 /// torn or corrupt file, or a missing entry; nothing is changed then.
-pub fn load_checkpoint<B: Backend>(
+pub fn load_checkpoint<B: Backend, M: Module<B> + ?Sized>(
+    b: &B,
     path: &Path,
-    model: &mut Sequential<B>,
+    model: &mut M,
     optimizer: &mut Optimizer<B>,
 ) -> Result<HashMap<String, String>, Error> {
-    let (mut tensors, metadata) = read_tensors(path)?;
+    let (tensors, metadata) = read_tensors(path)?;
     let saved_optimizer = metadata
         .get("wgconv.optimizer")
         .cloned()
@@ -327,48 +408,59 @@ pub fn load_checkpoint<B: Backend>(
             format!("a checkpoint of {saved_optimizer}, this run uses {ours}"),
         ));
     }
-    let passes: u64 = metadata
-        .get("wgconv.training_passes")
-        .and_then(|v| v.parse().ok())
-        .ok_or_else(|| file_error(path, "not a wgconv checkpoint (no wgconv.training_passes)"))?;
-    let seeds: Vec<u64> = metadata
-        .get("wgconv.dropout_seeds")
-        .map(|v| {
-            v.split(',')
-                .filter(|s| !s.is_empty())
-                .map(str::parse)
-                .collect()
-        })
-        .transpose()
-        .map_err(|e| file_error(path, format!("wgconv.dropout_seeds: {e}")))?
-        .unwrap_or_default();
-    let mut state = OptimizerState::default();
-    for name in sorted_keys(&tensors) {
-        if let Some(rest) = name.strip_prefix(OPTIMIZER) {
-            match tensors.remove(&name) {
-                Some(HostTensor::F32(s, v)) => state.tensors.push((rest.to_string(), s, v)),
-                Some(HostTensor::Count(n)) => state.steps.push((rest.to_string(), n)),
-                None => {}
-            }
+    let extras: BTreeMap<String, u64> = metadata
+        .get(EXTRA)
+        .ok_or_else(|| file_error(path, format!("not a wgconv checkpoint (no {EXTRA})")))
+        .and_then(|v| {
+            serde_json::from_str(v).map_err(|e| file_error(path, format!("{EXTRA}: {e}")))
+        })?;
+    let ours_extra = model.named_extras();
+    for (name, _) in &ours_extra {
+        if !extras.contains_key(name) {
+            return Err(file_error(path, format!("{EXTRA} lacks {name}")));
         }
     }
-    // Check everything on a copy, so a bad file changes nothing.
-    let mut restored = model.clone();
-    restore_model(&mut restored, &mut tensors, MODEL, path)?;
-    if let Some(extra) = sorted_keys(&tensors).first() {
+    if let Some(name) = extras
+        .keys()
+        .find(|k| !ours_extra.iter().any(|(n, _)| n == *k))
+    {
         return Err(file_error(
             path,
-            format!("{extra} belongs to no part of this model"),
+            format!("{EXTRA} holds {name}, which belongs to no part of this model"),
         ));
     }
+    let mut state = OptimizerState::default();
+    let mut model_tensors = HashMap::new();
+    for (name, t) in tensors {
+        if let Some(rest) = name.strip_prefix(OPTIMIZER) {
+            match t {
+                HostTensor::F32(s, v) => state.tensors.push((rest.to_string(), s, v)),
+                HostTensor::Count(n) => state.steps.push((rest.to_string(), n)),
+            }
+        } else if name.starts_with(MODEL) {
+            model_tensors.insert(name, t);
+        } else {
+            return Err(file_error(
+                path,
+                format!("{name} belongs to no part of this model"),
+            ));
+        }
+    }
+    state.tensors.sort_by(|a, b| a.0.cmp(&b.0));
+    state.steps.sort();
+    // Check and upload everything first, so a bad file changes nothing.
+    let staged = stage(b, model, &model_tensors, MODEL, true, path)?;
     let mut opt = optimizer.clone();
-    opt.load_state(&restored, &state)
+    opt.load_state(b, model, &state)
         .map_err(|e| file_error(path, e))?;
-    restored.set_training_passes(passes);
-    restored
-        .set_dropout_seeds(&seeds)
-        .map_err(|e| file_error(path, e))?;
-    *model = restored;
+    staged.commit(model);
+    walk_mut(model, |name, e| {
+        if let EntryMut::Extra(v) = e {
+            if let Some(saved) = extras.get(&name) {
+                *v = *saved;
+            }
+        }
+    });
     *optimizer = opt;
     Ok(metadata)
 }

@@ -1,6 +1,6 @@
 //! The losses a model is trained against.
 
-use super::Backend;
+use super::{functional, Backend, Var};
 use crate::Error;
 
 /// A loss over a batch, averaged over it.
@@ -14,29 +14,12 @@ pub enum Loss {
 }
 
 impl Loss {
-    /// The loss value as a 1-element tensor.
-    pub fn forward<B: Backend>(
-        self,
-        b: &B,
-        y: &B::Tensor,
-        t: &B::Tensor,
-    ) -> Result<B::Tensor, Error> {
+    /// The loss of prediction `y` against targets `t`, as a one-element
+    /// [`Var`] to call `backward` on.
+    pub fn forward<B: Backend>(self, y: &Var<B>, t: &Var<B>) -> Result<Var<B>, Error> {
         match self {
-            Loss::SoftmaxCrossEntropy => b.softmax_cross_entropy(y, t),
-            Loss::MeanSquaredError => b.mse_loss(y, t),
-        }
-    }
-
-    /// `∂loss/∂y`, shaped like `y`.
-    pub fn backward<B: Backend>(
-        self,
-        b: &B,
-        y: &B::Tensor,
-        t: &B::Tensor,
-    ) -> Result<B::Tensor, Error> {
-        match self {
-            Loss::SoftmaxCrossEntropy => b.softmax_cross_entropy_backward(y, t),
-            Loss::MeanSquaredError => b.mse_loss_backward(y, t),
+            Loss::SoftmaxCrossEntropy => functional::cross_entropy(y, t),
+            Loss::MeanSquaredError => functional::mse_loss(y, t),
         }
     }
 }

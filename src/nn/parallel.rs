@@ -10,7 +10,7 @@
 //!    replica `g mod L` of rank `g div L`);
 //! 2. every replica runs forward, loss and backward on its shard (local
 //!    replicas on threads of their own) and reads its gradients back as one
-//!    flat buffer in [`Sequential::parameters`] order;
+//!    flat buffer in `named_parameters` order;
 //! 3. rank 0 gathers every shard's buffer and sums them **in shard order**,
 //!    each weighted by its share of the batch, `n_g / N`
 //!    ([`reduce_in_order`]), so the result is the gradient of the batch's
@@ -29,7 +29,7 @@
 //! process or as ranks of an MPI job: the reduction is the same function
 //! over the same buffers in the same order.
 
-use super::{Backend, Loss, Optimizer, Sequential};
+use super::{walk, walk_mut, Backend, Entry, EntryMut, Forward, Graph, Loss, ModuleExt, Optimizer};
 use crate::Error;
 use std::ops::Range;
 use web_time::Instant;
@@ -104,15 +104,16 @@ pub fn reduce_in_order(grads: &[&[f32]], rows: &[usize]) -> Vec<f32> {
     acc
 }
 
-/// Replicas of one model trained data-parallel (see the module docs).
-/// Replica 0 of rank 0 is the primary: it owns the optimizer state, and it
-/// is the model to evaluate and checkpoint.
-pub struct DataParallel<B: Backend> {
-    replicas: Vec<Sequential<B>>,
+/// Replicas of one model trained data-parallel (see the module docs),
+/// each with the backend it runs on. Replica 0 of rank 0 is the primary:
+/// it owns the optimizer state, and it is the model to evaluate and
+/// checkpoint.
+pub struct DataParallel<B: Backend, M> {
+    replicas: Vec<(B, M)>,
     comm: Option<Box<dyn Collective>>,
 }
 
-impl<B: Backend> std::fmt::Debug for DataParallel<B> {
+impl<B: Backend, M: Forward<B>> std::fmt::Debug for DataParallel<B, M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DataParallel")
             .field("replicas", &self.describe())
@@ -122,23 +123,30 @@ impl<B: Backend> std::fmt::Debug for DataParallel<B> {
     }
 }
 
+impl<B: Backend, M> DataParallel<B, M> {
+    /// The local replicas' devices, e.g. "llvmpipe (Vulkan), llvmpipe (Gl)".
+    pub fn describe(&self) -> String {
+        let d: Vec<String> = self.replicas.iter().map(|(b, _)| b.describe()).collect();
+        d.join(", ")
+    }
+}
+
 fn distributed(message: String) -> Error {
     Error::Distributed { message }
 }
 
 /// Names and shapes of a model's parameters and buffers, in order: what
 /// must agree between replicas for their flat buffers to line up.
-fn layout<B: Backend>(m: &Sequential<B>) -> Vec<(String, Vec<usize>)> {
-    let b = m.backend();
-    let params = m
-        .parameters()
-        .into_iter()
-        .map(|(n, p)| (n, p.value.clone()));
-    let buffers = m.buffers().into_iter().map(|(n, t)| (n, t.clone()));
+fn layout<B: Backend, M: Forward<B>>(b: &B, m: &M) -> Vec<(String, Vec<usize>)> {
+    let mut params = Vec::new();
+    let mut buffers = Vec::new();
+    walk(m, |name, e| match e {
+        Entry::Param(p) => params.push((name, b.shape(p.value()).to_vec())),
+        Entry::Buffer(t) => buffers.push((name, b.shape(t).to_vec())),
+        _ => {}
+    });
+    params.extend(buffers);
     params
-        .chain(buffers)
-        .map(|(n, t)| (n, b.shape(&t).to_vec()))
-        .collect()
 }
 
 /// FNV-1a over the layout: ranks compare it before they train.
@@ -160,57 +168,77 @@ fn layout_hash(layout: &[(String, Vec<usize>)]) -> u64 {
 }
 
 /// The primary's weights after a step: parameters then buffers, flat.
-fn read_state<B: Backend>(m: &Sequential<B>, out: &mut Vec<f32>) -> Result<(), Error> {
-    let b = m.backend();
-    for (_, p) in m.parameters() {
-        out.extend(b.to_vec(&p.value)?);
+fn read_state<B: Backend, M: Forward<B>>(b: &B, m: &M, out: &mut Vec<f32>) -> Result<(), Error> {
+    for (_, p) in m.named_parameters() {
+        out.extend(b.to_vec(p.value())?);
     }
-    for (_, t) in m.buffers() {
+    for (_, t) in m.named_buffers() {
         out.extend(b.to_vec(t)?);
     }
     Ok(())
 }
 
-/// Counters a replica must share with the primary: training passes (they
-/// seed dropout) and every batch norm's `num_batches_tracked`.
-fn counters<B: Backend>(m: &Sequential<B>) -> Vec<u64> {
-    let mut out = vec![m.training_passes()];
-    out.extend(m.batch_counts().into_iter().map(|(_, c)| c));
+/// Counters a replica must share with the primary: every batch norm's
+/// `num_batches_tracked` and every extra value (dropout seeds and calls,
+/// which draw the masks).
+fn counters<B: Backend, M: Forward<B>>(m: &M) -> Vec<u64> {
+    let mut out = Vec::new();
+    walk(m, |_, e| match e {
+        Entry::Count(c) | Entry::Extra(c) => out.push(c),
+        _ => {}
+    });
     out
 }
 
 /// Loads a flat state of [`read_state`]'s layout and [`counters`].
-fn write_state<B: Backend>(
-    m: &mut Sequential<B>,
+fn write_state<B: Backend, M: Forward<B>>(
+    b: &B,
+    m: &mut M,
     state: &[f32],
     counts: &[u64],
 ) -> Result<(), Error> {
-    let b = m.backend().clone();
     let mut at = 0;
-    let mut take = |t: &mut B::Tensor| -> Result<(), Error> {
+    let mut take = |t: &B::Tensor| -> Result<B::Tensor, Error> {
         let shape = b.shape(t).to_vec();
         let len: usize = shape.iter().product();
-        *t = b.tensor(&shape, &state[at..at + len])?;
+        let new = b.tensor(&shape, &state[at..at + len])?;
         at += len;
-        Ok(())
+        Ok(new)
     };
-    for (_, p) in m.parameters_mut() {
-        take(&mut p.value)?;
+    let mut params = Vec::new();
+    for (_, p) in m.named_parameters() {
+        params.push(take(p.value())?);
     }
-    for (_, t) in m.buffers_mut() {
-        take(t)?;
+    let mut buffers = Vec::new();
+    for (_, t) in m.named_buffers() {
+        buffers.push(take(t)?);
     }
-    m.set_training_passes(counts[0]);
-    let names: Vec<String> = m.batch_counts().into_iter().map(|(n, _)| n).collect();
-    for (name, &c) in names.iter().zip(&counts[1..]) {
-        m.set_batch_count(name, c);
-    }
+    let (mut params, mut buffers, mut counts) =
+        (params.into_iter(), buffers.into_iter(), counts.iter());
+    walk_mut(m, |_, e| match e {
+        EntryMut::Param(p) => {
+            if let Some(v) = params.next() {
+                p.set_value(v);
+            }
+        }
+        EntryMut::Buffer(t) => {
+            if let Some(v) = buffers.next() {
+                *t = v;
+            }
+        }
+        EntryMut::Count(c) | EntryMut::Extra(c) => {
+            if let Some(v) = counts.next() {
+                *c = *v;
+            }
+        }
+        EntryMut::Training(_) => {}
+    });
     Ok(())
 }
 
 /// One replica's part of a step.
 struct ShardGradient {
-    /// In [`Sequential::parameters`] order, flat.
+    /// In `named_parameters` order, flat.
     grad: Vec<f32>,
     loss: f32,
     /// Seconds the device took for forward and backward.
@@ -218,14 +246,14 @@ struct ShardGradient {
 }
 
 /// Forward, loss and backward of one replica on its rows.
-fn shard_gradient<B: Backend>(
-    m: &mut Sequential<B>,
+fn shard_gradient<B: Backend, M: Forward<B>>(
+    b: &B,
+    m: &mut M,
     x: (&[f32], &[usize]),
     t: (&[f32], &[usize]),
     loss: Loss,
     params: usize,
 ) -> Result<ShardGradient, Error> {
-    let b = m.backend().clone();
     if x.1[0] == 0 {
         return Ok(ShardGradient {
             grad: vec![0.0; params],
@@ -238,18 +266,22 @@ fn shard_gradient<B: Backend>(
     let tt = b.tensor(t.1, t.0)?;
     let value = b.record(|| {
         m.zero_grad();
-        let y = m.forward(&xt)?;
-        let dy = loss.backward(&b, &y, &tt)?;
-        m.backward_params(&dy)?;
-        loss.forward(&b, &y, &tt)
+        let g = Graph::new(b.clone());
+        let y = m.forward(&g.input(xt))?;
+        let l = loss.forward(&y, &g.input(tt))?;
+        l.backward()?;
+        Ok(l.value().clone())
     })?;
     b.sync()?;
     let compute = start.elapsed().as_secs_f64();
     let mut flat = Vec::with_capacity(params);
-    for (_, p) in m.parameters() {
-        match &p.grad {
-            Some(g) => flat.extend(b.to_vec(g)?),
-            None => flat.extend(std::iter::repeat_n(0.0, b.shape(&p.value).iter().product())),
+    for (_, p) in m.named_parameters() {
+        match p.grad() {
+            Some(g) => flat.extend(b.to_vec(&g)?),
+            None => flat.extend(std::iter::repeat_n(
+                0.0,
+                b.shape(p.value()).iter().product(),
+            )),
         }
     }
     let loss = b.to_vec(&value)?.first().copied().unwrap_or(f32::NAN);
@@ -260,7 +292,7 @@ fn shard_gradient<B: Backend>(
     })
 }
 
-impl<B: Backend> DataParallel<B> {
+impl<B: Backend, M: Forward<B>> DataParallel<B, M> {
     /// This process's rank (0 without a group of processes).
     pub fn rank(&self) -> usize {
         self.comm.as_ref().map_or(0, |c| c.rank())
@@ -282,25 +314,18 @@ impl<B: Backend> DataParallel<B> {
         self.ranks() * self.replicas.len()
     }
 
-    /// The local replicas; the first is the primary on rank 0.
-    pub fn replicas(&self) -> &[Sequential<B>] {
+    /// The local replicas with their backends; the first is the primary
+    /// on rank 0.
+    pub fn replicas(&self) -> &[(B, M)] {
         &self.replicas
     }
 
-    /// Replica 0: the model to evaluate, save and checkpoint. Changes made
-    /// to it reach the others with [`DataParallel::sync_from_primary`].
-    pub fn primary(&mut self) -> &mut Sequential<B> {
-        &mut self.replicas[0]
-    }
-
-    /// The local replicas' devices, e.g. "llvmpipe (Vulkan), llvmpipe (Gl)".
-    pub fn describe(&self) -> String {
-        let d: Vec<String> = self
-            .replicas
-            .iter()
-            .map(|r| r.backend().describe())
-            .collect();
-        d.join(", ")
+    /// Replica 0 and its backend: the model to evaluate, save and
+    /// checkpoint. Changes made to it reach the others with
+    /// [`DataParallel::sync_from_primary`].
+    pub fn primary(&mut self) -> (&B, &mut M) {
+        let (b, m) = &mut self.replicas[0];
+        (b, m)
     }
 
     /// Fails unless a batch of `rows` gives every shard at least one row.
@@ -331,7 +356,7 @@ impl<B: Backend> DataParallel<B> {
     }
 
     fn state_len(&self) -> usize {
-        layout(&self.replicas[0])
+        layout(&self.replicas[0].0, &self.replicas[0].1)
             .iter()
             .map(|(_, s)| s.iter().product::<usize>())
             .sum()
@@ -346,30 +371,27 @@ impl<B: Backend> DataParallel<B> {
     }
 }
 
-impl<B> DataParallel<B>
+impl<B, M> DataParallel<B, M>
 where
     B: Backend + Send,
-    Sequential<B>: Send,
+    M: Forward<B> + Send,
 {
     /// Replicas of one model in this process (one per device; replica 0 is
     /// the primary), optionally as one rank of a group of processes. The
     /// replicas must have the same parameters and buffers (names and
     /// shapes), and so must every rank's; all then take the primary's
     /// weights (rank 0's, broadcast), so they start identical.
-    pub fn new(
-        replicas: Vec<Sequential<B>>,
-        comm: Option<Box<dyn Collective>>,
-    ) -> Result<Self, Error> {
-        let Some(first) = replicas.first() else {
+    pub fn new(replicas: Vec<(B, M)>, comm: Option<Box<dyn Collective>>) -> Result<Self, Error> {
+        let Some((first_b, first)) = replicas.first() else {
             return Err(distributed("no replicas: give at least one device".into()));
         };
-        let ours = layout(first);
-        for (i, r) in replicas.iter().enumerate().skip(1) {
-            if layout(r) != ours {
+        let ours = layout(first_b, first);
+        for (i, (b, r)) in replicas.iter().enumerate().skip(1) {
+            if layout(b, r) != ours {
                 return Err(distributed(format!(
                     "replica {i} ({}) has other parameters than replica 0 ({})",
-                    r.backend().describe(),
-                    first.backend().describe()
+                    b.describe(),
+                    first_b.describe()
                 )));
             }
         }
@@ -395,16 +417,17 @@ where
     /// loading a checkpoint into the primary.
     pub fn sync_from_primary(&mut self) -> Result<(), Error> {
         let mut state = Vec::new();
-        let mut counts = counters(&self.replicas[0]);
+        let mut counts = counters(&self.replicas[0].1);
         if self.is_primary() {
-            read_state(&self.replicas[0], &mut state)?;
+            let (b, m) = &self.replicas[0];
+            read_state(b, m, &mut state)?;
         } else {
             state = vec![0.0; self.state_len()];
         }
         self.share(&mut state, &mut counts)?;
         let start = usize::from(self.is_primary());
-        for r in &mut self.replicas[start..] {
-            write_state(r, &state, &counts)?;
+        for (b, r) in &mut self.replicas[start..] {
+            write_state(b, r, &state, &counts)?;
         }
         Ok(())
     }
@@ -448,25 +471,16 @@ where
         let local = self.replicas.len();
         let ranges = shard_ranges(n, self.shards());
         let mine = &ranges[self.rank() * local..(self.rank() + 1) * local];
-        let params: usize = self.replicas[0]
-            .parameters()
-            .iter()
-            .map(|(_, p)| {
-                self.replicas[0]
-                    .backend()
-                    .shape(&p.value)
-                    .iter()
-                    .product::<usize>()
-            })
-            .sum();
+        let params = self.replicas[0].1.parameter_count(&self.replicas[0].0);
 
         // 2: every local replica on its shard, concurrently.
-        let work = |m: &mut Sequential<B>, r: &Range<usize>| {
+        let work = |(b, m): &mut (B, M), r: &Range<usize>| {
             let mut xs = x_shape.to_vec();
             let mut ts = t_shape.to_vec();
             xs[0] = r.len();
             ts[0] = r.len();
             shard_gradient(
+                b,
                 m,
                 (&x[r.start * x_row..r.end * x_row], &xs),
                 (&t[r.start * t_row..r.end * t_row], &ts),
@@ -514,7 +528,7 @@ where
             Some(c) => c.gather(&sent)?,
             None => sent,
         };
-        let counts_len = counters(&self.replicas[0]).len();
+        let counts_len = counters(&self.replicas[0].1).len();
         let mut state = vec![0.0f32; self.state_len() + 1];
         let mut counts = vec![0u64; counts_len];
         if self.is_primary() {
@@ -528,28 +542,27 @@ where
                 / n as f64;
             // 4: the optimizer step on the primary alone.
             let step_start = Instant::now();
-            let primary = &mut self.replicas[0];
-            let b = primary.backend().clone();
+            let (b, primary) = &mut self.replicas[0];
             let mut at = 0;
-            for (_, p) in primary.parameters_mut() {
-                let shape = b.shape(&p.value).to_vec();
+            for (_, p) in primary.named_parameters() {
+                let shape = b.shape(p.value()).to_vec();
                 let len: usize = shape.iter().product();
-                p.grad = Some(b.tensor(&shape, &grad[at..at + len])?);
+                p.set_grad(Some(b.tensor(&shape, &grad[at..at + len])?));
                 at += len;
             }
-            b.record(|| optimizer.step(primary))?;
+            b.record(|| optimizer.step(b, primary))?;
             b.sync()?;
             compute += step_start.elapsed().as_secs_f64();
             state.clear();
-            read_state(primary, &mut state)?;
+            read_state(b, primary, &mut state)?;
             state.push(batch_loss as f32);
             counts = counters(primary);
         }
         self.share(&mut state, &mut counts)?;
         let batch_loss = state.pop().unwrap_or(f32::NAN);
         let first = usize::from(self.is_primary());
-        for r in &mut self.replicas[first..] {
-            write_state(r, &state, &counts)?;
+        for (b, r) in &mut self.replicas[first..] {
+            write_state(b, r, &state, &counts)?;
         }
         let total = start.elapsed().as_secs_f64();
         Ok(StepReport {

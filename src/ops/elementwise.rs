@@ -103,6 +103,8 @@ mod tests {
             Shader::AddVec4,
             Shader::Copy,
             Shader::CopyVec4,
+            Shader::Mul,
+            Shader::MulVec4,
             Shader::MseLoss,
             Shader::SoftmaxCrossEntropy,
         ] {

@@ -20,6 +20,7 @@ mod elementwise;
 mod linear;
 mod max_pool2d;
 mod mse_loss;
+mod mul;
 mod pool2d;
 mod sgd_step;
 mod softmax_cross_entropy;

@@ -12,7 +12,7 @@
 
 use std::cell::{Cell, RefCell};
 use wasm_bindgen::prelude::*;
-use wgconv::nn::{argmax_rows, Loss, Optimizer, Sequential};
+use wgconv::nn::{self, argmax_rows, Loss, ModuleExt, Optimizer, Sequential};
 use wgconv::rng::Rng;
 use wgconv::train::{self, ImageSet, Preset, TrainConfig, EVAL_BATCH};
 use wgconv::{check, DeviceLimits, Gpu, Policy};
@@ -161,7 +161,9 @@ async fn epoch(run: &mut Run) -> Result<Vec<f64>, wgconv::Error> {
     for chunk in order.chunks(run.cfg.batch) {
         let batch = run.train.subset(chunk);
         let (x, t) = train::batch_tensors(&run.gpu, &batch)?;
-        let loss = run.model.train_step_deferred(
+        let loss = nn::train_step_deferred(
+            &run.gpu,
+            &mut run.model,
             &x,
             &t,
             Loss::SoftmaxCrossEntropy,
@@ -178,7 +180,7 @@ async fn epoch(run: &mut Run) -> Result<Vec<f64>, wgconv::Error> {
             break;
         }
     }
-    let accuracy = accuracy(&mut run.model, &run.test).await?;
+    let accuracy = accuracy(&run.gpu, &mut run.model, &run.test).await?;
     let stopped = STOP.with(|s| s.get());
     Ok(vec![
         run.epoch as f64,
@@ -189,14 +191,18 @@ async fn epoch(run: &mut Run) -> Result<Vec<f64>, wgconv::Error> {
 }
 
 /// Test accuracy in eval mode, as `train::evaluate`, awaiting each read.
-async fn accuracy(model: &mut Sequential<Gpu>, data: &ImageSet) -> Result<f32, wgconv::Error> {
+async fn accuracy(
+    gpu: &Gpu,
+    model: &mut Sequential<Gpu>,
+    data: &ImageSet,
+) -> Result<f32, wgconv::Error> {
     model.eval();
     let all: Vec<usize> = (0..data.len()).collect();
     let mut right = 0usize;
     for chunk in all.chunks(EVAL_BATCH) {
         let part = data.subset(chunk);
-        let (x, _) = train::batch_tensors(model.backend(), &part)?;
-        let logits = model.forward(&x)?.to_vec_async().await?;
+        let (x, _) = train::batch_tensors(gpu, &part)?;
+        let logits = nn::predict(gpu, model, &x)?.to_vec_async().await?;
         let predicted = argmax_rows(&logits, data.classes);
         right += predicted
             .iter()

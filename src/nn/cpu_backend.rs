@@ -1,0 +1,456 @@
+//! [`Cpu`]: the CPU reference ([`crate::cpu`]) as a [`super::Backend`],
+//! in f32 (to train beside a GPU and compare step by step) or f64 (for
+//! finite-difference checks of any graph). Each op is an inherent method
+//! that wraps the reference function of the same name in shape checks.
+
+use super::backend::{BackendBase, BnGrads, HostAdamState};
+use crate::cpu::{self, CpuAdamState, CpuSgdState, Element};
+use crate::shape::{check_4d, check_dims, Pool2dGeometry, Pool2dParams};
+use crate::{Adam, BatchNorm, Conv2dGeometry, Conv2dParams, Error, Sgd};
+
+/// The CPU reference as a backend, in f32 or (for finite-difference
+/// checks) f64. Every op is the [`crate::cpu`] function of the same name.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Cpu<E = f32>(std::marker::PhantomData<E>);
+
+impl<E> Cpu<E> {
+    pub fn new() -> Self {
+        Cpu(std::marker::PhantomData)
+    }
+}
+
+/// A host array with its shape: the tensor of the [`Cpu`] backend.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CpuTensor<E = f32> {
+    shape: Vec<usize>,
+    /// The values, row-major.
+    pub data: Vec<E>,
+}
+
+impl<E: Element> CpuTensor<E> {
+    /// Fails unless `data` has exactly the elements of a non-empty shape
+    /// without zero dimensions.
+    pub fn new(shape: &[usize], data: Vec<E>) -> Result<Self, Error> {
+        if shape.is_empty() {
+            return Err(Error::BadRank {
+                op: "cpu tensor",
+                tensor: "tensor",
+                expected: 1,
+                shape: vec![],
+            });
+        }
+        if shape.contains(&0) {
+            return Err(Error::ZeroSize {
+                op: "cpu tensor",
+                tensor: "tensor",
+                shape: shape.to_vec(),
+            });
+        }
+        crate::shape::element_count("cpu tensor", shape)?;
+        cpu::check_len(shape, &data)?;
+        Ok(CpuTensor {
+            shape: shape.to_vec(),
+            data,
+        })
+    }
+
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+}
+
+fn same_shape<E>(op: &'static str, a: &CpuTensor<E>, b: &CpuTensor<E>) -> Result<(), Error> {
+    if a.shape == b.shape {
+        Ok(())
+    } else {
+        Err(Error::ShapeMismatch {
+            op,
+            tensor: "second operand",
+            expected: a.shape.clone(),
+            got: b.shape.clone(),
+        })
+    }
+}
+
+impl<E: Element + 'static> BackendBase for Cpu<E> {
+    type Tensor = CpuTensor<E>;
+    type SgdState = CpuSgdState<E>;
+    type AdamState = CpuAdamState<E>;
+
+    fn describe(&self) -> String {
+        format!("CPU reference ({})", std::any::type_name::<E>())
+    }
+    fn tensor(&self, shape: &[usize], data: &[f32]) -> Result<CpuTensor<E>, Error> {
+        CpuTensor::new(shape, data.iter().map(|&v| E::from_f64(v as f64)).collect())
+    }
+    fn to_vec(&self, t: &CpuTensor<E>) -> Result<Vec<f32>, Error> {
+        Ok(t.data.iter().map(|v| v.to_f64() as f32).collect())
+    }
+    fn shape<'a>(&self, t: &'a CpuTensor<E>) -> &'a [usize] {
+        &t.shape
+    }
+    fn reshape(&self, t: &CpuTensor<E>, shape: &[usize]) -> Result<CpuTensor<E>, Error> {
+        CpuTensor::new(shape, t.data.clone()).map_err(|_| Error::ShapeMismatch {
+            op: "reshape",
+            tensor: "new shape",
+            expected: t.shape.clone(),
+            got: shape.to_vec(),
+        })
+    }
+    fn sgd_state_to_host(&self, s: &CpuSgdState<E>) -> Result<Option<Vec<f32>>, Error> {
+        Ok(s.momentum_buffer.as_ref().map(|b| to_f32(b)))
+    }
+    fn sgd_state_from_host(
+        &self,
+        shape: &[usize],
+        momentum_buffer: Option<&[f32]>,
+    ) -> Result<CpuSgdState<E>, Error> {
+        Ok(CpuSgdState {
+            momentum_buffer: momentum_buffer.map(|v| from_f32(shape, v)).transpose()?,
+        })
+    }
+    fn adam_state_to_host(&self, s: &CpuAdamState<E>) -> Result<HostAdamState, Error> {
+        // A state that has stepped has both moments; a fresh one, none.
+        let moments = (s.step > 0).then(|| (to_f32(&s.exp_avg), to_f32(&s.exp_avg_sq)));
+        Ok((s.step, moments))
+    }
+    fn adam_state_from_host(
+        &self,
+        shape: &[usize],
+        state: HostAdamState,
+    ) -> Result<CpuAdamState<E>, Error> {
+        let (exp_avg, exp_avg_sq) = match &state.1 {
+            Some((m, v)) => (from_f32(shape, m)?, from_f32(shape, v)?),
+            None => (Vec::new(), Vec::new()),
+        };
+        Ok(CpuAdamState {
+            exp_avg,
+            exp_avg_sq,
+            step: state.0,
+        })
+    }
+}
+
+/// The ops, each the [`crate::cpu`] function of the same name on host arrays.
+impl<E: Element> Cpu<E> {
+    pub fn conv2d(
+        &self,
+        x: &CpuTensor<E>,
+        w: &CpuTensor<E>,
+        b: Option<&CpuTensor<E>>,
+        p: &Conv2dParams,
+    ) -> Result<CpuTensor<E>, Error> {
+        let g = Conv2dGeometry::new("conv2d", &x.shape, &w.shape, p)?;
+        let y = cpu::conv2d(
+            &x.data,
+            g.x_shape(),
+            &w.data,
+            g.w_shape(),
+            b.map(|b| &b.data[..]),
+            p,
+        )?;
+        CpuTensor::new(&g.y_shape(), y)
+    }
+    pub fn conv2d_input_grad(
+        &self,
+        dy: &CpuTensor<E>,
+        w: &CpuTensor<E>,
+        x_shape: [usize; 4],
+        p: &Conv2dParams,
+    ) -> Result<CpuTensor<E>, Error> {
+        let w_shape = check_4d("conv2d_input_grad", "weight", &w.shape)?;
+        let dx = cpu::conv2d_input_grad(&dy.data, &w.data, w_shape, x_shape, p)?;
+        CpuTensor::new(&x_shape, dx)
+    }
+    pub fn conv2d_weight_grad(
+        &self,
+        x: &CpuTensor<E>,
+        dy: &CpuTensor<E>,
+        w_shape: [usize; 4],
+        p: &Conv2dParams,
+    ) -> Result<CpuTensor<E>, Error> {
+        let x_shape = check_4d("conv2d_weight_grad", "input", &x.shape)?;
+        let dw = cpu::conv2d_weight_grad(&x.data, x_shape, &dy.data, w_shape, p)?;
+        CpuTensor::new(&w_shape, dw)
+    }
+    pub fn bias_grad(&self, dy: &CpuTensor<E>) -> Result<CpuTensor<E>, Error> {
+        let s = check_4d("bias_grad", "output gradient", &dy.shape)?;
+        CpuTensor::new(&[s[1]], cpu::bias_grad(&dy.data, s)?)
+    }
+    pub fn linear(
+        &self,
+        x: &CpuTensor<E>,
+        w: &CpuTensor<E>,
+        b: Option<&CpuTensor<E>>,
+    ) -> Result<CpuTensor<E>, Error> {
+        let xs = check_dims::<2>("linear", "input", &x.shape)?;
+        let ws = check_dims::<2>("linear", "weight", &w.shape)?;
+        let y = cpu::linear(&x.data, xs, &w.data, ws, b.map(|b| &b.data[..]))?;
+        CpuTensor::new(&[xs[0], ws[0]], y)
+    }
+    pub fn linear_input_grad(
+        &self,
+        dy: &CpuTensor<E>,
+        w: &CpuTensor<E>,
+    ) -> Result<CpuTensor<E>, Error> {
+        let ws = check_dims::<2>("linear_input_grad", "weight", &w.shape)?;
+        let n = check_dims::<2>("linear_input_grad", "output gradient", &dy.shape)?[0];
+        CpuTensor::new(&[n, ws[1]], cpu::linear_input_grad(&dy.data, &w.data, ws)?)
+    }
+    pub fn linear_weight_grad(
+        &self,
+        x: &CpuTensor<E>,
+        dy: &CpuTensor<E>,
+    ) -> Result<CpuTensor<E>, Error> {
+        let xs = check_dims::<2>("linear_weight_grad", "input", &x.shape)?;
+        let out = check_dims::<2>("linear_weight_grad", "output gradient", &dy.shape)?[1];
+        CpuTensor::new(
+            &[out, xs[1]],
+            cpu::linear_weight_grad(&x.data, xs, &dy.data, out)?,
+        )
+    }
+    pub fn linear_bias_grad(&self, dy: &CpuTensor<E>) -> Result<CpuTensor<E>, Error> {
+        let s = check_dims::<2>("linear_bias_grad", "output gradient", &dy.shape)?;
+        CpuTensor::new(&[s[1]], cpu::linear_bias_grad(&dy.data, s)?)
+    }
+    pub fn relu(&self, x: &CpuTensor<E>) -> Result<CpuTensor<E>, Error> {
+        CpuTensor::new(&x.shape, cpu::relu(&x.data))
+    }
+    pub fn relu_backward(
+        &self,
+        x: &CpuTensor<E>,
+        dy: &CpuTensor<E>,
+    ) -> Result<CpuTensor<E>, Error> {
+        same_shape("relu_backward", x, dy)?;
+        CpuTensor::new(&x.shape, cpu::relu_backward(&x.data, &dy.data)?)
+    }
+    pub fn sigmoid(&self, x: &CpuTensor<E>) -> Result<CpuTensor<E>, Error> {
+        CpuTensor::new(&x.shape, cpu::sigmoid(&x.data))
+    }
+    pub fn sigmoid_backward(
+        &self,
+        y: &CpuTensor<E>,
+        dy: &CpuTensor<E>,
+    ) -> Result<CpuTensor<E>, Error> {
+        same_shape("sigmoid_backward", y, dy)?;
+        CpuTensor::new(&y.shape, cpu::sigmoid_backward(&y.data, &dy.data)?)
+    }
+    pub fn max_pool2d(&self, x: &CpuTensor<E>, p: &Pool2dParams) -> Result<CpuTensor<E>, Error> {
+        let g = Pool2dGeometry::new("max_pool2d", &x.shape, p)?;
+        CpuTensor::new(&g.y_shape(), cpu::max_pool2d(&x.data, g.x_shape(), p)?)
+    }
+    pub fn max_pool2d_backward(
+        &self,
+        x: &CpuTensor<E>,
+        dy: &CpuTensor<E>,
+        p: &Pool2dParams,
+    ) -> Result<CpuTensor<E>, Error> {
+        let xs = check_4d("max_pool2d_backward", "input", &x.shape)?;
+        CpuTensor::new(
+            &x.shape,
+            cpu::max_pool2d_backward(&x.data, xs, &dy.data, p)?,
+        )
+    }
+    pub fn avg_pool2d(&self, x: &CpuTensor<E>, p: &Pool2dParams) -> Result<CpuTensor<E>, Error> {
+        let g = Pool2dGeometry::new("avg_pool2d", &x.shape, p)?;
+        CpuTensor::new(&g.y_shape(), cpu::avg_pool2d(&x.data, g.x_shape(), p)?)
+    }
+    pub fn avg_pool2d_backward(
+        &self,
+        dy: &CpuTensor<E>,
+        x_shape: [usize; 4],
+        p: &Pool2dParams,
+    ) -> Result<CpuTensor<E>, Error> {
+        CpuTensor::new(&x_shape, cpu::avg_pool2d_backward(&dy.data, x_shape, p)?)
+    }
+    pub fn global_avg_pool2d(&self, x: &CpuTensor<E>) -> Result<CpuTensor<E>, Error> {
+        let xs = check_4d("global_avg_pool2d", "input", &x.shape)?;
+        CpuTensor::new(&[xs[0], xs[1], 1, 1], cpu::global_avg_pool2d(&x.data, xs)?)
+    }
+    pub fn global_avg_pool2d_backward(
+        &self,
+        dy: &CpuTensor<E>,
+        x_shape: [usize; 4],
+    ) -> Result<CpuTensor<E>, Error> {
+        CpuTensor::new(
+            &x_shape,
+            cpu::global_avg_pool2d_backward(&dy.data, x_shape)?,
+        )
+    }
+    pub fn dropout(&self, x: &CpuTensor<E>, p: f32, seed: u64) -> Result<CpuTensor<E>, Error> {
+        CpuTensor::new(&x.shape, cpu::dropout(&x.data, p, seed)?)
+    }
+    pub fn dropout_backward(
+        &self,
+        dy: &CpuTensor<E>,
+        p: f32,
+        seed: u64,
+    ) -> Result<CpuTensor<E>, Error> {
+        CpuTensor::new(&dy.shape, cpu::dropout_backward(&dy.data, p, seed)?)
+    }
+    #[allow(clippy::too_many_arguments)]
+    pub fn batch_norm2d(
+        &self,
+        x: &CpuTensor<E>,
+        weight: &CpuTensor<E>,
+        bias: &CpuTensor<E>,
+        running_mean: &mut CpuTensor<E>,
+        running_var: &mut CpuTensor<E>,
+        training: bool,
+        cfg: &BatchNorm,
+    ) -> Result<(CpuTensor<E>, CpuTensor<E>), Error> {
+        let xs = check_4d("batch_norm2d", "input", &x.shape)?;
+        let (y, saved) = cpu::batch_norm2d(
+            &x.data,
+            xs,
+            &weight.data,
+            &bias.data,
+            &mut running_mean.data,
+            &mut running_var.data,
+            training,
+            cfg,
+        )?;
+        Ok((
+            CpuTensor::new(&x.shape, y)?,
+            CpuTensor::new(&[xs[1], 2], saved)?,
+        ))
+    }
+    pub fn batch_norm2d_backward(
+        &self,
+        x: &CpuTensor<E>,
+        dy: &CpuTensor<E>,
+        weight: &CpuTensor<E>,
+        saved: &CpuTensor<E>,
+        training: bool,
+    ) -> Result<BnGrads<CpuTensor<E>>, Error> {
+        let xs = check_4d("batch_norm2d_backward", "input", &x.shape)?;
+        let (dx, dw, db) =
+            cpu::batch_norm2d_backward(&x.data, xs, &dy.data, &weight.data, &saved.data, training)?;
+        Ok((
+            CpuTensor::new(&x.shape, dx)?,
+            CpuTensor::new(&[xs[1]], dw)?,
+            CpuTensor::new(&[xs[1]], db)?,
+        ))
+    }
+    /// `relu(batch_norm2d(x))`: the two reference ops one after the other.
+    #[allow(clippy::too_many_arguments)]
+    pub fn batch_norm2d_relu(
+        &self,
+        x: &CpuTensor<E>,
+        weight: &CpuTensor<E>,
+        bias: &CpuTensor<E>,
+        running_mean: &mut CpuTensor<E>,
+        running_var: &mut CpuTensor<E>,
+        training: bool,
+        cfg: &BatchNorm,
+    ) -> Result<(CpuTensor<E>, CpuTensor<E>), Error> {
+        let (y, stats) =
+            self.batch_norm2d(x, weight, bias, running_mean, running_var, training, cfg)?;
+        Ok((self.relu(&y)?, stats))
+    }
+    /// ReLU's backward pass from the fused op's output `y`, then batch norm's.
+    pub fn batch_norm2d_relu_backward(
+        &self,
+        x: &CpuTensor<E>,
+        y: &CpuTensor<E>,
+        dy: &CpuTensor<E>,
+        weight: &CpuTensor<E>,
+        saved: &CpuTensor<E>,
+        training: bool,
+    ) -> Result<BnGrads<CpuTensor<E>>, Error> {
+        let g = self.relu_backward(y, dy)?;
+        self.batch_norm2d_backward(x, &g, weight, saved, training)
+    }
+    pub fn softmax_cross_entropy(
+        &self,
+        z: &CpuTensor<E>,
+        t: &CpuTensor<E>,
+    ) -> Result<CpuTensor<E>, Error> {
+        same_shape("softmax_cross_entropy", z, t)?;
+        let s = check_dims::<2>("softmax_cross_entropy", "logits", &z.shape)?;
+        let loss = cpu::softmax_cross_entropy(&z.data, &t.data, s)?;
+        CpuTensor::new(&[1], vec![loss])
+    }
+    pub fn softmax_cross_entropy_backward(
+        &self,
+        z: &CpuTensor<E>,
+        t: &CpuTensor<E>,
+    ) -> Result<CpuTensor<E>, Error> {
+        same_shape("softmax_cross_entropy_backward", z, t)?;
+        let s = check_dims::<2>("softmax_cross_entropy_backward", "logits", &z.shape)?;
+        CpuTensor::new(
+            &z.shape,
+            cpu::softmax_cross_entropy_backward(&z.data, &t.data, s)?,
+        )
+    }
+    pub fn mse_loss(&self, y: &CpuTensor<E>, t: &CpuTensor<E>) -> Result<CpuTensor<E>, Error> {
+        same_shape("mse_loss", y, t)?;
+        CpuTensor::new(&[1], vec![cpu::mse_loss(&y.data, &t.data)?])
+    }
+    pub fn mse_loss_backward(
+        &self,
+        y: &CpuTensor<E>,
+        t: &CpuTensor<E>,
+    ) -> Result<CpuTensor<E>, Error> {
+        same_shape("mse_loss_backward", y, t)?;
+        CpuTensor::new(&y.shape, cpu::mse_loss_backward(&y.data, &t.data)?)
+    }
+    pub fn add_assign(&self, dst: &mut CpuTensor<E>, src: &CpuTensor<E>) -> Result<(), Error> {
+        same_shape("add_assign", dst, src)?;
+        cpu::add_assign(&mut dst.data, &src.data)
+    }
+    pub fn add(&self, a: &CpuTensor<E>, b: &CpuTensor<E>) -> Result<CpuTensor<E>, Error> {
+        same_shape("add", a, b)?;
+        CpuTensor::new(&a.shape, cpu::add(&a.data, &b.data)?)
+    }
+    pub fn mul(&self, a: &CpuTensor<E>, b: &CpuTensor<E>) -> Result<CpuTensor<E>, Error> {
+        same_shape("mul", a, b)?;
+        CpuTensor::new(&a.shape, cpu::mul(&a.data, &b.data)?)
+    }
+    pub fn mul_broadcast(&self, x: &CpuTensor<E>, s: &CpuTensor<E>) -> Result<CpuTensor<E>, Error> {
+        let g = crate::shape::BroadcastGeometry::new("mul_broadcast", &x.shape, &s.shape)?;
+        CpuTensor::new(&x.shape, cpu::mul_broadcast(&x.data, &s.data, g.block)?)
+    }
+    pub fn mul_broadcast_grad(
+        &self,
+        x: &CpuTensor<E>,
+        dy: &CpuTensor<E>,
+        s_shape: &[usize],
+    ) -> Result<CpuTensor<E>, Error> {
+        same_shape("mul_broadcast_grad", x, dy)?;
+        let g = crate::shape::BroadcastGeometry::new("mul_broadcast_grad", &x.shape, s_shape)?;
+        CpuTensor::new(
+            s_shape,
+            cpu::mul_broadcast_grad(&x.data, &dy.data, g.block)?,
+        )
+    }
+    pub fn sgd_step(
+        &self,
+        p: &mut CpuTensor<E>,
+        g: &CpuTensor<E>,
+        s: &mut CpuSgdState<E>,
+        cfg: &Sgd,
+    ) -> Result<(), Error> {
+        same_shape("sgd_step", p, g)?;
+        cpu::sgd_step(&mut p.data, &g.data, s, cfg)
+    }
+    pub fn adam_step(
+        &self,
+        p: &mut CpuTensor<E>,
+        g: &CpuTensor<E>,
+        s: &mut CpuAdamState<E>,
+        cfg: &Adam,
+    ) -> Result<(), Error> {
+        same_shape("adam_step", p, g)?;
+        cpu::adam_step(&mut p.data, &g.data, s, cfg)
+    }
+}
+
+fn to_f32<E: Element>(v: &[E]) -> Vec<f32> {
+    v.iter().map(|x| x.to_f64() as f32).collect()
+}
+
+fn from_f32<E: Element>(shape: &[usize], v: &[f32]) -> Result<Vec<E>, Error> {
+    cpu::check_len(shape, v)?;
+    Ok(v.iter().map(|&x| E::from_f64(x as f64)).collect())
+}

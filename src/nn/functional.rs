@@ -1,0 +1,316 @@
+//! The differentiable ops, as torch's `torch.nn.functional`: each runs
+//! the backend's forward op on [`Var`]s and registers, once, the gradient
+//! of every input (see [`super::graph`]). The ops without parameters are
+//! also methods of `Var` (`x.relu()`, `x.add(&y)`, `x.flatten()`, ...).
+//!
+//! A backward closure saves only tensors (never a `Var` or the graph, so
+//! the record holds no cycle) and computes the gradients its inputs need,
+//! in the order the hand-written backward passes ran before the graph
+//! existed (weight, bias, then input), so the same step gives the same
+//! bits.
+
+use super::graph::{Upstream, Var};
+use super::Backend;
+use crate::shape::{check_4d, Pool2dParams};
+use crate::{BatchNorm, Conv2dParams, Error};
+use std::rc::Rc;
+
+fn four(op: &'static str, shape: &[usize]) -> Result<[usize; 4], Error> {
+    check_4d(op, "input", shape)
+}
+
+/// `conv2d(x, w, b)` (torch's `F.conv2d`): `x` `[N, C, H, W]`, `w`
+/// `[K, C/groups, R, S]`, `b` `[K]`.
+pub fn conv2d<B: Backend>(
+    x: &Var<B>,
+    w: &Var<B>,
+    bias: Option<&Var<B>>,
+    p: &Conv2dParams,
+) -> Result<Var<B>, Error> {
+    const OP: &str = "conv2d";
+    let b = x.backend();
+    let y = b.conv2d(x.value(), w.value(), bias.map(Var::value), p)?;
+    let (xs, ws) = (x.shared(), w.shared());
+    let x_shape = four(OP, x.shape())?;
+    let w_shape = check_4d(OP, "weight", w.shape())?;
+    let p = *p;
+    let mut inputs = vec![x, w];
+    inputs.extend(bias);
+    let has_bias = bias.is_some();
+    x.graph()
+        .record(OP, &inputs, Rc::new(y), move |b, g, needs| {
+            let g = g.tensor();
+            let dw = needs[1]
+                .then(|| b.conv2d_weight_grad(&xs, g, w_shape, &p))
+                .transpose()?;
+            let db = (has_bias && needs[2]).then(|| b.bias_grad(g)).transpose()?;
+            let dx = needs[0]
+                .then(|| b.conv2d_input_grad(g, &ws, x_shape, &p))
+                .transpose()?;
+            let mut out = vec![dx, dw];
+            if has_bias {
+                out.push(db);
+            }
+            Ok(out)
+        })
+}
+
+/// `linear(x, w, b)` (torch's `F.linear`): `x · wᵀ + b`, `x` `[N, in]`,
+/// `w` `[out, in]`, `b` `[out]`.
+pub fn linear<B: Backend>(x: &Var<B>, w: &Var<B>, bias: Option<&Var<B>>) -> Result<Var<B>, Error> {
+    let b = x.backend();
+    let y = b.linear(x.value(), w.value(), bias.map(Var::value))?;
+    let (xs, ws) = (x.shared(), w.shared());
+    let mut inputs = vec![x, w];
+    inputs.extend(bias);
+    let has_bias = bias.is_some();
+    x.graph()
+        .record("linear", &inputs, Rc::new(y), move |b, g, needs| {
+            let g = g.tensor();
+            let dw = needs[1].then(|| b.linear_weight_grad(&xs, g)).transpose()?;
+            let db = (has_bias && needs[2])
+                .then(|| b.linear_bias_grad(g))
+                .transpose()?;
+            let dx = needs[0].then(|| b.linear_input_grad(g, &ws)).transpose()?;
+            let mut out = vec![dx, dw];
+            if has_bias {
+                out.push(db);
+            }
+            Ok(out)
+        })
+}
+
+/// torch's `F.batch_norm` over `[N, C, H, W]` with affine `weight` and
+/// `bias` `[C]`; in training mode it normalises with the batch's
+/// statistics and moves `running_mean` / `running_var` towards them, in
+/// eval mode it uses them. With `relu`, `relu(batch_norm(x))` in the same
+/// passes ([`Backend::batch_norm2d_relu`]).
+#[allow(clippy::too_many_arguments)]
+pub fn batch_norm2d<B: Backend>(
+    x: &Var<B>,
+    weight: &Var<B>,
+    bias: &Var<B>,
+    running_mean: &mut B::Tensor,
+    running_var: &mut B::Tensor,
+    training: bool,
+    cfg: &BatchNorm,
+    relu: bool,
+) -> Result<Var<B>, Error> {
+    let b = x.backend();
+    let (w, bv) = (weight.value(), bias.value());
+    let (y, stats) = if relu {
+        b.batch_norm2d_relu(x.value(), w, bv, running_mean, running_var, training, cfg)?
+    } else {
+        b.batch_norm2d(x.value(), w, bv, running_mean, running_var, training, cfg)?
+    };
+    let y = Rc::new(y);
+    let (xs, ws) = (x.shared(), weight.shared());
+    let ys = relu.then(|| y.clone());
+    let op = if relu {
+        "batch_norm2d_relu"
+    } else {
+        "batch_norm2d"
+    };
+    x.graph().record(op, &[x, weight, bias], y, move |b, g, _| {
+        let g = g.tensor();
+        let (dx, dw, db) = match &ys {
+            Some(y) => b.batch_norm2d_relu_backward(&xs, y, g, &ws, &stats, training)?,
+            None => b.batch_norm2d_backward(&xs, g, &ws, &stats, training)?,
+        };
+        Ok(vec![Some(dx), Some(dw), Some(db)])
+    })
+}
+
+/// The loss's gradient scaled by the upstream one, which is 1 when the
+/// loss is what `backward` started from.
+fn scaled<B: Backend>(b: &B, d: B::Tensor, g: &Upstream<B>) -> Result<B::Tensor, Error> {
+    if g.is_seed() {
+        Ok(d)
+    } else {
+        b.mul_broadcast(&d, g.tensor())
+    }
+}
+
+fn constant_targets<B: Backend>(op: &'static str, t: &Var<B>) -> Result<(), Error> {
+    if t.requires_grad() {
+        return Err(Error::InvalidParam {
+            op,
+            param: "targets",
+            message: "need no gradient: wgconv's losses differentiate the prediction only \
+                      (detach() the targets)"
+                .into(),
+        });
+    }
+    Ok(())
+}
+
+/// Cross-entropy of softmax(`z`) against target probabilities `t` (both
+/// `[N, classes]`; one-hot rows give torch's class-index form), mean over
+/// the batch: torch's `F.cross_entropy` with probability targets.
+pub fn cross_entropy<B: Backend>(z: &Var<B>, t: &Var<B>) -> Result<Var<B>, Error> {
+    const OP: &str = "cross_entropy";
+    constant_targets(OP, t)?;
+    let b = z.backend();
+    let loss = b.softmax_cross_entropy(z.value(), t.value())?;
+    let (zs, ts) = (z.shared(), t.shared());
+    z.graph()
+        .record(OP, &[z, t], Rc::new(loss), move |b, g, _| {
+            let d = b.softmax_cross_entropy_backward(&zs, &ts)?;
+            Ok(vec![Some(scaled(b, d, g)?), None])
+        })
+}
+
+/// Mean squared error over all elements (torch's `F.mse_loss`).
+pub fn mse_loss<B: Backend>(y: &Var<B>, t: &Var<B>) -> Result<Var<B>, Error> {
+    let b = y.backend();
+    let loss = b.mse_loss(y.value(), t.value())?;
+    let (ys, ts) = (y.shared(), t.shared());
+    y.graph()
+        .record("mse_loss", &[y, t], Rc::new(loss), move |b, g, needs| {
+            let d = scaled(b, b.mse_loss_backward(&ys, &ts)?, g)?;
+            let dt = if needs[1] {
+                Some(b.mul_broadcast(&d, &b.tensor(&[1], &[-1.0])?)?)
+            } else {
+                None
+            };
+            Ok(vec![Some(d), dt])
+        })
+}
+
+impl<B: Backend> Var<B> {
+    /// ReLU, `max(x, 0)` (NaN passes through, as in torch).
+    pub fn relu(&self) -> Result<Var<B>, Error> {
+        let y = self.backend().relu(self.value())?;
+        let xs = self.shared();
+        self.graph()
+            .record("relu", &[self], Rc::new(y), move |b, g, _| {
+                Ok(vec![Some(b.relu_backward(&xs, g.tensor())?)])
+            })
+    }
+
+    /// The logistic sigmoid `1 / (1 + e^−x)`.
+    pub fn sigmoid(&self) -> Result<Var<B>, Error> {
+        let y = Rc::new(self.backend().sigmoid(self.value())?);
+        let ys = y.clone();
+        self.graph().record("sigmoid", &[self], y, move |b, g, _| {
+            Ok(vec![Some(b.sigmoid_backward(&ys, g.tensor())?)])
+        })
+    }
+
+    /// `self + other`, both of one shape.
+    pub fn add(&self, other: &Var<B>) -> Result<Var<B>, Error> {
+        let y = self.backend().add(self.value(), other.value())?;
+        self.graph()
+            .record("add", &[self, other], Rc::new(y), move |_, g, needs| {
+                let g = g.tensor();
+                Ok(vec![
+                    needs[0].then(|| g.clone()),
+                    needs[1].then(|| g.clone()),
+                ])
+            })
+    }
+
+    /// `self · other` element-wise: of one shape, or `other` broadcast
+    /// over `self`'s trailing dimensions as torch broadcasts it (one value,
+    /// or `[N, C, 1, 1]` over `[N, C, H, W]`: a gate per channel).
+    pub fn mul(&self, other: &Var<B>) -> Result<Var<B>, Error> {
+        let b = self.backend();
+        let (xs, ss) = (self.shared(), other.shared());
+        if self.shape() == other.shape() {
+            let y = b.mul(self.value(), other.value())?;
+            return self
+                .graph()
+                .record("mul", &[self, other], Rc::new(y), move |b, g, needs| {
+                    let g = g.tensor();
+                    let da = needs[0].then(|| b.mul(g, &ss)).transpose()?;
+                    let db = needs[1].then(|| b.mul(g, &xs)).transpose()?;
+                    Ok(vec![da, db])
+                });
+        }
+        let y = b.mul_broadcast(self.value(), other.value())?;
+        let s_shape = other.shape().to_vec();
+        self.graph().record(
+            "mul_broadcast",
+            &[self, other],
+            Rc::new(y),
+            move |b, g, needs| {
+                let g = g.tensor();
+                let ds = needs[1]
+                    .then(|| b.mul_broadcast_grad(&xs, g, &s_shape))
+                    .transpose()?;
+                let dx = needs[0].then(|| b.mul_broadcast(g, &ss)).transpose()?;
+                Ok(vec![dx, ds])
+            },
+        )
+    }
+
+    /// The same values with another shape of as many elements (torch's
+    /// `reshape` / `view`).
+    pub fn reshape(&self, shape: &[usize]) -> Result<Var<B>, Error> {
+        let y = self.backend().reshape(self.value(), shape)?;
+        let x_shape = self.shape().to_vec();
+        self.graph()
+            .record("reshape", &[self], Rc::new(y), move |b, g, _| {
+                Ok(vec![Some(b.reshape(g.tensor(), &x_shape)?)])
+            })
+    }
+
+    /// `[N, ...]` to `[N, product of the rest]` (torch's `flatten(1)`).
+    pub fn flatten(&self) -> Result<Var<B>, Error> {
+        let s = self.shape();
+        let rest: usize = s.iter().skip(1).product();
+        let n = s.first().copied().unwrap_or(1);
+        self.reshape(&[n, rest])
+    }
+
+    /// torch's `F.max_pool2d(x, kernel, stride, padding)`: padding counts
+    /// as −∞; a window's gradient goes to its first maximum.
+    pub fn max_pool2d(&self, p: &Pool2dParams) -> Result<Var<B>, Error> {
+        let y = self.backend().max_pool2d(self.value(), p)?;
+        let (xs, p) = (self.shared(), *p);
+        self.graph()
+            .record("max_pool2d", &[self], Rc::new(y), move |b, g, _| {
+                Ok(vec![Some(b.max_pool2d_backward(&xs, g.tensor(), &p)?)])
+            })
+    }
+
+    /// torch's `F.avg_pool2d(x, kernel, stride, padding)` with
+    /// `count_include_pad=True`.
+    pub fn avg_pool2d(&self, p: &Pool2dParams) -> Result<Var<B>, Error> {
+        let y = self.backend().avg_pool2d(self.value(), p)?;
+        let x_shape = four("avg_pool2d", self.shape())?;
+        let p = *p;
+        self.graph()
+            .record("avg_pool2d", &[self], Rc::new(y), move |b, g, _| {
+                Ok(vec![Some(b.avg_pool2d_backward(
+                    g.tensor(),
+                    x_shape,
+                    &p,
+                )?)])
+            })
+    }
+
+    /// torch's `F.adaptive_avg_pool2d(x, 1)`: `[N, C, H, W]` to
+    /// `[N, C, 1, 1]`, the mean of each plane.
+    pub fn global_avg_pool2d(&self) -> Result<Var<B>, Error> {
+        let y = self.backend().global_avg_pool2d(self.value())?;
+        let x_shape = four("global_avg_pool2d", self.shape())?;
+        self.graph()
+            .record("global_avg_pool2d", &[self], Rc::new(y), move |b, g, _| {
+                Ok(vec![Some(
+                    b.global_avg_pool2d_backward(g.tensor(), x_shape)?,
+                )])
+            })
+    }
+
+    /// Training-mode dropout with drop probability `p` and the mask of
+    /// `seed` (see [`crate::Gpu::dropout`]); the caller applies it only in
+    /// training mode, as [`super::Dropout`] does.
+    pub fn dropout(&self, p: f32, seed: u64) -> Result<Var<B>, Error> {
+        let y = self.backend().dropout(self.value(), p, seed)?;
+        self.graph()
+            .record("dropout", &[self], Rc::new(y), move |b, g, _| {
+                Ok(vec![Some(b.dropout_backward(g.tensor(), p, seed)?)])
+            })
+    }
+}

@@ -15,6 +15,64 @@ fn scaled(rng: &mut Rng, len: usize, scale: f32) -> Vec<f32> {
     rng.floats(len).into_iter().map(|v| v * scale).collect()
 }
 
+/// `mul`, `mul_broadcast` (a gate per leading index, and a scalar) and
+/// `mul_broadcast_grad` against the reference, over runs of 1, 3, 4
+/// (the vec4 path), 7 and 16 elements per scale and shapes whose lengths
+/// are not multiples of the workgroup; a scale that does not broadcast is
+/// refused on every backend.
+#[test]
+fn products_match_reference() {
+    let shapes: [(&[usize], &[usize]); 7] = [
+        (&[3, 5, 1, 1], &[3, 5, 1, 1]),
+        (&[2, 3, 1, 3], &[2, 3, 1, 1]),
+        (&[4, 6, 2, 2], &[4, 6, 1, 1]),
+        (&[2, 5, 7], &[2, 5, 1]),
+        (&[3, 2, 4, 4], &[3, 2, 1, 1]),
+        (&[67, 3], &[1]),
+        (&[2, 9, 8, 8], &[2, 9, 1, 1]),
+    ];
+    for gpu in gpus() {
+        let mut rng = Rng::new(17);
+        for (x_shape, s_shape) in shapes {
+            let len: usize = x_shape.iter().product();
+            let s_len: usize = s_shape.iter().product();
+            let (x, y, s) = (rng.floats(len), rng.floats(len), rng.floats(s_len));
+            let ctx = |op: &str| format!("{op} {x_shape:?} x {s_shape:?} on {}", label(gpu));
+            let (xt, yt) = (
+                gpu.tensor(x_shape, &x).unwrap(),
+                gpu.tensor(x_shape, &y).unwrap(),
+            );
+            let st = gpu.tensor(s_shape, &s).unwrap();
+            let got = gpu.mul(&xt, &yt).unwrap().to_vec().unwrap();
+            assert_close(&ctx("mul"), x_shape, &got, &cpu::mul(&x, &y).unwrap(), true);
+            let got = gpu.mul_broadcast(&xt, &st).unwrap().to_vec().unwrap();
+            let want = cpu::mul_broadcast(&x, &s, len / s_len).unwrap();
+            assert_close(&ctx("mul_broadcast"), x_shape, &got, &want, true);
+            let got = gpu.mul_broadcast_grad(&xt, &yt, s_shape).unwrap();
+            assert_eq!(got.shape(), s_shape);
+            let want = cpu::mul_broadcast_grad(&x, &y, len / s_len).unwrap();
+            assert_close(
+                &ctx("mul_broadcast_grad"),
+                s_shape,
+                &got.to_vec().unwrap(),
+                &want,
+                false,
+            );
+        }
+        let x = gpu.tensor(&[2, 3, 4, 4], &[1.0; 96]).unwrap();
+        for bad in [&[2, 3, 2, 1][..], &[3, 1, 1, 1], &[2, 3]] {
+            let s = gpu.zeros(bad).unwrap();
+            let e = gpu.mul_broadcast(&x, &s).unwrap_err().to_string();
+            assert!(e.contains("does not broadcast"), "{bad:?}: {e}");
+        }
+    }
+    let c = wgconv::nn::Cpu::<f32>::new();
+    let x = wgconv::nn::CpuTensor::new(&[2, 3, 4, 4], vec![1.0; 96]).unwrap();
+    let s = wgconv::nn::CpuTensor::new(&[3, 1, 1, 1], vec![1.0; 3]).unwrap();
+    let e = c.mul_broadcast(&x, &s).unwrap_err().to_string();
+    assert!(e.contains("does not broadcast"), "{e}");
+}
+
 #[test]
 fn activations_match_reference() {
     for gpu in gpus() {

@@ -35,7 +35,15 @@ impl Gpu {
         // thread lease one of them before this work that uses it is queued.
         let pending = self.take_pending();
         let flushed = self.submit_batch(pending);
-        self.lock_batches().remove(&id);
+        let mut batches = self.lock_batches();
+        batches.remove(&id);
+        if batches.is_empty() {
+            // The last open batch is submitted: what waited in quarantine
+            // can be leased again (a loop of batched steps that leases
+            // nothing outside them would otherwise never reuse a buffer).
+            self.inner.release_quarantine();
+        }
+        drop(batches);
         let value = result?;
         flushed?;
         Ok(value)

@@ -74,6 +74,15 @@ impl Inner {
             .is_empty()
     }
 
+    /// Moves the buffers released during batches into the pool; called
+    /// with the batches locked, once none is open.
+    pub(crate) fn release_quarantine(&self) {
+        let mut pool = self.lock_pool();
+        for b in std::mem::take(&mut pool.quarantine) {
+            pool.put(b);
+        }
+    }
+
     fn release(&self, buffer: wgpu::Buffer) {
         let batch_open = self.any_batch_open();
         let mut pool = self.lock_pool();

@@ -201,6 +201,16 @@ pub fn save<B: Backend, M: Module<B> + ?Sized>(
     write_atomically(path, &bytes)
 }
 
+/// Writes named host tensors (any `state_dict`, e.g. one read with
+/// [`read_tensors`] and edited) to `path`, atomically, with `metadata`.
+pub fn save_tensors(
+    path: &Path,
+    tensors: &[(String, HostTensor)],
+    metadata: &[(&str, String)],
+) -> Result<(), Error> {
+    write_atomically(path, &serialize(path, tensors, metadata)?)
+}
+
 /// What a non-strict load left out (torch's `load_state_dict(strict=False)`
 /// result): the model's entries the file lacks, and the file's entries
 /// the model lacks.

@@ -1,9 +1,9 @@
 //! The benchmark, shared by `cargo bench` and `wgconv bench`: whole
-//! training steps (training.rs), and the shape suites of DESIGN.md, timed
-//! per op with GPU timestamps where the adapter has them (wall clock
-//! around submit-and-wait otherwise), warm-up
-//! excluded, median and spread of the repeats, GFLOP/s and GB/s from the
-//! geometry module, and the JSON schema of DESIGN.md.
+//! training steps (training.rs), and the shape suites of [`SHAPES`] (the
+//! README's table), timed per op with GPU timestamps where the adapter has
+//! them (wall clock around submit-and-wait otherwise), warm-up excluded,
+//! median and spread of the repeats, GFLOP/s and GB/s from the geometry
+//! module, written as the JSON rows of [`to_json`].
 
 mod training;
 pub use training::{
@@ -34,7 +34,8 @@ pub struct BenchShape {
     pub pad: u32,
 }
 
-// One row of the DESIGN.md table per call, in the table's column order.
+// One row of the shape table per call, in the README table's column order
+// (suite, name, N, C, H = W, K, R = S, stride, padding).
 #[allow(clippy::too_many_arguments)]
 const fn shape(
     suite: &'static str,
@@ -60,7 +61,9 @@ const fn shape(
     }
 }
 
-/// The shapes of DESIGN.md's benchmark table (ResNet-style layers).
+/// The benchmark shapes: the 5x5 / 3x3 / stride-2 seed, the small suite
+/// S1–S5 (MNIST-to-CIFAR-sized layers) and the large suite L1–L7
+/// (ResNet-50's layers at batch 32).
 pub const SHAPES: [BenchShape; 13] = [
     shape("seed", "seed", 1, 1, 5, 1, 3, 2, 0),
     shape("small", "S1", 64, 1, 28, 32, 3, 1, 1),
@@ -241,7 +244,7 @@ pub fn measure_cpu(shape: &BenchShape, op: ConvOp) -> Result<f64, Error> {
     Ok(start.elapsed().as_secs_f64() * 1e3)
 }
 
-/// The JSON array of DESIGN.md (`suite, shape, op, median_ms, gflops,
+/// The JSON array of results (`suite, shape, op, median_ms, gflops,
 /// adapter, backend, timer`), plus `min_ms`, `max_ms`, `samples`, `gbps`,
 /// `variant` (the policy), `kernel`, `algorithm`, `splits` and, when
 /// timed, `cpu_ms`.

@@ -7,10 +7,10 @@
 //! The op contract is written once, in the list at the end of this file:
 //! [`backend_ops!`] turns each entry into a method of [`Backend`], the
 //! forwarding to `Gpu`'s and `Cpu`'s inherent method of the same name,
-//! and `Profiled`'s timed wrapper (the entry's `moves` is the fewest bytes
-//! the op can move, for the memory-bound share of the train bench). A new
-//! op is its two inherent methods, one entry here, and its backward in
-//! [`super::functional`].
+//! and `Profiled`'s timed wrapper (the entry's `moves` is the fewest f32
+//! values the op can read and write, for the memory-bound share of the
+//! train bench). A new op is its two inherent methods, one entry here, and
+//! its backward in [`super::functional`].
 //!
 //! [`BackendBase`] holds what is not an op: tensors to and from the host,
 //! optimizer states for checkpoints, synchronisation, batching into one
@@ -184,10 +184,10 @@ impl BackendBase for Gpu {
 /// inherent method of the same name) and for [`Profiled`] (the inner
 /// backend's op, timed and filed under the current module scope).
 ///
-/// An entry reads `fn name(arg: Type, ...) -> Output, moves |n, out| bytes;`
-/// where `bytes` is the fewest bytes the op reads and writes, from `n(t)`
-/// (the elements of a tensor `t`) and its output `out` (0 for the GEMMs,
-/// which are compute-bound).
+/// An entry reads `fn name(arg: Type, ...) -> Output, moves |n, out| values;`
+/// where `values` is the fewest f32 values the op reads and writes, from
+/// `n(t)` (the elements of a tensor `t`) and its output `out` (0 for the
+/// GEMMs, which are compute-bound).
 macro_rules! backend_ops {
     ($(
         $(#[$doc:meta])*

@@ -101,6 +101,13 @@ pub enum Error {
     /// A blocking call where nothing may block (a browser's main thread);
     /// `call` has an `_async` form to await instead.
     Blocking { call: &'static str },
+    /// A training step's loss was not finite (NaN or infinite): the run
+    /// stopped there, before writing anything of that epoch.
+    Diverged {
+        epoch: usize,
+        step: usize,
+        loss: f32,
+    },
 }
 
 impl fmt::Display for Error {
@@ -200,6 +207,13 @@ impl fmt::Display for Error {
             Error::Blocking { call } => write!(
                 f,
                 "{call} waits for the GPU, which a browser cannot do: await {call}_async instead"
+            ),
+            Error::Diverged { epoch, step, loss } => write!(
+                f,
+                "training diverged: the loss of epoch {epoch}, step {step} is {loss}; the run \
+                 stopped there and wrote nothing of that epoch (a checkpoint of an earlier \
+                 epoch stays valid): lower the learning rate, or let the run go on with \
+                 --on-nan continue"
             ),
         }
     }

@@ -213,7 +213,9 @@ impl Pool2dGeometry {
             if s == 0 {
                 return bad("stride", format!("must be at least 1 along the {axis}"));
             }
-            if 2 * pad > k {
+            // In u64: a padding of 2^31 or more would wrap `2 * pad` in
+            // u32 and pass.
+            if 2 * u64::from(pad) > u64::from(k) {
                 return bad(
                     "padding",
                     format!("{pad} along the {axis} is more than half the kernel ({k}), which torch refuses"),

@@ -529,6 +529,20 @@ pub struct RunOptions {
     /// The architecture tag recorded in checkpoints (a resume from another
     /// architecture's checkpoint is refused).
     pub model_tag: String,
+    /// What a step whose loss is not finite does: stop the run with
+    /// [`Error::Diverged`] (the default), or go on.
+    pub on_nan: OnNan,
+}
+
+/// What [`train`] does when a step's loss is NaN or infinite.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OnNan {
+    /// Stop with [`Error::Diverged`], naming the epoch and step, before
+    /// anything of that epoch is written.
+    #[default]
+    Stop,
+    /// Train on (the run's reports show the NaN).
+    Continue,
 }
 
 /// The file a checkpoint folder holds.
@@ -679,6 +693,22 @@ pub fn train<T: Trainer>(
             message: "must be at least 1".into(),
         });
     }
+    for (set, what) in [(train, "training"), (test, "test")] {
+        if set.is_empty() {
+            return Err(Error::InvalidParam {
+                op: "train",
+                param: "data",
+                message: format!(
+                    "the {what} set holds no image: nothing to {}",
+                    if what == "test" {
+                        "evaluate"
+                    } else {
+                        "train on"
+                    }
+                ),
+            });
+        }
+    }
     if cfg.batch < model.shards() {
         return Err(Error::InvalidParam {
             op: "train",
@@ -694,9 +724,19 @@ pub fn train<T: Trainer>(
     let mut optimizer = Optimizer::new(cfg.optimizer)?;
     let base_lr = optimizer.lr();
     let steps_per_epoch = train.len().div_ceil(cfg.batch);
-    let schedule = cfg
-        .schedule
-        .resolve(base_lr, (cfg.epochs * steps_per_epoch) as u64);
+    let total_steps = cfg
+        .epochs
+        .checked_mul(steps_per_epoch)
+        .and_then(|t| u64::try_from(t).ok())
+        .ok_or_else(|| Error::InvalidParam {
+            op: "train",
+            param: "epochs",
+            message: format!(
+                "{} epochs of {steps_per_epoch} steps are more steps than can be counted",
+                cfg.epochs
+            ),
+        })?;
+    let schedule = cfg.schedule.resolve(base_lr, total_steps);
     schedule.validate()?;
     let mut rng = Rng::new(cfg.seed ^ 0x05ee_d0fb_a7c4);
     let mut reports: Vec<EpochReport> = Vec::new();
@@ -770,6 +810,13 @@ pub fn train<T: Trainer>(
             }
             let report = model.step(&batch, &mut optimizer)?;
             let loss = report.loss;
+            if !loss.is_finite() && run.on_nan == OnNan::Stop {
+                return Err(Error::Diverged {
+                    epoch,
+                    step: step + 1,
+                    loss,
+                });
+            }
             compute += report.compute_seconds;
             communication += report.communication_seconds;
             total += loss as f64;

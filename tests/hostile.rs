@@ -379,3 +379,84 @@ fn ten_thousand_hostile_calls() {
         assert!(gpu.check_usable().is_ok());
     }
 }
+
+/// Pooling windows, strides and paddings at and near `u32::MAX` (a
+/// padding of 2^31 or more once wrapped `2 · padding` past the check and
+/// the CPU reference then tried to allocate hundreds of GB): every pooling
+/// op on every adapter, and the CPU reference, refuses them with
+/// `InvalidParam` before any work. CI runs this file in a debug build too,
+/// where any overflow would panic.
+#[test]
+fn pooling_parameters_near_u32_max_are_refused_everywhere() {
+    use wgconv::Pool2dParams;
+    let edges = [
+        u32::MAX,
+        u32::MAX - 1,
+        1 << 31,
+        (1 << 31) + 1,
+        (1 << 31) - 1,
+        1 << 16,
+    ];
+    let mut cases = Vec::new();
+    for &e in &edges {
+        cases.push(Pool2dParams {
+            kernel: [3, 3],
+            stride: [1, 1],
+            padding: [e, 1],
+        });
+        cases.push(Pool2dParams {
+            kernel: [3, 3],
+            stride: [1, 1],
+            padding: [0, e],
+        });
+        cases.push(Pool2dParams {
+            kernel: [e, 2],
+            stride: [1, 1],
+            padding: [0, 0],
+        });
+        cases.push(Pool2dParams {
+            kernel: [2, 2],
+            stride: [e, 1],
+            padding: [1, 1],
+        });
+    }
+    let x_shape = [2, 3, 6, 6];
+    let x: Vec<f32> = (0..216).map(|i| i as f32).collect();
+    for p in &cases {
+        // The stride alone is legal (one window); everything else is not.
+        let legal = p.kernel == [2, 2] && p.padding == [1, 1];
+        let ctx = format!("{p:?}");
+        let cpu_max = cpu::max_pool2d(&x, x_shape, p);
+        let cpu_avg = cpu::avg_pool2d(&x, x_shape, p);
+        assert_eq!(cpu_max.is_ok(), legal, "cpu max_pool2d {ctx}: {cpu_max:?}");
+        assert_eq!(cpu_avg.is_ok(), legal, "cpu avg_pool2d {ctx}: {cpu_avg:?}");
+        if !legal {
+            for e in [cpu_max.unwrap_err(), cpu_avg.unwrap_err()] {
+                assert!(
+                    matches!(e, wgconv::Error::InvalidParam { .. }),
+                    "{ctx}: {e}"
+                );
+            }
+            let dy = vec![1.0; 2 * 3 * 6 * 6];
+            assert!(
+                cpu::max_pool2d_backward(&x, x_shape, &dy, p).is_err(),
+                "{ctx}"
+            );
+            assert!(cpu::avg_pool2d_backward(&dy, x_shape, p).is_err(), "{ctx}");
+        }
+        for gpu in gpus() {
+            let who = format!("{ctx} on {}", label(gpu));
+            let xt = gpu.tensor(&x_shape, &x).unwrap();
+            let y = gpu.max_pool2d(&xt, p);
+            assert_eq!(y.is_ok(), legal, "max_pool2d {who}");
+            let a = gpu.avg_pool2d(&xt, p);
+            assert_eq!(a.is_ok(), legal, "avg_pool2d {who}");
+            if !legal {
+                let dy = gpu.tensor(&[2, 3, 1, 1], &[1.0; 6]).unwrap();
+                assert!(gpu.max_pool2d_backward(&xt, &dy, p).is_err(), "{who}");
+                assert!(gpu.avg_pool2d_backward(&dy, x_shape, p).is_err(), "{who}");
+            }
+            assert!(gpu.check_usable().is_ok(), "{who}");
+        }
+    }
+}

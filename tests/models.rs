@@ -407,6 +407,7 @@ fn resume_matches<B: Backend>(b: B, tag: &str) {
         },
         stop_after: stop,
         model_tag: "block_model_digits".into(),
+        ..RunOptions::default()
     };
     let mut straight = (b.clone(), block_model_digits(b.clone(), 2));
     let straight_reports = train::train(
@@ -502,6 +503,7 @@ fn bad_checkpoints_are_refused() {
             resume: resume.then(|| dir.clone()),
             stop_after: Some(1),
             model_tag: tag.into(),
+            ..RunOptions::default()
         };
         train::train(&mut m, &train_set, &test_set, cfg, &opts, |_| {})
     };

@@ -10,8 +10,8 @@ use std::process::ExitCode;
 use wgconv::datasets::{FashionMnist, FASHION_MNIST_DIR};
 use wgconv::nn::{io, Backend, BackendBase, Cpu, DataParallel, Module, OptimizerConfig};
 use wgconv::train::{
-    self, EpochReport, Evaluation, ImageSet, Preset, Progress, RunOptions, Schedule, TrainConfig,
-    Trainer, TEST_IMAGES,
+    self, EpochReport, Evaluation, ImageSet, OnNan, Preset, Progress, RunOptions, Schedule,
+    TrainConfig, Trainer, TEST_IMAGES,
 };
 use wgconv::{Adam, Gpu, Sgd};
 
@@ -39,6 +39,14 @@ pub enum ModelName {
     Default,
     /// A small ResNet of BasicBlocks (28×28 inputs; for GPUs and long runs).
     Resnet,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OnNanName {
+    /// Stop the run, naming the epoch and step (exit status 1).
+    Stop,
+    /// Train on.
+    Continue,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -118,6 +126,10 @@ pub struct TrainArgs {
     /// Stop after this epoch, as an interrupted run (resume it later).
     #[arg(long)]
     stop_after: Option<usize>,
+    /// What a step whose loss is NaN or infinite does: stop the run before
+    /// anything of that epoch is written, or continue.
+    #[arg(long, value_enum, default_value = "stop")]
+    on_nan: OnNanName,
     /// Save the trained model (safetensors, torch state_dict names).
     #[arg(long)]
     save: Option<PathBuf>,
@@ -361,6 +373,10 @@ pub(crate) fn train_on<T: Trainer>(
         resume: args.resume.clone(),
         stop_after: args.stop_after,
         model_tag: preset.tag().to_string(),
+        on_nan: match args.on_nan {
+            OnNanName::Stop => OnNan::Stop,
+            OnNanName::Continue => OnNan::Continue,
+        },
     };
     let start = std::time::Instant::now();
     let mut bar = ProgressBar::hidden();

@@ -442,3 +442,41 @@ fn train_bench_profile_accounts_for_every_op() {
         assert_eq!(r.parameters, 9930, "{who}");
     }
 }
+
+#[cfg(target_os = "linux")]
+/// A write leaves no temporary file, and removes the ones killed writers
+/// left in the folder (`.NAME.tmpPID` of a process that is gone), but not
+/// those of a process still running.
+#[test]
+fn writes_remove_stale_temporary_files() {
+    let dir = std::env::temp_dir().join(format!("wgconv-tmp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // Process ids past Linux's limit (2^22) never run.
+    let stale = dir.join(".model.safetensors.tmp4999999");
+    let other = dir.join(".metrics.json.tmp4999998");
+    for f in [&stale, &other] {
+        std::fs::write(f, b"torn").unwrap();
+    }
+    let parent = std::os::unix::process::parent_id();
+    let running = dir.join(format!(".y.tmp{parent}"));
+    std::fs::write(&running, b"in flight").unwrap();
+    let cpu = Cpu::<f32>::new();
+    nn::io::save(
+        &cpu,
+        &small_cnn(cpu, 1),
+        &dir.join("model.safetensors"),
+        &[],
+    )
+    .unwrap();
+    let mut left: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        [format!(".y.tmp{parent}"), "model.safetensors".to_string()],
+        "stale temporaries left, or a running writer's removed"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -53,7 +53,7 @@ enum Command {
         #[arg(long, default_value = "auto")]
         variant: String,
         /// Timed repetitions per (shape, op), after 2 warm-up runs.
-        #[arg(long, default_value_t = 10)]
+        #[arg(long, default_value_t = 10, value_parser = at_least_one)]
         reps: usize,
         /// Only these ops (forward, input_grad, weight_grad), comma-separated.
         #[arg(long, value_delimiter = ',')]
@@ -344,4 +344,14 @@ fn run_bench(
         println!("wrote {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A count that must be at least 1 (`--reps`, `--stop-after`): 0 would
+/// run nothing and say nothing.
+pub(crate) fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
 }

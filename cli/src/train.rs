@@ -78,8 +78,9 @@ pub struct TrainArgs {
     #[arg(long)]
     batch: Option<usize>,
     /// Learning rate, the peak of one-cycle (default: 2e-3 digits, 3e-3
-    /// Fashion-MNIST, 0.05 sgd).
-    #[arg(long)]
+    /// Fashion-MNIST, 0.05 sgd). A negative value is read as a number (and
+    /// refused by the optimizer with its reason).
+    #[arg(long, allow_negative_numbers = true)]
     lr: Option<f32>,
     /// Update rule (default: adam for digits, adamw for Fashion-MNIST).
     #[arg(long, value_enum)]
@@ -124,7 +125,7 @@ pub struct TrainArgs {
     #[arg(long)]
     resume: Option<PathBuf>,
     /// Stop after this epoch, as an interrupted run (resume it later).
-    #[arg(long)]
+    #[arg(long, value_parser = super::at_least_one)]
     stop_after: Option<usize>,
     /// What a step whose loss is NaN or infinite does: stop the run before
     /// anything of that epoch is written, or continue.
@@ -335,6 +336,9 @@ pub(crate) fn train_on<T: Trainer>(
 ) -> CliResult {
     let preset = preset(args.data, args.model);
     let primary = model.is_primary();
+    if primary {
+        check_outputs(args)?;
+    }
     let (mut train_set, test_set) = load_data(args.data, args.data_path.as_deref(), cfg.seed)?;
     if train_set.image_shape != preset.image_shape() {
         return Err(format!(
@@ -362,15 +366,25 @@ pub(crate) fn train_on<T: Trainer>(
         test_set.len(),
         describe(cfg)
     ));
+    let mut resume = args.resume.clone();
     if let Some(dir) = &args.resume {
-        say(format!(
-            "resuming {}",
-            train::checkpoint_file(dir).display()
-        ));
+        let file = train::checkpoint_file(dir);
+        // A run that crashed before its first checkpoint is re-run with
+        // the same command: start it afresh, as torch-style tools do (in
+        // one process; the ranks of an MPI job read rank 0's file only).
+        if !args.distributed && !file.exists() {
+            say(format!(
+                "no checkpoint in {} yet: starting a fresh run",
+                dir.display()
+            ));
+            resume = None;
+        } else {
+            say(format!("resuming {}", file.display()));
+        }
     }
     let run = RunOptions {
         checkpoint: args.checkpoint.clone(),
-        resume: args.resume.clone(),
+        resume,
         stop_after: args.stop_after,
         model_tag: preset.tag().to_string(),
         on_nan: match args.on_nan {
@@ -450,6 +464,25 @@ pub(crate) fn train_on<T: Trainer>(
         seconds
     );
     print_confusion(&evaluation, &names);
+    // Every output is attempted, the model first: one that cannot be
+    // written does not cost the others.
+    let mut failures = Vec::new();
+    let mut wrote = |flag: &str, path: &Path, r: Result<(), Box<dyn std::error::Error>>| match r {
+        Ok(()) => println!("wrote {}", path.display()),
+        Err(e) => failures.push(format!("{flag} {}: {e}", path.display())),
+    };
+    if let Some(path) = &args.save {
+        let r = save_model(
+            b,
+            model,
+            path,
+            preset,
+            args.data,
+            cfg.seed,
+            evaluation.accuracy,
+        );
+        wrote("--save", path, r.map_err(Into::into));
+    }
     if let Some(path) = &args.metrics {
         let m = Metrics {
             data: data_tag(args.data),
@@ -464,27 +497,105 @@ pub(crate) fn train_on<T: Trainer>(
             train_images: train_set.len(),
             test_images: test_set.len(),
         };
-        io::write_atomically(path, serde_json::to_string_pretty(&m)?.as_bytes())?;
-        println!("wrote {}", path.display());
+        let r = serde_json::to_string_pretty(&m)
+            .map_err(Into::into)
+            .and_then(|text| io::write_atomically(path, text.as_bytes()).map_err(Into::into));
+        wrote("--metrics", path, r);
     }
     if let Some(path) = &args.plot {
         let title = format!("{} on {} ({adapter})", preset.tag(), data_tag(args.data));
-        super::plot::training_curves(path, &reports, &title)?;
-        println!("wrote {}", path.display());
-    }
-    if let Some(path) = &args.save {
-        save_model(
-            b,
-            model,
+        wrote(
+            "--plot",
             path,
-            preset,
-            args.data,
-            cfg.seed,
-            evaluation.accuracy,
-        )?;
-        println!("wrote {}", path.display());
+            super::plot::training_curves(path, &reports, &title),
+        );
+    }
+    if !failures.is_empty() {
+        return Err(format!(
+            "trained, but {} output(s) could not be written: {}",
+            failures.len(),
+            failures.join("; ")
+        )
+        .into());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Checks, before any data is read or any step runs, that every output
+/// can be written where it is asked for: the paths are distinct, none is
+/// a folder, each one's folder exists and takes a new file (the
+/// checkpoint folder is made now). A mistyped path then costs seconds,
+/// not the run.
+fn check_outputs(args: &TrainArgs) -> Result<(), String> {
+    let mut outputs: Vec<(&str, PathBuf)> = Vec::new();
+    if let Some(dir) = &args.checkpoint {
+        if dir.is_file() {
+            return Err(format!(
+                "--checkpoint {}: is a file; it names a folder to keep checkpoint.safetensors in",
+                dir.display()
+            ));
+        }
+        std::fs::create_dir_all(dir).map_err(|e| {
+            format!(
+                "--checkpoint {}: cannot make the folder: {e}",
+                dir.display()
+            )
+        })?;
+        writable("--checkpoint", dir)?;
+        outputs.push(("--checkpoint", train::checkpoint_file(dir)));
+    }
+    for (flag, path) in [
+        ("--save", &args.save),
+        ("--metrics", &args.metrics),
+        ("--plot", &args.plot),
+    ] {
+        let Some(path) = path else { continue };
+        if path.is_dir() {
+            return Err(format!(
+                "{flag} {}: is a folder, not a file",
+                path.display()
+            ));
+        }
+        let folder = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        if !folder.is_dir() {
+            return Err(format!(
+                "{flag} {}: the folder {} does not exist",
+                path.display(),
+                folder.display()
+            ));
+        }
+        writable(flag, &folder)?;
+        outputs.push((flag, path.clone()));
+    }
+    // Distinct as the file system sees them: a folder's canonical form
+    // and the file name.
+    let key = |p: &Path| {
+        let folder = p.parent().filter(|f| !f.as_os_str().is_empty());
+        let folder = folder.unwrap_or(Path::new(".")).canonicalize().ok();
+        (folder, p.file_name().map(|n| n.to_os_string()))
+    };
+    for (i, (flag_a, a)) in outputs.iter().enumerate() {
+        for (flag_b, b) in &outputs[i + 1..] {
+            if key(a) == key(b) {
+                return Err(format!(
+                    "{flag_a} and {flag_b} both name {}: each output needs a file of its own",
+                    b.display()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Fails unless a new file can be made in `folder` (made and removed).
+fn writable(flag: &str, folder: &Path) -> Result<(), String> {
+    let probe = folder.join(format!(".wgconv-write-test-{}", std::process::id()));
+    std::fs::write(&probe, b"")
+        .and_then(|_| std::fs::remove_file(&probe))
+        .map_err(|e| format!("{flag}: cannot write in {}: {e}", folder.display()))
 }
 
 fn save_model<B: Backend, M: Module<B>>(

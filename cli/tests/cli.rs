@@ -174,3 +174,154 @@ fn an_epoch_count_past_the_step_counter_is_refused() {
         &["epochs", "more steps than can be counted"],
     );
 }
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("wgconv-cli-{name}-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Output paths that cannot be written are refused before the data is
+/// read or a step runs (a mistyped `--metrics` folder once cost the whole
+/// run and the model with it), and so are outputs that would overwrite
+/// one another.
+#[test]
+fn bad_output_paths_are_refused_before_training() {
+    let dir = temp_dir("outputs");
+    let p = |name: &str| dir.join(name).display().to_string();
+    let train = |extra: &[&str], wanted: &[&str]| {
+        let out = Command::new(WGCONV)
+            .args(["train", "--cpu", "--epochs", "4"])
+            .args(extra)
+            .output()
+            .unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert!(!out.status.success(), "{extra:?} succeeded");
+        assert!(
+            !stdout.contains("epoch"),
+            "{extra:?} trained first: {stdout}"
+        );
+        for w in wanted {
+            assert!(
+                stderr.contains(w),
+                "{extra:?}: {stderr:?} does not say {w:?}"
+            );
+        }
+    };
+    let nodir = p("nodir/m.json");
+    train(
+        &["--metrics", &nodir, "--save", &p("m.safetensors")],
+        &["--metrics", "does not exist"],
+    );
+    train(&["--save", &p("x"), "--metrics", &p("x")], &["both name"]);
+    let ck = p("run");
+    let inside = p("run/checkpoint.safetensors");
+    train(&["--checkpoint", &ck, "--save", &inside], &["both name"]);
+    train(&["--save", &dir.display().to_string()], &["is a folder"]);
+    std::fs::write(dir.join("afile"), b"").unwrap();
+    train(&["--checkpoint", &p("afile")], &["is a file"]);
+    assert!(!dir.join("m.safetensors").exists());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// An output that fails at the end (its folder removed while the run
+/// trained) does not cost the others: the model is written first, and
+/// every failure is reported with a non-zero status.
+#[test]
+fn an_output_failing_at_the_end_still_leaves_the_model() {
+    use std::io::BufRead;
+    let dir = temp_dir("late");
+    let gone = dir.join("gone");
+    std::fs::create_dir_all(&gone).unwrap();
+    let model = dir.join("model.safetensors");
+    let mut child = Command::new(WGCONV)
+        .args(["train", "--cpu", "--epochs", "3", "--limit", "512"])
+        .args(["--metrics", gone.join("m.json").to_str().unwrap()])
+        .args(["--save", model.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    // Read to the end (a closed pipe would end the run another way).
+    for line in std::io::BufReader::new(stdout).lines() {
+        if line.unwrap().starts_with("epoch") && gone.exists() {
+            std::fs::remove_dir_all(&gone).unwrap();
+        }
+    }
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the lost metrics went unreported");
+    assert!(err.contains("--metrics"), "{err}");
+    assert!(model.exists(), "the model was not written: {err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `--resume` on a folder without a checkpoint yet (a run that crashed
+/// before its first epoch ended) starts afresh and says so.
+#[test]
+fn resume_without_a_checkpoint_starts_fresh() {
+    let dir = temp_dir("fresh");
+    let d = dir.display().to_string();
+    let out = Command::new(WGCONV)
+        .args(["train", "--cpu", "--epochs", "1", "--limit", "64"])
+        .args(["--checkpoint", &d, "--resume", &d])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("starting a fresh run"), "{stdout}");
+    assert!(dir.join("checkpoint.safetensors").exists());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Messages that once named the wrong cause: each names the real one.
+#[test]
+fn misleading_messages_name_the_real_cause() {
+    fails_saying(
+        &["train", "--devices", ""],
+        &["empty name", "all", "this machine has"],
+    );
+    let with_env = |key: &str, value: &str, wanted: &[&str]| {
+        let out = Command::new(WGCONV)
+            .args(["devices"])
+            .env(key, value)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{key}={value} succeeded");
+        for w in wanted {
+            assert!(err.contains(w), "{key}={value}: {err:?} does not say {w:?}");
+        }
+    };
+    with_env(
+        "WGPU_BACKEND",
+        "nonsense",
+        &["WGPU_BACKEND", "nonsense", "vulkan"],
+    );
+    with_env(
+        "WGCONV_VARIANT",
+        "nonsense",
+        &["WGCONV_VARIANT", "nonsense", "blocks_k4"],
+    );
+    fails_saying(&["train", "--cpu", "--lr", "-1"], &["lr"]);
+    let out = Command::new(WGCONV)
+        .args(["train", "--cpu", "--lr", "-1"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("unexpected argument"), "{err}");
+    fails_saying(&["bench", "--reps", "0"], &["--reps", "at least 1"]);
+    fails_saying(
+        &["train", "--cpu", "--stop-after", "0"],
+        &["--stop-after", "at least 1"],
+    );
+}

@@ -87,6 +87,47 @@ impl std::fmt::Debug for Gpu {
     }
 }
 
+/// `WGPU_BACKEND`, where set, must name only backends wgpu knows: an
+/// unknown name would leave no backend and read as "no adapter".
+fn check_backend_variable() -> Result<(), Error> {
+    let Ok(value) = std::env::var("WGPU_BACKEND") else {
+        return Ok(());
+    };
+    let unknown: Vec<&str> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|name| wgpu::Backends::from_comma_list(name).is_empty())
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(Error::InvalidParam {
+        op: "Gpu",
+        param: "WGPU_BACKEND",
+        message: format!(
+            "is {value:?}, which names no backend wgpu knows ({}): use vulkan, metal, dx12, \
+             gl or webgpu, comma-separated, or unset it for all of them",
+            unknown.join(", ")
+        ),
+    })
+}
+
+/// The policy `WGCONV_VARIANT` names (Auto where unset); a name
+/// [`Policy::parse`] does not take is an error, not Auto.
+fn policy_from_env() -> Result<Policy, Error> {
+    match std::env::var("WGCONV_VARIANT") {
+        Err(_) => Ok(Policy::default()),
+        Ok(v) => Policy::parse(&v).ok_or_else(|| Error::InvalidParam {
+            op: "Gpu",
+            param: "WGCONV_VARIANT",
+            message: format!(
+                "is {v:?}, which names no policy: one of {}",
+                Policy::names()
+            ),
+        }),
+    }
+}
+
 fn instance() -> wgpu::Instance {
     let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
     if std::env::var_os("WGPU_BACKEND").is_none() {
@@ -217,6 +258,8 @@ impl Gpu {
         name: &str,
         mode: DeviceLimits,
     ) -> Result<Vec<Gpu>, Error> {
+        check_backend_variable()?;
+        policy_from_env()?;
         let instance = instance();
         let adapters = instance.enumerate_adapters(wgpu::Backends::all()).await;
         let needle = name.to_lowercase();
@@ -267,6 +310,18 @@ impl Gpu {
         }
         let mut out = Vec::new();
         for name in spec.split(',').map(str::trim) {
+            if name.is_empty() {
+                let names: Vec<String> = Self::all()?.iter().map(Gpu::describe).collect();
+                return Err(Error::InvalidParam {
+                    op: "Gpu::devices",
+                    param: "devices",
+                    message: format!(
+                        "{spec:?} holds an empty name: give `all`, a count, or adapter names \
+                         separated by commas (this machine has: {})",
+                        names.join(", ")
+                    ),
+                });
+            }
             let needle = name.to_lowercase();
             let found = Self::all()?
                 .into_iter()
@@ -330,10 +385,7 @@ impl Gpu {
         }));
         let features = device.features();
         let limits = device.limits();
-        let policy = std::env::var("WGCONV_VARIANT")
-            .ok()
-            .and_then(|v| Policy::parse(&v))
-            .unwrap_or_default();
+        let policy = policy_from_env()?;
         let no_taps = wgpu::util::DeviceExt::create_buffer_init(
             &device,
             &wgpu::util::BufferInitDescriptor {

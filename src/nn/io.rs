@@ -76,26 +76,78 @@ pub fn state_dict<B: Backend, M: Module<B> + ?Sized>(
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same folder
-/// (flushed to disk, then renamed over `path`), so readers see the old
-/// file or the new one, never part of one.
+/// (flushed to disk, renamed over `path`, then the folder flushed so the
+/// rename itself survives a crash), so readers see the old file or the new
+/// one, never part of one. Temporary files that killed writers left in the
+/// folder (`.NAME.tmpPID` of a process that is gone) are removed first.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     let name = path
         .file_name()
         .ok_or_else(|| file_error(path, "not a file name"))?;
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    remove_stale_temporaries(folder);
     let mut tmp_name = std::ffi::OsString::from(".");
     tmp_name.push(name);
-    tmp_name.push(format!(".tmp{}", std::process::id()));
+    tmp_name.push(format!("{TMP}{}", std::process::id()));
     let tmp = path.with_file_name(tmp_name);
     let write = || -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
-        std::fs::rename(&tmp, path)
+        std::fs::rename(&tmp, path)?;
+        sync_folder(folder)
     };
     write().map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         file_error(path, e)
     })
+}
+
+/// The infix of a temporary file's name, before the writer's process id.
+const TMP: &str = ".tmp";
+
+/// Flushes a folder's entries (the rename) to disk where the system allows
+/// opening a folder (Unix); elsewhere the rename is as durable as the
+/// system makes it.
+fn sync_folder(folder: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::fs::File::open(folder)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = folder;
+        Ok(())
+    }
+}
+
+/// Removes `.NAME.tmpPID` files of writers that no longer run (checked in
+/// /proc on Linux; elsewhere nothing is removed, since a live writer's file
+/// must not be). Best effort: a file that cannot be removed stays.
+fn remove_stale_temporaries(folder: &Path) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let pid = name
+            .strip_prefix('.')
+            .and_then(|n| n.rsplit_once(TMP))
+            .and_then(|(_, pid)| pid.parse::<u32>().ok());
+        if let Some(pid) = pid {
+            let alive = pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists();
+            if !alive {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
 }
 
 fn serialize(

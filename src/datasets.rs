@@ -38,14 +38,21 @@ fn read_maybe_gz(path: &Path) -> Result<Vec<u8>, Error> {
     let name = path.display().to_string();
     let raw = std::fs::read(path).map_err(|e| bad(&name, e.to_string()))?;
     if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        flate2::read::GzDecoder::new(&raw[..])
-            .read_to_end(&mut out)
-            .map_err(|e| bad(&name, format!("corrupt gzip stream: {e}")))?;
-        Ok(out)
+        gunzip(&raw).map_err(|e| bad(&name, e))
     } else {
         Ok(raw)
     }
+}
+
+/// Every member of a gzip file, concatenated, as `gzip -d` reads it (a
+/// file written in parts has several); bytes after the last member that
+/// are not another member are an error, not ignored.
+pub fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .map_err(|e| format!("corrupt gzip stream (or bytes after it that are not gzip): {e}"))?;
+    Ok(out)
 }
 
 /// The sizes of an unsigned-byte IDX file of rank `rank`, and its data.

@@ -13,7 +13,6 @@ use crate::nn::{
 };
 use crate::rng::Rng;
 use crate::{Adam, Error, Pool2dParams};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Pixels per digit image (8×8) and classes (digits 0–9).
@@ -139,10 +138,8 @@ pub fn load_digits(path: &Path) -> Result<ImageSet, Error> {
 /// The digits from the bytes of `digits.csv.gz` (what the browser page
 /// fetches instead of reading a file).
 pub fn digits_from_gzip(bytes: &[u8]) -> Result<ImageSet, String> {
-    let mut text = String::new();
-    flate2::read::GzDecoder::new(bytes)
-        .read_to_string(&mut text)
-        .map_err(|e| format!("not a gzip CSV: {e}"))?;
+    let raw = crate::datasets::gunzip(bytes).map_err(|e| format!("not a gzip CSV: {e}"))?;
+    let text = String::from_utf8(raw).map_err(|e| format!("not a gzip CSV: {e}"))?;
     parse_digits(&text)
 }
 
@@ -744,6 +741,20 @@ pub fn train<T: Trainer>(
     let mut first_epoch = 1;
     if let (Some(dir), true) = (&run.resume, model.is_primary()) {
         let path = checkpoint_file(dir);
+        // The run's settings first: a checkpoint of another model or data
+        // set is named as such, not by the first tensor that does not fit.
+        let (_, saved) = io::read_tensors(&path)?;
+        for (key, ours) in &fingerprint {
+            match saved.get(&format!("run.{key}")) {
+                Some(theirs) if theirs != ours => {
+                    return Err(checkpoint_error(
+                        &path,
+                        format!("the checkpoint's {key} is {theirs}, this run's is {ours}"),
+                    ))
+                }
+                _ => {}
+            }
+        }
         let (b, m) = model.primary();
         let meta = io::load_checkpoint(b, &path, m, &mut optimizer)?;
         for (key, ours) in &fingerprint {

@@ -179,3 +179,37 @@ fn the_installed_fashion_mnist_has_its_published_sizes() {
         assert!((0.25..0.33).contains(&mean), "{split}: mean pixel {mean}");
     }
 }
+
+/// A gzip file of several members (what `cat a.gz b.gz` or a writer that
+/// flushes in parts makes, and `gzip -d` reads whole) is read whole, for
+/// IDX files and the digits CSV alike; bytes after the last member that
+/// are not gzip are an error naming the file, not silently dropped.
+#[test]
+fn multi_member_gzip_is_read_whole_and_trailing_junk_refused() {
+    let pixels: Vec<u8> = (0..2 * 3 * 4).map(|i| (i * 7) as u8).collect();
+    let images = idx(3, &[2, 3, 4], &pixels);
+    let (head, tail) = images.split_at(10);
+    let mut two = gz(head);
+    two.extend(gz(tail));
+    let dir = temp_dir("multigz");
+    let path = dir.join("two-members.gz");
+    std::fs::write(&path, &two).unwrap();
+    assert_eq!(read_idx_images(&path).unwrap().pixels, pixels);
+    let mut junk = gz(&images);
+    junk.extend(b"not gzip at all");
+    let path = dir.join("junk.gz");
+    std::fs::write(&path, &junk).unwrap();
+    let message = data_error(read_idx_images(&path), "junk.gz");
+    assert!(message.contains("gzip"), "{message}");
+    // The digits CSV: the shipped file split into two members.
+    let csv = wgconv::datasets::gunzip(&std::fs::read(wgconv::train::default_data_path()).unwrap())
+        .unwrap();
+    let (a, b) = csv.split_at(csv.len() / 2);
+    let mut parts = gz(a);
+    parts.extend(gz(b));
+    let digits = wgconv::train::digits_from_gzip(&parts).unwrap();
+    assert_eq!(digits.len(), 1797);
+    parts.extend(b"junk");
+    assert!(wgconv::train::digits_from_gzip(&parts).is_err());
+    std::fs::remove_dir_all(&dir).ok();
+}

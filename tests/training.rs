@@ -480,3 +480,105 @@ fn writes_remove_stale_temporary_files() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Files carry a CRC-32 of every tensor and of the metadata: a flipped bit
+/// in a tensor's bytes or an edited metadata value is refused, naming
+/// what failed; a file without checksums (PyTorch's) still loads. Loaded
+/// values are checked as torch needs them: a NaN parameter, a negative
+/// running variance, a negative Adam second moment are refused by name.
+#[test]
+fn damaged_or_impossible_files_are_refused() {
+    use nn::io::{self, HostTensor};
+    let dir = std::env::temp_dir().join(format!("wgconv-crc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cpu = Cpu::<f32>::new();
+    let model = small_cnn(cpu, 1);
+    let path = dir.join("m.safetensors");
+    io::save(&cpu, &model, &path, &[("seed", "1".into())]).unwrap();
+    let good = std::fs::read(&path).unwrap();
+    let load = |bytes: &[u8]| {
+        std::fs::write(&path, bytes).unwrap();
+        let mut m = small_cnn(cpu, 2);
+        io::load(&cpu, &mut m, &path)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    };
+    assert!(load(&good).is_ok());
+    let mut flipped = good.clone();
+    let last = flipped.len() - 1;
+    flipped[last] ^= 0x80; // the sign of the last value: still a valid f32
+    let e = load(&flipped).unwrap_err();
+    assert!(
+        e.contains("tensor") && e.contains("fails its checksum"),
+        "{e}"
+    );
+    let needle = b"\"seed\":\"1\"";
+    let at = good
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("the header holds the seed");
+    let mut edited = good.clone();
+    edited[at + needle.len() - 2] = b'7';
+    let e = load(&edited).unwrap_err();
+    assert!(e.contains("metadata fails its checksum"), "{e}");
+    // Values torch could not hold, in files whose checksums are right.
+    let mut entries = io::state_dict(&cpu, &model).unwrap();
+    if let HostTensor::F32(_, v) = &mut entries[0].1 {
+        v[3] = f32::NAN;
+    }
+    io::save_tensors(&path, &entries, &[]).unwrap();
+    let mut m = small_cnn(cpu, 2);
+    let e = io::load(&cpu, &mut m, &path).unwrap_err().to_string();
+    assert!(e.contains("0.weight[3] is NaN"), "{e}");
+    // A batch norm's running variance below 0.
+    let init = &mut Init::new(cpu, 1);
+    let mut bn = Sequential::new().push(wgconv::nn::BatchNorm2d::new(init, 3).unwrap());
+    let mut entries = io::state_dict(&cpu, &bn).unwrap();
+    for (name, t) in &mut entries {
+        if let (true, HostTensor::F32(_, v)) = (name.ends_with("running_var"), t) {
+            v[1] = -0.5;
+        }
+    }
+    io::save_tensors(&path, &entries, &[]).unwrap();
+    let e = io::load(&cpu, &mut bn, &path).unwrap_err().to_string();
+    assert!(e.contains("0.running_var[1] is -0.5"), "{e}");
+    // A checkpoint whose Adam second moment went negative.
+    let mut model = small_cnn(cpu, 3);
+    let mut opt = Optimizer::new(OptimizerConfig::Adam(Adam::default())).unwrap();
+    let (x, t) = inputs(5);
+    let (x, t) = (
+        cpu.tensor(&X_SHAPE, &x).unwrap(),
+        cpu.tensor(&[3, 5], &t).unwrap(),
+    );
+    nn::train_step(
+        &cpu,
+        &mut model,
+        &x,
+        &t,
+        Loss::SoftmaxCrossEntropy,
+        &mut opt,
+        false,
+    )
+    .unwrap();
+    let ck = dir.join("checkpoint.safetensors");
+    io::save_checkpoint(&cpu, &ck, &model, &opt, &[]).unwrap();
+    let (tensors, meta) = io::read_tensors(&ck).unwrap();
+    let mut entries: Vec<(String, HostTensor)> = tensors.into_iter().collect();
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, t) in &mut entries {
+        if let (true, HostTensor::F32(_, v)) = (name == "optimizer.6.bias.exp_avg_sq", t) {
+            v[0] = -1.0;
+        }
+    }
+    let meta: Vec<(&str, String)> = meta
+        .iter()
+        .filter(|(k, _)| !k.starts_with("wgconv.checksum"))
+        .map(|(k, v)| (k.as_str(), v.clone()))
+        .collect();
+    io::save_tensors(&ck, &entries, &meta).unwrap();
+    let e = io::load_checkpoint(&cpu, &ck, &mut model, &mut opt)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("optimizer.6.bias.exp_avg_sq[0] is -1"), "{e}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -224,6 +224,14 @@ fn class_names(data: DataName) -> Vec<&'static str> {
     }
 }
 
+/// `[C, H, W]` of a data set's images, known before it is read.
+fn data_image_shape(data: DataName) -> [usize; 3] {
+    match data {
+        DataName::Digits => Preset::Digits.image_shape(),
+        DataName::FashionMnist => [1, FashionMnist::SIDE, FashionMnist::SIDE],
+    }
+}
+
 fn data_tag(data: DataName) -> &'static str {
     match data {
         DataName::Digits => "digits",
@@ -675,6 +683,20 @@ fn eval_on<B: Backend>(backend: B, args: &EvalArgs) -> CliResult {
         (None, Some(p)) => p,
         (None, None) => preset(data, ModelName::Default),
     };
+    // Before any image is read: a model of one data set's images cannot
+    // classify another's.
+    if preset.image_shape() != data_image_shape(data) {
+        return Err(format!(
+            "{}: a {} model, which takes {:?} images; {} has {:?} images (give the --data \
+             it was trained on)",
+            args.load.display(),
+            preset.tag(),
+            preset.image_shape(),
+            data_tag(data),
+            data_image_shape(data)
+        )
+        .into());
+    }
     let mut model = preset.build(backend.clone(), 0)?;
     io::load(&backend, &mut model, &args.load).map_err(|e| {
         format!(

@@ -325,3 +325,32 @@ fn misleading_messages_name_the_real_cause() {
         &["--stop-after", "at least 1"],
     );
 }
+
+/// `eval` of a model for another data set's images says so, naming the
+/// file, before it reads a single image.
+#[test]
+fn eval_of_a_model_for_other_images_names_both() {
+    let dir = temp_dir("eval-other");
+    let model = dir.join("digits.safetensors");
+    let m = model.to_str().unwrap();
+    let out = Command::new(WGCONV)
+        .args([
+            "train", "--cpu", "--epochs", "1", "--limit", "64", "--save", m,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    fails_saying(
+        &["eval", "--cpu", "--load", m, "--data", "fashion-mnist"],
+        &[
+            "digits.safetensors",
+            "[1, 8, 8]",
+            "fashion-mnist has [1, 28, 28]",
+        ],
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

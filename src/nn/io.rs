@@ -170,10 +170,22 @@ fn serialize(
                 .map_err(|e| file_error(path, e))
         })
         .collect::<Result<Vec<_>, Error>>()?;
-    let info: HashMap<String, String> = metadata
+    let mut info: HashMap<String, String> = metadata
         .iter()
         .map(|(k, v)| (k.to_string(), v.clone()))
         .collect();
+    let sums: std::collections::BTreeMap<&str, String> = raw
+        .iter()
+        .map(|(name, _, _, bytes)| (name.as_str(), format!("{:08x}", crc32(bytes))))
+        .collect();
+    info.insert(
+        CHECKSUMS.to_string(),
+        serde_json::to_string(&sums).map_err(|e| file_error(path, e))?,
+    );
+    info.insert(
+        META_CHECKSUM.to_string(),
+        format!("{:08x}", metadata_checksum(&info)),
+    );
     let bytes = safetensors::serialize(views, Some(info)).map_err(|e| file_error(path, e))?;
     canonical_header(&bytes).map_err(|e| file_error(path, e))
 }
@@ -202,6 +214,74 @@ fn canonical_header(bytes: &[u8]) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
+/// The header key of every tensor's CRC-32 (a JSON object of name → 8
+/// hex digits), and of the CRC-32 of the rest of the metadata.
+const CHECKSUMS: &str = "wgconv.checksums";
+const META_CHECKSUM: &str = "wgconv.checksum.metadata";
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = flate2::Crc::new();
+    crc.update(bytes);
+    crc.sum()
+}
+
+/// CRC-32 of every metadata entry but [`META_CHECKSUM`], in key order
+/// (`key NUL value NUL`).
+fn metadata_checksum(metadata: &HashMap<String, String>) -> u32 {
+    let mut keys: Vec<&String> = metadata.keys().filter(|k| *k != META_CHECKSUM).collect();
+    keys.sort();
+    let mut crc = flate2::Crc::new();
+    for k in keys {
+        crc.update(k.as_bytes());
+        crc.update(&[0]);
+        crc.update(metadata[k].as_bytes());
+        crc.update(&[0]);
+    }
+    crc.sum()
+}
+
+/// Checks the checksums wgconv writes into every file: each tensor's
+/// bytes, and the metadata. A file without them (PyTorch's) passes; one
+/// with them must match everywhere.
+fn verify_checksums(
+    path: &Path,
+    file: &SafeTensors<'_>,
+    metadata: &HashMap<String, String>,
+) -> Result<(), Error> {
+    let damaged = |what: String| {
+        file_error(
+            path,
+            format!("{what} fails its checksum: the file is damaged (a flipped bit, or an edit)"),
+        )
+    };
+    match (metadata.get(META_CHECKSUM), metadata.get(CHECKSUMS)) {
+        (None, None) => return Ok(()),
+        (Some(sum), _) if *sum != format!("{:08x}", metadata_checksum(metadata)) => {
+            return Err(damaged("the metadata".into()))
+        }
+        (None, Some(_)) | (Some(_), None) => return Err(damaged("the metadata".into())),
+        _ => {}
+    }
+    let sums: HashMap<String, String> = metadata
+        .get(CHECKSUMS)
+        .map(|s| serde_json::from_str(s))
+        .transpose()
+        .map_err(|_| damaged("the metadata".into()))?
+        .unwrap_or_default();
+    let mut names = 0;
+    for (name, view) in file.tensors() {
+        names += 1;
+        match sums.get(&name) {
+            Some(sum) if *sum == format!("{:08x}", crc32(view.data())) => {}
+            _ => return Err(damaged(format!("tensor {name}"))),
+        }
+    }
+    if sums.len() != names {
+        return Err(damaged("the list of tensors".into()));
+    }
+    Ok(())
+}
+
 /// A safetensors file's tensors by name, and its metadata.
 pub type FileContents = (HashMap<String, HostTensor>, HashMap<String, String>);
 
@@ -210,6 +290,8 @@ pub fn read_tensors(path: &Path) -> Result<FileContents, Error> {
     let bytes = std::fs::read(path).map_err(|e| file_error(path, e))?;
     let file = SafeTensors::deserialize(&bytes).map_err(|e| file_error(path, e))?;
     let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| file_error(path, e))?;
+    let metadata = header.metadata().clone().unwrap_or_default();
+    verify_checksums(path, &file, &metadata)?;
     let mut out = HashMap::new();
     for (name, view) in file.tensors() {
         let t = match view.dtype() {
@@ -238,7 +320,7 @@ pub fn read_tensors(path: &Path) -> Result<FileContents, Error> {
         };
         out.insert(name, t);
     }
-    Ok((out, header.metadata().clone().unwrap_or_default()))
+    Ok((out, metadata))
 }
 
 /// Writes the model's `state_dict` to `path`, with `metadata` in the file
@@ -367,6 +449,7 @@ fn stage<B: Backend, M: Module<B> + ?Sized>(
                 None
             }
             (Some(HostTensor::F32(s, v)), Some(shape)) if s == shape => {
+                check_values(path, name, v)?;
                 Some(Staging::Tensor(b.tensor(shape, v)?))
             }
             (Some(HostTensor::F32(s, _)), Some(shape)) => {
@@ -408,6 +491,31 @@ fn stage<B: Backend, M: Module<B> + ?Sized>(
     }
     report.unexpected = extra;
     Ok(Staged { values, report })
+}
+
+/// What torch needs of a loaded value: finite everywhere, and a running
+/// variance (or Adam's second moment) never below 0. Names the first bad
+/// element.
+fn check_values(path: &Path, name: &str, v: &[f32]) -> Result<(), Error> {
+    let non_negative = name.ends_with("running_var") || name.ends_with("exp_avg_sq");
+    let bad = v
+        .iter()
+        .position(|x| !x.is_finite() || (non_negative && *x < 0.0));
+    match bad {
+        None => Ok(()),
+        Some(i) => Err(file_error(
+            path,
+            format!(
+                "{name}[{i}] is {}, which {}",
+                v[i],
+                if non_negative {
+                    "a variance cannot be (it must be finite and at least 0)"
+                } else {
+                    "a model cannot hold (values must be finite)"
+                }
+            ),
+        )),
+    }
 }
 
 const MODEL: &str = "model.";
@@ -496,7 +604,10 @@ pub fn load_checkpoint<B: Backend, M: Module<B> + ?Sized>(
     for (name, t) in tensors {
         if let Some(rest) = name.strip_prefix(OPTIMIZER) {
             match t {
-                HostTensor::F32(s, v) => state.tensors.push((rest.to_string(), s, v)),
+                HostTensor::F32(s, v) => {
+                    check_values(path, &name, &v)?;
+                    state.tensors.push((rest.to_string(), s, v))
+                }
                 HostTensor::Count(n) => state.steps.push((rest.to_string(), n)),
             }
         } else if name.starts_with(MODEL) {

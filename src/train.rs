@@ -96,6 +96,18 @@ impl ImageSet {
         }
     }
 
+    /// The data set's identity as read: a CRC-32 of every pixel's bits and
+    /// every label, in order, as 8 hex digits. Two sets of the same size
+    /// but other images (another file, another split) differ.
+    pub fn identity(&self) -> String {
+        let mut crc = flate2::Crc::new();
+        crc.update(bytemuck::cast_slice::<f32, u8>(&self.images));
+        for &l in &self.labels {
+            crc.update(&(l as u64).to_le_bytes());
+        }
+        format!("{:08x}", crc.sum())
+    }
+
     /// The first `count` images (all of them if there are fewer).
     pub fn first(&self, count: usize) -> ImageSet {
         let all: Vec<usize> = (0..count.min(self.len())).collect();
@@ -552,6 +564,7 @@ fn fingerprint(cfg: &TrainConfig, tag: &str, train: &ImageSet) -> Vec<(&'static 
     let mut f = vec![
         ("model", tag.to_string()),
         ("train_images", train.len().to_string()),
+        ("train_data", train.identity()),
         ("batch", cfg.batch.to_string()),
         ("augment", cfg.augment.to_string()),
         ("seed", cfg.seed.to_string()),

@@ -525,6 +525,25 @@ fn bad_checkpoints_are_refused() {
         message.contains("the checkpoint's model is block, this run's is digits"),
         "{message}"
     );
+    // Other training images of the same count (another file, another
+    // split): the data set's identity is in the fingerprint.
+    let other_images = {
+        let mut t = train_set.clone();
+        t.images[0] += 0.5;
+        t
+    };
+    let message = model_file_error({
+        let mut m = (b, block_model_digits(b, 1));
+        let opts = RunOptions {
+            checkpoint: Some(dir.clone()),
+            resume: Some(dir.clone()),
+            stop_after: Some(1),
+            model_tag: "block".into(),
+            ..RunOptions::default()
+        };
+        train::train(&mut m, &other_images, &test_set, &cfg, &opts, |_| {})
+    });
+    assert!(message.contains("train_data"), "{message}");
     // Torn (truncated) and corrupted files.
     std::fs::write(&file, &good[..good.len() / 2]).unwrap();
     model_file_error(run(true, &cfg, "block", 1));

@@ -488,6 +488,7 @@ pub(crate) fn train_on<T: Trainer>(
             args.data,
             cfg.seed,
             evaluation.accuracy,
+            &test_set.identity(),
         );
         wrote("--save", path, r.map_err(Into::into));
     }
@@ -606,6 +607,7 @@ fn writable(flag: &str, folder: &Path) -> Result<(), String> {
         .map_err(|e| format!("{flag}: cannot write in {}: {e}", folder.display()))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn save_model<B: Backend, M: Module<B>>(
     b: &B,
     model: &M,
@@ -614,6 +616,7 @@ fn save_model<B: Backend, M: Module<B>>(
     data: DataName,
     seed: u64,
     accuracy: f32,
+    test_data: &str,
 ) -> Result<(), wgconv::Error> {
     io::save(
         b,
@@ -624,6 +627,7 @@ fn save_model<B: Backend, M: Module<B>>(
             ("data", data_tag(data).to_string()),
             ("seed", seed.to_string()),
             ("test_accuracy", accuracy.to_string()),
+            ("test_data", test_data.to_string()),
         ],
     )
 }
@@ -679,6 +683,16 @@ fn eval_on<B: Backend>(backend: B, args: &EvalArgs) -> CliResult {
         }
     };
     let preset = match (args.model, tagged) {
+        (Some(m), Some(t)) if preset(data, m) != t => {
+            return Err(format!(
+                "{}: this file is a {} model; --model {m:?} with --data {} builds {}",
+                args.load.display(),
+                t.tag(),
+                data_tag(data),
+                preset(data, m).tag()
+            )
+            .into())
+        }
         (Some(m), _) => preset(data, m),
         (None, Some(p)) => p,
         (None, None) => preset(data, ModelName::Default),
@@ -711,6 +725,21 @@ fn eval_on<B: Backend>(backend: B, args: &EvalArgs) -> CliResult {
         .or(saved_seed)
         .unwrap_or(TrainConfig::default().seed);
     let (_, test_set) = load_data(data, args.data_path.as_deref(), seed)?;
+    // The test images the model was evaluated on when it was saved: another
+    // split (another seed, another file) would include training images.
+    if let Some(saved) = meta.get("test_data") {
+        if *saved != test_set.identity() {
+            return Err(format!(
+                "{}: these test images are not the ones this model was tested on when it was \
+                 saved (split seed {seed}, data identity {} against {saved}): another seed or \
+                 data file would test it on images it trained on; give the training run's \
+                 --seed and data",
+                args.load.display(),
+                test_set.identity()
+            )
+            .into());
+        }
+    }
     let evaluation = train::evaluate(&backend, &mut model, &test_set)?;
     println!(
         "{}: test accuracy {:.2} % on {} {} test images ({}) on {adapter}",

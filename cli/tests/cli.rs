@@ -354,3 +354,42 @@ fn eval_of_a_model_for_other_images_names_both() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A model file records the identity of the test images it was evaluated
+/// on; `eval` with another split (another `--seed`) would test it on
+/// images it trained on, and is refused.
+#[test]
+fn eval_on_another_split_is_refused() {
+    let dir = temp_dir("eval-split");
+    let model = dir.join("m.safetensors");
+    let m = model.to_str().unwrap();
+    let out = Command::new(WGCONV)
+        .args([
+            "train", "--cpu", "--epochs", "1", "--limit", "64", "--save", m,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ok = Command::new(WGCONV)
+        .args(["eval", "--cpu", "--load", m])
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    fails_saying(
+        &["eval", "--cpu", "--load", m, "--seed", "2"],
+        &[
+            "m.safetensors",
+            "not the ones this model was tested on",
+            "seed 2",
+        ],
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

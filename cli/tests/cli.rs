@@ -326,16 +326,13 @@ fn misleading_messages_name_the_real_cause() {
     );
 }
 
-/// `eval` of a model for another data set's images says so, naming the
-/// file, before it reads a single image.
-#[test]
-fn eval_of_a_model_for_other_images_names_both() {
-    let dir = temp_dir("eval-other");
-    let model = dir.join("digits.safetensors");
-    let m = model.to_str().unwrap();
+/// A digits model trained for one epoch on 64 images (seed 1), saved in
+/// `dir` as `name`.
+fn trained_digits_model(dir: &std::path::Path, name: &str) -> String {
+    let model = dir.join(name).display().to_string();
     let out = Command::new(WGCONV)
         .args([
-            "train", "--cpu", "--epochs", "1", "--limit", "64", "--save", m,
+            "train", "--cpu", "--epochs", "1", "--limit", "64", "--save", &model,
         ])
         .output()
         .unwrap();
@@ -344,12 +341,29 @@ fn eval_of_a_model_for_other_images_names_both() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    model
+}
+
+/// `eval` of a model for another data set's images, or with a `--model`
+/// the file is not, says so, naming the file, before it reads an image.
+#[test]
+fn eval_of_a_model_for_other_images_names_both() {
+    let dir = temp_dir("eval-other");
+    let m = trained_digits_model(&dir, "digits.safetensors");
     fails_saying(
-        &["eval", "--cpu", "--load", m, "--data", "fashion-mnist"],
+        &["eval", "--cpu", "--load", &m, "--data", "fashion-mnist"],
         &[
             "digits.safetensors",
             "[1, 8, 8]",
             "fashion-mnist has [1, 28, 28]",
+        ],
+    );
+    fails_saying(
+        &["eval", "--cpu", "--load", &m, "--model", "resnet"],
+        &[
+            "digits.safetensors",
+            "this file is a wgconv.digits_cnn.v1 model",
+            "resnet",
         ],
     );
     std::fs::remove_dir_all(&dir).ok();
@@ -361,21 +375,9 @@ fn eval_of_a_model_for_other_images_names_both() {
 #[test]
 fn eval_on_another_split_is_refused() {
     let dir = temp_dir("eval-split");
-    let model = dir.join("m.safetensors");
-    let m = model.to_str().unwrap();
-    let out = Command::new(WGCONV)
-        .args([
-            "train", "--cpu", "--epochs", "1", "--limit", "64", "--save", m,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let m = trained_digits_model(&dir, "m.safetensors");
     let ok = Command::new(WGCONV)
-        .args(["eval", "--cpu", "--load", m])
+        .args(["eval", "--cpu", "--load", &m])
         .output()
         .unwrap();
     assert!(
@@ -384,7 +386,7 @@ fn eval_on_another_split_is_refused() {
         String::from_utf8_lossy(&ok.stderr)
     );
     fails_saying(
-        &["eval", "--cpu", "--load", m, "--seed", "2"],
+        &["eval", "--cpu", "--load", &m, "--seed", "2"],
         &[
             "m.safetensors",
             "not the ones this model was tested on",

@@ -25,6 +25,7 @@
 pub mod bench;
 pub mod check;
 pub mod cpu;
+pub mod data;
 pub mod datasets;
 mod error;
 mod gpu;

@@ -5,11 +5,14 @@
 //! Generic over the [`Backend`], so `--cpu` runs the very same training on
 //! the CPU reference.
 
+use crate::data::loader::Batches;
+use crate::data::{Dataset, LoaderOptions};
 use crate::datasets::FashionMnist;
 use crate::nn::{
-    argmax_rows, io, one_hot, predict, train_step, AdaptiveAvgPool2d, Backend, BasicBlock,
-    BatchNorm2d, Conv2d, DataParallel, Dropout, Flatten, Forward, Init, Linear, Loss, LrSchedule,
-    MaxPool2d, ModuleExt, Optimizer, OptimizerConfig, Relu, Sequential, StepReport,
+    argmax_rows, io, one_hot, predict, train_step, train_step_deferred, AdaptiveAvgPool2d,
+    Backend, BasicBlock, BatchNorm2d, Conv2d, DataParallel, Dropout, Flatten,
+    Forward, Init, Linear, Loss, LrSchedule, MaxPool2d, ModuleExt, Optimizer, OptimizerConfig,
+    Relu, Sequential, StepReport,
 };
 use crate::rng::Rng;
 use crate::{Adam, Error, Pool2dParams};
@@ -252,21 +255,59 @@ impl Preset {
         }
     }
 
-    /// Builds the model with weights drawn from `seed`, in the order of
-    /// its layers (each draws what PyTorch's initialisation draws).
+    /// Builds the model for its own image shape and 10 classes, with
+    /// weights drawn from `seed` ([`Preset::build_for`]).
     pub fn build<B: Backend>(self, backend: B, seed: u64) -> Result<Sequential<B>, Error> {
+        self.build_for(backend, seed, self.image_shape(), CLASSES)
+    }
+
+    /// Builds the model for images of `[C, H, W]` and `classes` classes,
+    /// with weights drawn from `seed` in the order of its layers (each
+    /// draws what PyTorch's initialisation draws). Only the first
+    /// convolution's input channels and the sizes of the linear layers
+    /// after a flatten change with the shape; the image must be large
+    /// enough for the model's downsampling.
+    pub fn build_for<B: Backend>(
+        self,
+        backend: B,
+        seed: u64,
+        image_shape: [usize; 3],
+        classes: usize,
+    ) -> Result<Sequential<B>, Error> {
+        let [c, h, w] = image_shape;
+        // The smallest side each model's strides and pools leave above 0.
+        let min_side = match self {
+            Preset::Digits => 1,
+            Preset::Fashion => 4,
+            Preset::Resnet => 1,
+        };
+        if c == 0 || h < min_side || w < min_side || classes < 2 {
+            return Err(Error::InvalidParam {
+                op: "Preset::build_for",
+                param: "image_shape",
+                message: format!(
+                    "the {self:?} model needs images of at least {min_side}x{min_side} with \
+                     channels and 2 classes or more; got {image_shape:?} and {classes} classes"
+                ),
+            });
+        }
         let init = &mut Init::new(backend, seed);
         let pool = || MaxPool2d(Pool2dParams::window(2));
         Ok(match self {
             Preset::Digits => Sequential::new()
-                .push(Conv2d::square(init, 1, 16, 3, 1, 1, true)?)
+                .push(Conv2d::square(init, c, 16, 3, 1, 1, true)?)
                 .push(Relu)
                 .push(Conv2d::square(init, 16, 32, 3, 2, 1, true)?)
                 .push(Relu)
                 .push(Flatten)
-                .push(Linear::new(init, 32 * 4 * 4, CLASSES, true)?),
+                .push(Linear::new(
+                    init,
+                    32 * h.div_ceil(2) * w.div_ceil(2),
+                    classes,
+                    true,
+                )?),
             Preset::Fashion => Sequential::new()
-                .push(Conv2d::square(init, 1, 32, 3, 1, 1, false)?)
+                .push(Conv2d::square(init, c, 32, 3, 1, 1, false)?)
                 .push(BatchNorm2d::new(init, 32)?)
                 .push(Relu)
                 .push(pool())
@@ -276,12 +317,12 @@ impl Preset {
                 .push(pool())
                 .push(Flatten)
                 .push(Dropout::new(init, 0.25)?)
-                .push(Linear::new(init, 64 * 7 * 7, 128, true)?)
+                .push(Linear::new(init, 64 * (h / 4) * (w / 4), 128, true)?)
                 .push(Relu)
                 .push(Dropout::new(init, 0.5)?)
-                .push(Linear::new(init, 128, CLASSES, true)?),
+                .push(Linear::new(init, 128, classes, true)?),
             Preset::Resnet => Sequential::new()
-                .push(Conv2d::square(init, 1, 32, 3, 1, 1, false)?)
+                .push(Conv2d::square(init, c, 32, 3, 1, 1, false)?)
                 .push(BatchNorm2d::new(init, 32)?)
                 .push(Relu)
                 .push(BasicBlock::new(init, 32, 32, 1)?)
@@ -292,7 +333,7 @@ impl Preset {
                 .push(BasicBlock::new(init, 128, 128, 1)?)
                 .push(AdaptiveAvgPool2d)
                 .push(Flatten)
-                .push(Linear::new(init, 128, CLASSES, true)?),
+                .push(Linear::new(init, 128, classes, true)?),
         })
     }
 }
@@ -343,11 +384,8 @@ pub struct TrainConfig {
     pub batch: usize,
     pub optimizer: OptimizerConfig,
     pub schedule: Schedule,
-    /// Random horizontal flips and shifts of up to 2 pixels (zero fill)
-    /// of every training image, drawn from the data-order generator.
-    pub augment: bool,
     /// Seeds the split, the initial weights, the batch order and the
-    /// augmentation.
+    /// transforms' draws.
     pub seed: u64,
 }
 
@@ -362,7 +400,6 @@ impl Default for TrainConfig {
                 ..Adam::default()
             }),
             schedule: Schedule::Constant,
-            augment: false,
             seed: 1,
         }
     }
@@ -380,7 +417,6 @@ impl TrainConfig {
                 ..Adam::adamw()
             }),
             schedule: Schedule::OneCycle,
-            augment: false,
             seed: 1,
         }
     }
@@ -407,6 +443,10 @@ pub struct EpochReport {
     /// between replicas (0 on one device).
     #[serde(default)]
     pub communication_seconds: f64,
+    /// Seconds the epoch's steps waited for their batch: near 0 when the
+    /// loader keeps ahead of the device.
+    #[serde(default)]
+    pub data_wait_seconds: f64,
 }
 
 /// Progress of a run, for a progress bar.
@@ -441,90 +481,6 @@ pub fn batch_tensors<B: Backend>(b: &B, data: &ImageSet) -> Result<(B::Tensor, B
     Ok((x, t))
 }
 
-/// Flips each image horizontally with probability ½ and shifts it by up
-/// to 2 pixels each way, filling with zeros, drawing from `rng`.
-pub fn augment(data: &mut ImageSet, rng: &mut Rng) {
-    const SHIFT: usize = 2;
-    let [c, h, w] = data.image_shape;
-    let p = data.pixels();
-    let mut out = vec![0.0; p];
-    for image in data.images.chunks_exact_mut(p) {
-        let flip = rng.range(0, 1) == 1;
-        let dy = rng.range(0, 2 * SHIFT) as isize - SHIFT as isize;
-        let dx = rng.range(0, 2 * SHIFT) as isize - SHIFT as isize;
-        for ch in 0..c {
-            for r in 0..h {
-                for s in 0..w {
-                    let (sr, ss) = (r as isize + dy, s as isize + dx);
-                    let inside = (0..h as isize).contains(&sr) && (0..w as isize).contains(&ss);
-                    out[(ch * h + r) * w + s] = if inside {
-                        let ss = if flip { w as isize - 1 - ss } else { ss };
-                        image[(ch * h + sr as usize) * w + ss as usize]
-                    } else {
-                        0.0
-                    };
-                }
-            }
-        }
-        image.copy_from_slice(&out);
-    }
-}
-
-/// Accuracy and confusion matrix of a model on a data set.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Evaluation {
-    pub accuracy: f32,
-    /// `confusion[true class][predicted class]` counts.
-    pub confusion: Vec<Vec<usize>>,
-}
-
-/// Images per forward pass when evaluating (bounds the activations' memory).
-pub const EVAL_BATCH: usize = 500;
-
-/// Classifies `data` in eval mode (torch's `model.eval()`: running batch
-/// statistics, no dropout; nothing recorded) in batches of
-/// [`EVAL_BATCH`], then restores the model's mode.
-pub fn evaluate<B: Backend, M: Forward<B> + ?Sized>(
-    b: &B,
-    model: &mut M,
-    data: &ImageSet,
-) -> Result<Evaluation, Error> {
-    let was_training = model.is_training();
-    model.eval();
-    let mut confusion = vec![vec![0usize; data.classes]; data.classes];
-    let all: Vec<usize> = (0..data.len()).collect();
-    let result = (|| {
-        for chunk in all.chunks(EVAL_BATCH) {
-            let part = data.subset(chunk);
-            let (x, _) = batch_tensors(b, &part)?;
-            let logits = predict(b, model, &x)?;
-            let predicted = argmax_rows(&b.to_vec(&logits)?, data.classes);
-            for (p, &l) in predicted.iter().zip(&part.labels) {
-                confusion[l][(*p).min(data.classes - 1)] += 1;
-            }
-        }
-        Ok::<_, Error>(())
-    })();
-    if was_training {
-        model.train();
-    }
-    result?;
-    let right: usize = (0..data.classes).map(|i| confusion[i][i]).sum();
-    Ok(Evaluation {
-        accuracy: right as f32 / data.len() as f32,
-        confusion,
-    })
-}
-
-/// Fraction of `data` the model classifies correctly (in eval mode).
-pub fn accuracy<B: Backend, M: Forward<B> + ?Sized>(
-    b: &B,
-    model: &mut M,
-    data: &ImageSet,
-) -> Result<f32, Error> {
-    Ok(evaluate(b, model, data)?.accuracy)
-}
-
 /// Where a run keeps its checkpoints and how far it goes.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -541,6 +497,8 @@ pub struct RunOptions {
     /// What a step whose loss is not finite does: stop the run with
     /// [`Error::Diverged`] (the default), or go on.
     pub on_nan: OnNan,
+    /// How the training batches are made ahead.
+    pub loader: LoaderOptions,
 }
 
 /// What [`train`] does when a step's loss is NaN or infinite.
@@ -560,13 +518,16 @@ pub fn checkpoint_file(dir: &Path) -> PathBuf {
 }
 
 /// The settings a checkpoint must share with the run that resumes it.
-fn fingerprint(cfg: &TrainConfig, tag: &str, train: &ImageSet) -> Vec<(&'static str, String)> {
+fn fingerprint(
+    cfg: &TrainConfig,
+    tag: &str,
+    train: &dyn Dataset,
+) -> Vec<(&'static str, String)> {
     let mut f = vec![
         ("model", tag.to_string()),
         ("train_images", train.len().to_string()),
         ("train_data", train.identity()),
         ("batch", cfg.batch.to_string()),
-        ("augment", cfg.augment.to_string()),
         ("seed", cfg.seed.to_string()),
         ("schedule", format!("{:?}", cfg.schedule)),
         ("optimizer", format!("{:?}", cfg.optimizer)),
@@ -584,8 +545,143 @@ fn checkpoint_error(path: &Path, message: String) -> Error {
     }
 }
 
+/// Accuracy, top-5 accuracy and confusion matrix of a model on a data set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    pub accuracy: f32,
+    /// The fraction whose true class is among the 5 highest outputs
+    /// (ties to the lower class), where there are more than 5 classes.
+    pub top5_accuracy: Option<f32>,
+    /// `confusion[true class][predicted class]` counts.
+    pub confusion: Vec<Vec<usize>>,
+}
+
+impl Evaluation {
+    /// Of the images predicted as class `c`, the fraction that are (NaN
+    /// where none is).
+    pub fn precision(&self, c: usize) -> f32 {
+        let predicted: usize = self.confusion.iter().map(|row| row[c]).sum();
+        self.confusion[c][c] as f32 / predicted as f32
+    }
+
+    /// Of the images of class `c`, the fraction predicted as such (NaN
+    /// where there is none).
+    pub fn recall(&self, c: usize) -> f32 {
+        let actual: usize = self.confusion[c].iter().sum();
+        self.confusion[c][c] as f32 / actual as f32
+    }
+
+    fn new(classes: usize) -> Evaluation {
+        Evaluation {
+            accuracy: 0.0,
+            top5_accuracy: None,
+            confusion: vec![vec![0; classes]; classes],
+        }
+    }
+
+    /// Counts a batch's outputs (`labels.len()` rows of `classes`).
+    fn add(&mut self, logits: &[f32], labels: &[usize], top5: &mut usize) {
+        let classes = self.confusion.len();
+        let predicted = argmax_rows(logits, classes);
+        for ((row, p), &l) in logits.chunks(classes).zip(&predicted).zip(labels) {
+            self.confusion[l][(*p).min(classes - 1)] += 1;
+            // Classes scoring above the true one (or equal and lower),
+            // as torch.topk ranks them.
+            let above = row
+                .iter()
+                .enumerate()
+                .filter(|&(j, &v)| v > row[l] || (v == row[l] && j < l))
+                .count();
+            *top5 += usize::from(above < 5);
+        }
+    }
+
+    fn finish(&mut self, top5: usize) {
+        let total: usize = self.confusion.iter().flatten().sum();
+        let right: usize = (0..self.confusion.len()).map(|i| self.confusion[i][i]).sum();
+        self.accuracy = right as f32 / total.max(1) as f32;
+        if self.confusion.len() > 5 {
+            self.top5_accuracy = Some(top5 as f32 / total.max(1) as f32);
+        }
+    }
+}
+
+/// Images per forward pass when evaluating (bounds the activations' memory).
+pub const EVAL_BATCH: usize = 500;
+
+/// The async core of [`evaluate`]: the model on every batch, in eval
+/// mode, then its mode restored.
+async fn evaluate_batches<B: Backend, M: Forward<B> + ?Sized>(
+    b: &B,
+    model: &mut M,
+    batches: &mut Batches<'_>,
+    classes: usize,
+) -> Result<Evaluation, Error> {
+    let was_training = model.is_training();
+    model.eval();
+    let mut evaluation = Evaluation::new(classes);
+    let mut top5 = 0;
+    let result = async {
+        while let Some(part) = batches.next() {
+            let part = part?;
+            let (x, _) = batch_tensors(b, &part)?;
+            let logits = b.to_vec_async(&predict(b, model, &x)?).await?;
+            evaluation.add(&logits, &part.labels, &mut top5);
+        }
+        Ok::<_, Error>(())
+    }
+    .await;
+    if was_training {
+        model.train();
+    }
+    result?;
+    evaluation.finish(top5);
+    Ok(evaluation)
+}
+
+/// Classifies `data` in eval mode (torch's `model.eval()`: running batch
+/// statistics, no dropout; nothing recorded) in batches of
+/// [`EVAL_BATCH`] made by the loader's default workers, then restores the
+/// model's mode.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn evaluate<B: Backend, M: Forward<B> + ?Sized>(
+    b: &B,
+    model: &mut M,
+    data: &dyn Dataset,
+) -> Result<Evaluation, Error> {
+    let all: Vec<usize> = (0..data.len()).collect();
+    std::thread::scope(|s| {
+        let mut batches =
+            Batches::spawn(s, data, &all, EVAL_BATCH, 0, LoaderOptions::default());
+        pollster::block_on(evaluate_batches(b, model, &mut batches, data.classes()))
+    })
+}
+
+/// [`evaluate`] without blocking (what a browser awaits): the batches
+/// are made as they are needed, on the calling thread.
+pub async fn evaluate_async<B: Backend, M: Forward<B> + ?Sized>(
+    b: &B,
+    model: &mut M,
+    data: &dyn Dataset,
+) -> Result<Evaluation, Error> {
+    let all: Vec<usize> = (0..data.len()).collect();
+    let mut batches = Batches::inline(data, &all, EVAL_BATCH, 0);
+    evaluate_batches(b, model, &mut batches, data.classes()).await
+}
+
+/// Fraction of `data` the model classifies correctly (in eval mode).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn accuracy<B: Backend, M: Forward<B> + ?Sized>(
+    b: &B,
+    model: &mut M,
+    data: &dyn Dataset,
+) -> Result<f32, Error> {
+    Ok(evaluate(b, model, data)?.accuracy)
+}
+
 /// What [`train`] drives: one model on one backend (a `(backend, model)`
 /// pair) or data-parallel replicas of it ([`DataParallel`]).
+#[allow(async_fn_in_trait)]
 pub trait Trainer {
     type Backend: Backend;
     type Model: Forward<Self::Backend>;
@@ -607,10 +703,50 @@ pub trait Trainer {
         batch: &ImageSet,
         optimizer: &mut Optimizer<Self::Backend>,
     ) -> Result<StepReport, Error>;
+    /// [`Trainer::step`] awaiting the loss instead of blocking on it
+    /// (what the epoch loop calls; by default the blocking step).
+    async fn step_async(
+        &mut self,
+        batch: &ImageSet,
+        optimizer: &mut Optimizer<Self::Backend>,
+    ) -> Result<StepReport, Error> {
+        self.step(batch, optimizer)
+    }
     /// After the primary has loaded a checkpoint: its state to every
     /// replica, and rank 0's `values` (the run's position) to every rank.
     fn share_resumed(&mut self, _values: &mut [u64]) -> Result<(), Error> {
         Ok(())
+    }
+}
+
+impl<T: Trainer + ?Sized> Trainer for &mut T {
+    type Backend = T::Backend;
+    type Model = T::Model;
+    fn primary(&mut self) -> (&T::Backend, &mut T::Model) {
+        (**self).primary()
+    }
+    fn is_primary(&self) -> bool {
+        (**self).is_primary()
+    }
+    fn shards(&self) -> usize {
+        (**self).shards()
+    }
+    fn step(
+        &mut self,
+        batch: &ImageSet,
+        optimizer: &mut Optimizer<T::Backend>,
+    ) -> Result<StepReport, Error> {
+        (**self).step(batch, optimizer)
+    }
+    async fn step_async(
+        &mut self,
+        batch: &ImageSet,
+        optimizer: &mut Optimizer<T::Backend>,
+    ) -> Result<StepReport, Error> {
+        (**self).step_async(batch, optimizer).await
+    }
+    fn share_resumed(&mut self, values: &mut [u64]) -> Result<(), Error> {
+        (**self).share_resumed(values)
     }
 }
 
@@ -632,6 +768,25 @@ impl<B: Backend, M: Forward<B>> Trainer for (B, M) {
             .unwrap_or(f32::NAN);
         Ok(StepReport {
             loss,
+            compute_seconds: start.elapsed().as_secs_f64(),
+            communication_seconds: 0.0,
+        })
+    }
+    async fn step_async(
+        &mut self,
+        batch: &ImageSet,
+        optimizer: &mut Optimizer<B>,
+    ) -> Result<StepReport, Error> {
+        let start = web_time::Instant::now();
+        let (b, model) = (&self.0, &mut self.1);
+        let (x, t) = batch_tensors(b, batch)?;
+        let loss = train_step_deferred(b, model, &x, &t, Loss::SoftmaxCrossEntropy, optimizer, true)?;
+        let loss = match loss {
+            Some(l) => b.to_vec_async(&l).await?.first().copied(),
+            None => None,
+        };
+        Ok(StepReport {
+            loss: loss.unwrap_or(f32::NAN),
             compute_seconds: start.elapsed().as_secs_f64(),
             communication_seconds: 0.0,
         })
@@ -676,220 +831,390 @@ where
     }
 }
 
-/// Trains `model` for `cfg.epochs` epochs of shuffled mini-batches (with
-/// the schedule stepped every batch), evaluating on `test` after each and
-/// checkpointing as `run` says. A resumed run restores the parameters,
-/// batch-norm buffers, optimizer state, schedule position, data-order
-/// generator and reports, so it ends bit-identical to a run that was never
-/// stopped. Returns every epoch's report (the resumed ones included).
-///
-/// `model` is one `(backend, model)` pair or a [`DataParallel`] set of
-/// replicas;
-/// then only the primary process evaluates (the others report a test
-/// accuracy of NaN) and writes checkpoints, and a resumed run's checkpoint
-/// is read by the primary alone and sent to the others.
-pub fn train<T: Trainer>(
-    model: &mut T,
-    train: &ImageSet,
-    test: &ImageSet,
-    cfg: &TrainConfig,
-    run: &RunOptions,
-    mut progress: impl FnMut(Progress),
-) -> Result<Vec<EpochReport>, Error> {
-    if cfg.batch == 0 || cfg.epochs == 0 {
-        return Err(Error::InvalidParam {
-            op: "train",
-            param: if cfg.batch == 0 { "batch" } else { "epochs" },
-            message: "must be at least 1".into(),
-        });
+/// A training run, epoch by epoch: the one loop that `wgconv train`,
+/// [`train`] and the browser page drive. It holds the trainer, the
+/// optimizer with its schedule, the data-order generator and the reports;
+/// [`Run::new`] resumes from a checkpoint, and each epoch shuffles the
+/// training images, steps through their batches (made ahead by the
+/// loader), evaluates and checkpoints.
+pub struct Run<'d, T: Trainer> {
+    pub trainer: T,
+    train: &'d dyn Dataset,
+    test: &'d dyn Dataset,
+    cfg: TrainConfig,
+    options: RunOptions,
+    optimizer: Optimizer<T::Backend>,
+    schedule: LrSchedule,
+    base_lr: f32,
+    rng: Rng,
+    reports: Vec<EpochReport>,
+    steps_per_epoch: usize,
+    fingerprint: Vec<(&'static str, String)>,
+    next_epoch: usize,
+    last_epoch: usize,
+    order: Vec<usize>,
+}
+
+fn invalid(param: &'static str, message: String) -> Error {
+    Error::InvalidParam {
+        op: "train",
+        param,
+        message,
     }
-    for (set, what) in [(train, "training"), (test, "test")] {
-        if set.is_empty() {
-            return Err(Error::InvalidParam {
-                op: "train",
-                param: "data",
-                message: format!(
-                    "the {what} set holds no image: nothing to {}",
-                    if what == "test" {
-                        "evaluate"
-                    } else {
-                        "train on"
-                    }
-                ),
-            });
+}
+
+impl<'d, T: Trainer> Run<'d, T> {
+    /// Checks the settings against the data and, where `options.resume`
+    /// says so, restores the checkpoint (parameters, buffers, optimizer
+    /// state, schedule position, data-order generator, reports).
+    pub fn new(
+        mut trainer: T,
+        train: &'d dyn Dataset,
+        test: &'d dyn Dataset,
+        cfg: &TrainConfig,
+        options: &RunOptions,
+    ) -> Result<Run<'d, T>, Error> {
+        if cfg.batch == 0 || cfg.epochs == 0 {
+            let param = if cfg.batch == 0 { "batch" } else { "epochs" };
+            return Err(invalid(param, "must be at least 1".into()));
         }
-    }
-    if cfg.batch < model.shards() {
-        return Err(Error::InvalidParam {
-            op: "train",
-            param: "batch",
-            message: format!(
-                "{} is smaller than the {} shards it is split into (one per replica): \
-                 give a batch of at least {1} or fewer devices",
-                cfg.batch,
-                model.shards()
-            ),
-        });
-    }
-    let mut optimizer = Optimizer::new(cfg.optimizer)?;
-    let base_lr = optimizer.lr();
-    let steps_per_epoch = train.len().div_ceil(cfg.batch);
-    let total_steps = cfg
-        .epochs
-        .checked_mul(steps_per_epoch)
-        .and_then(|t| u64::try_from(t).ok())
-        .ok_or_else(|| Error::InvalidParam {
-            op: "train",
-            param: "epochs",
-            message: format!(
-                "{} epochs of {steps_per_epoch} steps are more steps than can be counted",
-                cfg.epochs
-            ),
-        })?;
-    let schedule = cfg.schedule.resolve(base_lr, total_steps);
-    schedule.validate()?;
-    let mut rng = Rng::new(cfg.seed ^ 0x05ee_d0fb_a7c4);
-    let mut reports: Vec<EpochReport> = Vec::new();
-    let fingerprint = fingerprint(cfg, &run.model_tag, train);
-    let mut first_epoch = 1;
-    if let (Some(dir), true) = (&run.resume, model.is_primary()) {
-        let path = checkpoint_file(dir);
-        // The run's settings first: a checkpoint of another model or data
-        // set is named as such, not by the first tensor that does not fit.
-        let (_, saved) = io::read_tensors(&path)?;
-        for (key, ours) in &fingerprint {
-            match saved.get(&format!("run.{key}")) {
-                Some(theirs) if theirs != ours => {
-                    return Err(checkpoint_error(
-                        &path,
-                        format!("the checkpoint's {key} is {theirs}, this run's is {ours}"),
-                    ))
-                }
-                _ => {}
-            }
-        }
-        let (b, m) = model.primary();
-        let meta = io::load_checkpoint(b, &path, m, &mut optimizer)?;
-        for (key, ours) in &fingerprint {
-            let theirs = meta.get(&format!("run.{key}")).map(String::as_str);
-            if theirs != Some(ours.as_str()) {
-                return Err(checkpoint_error(
-                    &path,
-                    format!(
-                        "the checkpoint's {key} is {}, this run's is {ours}",
-                        theirs.unwrap_or("not recorded")
-                    ),
+        for (set, what, verb) in [(train, "training", "train on"), (test, "test", "evaluate")] {
+            if set.is_empty() {
+                return Err(invalid(
+                    "data",
+                    format!("the {what} set holds no image: nothing to {verb}"),
                 ));
             }
         }
-        let parse = |key: &str| -> Result<u64, Error> {
-            meta.get(key)
-                .and_then(|v| v.parse().ok())
-                .ok_or_else(|| checkpoint_error(&path, format!("no valid {key}")))
-        };
-        rng = Rng::new(parse("run.rng")?);
-        reports = serde_json::from_str(meta.get("run.reports").map_or("", String::as_str))
-            .map_err(|e| checkpoint_error(&path, format!("run.reports: {e}")))?;
-        if reports.len() > cfg.epochs {
-            return Err(checkpoint_error(
-                &path,
+        let shape = train.image_shape().ok_or_else(|| {
+            invalid(
+                "data",
+                "the training images have different sizes: give a transform that makes them \
+                 one (resize((H,W)), or resize(S) and center_crop(S))"
+                    .into(),
+            )
+        })?;
+        if test.image_shape() != Some(shape) || test.classes() != train.classes() {
+            return Err(invalid(
+                "data",
                 format!(
-                    "holds {} epochs, more than the {} asked for",
-                    reports.len(),
-                    cfg.epochs
+                    "the test images ({:?}, {} classes) are not of the training images' shape \
+                     {shape:?} and {} classes",
+                    test.image_shape(),
+                    test.classes(),
+                    train.classes()
                 ),
             ));
         }
+        if cfg.batch < trainer.shards() {
+            return Err(invalid(
+                "batch",
+                format!(
+                    "{} is smaller than the {} shards it is split into (one per replica): \
+                     give a batch of at least {1} or fewer devices",
+                    cfg.batch,
+                    trainer.shards()
+                ),
+            ));
+        }
+        let mut optimizer = Optimizer::new(cfg.optimizer)?;
+        let base_lr = optimizer.lr();
+        let steps_per_epoch = train.len().div_ceil(cfg.batch);
+        let total_steps = cfg
+            .epochs
+            .checked_mul(steps_per_epoch)
+            .and_then(|t| u64::try_from(t).ok())
+            .ok_or_else(|| {
+                invalid(
+                    "epochs",
+                    format!(
+                        "{} epochs of {steps_per_epoch} steps are more steps than can be counted",
+                        cfg.epochs
+                    ),
+                )
+            })?;
+        let schedule = cfg.schedule.resolve(base_lr, total_steps);
+        schedule.validate()?;
+        let mut rng = Rng::new(cfg.seed ^ 0x05ee_d0fb_a7c4);
+        let mut reports: Vec<EpochReport> = Vec::new();
+        let fingerprint = fingerprint(cfg, &options.model_tag, train);
+        if let (Some(dir), true) = (&options.resume, trainer.is_primary()) {
+            let (state, saved) = resume(&mut trainer, dir, &fingerprint, &mut optimizer, cfg)?;
+            rng = state;
+            reports = saved;
+        }
+        let mut first_epoch = 1;
+        if options.resume.is_some() {
+            let mut position = [rng.state(), reports.len() as u64];
+            trainer.share_resumed(&mut position)?;
+            rng = Rng::new(position[0]);
+            first_epoch = position[1] as usize + 1;
+        }
+        trainer.primary().1.train();
+        Ok(Run {
+            trainer,
+            train,
+            test,
+            cfg: *cfg,
+            options: options.clone(),
+            optimizer,
+            schedule,
+            base_lr,
+            rng,
+            reports,
+            steps_per_epoch,
+            fingerprint,
+            next_epoch: first_epoch,
+            last_epoch: options.stop_after.unwrap_or(cfg.epochs).min(cfg.epochs),
+            order: (0..train.len()).collect(),
+        })
     }
-    if run.resume.is_some() {
-        let mut position = [rng.state(), reports.len() as u64];
-        model.share_resumed(&mut position)?;
-        rng = Rng::new(position[0]);
-        first_epoch = position[1] as usize + 1;
+
+    /// Whether every epoch asked for has run.
+    pub fn is_done(&self) -> bool {
+        self.next_epoch > self.last_epoch
     }
-    model.primary().1.train();
-    let last = run.stop_after.unwrap_or(cfg.epochs).min(cfg.epochs);
-    let mut order: Vec<usize> = (0..train.len()).collect();
-    for epoch in first_epoch..=last {
-        let start = web_time::Instant::now();
+
+    /// The reports of the epochs run so far (a resumed run's included).
+    pub fn reports(&self) -> &[EpochReport] {
+        &self.reports
+    }
+
+    pub fn into_reports(self) -> Vec<EpochReport> {
+        self.reports
+    }
+
+    /// Shuffles the order for the next epoch; returns the seed of its
+    /// images' transforms (drawn only where the training set is random,
+    /// so a run without augmentation draws what it always did).
+    fn start_epoch(&mut self) -> u64 {
         // Each epoch shuffles the identity order, so the order depends
         // only on the generator's state at the epoch's start.
-        order.iter_mut().enumerate().for_each(|(i, o)| *o = i);
-        rng.shuffle(&mut order);
+        self.order.iter_mut().enumerate().for_each(|(i, o)| *o = i);
+        self.rng.shuffle(&mut self.order);
+        if self.train.is_random() {
+            self.rng.next_u64()
+        } else {
+            0
+        }
+    }
+
+    /// The next epoch, its batches made ahead by `options.loader`'s
+    /// worker threads; blocks until it is done.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn epoch(&mut self, progress: &mut dyn FnMut(Progress)) -> Result<EpochReport, Error> {
+        let seed = self.start_epoch();
+        let order = std::mem::take(&mut self.order);
+        let (train, batch, loader) = (self.train, self.cfg.batch, self.options.loader);
+        let result = std::thread::scope(|s| {
+            let mut batches = Batches::spawn(s, train, &order, batch, seed, loader);
+            pollster::block_on(self.run_epoch(&mut batches, progress, &|| false))
+        });
+        self.order = order;
+        result
+    }
+
+    /// The next epoch without blocking (what a browser awaits): batches
+    /// are made on this thread as they are needed, and `stop` is asked
+    /// after every step (a stopped epoch is evaluated and reported but
+    /// not checkpointed, and ends the run).
+    pub async fn epoch_async(
+        &mut self,
+        progress: &mut dyn FnMut(Progress),
+        stop: &dyn Fn() -> bool,
+    ) -> Result<EpochReport, Error> {
+        let seed = self.start_epoch();
+        let order = std::mem::take(&mut self.order);
+        let mut batches = Batches::inline(self.train, &order, self.cfg.batch, seed);
+        let result = self.run_epoch(&mut batches, progress, stop).await;
+        self.order = order;
+        result
+    }
+
+    async fn run_epoch(
+        &mut self,
+        batches: &mut Batches<'_>,
+        progress: &mut dyn FnMut(Progress),
+        stop: &dyn Fn() -> bool,
+    ) -> Result<EpochReport, Error> {
+        let epoch = self.next_epoch;
+        if self.is_done() {
+            return Err(invalid("epochs", format!("the run's {} epochs have run", self.last_epoch)));
+        }
+        let start = web_time::Instant::now();
         progress(Progress::EpochStart {
             epoch,
-            steps: steps_per_epoch,
-            images: train.len(),
+            steps: self.steps_per_epoch,
+            images: self.train.len(),
         });
-        let mut total = 0.0f64;
-        let (mut compute, mut communication) = (0.0f64, 0.0f64);
-        let mut lr = base_lr;
-        for (step, chunk) in order.chunks(cfg.batch).enumerate() {
-            let t = ((epoch - 1) * steps_per_epoch + step) as u64;
-            lr = schedule.lr(base_lr as f64, t)? as f32;
-            optimizer.set_lr(lr)?;
-            let mut batch = train.subset(chunk);
-            if cfg.augment {
-                augment(&mut batch, &mut rng);
-            }
-            let report = model.step(&batch, &mut optimizer)?;
+        let (mut total, mut compute, mut communication, mut wait) = (0.0f64, 0.0, 0.0, 0.0);
+        let (mut lr, mut steps, mut images) = (self.base_lr, 0usize, 0usize);
+        let mut stopped = false;
+        loop {
+            let waited = web_time::Instant::now();
+            let Some(batch) = batches.next() else { break };
+            let batch = batch?;
+            wait += waited.elapsed().as_secs_f64();
+            let t = ((epoch - 1) * self.steps_per_epoch + steps) as u64;
+            lr = self.schedule.lr(self.base_lr as f64, t)? as f32;
+            self.optimizer.set_lr(lr)?;
+            let report = self.trainer.step_async(&batch, &mut self.optimizer).await?;
+            steps += 1;
+            images += batch.len();
             let loss = report.loss;
-            if !loss.is_finite() && run.on_nan == OnNan::Stop {
-                return Err(Error::Diverged {
-                    epoch,
-                    step: step + 1,
-                    loss,
-                });
+            if !loss.is_finite() && self.options.on_nan == OnNan::Stop {
+                return Err(Error::Diverged { epoch, step: steps, loss });
             }
             compute += report.compute_seconds;
             communication += report.communication_seconds;
             total += loss as f64;
             progress(Progress::Step {
                 epoch,
-                step: step + 1,
-                images: chunk.len(),
-                running_loss: (total / (step + 1) as f64) as f32,
+                step: steps,
+                images: batch.len(),
+                running_loss: (total / steps as f64) as f32,
             });
+            if stop() {
+                stopped = true;
+                break;
+            }
         }
         let train_seconds = start.elapsed().as_secs_f64();
-        let test_accuracy = if model.is_primary() {
-            let (b, m) = model.primary();
-            accuracy(b, m, test)?
+        let test_accuracy = if self.trainer.is_primary() {
+            let (b, m) = self.trainer.primary();
+            let all: Vec<usize> = (0..self.test.len()).collect();
+            let mut test = Batches::inline(self.test, &all, EVAL_BATCH, 0);
+            evaluate_batches(b, m, &mut test, self.test.classes()).await?.accuracy
         } else {
             f32::NAN
         };
         let report = EpochReport {
             epoch,
-            train_loss: (total / steps_per_epoch as f64) as f32,
+            train_loss: (total / steps.max(1) as f64) as f32,
             test_accuracy,
             seconds: start.elapsed().as_secs_f64(),
-            images_per_second: train.len() as f64 / train_seconds.max(1e-9),
+            images_per_second: images as f64 / train_seconds.max(1e-9),
             lr,
             compute_seconds: compute,
             communication_seconds: communication,
+            data_wait_seconds: wait,
         };
         progress(Progress::EpochEnd(report));
-        reports.push(report);
-        if let (Some(dir), true) = (&run.checkpoint, model.is_primary()) {
+        self.reports.push(report);
+        self.next_epoch += 1;
+        if stopped {
+            self.last_epoch = epoch;
+            return Ok(report);
+        }
+        if let (Some(dir), true) = (&self.options.checkpoint, self.trainer.is_primary()) {
             std::fs::create_dir_all(dir).map_err(|e| checkpoint_error(dir, e.to_string()))?;
-            let mut meta: Vec<(&str, String)> = Vec::new();
-            let keys: Vec<String> = fingerprint
+            let keys: Vec<String> = self
+                .fingerprint
                 .iter()
                 .map(|(k, _)| format!("run.{k}"))
                 .collect();
-            for ((_, v), k) in fingerprint.iter().zip(&keys) {
+            let mut meta: Vec<(&str, String)> = Vec::new();
+            for ((_, v), k) in self.fingerprint.iter().zip(&keys) {
                 meta.push((k.as_str(), v.clone()));
             }
-            meta.push(("run.rng", rng.state().to_string()));
+            meta.push(("run.rng", self.rng.state().to_string()));
             meta.push((
                 "run.reports",
-                serde_json::to_string(&reports)
+                serde_json::to_string(&self.reports)
                     .map_err(|e| checkpoint_error(dir, e.to_string()))?,
             ));
-            let (b, m) = model.primary();
-            io::save_checkpoint(b, &checkpoint_file(dir), m, &optimizer, &meta)?;
+            let (b, m) = self.trainer.primary();
+            io::save_checkpoint(b, &checkpoint_file(dir), m, &self.optimizer, &meta)?;
             progress(Progress::Checkpoint { epoch });
         }
+        Ok(report)
     }
-    Ok(reports)
+}
+
+/// Restores a checkpoint into the primary: the run's settings are checked
+/// first, so a checkpoint of another model or data set is named as such,
+/// not by the first tensor that does not fit. Returns the data-order
+/// generator and the reports.
+fn resume<T: Trainer>(
+    trainer: &mut T,
+    dir: &Path,
+    fingerprint: &[(&'static str, String)],
+    optimizer: &mut Optimizer<T::Backend>,
+    cfg: &TrainConfig,
+) -> Result<(Rng, Vec<EpochReport>), Error> {
+    let path = checkpoint_file(dir);
+    let (_, saved) = io::read_tensors(&path)?;
+    for (key, ours) in fingerprint {
+        match saved.get(&format!("run.{key}")) {
+            Some(theirs) if theirs != ours => {
+                return Err(checkpoint_error(
+                    &path,
+                    format!("the checkpoint's {key} is {theirs}, this run's is {ours}"),
+                ))
+            }
+            _ => {}
+        }
+    }
+    let (b, m) = trainer.primary();
+    let meta = io::load_checkpoint(b, &path, m, optimizer)?;
+    for (key, ours) in fingerprint {
+        let theirs = meta.get(&format!("run.{key}")).map(String::as_str);
+        if theirs != Some(ours.as_str()) {
+            return Err(checkpoint_error(
+                &path,
+                format!(
+                    "the checkpoint's {key} is {}, this run's is {ours}",
+                    theirs.unwrap_or("not recorded")
+                ),
+            ));
+        }
+    }
+    let parse = |key: &str| -> Result<u64, Error> {
+        meta.get(key)
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| checkpoint_error(&path, format!("no valid {key}")))
+    };
+    let rng = Rng::new(parse("run.rng")?);
+    let reports: Vec<EpochReport> =
+        serde_json::from_str(meta.get("run.reports").map_or("", String::as_str))
+            .map_err(|e| checkpoint_error(&path, format!("run.reports: {e}")))?;
+    if reports.len() > cfg.epochs {
+        return Err(checkpoint_error(
+            &path,
+            format!(
+                "holds {} epochs, more than the {} asked for",
+                reports.len(),
+                cfg.epochs
+            ),
+        ));
+    }
+    Ok((rng, reports))
+}
+
+/// Trains `model` for `cfg.epochs` epochs of shuffled mini-batches (with
+/// the schedule stepped every batch), evaluating on `test` after each and
+/// checkpointing as `run` says: [`Run`] driven to its end. A resumed run
+/// restores the parameters, batch-norm buffers, optimizer state, schedule
+/// position, data-order generator and reports, so it ends bit-identical
+/// to a run that was never stopped. Returns every epoch's report (the
+/// resumed ones included).
+///
+/// `model` is one `(backend, model)` pair or a [`DataParallel`] set of
+/// replicas; then only the primary process evaluates (the others report a
+/// test accuracy of NaN) and writes checkpoints, and a resumed run's
+/// checkpoint is read by the primary alone and sent to the others.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn train<T: Trainer>(
+    model: &mut T,
+    train: &dyn Dataset,
+    test: &dyn Dataset,
+    cfg: &TrainConfig,
+    run: &RunOptions,
+    mut progress: impl FnMut(Progress),
+) -> Result<Vec<EpochReport>, Error> {
+    let mut r = Run::new(model, train, test, cfg, run)?;
+    while !r.is_done() {
+        r.epoch(&mut progress)?;
+    }
+    Ok(r.into_reports())
 }

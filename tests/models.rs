@@ -13,6 +13,7 @@ use wgconv::nn::{
     Optimizer, OptimizerConfig, Relu, Sequential,
 };
 use wgconv::train::{self, ImageSet, Preset, RunOptions, Schedule, TrainConfig};
+use wgconv::data::{Pipeline, Transformed};
 use wgconv::{Adam, Error, Pool2dParams};
 
 /// conv 3×3 (1→4, no bias) → BN → ReLU → max-pool 3×3/2/1 → BasicBlock
@@ -373,7 +374,6 @@ fn resume_cfg() -> TrainConfig {
             ..Adam::adamw()
         }),
         schedule: Schedule::OneCycle,
-        augment: true,
         seed: 11,
     }
 }
@@ -396,7 +396,8 @@ fn bits(entries: &[(String, io::HostTensor)]) -> Vec<(String, Vec<u32>)> {
 fn resume_matches<B: Backend>(b: B, tag: &str) {
     let all = digits();
     let (train_set, test_set) = all.split(3, 200);
-    let train_set = train_set.first(320);
+    // Augmented: the transforms' draws must resume too.
+    let train_set = Transformed::new(train_set.first(320), Pipeline::augment(8, 8)).unwrap();
     let cfg = resume_cfg();
     let options = |dir: Option<&Path>, resume: bool, stop: Option<usize>| RunOptions {
         checkpoint: dir.map(Path::to_path_buf),

@@ -97,7 +97,7 @@ pub fn run(
         // different sizes: refuse before the first collective that moves data.
         let settings = format!(
             "{cfg:?} {preset:?} {:?} {:?} {:?}",
-            args.limit, args.data_path, args.epochs
+            args.limit, args.data_args.data_path, args.epochs
         );
         let hashes = group.all_gather_u64(settings_hash(&settings))?;
         let odd: Vec<usize> = (0..size).filter(|&r| hashes[r] != hashes[0]).collect();
@@ -115,10 +115,12 @@ pub fn run(
         let gpu = all.swap_remove(local % all.len());
         drop(all);
         println!("rank {rank} of {size}: {}", gpu.describe());
-        let model = preset.build(gpu.clone(), cfg.seed)?;
-        let dp = DataParallel::new(vec![(gpu.clone(), model)], Some(Box::new(group)))?;
-        let describe = format!("{size} MPI ranks (rank 0: {})", gpu.describe());
-        train_on(dp, describe, args, cfg)
+        train_on(rank == 0, args, cfg, |shape, classes| {
+            let model = preset.build_for(gpu.clone(), cfg.seed, shape, classes)?;
+            let dp = DataParallel::new(vec![(gpu.clone(), model)], Some(Box::new(group)))?;
+            let describe = format!("{size} MPI ranks (rank 0: {})", gpu.describe());
+            Ok((dp, describe))
+        })
     })();
     match result {
         Ok(code) => Ok(code),

@@ -63,7 +63,7 @@ enum Command {
         models: Vec<String>,
     },
     /// Train a CNN on the digits or Fashion-MNIST and report test accuracy.
-    Train(train::TrainArgs),
+    Train(Box<train::TrainArgs>),
     /// Report the test accuracy of a model saved by `train --save`.
     Eval(train::EvalArgs),
 }

@@ -1,17 +1,20 @@
 //! `wgconv train` and `wgconv eval`: a preset model of `wgconv::train` on
-//! the digits or Fashion-MNIST, on a GPU (or, with `--cpu`, on the CPU
-//! reference), with a progress bar, checkpoints, a metrics JSON, a PNG of
-//! the curves, a confusion matrix and safetensors model files.
+//! a data set of `wgconv::data` (a built-in one or a folder of images),
+//! through the transforms asked for, on a GPU (or, with `--cpu`, on the
+//! CPU reference), with a progress bar, checkpoints, a metrics JSON, a PNG
+//! of the curves, per-class metrics and safetensors model files.
 
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use wgconv::datasets::{FashionMnist, FASHION_MNIST_DIR};
+use wgconv::data::{
+    self, DataSource, Dataset, FolderOptions, LoaderOptions, Pipeline, Splits, Subset, Transformed,
+};
 use wgconv::nn::{io, Backend, BackendBase, Cpu, DataParallel, Module, OptimizerConfig};
 use wgconv::train::{
-    self, EpochReport, Evaluation, ImageSet, OnNan, Preset, Progress, RunOptions, Schedule,
-    TrainConfig, Trainer, TEST_IMAGES,
+    self, EpochReport, Evaluation, OnNan, Preset, Progress, RunOptions, Schedule, TrainConfig,
+    Trainer,
 };
 use wgconv::{Adam, Gpu, Sgd};
 
@@ -26,18 +29,15 @@ pub enum OptimizerName {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum DataName {
-    /// The 8×8 digits shipped in the repository (1437 train / 360 test).
-    Digits,
-    /// Fashion-MNIST from Debian's dataset-fashion-mnist (60 000 / 10 000).
-    FashionMnist,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ModelName {
-    /// The data set's own model: the digits CNN, or the Fashion-MNIST CNN.
+    /// The data set's own model: the digits CNN for the digits, the
+    /// Fashion-MNIST CNN for Fashion-MNIST and image folders.
     Default,
-    /// A small ResNet of BasicBlocks (28×28 inputs; for GPUs and long runs).
+    /// The digits CNN (two convolutions, one linear layer).
+    DigitsCnn,
+    /// The Fashion-MNIST CNN (two conv-BN-ReLU-pool stages, two linear).
+    FashionCnn,
+    /// A small ResNet of BasicBlocks (for GPUs and long runs).
     Resnet,
 }
 
@@ -58,15 +58,69 @@ pub enum ScheduleName {
     Cosine,
 }
 
-#[derive(Args, Debug)]
-pub struct TrainArgs {
-    /// The data set.
-    #[arg(long, value_enum, default_value = "digits")]
-    data: DataName,
-    /// Where the data set is: the digits CSV, or Fashion-MNIST's folder
-    /// (default: data/digits.csv.gz, /usr/share/datasets/fashion-mnist).
+/// Where the images come from and how they are read (train and eval).
+#[derive(Args, Debug, Clone)]
+pub struct DataArgs {
+    /// Where the built-in data set is: the digits CSV, or Fashion-MNIST's
+    /// folder (default: data/digits.csv.gz, /usr/share/datasets/fashion-mnist).
     #[arg(long)]
     pub(crate) data_path: Option<PathBuf>,
+    /// Image folders: the channels images are read as, 1 (grey), 3 (RGB)
+    /// or 4 (RGBA) (default: 1 if every image is grey, else 3).
+    #[arg(long)]
+    channels: Option<usize>,
+    /// Image folders without train/ and val/: the fraction held out for
+    /// testing, chosen by --seed.
+    #[arg(long, default_value_t = FolderOptions::default().holdout)]
+    holdout: f64,
+    /// Image folders: leave out unreadable images with a warning instead
+    /// of stopping (every image is then decoded once before training).
+    #[arg(long)]
+    skip_bad_images: bool,
+    /// Image folders: the most memory one decoded image may take, in MiB.
+    #[arg(long, default_value_t = FolderOptions::default().max_image_bytes >> 20)]
+    max_image_mib: u64,
+    /// Threads that decode and transform batches ahead of the steps (0:
+    /// the training loop does it between steps).
+    #[arg(long, default_value_t = LoaderOptions::default().workers)]
+    workers: usize,
+}
+
+impl DataArgs {
+    fn folder(&self) -> FolderOptions {
+        FolderOptions {
+            channels: self.channels,
+            skip_bad: self.skip_bad_images,
+            max_image_bytes: self.max_image_mib.saturating_mul(1 << 20),
+            holdout: self.holdout,
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// The data set: digits, fashion-mnist, or a folder of images with one
+    /// subfolder per class (and optionally train/ and val/ halves).
+    #[arg(long, default_value = "digits")]
+    data: String,
+    #[command(flatten)]
+    pub(crate) data_args: DataArgs,
+    /// Transforms of the training images, torchvision's names, e.g.
+    /// "random_crop(28,padding=2),hflip,normalize" (normalize alone: the
+    /// training images' own mean and std). The test images get the same
+    /// with random crops made centre crops and the other random ones left
+    /// out (see --test-transform).
+    #[arg(long, conflicts_with = "augment")]
+    transform: Option<String>,
+    /// Transforms of the test images (default: the evaluation form of
+    /// --transform).
+    #[arg(long)]
+    test_transform: Option<String>,
+    /// Shorthand for --transform "random_crop(H,W,padding=2),hflip":
+    /// random 2-pixel shifts and flips (default off: on the Fashion preset
+    /// it cost 1.6 points after 10 epochs in PyTorch, docs/performance.md).
+    #[arg(long)]
+    augment: Option<bool>,
     /// The model.
     #[arg(long, value_enum, default_value = "default")]
     model: ModelName,
@@ -74,26 +128,21 @@ pub struct TrainArgs {
     /// the total, not what is left) (default: 10).
     #[arg(long)]
     pub(crate) epochs: Option<usize>,
-    /// Images per step (default: 32 for digits, 128 for Fashion-MNIST).
+    /// Images per step (default: 32 for digits, 128 otherwise).
     #[arg(long)]
     batch: Option<usize>,
     /// Learning rate, the peak of one-cycle (default: 2e-3 digits, 3e-3
-    /// Fashion-MNIST, 0.05 sgd). A negative value is read as a number (and
+    /// otherwise, 0.05 sgd). A negative value is read as a number (and
     /// refused by the optimizer with its reason).
     #[arg(long, allow_negative_numbers = true)]
     lr: Option<f32>,
-    /// Update rule (default: adam for digits, adamw for Fashion-MNIST).
+    /// Update rule (default: adam for digits, adamw otherwise).
     #[arg(long, value_enum)]
     optimizer: Option<OptimizerName>,
     /// Learning-rate schedule, stepped every batch (default: constant for
-    /// digits, one-cycle for Fashion-MNIST).
+    /// digits, one-cycle otherwise).
     #[arg(long, value_enum)]
     schedule: Option<ScheduleName>,
-    /// Random flips and 2-pixel shifts of the training images (default
-    /// off: on the Fashion preset it cost 1.6 points after 10 epochs in
-    /// PyTorch, docs/performance.md).
-    #[arg(long)]
-    augment: Option<bool>,
     /// Train on the first N training images only (quick checks).
     #[arg(long)]
     pub(crate) limit: Option<usize>,
@@ -101,7 +150,7 @@ pub struct TrainArgs {
     #[arg(long, default_value = "")]
     pub(crate) adapter: String,
     /// Seeds the split, the initial weights, the batch order and the
-    /// augmentation.
+    /// transforms.
     #[arg(long, default_value_t = TrainConfig::default().seed)]
     seed: u64,
     /// Train on the CPU reference instead of a GPU.
@@ -134,7 +183,8 @@ pub struct TrainArgs {
     /// Save the trained model (safetensors, torch state_dict names).
     #[arg(long)]
     save: Option<PathBuf>,
-    /// Write per-epoch metrics and the confusion matrix as JSON.
+    /// Write per-epoch metrics, per-class metrics and the confusion matrix
+    /// as JSON.
     #[arg(long)]
     metrics: Option<PathBuf>,
     /// Draw loss and accuracy per epoch as a PNG.
@@ -148,12 +198,13 @@ pub struct EvalArgs {
     /// the same architecture (then give --data and --model).
     #[arg(long)]
     load: PathBuf,
-    /// The data set (default: the one the model file names).
-    #[arg(long, value_enum)]
-    data: Option<DataName>,
-    /// Where the data set is (as for train).
+    /// The data set: digits, fashion-mnist or a folder (default: the one
+    /// the model file names). A folder the model was not trained on is
+    /// evaluated whole (its val/ half where it has one).
     #[arg(long)]
-    data_path: Option<PathBuf>,
+    data: Option<String>,
+    #[command(flatten)]
+    data_args: DataArgs,
     /// The model (default: the one the model file names).
     #[arg(long, value_enum)]
     model: Option<ModelName>,
@@ -163,8 +214,8 @@ pub struct EvalArgs {
     /// Evaluate on the CPU reference instead of a GPU.
     #[arg(long)]
     cpu: bool,
-    /// The digits split seed the model was trained with (default: the one
-    /// saved in the file).
+    /// The split seed the model was trained with (default: the one saved
+    /// in the file).
     #[arg(long)]
     seed: Option<u64>,
 }
@@ -175,11 +226,19 @@ struct Metrics<'a> {
     model: &'a str,
     epochs: &'a [EpochReport],
     test_accuracy: f32,
+    /// Where there are more than 5 classes.
+    top5_accuracy: Option<f32>,
     confusion_matrix: &'a [Vec<usize>],
-    class_names: &'a [&'a str],
+    class_names: &'a [String],
+    /// Per class, in label order (NaN where no image was predicted as
+    /// the class, or none is of it).
+    precision: Vec<f32>,
+    recall: Vec<f32>,
     adapter: String,
     seconds: f64,
     config: String,
+    transform: String,
+    test_transform: String,
     train_images: usize,
     test_images: usize,
 }
@@ -190,60 +249,87 @@ fn gpu(adapter: &str) -> Result<Gpu, wgconv::Error> {
     Ok(all.remove(0))
 }
 
-fn preset(data: DataName, model: ModelName) -> Preset {
-    match (data, model) {
-        (DataName::Digits, ModelName::Default) => Preset::Digits,
-        (DataName::FashionMnist, ModelName::Default) => Preset::Fashion,
-        (_, ModelName::Resnet) => Preset::Resnet,
+fn preset(source: &DataSource, model: ModelName) -> Preset {
+    match model {
+        ModelName::Default => source.default_model(),
+        ModelName::DigitsCnn => Preset::Digits,
+        ModelName::FashionCnn => Preset::Fashion,
+        ModelName::Resnet => Preset::Resnet,
     }
 }
 
-/// The (train, test) images of a data set.
-fn load_data(
-    data: DataName,
-    path: Option<&Path>,
+/// A data set read and seen through its transforms: what a run trains
+/// and tests on.
+pub(crate) struct Prepared {
+    pub(crate) source: DataSource,
+    pub(crate) train: Box<dyn Dataset>,
+    pub(crate) test: Box<dyn Dataset>,
+    pub(crate) class_names: Vec<String>,
+    /// `[C, H, W]` the model takes.
+    pub(crate) shape: [usize; 3],
+    pub(crate) transform: Pipeline,
+    pub(crate) test_transform: Pipeline,
+}
+
+/// Reads the data and puts the transforms in front of it: a `normalize`
+/// without values gets the training images' statistics (after the
+/// transforms before it), measured here.
+fn prepare(
+    source: DataSource,
+    args: &DataArgs,
     seed: u64,
-) -> Result<(ImageSet, ImageSet), wgconv::Error> {
-    match data {
-        DataName::Digits => {
-            let default = train::default_data_path();
-            let all = train::load_digits(path.unwrap_or(&default))?;
-            Ok(all.split(seed, TEST_IMAGES))
-        }
-        DataName::FashionMnist => {
-            let (tr, te) = FashionMnist::load(path.unwrap_or(Path::new(FASHION_MNIST_DIR)))?;
-            Ok((tr.into(), te.into()))
-        }
+    limit: Option<usize>,
+    transform: Pipeline,
+    test_transform: Option<Pipeline>,
+) -> Result<Prepared, Box<dyn std::error::Error>> {
+    let Splits {
+        mut train,
+        test,
+        class_names,
+        warnings,
+    } = source.open(args.data_path.as_deref(), &args.folder(), seed)?;
+    for w in &warnings {
+        eprintln!("warning: {w}");
     }
+    if let Some(n) = limit {
+        let indices: Vec<usize> = (0..n.min(train.len())).collect();
+        train = Box::new(Subset {
+            inner: train,
+            indices,
+        });
+    }
+    let mut transform = transform;
+    let mut test_transform = test_transform.unwrap_or_else(|| transform.eval());
+    if transform.needs_statistics() || test_transform.needs_statistics() {
+        let before = Transformed::new(&*train, transform.before_statistics())?;
+        let (mean, std) = data::channel_statistics(&before)?;
+        transform = transform.resolve(&mean, &std);
+        test_transform = test_transform.resolve(&mean, &std);
+    }
+    let train = Transformed::new(train, transform.clone())?;
+    let test = Transformed::new(test, test_transform.clone())?;
+    let shape = train.image_shape().ok_or("the training images have no one shape")?;
+    if test.image_shape() != Some(shape) {
+        return Err(format!(
+            "the test transforms `{test_transform}` give {:?} images, the training ones \
+             `{transform}` {shape:?}: give a --test-transform that ends at {shape:?}",
+            test.image_shape()
+        )
+        .into());
+    }
+    Ok(Prepared {
+        source,
+        train: Box::new(train),
+        test: Box::new(test),
+        class_names,
+        shape,
+        transform,
+        test_transform,
+    })
 }
 
-fn class_names(data: DataName) -> Vec<&'static str> {
-    match data {
-        DataName::Digits => vec!["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
-        DataName::FashionMnist => FashionMnist::CLASS_NAMES.to_vec(),
-    }
-}
-
-/// `[C, H, W]` of a data set's images, known before it is read.
-fn data_image_shape(data: DataName) -> [usize; 3] {
-    match data {
-        DataName::Digits => Preset::Digits.image_shape(),
-        DataName::FashionMnist => [1, FashionMnist::SIDE, FashionMnist::SIDE],
-    }
-}
-
-fn data_tag(data: DataName) -> &'static str {
-    match data {
-        DataName::Digits => "digits",
-        DataName::FashionMnist => "fashion-mnist",
-    }
-}
-
-fn config(args: &TrainArgs) -> TrainConfig {
-    let base = match args.data {
-        DataName::Digits => TrainConfig::default(),
-        DataName::FashionMnist => TrainConfig::fashion(),
-    };
+fn config(args: &TrainArgs, source: &DataSource) -> TrainConfig {
+    let base = source.defaults();
     let default_lr = match base.optimizer {
         OptimizerConfig::Adam(a) => a.lr,
         OptimizerConfig::Sgd(s) => s.lr,
@@ -279,14 +365,29 @@ fn config(args: &TrainArgs) -> TrainConfig {
             Some(ScheduleName::OneCycle) => Schedule::OneCycle,
             Some(ScheduleName::Cosine) => Schedule::Cosine,
         },
-        augment: args.augment.unwrap_or(base.augment),
         seed: args.seed,
     }
 }
 
+/// The training transforms asked for (`--augment` needs the images'
+/// size, hence the shape).
+fn transforms(args: &TrainArgs) -> Result<(Pipeline, Option<Pipeline>), wgconv::Error> {
+    let test = args.test_transform.as_deref().map(Pipeline::parse).transpose()?;
+    Ok((
+        match &args.transform {
+            Some(spec) => Pipeline::parse(spec)?,
+            None => Pipeline::none(),
+        },
+        test,
+    ))
+}
+
 pub fn run_train(args: &TrainArgs) -> CliResult {
-    let cfg = config(args);
-    let preset = preset(args.data, args.model);
+    let source = DataSource::parse(&args.data)?;
+    let cfg = config(args, &source);
+    // The spellings first: a typo costs no data read.
+    transforms(args)?;
+    let preset = preset(&source, args.model);
     if args.distributed {
         #[cfg(feature = "mpi")]
         return super::distributed::run(args, &cfg, preset);
@@ -299,21 +400,28 @@ pub fn run_train(args: &TrainArgs) -> CliResult {
         );
     }
     if let Some(spec) = &args.devices {
-        let replicas = Gpu::devices(spec)?
-            .into_iter()
-            .map(|g| Ok::<_, wgconv::Error>((g.clone(), preset.build(g, cfg.seed)?)))
-            .collect::<Result<Vec<_>, _>>()?;
-        let dp = DataParallel::new(replicas, None)?;
-        let describe = format!("{} replicas: {}", dp.replicas().len(), dp.describe());
-        return train_on(dp, describe, args, &cfg);
+        let gpus = Gpu::devices(spec)?;
+        return train_on(true, args, &cfg, |shape, classes| {
+            let replicas = gpus
+                .into_iter()
+                .map(|g| Ok((g.clone(), preset.build_for(g, cfg.seed, shape, classes)?)))
+                .collect::<Result<Vec<_>, wgconv::Error>>()?;
+            let dp = DataParallel::new(replicas, None)?;
+            let describe = format!("{} replicas: {}", dp.replicas().len(), dp.describe());
+            Ok((dp, describe))
+        });
     }
     if args.cpu {
         let b = Cpu::<f32>::new();
-        train_on((b, preset.build(b, cfg.seed)?), b.describe(), args, &cfg)
+        train_on(true, args, &cfg, |shape, classes| {
+            Ok(((b, preset.build_for(b, cfg.seed, shape, classes)?), b.describe()))
+        })
     } else {
         let g = gpu(&args.adapter)?;
-        let model = preset.build(g.clone(), cfg.seed)?;
-        train_on((g.clone(), model), g.describe(), args, &cfg)
+        train_on(true, args, &cfg, |shape, classes| {
+            let model = preset.build_for(g.clone(), cfg.seed, shape, classes)?;
+            Ok(((g.clone(), model), g.describe()))
+        })
     }
 }
 
@@ -326,54 +434,64 @@ fn describe(cfg: &TrainConfig) -> String {
         OptimizerConfig::Sgd(s) => format!("sgd lr {} momentum {}", s.lr, s.momentum),
     };
     format!(
-        "{} epochs, batch {}, {opt}, {:?} schedule{}",
-        cfg.epochs,
-        cfg.batch,
-        cfg.schedule,
-        if cfg.augment { ", augmented" } else { "" }
+        "{} epochs, batch {}, {opt}, {:?} schedule",
+        cfg.epochs, cfg.batch, cfg.schedule,
     )
 }
 
-/// Trains `model` (one device's, or replicas) and reports; on the ranks
-/// of an MPI job other than 0 it trains and stays silent.
+/// Reads the data, builds the trainer for its images with `make` (image
+/// shape, classes), trains and reports; on the ranks of an MPI job other
+/// than 0 (`primary` false) it trains and stays silent.
 pub(crate) fn train_on<T: Trainer>(
-    mut model: T,
-    adapter: String,
+    primary: bool,
     args: &TrainArgs,
     cfg: &TrainConfig,
+    make: impl FnOnce([usize; 3], usize) -> Result<(T, String), wgconv::Error>,
 ) -> CliResult {
-    let preset = preset(args.data, args.model);
-    let primary = model.is_primary();
+    let source = DataSource::parse(&args.data)?;
+    let preset = preset(&source, args.model);
     if primary {
         check_outputs(args)?;
     }
-    let (mut train_set, test_set) = load_data(args.data, args.data_path.as_deref(), cfg.seed)?;
-    if train_set.image_shape != preset.image_shape() {
-        return Err(format!(
-            "the {:?} model takes {:?} images, {} has {:?}",
-            args.model,
-            preset.image_shape(),
-            data_tag(args.data),
-            train_set.image_shape
-        )
-        .into());
+    let (mut transform, test_transform) = transforms(args)?;
+    if args.augment == Some(true) {
+        let [_, h, w] = source
+            .image_shape()
+            .ok_or("--augment needs images of one known size: give --transform instead")?;
+        transform = Pipeline::augment(h, w);
     }
-    if let Some(n) = args.limit {
-        train_set = train_set.first(n);
-    }
+    let data = prepare(
+        source,
+        &args.data_args,
+        cfg.seed,
+        args.limit,
+        transform,
+        test_transform,
+    )?;
+    let (mut model, adapter) = make(data.shape, data.class_names.len())?;
     let say = |line: String| {
         if primary {
             println!("{line}");
         }
     };
+    let tag = data.source.tag();
     say(format!(
-        "training {} on {} with {adapter}: {} train / {} test images, {}",
+        "training {} on {tag} ({}x{}x{}, {} classes) with {adapter}: {} train / {} test images, {}",
         preset.tag(),
-        data_tag(args.data),
-        train_set.len(),
-        test_set.len(),
+        data.shape[0],
+        data.shape[1],
+        data.shape[2],
+        data.class_names.len(),
+        data.train.len(),
+        data.test.len(),
         describe(cfg)
     ));
+    if !data.transform.is_empty() || !data.test_transform.is_empty() {
+        say(format!(
+            "transforms: train {}; test {}",
+            data.transform, data.test_transform
+        ));
+    }
     let mut resume = args.resume.clone();
     if let Some(dir) = &args.resume {
         let file = train::checkpoint_file(dir);
@@ -399,11 +517,15 @@ pub(crate) fn train_on<T: Trainer>(
             OnNanName::Stop => OnNan::Stop,
             OnNanName::Continue => OnNan::Continue,
         },
+        loader: LoaderOptions {
+            workers: args.data_args.workers,
+            ..LoaderOptions::default()
+        },
     };
     let start = std::time::Instant::now();
     let mut bar = ProgressBar::hidden();
     let mut epoch_steps = 1.0;
-    let reports = train::train(&mut model, &train_set, &test_set, cfg, &run, |p| match p {
+    let reports = train::train(&mut model, &*data.train, &*data.test, cfg, &run, |p| match p {
         _ if !primary => {}
         Progress::EpochStart {
             epoch,
@@ -430,12 +552,13 @@ pub(crate) fn train_on<T: Trainer>(
         Progress::EpochEnd(r) => {
             bar.finish_and_clear();
             println!(
-                "epoch {:>3}  train loss {:.4}  test accuracy {:.2} %  {:.0} images/s  lr {:.2e}  ({:.1} s)",
+                "epoch {:>3}  train loss {:.4}  test accuracy {:.2} %  {:.0} images/s  lr {:.2e}  data wait {:.2} s  ({:.1} s)",
                 r.epoch,
                 r.train_loss,
                 100.0 * r.test_accuracy,
                 r.images_per_second,
                 r.lr,
+                r.data_wait_seconds,
                 r.seconds
             );
             if r.communication_seconds > 0.0 {
@@ -462,16 +585,15 @@ pub(crate) fn train_on<T: Trainer>(
         return Ok(ExitCode::SUCCESS);
     }
     let (b, model) = model.primary();
-    let evaluation = train::evaluate(b, model, &test_set)?;
-    let names = class_names(args.data);
+    let evaluation = train::evaluate(b, model, &*data.test)?;
     println!(
         "test accuracy {:.2} % ({} of {}) after {:.1} s on {adapter}",
         100.0 * evaluation.accuracy,
-        (evaluation.accuracy * test_set.len() as f32).round(),
-        test_set.len(),
+        (evaluation.accuracy * data.test.len() as f32).round(),
+        data.test.len(),
         seconds
     );
-    print_confusion(&evaluation, &names);
+    print_evaluation(&evaluation, &data.class_names);
     // Every output is attempted, the model first: one that cannot be
     // written does not cost the others.
     let mut failures = Vec::new();
@@ -480,31 +602,28 @@ pub(crate) fn train_on<T: Trainer>(
         Err(e) => failures.push(format!("{flag} {}: {e}", path.display())),
     };
     if let Some(path) = &args.save {
-        let r = save_model(
-            b,
-            model,
-            path,
-            preset,
-            args.data,
-            cfg.seed,
-            evaluation.accuracy,
-            &test_set.identity(),
-        );
+        let r = save_model(b, model, path, preset, &data, cfg.seed, evaluation.accuracy);
         wrote("--save", path, r.map_err(Into::into));
     }
     if let Some(path) = &args.metrics {
+        let classes = data.class_names.len();
         let m = Metrics {
-            data: data_tag(args.data),
+            data: &tag,
             model: preset.tag(),
             epochs: &reports,
             test_accuracy: evaluation.accuracy,
+            top5_accuracy: evaluation.top5_accuracy,
             confusion_matrix: &evaluation.confusion,
-            class_names: &names,
+            class_names: &data.class_names,
+            precision: (0..classes).map(|c| evaluation.precision(c)).collect(),
+            recall: (0..classes).map(|c| evaluation.recall(c)).collect(),
             adapter: adapter.clone(),
             seconds,
             config: describe(cfg),
-            train_images: train_set.len(),
-            test_images: test_set.len(),
+            transform: data.transform.to_string(),
+            test_transform: data.test_transform.to_string(),
+            train_images: data.train.len(),
+            test_images: data.test.len(),
         };
         let r = serde_json::to_string_pretty(&m)
             .map_err(Into::into)
@@ -512,7 +631,7 @@ pub(crate) fn train_on<T: Trainer>(
         wrote("--metrics", path, r);
     }
     if let Some(path) = &args.plot {
-        let title = format!("{} on {} ({adapter})", preset.tag(), data_tag(args.data));
+        let title = format!("{} on {tag} ({adapter})", preset.tag());
         wrote(
             "--plot",
             path,
@@ -607,53 +726,70 @@ fn writable(flag: &str, folder: &Path) -> Result<(), String> {
         .map_err(|e| format!("{flag}: cannot write in {}: {e}", folder.display()))
 }
 
-#[allow(clippy::too_many_arguments)]
 fn save_model<B: Backend, M: Module<B>>(
     b: &B,
     model: &M,
     path: &Path,
     preset: Preset,
-    data: DataName,
+    data: &Prepared,
     seed: u64,
     accuracy: f32,
-    test_data: &str,
 ) -> Result<(), wgconv::Error> {
+    let [c, h, w] = data.shape;
     io::save(
         b,
         model,
         path,
         &[
             ("architecture", preset.tag().to_string()),
-            ("data", data_tag(data).to_string()),
+            ("data", data.source.tag()),
             ("seed", seed.to_string()),
             ("test_accuracy", accuracy.to_string()),
-            ("test_data", test_data.to_string()),
+            ("test_data", data.test.identity()),
+            ("image_shape", format!("{c}x{h}x{w}")),
+            (
+                "class_names",
+                serde_json::to_string(&data.class_names).unwrap_or_default(),
+            ),
+            ("test_transform", data.test_transform.to_string()),
         ],
     )
 }
 
-/// Rows are the true classes, columns the predicted ones.
-fn print_confusion(e: &Evaluation, names: &[&str]) {
+/// The confusion matrix (rows: true classes, columns: predicted ones),
+/// each class's recall and precision, and the top-5 accuracy.
+fn print_evaluation(e: &Evaluation, names: &[String]) {
     let width = names.iter().map(|n| n.len()).max().unwrap_or(1).max(5);
     println!("confusion matrix (rows: true class, columns: predicted)");
     let header: Vec<String> = (0..names.len()).map(|j| format!("{j:>5}")).collect();
-    println!("{:>w$}    {}", "", header.join(""), w = width);
+    println!(
+        "{:>w$}    {}   recall  precision",
+        "",
+        header.join(""),
+        w = width
+    );
+    let percent = |v: f32| {
+        if v.is_nan() {
+            "    -".to_string()
+        } else {
+            format!("{:5.1}", 100.0 * v)
+        }
+    };
     for (i, row) in e.confusion.iter().enumerate() {
         let cells: Vec<String> = row.iter().map(|c| format!("{c:>5}")).collect();
-        let total: usize = row.iter().sum();
-        let recall = if total == 0 {
-            0.0
-        } else {
-            100.0 * row[i] as f64 / total as f64
-        };
         // Digits are their own names: the index alone then.
-        let name = names.get(i).copied().unwrap_or("?");
+        let name = names.get(i).map(String::as_str).unwrap_or("?");
         let name = if name == i.to_string() { "" } else { name };
         println!(
-            "{name:>w$} {i:>2} {}   {recall:5.1} %",
+            "{name:>w$} {i:>2} {}   {} %  {} %",
             cells.join(""),
+            percent(e.recall(i)),
+            percent(e.precision(i)),
             w = width
         );
+    }
+    if let Some(top5) = e.top5_accuracy {
+        println!("top-5 accuracy {:.2} %", 100.0 * top5);
     }
 }
 
@@ -665,53 +801,108 @@ pub fn run_eval(args: &EvalArgs) -> CliResult {
     }
 }
 
+/// `"1x28x28"` as `[1, 28, 28]`.
+fn parse_shape(text: &str) -> Option<[usize; 3]> {
+    let v: Vec<usize> = text.split('x').map(|p| p.parse().ok()).collect::<Option<_>>()?;
+    v.try_into().ok()
+}
+
 fn eval_on<B: Backend>(backend: B, args: &EvalArgs) -> CliResult {
     let adapter = backend.describe();
+    let file = args.load.display().to_string();
     let (_, meta) = io::read_tensors(&args.load)?;
     let tagged = meta.get("architecture").and_then(|t| Preset::from_tag(t));
-    let data = match (args.data, meta.get("data").map(String::as_str)) {
-        (Some(d), _) => d,
-        (None, Some("fashion-mnist")) => DataName::FashionMnist,
-        (None, Some("digits")) => DataName::Digits,
-        (None, _) if tagged == Some(Preset::Digits) => DataName::Digits,
-        (None, _) => {
+    let saved_data = meta.get("data").cloned().or_else(|| {
+        (tagged == Some(Preset::Digits)).then(|| "digits".to_string())
+    });
+    let data_name = match (&args.data, &saved_data) {
+        (Some(d), _) => d.clone(),
+        (None, Some(d)) => d.clone(),
+        (None, None) => {
             return Err(format!(
-                "{}: the file does not say which data set it is for; give --data",
-                args.load.display()
+                "{file}: the file does not say which data set it is for; give --data"
             )
             .into())
         }
     };
+    let source = DataSource::parse(&data_name)?;
+    let trained_here = saved_data.as_deref() == Some(source.tag().as_str());
     let preset = match (args.model, tagged) {
-        (Some(m), Some(t)) if preset(data, m) != t => {
+        (Some(m), Some(t)) if preset(&source, m) != t => {
             return Err(format!(
-                "{}: this file is a {} model; --model {m:?} with --data {} builds {}",
-                args.load.display(),
+                "{file}: this file is a {} model; --model {m:?} with --data {} builds {}",
                 t.tag(),
-                data_tag(data),
-                preset(data, m).tag()
+                source.tag(),
+                preset(&source, m).tag()
             )
             .into())
         }
-        (Some(m), _) => preset(data, m),
+        (Some(m), _) => preset(&source, m),
         (None, Some(p)) => p,
-        (None, None) => preset(data, ModelName::Default),
+        (None, None) => source.default_model(),
+    };
+    let saved_shape = meta.get("image_shape").and_then(|s| parse_shape(s));
+    let shape = saved_shape
+        .or(source.image_shape())
+        .unwrap_or(preset.image_shape());
+    let saved_names: Option<Vec<String>> = meta
+        .get("class_names")
+        .and_then(|n| serde_json::from_str(n).ok());
+    let test_transform = match meta.get("test_transform") {
+        Some(t) if t != "none" => Pipeline::parse(t)?,
+        _ => Pipeline::none(),
     };
     // Before any image is read: a model of one data set's images cannot
     // classify another's.
-    if preset.image_shape() != data_image_shape(data) {
+    if let Some(theirs) = source.image_shape() {
+        if test_transform.output_shape(Some(theirs)) != Some(shape) {
+            return Err(format!(
+                "{file}: a {} model, which takes {shape:?} images; {} has {theirs:?} images \
+                 (give the --data it was trained on)",
+                preset.tag(),
+                source.tag(),
+            )
+            .into());
+        }
+    }
+    let saved_seed = meta.get("seed").and_then(|s| s.parse().ok());
+    let seed = args
+        .seed
+        .or(saved_seed)
+        .unwrap_or(TrainConfig::default().seed);
+    // A folder the model was not trained on is new to it: every image
+    // of it is a test image (its val/ half where it has one).
+    let (path, folder) = (args.data_args.data_path.as_deref(), args.data_args.folder());
+    let (whole, class_names, warnings) = if trained_here {
+        let s = source.open(path, &folder, seed)?;
+        (s.test, s.class_names, s.warnings)
+    } else {
+        let t = source.open_test(path, &folder, seed)?;
+        (t.images, t.class_names, t.warnings)
+    };
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
+    if let Some(names) = &saved_names {
+        if *names != class_names {
+            return Err(format!(
+                "{file}: the model's classes are {names:?}, {} has {class_names:?}",
+                source.tag()
+            )
+            .into());
+        }
+    }
+    let test_set = Transformed::new(whole, test_transform.clone())?;
+    if test_set.image_shape() != Some(shape) {
         return Err(format!(
-            "{}: a {} model, which takes {:?} images; {} has {:?} images (give the --data \
-             it was trained on)",
-            args.load.display(),
+            "{file}: a {} model, which takes {shape:?} images; {} gives {:?} images through `{test_transform}`",
             preset.tag(),
-            preset.image_shape(),
-            data_tag(data),
-            data_image_shape(data)
+            source.tag(),
+            test_set.image_shape()
         )
         .into());
     }
-    let mut model = preset.build(backend.clone(), 0)?;
+    let mut model = preset.build_for(backend.clone(), 0, shape, class_names.len())?;
     io::load(&backend, &mut model, &args.load).map_err(|e| {
         format!(
             "{e} (loading it as {}, the {:?} model)",
@@ -719,22 +910,15 @@ fn eval_on<B: Backend>(backend: B, args: &EvalArgs) -> CliResult {
             preset
         )
     })?;
-    let saved_seed = meta.get("seed").and_then(|s| s.parse().ok());
-    let seed = args
-        .seed
-        .or(saved_seed)
-        .unwrap_or(TrainConfig::default().seed);
-    let (_, test_set) = load_data(data, args.data_path.as_deref(), seed)?;
     // The test images the model was evaluated on when it was saved: another
     // split (another seed, another file) would include training images.
-    if let Some(saved) = meta.get("test_data") {
+    if let (Some(saved), true) = (meta.get("test_data"), trained_here) {
         if *saved != test_set.identity() {
             return Err(format!(
-                "{}: these test images are not the ones this model was tested on when it was \
+                "{file}: these test images are not the ones this model was tested on when it was \
                  saved (split seed {seed}, data identity {} against {saved}): another seed or \
                  data file would test it on images it trained on; give the training run's \
                  --seed and data",
-                args.load.display(),
                 test_set.identity()
             )
             .into());
@@ -742,13 +926,12 @@ fn eval_on<B: Backend>(backend: B, args: &EvalArgs) -> CliResult {
     }
     let evaluation = train::evaluate(&backend, &mut model, &test_set)?;
     println!(
-        "{}: test accuracy {:.2} % on {} {} test images ({}) on {adapter}",
-        args.load.display(),
+        "{file}: test accuracy {:.2} % on {} {} test images ({}) on {adapter}",
         100.0 * evaluation.accuracy,
         test_set.len(),
-        data_tag(data),
+        source.tag(),
         preset.tag()
     );
-    print_confusion(&evaluation, &class_names(data));
+    print_evaluation(&evaluation, &class_names);
     Ok(ExitCode::SUCCESS)
 }

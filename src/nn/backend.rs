@@ -53,6 +53,12 @@ pub trait BackendBase: Clone + 'static {
     fn describe(&self) -> String;
     fn tensor(&self, shape: &[usize], data: &[f32]) -> Result<Self::Tensor, Error>;
     fn to_vec(&self, t: &Self::Tensor) -> Result<Vec<f32>, Error>;
+    /// [`BackendBase::to_vec`] awaiting the device instead of blocking on
+    /// it (a browser's GPU answers with a promise).
+    #[allow(async_fn_in_trait)]
+    async fn to_vec_async(&self, t: &Self::Tensor) -> Result<Vec<f32>, Error> {
+        self.to_vec(t)
+    }
     fn shape<'a>(&self, t: &'a Self::Tensor) -> &'a [usize];
     /// The same values with another shape of as many elements.
     fn reshape(&self, t: &Self::Tensor, shape: &[usize]) -> Result<Self::Tensor, Error>;
@@ -123,6 +129,9 @@ impl BackendBase for Gpu {
     }
     fn to_vec(&self, t: &Tensor) -> Result<Vec<f32>, Error> {
         t.to_vec()
+    }
+    async fn to_vec_async(&self, t: &Tensor) -> Result<Vec<f32>, Error> {
+        t.to_vec_async().await
     }
     fn shape<'a>(&self, t: &'a Tensor) -> &'a [usize] {
         t.shape()

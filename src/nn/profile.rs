@@ -158,6 +158,9 @@ impl<B: Backend> BackendBase for Profiled<B> {
     fn to_vec(&self, t: &B::Tensor) -> Result<Vec<f32>, Error> {
         self.inner.to_vec(t)
     }
+    async fn to_vec_async(&self, t: &B::Tensor) -> Result<Vec<f32>, Error> {
+        self.inner.to_vec_async(t).await
+    }
     fn shape<'a>(&self, t: &'a B::Tensor) -> &'a [usize] {
         self.inner.shape(t)
     }

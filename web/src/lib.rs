@@ -2,8 +2,10 @@
 //! calls these exports to open the browser's WebGPU adapter under the
 //! WebGPU default limits, run `wgconv check` (every op against the CPU
 //! reference compiled into the same wasm), and train the digits CNN epoch
-//! by epoch. Nothing here blocks: every wait is an await, so the tab stays
-//! responsive and the stop button is heard between steps.
+//! by epoch through the library's own epoch loop ([`train::Run`], the one
+//! `wgconv train` drives: schedule, transforms, evaluation). Nothing here
+//! blocks: every wait is an await, so the tab stays responsive and the
+//! stop button is heard between steps.
 //!
 //! The page writes the lines a test reads to the console:
 //! `wgconv-web adapter: <name>`, `wgconv-web check: ok` (or
@@ -12,9 +14,9 @@
 
 use std::cell::{Cell, RefCell};
 use wasm_bindgen::prelude::*;
-use wgconv::nn::{self, argmax_rows, Loss, ModuleExt, Optimizer, Sequential};
-use wgconv::rng::Rng;
-use wgconv::train::{self, ImageSet, Preset, TrainConfig, EVAL_BATCH};
+use wgconv::data::Dataset;
+use wgconv::nn::Sequential;
+use wgconv::train::{self, Preset, RunOptions, TrainConfig};
 use wgconv::{check, DeviceLimits, Gpu, Policy};
 
 #[wasm_bindgen]
@@ -25,16 +27,11 @@ extern "C" {
     fn log(s: &str);
 }
 
-/// What a run holds between the page's calls.
+/// What a run holds between the page's calls: the GPU (for the check)
+/// and the library's training run over the digits.
 struct Run {
     gpu: Gpu,
-    model: Sequential<Gpu>,
-    optimizer: Optimizer<Gpu>,
-    train: ImageSet,
-    test: ImageSet,
-    cfg: TrainConfig,
-    rng: Rng,
-    epoch: usize,
+    run: train::Run<'static, (Gpu, Sequential<Gpu>)>,
 }
 
 thread_local! {
@@ -78,24 +75,26 @@ pub async fn start(digits_gz: Vec<u8>, policy: String) -> Result<String, JsValue
     let (train, test) = train::digits_from_gzip(&digits_gz)
         .map_err(js)?
         .split(cfg.seed, train::TEST_IMAGES);
+    // The run borrows its data for its whole life, which here is the
+    // page's: one copy of the digits (1.5 MB) per start().
+    let train: &'static dyn Dataset = Box::leak(Box::new(train));
+    let test: &'static dyn Dataset = Box::leak(Box::new(test));
     let model = Preset::Digits.build(gpu.clone(), cfg.seed).map_err(js)?;
-    let optimizer = Optimizer::new(cfg.optimizer).map_err(js)?;
+    let run = train::Run::new(
+        (gpu.clone(), model),
+        train,
+        test,
+        &cfg,
+        &RunOptions::default(),
+    )
+    .map_err(js)?;
     let info = gpu.info();
     let name = if info.driver.is_empty() {
         info.name.clone()
     } else {
         format!("{} ({})", info.name, info.driver)
     };
-    put(Run {
-        gpu,
-        model,
-        optimizer,
-        train,
-        test,
-        rng: Rng::new(cfg.seed ^ 0x05ee_d0fb_a7c4),
-        cfg,
-        epoch: 0,
-    });
+    put(Run { gpu, run });
     Ok(if name.trim().is_empty() {
         "WebGPU adapter".into()
     } else {
@@ -153,63 +152,12 @@ pub async fn train_epoch() -> Result<Vec<f64>, JsValue> {
 
 async fn epoch(run: &mut Run) -> Result<Vec<f64>, wgconv::Error> {
     STOP.with(|s| s.set(false));
-    run.epoch += 1;
-    let mut order: Vec<usize> = (0..run.train.len()).collect();
-    run.rng.shuffle(&mut order);
-    run.model.train();
-    let (mut total, mut steps) = (0.0f64, 0usize);
-    for chunk in order.chunks(run.cfg.batch) {
-        let batch = run.train.subset(chunk);
-        let (x, t) = train::batch_tensors(&run.gpu, &batch)?;
-        let loss = nn::train_step_deferred(
-            &run.gpu,
-            &mut run.model,
-            &x,
-            &t,
-            Loss::SoftmaxCrossEntropy,
-            &mut run.optimizer,
-            true,
-        )?;
-        if let Some(l) = loss {
-            // Awaiting the loss also hands the tab back to the browser
-            // between steps (the stop button, the chart).
-            total += l.to_vec_async().await?[0] as f64;
-        }
-        steps += 1;
-        if STOP.with(|s| s.get()) {
-            break;
-        }
-    }
-    let accuracy = accuracy(&run.gpu, &mut run.model, &run.test).await?;
-    let stopped = STOP.with(|s| s.get());
+    let stop = || STOP.with(|s| s.get());
+    let report = run.run.epoch_async(&mut |_| {}, &stop).await?;
     Ok(vec![
-        run.epoch as f64,
-        total / steps.max(1) as f64,
-        accuracy as f64,
-        f64::from(u8::from(stopped)),
+        report.epoch as f64,
+        report.train_loss as f64,
+        report.test_accuracy as f64,
+        f64::from(u8::from(stop())),
     ])
-}
-
-/// Test accuracy in eval mode, as `train::evaluate`, awaiting each read.
-async fn accuracy(
-    gpu: &Gpu,
-    model: &mut Sequential<Gpu>,
-    data: &ImageSet,
-) -> Result<f32, wgconv::Error> {
-    model.eval();
-    let all: Vec<usize> = (0..data.len()).collect();
-    let mut right = 0usize;
-    for chunk in all.chunks(EVAL_BATCH) {
-        let part = data.subset(chunk);
-        let (x, _) = train::batch_tensors(gpu, &part)?;
-        let logits = nn::predict(gpu, model, &x)?.to_vec_async().await?;
-        let predicted = argmax_rows(&logits, data.classes);
-        right += predicted
-            .iter()
-            .zip(&part.labels)
-            .filter(|(p, l)| p == l)
-            .count();
-    }
-    model.train();
-    Ok(right as f32 / data.len() as f32)
 }

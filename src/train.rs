@@ -9,10 +9,9 @@ use crate::data::loader::Batches;
 use crate::data::{Dataset, LoaderOptions};
 use crate::datasets::FashionMnist;
 use crate::nn::{
-    argmax_rows, io, one_hot, predict, train_step, train_step_deferred, AdaptiveAvgPool2d,
-    Backend, BasicBlock, BatchNorm2d, Conv2d, DataParallel, Dropout, Flatten,
-    Forward, Init, Linear, Loss, LrSchedule, MaxPool2d, ModuleExt, Optimizer, OptimizerConfig,
-    Relu, Sequential, StepReport,
+    argmax_rows, io, one_hot, predict, train_step, train_step_deferred, AdaptiveAvgPool2d, Backend,
+    BasicBlock, BatchNorm2d, Conv2d, DataParallel, Dropout, Flatten, Forward, Init, Linear, Loss,
+    LrSchedule, MaxPool2d, ModuleExt, Optimizer, OptimizerConfig, Relu, Sequential, StepReport,
 };
 use crate::rng::Rng;
 use crate::{Adam, Error, Pool2dParams};
@@ -518,11 +517,7 @@ pub fn checkpoint_file(dir: &Path) -> PathBuf {
 }
 
 /// The settings a checkpoint must share with the run that resumes it.
-fn fingerprint(
-    cfg: &TrainConfig,
-    tag: &str,
-    train: &dyn Dataset,
-) -> Vec<(&'static str, String)> {
+fn fingerprint(cfg: &TrainConfig, tag: &str, train: &dyn Dataset) -> Vec<(&'static str, String)> {
     let mut f = vec![
         ("model", tag.to_string()),
         ("train_images", train.len().to_string()),
@@ -598,7 +593,9 @@ impl Evaluation {
 
     fn finish(&mut self, top5: usize) {
         let total: usize = self.confusion.iter().flatten().sum();
-        let right: usize = (0..self.confusion.len()).map(|i| self.confusion[i][i]).sum();
+        let right: usize = (0..self.confusion.len())
+            .map(|i| self.confusion[i][i])
+            .sum();
         self.accuracy = right as f32 / total.max(1) as f32;
         if self.confusion.len() > 5 {
             self.top5_accuracy = Some(top5 as f32 / total.max(1) as f32);
@@ -651,8 +648,7 @@ pub fn evaluate<B: Backend, M: Forward<B> + ?Sized>(
 ) -> Result<Evaluation, Error> {
     let all: Vec<usize> = (0..data.len()).collect();
     std::thread::scope(|s| {
-        let mut batches =
-            Batches::spawn(s, data, &all, EVAL_BATCH, 0, LoaderOptions::default());
+        let mut batches = Batches::spawn(s, data, &all, EVAL_BATCH, 0, LoaderOptions::default());
         pollster::block_on(evaluate_batches(b, model, &mut batches, data.classes()))
     })
 }
@@ -780,7 +776,8 @@ impl<B: Backend, M: Forward<B>> Trainer for (B, M) {
         let start = web_time::Instant::now();
         let (b, model) = (&self.0, &mut self.1);
         let (x, t) = batch_tensors(b, batch)?;
-        let loss = train_step_deferred(b, model, &x, &t, Loss::SoftmaxCrossEntropy, optimizer, true)?;
+        let loss =
+            train_step_deferred(b, model, &x, &t, Loss::SoftmaxCrossEntropy, optimizer, true)?;
         let loss = match loss {
             Some(l) => b.to_vec_async(&l).await?.first().copied(),
             None => None,
@@ -1039,7 +1036,10 @@ impl<'d, T: Trainer> Run<'d, T> {
     ) -> Result<EpochReport, Error> {
         let epoch = self.next_epoch;
         if self.is_done() {
-            return Err(invalid("epochs", format!("the run's {} epochs have run", self.last_epoch)));
+            return Err(invalid(
+                "epochs",
+                format!("the run's {} epochs have run", self.last_epoch),
+            ));
         }
         let start = web_time::Instant::now();
         progress(Progress::EpochStart {
@@ -1063,7 +1063,11 @@ impl<'d, T: Trainer> Run<'d, T> {
             images += batch.len();
             let loss = report.loss;
             if !loss.is_finite() && self.options.on_nan == OnNan::Stop {
-                return Err(Error::Diverged { epoch, step: steps, loss });
+                return Err(Error::Diverged {
+                    epoch,
+                    step: steps,
+                    loss,
+                });
             }
             compute += report.compute_seconds;
             communication += report.communication_seconds;
@@ -1084,7 +1088,9 @@ impl<'d, T: Trainer> Run<'d, T> {
             let (b, m) = self.trainer.primary();
             let all: Vec<usize> = (0..self.test.len()).collect();
             let mut test = Batches::inline(self.test, &all, EVAL_BATCH, 0);
-            evaluate_batches(b, m, &mut test, self.test.classes()).await?.accuracy
+            evaluate_batches(b, m, &mut test, self.test.classes())
+                .await?
+                .accuracy
         } else {
             f32::NAN
         };

@@ -34,7 +34,11 @@ fn digits() -> ImageSet {
 /// The values as a folder holds them: `round(255 · v) / 255`.
 fn quantized(set: &ImageSet) -> ImageSet {
     ImageSet {
-        images: set.images.iter().map(|v| (v * 255.0).round() / 255.0).collect(),
+        images: set
+            .images
+            .iter()
+            .map(|v| (v * 255.0).round() / 255.0)
+            .collect(),
         ..set.clone()
     }
 }
@@ -48,7 +52,8 @@ fn names(n: usize) -> Vec<String> {
 fn fashion(test: &str) -> Option<ImageSet> {
     let dir = Path::new(FASHION_MNIST_DIR);
     if !dir.exists() {
-        let why = format!("{FASHION_MNIST_DIR} is missing (apt-get install {FASHION_MNIST_PACKAGE})");
+        let why =
+            format!("{FASHION_MNIST_DIR} is missing (apt-get install {FASHION_MNIST_PACKAGE})");
         if std::env::var("WGCONV_REQUIRE_DATA").as_deref() == Ok("1") {
             panic!("WGCONV_REQUIRE_DATA=1 but {why}");
         }
@@ -91,7 +96,10 @@ fn a_fashion_folder_gives_the_builtin_batches_bit_for_bit() {
     };
     let part = all.first(2000);
     let root = temp_dir("fashion");
-    let class_names: Vec<String> = FashionMnist::CLASS_NAMES.iter().map(|s| s.to_string()).collect();
+    let class_names: Vec<String> = FashionMnist::CLASS_NAMES
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let dirs = write_image_folder(&part, &class_names, &root, "png", false).unwrap();
     assert_eq!(dirs[0], "0-T-shirt-top");
     let (folder, warnings) = ImageFolder::open(&root, &FolderOptions::default()).unwrap();
@@ -138,7 +146,11 @@ fn jpeg_bmp_webp_and_rgb_files_read_back() {
         assert_eq!(folder.len(), 60, "{ext}");
         // Grey files are read as 1 channel, RGB ones as 3 (the BMP and
         // WebP encoders store grey as RGB).
-        let channels = if rgb || ext == "bmp" || ext == "webp" { 3 } else { 1 };
+        let channels = if rgb || ext == "bmp" || ext == "webp" {
+            3
+        } else {
+            1
+        };
         assert_eq!(folder.channels(), channels, "{ext} rgb={rgb}");
         let read = collect(&folder, 0).unwrap();
         let want = folder_order(&quantized(&set));
@@ -159,7 +171,10 @@ fn jpeg_bmp_webp_and_rgb_files_read_back() {
             assert_eq!(worst, 0.0, "{ext}: a lossless format changed a value");
         } else {
             // JPEG (quality 75) on 8x8 digits of hard edges.
-            assert!(mean < 0.03 && worst < 0.4, "{ext}: mean error {mean}, worst {worst}");
+            assert!(
+                mean < 0.03 && worst < 0.4,
+                "{ext}: mean error {mean}, worst {worst}"
+            );
         }
         // Asked for: RGB as grey (torchvision's weights), grey as RGBA.
         for c in [1, 3, 4] {
@@ -182,7 +197,14 @@ fn jpeg_bmp_webp_and_rgb_files_read_back() {
 fn train_and_val_folders_and_a_seeded_holdout() {
     let set = digits().first(200);
     let root = temp_dir("splits");
-    write_image_folder(&set.first(150), &names(10), &root.join("train"), "png", false).unwrap();
+    write_image_folder(
+        &set.first(150),
+        &names(10),
+        &root.join("train"),
+        "png",
+        false,
+    )
+    .unwrap();
     let val = set.subset(&(150..200).collect::<Vec<_>>());
     write_image_folder(&val, &names(10), &root.join("val"), "png", false).unwrap();
     let (tr, te, _) = ImageFolder::open_splits(&root, &FolderOptions::default(), 1).unwrap();
@@ -230,17 +252,59 @@ fn a_folder_run_with_augmentation_resumes_bit_identically() {
         ..RunOptions::default()
     };
     let mut straight = model();
-    let r1 = train::train(&mut straight, &on_disk, &test_set, &cfg, &options(None, false, None), |_| {}).unwrap();
+    let r1 = train::train(
+        &mut straight,
+        &on_disk,
+        &test_set,
+        &cfg,
+        &options(None, false, None),
+        |_| {},
+    )
+    .unwrap();
     let mut memory = model();
-    let r2 = train::train(&mut memory, &in_memory, &test_set, &cfg, &options(None, false, None), |_| {}).unwrap();
+    let r2 = train::train(
+        &mut memory,
+        &in_memory,
+        &test_set,
+        &cfg,
+        &options(None, false, None),
+        |_| {},
+    )
+    .unwrap();
     let ckpt = temp_dir("resume-ckpt");
     let mut first = model();
-    train::train(&mut first, &on_disk, &test_set, &cfg, &options(Some(&ckpt), false, Some(1)), |_| {}).unwrap();
+    train::train(
+        &mut first,
+        &on_disk,
+        &test_set,
+        &cfg,
+        &options(Some(&ckpt), false, Some(1)),
+        |_| {},
+    )
+    .unwrap();
     let mut resumed = (b, Preset::Digits.build(b, 77).unwrap());
-    let r3 = train::train(&mut resumed, &on_disk, &test_set, &cfg, &options(Some(&ckpt), true, None), |_| {}).unwrap();
+    let r3 = train::train(
+        &mut resumed,
+        &on_disk,
+        &test_set,
+        &cfg,
+        &options(Some(&ckpt), true, None),
+        |_| {},
+    )
+    .unwrap();
     for (a, (m, r)) in r1.iter().zip(r2.iter().zip(&r3)) {
-        assert_eq!(a.train_loss.to_bits(), m.train_loss.to_bits(), "epoch {}", a.epoch);
-        assert_eq!(a.train_loss.to_bits(), r.train_loss.to_bits(), "epoch {}", a.epoch);
+        assert_eq!(
+            a.train_loss.to_bits(),
+            m.train_loss.to_bits(),
+            "epoch {}",
+            a.epoch
+        );
+        assert_eq!(
+            a.train_loss.to_bits(),
+            r.train_loss.to_bits(),
+            "epoch {}",
+            a.epoch
+        );
     }
     let bits = |m: &(Cpu<f32>, wgconv::nn::Sequential<Cpu<f32>>)| -> Vec<(String, Vec<u32>)> {
         io::state_dict(&b, &m.1)
@@ -252,16 +316,31 @@ fn a_folder_run_with_augmentation_resumes_bit_identically() {
             })
             .collect()
     };
-    assert!(bits(&straight) == bits(&resumed), "the resumed folder run differs");
-    assert!(bits(&straight) == bits(&memory), "the folder run differs from the in-memory one");
+    assert!(
+        bits(&straight) == bits(&resumed),
+        "the resumed folder run differs"
+    );
+    assert!(
+        bits(&straight) == bits(&memory),
+        "the folder run differs from the in-memory one"
+    );
     // Another pipeline is another data set: the checkpoint refuses it.
     let other = Transformed::new(
-        ImageFolder::open(&root, &FolderOptions::default()).unwrap().0,
+        ImageFolder::open(&root, &FolderOptions::default())
+            .unwrap()
+            .0,
         Pipeline::parse("hflip").unwrap(),
     )
     .unwrap();
     let mut again = model();
-    let e = train::train(&mut again, &other, &test_set, &cfg, &options(Some(&ckpt), true, None), |_| {});
+    let e = train::train(
+        &mut again,
+        &other,
+        &test_set,
+        &cfg,
+        &options(Some(&ckpt), true, None),
+        |_| {},
+    );
     assert!(
         matches!(&e, Err(Error::ModelFile { message, .. }) if message.contains("train_data")),
         "{e:?}"
@@ -274,10 +353,17 @@ fn a_folder_run_with_augmentation_resumes_bit_identically() {
 fn data_error<T: std::fmt::Debug>(result: Result<T, Error>, path: &Path) -> String {
     match result {
         Err(Error::DataFile { path: p, message }) => {
-            assert!(p.contains(&path.display().to_string()), "{p} does not name {}", path.display());
+            assert!(
+                p.contains(&path.display().to_string()),
+                "{p} does not name {}",
+                path.display()
+            );
             message
         }
-        other => panic!("expected a DataFile error naming {}, got {other:?}", path.display()),
+        other => panic!(
+            "expected a DataFile error naming {}, got {other:?}",
+            path.display()
+        ),
     }
 }
 
@@ -289,7 +375,10 @@ fn bad_folders_and_files_are_named() {
     let empty = temp_dir("empty");
     let m = data_error(ImageFolder::open(&empty, &options), &empty);
     assert!(m.contains("no class folder"), "{m}");
-    let m = data_error(ImageFolder::open(&empty.join("nothing"), &options), &empty.join("nothing"));
+    let m = data_error(
+        ImageFolder::open(&empty.join("nothing"), &options),
+        &empty.join("nothing"),
+    );
     assert!(m.contains("not a folder"), "{m}");
     // An empty class.
     let root = temp_dir("bad");
@@ -316,7 +405,16 @@ fn bad_folders_and_files_are_named() {
     std::fs::remove_file(&corrupt).unwrap();
     // A truncated file: its header reads, its pixels do not. Training
     // names it; with skip_bad the folder leaves it out up front.
-    let whole = std::fs::read(root.join("0").read_dir().unwrap().next().unwrap().unwrap().path()).unwrap();
+    let whole = std::fs::read(
+        root.join("0")
+            .read_dir()
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path(),
+    )
+    .unwrap();
     let truncated = root.join("0/truncated.png");
     std::fs::write(&truncated, &whole[..whole.len() / 2]).unwrap();
     let (f, _) = ImageFolder::open(&root, &options).unwrap();
@@ -379,4 +477,124 @@ fn bad_folders_and_files_are_named() {
     for d in [empty, root, mixed, big_dir] {
         std::fs::remove_dir_all(d).ok();
     }
+}
+
+/// `train::evaluate` on outputs chosen by hand (an identity linear layer
+/// passes the pixels through as logits): the confusion matrix, precision,
+/// recall and top-5 accuracy (ties ranked as torch.topk: the lower class
+/// first).
+#[test]
+fn evaluation_counts_precision_recall_and_top5_by_hand() {
+    use wgconv::nn::{BackendBase, Flatten, Init, Linear, ModuleExt, Sequential};
+    let b = Cpu::<f32>::new();
+    let init = &mut Init::new(b, 1);
+    let mut model = Sequential::new()
+        .push(Flatten)
+        .push(Linear::new(init, 7, 7, false).unwrap());
+    let eye: Vec<f32> = (0..49)
+        .map(|i| if i % 8 == 0 { 1.0 } else { 0.0 })
+        .collect();
+    for (_, p) in model.named_parameters_mut() {
+        p.set_value(b.tensor(&[7, 7], &eye).unwrap());
+    }
+    let logits: Vec<f32> = [
+        [9., 1., 1., 1., 1., 1., 1.], // class 0: right
+        [1., 5., 8., 1., 1., 1., 1.], // class 1: predicted 2, second: in the top 5
+        [3., 4., 0., 5., 6., 7., 8.], // class 2: predicted 6, last of 7: out
+        [0., 0., 0., 0., 0., 0., 0.], // class 3: a tie, ranked 4th: in
+    ]
+    .concat();
+    let data = ImageSet::new(logits, vec![0, 1, 2, 3], [1, 1, 7], 7).unwrap();
+    let e = train::evaluate(&b, &mut model, &data).unwrap();
+    assert_eq!(e.accuracy, 0.25);
+    assert_eq!(e.top5_accuracy, Some(0.75));
+    let mut want = vec![vec![0usize; 7]; 7];
+    want[0][0] = 1;
+    want[1][2] = 1;
+    want[2][6] = 1;
+    want[3][0] = 1;
+    assert_eq!(e.confusion, want);
+    assert_eq!((e.precision(0), e.recall(0)), (0.5, 1.0));
+    assert_eq!((e.precision(2), e.recall(1)), (0.0, 0.0));
+    assert!(e.precision(5).is_nan() && e.recall(5).is_nan());
+    // 5 classes or fewer: no top-5.
+    let few = ImageSet::new(vec![1.0, 0.0, 0.0, 0.0, 0.0], vec![0], [1, 1, 5], 5).unwrap();
+    let mut small = Sequential::new()
+        .push(Flatten)
+        .push(Linear::new(init, 5, 5, true).unwrap());
+    assert_eq!(
+        train::evaluate(&b, &mut small, &few).unwrap().top5_accuracy,
+        None
+    );
+    let _ = small.is_training();
+}
+
+fn close(a: &[f32], b: &[f32]) {
+    for (x, y) in a.iter().zip(b) {
+        assert!((x - y).abs() < 1e-6, "{a:?} against {b:?}");
+    }
+}
+
+/// Other colour types than 8-bit grey and RGB: grey with alpha, 16-bit
+/// grey, RGBA and a palette-free 16-bit RGB read as the channels asked
+/// for, with their values scaled to [0, 1].
+#[test]
+fn grey_alpha_16_bit_and_rgba_files_are_converted() {
+    let root = temp_dir("modes");
+    std::fs::create_dir_all(root.join("a")).unwrap();
+    std::fs::create_dir_all(root.join("b")).unwrap();
+    image::GrayAlphaImage::from_fn(3, 2, |x, _| image::LumaA([(x * 100) as u8, 7]))
+        .save(root.join("a/la.png"))
+        .unwrap();
+    image::ImageBuffer::<image::Luma<u16>, Vec<u16>>::from_fn(3, 2, |x, _| {
+        image::Luma([(x * 30000) as u16])
+    })
+    .save(root.join("a/l16.png"))
+    .unwrap();
+    // Class b is empty so far: the folder is refused, naming it.
+    let e = ImageFolder::open(&root, &FolderOptions::default());
+    assert!(
+        matches!(&e, Err(Error::DataFile { path, .. }) if path.ends_with("/b")),
+        "{:?}",
+        e.err()
+    );
+    image::RgbaImage::from_fn(3, 2, |x, _| image::Rgba([255, (x * 50) as u8, 0, 128]))
+        .save(root.join("b/rgba.png"))
+        .unwrap();
+    let mut rng = wgconv::rng::Rng::new(0);
+    // Grey and grey-with-alpha and 16-bit grey: all grey, so 1 channel,
+    // but the RGBA file makes the folder RGB.
+    let (f, _) = ImageFolder::open(&root, &FolderOptions::default()).unwrap();
+    assert_eq!(f.channels(), 3);
+    let grey = FolderOptions {
+        channels: Some(1),
+        ..FolderOptions::default()
+    };
+    let (f, _) = ImageFolder::open(&root, &grey).unwrap();
+    // Files sorted by name: a/l16.png, a/la.png, b/rgba.png.
+    let l16 = f.image(0, &mut rng).unwrap();
+    close(
+        &l16.pixels[..3],
+        &[0.0, 30000.0 / 65535.0, 60000.0 / 65535.0],
+    );
+    let la = f.image(1, &mut rng).unwrap();
+    assert_eq!(la.pixels[..3], [0.0, 100.0 / 255.0, 200.0 / 255.0]);
+    let rgba = f.image(2, &mut rng).unwrap();
+    let want = 0.2989f32 * 1.0 + 0.587 * (50.0 / 255.0);
+    assert!(
+        (rgba.pixels[1] - want).abs() < 1e-6,
+        "{} against {want}",
+        rgba.pixels[1]
+    );
+    let four = FolderOptions {
+        channels: Some(4),
+        ..FolderOptions::default()
+    };
+    let (f, _) = ImageFolder::open(&root, &four).unwrap();
+    let rgba = f.image(2, &mut rng).unwrap();
+    assert_eq!(rgba.shape, [4, 2, 3]);
+    assert_eq!(rgba.pixels[3 * 6], 128.0 / 255.0);
+    let la = f.image(1, &mut rng).unwrap();
+    assert_eq!(la.pixels[3 * 6], 7.0 / 255.0);
+    std::fs::remove_dir_all(&root).ok();
 }

@@ -6,6 +6,7 @@
 mod common;
 use common::{gpus, label, Rng};
 use std::path::{Path, PathBuf};
+use wgconv::data::{Pipeline, Transformed};
 use wgconv::datasets::{FashionMnist, FASHION_MNIST_DIR, FASHION_MNIST_PACKAGE};
 use wgconv::nn::{
     self, io, walk_mut, AdaptiveAvgPool2d, Backend, BackendBase, BasicBlock, BatchNorm2d, Conv2d,
@@ -13,7 +14,6 @@ use wgconv::nn::{
     Optimizer, OptimizerConfig, Relu, Sequential,
 };
 use wgconv::train::{self, ImageSet, Preset, RunOptions, Schedule, TrainConfig};
-use wgconv::data::{Pipeline, Transformed};
 use wgconv::{Adam, Error, Pool2dParams};
 
 /// conv 3×3 (1→4, no bias) → BN → ReLU → max-pool 3×3/2/1 → BasicBlock

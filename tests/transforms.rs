@@ -187,7 +187,11 @@ fn color_jitter_scales_brightness_and_blends_contrast() {
         let y = apply("color_jitter(brightness=0.5)", x.clone(), seed);
         let f = y.pixels[0] / 0.1;
         assert!((0.5..=1.5).contains(&f), "factor {f}");
-        close(&y.pixels, &x.pixels.iter().map(|v| v * f).collect::<Vec<_>>(), 1e-6);
+        close(
+            &y.pixels,
+            &x.pixels.iter().map(|v| v * f).collect::<Vec<_>>(),
+            1e-6,
+        );
         // Contrast: a blend with the mean (0.25), which stays.
         let y = apply("color_jitter(contrast=0.5)", x.clone(), seed);
         let f = (y.pixels[3] - 0.25) / 0.15;
@@ -214,7 +218,11 @@ fn color_jitter_scales_brightness_and_blends_contrast() {
         }
         // G = B = (1 − f)·g, R = f + (1 − f)·g.
         let f = 1.0 - y.pixels[1] / g;
-        close(&y.pixels, &[f + (1.0 - f) * g, y.pixels[1], y.pixels[1]], 1e-5);
+        close(
+            &y.pixels,
+            &[f + (1.0 - f) * g, y.pixels[1], y.pixels[1]],
+            1e-5,
+        );
         checked += 1;
     }
     assert!(checked > 5, "{checked}");
@@ -248,7 +256,11 @@ fn random_resized_crop_covers_its_scale_and_resizes() {
     let x = ramp([1, 8, 8]);
     // The whole image at scale 1 and ratio 1: the image itself.
     assert_eq!(
-        apply("random_resized_crop(8,scale=(1,1),ratio=(1,1))", x.clone(), 3),
+        apply(
+            "random_resized_crop(8,scale=(1,1),ratio=(1,1))",
+            x.clone(),
+            3
+        ),
         x
     );
     for seed in 0..30 {
@@ -338,7 +350,10 @@ fn bad_specs_are_refused_naming_the_problem() {
     ] {
         match Pipeline::parse(spec) {
             Err(Error::InvalidParam { message, .. }) => {
-                assert!(message.contains(wanted), "{spec}: {message:?} does not say {wanted:?}")
+                assert!(
+                    message.contains(wanted),
+                    "{spec}: {message:?} does not say {wanted:?}"
+                )
             }
             other => panic!("{spec}: {other:?}"),
         }

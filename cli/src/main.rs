@@ -62,7 +62,7 @@ enum Command {
         #[arg(long, value_delimiter = ',', default_value = "digits,fashion")]
         models: Vec<String>,
     },
-    /// Train a CNN on the digits or Fashion-MNIST and report test accuracy.
+    /// Train a CNN on the digits, Fashion-MNIST or a folder of images and report test accuracy.
     Train(Box<train::TrainArgs>),
     /// Report the test accuracy of a model saved by `train --save`.
     Eval(train::EvalArgs),

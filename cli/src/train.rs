@@ -143,7 +143,8 @@ pub struct TrainArgs {
     /// digits, one-cycle otherwise).
     #[arg(long, value_enum)]
     schedule: Option<ScheduleName>,
-    /// Train on the first N training images only (quick checks).
+    /// Train on N training images only (quick checks): the first N of a
+    /// built-in data set, N drawn by --seed from a folder.
     #[arg(long)]
     pub(crate) limit: Option<usize>,
     /// First adapter whose name contains this (case-insensitive).
@@ -279,7 +280,7 @@ fn prepare(
     args: &DataArgs,
     seed: u64,
     limit: Option<usize>,
-    transform: Pipeline,
+    (transform, augment): (Pipeline, bool),
     test_transform: Option<Pipeline>,
 ) -> Result<Prepared, Box<dyn std::error::Error>> {
     let Splits {
@@ -292,13 +293,26 @@ fn prepare(
         eprintln!("warning: {w}");
     }
     if let Some(n) = limit {
-        let indices: Vec<usize> = (0..n.min(train.len())).collect();
+        // A folder's train/ half lists its images class by class: its
+        // first N would be one class.
+        let mut indices: Vec<usize> = (0..train.len()).collect();
+        if matches!(source, DataSource::Folder(_)) {
+            wgconv::rng::Rng::new(seed).shuffle(&mut indices);
+        }
+        indices.truncate(n);
         train = Box::new(Subset {
             inner: train,
             indices,
         });
     }
     let mut transform = transform;
+    if augment {
+        let [_, h, w] = train.image_shape().ok_or(
+            "--augment shifts images of one size: for images of several sizes give \
+             --transform \"resize((H,W)),random_crop((H,W),padding=2),hflip\"",
+        )?;
+        transform = Pipeline::augment(h, w);
+    }
     let mut test_transform = test_transform.unwrap_or_else(|| transform.eval());
     if transform.needs_statistics() || test_transform.needs_statistics() {
         let before = Transformed::new(&*train, transform.before_statistics())?;
@@ -308,7 +322,9 @@ fn prepare(
     }
     let train = Transformed::new(train, transform.clone())?;
     let test = Transformed::new(test, test_transform.clone())?;
-    let shape = train.image_shape().ok_or("the training images have no one shape")?;
+    let shape = train
+        .image_shape()
+        .ok_or("the training images have no one shape")?;
     if test.image_shape() != Some(shape) {
         return Err(format!(
             "the test transforms `{test_transform}` give {:?} images, the training ones \
@@ -372,7 +388,11 @@ fn config(args: &TrainArgs, source: &DataSource) -> TrainConfig {
 /// The training transforms asked for (`--augment` needs the images'
 /// size, hence the shape).
 fn transforms(args: &TrainArgs) -> Result<(Pipeline, Option<Pipeline>), wgconv::Error> {
-    let test = args.test_transform.as_deref().map(Pipeline::parse).transpose()?;
+    let test = args
+        .test_transform
+        .as_deref()
+        .map(Pipeline::parse)
+        .transpose()?;
     Ok((
         match &args.transform {
             Some(spec) => Pipeline::parse(spec)?,
@@ -414,7 +434,10 @@ pub fn run_train(args: &TrainArgs) -> CliResult {
     if args.cpu {
         let b = Cpu::<f32>::new();
         train_on(true, args, &cfg, |shape, classes| {
-            Ok(((b, preset.build_for(b, cfg.seed, shape, classes)?), b.describe()))
+            Ok((
+                (b, preset.build_for(b, cfg.seed, shape, classes)?),
+                b.describe(),
+            ))
         })
     } else {
         let g = gpu(&args.adapter)?;
@@ -453,19 +476,13 @@ pub(crate) fn train_on<T: Trainer>(
     if primary {
         check_outputs(args)?;
     }
-    let (mut transform, test_transform) = transforms(args)?;
-    if args.augment == Some(true) {
-        let [_, h, w] = source
-            .image_shape()
-            .ok_or("--augment needs images of one known size: give --transform instead")?;
-        transform = Pipeline::augment(h, w);
-    }
+    let (transform, test_transform) = transforms(args)?;
     let data = prepare(
         source,
         &args.data_args,
         cfg.seed,
         args.limit,
-        transform,
+        (transform, args.augment == Some(true)),
         test_transform,
     )?;
     let (mut model, adapter) = make(data.shape, data.class_names.len())?;
@@ -525,33 +542,39 @@ pub(crate) fn train_on<T: Trainer>(
     let start = std::time::Instant::now();
     let mut bar = ProgressBar::hidden();
     let mut epoch_steps = 1.0;
-    let reports = train::train(&mut model, &*data.train, &*data.test, cfg, &run, |p| match p {
-        _ if !primary => {}
-        Progress::EpochStart {
-            epoch,
-            images,
-            steps,
-        } => {
-            epoch_steps = steps.max(1) as f64;
-            bar = ProgressBar::new(images as u64).with_style(
+    let reports = train::train(
+        &mut model,
+        &*data.train,
+        &*data.test,
+        cfg,
+        &run,
+        |p| match p {
+            _ if !primary => {}
+            Progress::EpochStart {
+                epoch,
+                images,
+                steps,
+            } => {
+                epoch_steps = steps.max(1) as f64;
+                bar = ProgressBar::new(images as u64).with_style(
                 ProgressStyle::with_template(
                     "epoch {prefix:>3} {bar:30} {pos:>6}/{len} images  {per_sec:>12}  eta {eta:>4}  {msg}",
                 )
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
-            bar.set_prefix(epoch.to_string());
-        }
-        Progress::Step {
-            running_loss,
-            images,
-            ..
-        } => {
-            bar.set_message(format!("loss {running_loss:.4}"));
-            bar.inc(images as u64);
-        }
-        Progress::EpochEnd(r) => {
-            bar.finish_and_clear();
-            println!(
+                bar.set_prefix(epoch.to_string());
+            }
+            Progress::Step {
+                running_loss,
+                images,
+                ..
+            } => {
+                bar.set_message(format!("loss {running_loss:.4}"));
+                bar.inc(images as u64);
+            }
+            Progress::EpochEnd(r) => {
+                bar.finish_and_clear();
+                println!(
                 "epoch {:>3}  train loss {:.4}  test accuracy {:.2} %  {:.0} images/s  lr {:.2e}  data wait {:.2} s  ({:.1} s)",
                 r.epoch,
                 r.train_loss,
@@ -561,25 +584,26 @@ pub(crate) fn train_on<T: Trainer>(
                 r.data_wait_seconds,
                 r.seconds
             );
-            if r.communication_seconds > 0.0 {
-                let both = r.compute_seconds + r.communication_seconds;
-                println!(
-                    "           per step: compute {:.2} ms, communication {:.2} ms ({:.0} %)",
-                    1e3 * r.compute_seconds / epoch_steps,
-                    1e3 * r.communication_seconds / epoch_steps,
-                    100.0 * r.communication_seconds / both.max(1e-9)
-                );
+                if r.communication_seconds > 0.0 {
+                    let both = r.compute_seconds + r.communication_seconds;
+                    println!(
+                        "           per step: compute {:.2} ms, communication {:.2} ms ({:.0} %)",
+                        1e3 * r.compute_seconds / epoch_steps,
+                        1e3 * r.communication_seconds / epoch_steps,
+                        100.0 * r.communication_seconds / both.max(1e-9)
+                    );
+                }
             }
-        }
-        Progress::Checkpoint { epoch } => {
-            if let Some(dir) = &args.checkpoint {
-                println!(
-                    "           checkpoint of epoch {epoch} in {}",
-                    train::checkpoint_file(dir).display()
-                );
+            Progress::Checkpoint { epoch } => {
+                if let Some(dir) = &args.checkpoint {
+                    println!(
+                        "           checkpoint of epoch {epoch} in {}",
+                        train::checkpoint_file(dir).display()
+                    );
+                }
             }
-        }
-    })?;
+        },
+    )?;
     let seconds = start.elapsed().as_secs_f64();
     if !primary {
         return Ok(ExitCode::SUCCESS);
@@ -803,7 +827,10 @@ pub fn run_eval(args: &EvalArgs) -> CliResult {
 
 /// `"1x28x28"` as `[1, 28, 28]`.
 fn parse_shape(text: &str) -> Option<[usize; 3]> {
-    let v: Vec<usize> = text.split('x').map(|p| p.parse().ok()).collect::<Option<_>>()?;
+    let v: Vec<usize> = text
+        .split('x')
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
     v.try_into().ok()
 }
 
@@ -812,9 +839,10 @@ fn eval_on<B: Backend>(backend: B, args: &EvalArgs) -> CliResult {
     let file = args.load.display().to_string();
     let (_, meta) = io::read_tensors(&args.load)?;
     let tagged = meta.get("architecture").and_then(|t| Preset::from_tag(t));
-    let saved_data = meta.get("data").cloned().or_else(|| {
-        (tagged == Some(Preset::Digits)).then(|| "digits".to_string())
-    });
+    let saved_data = meta
+        .get("data")
+        .cloned()
+        .or_else(|| (tagged == Some(Preset::Digits)).then(|| "digits".to_string()));
     let data_name = match (&args.data, &saved_data) {
         (Some(d), _) => d.clone(),
         (None, Some(d)) => d.clone(),
@@ -872,7 +900,10 @@ fn eval_on<B: Backend>(backend: B, args: &EvalArgs) -> CliResult {
         .unwrap_or(TrainConfig::default().seed);
     // A folder the model was not trained on is new to it: every image
     // of it is a test image (its val/ half where it has one).
-    let (path, folder) = (args.data_args.data_path.as_deref(), args.data_args.folder());
+    let path = args.data_args.data_path.as_deref();
+    // A folder's images are read with the channels the model takes.
+    let mut folder = args.data_args.folder();
+    folder.channels = folder.channels.or(Some(shape[0]));
     let (whole, class_names, warnings) = if trained_here {
         let s = source.open(path, &folder, seed)?;
         (s.test, s.class_names, s.warnings)

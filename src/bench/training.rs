@@ -10,12 +10,9 @@
 //! not a convolution or linear layer's GEMM (batch norm, pooling,
 //! activations, loss, optimizer) and the submission overhead around it.
 
-use crate::nn::{
-    one_hot, train_step, Backend, BackendBase, Loss, ModuleExt, OpTime, Optimizer, Profiled,
-    Sequential,
-};
+use crate::nn::{BackendBase, ModuleExt, OpTime, Optimizer, Profiled};
 use crate::rng::Rng;
-use crate::train::{Preset, TrainConfig};
+use crate::train::{ImageSet, Preset, Progress, Run, RunOptions, Schedule, TrainConfig, Trainer};
 use crate::{Error, Gpu, Tensor};
 use serde::Serialize;
 use web_time::Instant;
@@ -159,83 +156,93 @@ pub fn preset_name(p: Preset) -> &'static str {
     }
 }
 
-/// A batch's shape, pixels and one-hot targets.
-type HostBatch = (Vec<usize>, Vec<f32>, Vec<f32>);
-
-/// A seeded random batch of `batch` images of the preset's shape, as host
-/// arrays (pixels, one-hot targets), uploaded every step.
-fn host_batch(preset: Preset, batch: usize) -> Result<HostBatch, Error> {
+/// `count` seeded random images of the preset's shape with labels
+/// cycling through the classes.
+fn random_images(preset: Preset, count: usize) -> Result<ImageSet, Error> {
     let [c, h, w] = preset.image_shape();
     let mut rng = Rng::new(7);
-    let x = rng.floats(batch * c * h * w);
-    let labels: Vec<usize> = (0..batch).map(|i| (i * 7 + 3) % 10).collect();
-    Ok((vec![batch, c, h, w], x, one_hot(&labels, 10)?))
-}
-
-/// One training step as `train::train` runs it.
-fn step<B: Backend>(
-    b: &B,
-    model: &mut Sequential<B>,
-    opt: &mut Optimizer<B>,
-    (shape, x, t): &HostBatch,
-) -> Result<(), Error> {
-    let xt = b.tensor(shape, x)?;
-    let tt = b.tensor(&[shape[0], 10], t)?;
-    train_step(b, model, &xt, &tt, Loss::SoftmaxCrossEntropy, opt, true)?;
-    Ok(())
+    let labels: Vec<usize> = (0..count).map(|i| (i * 7 + 3) % 10).collect();
+    ImageSet::new(rng.floats(count * c * h * w), labels, [c, h, w], 10)
 }
 
 /// Times `preset`'s training steps at batch `cfg.batch` with `cfg`'s
-/// optimizer (constant rate) on `gpu`, then profiles them.
+/// optimizer (constant rate) on `gpu` as the training loop runs them:
+/// one epoch of [`Run`] over random images, each step timed from the end
+/// of the one before (so the wait for the loader's batch, the upload,
+/// the step and the loss read-back are in it). After each timed step the
+/// progress callback runs one profiled step of a twin model and a copy
+/// sample, outside the timing.
 pub fn bench_training(
     gpu: &Gpu,
     preset: Preset,
     cfg: &TrainConfig,
     opts: &TrainBenchOptions,
 ) -> Result<TrainBench, Error> {
-    let data = host_batch(preset, cfg.batch)?;
-    let mut model = preset.build(gpu.clone(), cfg.seed)?;
-    model.train();
-    let mut opt = Optimizer::new(cfg.optimizer)?;
-    for _ in 0..opts.warmup {
-        step(gpu, &mut model, &mut opt, &data)?;
-    }
+    let profiled = opts.profiled.max(1);
+    let timed = opts.steps.max(profiled);
+    let data = random_images(preset, cfg.batch * (opts.warmup + timed))?;
+    let test = data.first(1);
+    let host_batch = data.first(cfg.batch);
     let prof = Profiled::new(gpu.clone());
-    let mut pmodel = preset.build(prof.clone(), cfg.seed)?;
-    pmodel.train();
+    let mut twin = (prof.clone(), preset.build(prof.clone(), cfg.seed)?);
+    twin.1.train();
     let mut popt = Optimizer::new(cfg.optimizer)?;
-    step(&prof, &mut pmodel, &mut popt, &data)?;
+    twin.step(&host_batch, &mut popt)?;
     prof.take();
     let copy_src = gpu.zeros(&[COPY_ELEMS])?;
     copy_ms(gpu, &copy_src)?;
 
+    let one_epoch = TrainConfig {
+        epochs: 1,
+        schedule: Schedule::Constant,
+        ..*cfg
+    };
+    let model = preset.build(gpu.clone(), cfg.seed)?;
+    let mut run = Run::new(
+        (gpu.clone(), model),
+        &data,
+        &test,
+        &one_epoch,
+        &RunOptions::default(),
+    )?;
     // Each profiled step runs right after a timed one and before a copy
     // sample, so that its shares are taken against a step time and a
     // copy bandwidth of the same moment: on a shared machine the speed
     // drifts by more than the targets' margins within one run.
-    let profiled = opts.profiled.max(1);
     let mut times = Vec::new();
     let mut ops: Vec<OpTime> = Vec::new();
     let (mut shares, mut vs_copy, mut copies) = (Vec::new(), Vec::new(), Vec::new());
-    for i in 0..opts.steps.max(profiled) {
-        let start = Instant::now();
-        step(gpu, &mut model, &mut opt, &data)?;
-        gpu.wait_idle()?;
-        let step_ms = start.elapsed().as_secs_f64() * 1e3;
-        times.push(step_ms);
-        if i >= profiled {
-            continue;
+    let mut failed: Option<Error> = None;
+    let mut step = 0usize;
+    let mut last = Instant::now();
+    run.epoch(&mut |p| {
+        let Progress::Step { .. } = p else { return };
+        let step_ms = last.elapsed().as_secs_f64() * 1e3;
+        step += 1;
+        if step > opts.warmup && failed.is_none() {
+            times.push(step_ms);
+            if times.len() <= profiled {
+                let sample = (|| -> Result<(), Error> {
+                    twin.step(&host_batch, &mut popt)?;
+                    let these = prof.take();
+                    let copy = gbps(8.0 * COPY_ELEMS as f64, copy_ms(gpu, &copy_src)?);
+                    let gemm: f64 = these.iter().filter(|o| o.is_gemm()).map(|o| o.ms).sum();
+                    let (bytes, ms) = memory_bound(&these);
+                    shares.push(1.0 - gemm / step_ms);
+                    vs_copy.push(gbps(bytes, ms) / copy.max(1e-9));
+                    copies.push(copy);
+                    ops.extend(these);
+                    Ok(())
+                })();
+                failed = sample.err();
+            }
         }
-        step(&prof, &mut pmodel, &mut popt, &data)?;
-        let these = prof.take();
-        let copy = gbps(8.0 * COPY_ELEMS as f64, copy_ms(gpu, &copy_src)?);
-        let gemm: f64 = these.iter().filter(|o| o.is_gemm()).map(|o| o.ms).sum();
-        let (bytes, ms) = memory_bound(&these);
-        shares.push(1.0 - gemm / step_ms);
-        vs_copy.push(gbps(bytes, ms) / copy.max(1e-9));
-        copies.push(copy);
-        ops.extend(these);
+        last = Instant::now();
+    })?;
+    if let Some(e) = failed {
+        return Err(e);
     }
+    let model = &run.trainer.1;
     let step_ms = median(&mut times);
     let device = ops.iter().all(|o| o.device);
     let per_step = |ms: f64| ms / profiled as f64;

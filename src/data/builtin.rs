@@ -107,7 +107,10 @@ impl DataSource {
         }
         let path = Path::new(name);
         if path.is_dir() {
-            return Ok(DataSource::Folder(path.to_path_buf()));
+            // One spelling per folder (`photos`, `./photos/`): model files
+            // record it, and eval compares it.
+            let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+            return Ok(DataSource::Folder(path));
         }
         let tags: Vec<&str> = BUILT_IN.iter().map(|b| b.tag).collect();
         Err(Error::InvalidParam {
@@ -122,7 +125,7 @@ impl DataSource {
     }
 
     /// The name model files and reports record: the built-in tag, or the
-    /// folder's path as given.
+    /// folder's absolute path.
     pub fn tag(&self) -> String {
         match self {
             DataSource::BuiltIn(b) => b.tag.to_string(),

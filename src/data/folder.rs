@@ -115,7 +115,10 @@ fn header(path: &Path) -> Result<([usize; 2], bool), Error> {
         .with_guessed_format()
         .map_err(|e| bad(path, format!("cannot read: {e}")))?;
     if reader.format().is_none() {
-        return Err(bad(path, "not an image in a format wgconv reads (PNG, JPEG, BMP, WebP)"));
+        return Err(bad(
+            path,
+            "not an image in a format wgconv reads (PNG, JPEG, BMP, WebP)",
+        ));
     }
     let decoder = reader
         .into_decoder()
@@ -124,7 +127,10 @@ fn header(path: &Path) -> Result<([usize; 2], bool), Error> {
     let (w, h) = decoder.dimensions();
     let grey = matches!(
         decoder.color_type(),
-        image::ColorType::L8 | image::ColorType::La8 | image::ColorType::L16 | image::ColorType::La16
+        image::ColorType::L8
+            | image::ColorType::La8
+            | image::ColorType::L16
+            | image::ColorType::La16
     );
     Ok(([h as usize, w as usize], grey))
 }
@@ -151,6 +157,10 @@ fn decode(path: &Path, channels: usize, max_bytes: u64) -> Result<Image, Error> 
         image::DynamicImage::ImageLumaA8(g) => (g.iter().map(|&v| v as f32 / 255.0).collect(), 2),
         image::DynamicImage::ImageRgb8(g) => (g.iter().map(|&v| v as f32 / 255.0).collect(), 3),
         image::DynamicImage::ImageRgba8(g) => (g.iter().map(|&v| v as f32 / 255.0).collect(), 4),
+        image::DynamicImage::ImageLuma16(g) => (g.iter().map(|&v| v as f32 / 65535.0).collect(), 1),
+        image::DynamicImage::ImageLumaA16(g) => {
+            (g.iter().map(|&v| v as f32 / 65535.0).collect(), 2)
+        }
         other => (other.to_rgba32f().into_raw(), 4),
     };
     let at = |i: usize, c: usize| values[i * have + c];
@@ -180,6 +190,56 @@ fn decode(path: &Path, channels: usize, max_bytes: u64) -> Result<Image, Error> 
     })
 }
 
+/// A file's `[H, W]`, whether it is grey and its length, after checking
+/// its header (and with `skip_bad` its pixels) and its decoded size.
+fn check(path: &Path, options: &FolderOptions) -> Result<([usize; 2], bool, u64), Error> {
+    let (size, grey) = header(path)?;
+    let channels = options.channels.unwrap_or(4) as u64;
+    let need = size[0] as u64 * size[1] as u64 * channels * 4;
+    if need > options.max_image_bytes {
+        return Err(bad(
+            path,
+            format!(
+                "{}x{} pixels take {} MiB decoded, more than the {} MiB limit (--max-image-mib)",
+                size[1],
+                size[0],
+                need >> 20,
+                options.max_image_bytes >> 20
+            ),
+        ));
+    }
+    if options.skip_bad {
+        decode(path, 1, options.max_image_bytes)?;
+    }
+    let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    Ok((size, grey, bytes))
+}
+
+/// `f` of every item, in order, on up to one thread per core (on the
+/// calling thread where there are no threads).
+fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = if cfg!(target_arch = "wasm32") {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+    };
+    if threads <= 1 || items.len() < 64 {
+        return items.iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    let f = &f;
+    std::thread::scope(|s| {
+        let parts: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| s.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|p| p.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}
+
 impl ImageFolder {
     /// Reads the class folders of `root` and every image file's header.
     /// Returns the folder and the warnings of the files left out (with
@@ -201,7 +261,12 @@ impl ImageFolder {
         }
         let names: Vec<String> = classes
             .iter()
-            .map(|p| p.file_name().unwrap_or_default().to_string_lossy().into_owned())
+            .map(|p| {
+                p.file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned()
+            })
             .collect();
         Self::open_classes(root, &names, options, true)
     }
@@ -220,67 +285,55 @@ impl ImageFolder {
                 return Err(Error::InvalidParam {
                     op: "ImageFolder",
                     param: "channels",
-                    message: format!("{c}: images are read as 1 (grey), 3 (RGB) or 4 (RGBA) channels"),
+                    message: format!(
+                        "{c}: images are read as 1 (grey), 3 (RGB) or 4 (RGBA) channels"
+                    ),
                 });
             }
         }
+        let mut files: Vec<(PathBuf, usize)> = Vec::new();
+        let mut counts = Vec::new();
+        for (label, name) in names.iter().enumerate() {
+            let dir = root.join(name);
+            let mut found = Vec::new();
+            if dir.is_dir() {
+                image_files(&dir, &mut found)?;
+            }
+            counts.push(found.len());
+            files.extend(found.into_iter().map(|p| (p, label)));
+        }
+        // Headers (and with skip_bad whole images) on every core: reading
+        // 70 000 small files one by one is seconds on a cold cache.
+        let checks = in_parallel(&files, |(path, _)| check(path, options));
         let mut entries = Vec::new();
         let mut warnings = Vec::new();
         let mut all_grey = true;
-        for (label, name) in names.iter().enumerate() {
-            let dir = root.join(name);
-            let mut files = Vec::new();
-            if dir.is_dir() {
-                image_files(&dir, &mut files)?;
-            }
-            let before = entries.len();
-            for path in files {
-                let checked = header(&path).and_then(|(size, grey)| {
-                    let channels = options.channels.unwrap_or(4) as u64;
-                    let need = size[0] as u64 * size[1] as u64 * channels * 4;
-                    if need > options.max_image_bytes {
-                        return Err(bad(
-                            &path,
-                            format!(
-                                "{}x{} pixels take {} MiB decoded, more than the {} MiB limit \
-                                 (--max-image-mib)",
-                                size[1],
-                                size[0],
-                                need >> 20,
-                                options.max_image_bytes >> 20
-                            ),
-                        ));
-                    }
-                    let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-                    Ok((size, grey, bytes))
-                });
-                let checked = match checked {
-                    Ok(c) if options.skip_bad => match decode(&path, 1, options.max_image_bytes) {
-                        Ok(_) => Ok(c),
-                        Err(e) => Err(e),
-                    },
-                    c => c,
-                };
-                match checked {
-                    Ok((size, grey, bytes)) => {
-                        all_grey &= grey;
-                        entries.push(Entry {
-                            path,
-                            label,
-                            size,
-                            bytes,
-                        });
-                    }
-                    Err(e) if options.skip_bad => warnings.push(format!("skipped {e}")),
-                    Err(e) => return Err(e),
+        let mut kept = vec![0usize; names.len()];
+        for ((path, label), checked) in files.into_iter().zip(checks) {
+            match checked {
+                Ok((size, grey, bytes)) => {
+                    all_grey &= grey;
+                    kept[label] += 1;
+                    entries.push(Entry {
+                        path,
+                        label,
+                        size,
+                        bytes,
+                    });
                 }
+                Err(e) if options.skip_bad => warnings.push(format!("skipped {e}")),
+                Err(e) => return Err(e),
             }
-            if entries.len() == before && every_class {
+        }
+        if every_class {
+            if let Some(label) = kept.iter().position(|&k| k == 0) {
+                let name = &names[label];
                 return Err(bad(
-                    &dir,
+                    &root.join(name),
                     format!(
-                        "class {name:?} holds no image (PNG, JPEG, BMP or WebP): every class \
-                         folder needs at least one"
+                        "class {name:?} holds no image (PNG, JPEG, BMP or WebP){}: every \
+                         class folder needs at least one",
+                        if counts[label] > 0 { " that reads" } else { "" }
                     ),
                 ));
             }
@@ -337,7 +390,10 @@ impl ImageFolder {
         seed: u64,
     ) -> Result<(ImageFolder, ImageFolder, Vec<String>), Error> {
         let train_dir = root.join("train");
-        let val_dir = ["val", "test"].iter().map(|n| root.join(n)).find(|p| p.is_dir());
+        let val_dir = ["val", "test"]
+            .iter()
+            .map(|n| root.join(n))
+            .find(|p| p.is_dir());
         if let (true, Some(val_dir)) = (train_dir.is_dir(), val_dir) {
             let (train, mut warnings) = ImageFolder::open(&train_dir, options)?;
             let mut options = options.clone();
@@ -367,7 +423,10 @@ impl ImageFolder {
         }
         let (all, warnings) = ImageFolder::open(root, options)?;
         if all.len() < 2 {
-            return Err(bad(root, "holds one image: nothing to hold out for testing"));
+            return Err(bad(
+                root,
+                "holds one image: nothing to hold out for testing",
+            ));
         }
         let (train, test) = all.split(seed, options.holdout);
         Ok((train, test, warnings))
@@ -454,7 +513,13 @@ pub fn write_image_folder(
     let dirs: Vec<String> = clean
         .iter()
         .enumerate()
-        .map(|(i, n)| if sorted { n.clone() } else { format!("{i:0width$}-{n}") })
+        .map(|(i, n)| {
+            if sorted {
+                n.clone()
+            } else {
+                format!("{i:0width$}-{n}")
+            }
+        })
         .collect();
     for d in &dirs {
         std::fs::create_dir_all(root.join(d)).map_err(|e| bad(&root.join(d), e.to_string()))?;

@@ -108,7 +108,12 @@ pub struct Batches<'s> {
 impl<'s> Batches<'s> {
     /// The batches of `order` in chunks of `batch`, made by the caller as
     /// it asks for them.
-    pub fn inline(data: &'s dyn Dataset, order: &'s [usize], batch: usize, epoch_seed: u64) -> Self {
+    pub fn inline(
+        data: &'s dyn Dataset,
+        order: &'s [usize],
+        batch: usize,
+        epoch_seed: u64,
+    ) -> Self {
         Batches {
             data,
             order,

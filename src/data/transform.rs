@@ -454,7 +454,9 @@ fn greyscale(image: &Image) -> Vec<f32> {
     }
     (0..hw)
         .map(|i| {
-            GREY[0] * image.pixels[i] + GREY[1] * image.pixels[hw + i] + GREY[2] * image.pixels[2 * hw + i]
+            GREY[0] * image.pixels[i]
+                + GREY[1] * image.pixels[hw + i]
+                + GREY[2] * image.pixels[2 * hw + i]
         })
         .collect()
 }
@@ -752,9 +754,16 @@ impl<'a> Args<'a> {
         inner
             .split(',')
             .map(|x| {
-                x.trim().parse::<f64>().ok().filter(|f| f.is_finite()).ok_or_else(|| {
-                    bad(format!("{}: {key} {v:?} is not a number or a list of numbers", self.name))
-                })
+                x.trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|f| f.is_finite())
+                    .ok_or_else(|| {
+                        bad(format!(
+                            "{}: {key} {v:?} is not a number or a list of numbers",
+                            self.name
+                        ))
+                    })
             })
             .collect::<Result<Vec<_>, _>>()
             .map(Some)
@@ -764,7 +773,10 @@ impl<'a> Args<'a> {
         match self.numbers(position, key)? {
             None => Ok(default),
             Some(v) if v.len() == 1 => Ok(v[0]),
-            Some(v) => Err(bad(format!("{}: {key} takes one number, not {v:?}", self.name))),
+            Some(v) => Err(bad(format!(
+                "{}: {key} takes one number, not {v:?}",
+                self.name
+            ))),
         }
     }
 
@@ -773,15 +785,21 @@ impl<'a> Args<'a> {
             None => Ok(default),
             Some(v) if v.len() == 1 => Ok([v[0], v[0]]),
             Some(v) if v.len() == 2 => Ok([v[0], v[1]]),
-            Some(v) => Err(bad(format!("{}: {key} takes 1 or 2 numbers, not {}", self.name, v.len()))),
+            Some(v) => Err(bad(format!(
+                "{}: {key} takes 1 or 2 numbers, not {}",
+                self.name,
+                v.len()
+            ))),
         }
     }
 
     fn size(&mut self, position: usize) -> Result<[usize; 2], Error> {
         let name = self.name;
-        let v = self
-            .numbers(position, "size")?
-            .ok_or_else(|| bad(format!("{name}: needs a size, e.g. {name}(28) or {name}((28,32))")))?;
+        let v = self.numbers(position, "size")?.ok_or_else(|| {
+            bad(format!(
+                "{name}: needs a size, e.g. {name}(28) or {name}((28,32))"
+            ))
+        })?;
         let v = v
             .iter()
             .map(|&x| whole(name, "size", x, 1))
@@ -811,7 +829,10 @@ impl<'a> Args<'a> {
             )));
         }
         if let Some(i) = self.used.iter().position(|u| !u) {
-            return Err(bad(format!("{}: no argument called {:?}", self.name, self.named[i].0)));
+            return Err(bad(format!(
+                "{}: no argument called {:?}",
+                self.name, self.named[i].0
+            )));
         }
         Ok(())
     }
@@ -819,7 +840,9 @@ impl<'a> Args<'a> {
 
 fn whole(name: &str, key: &str, x: f64, min: usize) -> Result<usize, Error> {
     if x.fract() != 0.0 || x < min as f64 || x > 1e9 {
-        return Err(bad(format!("{name}: {key} {x} is not a whole number >= {min}")));
+        return Err(bad(format!(
+            "{name}: {key} {x} is not a whole number >= {min}"
+        )));
     }
     Ok(x as usize)
 }
@@ -830,7 +853,11 @@ fn range_pair(name: &str, key: &str, v: [f64; 2], positive: bool) -> Result<[f32
             "{name}: {key} ({}, {}) must be {}ascending",
             v[0],
             v[1],
-            if positive { "positive and " } else { "non-negative and " }
+            if positive {
+                "positive and "
+            } else {
+                "non-negative and "
+            }
         )));
     }
     Ok([v[0] as f32, v[1] as f32])
@@ -845,9 +872,9 @@ fn parse_transform(item: &str) -> Result<Transform, Error> {
     let mut a = Args::parse(name, inner)?;
     let t = match name {
         "resize" => {
-            let v = a
-                .numbers(0, "size")?
-                .ok_or_else(|| bad("resize: needs a size, e.g. resize(32) or resize((32,32))".into()))?;
+            let v = a.numbers(0, "size")?.ok_or_else(|| {
+                bad("resize: needs a size, e.g. resize(32) or resize((32,32))".into())
+            })?;
             if v.len() > 2 {
                 return Err(bad("resize: size takes 1 or 2 numbers".into()));
             }
@@ -876,14 +903,20 @@ fn parse_transform(item: &str) -> Result<Transform, Error> {
                         [p] => [p; 4],
                         [lr, tb] => [lr, tb, lr, tb],
                         [l, t, r, b] => [l, t, r, b],
-                        _ => return Err(bad("random_crop: padding takes 1, 2 or 4 numbers".into())),
+                        _ => {
+                            return Err(bad("random_crop: padding takes 1, 2 or 4 numbers".into()))
+                        }
                     }
                 }
             };
             let pad_if_needed = match a.get(2, "pad_if_needed") {
                 None | Some("false") | Some("False") => false,
                 Some("true") | Some("True") => true,
-                Some(v) => return Err(bad(format!("random_crop: pad_if_needed {v:?} is not true or false"))),
+                Some(v) => {
+                    return Err(bad(format!(
+                        "random_crop: pad_if_needed {v:?} is not true or false"
+                    )))
+                }
             };
             let fill = a.number(3, "fill", 0.0)? as f32;
             let mode = match a.get(4, "padding_mode") {
@@ -893,8 +926,8 @@ fn parse_transform(item: &str) -> Result<Transform, Error> {
                 Some("symmetric") => PadMode::Symmetric,
                 Some(m) => {
                     return Err(bad(format!(
-                        "random_crop: padding_mode {m:?} is not constant, edge, reflect or symmetric"
-                    )))
+                    "random_crop: padding_mode {m:?} is not constant, edge, reflect or symmetric"
+                )))
                 }
             };
             a.done(5)?;
@@ -912,7 +945,12 @@ fn parse_transform(item: &str) -> Result<Transform, Error> {
             if scale[1] > 1.0 {
                 return Err(bad(format!("{name}: scale {scale:?} reaches past 1")));
             }
-            let ratio = range_pair(name, "ratio", a.pair(2, "ratio", [3.0 / 4.0, 4.0 / 3.0])?, true)?;
+            let ratio = range_pair(
+                name,
+                "ratio",
+                a.pair(2, "ratio", [3.0 / 4.0, 4.0 / 3.0])?,
+                true,
+            )?;
             a.done(3)?;
             Transform::RandomResizedCrop { size, scale, ratio }
         }
@@ -1039,7 +1077,11 @@ impl fmt::Display for Transform {
                     mode.name()
                 )
             }
-            Transform::RandomResizedCrop { size: s, scale, ratio } => write!(
+            Transform::RandomResizedCrop {
+                size: s,
+                scale,
+                ratio,
+            } => write!(
                 f,
                 "random_resized_crop({},scale={},ratio={})",
                 size(*s),

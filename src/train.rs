@@ -1011,6 +1011,12 @@ impl<'d, T: Trainer> Run<'d, T> {
         result
     }
 
+    /// In a browser nothing may block: [`Run::epoch_async`] instead.
+    #[cfg(target_arch = "wasm32")]
+    pub fn epoch(&mut self, _progress: &mut dyn FnMut(Progress)) -> Result<EpochReport, Error> {
+        Err(Error::Blocking { call: "Run::epoch" })
+    }
+
     /// The next epoch without blocking (what a browser awaits): batches
     /// are made on this thread as they are needed, and `stop` is asked
     /// after every step (a stopped epoch is evaluated and reported but

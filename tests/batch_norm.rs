@@ -416,6 +416,59 @@ fn bad_batch_norm_input_is_a_named_error() {
     }
 }
 
+/// The reference refuses training on one value per channel as the GPU op
+/// and torch do (it returned a NaN running variance, which poisoned eval);
+/// eval mode takes it.
+#[test]
+fn the_reference_refuses_one_value_per_channel_in_training() {
+    let cfg = BatchNorm::default();
+    let (w, b) = (vec![1.0f32; 3], vec![0.0f32; 3]);
+    let (mut rm, mut rv) = (vec![0.0f32; 3], vec![1.0f32; 3]);
+    let e = cpu::batch_norm2d(
+        &[1.0f32, 2.0, 3.0],
+        [1, 3, 1, 1],
+        &w,
+        &b,
+        &mut rm,
+        &mut rv,
+        true,
+        &cfg,
+    );
+    assert!(
+        matches!(&e, Err(Error::InvalidParam { param: "input", message, .. }) if message.contains("N·H·W = 1")),
+        "{e:?}"
+    );
+    assert_eq!(
+        (rm.clone(), rv.clone()),
+        (vec![0.0; 3], vec![1.0; 3]),
+        "nothing moved"
+    );
+    cpu::batch_norm2d(
+        &[1.0f32, 2.0, 3.0],
+        [1, 3, 1, 1],
+        &w,
+        &b,
+        &mut rm,
+        &mut rv,
+        false,
+        &cfg,
+    )
+    .unwrap();
+    // Two values per channel train.
+    cpu::batch_norm2d(
+        &[1.0f32; 6],
+        [2, 3, 1, 1],
+        &w,
+        &b,
+        &mut rm,
+        &mut rv,
+        true,
+        &cfg,
+    )
+    .unwrap();
+    assert!(rv.iter().all(|v| v.is_finite()));
+}
+
 /// The batch statistics hold where a naive E[x²] − mean² would cancel to
 /// nothing: channels at mean 1000 with spread 0.01, and a channel of
 /// zeros whose first value (the one-pass kernel's shift for its lane) is

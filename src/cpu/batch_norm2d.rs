@@ -35,6 +35,18 @@ pub fn batch_norm2d<T: Element>(
     check_len(&shape, x)?;
     channels(shape, &[weight, bias, running_mean, running_var])?;
     let [n, c, h, w] = shape;
+    // The unbiased variance of one value divides by 0: a NaN running
+    // variance that would poison eval. torch (and the GPU op) refuse it.
+    if training && n * h * w < 2 {
+        return Err(Error::InvalidParam {
+            op: "batch_norm2d",
+            param: "input",
+            message: format!(
+                "training needs more than one value per channel (N·H·W = {}), as torch's BatchNorm2d does",
+                n * h * w
+            ),
+        });
+    }
     let m = (n * h * w) as f64;
     let (eps, momentum) = (cfg.eps as f64, cfg.momentum as f64);
     let mut saved = vec![T::default(); 2 * c];

@@ -25,7 +25,7 @@ mod mul;
 mod sgd_step;
 mod softmax_cross_entropy;
 
-pub use activation::{relu, relu_backward, sigmoid, sigmoid_backward};
+pub use activation::{activate, activate_backward, relu, relu_backward, sigmoid, sigmoid_backward};
 pub use adam_step::{adam_step, CpuAdamState};
 pub use add::{add, add_assign};
 pub use avg_pool2d::{

@@ -20,7 +20,8 @@ use super::cpu_backend::Cpu;
 use super::profile::Profiled;
 use crate::cpu::Element;
 use crate::{
-    Adam, AdamState, BatchNorm, Conv2dParams, Error, Gpu, Pool2dParams, Sgd, SgdState, Tensor,
+    Activation, Adam, AdamState, BatchNorm, Conv2dParams, Error, Gpu, Pool2dParams, Sgd, SgdState,
+    Tensor,
 };
 
 /// An Adam state on the host: the step count and, once a step has run,
@@ -282,6 +283,9 @@ backend_ops! {
     fn sigmoid(x: &Self::Tensor) -> Self::Tensor, moves |n, _| 2 * n(x);
     fn sigmoid_backward(y: &Self::Tensor, dy: &Self::Tensor) -> Self::Tensor,
         moves |n, _| 3 * n(y);
+    fn activate(x: &Self::Tensor, act: Activation) -> Self::Tensor, moves |n, _| 2 * n(x);
+    fn activate_backward(x: &Self::Tensor, dy: &Self::Tensor, act: Activation) -> Self::Tensor,
+        moves |n, _| 3 * n(x);
 
     fn max_pool2d(x: &Self::Tensor, p: &Pool2dParams) -> Self::Tensor,
         moves |n, y| n(x) + n(y);

@@ -6,7 +6,7 @@
 use super::backend::{BackendBase, BnGrads, HostAdamState};
 use crate::cpu::{self, CpuAdamState, CpuSgdState, Element};
 use crate::shape::{check_4d, check_dims, Pool2dGeometry, Pool2dParams};
-use crate::{Adam, BatchNorm, Conv2dGeometry, Conv2dParams, Error, Sgd};
+use crate::{Activation, Adam, BatchNorm, Conv2dGeometry, Conv2dParams, Error, Sgd};
 
 /// The CPU reference as a backend, in f32 or (for finite-difference
 /// checks) f64. Every op is the [`crate::cpu`] function of the same name.
@@ -234,6 +234,20 @@ impl<E: Element> Cpu<E> {
     ) -> Result<CpuTensor<E>, Error> {
         same_shape("sigmoid_backward", y, dy)?;
         CpuTensor::new(&y.shape, cpu::sigmoid_backward(&y.data, &dy.data)?)
+    }
+    pub fn activate(&self, x: &CpuTensor<E>, act: Activation) -> Result<CpuTensor<E>, Error> {
+        act.validate()?;
+        CpuTensor::new(&x.shape, cpu::activate(&x.data, act))
+    }
+    pub fn activate_backward(
+        &self,
+        x: &CpuTensor<E>,
+        dy: &CpuTensor<E>,
+        act: Activation,
+    ) -> Result<CpuTensor<E>, Error> {
+        act.validate()?;
+        same_shape(act.torch_name(), x, dy)?;
+        CpuTensor::new(&x.shape, cpu::activate_backward(&x.data, &dy.data, act)?)
     }
     pub fn max_pool2d(&self, x: &CpuTensor<E>, p: &Pool2dParams) -> Result<CpuTensor<E>, Error> {
         let g = Pool2dGeometry::new("max_pool2d", &x.shape, p)?;

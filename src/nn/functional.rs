@@ -12,7 +12,7 @@
 use super::graph::{Upstream, Var};
 use super::Backend;
 use crate::shape::{check_4d, Pool2dParams};
-use crate::{BatchNorm, Conv2dParams, Error};
+use crate::{Activation, BatchNorm, Conv2dParams, Error};
 use std::rc::Rc;
 
 fn four(op: &'static str, shape: &[usize]) -> Result<[usize; 4], Error> {
@@ -186,6 +186,62 @@ impl<B: Backend> Var<B> {
             .record("relu", &[self], Rc::new(y), move |b, g, _| {
                 Ok(vec![Some(b.relu_backward(&xs, g.tensor())?)])
             })
+    }
+
+    /// torch's element-wise activation `act` (see [`Activation`]), its
+    /// backward pass from the input.
+    pub fn activate(&self, act: Activation) -> Result<Var<B>, Error> {
+        let y = self.backend().activate(self.value(), act)?;
+        let xs = self.shared();
+        self.graph()
+            .record(act.torch_name(), &[self], Rc::new(y), move |b, g, _| {
+                Ok(vec![Some(b.activate_backward(&xs, g.tensor(), act)?)])
+            })
+    }
+
+    /// `F.relu6`.
+    pub fn relu6(&self) -> Result<Var<B>, Error> {
+        self.activate(Activation::Relu6)
+    }
+
+    /// `F.leaky_relu(x, negative_slope)`.
+    pub fn leaky_relu(&self, negative_slope: f32) -> Result<Var<B>, Error> {
+        self.activate(Activation::LeakyRelu { negative_slope })
+    }
+
+    /// `F.elu(x, alpha)`.
+    pub fn elu(&self, alpha: f32) -> Result<Var<B>, Error> {
+        self.activate(Activation::Elu { alpha })
+    }
+
+    /// `F.gelu(x)` (the erf form).
+    pub fn gelu(&self) -> Result<Var<B>, Error> {
+        self.activate(Activation::Gelu)
+    }
+
+    /// `F.gelu(x, approximate='tanh')`.
+    pub fn gelu_tanh(&self) -> Result<Var<B>, Error> {
+        self.activate(Activation::GeluTanh)
+    }
+
+    /// `F.silu`.
+    pub fn silu(&self) -> Result<Var<B>, Error> {
+        self.activate(Activation::Silu)
+    }
+
+    /// `F.hardswish`.
+    pub fn hardswish(&self) -> Result<Var<B>, Error> {
+        self.activate(Activation::Hardswish)
+    }
+
+    /// `F.hardsigmoid`.
+    pub fn hardsigmoid(&self) -> Result<Var<B>, Error> {
+        self.activate(Activation::Hardsigmoid)
+    }
+
+    /// `torch.tanh`.
+    pub fn tanh(&self) -> Result<Var<B>, Error> {
+        self.activate(Activation::Tanh)
     }
 
     /// The logistic sigmoid `1 / (1 + e^−x)`.

@@ -21,6 +21,7 @@
 //!
 //! On a GPU the three run as one command submission.
 
+mod activations;
 mod adaptive_avg_pool2d;
 mod avg_pool2d;
 mod backend;
@@ -47,6 +48,7 @@ mod sequential;
 mod sigmoid;
 mod step;
 
+pub use activations::{Elu, Gelu, Hardsigmoid, Hardswish, LeakyRelu, Relu6, Silu, Tanh};
 pub use adaptive_avg_pool2d::AdaptiveAvgPool2d;
 pub use avg_pool2d::AvgPool2d;
 pub use backend::{Backend, BackendBase, BnGrads, HostAdamState, MaybeSend};

@@ -101,7 +101,9 @@ impl LrSchedule {
     }
 
     /// The learning rate of step `t` for base rate `base_lr`. One-cycle
-    /// fails past its last step (`t ≥ total_steps`), as torch's does.
+    /// takes `t` up to `total_steps` (the scheduler's state after the
+    /// last step, where torch's formula has turned upwards again) and
+    /// fails past it, as torch's does.
     pub fn lr(&self, base_lr: f64, t: u64) -> Result<f64, Error> {
         self.validate()?;
         Ok(match *self {
@@ -119,7 +121,7 @@ impl LrSchedule {
                 div_factor,
                 final_div_factor,
             } => {
-                if t >= total_steps {
+                if t > total_steps {
                     return Err(Error::InvalidParam {
                         op: "lr_schedule",
                         param: "step",
@@ -182,9 +184,15 @@ mod tests {
         assert!(s.lr(0.1, 12).unwrap() > s.lr(0.1, 10).unwrap());
     }
 
+    /// PyTorch 2.x's `OneCycleLR(max_lr=0.01, total_steps=100)` after 100
+    /// `step()` calls.
+    const TORCH_STEP_100: f64 = 5.074647154757324e-06;
+
     /// torch.optim.lr_scheduler.OneCycleLR(max_lr=0.01, total_steps=100):
     /// 0.0004 at step 0, 0.01 at step 29 (= 0.3·100 − 1), 4e-8 at step 99,
-    /// the midpoint of the way down at step 64, an error at step 100.
+    /// the midpoint of the way down at step 64; at step 100 (where a
+    /// scheduler stands after its last `step()`) torch's value, past the
+    /// floor on the way back up; an error at step 101.
     #[test]
     fn one_cycle_warms_up_then_anneals_to_its_floor() {
         let s = LrSchedule::one_cycle(0.01, 100);
@@ -195,8 +203,9 @@ mod tests {
         let lrs: Vec<f64> = (0..100).map(|t| s.lr(1.0, t).unwrap()).collect();
         assert!(lrs[..30].windows(2).all(|w| w[0] < w[1]), "warm-up rises");
         assert!(lrs[29..].windows(2).all(|w| w[0] > w[1]), "annealing falls");
+        assert!(close(s.lr(1.0, 100).unwrap(), TORCH_STEP_100));
         assert!(matches!(
-            s.lr(1.0, 100),
+            s.lr(1.0, 101),
             Err(Error::InvalidParam { param: "step", .. })
         ));
     }

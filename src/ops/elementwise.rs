@@ -49,8 +49,21 @@ pub(crate) fn dispatch_items(
 pub(crate) fn dispatch_split(
     rec: &mut Recorder<'_>,
     op: &'static str,
+    kernel: (Shader, &'static str),
+    len: usize,
+    buffers: &[(u32, &wgpu::Buffer)],
+) -> Result<(), Error> {
+    dispatch_split_with(rec, op, kernel, len, 0, buffers)
+}
+
+/// [`dispatch_split`] with the uniform's `cols` set to `cols` (a kernel's
+/// parameter, such as an activation's slope as f32 bits).
+pub(crate) fn dispatch_split_with(
+    rec: &mut Recorder<'_>,
+    op: &'static str,
     (kernel, entry): (Shader, &'static str),
     len: usize,
+    cols: u32,
     buffers: &[(u32, &wgpu::Buffer)],
 ) -> Result<(), Error> {
     let gpu = rec.gpu();
@@ -64,7 +77,14 @@ pub(crate) fn dispatch_split(
             .iter()
             .map(|(binding, s)| (*binding, s as &dyn Bindable))
             .collect();
-        dispatch_items(rec, op, (kernel, entry), count / width, 0, &bound)?;
+        dispatch_items(
+            rec,
+            op,
+            (kernel, entry),
+            count / width,
+            cols as usize,
+            &bound,
+        )?;
     }
     Ok(())
 }

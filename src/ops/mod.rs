@@ -28,6 +28,7 @@ mod split;
 mod taps;
 pub(crate) mod tune;
 
+pub use activation::Activation;
 pub use adam_step::{Adam, AdamState};
 pub use batch_norm2d::BatchNorm;
 pub(crate) use conv::{record_conv, ConvBuffers};

@@ -13,6 +13,7 @@ mod add;
 mod avg_pool2d;
 mod batch_norm2d;
 mod bias_grad;
+mod channels;
 mod conv2d_forward;
 mod conv2d_input_grad;
 mod conv2d_weight_grad;
@@ -33,6 +34,7 @@ pub use avg_pool2d::{
 };
 pub use batch_norm2d::{batch_norm2d, batch_norm2d_backward};
 pub use bias_grad::bias_grad;
+pub use channels::{cat_channels, split_channels};
 pub use conv2d_forward::conv2d;
 pub use conv2d_input_grad::conv2d_input_grad;
 pub use conv2d_weight_grad::conv2d_weight_grad;

@@ -35,6 +35,7 @@ const SGD_STEP: &str = include_str!("../../shaders/sgd_step.wgsl");
 const ADAM_STEP: &str = include_str!("../../shaders/adam_step.wgsl");
 const ELEMENTWISE: &str = include_str!("../../shaders/elementwise.wgsl");
 const ACTIVATION: &str = include_str!("../../shaders/activation.wgsl");
+const CHANNELS: &str = include_str!("../../shaders/channels.wgsl");
 const ADD: &str = include_str!("../../shaders/add.wgsl");
 const COPY: &str = include_str!("../../shaders/copy.wgsl");
 const MSE_LOSS: &str = include_str!("../../shaders/mse_loss.wgsl");
@@ -82,11 +83,13 @@ pub(crate) enum Shader {
     BatchNorm2dVec4,
     Dropout,
     DropoutVec4,
+    Channels,
+    ChannelsVec4,
 }
 
 impl Shader {
     #[cfg(test)]
-    pub(crate) const ALL: [Shader; 24] = [
+    pub(crate) const ALL: [Shader; 26] = [
         Shader::Conv2dForward,
         Shader::Conv2dInputGrad,
         Shader::Conv2dInputGradCols,
@@ -111,6 +114,8 @@ impl Shader {
         Shader::BatchNorm2dVec4,
         Shader::Dropout,
         Shader::DropoutVec4,
+        Shader::Channels,
+        Shader::ChannelsVec4,
     ];
 
     /// The op name, shared by the shader file, the host function and the
@@ -134,6 +139,7 @@ impl Shader {
             Shader::AvgPool2d => "avg_pool2d",
             Shader::BatchNorm2d | Shader::BatchNorm2dVec4 => "batch_norm2d",
             Shader::Dropout | Shader::DropoutVec4 => "dropout",
+            Shader::Channels | Shader::ChannelsVec4 => "channels",
         }
     }
 
@@ -159,6 +165,7 @@ impl Shader {
             Shader::Mul => Some(Shader::MulVec4),
             Shader::BatchNorm2d => Some(Shader::BatchNorm2dVec4),
             Shader::Dropout => Some(Shader::DropoutVec4),
+            Shader::Channels => Some(Shader::ChannelsVec4),
             _ => None,
         }
     }
@@ -192,6 +199,8 @@ impl Shader {
             Shader::BatchNorm2dVec4 => [VECTOR4, BATCH_NORM2D].concat(),
             Shader::Dropout => [VECTOR1, DROPOUT].concat(),
             Shader::DropoutVec4 => [VECTOR4, DROPOUT].concat(),
+            Shader::Channels => [VECTOR1, CHANNELS].concat(),
+            Shader::ChannelsVec4 => [VECTOR4, CHANNELS].concat(),
         }
     }
 }

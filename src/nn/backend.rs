@@ -364,6 +364,12 @@ backend_ops! {
     fn mul_broadcast_grad(x: &Self::Tensor, dy: &Self::Tensor, s_shape: &[usize])
         -> Self::Tensor, moves |n, ds| 2 * n(x) + n(ds);
 
+    /// `torch.cat(parts, dim=1)`: see [`Gpu::cat_channels`].
+    fn cat_channels(parts: &[&Self::Tensor]) -> Self::Tensor, moves |n, y| 2 * n(y);
+    /// `torch.split(x, sizes, dim=1)`: see [`Gpu::split_channels`].
+    fn split_channels(x: &Self::Tensor, sizes: &[usize]) -> Vec<Self::Tensor>,
+        moves |n, _| 2 * n(x);
+
     fn add_assign(dst: &mut Self::Tensor, src: &Self::Tensor) -> (), moves |n, _| 3 * n(src);
     fn sgd_step(
         p: &mut Self::Tensor,

@@ -235,6 +235,33 @@ impl<E: Element> Cpu<E> {
         same_shape("sigmoid_backward", y, dy)?;
         CpuTensor::new(&y.shape, cpu::sigmoid_backward(&y.data, &dy.data)?)
     }
+    pub fn cat_channels(&self, parts: &[&CpuTensor<E>]) -> Result<CpuTensor<E>, Error> {
+        let shapes = parts
+            .iter()
+            .map(|p| check_4d("cat_channels", "part", &p.shape))
+            .collect::<Result<Vec<_>, _>>()?;
+        let data: Vec<(&[E], [usize; 4])> = parts
+            .iter()
+            .zip(&shapes)
+            .map(|(p, s)| (&p.data[..], *s))
+            .collect();
+        let out = cpu::cat_channels(&data)?;
+        let [n, _, h, w] = shapes[0];
+        CpuTensor::new(&[n, shapes.iter().map(|s| s[1]).sum(), h, w], out)
+    }
+    pub fn split_channels(
+        &self,
+        x: &CpuTensor<E>,
+        sizes: &[usize],
+    ) -> Result<Vec<CpuTensor<E>>, Error> {
+        let [n, _, h, w] = check_4d("split_channels", "input", &x.shape)?;
+        let xs = [n, x.shape[1], h, w];
+        cpu::split_channels(&x.data, xs, sizes)?
+            .into_iter()
+            .zip(sizes)
+            .map(|(d, &c)| CpuTensor::new(&[n, c, h, w], d))
+            .collect()
+    }
     pub fn activate(&self, x: &CpuTensor<E>, act: Activation) -> Result<CpuTensor<E>, Error> {
         act.validate()?;
         CpuTensor::new(&x.shape, cpu::activate(&x.data, act))

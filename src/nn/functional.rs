@@ -177,7 +177,68 @@ pub fn mse_loss<B: Backend>(y: &Var<B>, t: &Var<B>) -> Result<Var<B>, Error> {
         })
 }
 
+/// `torch.cat(parts, dim=1)` of NCHW tensors of one graph; its backward
+/// pass splits the gradient back into the parts' channels.
+pub fn cat<B: Backend>(parts: &[&Var<B>]) -> Result<Var<B>, Error> {
+    let first = parts.first().ok_or_else(|| Error::InvalidParam {
+        op: "cat",
+        param: "parts",
+        message: "no part: torch.cat needs at least one tensor".into(),
+    })?;
+    let values: Vec<&B::Tensor> = parts.iter().map(|p| p.value()).collect();
+    let y = first.backend().cat_channels(&values)?;
+    let sizes: Vec<usize> = parts.iter().map(|p| p.shape()[1]).collect();
+    first
+        .graph()
+        .record("cat", parts, Rc::new(y), move |b, g, needs| {
+            let pieces = b.split_channels(g.tensor(), &sizes)?;
+            Ok(pieces
+                .into_iter()
+                .zip(needs)
+                .map(|(p, &need)| need.then_some(p))
+                .collect())
+        })
+}
+
 impl<B: Backend> Var<B> {
+    /// `torch.split(x, sizes, dim=1)` of an NCHW tensor: one tensor per
+    /// size, the sizes adding up to the channels. Each part is its own
+    /// op; its backward pass places its gradient among zeros of the
+    /// other channels (the graph then sums the parts' gradients).
+    pub fn split_channels(&self, sizes: &[usize]) -> Result<Vec<Var<B>>, Error> {
+        let b = self.backend();
+        let parts = b.split_channels(self.value(), sizes)?;
+        let shape = self.shape().to_vec();
+        let mut c0 = 0;
+        let mut out = Vec::with_capacity(parts.len());
+        for (part, &size) in parts.into_iter().zip(sizes) {
+            let (before, after) = (c0, shape[1] - c0 - size);
+            let shape = shape.clone();
+            out.push(
+                self.graph()
+                    .record("split", &[self], Rc::new(part), move |b, g, _| {
+                        let zeros = |c: usize| {
+                            let s = [shape[0], c, shape[2], shape[3]];
+                            b.tensor(&s, &vec![0.0; s.iter().product()])
+                        };
+                        let mut pieces = Vec::new();
+                        if before > 0 {
+                            pieces.push(zeros(before)?);
+                        }
+                        let upstream = g.tensor().clone();
+                        pieces.push(upstream);
+                        if after > 0 {
+                            pieces.push(zeros(after)?);
+                        }
+                        let refs: Vec<&B::Tensor> = pieces.iter().collect();
+                        Ok(vec![Some(b.cat_channels(&refs)?)])
+                    })?,
+            );
+            c0 += size;
+        }
+        Ok(out)
+    }
+
     /// ReLU, `max(x, 0)` (NaN passes through, as in torch).
     pub fn relu(&self) -> Result<Var<B>, Error> {
         let y = self.backend().relu(self.value())?;

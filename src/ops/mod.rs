@@ -9,6 +9,7 @@ mod add;
 mod avg_pool2d;
 mod batch_norm2d;
 mod bias_grad;
+mod channels;
 mod conv;
 mod conv2d_forward;
 mod conv2d_input_grad;

@@ -4,14 +4,15 @@
 //
 // `len` is the number of work items (elements, or rows for a per-row
 // kernel), `cols` a second extent where a kernel needs one (classes per row
-// for softmax_cross_entropy), `grid_x` the x size of the dispatch: grids
+// for softmax_cross_entropy), `extra` a third where one needs it (the
+// channels of add_channel_bias), `grid_x` the x size of the dispatch: grids
 // past max_compute_workgroups_per_dimension fold into two dimensions and
 // `item` rebuilds the linear index. Workgroups are 64 invocations.
 struct ElementwiseParams {
     len: u32,
     cols: u32,
     grid_x: u32,
-    _pad: u32,
+    extra: u32,
 }
 
 @group(0) @binding(0) var<uniform> P: ElementwiseParams;

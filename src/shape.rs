@@ -542,3 +542,74 @@ mod tests {
         assert_eq!(g.flops(), 2.0 * 2.0 * 6.0 * 9.0 * 2.0 * 9.0);
     }
 }
+
+/// The output shape of torch's `conv_transpose2d` for `x` `[N, C_in, H, W]`
+/// and `w` `[C_in, C_out/groups, kh, kw]`: `[N, C_out, Ho, Wo]` with
+/// `Ho = (H − 1)·stride − 2·padding + dilation·(kh − 1) + output_padding
+/// + 1`. It is the input shape of the convolution whose input gradient the
+/// transposed convolution is. Fails as torch does: weights of other input
+/// channels, groups that do not divide them, an `output_padding` not
+/// smaller than the stride or the dilation, an output of no position.
+pub fn conv_transpose2d_shape(
+    op: &'static str,
+    x_shape: &[usize],
+    w_shape: &[usize],
+    p: &Conv2dParams,
+    output_padding: [u32; 2],
+) -> Result<[usize; 4], Error> {
+    let [n, c_in, h, w] = check_4d(op, "input", x_shape)?;
+    let [wk, c_out_g, kh, kw] = check_4d(op, "weight", w_shape)?;
+    let groups = p.groups.max(1) as usize;
+    let bad = |param: &'static str, message: String| Error::InvalidParam { op, param, message };
+    if wk != c_in {
+        return Err(bad(
+            "weight",
+            format!("a weight for {wk} input channels, the input has {c_in}"),
+        ));
+    }
+    if c_in % groups != 0 {
+        return Err(Error::GroupsDoNotDivide {
+            op,
+            what: "input channels",
+            channels: c_in,
+            groups,
+        });
+    }
+    let mut out = [0usize; 2];
+    for axis in 0..2 {
+        let (s, d, pad, o) = (
+            p.stride[axis] as i128,
+            p.dilation[axis] as i128,
+            p.padding[axis] as i128,
+            output_padding[axis] as i128,
+        );
+        if s == 0 || d == 0 {
+            return Err(bad(
+                "stride",
+                "stride and dilation must be at least 1".into(),
+            ));
+        }
+        if o >= s && o >= d {
+            return Err(bad(
+                "output_padding",
+                format!("{o} must be smaller than either the stride {s} or the dilation {d}"),
+            ));
+        }
+        let size = [h, w][axis] as i128;
+        let k = [kh, kw][axis] as i128;
+        let len = (size - 1) * s - 2 * pad + d * (k - 1) + o + 1;
+        if len < 1 {
+            return Err(bad(
+                "padding",
+                format!("an output of {len} positions along axis {axis}"),
+            ));
+        }
+        out[axis] = usize::try_from(len).map_err(|_| {
+            bad(
+                "stride",
+                format!("an output of {len} positions along axis {axis}"),
+            )
+        })?;
+    }
+    Ok([n, c_out_g * groups, out[0], out[1]])
+}

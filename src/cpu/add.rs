@@ -20,3 +20,13 @@ pub fn add<T: Element>(a: &[T], b: &[T]) -> Result<Vec<T>, Error> {
         .map(|(x, y)| T::from_f64(x.to_f64() + y.to_f64()))
         .collect())
 }
+
+/// `x + bias[c]` for `x` of `shape` `[N, C, …]` and `bias` `[C]`.
+pub fn add_channel_bias<T: Element>(x: &[T], shape: &[usize], bias: &[T]) -> Result<Vec<T>, Error> {
+    let run = crate::ops::channel_run("add_channel_bias", shape, &[bias.len()])?;
+    super::check_len(shape, x)?;
+    Ok(x.iter()
+        .enumerate()
+        .map(|(i, &v)| T::from_f64(v.to_f64() + bias[(i / run.max(1)) % bias.len()].to_f64()))
+        .collect())
+}

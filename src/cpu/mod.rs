@@ -28,7 +28,7 @@ mod softmax_cross_entropy;
 
 pub use activation::{activate, activate_backward, relu, relu_backward, sigmoid, sigmoid_backward};
 pub use adam_step::{adam_step, CpuAdamState};
-pub use add::{add, add_assign};
+pub use add::{add, add_assign, add_channel_bias};
 pub use avg_pool2d::{
     avg_pool2d, avg_pool2d_backward, global_avg_pool2d, global_avg_pool2d_backward,
 };

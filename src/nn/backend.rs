@@ -364,6 +364,9 @@ backend_ops! {
     fn mul_broadcast_grad(x: &Self::Tensor, dy: &Self::Tensor, s_shape: &[usize])
         -> Self::Tensor, moves |n, ds| 2 * n(x) + n(ds);
 
+    /// `x + bias` per channel: see [`Gpu::add_channel_bias`].
+    fn add_channel_bias(x: &Self::Tensor, bias: &Self::Tensor) -> Self::Tensor,
+        moves |n, _| 2 * n(x) + n(bias);
     /// `torch.cat(parts, dim=1)`: see [`Gpu::cat_channels`].
     fn cat_channels(parts: &[&Self::Tensor]) -> Self::Tensor, moves |n, y| 2 * n(y);
     /// `torch.split(x, sizes, dim=1)`: see [`Gpu::split_channels`].

@@ -235,6 +235,23 @@ impl<E: Element> Cpu<E> {
         same_shape("sigmoid_backward", y, dy)?;
         CpuTensor::new(&y.shape, cpu::sigmoid_backward(&y.data, &dy.data)?)
     }
+    pub fn add_channel_bias(
+        &self,
+        x: &CpuTensor<E>,
+        bias: &CpuTensor<E>,
+    ) -> Result<CpuTensor<E>, Error> {
+        if bias.shape.len() != 1 {
+            return Err(Error::InvalidParam {
+                op: "add_channel_bias",
+                param: "bias",
+                message: format!("a bias of {:?}: it takes [C]", bias.shape),
+            });
+        }
+        CpuTensor::new(
+            &x.shape,
+            cpu::add_channel_bias(&x.data, &x.shape, &bias.data)?,
+        )
+    }
     pub fn cat_channels(&self, parts: &[&CpuTensor<E>]) -> Result<CpuTensor<E>, Error> {
         let shapes = parts
             .iter()

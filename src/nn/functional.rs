@@ -55,6 +55,51 @@ pub fn conv2d<B: Backend>(
         })
 }
 
+/// torch's `F.conv_transpose2d(x, w, b, stride, padding, output_padding,
+/// groups, dilation)`: `x` `[N, C_in, H, W]`, `w` `[C_in, C_out/groups,
+/// kh, kw]`, `b` `[C_out]`, the output shape by
+/// [`crate::shape::conv_transpose2d_shape`]. It is the input gradient of
+/// the convolution with the same weight and geometry, so it runs on that
+/// op's plan; its gradients are that convolution's forward pass (for `x`)
+/// and its weight gradient with the roles of input and output gradient
+/// swapped (for `w`).
+pub fn conv_transpose2d<B: Backend>(
+    x: &Var<B>,
+    w: &Var<B>,
+    bias: Option<&Var<B>>,
+    p: &Conv2dParams,
+    output_padding: [u32; 2],
+) -> Result<Var<B>, Error> {
+    const OP: &str = "conv_transpose2d";
+    let b = x.backend();
+    let y_shape =
+        crate::shape::conv_transpose2d_shape(OP, x.shape(), w.shape(), p, output_padding)?;
+    let mut y = b.conv2d_input_grad(x.value(), w.value(), y_shape, p)?;
+    if let Some(bias) = bias {
+        y = b.add_channel_bias(&y, bias.value())?;
+    }
+    let (xs, ws) = (x.shared(), w.shared());
+    let w_shape = check_4d(OP, "weight", w.shape())?;
+    let p = *p;
+    let mut inputs = vec![x, w];
+    inputs.extend(bias);
+    let has_bias = bias.is_some();
+    x.graph()
+        .record(OP, &inputs, Rc::new(y), move |b, g, needs| {
+            let g = g.tensor();
+            let dx = needs[0].then(|| b.conv2d(g, &ws, None, &p)).transpose()?;
+            let dw = needs[1]
+                .then(|| b.conv2d_weight_grad(g, &xs, w_shape, &p))
+                .transpose()?;
+            let db = (has_bias && needs[2]).then(|| b.bias_grad(g)).transpose()?;
+            let mut out = vec![dx, dw];
+            if has_bias {
+                out.push(db);
+            }
+            Ok(out)
+        })
+}
+
 /// `linear(x, w, b)` (torch's `F.linear`): `x · wᵀ + b`, `x` `[N, in]`,
 /// `w` `[out, in]`, `b` `[out]`.
 pub fn linear<B: Backend>(x: &Var<B>, w: &Var<B>, bias: Option<&Var<B>>) -> Result<Var<B>, Error> {

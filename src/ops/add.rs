@@ -2,7 +2,7 @@
 //! gradients, and the in-order sum of a reduction recorded in batch pieces;
 //! `Gpu::add`, the out-of-place sum that joins a residual block's branches.
 
-use super::elementwise::dispatch_split;
+use super::elementwise::{dispatch_items_extra, dispatch_split};
 use super::split::pieces;
 use super::{check_owned, check_shape};
 use crate::gpu::{Bindable, Recorder, Shader};
@@ -33,6 +33,46 @@ impl Gpu {
             Ok(sum)
         })
     }
+}
+
+impl Gpu {
+    /// `x + bias` with one bias per channel, torch's `x + b.view(1, C, 1,
+    /// 1)`: `x` is `[N, C, …]` (any trailing dimensions, or none), `bias`
+    /// `[C]`. Both must fit one storage binding.
+    pub fn add_channel_bias(&self, x: &Tensor, bias: &Tensor) -> Result<Tensor, Error> {
+        const OP: &str = "add_channel_bias";
+        check_owned(self, OP, &[("input", x), ("bias", bias)])?;
+        let run = channel_run(OP, x.shape(), bias.shape())?;
+        let c = x.shape()[1];
+        self.run(OP, |rec| {
+            let out = self.output_unlocked(OP, x.shape())?;
+            let (kernel, width) = Shader::Add.at_width(run);
+            dispatch_items_extra(
+                rec,
+                OP,
+                (kernel, "add_channel_bias"),
+                x.len() / width,
+                [run, c],
+                &[(1, &x.buffer), (3, &out.buffer), (4, &bias.buffer)],
+            )?;
+            Ok(out)
+        })
+    }
+}
+
+/// The values per channel of `x` (the product of its dimensions after
+/// the second), after checking that `bias` is `[C]`.
+pub(crate) fn channel_run(op: &'static str, x: &[usize], bias: &[usize]) -> Result<usize, Error> {
+    if x.len() < 2 || bias != [x[1]] {
+        return Err(Error::InvalidParam {
+            op,
+            param: "bias",
+            message: format!(
+                "a bias of {bias:?} for an input of {x:?}: it takes [C] for [N, C, …]"
+            ),
+        });
+    }
+    Ok(x[2..].iter().product())
 }
 
 /// Records `dst[..len] += src[..len]` into `rec` (the in-order sum of

@@ -136,6 +136,32 @@ impl Gpu {
         Ok(super::tune::resolve(self, &problem))
     }
 
+    /// The plans of a transposed convolution (`nn::ConvTranspose2d`) of
+    /// input `x_shape` and weight `w_shape` `[C_in, C_out/groups, kh, kw]`:
+    /// its forward pass (the input gradient of the convolution it
+    /// transposes), its input gradient (that convolution's forward pass)
+    /// and its weight gradient, in that order.
+    pub fn explain_conv_transpose2d(
+        &self,
+        x_shape: [usize; 4],
+        w_shape: [usize; 4],
+        p: &Conv2dParams,
+        output_padding: [u32; 2],
+    ) -> Result<[ConvPlan; 3], Error> {
+        let y_shape = crate::shape::conv_transpose2d_shape(
+            "conv_transpose2d",
+            &x_shape,
+            &w_shape,
+            p,
+            output_padding,
+        )?;
+        Ok([
+            self.explain(ConvOp::InputGrad, y_shape, w_shape, p)?,
+            self.explain(ConvOp::Forward, y_shape, w_shape, p)?,
+            self.explain(ConvOp::WeightGrad, y_shape, w_shape, p)?,
+        ])
+    }
+
     /// The output of `problem` (shaped `out_shape`, which holds as many
     /// values as the op's result) from its two operands (and bias),
     /// planned and recorded as one submission: [`Gpu::run`] with the plan

@@ -14,7 +14,7 @@ struct ElementwiseUniform {
     len: u32,
     cols: u32,
     grid_x: u32,
-    _pad: u32,
+    extra: u32,
 }
 
 /// Records `kernel`'s `entry` over `items` work items, one invocation each
@@ -23,9 +23,21 @@ struct ElementwiseUniform {
 pub(crate) fn dispatch_items(
     rec: &mut Recorder<'_>,
     op: &'static str,
-    (kernel, entry): (Shader, &'static str),
+    kernel: (Shader, &'static str),
     items: usize,
     cols: usize,
+    buffers: &[(u32, &dyn Bindable)],
+) -> Result<(), Error> {
+    dispatch_items_extra(rec, op, kernel, items, [cols, 0], buffers)
+}
+
+/// [`dispatch_items`] with the uniform's `extra` too (a third extent).
+pub(crate) fn dispatch_items_extra(
+    rec: &mut Recorder<'_>,
+    op: &'static str,
+    (kernel, entry): (Shader, &'static str),
+    items: usize,
+    [cols, extra]: [usize; 2],
     buffers: &[(u32, &dyn Bindable)],
 ) -> Result<(), Error> {
     let gpu = rec.gpu();
@@ -34,7 +46,7 @@ pub(crate) fn dispatch_items(
         len: items as u32,
         cols: cols as u32,
         grid_x: grid.0,
-        _pad: 0,
+        extra: extra as u32,
     };
     rec.dispatch(kernel, entry, bytemuck::bytes_of(&u), buffers, grid);
     Ok(())
@@ -102,7 +114,7 @@ pub(crate) fn dispatch_single(
         len: items as u32,
         cols: cols as u32,
         grid_x: 1,
-        _pad: 0,
+        extra: 0,
     };
     rec.dispatch(kernel, entry, bytemuck::bytes_of(&u), buffers, (1, 1));
 }
@@ -114,7 +126,7 @@ mod tests {
 
     #[test]
     fn uniform_layout_matches_wgsl() {
-        let fields = fields!(ElementwiseUniform: len, cols, grid_x, _pad);
+        let fields = fields!(ElementwiseUniform: len, cols, grid_x, extra);
         let size = std::mem::size_of::<ElementwiseUniform>();
         for shader in [
             Shader::Activation,

@@ -31,6 +31,7 @@ pub(crate) mod tune;
 
 pub use activation::Activation;
 pub use adam_step::{Adam, AdamState};
+pub(crate) use add::channel_run;
 pub use batch_norm2d::BatchNorm;
 pub(crate) use conv::{record_conv, ConvBuffers};
 pub(crate) use conv_uniform::ConvUniform;

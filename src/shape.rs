@@ -545,8 +545,8 @@ mod tests {
 
 /// The output shape of torch's `conv_transpose2d` for `x` `[N, C_in, H, W]`
 /// and `w` `[C_in, C_out/groups, kh, kw]`: `[N, C_out, Ho, Wo]` with
-/// `Ho = (H − 1)·stride − 2·padding + dilation·(kh − 1) + output_padding
-/// + 1`. It is the input shape of the convolution whose input gradient the
+/// `Ho = (H − 1)·stride − 2·padding + dilation·(kh − 1) +
+/// output_padding + 1`. It is the input shape of the convolution whose input gradient the
 /// transposed convolution is. Fails as torch does: weights of other input
 /// channels, groups that do not divide them, an `output_padding` not
 /// smaller than the stride or the dilation, an output of no position.

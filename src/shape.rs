@@ -494,55 +494,6 @@ impl Conv2dGeometry {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn output_size_rule() {
-        // The text's example: 5x5 input, 3x3 kernel, stride 2 -> 2x2.
-        let g = Conv2dGeometry::new(
-            "t",
-            &[1, 1, 5, 5],
-            &[1, 1, 3, 3],
-            &Conv2dParams::square(2, 0),
-        )
-        .unwrap();
-        assert_eq!((g.ho, g.wo), (2, 2));
-        // ResNet stem: 224, 7x7, stride 2, pad 3 -> 112.
-        let g = Conv2dGeometry::new(
-            "t",
-            &[1, 3, 224, 224],
-            &[64, 3, 7, 7],
-            &Conv2dParams::square(2, 3),
-        )
-        .unwrap();
-        assert_eq!((g.ho, g.wo), (112, 112));
-        // Dilation 2 on 7 with kernel 3: effective 5 -> 3.
-        let p = Conv2dParams {
-            dilation: [2, 1],
-            ..Default::default()
-        };
-        let g = Conv2dGeometry::new("t", &[1, 1, 7, 7], &[1, 1, 3, 3], &p).unwrap();
-        assert_eq!((g.ho, g.wo), (3, 5));
-    }
-
-    #[test]
-    fn flops_count() {
-        let g = Conv2dGeometry::new(
-            "t",
-            &[2, 4, 5, 5],
-            &[6, 2, 3, 3],
-            &Conv2dParams {
-                groups: 2,
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        assert_eq!(g.flops(), 2.0 * 2.0 * 6.0 * 9.0 * 2.0 * 9.0);
-    }
-}
-
 /// The output shape of torch's `conv_transpose2d` for `x` `[N, C_in, H, W]`
 /// and `w` `[C_in, C_out/groups, kh, kw]`: `[N, C_out, Ho, Wo]` with
 /// `Ho = (H − 1)·stride − 2·padding + dilation·(kh − 1) +
@@ -612,4 +563,53 @@ pub fn conv_transpose2d_shape(
         })?;
     }
     Ok([n, c_out_g * groups, out[0], out[1]])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_size_rule() {
+        // The text's example: 5x5 input, 3x3 kernel, stride 2 -> 2x2.
+        let g = Conv2dGeometry::new(
+            "t",
+            &[1, 1, 5, 5],
+            &[1, 1, 3, 3],
+            &Conv2dParams::square(2, 0),
+        )
+        .unwrap();
+        assert_eq!((g.ho, g.wo), (2, 2));
+        // ResNet stem: 224, 7x7, stride 2, pad 3 -> 112.
+        let g = Conv2dGeometry::new(
+            "t",
+            &[1, 3, 224, 224],
+            &[64, 3, 7, 7],
+            &Conv2dParams::square(2, 3),
+        )
+        .unwrap();
+        assert_eq!((g.ho, g.wo), (112, 112));
+        // Dilation 2 on 7 with kernel 3: effective 5 -> 3.
+        let p = Conv2dParams {
+            dilation: [2, 1],
+            ..Default::default()
+        };
+        let g = Conv2dGeometry::new("t", &[1, 1, 7, 7], &[1, 1, 3, 3], &p).unwrap();
+        assert_eq!((g.ho, g.wo), (3, 5));
+    }
+
+    #[test]
+    fn flops_count() {
+        let g = Conv2dGeometry::new(
+            "t",
+            &[2, 4, 5, 5],
+            &[6, 2, 3, 3],
+            &Conv2dParams {
+                groups: 2,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(g.flops(), 2.0 * 2.0 * 6.0 * 9.0 * 2.0 * 9.0);
+    }
 }

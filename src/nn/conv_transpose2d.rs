@@ -46,12 +46,11 @@ impl<B: Backend> ConvTranspose2d<B> {
                 });
             }
         }
-        for axis in 0..2 {
-            let (o, s, d) = (
-                output_padding[axis],
-                params.stride[axis],
-                params.dilation[axis],
-            );
+        let axes = output_padding
+            .iter()
+            .zip(params.stride)
+            .zip(params.dilation);
+        for ((&o, s), d) in axes {
             if o >= s && o >= d {
                 return Err(Error::InvalidParam {
                     op: "nn::ConvTranspose2d",

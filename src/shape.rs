@@ -565,6 +565,150 @@ pub fn conv_transpose2d_shape(
     Ok([n, c_out_g * groups, out[0], out[1]])
 }
 
+/// How `interpolate` reads the input (torch's `mode`, `align_corners`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UpsampleMode {
+    /// `mode='nearest'`: `src = min(⌊dst · scale⌋, in − 1)`.
+    Nearest,
+    /// `mode='bilinear'`: corners of the input and output pixels aligned,
+    /// or (the default, `false`) their centres.
+    Bilinear { align_corners: bool },
+}
+
+/// torch's `F.interpolate(x, size | scale_factor, mode, align_corners)`
+/// on `[N, C, H, W]`: the output size, and the scale factor where one was
+/// given (torch then maps coordinates by `1/scale_factor`, not by
+/// `in/out`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Upsample2dParams {
+    pub mode: UpsampleMode,
+    /// `size=(h, w)`; with `scale_factor` the output is `⌊in · factor⌋`.
+    pub size: Option<[usize; 2]>,
+    pub scale_factor: Option<[f32; 2]>,
+}
+
+impl Upsample2dParams {
+    /// `F.interpolate(x, size=(h, w), mode=...)`.
+    pub fn size(mode: UpsampleMode, size: [usize; 2]) -> Self {
+        Upsample2dParams {
+            mode,
+            size: Some(size),
+            scale_factor: None,
+        }
+    }
+
+    /// `F.interpolate(x, scale_factor=(fh, fw), mode=...)`.
+    pub fn scale(mode: UpsampleMode, factor: [f32; 2]) -> Self {
+        Upsample2dParams {
+            mode,
+            size: None,
+            scale_factor: Some(factor),
+        }
+    }
+
+    /// The output `[N, C, Ho, Wo]` for `x_shape`, and per axis the scale
+    /// that maps an output coordinate to the input (torch's
+    /// `area_pixel_compute_scale` / `compute_scales_value`, in f32 as
+    /// torch computes them for f32 tensors). Fails as torch does: both or
+    /// neither of size and scale factor, a factor not positive and
+    /// finite, an empty output.
+    pub fn geometry(
+        &self,
+        op: &'static str,
+        x_shape: &[usize],
+    ) -> Result<([usize; 4], [f32; 2]), Error> {
+        let [n, c, h, w] = check_4d(op, "input", x_shape)?;
+        let bad = |message: String| Error::InvalidParam {
+            op,
+            param: "size",
+            message,
+        };
+        let out = match (self.size, self.scale_factor) {
+            (Some(size), None) => size,
+            (None, Some(f)) => {
+                if f.iter().any(|v| !v.is_finite() || *v <= 0.0) {
+                    return Err(bad(format!(
+                        "scale_factor {f:?} must be positive and finite"
+                    )));
+                }
+                let axis = |len: usize, f: f32| (len as f64 * f as f64).floor();
+                let (ho, wo) = (axis(h, f[0]), axis(w, f[1]));
+                if ho > u32::MAX as f64 || wo > u32::MAX as f64 {
+                    return Err(bad(format!("scale_factor {f:?} gives an output too large")));
+                }
+                [ho as usize, wo as usize]
+            }
+            _ => {
+                return Err(bad(
+                    "give either size or scale_factor, as torch requires".into()
+                ))
+            }
+        };
+        if out[0] == 0 || out[1] == 0 {
+            return Err(bad(format!(
+                "an output of {}x{} for {h}x{w}",
+                out[0], out[1]
+            )));
+        }
+        let scale = |axis: usize| -> f32 {
+            let (len, o) = ([h, w][axis], out[axis]);
+            match self.mode {
+                UpsampleMode::Bilinear {
+                    align_corners: true,
+                } => {
+                    if o > 1 {
+                        (len as f32 - 1.0) / (o as f32 - 1.0)
+                    } else {
+                        0.0
+                    }
+                }
+                _ => match self.scale_factor {
+                    Some(f) => 1.0 / f[axis],
+                    None => len as f32 / o as f32,
+                },
+            }
+        };
+        Ok(([n, c, out[0], out[1]], [scale(0), scale(1)]))
+    }
+}
+
+/// The input index (and for bilinear the second index and the weights)
+/// that output index `o` of an axis reads: torch's `nearest_idx` and
+/// `area_pixel_compute_source_index`, in f32. Returns `(i0, i1, λ0, λ1)`
+/// (for nearest `i1 = i0`, `λ1 = 0`). Shared by the CPU reference; the
+/// kernel computes the same in WGSL.
+pub fn upsample_source(
+    mode: UpsampleMode,
+    o: usize,
+    len: usize,
+    out: usize,
+    scale: f32,
+) -> (usize, usize, f32, f32) {
+    match mode {
+        UpsampleMode::Nearest => {
+            let i = if out == len {
+                o
+            } else if out == 2 * len {
+                o >> 1
+            } else {
+                ((o as f32 * scale).floor() as usize).min(len - 1)
+            };
+            (i, i, 1.0, 0.0)
+        }
+        UpsampleMode::Bilinear { align_corners } => {
+            let src = if align_corners {
+                scale * o as f32
+            } else {
+                (scale * (o as f32 + 0.5) - 0.5).max(0.0)
+            };
+            let i0 = (src as usize).min(len - 1);
+            let i1 = if i0 < len - 1 { i0 + 1 } else { i0 };
+            let l1 = src - i0 as f32;
+            (i0, i1, 1.0 - l1, l1)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,6 +25,7 @@ mod mse_loss;
 mod mul;
 mod sgd_step;
 mod softmax_cross_entropy;
+mod upsample2d;
 
 pub use activation::{activate, activate_backward, relu, relu_backward, sigmoid, sigmoid_backward};
 pub use adam_step::{adam_step, CpuAdamState};
@@ -46,6 +47,7 @@ pub use mse_loss::{mse_loss, mse_loss_backward};
 pub use mul::{mul, mul_broadcast, mul_broadcast_grad};
 pub use sgd_step::{sgd_step, CpuSgdState};
 pub use softmax_cross_entropy::{softmax_cross_entropy, softmax_cross_entropy_backward};
+pub use upsample2d::{upsample2d, upsample2d_backward};
 
 use crate::Error;
 

@@ -36,6 +36,7 @@ const ADAM_STEP: &str = include_str!("../../shaders/adam_step.wgsl");
 const ELEMENTWISE: &str = include_str!("../../shaders/elementwise.wgsl");
 const ACTIVATION: &str = include_str!("../../shaders/activation.wgsl");
 const CHANNELS: &str = include_str!("../../shaders/channels.wgsl");
+const UPSAMPLE2D: &str = include_str!("../../shaders/upsample2d.wgsl");
 const ADD: &str = include_str!("../../shaders/add.wgsl");
 const COPY: &str = include_str!("../../shaders/copy.wgsl");
 const MSE_LOSS: &str = include_str!("../../shaders/mse_loss.wgsl");
@@ -85,11 +86,12 @@ pub(crate) enum Shader {
     DropoutVec4,
     Channels,
     ChannelsVec4,
+    Upsample2d,
 }
 
 impl Shader {
     #[cfg(test)]
-    pub(crate) const ALL: [Shader; 26] = [
+    pub(crate) const ALL: [Shader; 27] = [
         Shader::Conv2dForward,
         Shader::Conv2dInputGrad,
         Shader::Conv2dInputGradCols,
@@ -116,6 +118,7 @@ impl Shader {
         Shader::DropoutVec4,
         Shader::Channels,
         Shader::ChannelsVec4,
+        Shader::Upsample2d,
     ];
 
     /// The op name, shared by the shader file, the host function and the
@@ -140,6 +143,7 @@ impl Shader {
             Shader::BatchNorm2d | Shader::BatchNorm2dVec4 => "batch_norm2d",
             Shader::Dropout | Shader::DropoutVec4 => "dropout",
             Shader::Channels | Shader::ChannelsVec4 => "channels",
+            Shader::Upsample2d => "upsample2d",
         }
     }
 
@@ -201,6 +205,7 @@ impl Shader {
             Shader::DropoutVec4 => [VECTOR4, DROPOUT].concat(),
             Shader::Channels => [VECTOR1, CHANNELS].concat(),
             Shader::ChannelsVec4 => [VECTOR4, CHANNELS].concat(),
+            Shader::Upsample2d => UPSAMPLE2D.to_string(),
         }
     }
 }

@@ -21,7 +21,7 @@ use super::profile::Profiled;
 use crate::cpu::Element;
 use crate::{
     Activation, Adam, AdamState, BatchNorm, Conv2dParams, Error, Gpu, Pool2dParams, Sgd, SgdState,
-    Tensor,
+    Tensor, Upsample2dParams,
 };
 
 /// An Adam state on the host: the step count and, once a step has run,
@@ -364,6 +364,11 @@ backend_ops! {
     fn mul_broadcast_grad(x: &Self::Tensor, dy: &Self::Tensor, s_shape: &[usize])
         -> Self::Tensor, moves |n, ds| 2 * n(x) + n(ds);
 
+    /// torch's `F.interpolate`: see [`Gpu::upsample2d`].
+    fn upsample2d(x: &Self::Tensor, p: &Upsample2dParams) -> Self::Tensor,
+        moves |n, y| n(x) + n(y);
+    fn upsample2d_backward(dy: &Self::Tensor, x_shape: [usize; 4], p: &Upsample2dParams)
+        -> Self::Tensor, moves |n, dx| n(dy) + n(dx);
     /// `x + bias` per channel: see [`Gpu::add_channel_bias`].
     fn add_channel_bias(x: &Self::Tensor, bias: &Self::Tensor) -> Self::Tensor,
         moves |n, _| 2 * n(x) + n(bias);

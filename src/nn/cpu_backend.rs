@@ -6,7 +6,9 @@
 use super::backend::{BackendBase, BnGrads, HostAdamState};
 use crate::cpu::{self, CpuAdamState, CpuSgdState, Element};
 use crate::shape::{check_4d, check_dims, Pool2dGeometry, Pool2dParams};
-use crate::{Activation, Adam, BatchNorm, Conv2dGeometry, Conv2dParams, Error, Sgd};
+use crate::{
+    Activation, Adam, BatchNorm, Conv2dGeometry, Conv2dParams, Error, Sgd, Upsample2dParams,
+};
 
 /// The CPU reference as a backend, in f32 or (for finite-difference
 /// checks) f64. Every op is the [`crate::cpu`] function of the same name.
@@ -234,6 +236,32 @@ impl<E: Element> Cpu<E> {
     ) -> Result<CpuTensor<E>, Error> {
         same_shape("sigmoid_backward", y, dy)?;
         CpuTensor::new(&y.shape, cpu::sigmoid_backward(&y.data, &dy.data)?)
+    }
+    pub fn upsample2d(
+        &self,
+        x: &CpuTensor<E>,
+        p: &Upsample2dParams,
+    ) -> Result<CpuTensor<E>, Error> {
+        let xs = check_4d("upsample2d", "input", &x.shape)?;
+        let (ys, _) = p.geometry("upsample2d", &xs)?;
+        CpuTensor::new(&ys, cpu::upsample2d(&x.data, xs, p)?)
+    }
+    pub fn upsample2d_backward(
+        &self,
+        dy: &CpuTensor<E>,
+        x_shape: [usize; 4],
+        p: &Upsample2dParams,
+    ) -> Result<CpuTensor<E>, Error> {
+        let (ys, _) = p.geometry("upsample2d_backward", &x_shape)?;
+        if dy.shape != ys {
+            return Err(Error::ShapeMismatch {
+                op: "upsample2d_backward",
+                tensor: "output gradient",
+                expected: ys.to_vec(),
+                got: dy.shape.clone(),
+            });
+        }
+        CpuTensor::new(&x_shape, cpu::upsample2d_backward(&dy.data, x_shape, p)?)
     }
     pub fn add_channel_bias(
         &self,

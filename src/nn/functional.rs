@@ -12,7 +12,7 @@
 use super::graph::{Upstream, Var};
 use super::Backend;
 use crate::shape::{check_4d, Pool2dParams};
-use crate::{Activation, BatchNorm, Conv2dParams, Error};
+use crate::{Activation, BatchNorm, Conv2dParams, Error, Upsample2dParams};
 use std::rc::Rc;
 
 fn four(op: &'static str, shape: &[usize]) -> Result<[usize; 4], Error> {
@@ -246,6 +246,23 @@ pub fn cat<B: Backend>(parts: &[&Var<B>]) -> Result<Var<B>, Error> {
 }
 
 impl<B: Backend> Var<B> {
+    /// torch's `F.interpolate(x, size | scale_factor, mode, align_corners)`
+    /// on NCHW ([`Upsample2dParams`]).
+    pub fn interpolate(&self, p: &Upsample2dParams) -> Result<Var<B>, Error> {
+        const OP: &str = "upsample2d";
+        let y = self.backend().upsample2d(self.value(), p)?;
+        let x_shape = four(OP, self.shape())?;
+        let p = *p;
+        self.graph()
+            .record(OP, &[self], Rc::new(y), move |b, g, _| {
+                Ok(vec![Some(b.upsample2d_backward(
+                    g.tensor(),
+                    x_shape,
+                    &p,
+                )?)])
+            })
+    }
+
     /// `torch.split(x, sizes, dim=1)` of an NCHW tensor: one tensor per
     /// size, the sizes adding up to the channels. Each part is its own
     /// op; its backward pass places its gradient among zeros of the

@@ -50,6 +50,7 @@ pub mod schedule;
 mod sequential;
 mod sigmoid;
 mod step;
+mod upsample;
 
 pub use activations::{Elu, Gelu, Hardsigmoid, Hardswish, LeakyRelu, Relu6, Silu, Tanh};
 pub use adaptive_avg_pool2d::AdaptiveAvgPool2d;
@@ -80,3 +81,4 @@ pub use schedule::LrSchedule;
 pub use sequential::{Layer, Sequential};
 pub use sigmoid::Sigmoid;
 pub use step::{predict, train_step, train_step_deferred};
+pub use upsample::Upsample;

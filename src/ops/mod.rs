@@ -28,6 +28,7 @@ mod softmax_cross_entropy;
 mod split;
 mod taps;
 pub(crate) mod tune;
+mod upsample2d;
 
 pub use activation::Activation;
 pub use adam_step::{Adam, AdamState};

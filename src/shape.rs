@@ -709,6 +709,43 @@ pub fn upsample_source(
     }
 }
 
+/// The window `[start, end)` of output `i` of `out` along an input axis of
+/// `len` in torch's adaptive pooling: `[⌊i·len/out⌋, ⌈(i+1)·len/out⌉)`.
+pub fn adaptive_window(i: usize, len: usize, out: usize) -> (usize, usize) {
+    (i * len / out, ((i + 1) * len).div_ceil(out))
+}
+
+/// `(x_shape, y_shape)` of torch's adaptive pooling of `x_shape` to
+/// `output_size`. Fails on an output side of 0, or larger than what the
+/// kernels' 32-bit window arithmetic holds.
+pub fn adaptive_pool2d_shape(
+    op: &'static str,
+    x_shape: &[usize],
+    output_size: [usize; 2],
+) -> Result<([usize; 4], [usize; 4]), Error> {
+    let [n, c, h, w] = check_4d(op, "input", x_shape)?;
+    let [ho, wo] = output_size;
+    if ho == 0 || wo == 0 {
+        return Err(Error::InvalidParam {
+            op,
+            param: "output_size",
+            message: format!("{output_size:?}: each side must be at least 1"),
+        });
+    }
+    // (i + 1)·len in u32 on the GPU.
+    if (ho as u64 + 1) * h as u64 > u32::MAX as u64 || (wo as u64 + 1) * w as u64 > u32::MAX as u64
+    {
+        return Err(Error::InvalidParam {
+            op,
+            param: "output_size",
+            message: format!(
+                "{output_size:?} of a {h}x{w} input overflows the 32-bit window arithmetic"
+            ),
+        });
+    }
+    Ok(([n, c, h, w], [n, c, ho, wo]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -330,7 +330,7 @@ impl Preset {
                 .push(BasicBlock::new(init, 64, 64, 1)?)
                 .push(BasicBlock::new(init, 64, 128, 2)?)
                 .push(BasicBlock::new(init, 128, 128, 1)?)
-                .push(AdaptiveAvgPool2d)
+                .push(AdaptiveAvgPool2d::default())
                 .push(Flatten)
                 .push(Linear::new(init, 128, classes, true)?),
         })

@@ -33,7 +33,7 @@ fn block_model<B: Backend>(b: B, seed: u64) -> Sequential<B> {
         .push(BasicBlock::new(init, 4, 4, 1).unwrap())
         .push(BasicBlock::new(init, 4, 6, 2).unwrap())
         .push(Dropout::new(init, 0.3).unwrap())
-        .push(AdaptiveAvgPool2d)
+        .push(AdaptiveAvgPool2d::default())
         .push(Flatten)
         .push(Linear::new(init, 6, 3, true).unwrap())
 }
@@ -230,7 +230,7 @@ fn block_model_digits<B: Backend>(b: B, seed: u64) -> Sequential<B> {
         .push(Relu)
         .push(BasicBlock::new(init, 8, 16, 2).unwrap())
         .push(Dropout::new(init, 0.2).unwrap())
-        .push(AdaptiveAvgPool2d)
+        .push(AdaptiveAvgPool2d::default())
         .push(Flatten)
         .push(Linear::new(init, 16, 10, true).unwrap())
 }
@@ -620,7 +620,7 @@ fn torch_fixture_model<B: Backend>(b: B) -> Sequential<B> {
         .push(BatchNorm2d::new(init, 4).unwrap())
         .push(Relu)
         .push(BasicBlock::new(init, 4, 8, 2).unwrap())
-        .push(AdaptiveAvgPool2d)
+        .push(AdaptiveAvgPool2d::default())
         .push(Flatten)
         .push(Linear::new(init, 8, 3, true).unwrap())
 }

@@ -37,6 +37,7 @@ const ELEMENTWISE: &str = include_str!("../../shaders/elementwise.wgsl");
 const ACTIVATION: &str = include_str!("../../shaders/activation.wgsl");
 const CHANNELS: &str = include_str!("../../shaders/channels.wgsl");
 const UPSAMPLE2D: &str = include_str!("../../shaders/upsample2d.wgsl");
+const ADAPTIVE_AVG_POOL2D: &str = include_str!("../../shaders/adaptive_avg_pool2d.wgsl");
 const ADD: &str = include_str!("../../shaders/add.wgsl");
 const COPY: &str = include_str!("../../shaders/copy.wgsl");
 const MSE_LOSS: &str = include_str!("../../shaders/mse_loss.wgsl");
@@ -87,11 +88,12 @@ pub(crate) enum Shader {
     Channels,
     ChannelsVec4,
     Upsample2d,
+    AdaptiveAvgPool2d,
 }
 
 impl Shader {
     #[cfg(test)]
-    pub(crate) const ALL: [Shader; 27] = [
+    pub(crate) const ALL: [Shader; 28] = [
         Shader::Conv2dForward,
         Shader::Conv2dInputGrad,
         Shader::Conv2dInputGradCols,
@@ -119,6 +121,7 @@ impl Shader {
         Shader::Channels,
         Shader::ChannelsVec4,
         Shader::Upsample2d,
+        Shader::AdaptiveAvgPool2d,
     ];
 
     /// The op name, shared by the shader file, the host function and the
@@ -144,6 +147,7 @@ impl Shader {
             Shader::Dropout | Shader::DropoutVec4 => "dropout",
             Shader::Channels | Shader::ChannelsVec4 => "channels",
             Shader::Upsample2d => "upsample2d",
+            Shader::AdaptiveAvgPool2d => "adaptive_avg_pool2d",
         }
     }
 
@@ -206,6 +210,7 @@ impl Shader {
             Shader::Channels => [VECTOR1, CHANNELS].concat(),
             Shader::ChannelsVec4 => [VECTOR4, CHANNELS].concat(),
             Shader::Upsample2d => UPSAMPLE2D.to_string(),
+            Shader::AdaptiveAvgPool2d => ADAPTIVE_AVG_POOL2D.to_string(),
         }
     }
 }

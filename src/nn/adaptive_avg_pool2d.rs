@@ -1,12 +1,28 @@
-//! [`AdaptiveAvgPool2d`]: torch's `nn.AdaptiveAvgPool2d(1)`.
+//! [`AdaptiveAvgPool2d`]: torch's `nn.AdaptiveAvgPool2d(output_size)`.
 
 use super::{Backend, Forward, Module, Var, Visit, VisitMut};
 use crate::Error;
 
-/// `AdaptiveAvgPool2d(1)`: `[N, C, H, W]` to `[N, C, 1, 1]`, the mean of
-/// each plane (global average pooling).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct AdaptiveAvgPool2d;
+/// `AdaptiveAvgPool2d(output_size)`: `[N, C, H, W]` to `[N, C, Ho, Wo]`,
+/// each output the mean of its window (torch's windows). `default()` is
+/// `AdaptiveAvgPool2d(1)`, global average pooling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AdaptiveAvgPool2d {
+    pub output_size: [usize; 2],
+}
+
+impl AdaptiveAvgPool2d {
+    /// `nn.AdaptiveAvgPool2d((ho, wo))`.
+    pub fn new(output_size: [usize; 2]) -> Self {
+        AdaptiveAvgPool2d { output_size }
+    }
+}
+
+impl Default for AdaptiveAvgPool2d {
+    fn default() -> Self {
+        AdaptiveAvgPool2d::new([1, 1])
+    }
+}
 
 impl<B: Backend> Module<B> for AdaptiveAvgPool2d {
     fn visit<'a>(&'a self, _: &mut dyn Visit<'a, B>) {}
@@ -18,6 +34,6 @@ impl<B: Backend> Module<B> for AdaptiveAvgPool2d {
 
 impl<B: Backend> Forward<B> for AdaptiveAvgPool2d {
     fn forward(&mut self, x: &Var<B>) -> Result<Var<B>, Error> {
-        x.global_avg_pool2d()
+        x.adaptive_avg_pool2d(self.output_size)
     }
 }

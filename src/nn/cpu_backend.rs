@@ -237,6 +237,36 @@ impl<E: Element> Cpu<E> {
         same_shape("sigmoid_backward", y, dy)?;
         CpuTensor::new(&y.shape, cpu::sigmoid_backward(&y.data, &dy.data)?)
     }
+    pub fn adaptive_avg_pool2d(
+        &self,
+        x: &CpuTensor<E>,
+        output_size: [usize; 2],
+    ) -> Result<CpuTensor<E>, Error> {
+        let xs = check_4d("adaptive_avg_pool2d", "input", &x.shape)?;
+        let [n, c, _, _] = xs;
+        let data = cpu::adaptive_avg_pool2d(&x.data, xs, output_size)?;
+        CpuTensor::new(&[n, c, output_size[0], output_size[1]], data)
+    }
+    pub fn adaptive_avg_pool2d_backward(
+        &self,
+        dy: &CpuTensor<E>,
+        x_shape: [usize; 4],
+        output_size: [usize; 2],
+    ) -> Result<CpuTensor<E>, Error> {
+        let want = [x_shape[0], x_shape[1], output_size[0], output_size[1]];
+        if dy.shape != want {
+            return Err(Error::ShapeMismatch {
+                op: "adaptive_avg_pool2d_backward",
+                tensor: "output gradient",
+                expected: want.to_vec(),
+                got: dy.shape.clone(),
+            });
+        }
+        CpuTensor::new(
+            &x_shape,
+            cpu::adaptive_avg_pool2d_backward(&dy.data, x_shape, output_size)?,
+        )
+    }
     pub fn upsample2d(
         &self,
         x: &CpuTensor<E>,

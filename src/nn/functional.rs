@@ -246,6 +246,27 @@ pub fn cat<B: Backend>(parts: &[&Var<B>]) -> Result<Var<B>, Error> {
 }
 
 impl<B: Backend> Var<B> {
+    /// torch's `F.adaptive_avg_pool2d(x, output_size)` of NCHW (output
+    /// `[1, 1]` runs [`Var::global_avg_pool2d`]).
+    pub fn adaptive_avg_pool2d(&self, output_size: [usize; 2]) -> Result<Var<B>, Error> {
+        if output_size == [1, 1] {
+            return self.global_avg_pool2d();
+        }
+        const OP: &str = "adaptive_avg_pool2d";
+        let y = self
+            .backend()
+            .adaptive_avg_pool2d(self.value(), output_size)?;
+        let x_shape = four(OP, self.shape())?;
+        self.graph()
+            .record(OP, &[self], Rc::new(y), move |b, g, _| {
+                Ok(vec![Some(b.adaptive_avg_pool2d_backward(
+                    g.tensor(),
+                    x_shape,
+                    output_size,
+                )?)])
+            })
+    }
+
     /// torch's `F.interpolate(x, size | scale_factor, mode, align_corners)`
     /// on NCHW ([`Upsample2dParams`]).
     pub fn interpolate(&self, p: &Upsample2dParams) -> Result<Var<B>, Error> {

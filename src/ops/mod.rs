@@ -5,6 +5,7 @@
 
 mod activation;
 mod adam_step;
+mod adaptive_avg_pool2d;
 mod add;
 mod avg_pool2d;
 mod batch_norm2d;

@@ -237,3 +237,148 @@ fn dirac_passes_each_channel_through() {
     assert!(init::dirac(&b, &mut param(&b, &[4, 4]), 1).is_err());
     assert!(init::dirac(&b, &mut param(&b, &[5, 4, 3, 3]), 2).is_err());
 }
+
+/// `AveragedModel` with an EMA of decay 0.9 over 4 training steps: the
+/// first update copies the weights, each later one is torch's
+/// `lerp(ema, p, 0.1)` (computed here on the host in f32, in torch's
+/// order: the same bits on the reference and every adapter); buffers
+/// stay put without `use_buffers` and are averaged with it; the
+/// `state_dict` has torch's `module.` names and `n_averaged`, and saves
+/// and loads; the average evaluates.
+fn ema_on<B: Backend>(b: B, who: &str) {
+    use wgconv::nn::{
+        io, one_hot, predict, train_step, AveragedModel, BatchNorm2d, Conv2d, Flatten, Loss,
+        Optimizer, OptimizerConfig,
+    };
+    let build = |seed: u64| {
+        let init = &mut Init::new(b.clone(), seed);
+        Sequential::new()
+            .push(Conv2d::square(init, 1, 4, 3, 1, 1, false).unwrap())
+            .push(BatchNorm2d::new(init, 4).unwrap())
+            .push(Flatten)
+            .push(Linear::new(init, 4 * 4 * 4, 3, true).unwrap())
+    };
+    let mut model = build(1);
+    let mut avg = AveragedModel::new(build(2), 0.9, false).unwrap();
+    let mut with_buffers = AveragedModel::new(build(3), 0.9, true).unwrap();
+    let mut opt = Optimizer::new(OptimizerConfig::Adam(wgconv::Adam {
+        lr: 0.05,
+        ..wgconv::Adam::default()
+    }))
+    .unwrap();
+    let mut rng = Rng::new(5);
+    let x = b.tensor(&[6, 1, 4, 4], &rng.floats(96)).unwrap();
+    let t = b
+        .tensor(&[6, 3], &one_hot(&[0, 1, 2, 0, 1, 2], 3).unwrap())
+        .unwrap();
+    let host = |m: &dyn Fn() -> Vec<(String, Vec<f32>)>| m();
+    let values = |m: &Sequential<B>| -> Vec<(String, Vec<f32>)> {
+        m.named_parameters()
+            .into_iter()
+            .map(|(n, p)| (n, b.to_vec(p.value()).unwrap()))
+            .collect()
+    };
+    let built_buffers: Vec<Vec<f32>> = avg
+        .module
+        .named_buffers()
+        .iter()
+        .map(|(_, t)| b.to_vec(t).unwrap())
+        .collect();
+    let mut want: Vec<(String, Vec<f32>)> = Vec::new();
+    let mut want_buffers: Vec<Vec<f32>> = Vec::new();
+    for step in 0..4 {
+        train_step(
+            &b,
+            &mut model,
+            &x,
+            &t,
+            Loss::SoftmaxCrossEntropy,
+            &mut opt,
+            false,
+        )
+        .unwrap();
+        avg.update_parameters(&b, &model).unwrap();
+        with_buffers.update_parameters(&b, &model).unwrap();
+        let now = host(&|| values(&model));
+        let now_buffers: Vec<Vec<f32>> = model
+            .named_buffers()
+            .iter()
+            .map(|(_, t)| b.to_vec(t).unwrap())
+            .collect();
+        let lerp = |e: &[f32], p: &[f32]| -> Vec<f32> {
+            e.iter()
+                .zip(p)
+                .map(|(&e, &p)| e + 0.1f32 * (p + -e))
+                .collect()
+        };
+        if step == 0 {
+            want = now;
+            want_buffers = now_buffers;
+        } else {
+            want = want
+                .iter()
+                .zip(&now)
+                .map(|((n, e), (_, p))| (n.clone(), lerp(e, p)))
+                .collect();
+            want_buffers = want_buffers
+                .iter()
+                .zip(&now_buffers)
+                .map(|(e, p)| lerp(e, p))
+                .collect();
+        }
+        assert_eq!(values(&avg.module), want, "{who}: step {step}");
+        assert_eq!(values(&with_buffers.module), want, "{who}: step {step}");
+    }
+    assert_eq!(avg.n_averaged, 4);
+    let buffers = |m: &Sequential<B>| -> Vec<Vec<f32>> {
+        m.named_buffers()
+            .iter()
+            .map(|(_, t)| b.to_vec(t).unwrap())
+            .collect()
+    };
+    assert_eq!(buffers(&avg.module), built_buffers, "{who}: buffers moved");
+    assert_eq!(
+        buffers(&with_buffers.module),
+        want_buffers,
+        "{who}: buffers not averaged"
+    );
+    // torch's names, a save and a load, and an evaluation.
+    let names: Vec<String> = io::state_dict(&b, &avg)
+        .unwrap()
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert!(names.contains(&"module.0.weight".to_string()), "{names:?}");
+    assert!(
+        names.contains(&"module.1.running_mean".to_string()),
+        "{names:?}"
+    );
+    assert!(names.contains(&"n_averaged".to_string()), "{names:?}");
+    let path = std::env::temp_dir().join(format!(
+        "wgconv-ema-{}-{}.safetensors",
+        std::process::id(),
+        who.len()
+    ));
+    io::save(&b, &avg, &path, &[]).unwrap();
+    let mut loaded = AveragedModel::new(build(9), 0.9, false).unwrap();
+    io::load(&b, &mut loaded, &path).unwrap();
+    std::fs::remove_file(&path).ok();
+    assert_eq!(loaded.n_averaged, 4);
+    assert_eq!(values(&loaded.module), want);
+    avg.eval();
+    let y = predict(&b, &mut avg, &x).unwrap();
+    assert_eq!(b.shape(&y), &[6, 3]);
+    // Another architecture is refused.
+    let other =
+        Sequential::new().push(Linear::new(&mut Init::new(b.clone(), 1), 2, 2, true).unwrap());
+    assert!(avg.update_parameters(&b, &other).is_err());
+    assert!(AveragedModel::new(build(1), 1.5, false).is_err());
+}
+
+#[test]
+fn an_exponential_moving_average_is_torchs_lerp() {
+    ema_on(Cpu::<f32>::new(), "cpu");
+    for gpu in gpus() {
+        ema_on(gpu.clone(), &label(gpu));
+    }
+}

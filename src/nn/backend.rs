@@ -364,6 +364,8 @@ backend_ops! {
     fn mul_broadcast_grad(x: &Self::Tensor, dy: &Self::Tensor, s_shape: &[usize])
         -> Self::Tensor, moves |n, ds| 2 * n(x) + n(ds);
 
+    /// A copy in a buffer of its own (torch's `clone`): see [`Gpu::copy`].
+    fn copy(x: &Self::Tensor) -> Self::Tensor, moves |n, y| 2 * n(y);
     /// torch's `F.adaptive_avg_pool2d` to any size: see
     /// [`Gpu::adaptive_avg_pool2d`].
     fn adaptive_avg_pool2d(x: &Self::Tensor, output_size: [usize; 2]) -> Self::Tensor,

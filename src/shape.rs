@@ -746,6 +746,23 @@ pub fn adaptive_pool2d_shape(
     Ok(([n, c, h, w], [n, c, ho, wo]))
 }
 
+/// `[outer, len, inner]` of `shape` around axis `dim` (softmax's lines:
+/// `len` values at stride `inner`). Fails on an axis past the rank.
+pub fn softmax_lines(op: &'static str, shape: &[usize], dim: usize) -> Result<[usize; 3], Error> {
+    if dim >= shape.len() {
+        return Err(Error::InvalidParam {
+            op,
+            param: "dim",
+            message: format!("{dim} is past the {} dimensions of {shape:?}", shape.len()),
+        });
+    }
+    Ok([
+        shape[..dim].iter().product(),
+        shape[dim],
+        shape[dim + 1..].iter().product(),
+    ])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,6 +25,7 @@ mod max_pool2d;
 mod mse_loss;
 mod mul;
 mod sgd_step;
+mod softmax;
 mod softmax_cross_entropy;
 mod upsample2d;
 
@@ -48,6 +49,7 @@ pub use max_pool2d::{max_pool2d, max_pool2d_backward};
 pub use mse_loss::{mse_loss, mse_loss_backward};
 pub use mul::{mul, mul_broadcast, mul_broadcast_grad};
 pub use sgd_step::{sgd_step, CpuSgdState};
+pub use softmax::{softmax, softmax_backward};
 pub use softmax_cross_entropy::{softmax_cross_entropy, softmax_cross_entropy_backward};
 pub use upsample2d::{upsample2d, upsample2d_backward};
 

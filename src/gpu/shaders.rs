@@ -38,6 +38,7 @@ const ACTIVATION: &str = include_str!("../../shaders/activation.wgsl");
 const CHANNELS: &str = include_str!("../../shaders/channels.wgsl");
 const UPSAMPLE2D: &str = include_str!("../../shaders/upsample2d.wgsl");
 const ADAPTIVE_AVG_POOL2D: &str = include_str!("../../shaders/adaptive_avg_pool2d.wgsl");
+const SOFTMAX: &str = include_str!("../../shaders/softmax.wgsl");
 const ADD: &str = include_str!("../../shaders/add.wgsl");
 const COPY: &str = include_str!("../../shaders/copy.wgsl");
 const MSE_LOSS: &str = include_str!("../../shaders/mse_loss.wgsl");
@@ -89,11 +90,12 @@ pub(crate) enum Shader {
     ChannelsVec4,
     Upsample2d,
     AdaptiveAvgPool2d,
+    Softmax,
 }
 
 impl Shader {
     #[cfg(test)]
-    pub(crate) const ALL: [Shader; 28] = [
+    pub(crate) const ALL: [Shader; 29] = [
         Shader::Conv2dForward,
         Shader::Conv2dInputGrad,
         Shader::Conv2dInputGradCols,
@@ -122,6 +124,7 @@ impl Shader {
         Shader::ChannelsVec4,
         Shader::Upsample2d,
         Shader::AdaptiveAvgPool2d,
+        Shader::Softmax,
     ];
 
     /// The op name, shared by the shader file, the host function and the
@@ -148,6 +151,7 @@ impl Shader {
             Shader::Channels | Shader::ChannelsVec4 => "channels",
             Shader::Upsample2d => "upsample2d",
             Shader::AdaptiveAvgPool2d => "adaptive_avg_pool2d",
+            Shader::Softmax => "softmax",
         }
     }
 
@@ -211,6 +215,7 @@ impl Shader {
             Shader::ChannelsVec4 => [VECTOR4, CHANNELS].concat(),
             Shader::Upsample2d => UPSAMPLE2D.to_string(),
             Shader::AdaptiveAvgPool2d => ADAPTIVE_AVG_POOL2D.to_string(),
+            Shader::Softmax => SOFTMAX.to_string(),
         }
     }
 }

@@ -364,6 +364,14 @@ backend_ops! {
     fn mul_broadcast_grad(x: &Self::Tensor, dy: &Self::Tensor, s_shape: &[usize])
         -> Self::Tensor, moves |n, ds| 2 * n(x) + n(ds);
 
+    /// torch's `softmax(x, dim)` / `log_softmax(x, dim)`, and their backward
+    /// passes from the output: see [`Gpu::softmax`].
+    fn softmax(x: &Self::Tensor, dim: usize) -> Self::Tensor, moves |n, y| n(x) + n(y);
+    fn log_softmax(x: &Self::Tensor, dim: usize) -> Self::Tensor, moves |n, y| n(x) + n(y);
+    fn softmax_backward(y: &Self::Tensor, dy: &Self::Tensor, dim: usize) -> Self::Tensor,
+        moves |n, dx| n(y) + n(dy) + n(dx);
+    fn log_softmax_backward(y: &Self::Tensor, dy: &Self::Tensor, dim: usize) -> Self::Tensor,
+        moves |n, dx| n(y) + n(dy) + n(dx);
     /// A copy in a buffer of its own (torch's `clone`): see [`Gpu::copy`].
     fn copy(x: &Self::Tensor) -> Self::Tensor, moves |n, y| 2 * n(y);
     /// torch's `F.adaptive_avg_pool2d` to any size: see

@@ -237,6 +237,36 @@ impl<E: Element> Cpu<E> {
         same_shape("sigmoid_backward", y, dy)?;
         CpuTensor::new(&y.shape, cpu::sigmoid_backward(&y.data, &dy.data)?)
     }
+    pub fn softmax(&self, x: &CpuTensor<E>, dim: usize) -> Result<CpuTensor<E>, Error> {
+        CpuTensor::new(&x.shape, cpu::softmax(&x.data, &x.shape, dim, false)?)
+    }
+    pub fn log_softmax(&self, x: &CpuTensor<E>, dim: usize) -> Result<CpuTensor<E>, Error> {
+        CpuTensor::new(&x.shape, cpu::softmax(&x.data, &x.shape, dim, true)?)
+    }
+    pub fn softmax_backward(
+        &self,
+        y: &CpuTensor<E>,
+        dy: &CpuTensor<E>,
+        dim: usize,
+    ) -> Result<CpuTensor<E>, Error> {
+        same_shape("softmax_backward", y, dy)?;
+        CpuTensor::new(
+            &y.shape,
+            cpu::softmax_backward(&y.data, &dy.data, &y.shape, dim, false)?,
+        )
+    }
+    pub fn log_softmax_backward(
+        &self,
+        y: &CpuTensor<E>,
+        dy: &CpuTensor<E>,
+        dim: usize,
+    ) -> Result<CpuTensor<E>, Error> {
+        same_shape("log_softmax_backward", y, dy)?;
+        CpuTensor::new(
+            &y.shape,
+            cpu::softmax_backward(&y.data, &dy.data, &y.shape, dim, true)?,
+        )
+    }
     pub fn copy(&self, x: &CpuTensor<E>) -> Result<CpuTensor<E>, Error> {
         Ok(x.clone())
     }

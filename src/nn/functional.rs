@@ -246,6 +246,25 @@ pub fn cat<B: Backend>(parts: &[&Var<B>]) -> Result<Var<B>, Error> {
 }
 
 impl<B: Backend> Var<B> {
+    /// torch's `softmax(x, dim)`.
+    pub fn softmax(&self, dim: usize) -> Result<Var<B>, Error> {
+        let y = Rc::new(self.backend().softmax(self.value(), dim)?);
+        let ys = y.clone();
+        self.graph().record("softmax", &[self], y, move |b, g, _| {
+            Ok(vec![Some(b.softmax_backward(&ys, g.tensor(), dim)?)])
+        })
+    }
+
+    /// torch's `log_softmax(x, dim)`.
+    pub fn log_softmax(&self, dim: usize) -> Result<Var<B>, Error> {
+        let y = Rc::new(self.backend().log_softmax(self.value(), dim)?);
+        let ys = y.clone();
+        self.graph()
+            .record("log_softmax", &[self], y, move |b, g, _| {
+                Ok(vec![Some(b.log_softmax_backward(&ys, g.tensor(), dim)?)])
+            })
+    }
+
     /// torch's `F.adaptive_avg_pool2d(x, output_size)` of NCHW (output
     /// `[1, 1]` runs [`Var::global_avg_pool2d`]).
     pub fn adaptive_avg_pool2d(&self, output_size: [usize; 2]) -> Result<Var<B>, Error> {

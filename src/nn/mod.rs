@@ -50,6 +50,7 @@ mod relu;
 pub mod schedule;
 mod sequential;
 mod sigmoid;
+mod softmax;
 mod step;
 mod upsample;
 
@@ -82,5 +83,6 @@ pub use relu::Relu;
 pub use schedule::LrSchedule;
 pub use sequential::{Layer, Sequential};
 pub use sigmoid::Sigmoid;
+pub use softmax::{LogSoftmax, Softmax};
 pub use step::{predict, train_step, train_step_deferred};
 pub use upsample::Upsample;

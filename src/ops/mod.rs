@@ -25,6 +25,7 @@ mod mse_loss;
 mod mul;
 mod pool2d;
 mod sgd_step;
+mod softmax;
 mod softmax_cross_entropy;
 mod split;
 mod taps;

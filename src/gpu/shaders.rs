@@ -39,6 +39,7 @@ const CHANNELS: &str = include_str!("../../shaders/channels.wgsl");
 const UPSAMPLE2D: &str = include_str!("../../shaders/upsample2d.wgsl");
 const ADAPTIVE_AVG_POOL2D: &str = include_str!("../../shaders/adaptive_avg_pool2d.wgsl");
 const SOFTMAX: &str = include_str!("../../shaders/softmax.wgsl");
+const POINTWISE_LOSS: &str = include_str!("../../shaders/pointwise_loss.wgsl");
 const ADD: &str = include_str!("../../shaders/add.wgsl");
 const COPY: &str = include_str!("../../shaders/copy.wgsl");
 const MSE_LOSS: &str = include_str!("../../shaders/mse_loss.wgsl");
@@ -91,11 +92,12 @@ pub(crate) enum Shader {
     Upsample2d,
     AdaptiveAvgPool2d,
     Softmax,
+    PointwiseLoss,
 }
 
 impl Shader {
     #[cfg(test)]
-    pub(crate) const ALL: [Shader; 29] = [
+    pub(crate) const ALL: [Shader; 30] = [
         Shader::Conv2dForward,
         Shader::Conv2dInputGrad,
         Shader::Conv2dInputGradCols,
@@ -125,6 +127,7 @@ impl Shader {
         Shader::Upsample2d,
         Shader::AdaptiveAvgPool2d,
         Shader::Softmax,
+        Shader::PointwiseLoss,
     ];
 
     /// The op name, shared by the shader file, the host function and the
@@ -152,6 +155,7 @@ impl Shader {
             Shader::Upsample2d => "upsample2d",
             Shader::AdaptiveAvgPool2d => "adaptive_avg_pool2d",
             Shader::Softmax => "softmax",
+            Shader::PointwiseLoss => "pointwise_loss",
         }
     }
 
@@ -216,6 +220,7 @@ impl Shader {
             Shader::Upsample2d => UPSAMPLE2D.to_string(),
             Shader::AdaptiveAvgPool2d => ADAPTIVE_AVG_POOL2D.to_string(),
             Shader::Softmax => SOFTMAX.to_string(),
+            Shader::PointwiseLoss => [ELEMENTWISE, POINTWISE_LOSS].concat(),
         }
     }
 }

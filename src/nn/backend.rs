@@ -20,8 +20,8 @@ use super::cpu_backend::Cpu;
 use super::profile::Profiled;
 use crate::cpu::Element;
 use crate::{
-    Activation, Adam, AdamState, BatchNorm, Conv2dParams, Error, Gpu, Pool2dParams, Sgd, SgdState,
-    Tensor, Upsample2dParams,
+    Activation, Adam, AdamState, BatchNorm, Conv2dParams, Error, Gpu, PointwiseLoss, Pool2dParams,
+    Sgd, SgdState, Tensor, Upsample2dParams,
 };
 
 /// An Adam state on the host: the step count and, once a step has run,
@@ -364,6 +364,20 @@ backend_ops! {
     fn mul_broadcast_grad(x: &Self::Tensor, dy: &Self::Tensor, s_shape: &[usize])
         -> Self::Tensor, moves |n, ds| 2 * n(x) + n(ds);
 
+    /// torch's `L1Loss`, `SmoothL1Loss`, `BCEWithLogitsLoss` (mean): see
+    /// [`Gpu::pointwise_loss`].
+    fn pointwise_loss(
+        y: &Self::Tensor,
+        t: &Self::Tensor,
+        kind: PointwiseLoss,
+        pos_weight: Option<&Self::Tensor>,
+    ) -> Self::Tensor, moves |n, _| 2 * n(y);
+    fn pointwise_loss_backward(
+        y: &Self::Tensor,
+        t: &Self::Tensor,
+        kind: PointwiseLoss,
+        pos_weight: Option<&Self::Tensor>,
+    ) -> Self::Tensor, moves |n, _| 3 * n(y);
     /// torch's `softmax(x, dim)` / `log_softmax(x, dim)`, and their backward
     /// passes from the output: see [`Gpu::softmax`].
     fn softmax(x: &Self::Tensor, dim: usize) -> Self::Tensor, moves |n, y| n(x) + n(y);

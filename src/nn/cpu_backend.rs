@@ -7,7 +7,8 @@ use super::backend::{BackendBase, BnGrads, HostAdamState};
 use crate::cpu::{self, CpuAdamState, CpuSgdState, Element};
 use crate::shape::{check_4d, check_dims, Pool2dGeometry, Pool2dParams};
 use crate::{
-    Activation, Adam, BatchNorm, Conv2dGeometry, Conv2dParams, Error, Sgd, Upsample2dParams,
+    Activation, Adam, BatchNorm, Conv2dGeometry, Conv2dParams, Error, PointwiseLoss, Sgd,
+    Upsample2dParams,
 };
 
 /// The CPU reference as a backend, in f32 or (for finite-difference
@@ -236,6 +237,37 @@ impl<E: Element> Cpu<E> {
     ) -> Result<CpuTensor<E>, Error> {
         same_shape("sigmoid_backward", y, dy)?;
         CpuTensor::new(&y.shape, cpu::sigmoid_backward(&y.data, &dy.data)?)
+    }
+    pub fn pointwise_loss(
+        &self,
+        y: &CpuTensor<E>,
+        t: &CpuTensor<E>,
+        kind: PointwiseLoss,
+        pos_weight: Option<&CpuTensor<E>>,
+    ) -> Result<CpuTensor<E>, Error> {
+        let (loss, _) = self.pointwise(y, t, kind, pos_weight)?;
+        CpuTensor::new(&[1], vec![loss])
+    }
+    pub fn pointwise_loss_backward(
+        &self,
+        y: &CpuTensor<E>,
+        t: &CpuTensor<E>,
+        kind: PointwiseLoss,
+        pos_weight: Option<&CpuTensor<E>>,
+    ) -> Result<CpuTensor<E>, Error> {
+        let (_, dy) = self.pointwise(y, t, kind, pos_weight)?;
+        CpuTensor::new(&y.shape, dy)
+    }
+    fn pointwise(
+        &self,
+        y: &CpuTensor<E>,
+        t: &CpuTensor<E>,
+        kind: PointwiseLoss,
+        pos_weight: Option<&CpuTensor<E>>,
+    ) -> Result<(E, Vec<E>), Error> {
+        same_shape(kind.torch_name(), y, t)?;
+        kind.classes(&y.shape, pos_weight.map(|w| &w.shape[..]))?;
+        cpu::pointwise_loss(&y.data, &t.data, kind, pos_weight.map(|w| &w.data[..]))
     }
     pub fn softmax(&self, x: &CpuTensor<E>, dim: usize) -> Result<CpuTensor<E>, Error> {
         CpuTensor::new(&x.shape, cpu::softmax(&x.data, &x.shape, dim, false)?)

@@ -12,7 +12,7 @@
 use super::graph::{Upstream, Var};
 use super::Backend;
 use crate::shape::{check_4d, Pool2dParams};
-use crate::{Activation, BatchNorm, Conv2dParams, Error, Upsample2dParams};
+use crate::{Activation, BatchNorm, Conv2dParams, Error, PointwiseLoss, Upsample2dParams};
 use std::rc::Rc;
 
 fn four(op: &'static str, shape: &[usize]) -> Result<[usize; 4], Error> {
@@ -168,6 +168,47 @@ pub fn batch_norm2d<B: Backend>(
 
 /// The loss's gradient scaled by the upstream one, which is 1 when the
 /// loss is what `backward` started from.
+/// torch's `L1Loss`, `SmoothL1Loss(beta)` or `BCEWithLogitsLoss(pos_weight)`
+/// of prediction `y` against constant targets `t`, the mean over every
+/// element ([`PointwiseLoss`]).
+pub fn pointwise_loss<B: Backend>(
+    y: &Var<B>,
+    t: &Var<B>,
+    kind: PointwiseLoss,
+    pos_weight: Option<&B::Tensor>,
+) -> Result<Var<B>, Error> {
+    let op = kind.torch_name();
+    constant_targets(op, t)?;
+    let b = y.backend();
+    let loss = b.pointwise_loss(y.value(), t.value(), kind, pos_weight)?;
+    let (ys, ts) = (y.shared(), t.shared());
+    let pw = pos_weight.cloned();
+    y.graph()
+        .record(op, &[y, t], Rc::new(loss), move |b, g, _| {
+            let d = b.pointwise_loss_backward(&ys, &ts, kind, pw.as_ref())?;
+            Ok(vec![Some(scaled(b, d, g)?), None])
+        })
+}
+
+/// `F.l1_loss(y, t)`.
+pub fn l1_loss<B: Backend>(y: &Var<B>, t: &Var<B>) -> Result<Var<B>, Error> {
+    pointwise_loss(y, t, PointwiseLoss::L1, None)
+}
+
+/// `F.smooth_l1_loss(y, t, beta=beta)`.
+pub fn smooth_l1_loss<B: Backend>(y: &Var<B>, t: &Var<B>, beta: f32) -> Result<Var<B>, Error> {
+    pointwise_loss(y, t, PointwiseLoss::SmoothL1 { beta }, None)
+}
+
+/// `F.binary_cross_entropy_with_logits(y, t, pos_weight=pos_weight)`.
+pub fn binary_cross_entropy_with_logits<B: Backend>(
+    y: &Var<B>,
+    t: &Var<B>,
+    pos_weight: Option<&B::Tensor>,
+) -> Result<Var<B>, Error> {
+    pointwise_loss(y, t, PointwiseLoss::BceWithLogits, pos_weight)
+}
+
 fn scaled<B: Backend>(b: &B, d: B::Tensor, g: &Upstream<B>) -> Result<B::Tensor, Error> {
     if g.is_seed() {
         Ok(d)

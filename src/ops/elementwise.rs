@@ -105,16 +105,27 @@ pub(crate) fn dispatch_split_with(
 /// reductions of the loss kernels).
 pub(crate) fn dispatch_single(
     rec: &mut Recorder<'_>,
-    (kernel, entry): (Shader, &'static str),
+    kernel: (Shader, &'static str),
     items: usize,
     cols: usize,
+    buffers: &[(u32, &dyn Bindable)],
+) {
+    dispatch_single_extra(rec, kernel, items, [cols, 0], buffers)
+}
+
+/// [`dispatch_single`] with the uniform's `extra` too.
+pub(crate) fn dispatch_single_extra(
+    rec: &mut Recorder<'_>,
+    (kernel, entry): (Shader, &'static str),
+    items: usize,
+    [cols, extra]: [usize; 2],
     buffers: &[(u32, &dyn Bindable)],
 ) {
     let u = ElementwiseUniform {
         len: items as u32,
         cols: cols as u32,
         grid_x: 1,
-        extra: 0,
+        extra: extra as u32,
     };
     rec.dispatch(kernel, entry, bytemuck::bytes_of(&u), buffers, (1, 1));
 }

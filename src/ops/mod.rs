@@ -23,6 +23,7 @@ mod linear;
 mod max_pool2d;
 mod mse_loss;
 mod mul;
+mod pointwise_loss;
 mod pool2d;
 mod sgd_step;
 mod softmax;
@@ -38,6 +39,7 @@ pub(crate) use add::channel_run;
 pub use batch_norm2d::BatchNorm;
 pub(crate) use conv::{record_conv, ConvBuffers};
 pub(crate) use conv_uniform::ConvUniform;
+pub use pointwise_loss::PointwiseLoss;
 pub use sgd_step::{Sgd, SgdState};
 
 use crate::plan::{GemmDims, Tile, MAX_LOOP_TRIPS};

@@ -39,7 +39,7 @@ pub mod train;
 
 pub use error::Error;
 pub use gpu::{AdapterInfo, DeviceLimits, Gpu, MemoryStats};
-pub use ops::{Activation, Adam, AdamState, BatchNorm, PointwiseLoss, Sgd, SgdState};
+pub use ops::{Activation, Adam, AdamState, BatchNorm, NllOptions, PointwiseLoss, Sgd, SgdState};
 pub use plan::{ConvKernel, ConvOp, ConvPlan, Policy};
 pub use shape::{
     Conv2dGeometry, Conv2dParams, Pool2dGeometry, Pool2dParams, Upsample2dParams, UpsampleMode,

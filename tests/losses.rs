@@ -200,3 +200,110 @@ fn bad_arguments_are_refused() {
     let tv = g.input_with_grad(t.clone());
     assert!(pointwise_loss(&yv, &tv, PointwiseLoss::L1, None).is_err());
 }
+
+/// Class-index cross-entropy (`cross_entropy_index`: weights,
+/// `ignore_index`, label smoothing, all three) and `nll_loss` against
+/// PyTorch's loss and gradient (tests/fixtures/torch_cross_entropy.json,
+/// from scripts/make_cross_entropy_fixture.py), through the autodiff.
+fn cross_entropy_on<B: Backend>(b: B, who: &str, v: &serde_json::Value) {
+    use wgconv::nn::functional::{cross_entropy_index, nll_loss};
+    use wgconv::NllOptions;
+    let floats = |v: &serde_json::Value| -> Vec<f32> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap() as f32)
+            .collect()
+    };
+    let (n, c) = (
+        v["n"].as_u64().unwrap() as usize,
+        v["c"].as_u64().unwrap() as usize,
+    );
+    for case in v["cases"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let t: Vec<i64> = case["t"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_i64().unwrap())
+            .collect();
+        let w =
+            (!case["weight"].is_null()).then(|| b.tensor(&[c], &floats(&case["weight"])).unwrap());
+        let o = NllOptions {
+            ignore_index: case["ignore_index"].as_i64().unwrap(),
+            label_smoothing: case["label_smoothing"].as_f64().unwrap() as f32,
+        };
+        let g = Graph::new(b.clone());
+        let x = g.input_with_grad(b.tensor(&[n, c], &floats(&case["x"])).unwrap());
+        let loss = if case["nll"].as_bool().unwrap() {
+            nll_loss(&x, &t, w.as_ref(), &o)
+        } else {
+            cross_entropy_index(&x, &t, w.as_ref(), &o)
+        }
+        .unwrap();
+        let got = b.to_vec(loss.value()).unwrap()[0];
+        let want = case["loss"].as_f64().unwrap() as f32;
+        assert!(
+            (got - want).abs() <= 1e-5 * want.abs().max(1.0),
+            "{who} {name}: loss {got} against {want}"
+        );
+        loss.backward().unwrap();
+        let dx = b.to_vec(&x.grad().unwrap()).unwrap();
+        assert_close(
+            &format!("{who} {name} dx"),
+            &[n, c],
+            &dx,
+            &floats(&case["dx"]),
+            false,
+        );
+    }
+}
+
+#[test]
+fn class_index_cross_entropy_matches_pytorch_everywhere() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/torch_cross_entropy.json"
+    ))
+    .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["cases"].as_array().unwrap().len(), 6);
+    cross_entropy_on(Cpu::<f32>::new(), "cpu", &v);
+    for gpu in gpus() {
+        cross_entropy_on(gpu.clone(), &label(gpu), &v);
+    }
+}
+
+#[test]
+fn nll_arguments_are_checked() {
+    use wgconv::NllOptions;
+    let b = Cpu::<f32>::new();
+    let logp = b.tensor(&[2, 3], &[-1.0; 6]).unwrap();
+    let o = NllOptions::default();
+    for (targets, what) in [
+        (vec![0.0, 3.0], "class 3 of 3"),
+        (vec![0.5, 1.0], "not whole"),
+        (vec![0.0], "one target for two rows"),
+        (vec![-1.0, 0.0], "negative, not the ignore index"),
+    ] {
+        assert!(b.nll_loss(&logp, &targets, None, &o).is_err(), "{what}");
+        for gpu in gpus() {
+            let l = gpu.tensor(&[2, 3], &[-1.0; 6]).unwrap();
+            assert!(gpu.nll_loss(&l, &targets, None, &o).is_err(), "{what}");
+        }
+    }
+    let smoothing = NllOptions {
+        label_smoothing: 1.5,
+        ..o
+    };
+    assert!(b.nll_loss(&logp, &[0.0, 1.0], None, &smoothing).is_err());
+    let w = b.tensor(&[2], &[1.0; 2]).unwrap();
+    assert!(b.nll_loss(&logp, &[0.0, 1.0], Some(&w), &o).is_err());
+    // Every row ignored: 0/0, NaN, as torch.
+    let ignore = NllOptions {
+        ignore_index: 1,
+        ..o
+    };
+    let l = b.nll_loss(&logp, &[1.0, 1.0], None, &ignore).unwrap();
+    assert!(b.to_vec(&l).unwrap()[0].is_nan());
+}

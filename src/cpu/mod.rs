@@ -24,6 +24,7 @@ mod linear;
 mod max_pool2d;
 mod mse_loss;
 mod mul;
+mod nll_loss;
 mod pointwise_loss;
 mod sgd_step;
 mod softmax;
@@ -49,6 +50,7 @@ pub use linear::{linear, linear_bias_grad, linear_input_grad, linear_weight_grad
 pub use max_pool2d::{max_pool2d, max_pool2d_backward};
 pub use mse_loss::{mse_loss, mse_loss_backward};
 pub use mul::{mul, mul_broadcast, mul_broadcast_grad};
+pub use nll_loss::nll_loss;
 pub use pointwise_loss::pointwise_loss;
 pub use sgd_step::{sgd_step, CpuSgdState};
 pub use softmax::{softmax, softmax_backward};

@@ -40,6 +40,7 @@ const UPSAMPLE2D: &str = include_str!("../../shaders/upsample2d.wgsl");
 const ADAPTIVE_AVG_POOL2D: &str = include_str!("../../shaders/adaptive_avg_pool2d.wgsl");
 const SOFTMAX: &str = include_str!("../../shaders/softmax.wgsl");
 const POINTWISE_LOSS: &str = include_str!("../../shaders/pointwise_loss.wgsl");
+const NLL_LOSS: &str = include_str!("../../shaders/nll_loss.wgsl");
 const ADD: &str = include_str!("../../shaders/add.wgsl");
 const COPY: &str = include_str!("../../shaders/copy.wgsl");
 const MSE_LOSS: &str = include_str!("../../shaders/mse_loss.wgsl");
@@ -93,11 +94,12 @@ pub(crate) enum Shader {
     AdaptiveAvgPool2d,
     Softmax,
     PointwiseLoss,
+    NllLoss,
 }
 
 impl Shader {
     #[cfg(test)]
-    pub(crate) const ALL: [Shader; 30] = [
+    pub(crate) const ALL: [Shader; 31] = [
         Shader::Conv2dForward,
         Shader::Conv2dInputGrad,
         Shader::Conv2dInputGradCols,
@@ -128,6 +130,7 @@ impl Shader {
         Shader::AdaptiveAvgPool2d,
         Shader::Softmax,
         Shader::PointwiseLoss,
+        Shader::NllLoss,
     ];
 
     /// The op name, shared by the shader file, the host function and the
@@ -156,6 +159,7 @@ impl Shader {
             Shader::AdaptiveAvgPool2d => "adaptive_avg_pool2d",
             Shader::Softmax => "softmax",
             Shader::PointwiseLoss => "pointwise_loss",
+            Shader::NllLoss => "nll_loss",
         }
     }
 
@@ -221,6 +225,7 @@ impl Shader {
             Shader::AdaptiveAvgPool2d => ADAPTIVE_AVG_POOL2D.to_string(),
             Shader::Softmax => SOFTMAX.to_string(),
             Shader::PointwiseLoss => [ELEMENTWISE, POINTWISE_LOSS].concat(),
+            Shader::NllLoss => [ELEMENTWISE, NLL_LOSS].concat(),
         }
     }
 }

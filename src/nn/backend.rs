@@ -20,8 +20,8 @@ use super::cpu_backend::Cpu;
 use super::profile::Profiled;
 use crate::cpu::Element;
 use crate::{
-    Activation, Adam, AdamState, BatchNorm, Conv2dParams, Error, Gpu, PointwiseLoss, Pool2dParams,
-    Sgd, SgdState, Tensor, Upsample2dParams,
+    Activation, Adam, AdamState, BatchNorm, Conv2dParams, Error, Gpu, NllOptions, PointwiseLoss,
+    Pool2dParams, Sgd, SgdState, Tensor, Upsample2dParams,
 };
 
 /// An Adam state on the host: the step count and, once a step has run,
@@ -364,6 +364,20 @@ backend_ops! {
     fn mul_broadcast_grad(x: &Self::Tensor, dy: &Self::Tensor, s_shape: &[usize])
         -> Self::Tensor, moves |n, ds| 2 * n(x) + n(ds);
 
+    /// torch's `nll_loss` with weights, `ignore_index` and label smoothing:
+    /// see [`Gpu::nll_loss`].
+    fn nll_loss(
+        logp: &Self::Tensor,
+        targets: &[f32],
+        weight: Option<&Self::Tensor>,
+        o: &NllOptions,
+    ) -> Self::Tensor, moves |n, _| n(logp);
+    fn nll_loss_backward(
+        logp: &Self::Tensor,
+        targets: &[f32],
+        weight: Option<&Self::Tensor>,
+        o: &NllOptions,
+    ) -> Self::Tensor, moves |n, dx| n(dx);
     /// torch's `L1Loss`, `SmoothL1Loss`, `BCEWithLogitsLoss` (mean): see
     /// [`Gpu::pointwise_loss`].
     fn pointwise_loss(

@@ -7,8 +7,8 @@ use super::backend::{BackendBase, BnGrads, HostAdamState};
 use crate::cpu::{self, CpuAdamState, CpuSgdState, Element};
 use crate::shape::{check_4d, check_dims, Pool2dGeometry, Pool2dParams};
 use crate::{
-    Activation, Adam, BatchNorm, Conv2dGeometry, Conv2dParams, Error, PointwiseLoss, Sgd,
-    Upsample2dParams,
+    Activation, Adam, BatchNorm, Conv2dGeometry, Conv2dParams, Error, NllOptions, PointwiseLoss,
+    Sgd, Upsample2dParams,
 };
 
 /// The CPU reference as a backend, in f32 or (for finite-difference
@@ -237,6 +237,28 @@ impl<E: Element> Cpu<E> {
     ) -> Result<CpuTensor<E>, Error> {
         same_shape("sigmoid_backward", y, dy)?;
         CpuTensor::new(&y.shape, cpu::sigmoid_backward(&y.data, &dy.data)?)
+    }
+    pub fn nll_loss(
+        &self,
+        logp: &CpuTensor<E>,
+        targets: &[f32],
+        weight: Option<&CpuTensor<E>>,
+        o: &NllOptions,
+    ) -> Result<CpuTensor<E>, Error> {
+        let w = weight.map(|w| &w.data[..]);
+        let (loss, _) = cpu::nll_loss(&logp.data, &logp.shape, targets, w, o)?;
+        CpuTensor::new(&[1], vec![loss])
+    }
+    pub fn nll_loss_backward(
+        &self,
+        logp: &CpuTensor<E>,
+        targets: &[f32],
+        weight: Option<&CpuTensor<E>>,
+        o: &NllOptions,
+    ) -> Result<CpuTensor<E>, Error> {
+        let w = weight.map(|w| &w.data[..]);
+        let (_, grad) = cpu::nll_loss(&logp.data, &logp.shape, targets, w, o)?;
+        CpuTensor::new(&logp.shape, grad)
     }
     pub fn pointwise_loss(
         &self,

@@ -12,7 +12,9 @@
 use super::graph::{Upstream, Var};
 use super::Backend;
 use crate::shape::{check_4d, Pool2dParams};
-use crate::{Activation, BatchNorm, Conv2dParams, Error, PointwiseLoss, Upsample2dParams};
+use crate::{
+    Activation, BatchNorm, Conv2dParams, Error, NllOptions, PointwiseLoss, Upsample2dParams,
+};
 use std::rc::Rc;
 
 fn four(op: &'static str, shape: &[usize]) -> Result<[usize; 4], Error> {
@@ -188,6 +190,49 @@ pub fn pointwise_loss<B: Backend>(
             let d = b.pointwise_loss_backward(&ys, &ts, kind, pw.as_ref())?;
             Ok(vec![Some(scaled(b, d, g)?), None])
         })
+}
+
+/// `F.nll_loss(logp, targets, weight, ignore_index)` with label
+/// smoothing: log-probabilities `[N, C]`, class indices (host values).
+pub fn nll_loss<B: Backend>(
+    logp: &Var<B>,
+    targets: &[i64],
+    weight: Option<&B::Tensor>,
+    o: &NllOptions,
+) -> Result<Var<B>, Error> {
+    let t: Vec<f32> = targets.iter().map(|&c| c as f32).collect();
+    nll_loss_values(logp, t, weight, o)
+}
+
+fn nll_loss_values<B: Backend>(
+    logp: &Var<B>,
+    t: Vec<f32>,
+    weight: Option<&B::Tensor>,
+    o: &NllOptions,
+) -> Result<Var<B>, Error> {
+    let b = logp.backend();
+    let loss = b.nll_loss(logp.value(), &t, weight, o)?;
+    let ls = logp.shared();
+    let (w, o) = (weight.cloned(), *o);
+    logp.graph()
+        .record("nll_loss", &[logp], Rc::new(loss), move |b, g, _| {
+            let d = b.nll_loss_backward(&ls, &t, w.as_ref(), &o)?;
+            Ok(vec![Some(scaled(b, d, g)?)])
+        })
+}
+
+/// torch's `F.cross_entropy(logits, targets, weight, ignore_index,
+/// label_smoothing)` with class-index targets: `log_softmax` over the
+/// classes, then [`nll_loss`]. `ignore_index` may be a negative class
+/// (torch's −100): targets are given as `i64`.
+pub fn cross_entropy_index<B: Backend>(
+    logits: &Var<B>,
+    targets: &[i64],
+    weight: Option<&B::Tensor>,
+    o: &NllOptions,
+) -> Result<Var<B>, Error> {
+    let t: Vec<f32> = targets.iter().map(|&c| c as f32).collect();
+    nll_loss_values(&logits.log_softmax(1)?, t, weight, o)
 }
 
 /// `F.l1_loss(y, t)`.

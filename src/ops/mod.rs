@@ -23,6 +23,7 @@ mod linear;
 mod max_pool2d;
 mod mse_loss;
 mod mul;
+mod nll_loss;
 mod pointwise_loss;
 mod pool2d;
 mod sgd_step;
@@ -39,6 +40,8 @@ pub(crate) use add::channel_run;
 pub use batch_norm2d::BatchNorm;
 pub(crate) use conv::{record_conv, ConvBuffers};
 pub(crate) use conv_uniform::ConvUniform;
+pub(crate) use nll_loss::check_nll;
+pub use nll_loss::NllOptions;
 pub use pointwise_loss::PointwiseLoss;
 pub use sgd_step::{Sgd, SgdState};
 

@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{assert_close, gpus, label, Rng};
+use common::{assert_close, floats, gpus, label, Rng};
 use wgconv::cpu;
 use wgconv::nn::{
     self, Backend, BackendBase, Conv2d, Cpu, Elu, Flatten, Gelu, Hardsigmoid, Hardswish, Init,
@@ -41,19 +41,7 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/torch_activations.json"
-    ))
-    .unwrap();
-    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let floats = |v: &serde_json::Value| -> Vec<f32> {
-        v.as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x.as_f64().unwrap() as f32)
-            .collect()
-    };
+    let v = common::fixture("torch_activations.json");
     Fixture {
         x: floats(&v["x"]),
         dy: floats(&v["dy"]),

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{assert_close, gpus, label, Rng};
+use common::{assert_close, floats, gpus, ints, label, Rng};
 use wgconv::nn::{AdaptiveAvgPool2d, Backend, BackendBase, Cpu, Forward, Graph};
 use wgconv::{cpu, Error};
 
@@ -22,26 +22,7 @@ struct Case {
 }
 
 fn cases() -> Vec<Case> {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/torch_adaptive_avg_pool.json"
-    ))
-    .unwrap();
-    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let floats = |v: &serde_json::Value| -> Vec<f32> {
-        v.as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x.as_f64().unwrap() as f32)
-            .collect()
-    };
-    let ints = |v: &serde_json::Value| -> Vec<usize> {
-        v.as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x.as_u64().unwrap() as usize)
-            .collect()
-    };
+    let v = common::fixture("torch_adaptive_avg_pool.json");
     v["cases"]
         .as_array()
         .unwrap()

@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{assert_close, gpus, label, Rng};
+use common::{assert_close, gpus, ints, label, Rng};
 use wgconv::nn::functional::conv_transpose2d;
 use wgconv::nn::{Backend, BackendBase, ConvTranspose2d, Cpu, Graph, Init, Module};
 use wgconv::{cpu, Conv2dParams, ConvOp, Error};
@@ -32,22 +32,10 @@ struct Case {
 }
 
 fn cases() -> Vec<Case> {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/torch_conv_transpose.json"
-    ))
-    .unwrap();
-    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let v = common::fixture("torch_conv_transpose.json");
     let floats = |v: &serde_json::Value| -> Option<Vec<f32>> {
         v.as_array()
             .map(|a| a.iter().map(|x| x.as_f64().unwrap() as f32).collect())
-    };
-    let ints = |v: &serde_json::Value| -> Vec<usize> {
-        v.as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x.as_u64().unwrap() as usize)
-            .collect()
     };
     let pair = |v: &serde_json::Value| -> [u32; 2] {
         let i = ints(v);

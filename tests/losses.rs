@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{assert_close, gpus, label, Rng};
+use common::{assert_close, floats, gpus, label, Rng};
 use wgconv::nn::functional::pointwise_loss;
 use wgconv::nn::{Backend, BackendBase, Cpu, Graph};
 use wgconv::{cpu, Error, PointwiseLoss};
@@ -30,13 +30,6 @@ fn kind(name: &str) -> (PointwiseLoss, Option<Vec<f32>>) {
 }
 
 fn check<B: Backend>(b: B, who: &str, c: &serde_json::Value) {
-    let floats = |v: &serde_json::Value| -> Vec<f32> {
-        v.as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x.as_f64().unwrap() as f32)
-            .collect()
-    };
     let name = c["name"].as_str().unwrap();
     let (k, pw) = kind(name);
     let shape = [6, 5];
@@ -64,12 +57,7 @@ fn check<B: Backend>(b: B, who: &str, c: &serde_json::Value) {
 
 #[test]
 fn losses_match_pytorch_everywhere() {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/torch_losses.json"
-    ))
-    .unwrap();
-    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let v = common::fixture("torch_losses.json");
     let cases = v["cases"].as_array().unwrap();
     assert_eq!(cases.len(), 6);
     for c in cases {
@@ -208,13 +196,6 @@ fn bad_arguments_are_refused() {
 fn cross_entropy_on<B: Backend>(b: B, who: &str, v: &serde_json::Value) {
     use wgconv::nn::functional::{cross_entropy_index, nll_loss};
     use wgconv::NllOptions;
-    let floats = |v: &serde_json::Value| -> Vec<f32> {
-        v.as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x.as_f64().unwrap() as f32)
-            .collect()
-    };
     let (n, c) = (
         v["n"].as_u64().unwrap() as usize,
         v["c"].as_u64().unwrap() as usize,
@@ -261,12 +242,7 @@ fn cross_entropy_on<B: Backend>(b: B, who: &str, v: &serde_json::Value) {
 
 #[test]
 fn class_index_cross_entropy_matches_pytorch_everywhere() {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/torch_cross_entropy.json"
-    ))
-    .unwrap();
-    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let v = common::fixture("torch_cross_entropy.json");
     assert_eq!(v["cases"].as_array().unwrap().len(), 6);
     cross_entropy_on(Cpu::<f32>::new(), "cpu", &v);
     for gpu in gpus() {

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{assert_close, gpus, label, Rng};
+use common::{assert_close, floats, gpus, label, Rng};
 use wgconv::nn::{Backend, BackendBase, Cpu, Forward, Graph, LogSoftmax, Module, Softmax};
 use wgconv::{cpu, Error};
 
@@ -23,19 +23,7 @@ struct Case {
 }
 
 fn cases() -> Vec<Case> {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/torch_softmax.json"
-    ))
-    .unwrap();
-    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let floats = |v: &serde_json::Value| -> Vec<f32> {
-        v.as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x.as_f64().unwrap() as f32)
-            .collect()
-    };
+    let v = common::fixture("torch_softmax.json");
     v["cases"]
         .as_array()
         .unwrap()

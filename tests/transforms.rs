@@ -5,6 +5,9 @@
 //! parses, prints back and refuses bad input with a message naming it.
 //! Needs no adapter.
 
+mod common;
+
+use common::{floats, ints};
 use wgconv::data::{Image, PadMode, Pipeline, Transform};
 use wgconv::rng::Rng;
 use wgconv::Error;
@@ -35,36 +38,15 @@ fn close(a: &[f32], b: &[f32], tol: f32) {
 
 #[test]
 fn resize_matches_torch_antialiased_bilinear() {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/torch_resize.json"
-    ))
-    .unwrap();
-    let fixture: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let fixture = common::fixture("torch_resize.json");
     let cases = fixture["cases"].as_array().unwrap();
     assert!(cases.len() >= 6);
     for case in cases {
-        let v = |k: &str| -> Vec<f32> {
-            case[k]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|x| x.as_f64().unwrap() as f32)
-                .collect()
-        };
-        let u = |k: &str| -> Vec<usize> {
-            case[k]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|x| x.as_u64().unwrap() as usize)
-                .collect()
-        };
-        let (shape, size) = (u("shape"), u("size"));
-        let x = image([shape[0], shape[1], shape[2]], v("input"));
+        let (shape, size) = (ints(&case["shape"]), ints(&case["size"]));
+        let x = image([shape[0], shape[1], shape[2]], floats(&case["input"]));
         let y = apply(&format!("resize(({},{}))", size[0], size[1]), x, 0);
         assert_eq!(y.shape, [shape[0], size[0], size[1]]);
-        close(&y.pixels, &v("output"), 1e-5);
+        close(&y.pixels, &floats(&case["output"]), 1e-5);
     }
 }
 

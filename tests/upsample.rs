@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{assert_close, gpus, label, Rng};
+use common::{assert_close, floats, gpus, ints, label, Rng};
 use wgconv::nn::{Backend, BackendBase, Cpu, Graph, Module, Upsample};
 use wgconv::{cpu, Error, Upsample2dParams, UpsampleMode};
 
@@ -24,26 +24,7 @@ struct Case {
 }
 
 fn cases() -> Vec<Case> {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/torch_upsample.json"
-    ))
-    .unwrap();
-    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let floats = |v: &serde_json::Value| -> Vec<f32> {
-        v.as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x.as_f64().unwrap() as f32)
-            .collect()
-    };
-    let ints = |v: &serde_json::Value| -> Vec<usize> {
-        v.as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x.as_u64().unwrap() as usize)
-            .collect()
-    };
+    let v = common::fixture("torch_upsample.json");
     v["cases"]
         .as_array()
         .unwrap()

@@ -158,65 +158,42 @@ impl<D: Dataset> Dataset for Transformed<D> {
     }
 }
 
-impl<D: Dataset + ?Sized> Dataset for &D {
-    fn len(&self) -> usize {
-        (**self).len()
-    }
-    fn classes(&self) -> usize {
-        (**self).classes()
-    }
-    fn label(&self, index: usize) -> usize {
-        (**self).label(index)
-    }
-    fn image_shape(&self) -> Option<[usize; 3]> {
-        (**self).image_shape()
-    }
-    fn channels(&self) -> usize {
-        (**self).channels()
-    }
-    fn image(&self, index: usize, rng: &mut Rng) -> Result<Image, Error> {
-        (**self).image(index, rng)
-    }
-    fn identity(&self) -> String {
-        (**self).identity()
-    }
-    fn is_random(&self) -> bool {
-        (**self).is_random()
-    }
-    fn describe(&self, index: usize) -> String {
-        (**self).describe(index)
-    }
+/// A data set behind a reference or a box is the data set.
+macro_rules! forward_dataset {
+    ($($ty:ty),*) => {$(
+        impl<D: Dataset + ?Sized> Dataset for $ty {
+            fn len(&self) -> usize {
+                (**self).len()
+            }
+            fn classes(&self) -> usize {
+                (**self).classes()
+            }
+            fn label(&self, index: usize) -> usize {
+                (**self).label(index)
+            }
+            fn image_shape(&self) -> Option<[usize; 3]> {
+                (**self).image_shape()
+            }
+            fn channels(&self) -> usize {
+                (**self).channels()
+            }
+            fn image(&self, index: usize, rng: &mut Rng) -> Result<Image, Error> {
+                (**self).image(index, rng)
+            }
+            fn identity(&self) -> String {
+                (**self).identity()
+            }
+            fn is_random(&self) -> bool {
+                (**self).is_random()
+            }
+            fn describe(&self, index: usize) -> String {
+                (**self).describe(index)
+            }
+        }
+    )*};
 }
 
-impl<D: Dataset + ?Sized> Dataset for Box<D> {
-    fn len(&self) -> usize {
-        (**self).len()
-    }
-    fn classes(&self) -> usize {
-        (**self).classes()
-    }
-    fn label(&self, index: usize) -> usize {
-        (**self).label(index)
-    }
-    fn image_shape(&self) -> Option<[usize; 3]> {
-        (**self).image_shape()
-    }
-    fn channels(&self) -> usize {
-        (**self).channels()
-    }
-    fn image(&self, index: usize, rng: &mut Rng) -> Result<Image, Error> {
-        (**self).image(index, rng)
-    }
-    fn identity(&self) -> String {
-        (**self).identity()
-    }
-    fn is_random(&self) -> bool {
-        (**self).is_random()
-    }
-    fn describe(&self, index: usize) -> String {
-        (**self).describe(index)
-    }
-}
+forward_dataset!(&D, Box<D>);
 
 /// Some images of a data set, in a given order (torch's `Subset`).
 pub struct Subset<D> {

@@ -257,3 +257,28 @@ pub fn random_geometry(rng: &mut Rng) -> ([usize; 4], [usize; 4], Conv2dParams) 
     };
     ([n, groups * cg, h, w], [groups * kg, cg, r, s], p)
 }
+
+/// A JSON fixture of tests/fixtures/ (written by a script in scripts/).
+pub fn fixture(name: &str) -> serde_json::Value {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// A fixture's array of numbers as f32.
+pub fn floats(v: &serde_json::Value) -> Vec<f32> {
+    v.as_array()
+        .expect("an array")
+        .iter()
+        .map(|x| x.as_f64().expect("a number") as f32)
+        .collect()
+}
+
+/// A fixture's array of whole numbers.
+pub fn ints(v: &serde_json::Value) -> Vec<usize> {
+    v.as_array()
+        .expect("an array")
+        .iter()
+        .map(|x| x.as_u64().expect("a whole number") as usize)
+        .collect()
+}

@@ -1,6 +1,6 @@
 //! [`Conv2d`]: torch's `nn.Conv2d`.
 
-use super::{functional, Backend, Forward, Init, Module, Param, Var, Visit, VisitMut};
+use super::{functional, Backend, Forward, Init, Module, Param, Var};
 use crate::{Conv2dParams, Error};
 
 /// A 2-D convolution with `weight` `[out, in/groups, kh, kw]` and (with
@@ -70,18 +70,7 @@ impl<B: Backend> Conv2d<B> {
 }
 
 impl<B: Backend> Module<B> for Conv2d<B> {
-    fn visit<'a>(&'a self, v: &mut dyn Visit<'a, B>) {
-        v.param("weight", &self.weight);
-        if let Some(b) = &self.bias {
-            v.param("bias", b);
-        }
-    }
-    fn visit_mut<'a>(&'a mut self, v: &mut dyn VisitMut<'a, B>) {
-        v.param("weight", &mut self.weight);
-        if let Some(b) = &mut self.bias {
-            v.param("bias", b);
-        }
-    }
+    crate::children!(weight, bias);
     fn kind(&self) -> &'static str {
         "Conv2d"
     }

@@ -1,6 +1,6 @@
 //! [`ConvTranspose2d`]: torch's `nn.ConvTranspose2d`.
 
-use super::{functional, Backend, Forward, Init, Module, Param, Var, Visit, VisitMut};
+use super::{functional, Backend, Forward, Init, Module, Param, Var};
 use crate::{Conv2dParams, Error};
 
 /// A transposed 2-D convolution (torch's "deconvolution") with `weight`
@@ -78,18 +78,7 @@ impl<B: Backend> ConvTranspose2d<B> {
 }
 
 impl<B: Backend> Module<B> for ConvTranspose2d<B> {
-    fn visit<'a>(&'a self, v: &mut dyn Visit<'a, B>) {
-        v.param("weight", &self.weight);
-        if let Some(b) = &self.bias {
-            v.param("bias", b);
-        }
-    }
-    fn visit_mut<'a>(&'a mut self, v: &mut dyn VisitMut<'a, B>) {
-        v.param("weight", &mut self.weight);
-        if let Some(b) = &mut self.bias {
-            v.param("bias", b);
-        }
-    }
+    crate::children!(weight, bias);
     fn kind(&self) -> &'static str {
         "ConvTranspose2d"
     }

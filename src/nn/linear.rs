@@ -1,6 +1,6 @@
 //! [`Linear`]: torch's `nn.Linear`.
 
-use super::{functional, Backend, Forward, Init, Module, Param, Var, Visit, VisitMut};
+use super::{functional, Backend, Forward, Init, Module, Param, Var};
 use crate::Error;
 
 /// `y = x · weightᵀ + bias` with `weight` `[out, in]` and (with `bias`)
@@ -29,18 +29,7 @@ impl<B: Backend> Linear<B> {
 }
 
 impl<B: Backend> Module<B> for Linear<B> {
-    fn visit<'a>(&'a self, v: &mut dyn Visit<'a, B>) {
-        v.param("weight", &self.weight);
-        if let Some(b) = &self.bias {
-            v.param("bias", b);
-        }
-    }
-    fn visit_mut<'a>(&'a mut self, v: &mut dyn VisitMut<'a, B>) {
-        v.param("weight", &mut self.weight);
-        if let Some(b) = &mut self.bias {
-            v.param("bias", b);
-        }
-    }
+    crate::children!(weight, bias);
     fn kind(&self) -> &'static str {
         "Linear"
     }

@@ -39,9 +39,12 @@ pub mod train;
 
 pub use error::Error;
 pub use gpu::{AdapterInfo, DeviceLimits, Gpu, MemoryStats};
-pub use ops::{Activation, Adam, AdamState, BatchNorm, NllOptions, PointwiseLoss, Sgd, SgdState};
+pub use ops::{
+    Activation, Adam, AdamState, BatchNorm, NllOptions, NormGrads, PointwiseLoss, Sgd, SgdState,
+};
 pub use plan::{ConvKernel, ConvOp, ConvPlan, Policy};
 pub use shape::{
-    Conv2dGeometry, Conv2dParams, Pool2dGeometry, Pool2dParams, Upsample2dParams, UpsampleMode,
+    Conv2dGeometry, Conv2dParams, NormLayout, Normalization, Pool2dGeometry, Pool2dParams,
+    Upsample2dParams, UpsampleMode,
 };
 pub use tensor::Tensor;

@@ -763,6 +763,116 @@ pub fn softmax_lines(op: &'static str, shape: &[usize], dim: usize) -> Result<[u
     ])
 }
 
+/// Which values a normalisation layer normalises together, torch's three
+/// per-sample norms: `GroupNorm(groups)` over each sample's channel groups
+/// (`[N, C, *]`), `LayerNorm` over the trailing `dims` dimensions, and
+/// `InstanceNorm` over each sample's channel planes (`[N, C, *]`, at least
+/// one spatial dimension).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Normalization {
+    Group { groups: usize },
+    Layer { dims: usize },
+    Instance,
+}
+
+/// A normalisation as the kernels see it: `rows` rows of `len` consecutive
+/// values, each normalised by its own mean and biased variance; the affine
+/// weight and bias have `count` values, the one for flat index `i` at
+/// `(i / inner) % count` (a channel for group and instance norm, the
+/// position within the normalised dimensions for layer norm).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct NormLayout {
+    pub rows: usize,
+    pub len: usize,
+    pub inner: usize,
+    pub count: usize,
+}
+
+impl NormLayout {
+    /// The layout of `kind` over `shape`, with torch's checks: channels
+    /// divisible by the groups, layer norm's dimensions within the rank,
+    /// more than one value per instance-norm plane (torch's "Expected more
+    /// than 1 spatial element when training"), no empty tensor.
+    pub fn new(op: &'static str, shape: &[usize], kind: Normalization) -> Result<Self, Error> {
+        let bad = |param, message: String| Err(Error::InvalidParam { op, param, message });
+        let numel: usize = shape.iter().product();
+        if numel == 0 {
+            return Err(Error::ZeroSize {
+                op,
+                tensor: "input",
+                shape: shape.to_vec(),
+            });
+        }
+        let spatial = || shape.get(2..).map_or(1, |s| s.iter().product::<usize>());
+        let layout = match kind {
+            Normalization::Group { groups } => {
+                if shape.len() < 2 {
+                    return bad("input", format!("{shape:?}: group norm takes [N, C, *]"));
+                }
+                let c = shape[1];
+                if groups == 0 || !c.is_multiple_of(groups) {
+                    return bad(
+                        "num_groups",
+                        format!("{c} channels are not divisible into {groups} groups"),
+                    );
+                }
+                NormLayout {
+                    rows: shape[0] * groups,
+                    len: c / groups * spatial(),
+                    inner: spatial(),
+                    count: c,
+                }
+            }
+            Normalization::Layer { dims } => {
+                if dims == 0 || dims > shape.len() {
+                    return bad(
+                        "normalized_shape",
+                        format!(
+                            "{dims} trailing dimensions of the {}-dimensional {shape:?}",
+                            shape.len()
+                        ),
+                    );
+                }
+                let len: usize = shape[shape.len() - dims..].iter().product();
+                NormLayout {
+                    rows: numel / len,
+                    len,
+                    inner: 1,
+                    count: len,
+                }
+            }
+            Normalization::Instance => {
+                if shape.len() < 3 {
+                    return bad(
+                        "input",
+                        format!(
+                            "{shape:?}: instance norm takes [N, C, *] with a spatial dimension"
+                        ),
+                    );
+                }
+                if spatial() == 1 {
+                    return bad(
+                        "input",
+                        format!("{shape:?}: expected more than 1 spatial element when training"),
+                    );
+                }
+                NormLayout {
+                    rows: shape[0] * shape[1],
+                    len: spatial(),
+                    inner: spatial(),
+                    count: shape[1],
+                }
+            }
+        };
+        Ok(layout)
+    }
+
+    /// The affine parameter of flat index `i`.
+    pub fn param(&self, i: usize) -> usize {
+        (i / self.inner) % self.count
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

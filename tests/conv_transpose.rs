@@ -85,13 +85,7 @@ fn check_case<B: Backend>(b: B, who: &str, i: usize, c: &Case) {
         &c.y,
         false,
     );
-    // A loss whose gradient is dy: sum(y · dy), as mul then the sum.
-    let dy = g.input(b.tensor(&c.y_shape, &c.dy).unwrap());
-    let n = c.dy.len();
-    let flat = y.mul(&dy).unwrap().reshape(&[1, n]).unwrap();
-    let ones = g.input(b.tensor(&[1, n], &vec![1.0; n]).unwrap());
-    let loss = wgconv::nn::functional::linear(&flat, &ones, None).unwrap();
-    loss.reshape(&[1]).unwrap().backward().unwrap();
+    common::backward_from(&y, &c.dy);
     let grad = |v: &wgconv::nn::Var<B>| b.to_vec(&v.grad().unwrap()).unwrap();
     assert_close(&format!("{ctx} dx"), &c.x_shape, &grad(&x), &c.dx, false);
     assert_close(&format!("{ctx} dw"), &c.w_shape, &grad(&w), &c.dw, false);

@@ -39,6 +39,7 @@ const CHANNELS: &str = include_str!("../../shaders/channels.wgsl");
 const UPSAMPLE2D: &str = include_str!("../../shaders/upsample2d.wgsl");
 const ADAPTIVE_AVG_POOL2D: &str = include_str!("../../shaders/adaptive_avg_pool2d.wgsl");
 const SOFTMAX: &str = include_str!("../../shaders/softmax.wgsl");
+const NORM: &str = include_str!("../../shaders/norm.wgsl");
 const POINTWISE_LOSS: &str = include_str!("../../shaders/pointwise_loss.wgsl");
 const NLL_LOSS: &str = include_str!("../../shaders/nll_loss.wgsl");
 const ADD: &str = include_str!("../../shaders/add.wgsl");
@@ -95,11 +96,12 @@ pub(crate) enum Shader {
     Softmax,
     PointwiseLoss,
     NllLoss,
+    Norm,
 }
 
 impl Shader {
     #[cfg(test)]
-    pub(crate) const ALL: [Shader; 31] = [
+    pub(crate) const ALL: [Shader; 32] = [
         Shader::Conv2dForward,
         Shader::Conv2dInputGrad,
         Shader::Conv2dInputGradCols,
@@ -131,6 +133,7 @@ impl Shader {
         Shader::Softmax,
         Shader::PointwiseLoss,
         Shader::NllLoss,
+        Shader::Norm,
     ];
 
     /// The op name, shared by the shader file, the host function and the
@@ -160,6 +163,7 @@ impl Shader {
             Shader::Softmax => "softmax",
             Shader::PointwiseLoss => "pointwise_loss",
             Shader::NllLoss => "nll_loss",
+            Shader::Norm => "norm",
         }
     }
 
@@ -226,6 +230,7 @@ impl Shader {
             Shader::Softmax => SOFTMAX.to_string(),
             Shader::PointwiseLoss => [ELEMENTWISE, POINTWISE_LOSS].concat(),
             Shader::NllLoss => [ELEMENTWISE, NLL_LOSS].concat(),
+            Shader::Norm => NORM.to_string(),
         }
     }
 }

@@ -20,8 +20,8 @@ use super::cpu_backend::Cpu;
 use super::profile::Profiled;
 use crate::cpu::Element;
 use crate::{
-    Activation, Adam, AdamState, BatchNorm, Conv2dParams, Error, Gpu, NllOptions, PointwiseLoss,
-    Pool2dParams, Sgd, SgdState, Tensor, Upsample2dParams,
+    Activation, Adam, AdamState, BatchNorm, Conv2dParams, Error, Gpu, NllOptions, NormGrads,
+    Normalization, PointwiseLoss, Pool2dParams, Sgd, SgdState, Tensor, Upsample2dParams,
 };
 
 /// An Adam state on the host: the step count and, once a step has run,
@@ -400,6 +400,22 @@ backend_ops! {
         moves |n, dx| n(y) + n(dy) + n(dx);
     fn log_softmax_backward(y: &Self::Tensor, dy: &Self::Tensor, dim: usize) -> Self::Tensor,
         moves |n, dx| n(y) + n(dy) + n(dx);
+    /// torch's group, layer or instance norm: see [`Gpu::norm`].
+    fn norm(
+        x: &Self::Tensor,
+        kind: Normalization,
+        weight: Option<&Self::Tensor>,
+        bias: Option<&Self::Tensor>,
+        eps: f32,
+    ) -> (Self::Tensor, Self::Tensor), moves |n, (y, _)| 2 * n(x) + n(y);
+    fn norm_backward(
+        x: &Self::Tensor,
+        dy: &Self::Tensor,
+        kind: Normalization,
+        weight: Option<&Self::Tensor>,
+        bias: bool,
+        saved: &Self::Tensor,
+    ) -> NormGrads<Self::Tensor>, moves |n, (dx, _, _)| 4 * n(x) + n(dx);
     /// A copy in a buffer of its own (torch's `clone`): see [`Gpu::copy`].
     fn copy(x: &Self::Tensor) -> Self::Tensor, moves |n, y| 2 * n(y);
     /// torch's `F.adaptive_avg_pool2d` to any size: see

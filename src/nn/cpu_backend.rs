@@ -5,10 +5,11 @@
 
 use super::backend::{BackendBase, BnGrads, HostAdamState};
 use crate::cpu::{self, CpuAdamState, CpuSgdState, Element};
+use crate::ops::norm_layout;
 use crate::shape::{check_4d, check_dims, Pool2dGeometry, Pool2dParams};
 use crate::{
-    Activation, Adam, BatchNorm, Conv2dGeometry, Conv2dParams, Error, NllOptions, PointwiseLoss,
-    Sgd, Upsample2dParams,
+    Activation, Adam, BatchNorm, Conv2dGeometry, Conv2dParams, Error, NllOptions, NormGrads,
+    Normalization, PointwiseLoss, Sgd, Upsample2dParams,
 };
 
 /// The CPU reference as a backend, in f32 or (for finite-difference
@@ -290,6 +291,62 @@ impl<E: Element> Cpu<E> {
         same_shape(kind.torch_name(), y, t)?;
         kind.classes(&y.shape, pos_weight.map(|w| &w.shape[..]))?;
         cpu::pointwise_loss(&y.data, &t.data, kind, pos_weight.map(|w| &w.data[..]))
+    }
+    pub fn norm(
+        &self,
+        x: &CpuTensor<E>,
+        kind: Normalization,
+        weight: Option<&CpuTensor<E>>,
+        bias: Option<&CpuTensor<E>>,
+        eps: f32,
+    ) -> Result<(CpuTensor<E>, CpuTensor<E>), Error> {
+        const OP: &str = "norm";
+        let l = norm_layout(
+            OP,
+            &x.shape,
+            kind,
+            [weight.map(|w| &w.shape[..]), bias.map(|b| &b.shape[..])],
+        )?;
+        let (y, saved) = cpu::norm(
+            &x.data,
+            &x.shape,
+            kind,
+            weight.map(|w| &w.data[..]),
+            bias.map(|b| &b.data[..]),
+            eps as f64,
+        )?;
+        Ok((
+            CpuTensor::new(&x.shape, y)?,
+            CpuTensor::new(&[l.rows, 2], saved)?,
+        ))
+    }
+    pub fn norm_backward(
+        &self,
+        x: &CpuTensor<E>,
+        dy: &CpuTensor<E>,
+        kind: Normalization,
+        weight: Option<&CpuTensor<E>>,
+        bias: bool,
+        saved: &CpuTensor<E>,
+    ) -> Result<NormGrads<CpuTensor<E>>, Error> {
+        const OP: &str = "norm_backward";
+        same_shape(OP, x, dy)?;
+        let l = norm_layout(OP, &x.shape, kind, [weight.map(|w| &w.shape[..]), None])?;
+        let (dx, dw, db) = cpu::norm_backward(
+            &x.data,
+            &dy.data,
+            &x.shape,
+            kind,
+            weight.map(|w| &w.data[..]),
+            bias,
+            &saved.data,
+        )?;
+        let param_shape = match kind {
+            Normalization::Layer { dims } => x.shape[x.shape.len() - dims..].to_vec(),
+            _ => vec![l.count],
+        };
+        let param = |v: Option<Vec<E>>| v.map(|v| CpuTensor::new(&param_shape, v)).transpose();
+        Ok((CpuTensor::new(&x.shape, dx)?, param(dw)?, param(db)?))
     }
     pub fn softmax(&self, x: &CpuTensor<E>, dim: usize) -> Result<CpuTensor<E>, Error> {
         CpuTensor::new(&x.shape, cpu::softmax(&x.data, &x.shape, dim, false)?)

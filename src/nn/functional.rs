@@ -13,7 +13,8 @@ use super::graph::{Upstream, Var};
 use super::Backend;
 use crate::shape::{check_4d, Pool2dParams};
 use crate::{
-    Activation, BatchNorm, Conv2dParams, Error, NllOptions, PointwiseLoss, Upsample2dParams,
+    Activation, BatchNorm, Conv2dParams, Error, NllOptions, Normalization, PointwiseLoss,
+    Upsample2dParams,
 };
 use std::rc::Rc;
 
@@ -166,6 +167,99 @@ pub fn batch_norm2d<B: Backend>(
         };
         Ok(vec![Some(dx), Some(dw), Some(db)])
     })
+}
+
+/// torch's per-sample normalisations ([`Normalization`]): `x` normalised
+/// by each row's mean and biased variance, then the optional affine
+/// `weight` and `bias` (`[C]`, or layer norm's normalised shape).
+pub fn norm<B: Backend>(
+    x: &Var<B>,
+    kind: Normalization,
+    weight: Option<&Var<B>>,
+    bias: Option<&Var<B>>,
+    eps: f32,
+) -> Result<Var<B>, Error> {
+    let b = x.backend();
+    let (y, saved) = b.norm(
+        x.value(),
+        kind,
+        weight.map(Var::value),
+        bias.map(Var::value),
+        eps,
+    )?;
+    let (xs, ws) = (x.shared(), weight.map(Var::shared));
+    let mut inputs = vec![x];
+    inputs.extend(weight);
+    inputs.extend(bias);
+    let has_bias = bias.is_some();
+    let op = match kind {
+        Normalization::Group { .. } => "group_norm",
+        Normalization::Layer { .. } => "layer_norm",
+        Normalization::Instance => "instance_norm",
+    };
+    x.graph().record(op, &inputs, Rc::new(y), move |b, g, _| {
+        let (dx, dw, db) =
+            b.norm_backward(&xs, g.tensor(), kind, ws.as_deref(), has_bias, &saved)?;
+        let mut out = vec![Some(dx)];
+        if dw.is_some() {
+            out.push(dw);
+        }
+        if has_bias {
+            out.push(db);
+        }
+        Ok(out)
+    })
+}
+
+/// `F.group_norm(x, num_groups, weight, bias, eps)` of `[N, C, *]`.
+pub fn group_norm<B: Backend>(
+    x: &Var<B>,
+    num_groups: usize,
+    weight: Option<&Var<B>>,
+    bias: Option<&Var<B>>,
+    eps: f32,
+) -> Result<Var<B>, Error> {
+    let kind = Normalization::Group { groups: num_groups };
+    norm(x, kind, weight, bias, eps)
+}
+
+/// `F.layer_norm(x, normalized_shape, weight, bias, eps)`: `x`'s trailing
+/// dimensions must be `normalized_shape`.
+pub fn layer_norm<B: Backend>(
+    x: &Var<B>,
+    normalized_shape: &[usize],
+    weight: Option<&Var<B>>,
+    bias: Option<&Var<B>>,
+    eps: f32,
+) -> Result<Var<B>, Error> {
+    let shape = x.shape();
+    if normalized_shape.is_empty()
+        || normalized_shape.len() > shape.len()
+        || shape[shape.len() - normalized_shape.len()..] != *normalized_shape
+    {
+        return Err(Error::InvalidParam {
+            op: "layer_norm",
+            param: "normalized_shape",
+            message: format!(
+                "{normalized_shape:?} is not the trailing dimensions of the input {shape:?}"
+            ),
+        });
+    }
+    let kind = Normalization::Layer {
+        dims: normalized_shape.len(),
+    };
+    norm(x, kind, weight, bias, eps)
+}
+
+/// `F.instance_norm(x, weight=weight, bias=bias, eps=eps)` of `[N, C, *]`
+/// with the input's statistics (no running statistics).
+pub fn instance_norm<B: Backend>(
+    x: &Var<B>,
+    weight: Option<&Var<B>>,
+    bias: Option<&Var<B>>,
+    eps: f32,
+) -> Result<Var<B>, Error> {
+    norm(x, Normalization::Instance, weight, bias, eps)
 }
 
 /// The loss's gradient scaled by the upstream one, which is 1 when the

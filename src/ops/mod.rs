@@ -24,6 +24,7 @@ mod max_pool2d;
 mod mse_loss;
 mod mul;
 mod nll_loss;
+mod norm;
 mod pointwise_loss;
 mod pool2d;
 mod sgd_step;
@@ -42,6 +43,8 @@ pub(crate) use conv::{record_conv, ConvBuffers};
 pub(crate) use conv_uniform::ConvUniform;
 pub(crate) use nll_loss::check_nll;
 pub use nll_loss::NllOptions;
+pub use norm::NormGrads;
+pub(crate) use norm::{check_eps, norm_layout};
 pub use pointwise_loss::PointwiseLoss;
 pub use sgd_step::{Sgd, SgdState};
 

@@ -282,3 +282,15 @@ pub fn ints(v: &serde_json::Value) -> Vec<usize> {
         .map(|x| x.as_u64().expect("a whole number") as usize)
         .collect()
 }
+
+/// Runs `y`'s backward pass from the upstream gradient `dy` (a loss
+/// `sum(y · dy)`: mul, then a linear layer of ones as the sum).
+pub fn backward_from<B: wgconv::nn::Backend>(y: &wgconv::nn::Var<B>, dy: &[f32]) {
+    let (g, b) = (y.graph(), y.backend());
+    let dy = g.input(b.tensor(y.shape(), dy).unwrap());
+    let n = dy.shape().iter().product();
+    let flat = y.mul(&dy).unwrap().reshape(&[1, n]).unwrap();
+    let ones = g.input(b.tensor(&[1, n], &vec![1.0; n]).unwrap());
+    let loss = wgconv::nn::functional::linear(&flat, &ones, None).unwrap();
+    loss.reshape(&[1]).unwrap().backward().unwrap();
+}

@@ -373,6 +373,32 @@ impl<B: Backend, M: Module<B>> Module<B> for Option<M> {
     }
 }
 
+/// A boxed module is the module (a model chosen at run time, such as a
+/// zoo classifier, is a `Box<dyn Layer<B>>`).
+impl<B: Backend, M: Module<B> + ?Sized> Module<B> for Box<M> {
+    fn visit<'a>(&'a self, v: &mut dyn Visit<'a, B>) {
+        (**self).visit(v)
+    }
+    fn visit_mut<'a>(&'a mut self, v: &mut dyn VisitMut<'a, B>) {
+        (**self).visit_mut(v)
+    }
+    fn kind(&self) -> &'static str {
+        (**self).kind()
+    }
+}
+
+impl<B: Backend, M: Forward<B> + ?Sized> Forward<B> for Box<M> {
+    fn forward(&mut self, x: &Var<B>) -> Result<Var<B>, Error> {
+        (**self).forward(x)
+    }
+    fn forward_relu(&mut self, x: &Var<B>) -> Result<Var<B>, Error> {
+        (**self).forward_relu(x)
+    }
+    fn fuses_relu(&self) -> bool {
+        (**self).fuses_relu()
+    }
+}
+
 /// A list of children named `0`, `1`, ... (torch's `ModuleList`).
 impl<B: Backend, M: Module<B>> Module<B> for Vec<M> {
     fn visit<'a>(&'a self, v: &mut dyn Visit<'a, B>) {

@@ -8,10 +8,12 @@
 use crate::data::loader::Batches;
 use crate::data::{Dataset, LoaderOptions};
 use crate::datasets::FashionMnist;
+use crate::nn::zoo::{Zoo, ZooOptions};
 use crate::nn::{
     argmax_rows, io, one_hot, predict, train_step, train_step_deferred, AdaptiveAvgPool2d, Backend,
-    BasicBlock, BatchNorm2d, Conv2d, DataParallel, Dropout, Flatten, Forward, Init, Linear, Loss,
-    LrSchedule, MaxPool2d, ModuleExt, Optimizer, OptimizerConfig, Relu, Sequential, StepReport,
+    BasicBlock, BatchNorm2d, Conv2d, DataParallel, Dropout, Flatten, Forward, Init, Layer, Linear,
+    Loss, LrSchedule, MaxPool2d, ModuleExt, Optimizer, OptimizerConfig, Relu, Sequential,
+    StepReport,
 };
 use crate::rng::Rng;
 use crate::{Adam, Error, Pool2dParams};
@@ -202,8 +204,9 @@ pub fn parse_digits(text: &str) -> Result<ImageSet, String> {
     ImageSet::new(images, labels, [1, 8, 8], CLASSES).map_err(|e| e.to_string())
 }
 
-/// The models `wgconv train` builds, each documented layer by layer in
-/// the README so it can be rebuilt in PyTorch as the same `nn.Sequential`.
+/// The models `wgconv train` builds: wgconv's own, each documented layer
+/// by layer in the README so it can be rebuilt in PyTorch as the same
+/// `nn.Sequential`, and torchvision's classifiers ([`Zoo`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Preset {
     /// conv 3×3 (1→16, pad 1) → ReLU → conv 3×3 stride 2 (16→32, pad 1) →
@@ -217,6 +220,9 @@ pub enum Preset {
     /// channels, striding down between stages, global average pooling,
     /// linear): for GPUs and long runs.
     Resnet,
+    /// A torchvision classifier, its first convolution taking the images'
+    /// channels and its last layer the data's classes.
+    Zoo(Zoo),
 }
 
 impl Preset {
@@ -226,6 +232,13 @@ impl Preset {
             Preset::Digits => "wgconv.digits_cnn.v1",
             Preset::Fashion => "wgconv.fashion_cnn.v1",
             Preset::Resnet => "wgconv.resnet_28.v1",
+            Preset::Zoo(z) => match z {
+                Zoo::Resnet18 => "torchvision.resnet18",
+                Zoo::Resnet34 => "torchvision.resnet34",
+                Zoo::Resnet50 => "torchvision.resnet50",
+                Zoo::Vgg11Bn => "torchvision.vgg11_bn",
+                Zoo::MobilenetV2 => "torchvision.mobilenet_v2",
+            },
         }
     }
 
@@ -233,14 +246,17 @@ impl Preset {
     pub fn from_tag(tag: &str) -> Option<Preset> {
         [Preset::Digits, Preset::Fashion, Preset::Resnet]
             .into_iter()
+            .chain(Zoo::ALL.map(Preset::Zoo))
             .find(|p| p.tag() == tag)
     }
 
-    /// The image shape `[C, H, W]` the model takes.
+    /// The image shape `[C, H, W]` the model is made for (torchvision's
+    /// classifiers: ImageNet's 3×224×224; they take other sizes).
     pub fn image_shape(self) -> [usize; 3] {
         match self {
             Preset::Digits => [1, 8, 8],
             Preset::Fashion | Preset::Resnet => [1, 28, 28],
+            Preset::Zoo(_) => [3, 224, 224],
         }
     }
 
@@ -250,13 +266,13 @@ impl Preset {
     pub fn defaults(self) -> TrainConfig {
         match self {
             Preset::Digits => TrainConfig::default(),
-            Preset::Fashion | Preset::Resnet => TrainConfig::fashion(),
+            Preset::Fashion | Preset::Resnet | Preset::Zoo(_) => TrainConfig::fashion(),
         }
     }
 
     /// Builds the model for its own image shape and 10 classes, with
     /// weights drawn from `seed` ([`Preset::build_for`]).
-    pub fn build<B: Backend>(self, backend: B, seed: u64) -> Result<Sequential<B>, Error> {
+    pub fn build<B: Backend>(self, backend: B, seed: u64) -> Result<Box<dyn Layer<B>>, Error> {
         self.build_for(backend, seed, self.image_shape(), CLASSES)
     }
 
@@ -272,27 +288,36 @@ impl Preset {
         seed: u64,
         image_shape: [usize; 3],
         classes: usize,
-    ) -> Result<Sequential<B>, Error> {
+    ) -> Result<Box<dyn Layer<B>>, Error> {
         let [c, h, w] = image_shape;
         // The smallest side each model's strides and pools leave above 0.
         let min_side = match self {
             Preset::Digits => 1,
             Preset::Fashion => 4,
             Preset::Resnet => 1,
+            Preset::Zoo(z) => z.min_side(),
         };
         if c == 0 || h < min_side || w < min_side || classes < 2 {
             return Err(Error::InvalidParam {
                 op: "Preset::build_for",
                 param: "image_shape",
                 message: format!(
-                    "the {self:?} model needs images of at least {min_side}x{min_side} with \
-                     channels and 2 classes or more; got {image_shape:?} and {classes} classes"
+                    "the {} model needs images of at least {min_side}x{min_side} with \
+                     channels and 2 classes or more; got {image_shape:?} and {classes} classes \
+                     (a transform can resize them: --transform 'resize({min_side})')",
+                    self.tag()
                 ),
             });
         }
         let init = &mut Init::new(backend, seed);
         let pool = || MaxPool2d(Pool2dParams::window(2));
-        Ok(match self {
+        let options = ZooOptions {
+            num_classes: classes,
+            in_channels: c,
+            dropout: None,
+        };
+        let model = match self {
+            Preset::Zoo(z) => return z.build(init, &options),
             Preset::Digits => Sequential::new()
                 .push(Conv2d::square(init, c, 16, 3, 1, 1, true)?)
                 .push(Relu)
@@ -333,12 +358,13 @@ impl Preset {
                 .push(AdaptiveAvgPool2d::default())
                 .push(Flatten)
                 .push(Linear::new(init, 128, classes, true)?),
-        })
+        };
+        Ok(Box::new(model))
     }
 }
 
 /// The digits CNN ([`Preset::Digits`]).
-pub fn digits_model<B: Backend>(backend: B, seed: u64) -> Result<Sequential<B>, Error> {
+pub fn digits_model<B: Backend>(backend: B, seed: u64) -> Result<Box<dyn Layer<B>>, Error> {
     Preset::Digits.build(backend, seed)
 }
 

@@ -306,7 +306,7 @@ fn a_folder_run_with_augmentation_resumes_bit_identically() {
             a.epoch
         );
     }
-    let bits = |m: &(Cpu<f32>, wgconv::nn::Sequential<Cpu<f32>>)| -> Vec<(String, Vec<u32>)> {
+    let bits = |m: &(Cpu<f32>, Box<dyn wgconv::nn::Layer<Cpu<f32>>>)| -> Vec<(String, Vec<u32>)> {
         io::state_dict(&b, &m.1)
             .unwrap()
             .into_iter()

@@ -496,7 +496,7 @@ fn bad_checkpoints_are_refused() {
             if tag == "digits" {
                 Preset::Digits.build(b, seed).unwrap()
             } else {
-                block_model_digits(b, seed)
+                Box::new(block_model_digits(b, seed))
             },
         );
         let opts = RunOptions {

@@ -8,7 +8,7 @@ use common::gpus;
 use std::sync::{Arc, Barrier, Mutex};
 use wgconv::nn::parallel::{reduce_in_order, shard_ranges};
 use wgconv::nn::{
-    one_hot, train_step, Backend, Collective, Cpu, DataParallel, Loss, ModuleExt, Optimizer,
+    one_hot, train_step, Backend, Collective, Cpu, DataParallel, Layer, Loss, ModuleExt, Optimizer,
     OptimizerConfig, Sequential,
 };
 use wgconv::rng::Rng;
@@ -40,7 +40,7 @@ fn batches() -> Vec<(Vec<f32>, Vec<f32>)> {
 }
 
 /// Every parameter and buffer of a replica, flat, in state_dict order.
-fn state<B: Backend>((b, m): &(B, Sequential<B>)) -> Vec<f32> {
+fn state<B: Backend>((b, m): &(B, Box<dyn Layer<B>>)) -> Vec<f32> {
     let mut out = Vec::new();
     for (_, p) in m.named_parameters() {
         out.extend(b.to_vec(p.value()).unwrap());
@@ -52,7 +52,7 @@ fn state<B: Backend>((b, m): &(B, Sequential<B>)) -> Vec<f32> {
 }
 
 /// A replica of `preset` on `b`.
-fn replica<B: Backend>(preset: Preset, b: B, seed: u64) -> (B, Sequential<B>) {
+fn replica<B: Backend>(preset: Preset, b: B, seed: u64) -> (B, Box<dyn Layer<B>>) {
     (b.clone(), preset.build(b, seed).unwrap())
 }
 

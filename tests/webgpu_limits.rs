@@ -6,9 +6,7 @@
 //! preset model (convolutions, batch norm fused with ReLU, pooling,
 //! dropout, residual blocks, linear, loss, SGD) against the CPU reference.
 mod common;
-use wgconv::nn::{
-    one_hot, train_step, Backend, Cpu, Loss, ModuleExt, Optimizer, OptimizerConfig, Sequential,
-};
+use wgconv::nn::{one_hot, train_step, Backend, Cpu, Loss, ModuleExt, Optimizer, OptimizerConfig};
 use wgconv::rng::Rng;
 use wgconv::train::Preset;
 use wgconv::{check, DeviceLimits, Gpu, Policy, Sgd};
@@ -75,7 +73,7 @@ fn steps<B: Backend>(b: B, preset: Preset, batch: usize) -> (Vec<f32>, Vec<f32>)
     let x = rng.floats(batch * c * h * w);
     let labels: Vec<usize> = (0..batch).map(|_| rng.range(0, 9)).collect();
     let t = one_hot(&labels, 10).unwrap();
-    let mut m: Sequential<B> = preset.build(b.clone(), 2).unwrap();
+    let mut m = preset.build(b.clone(), 2).unwrap();
     let mut opt = Optimizer::new(OptimizerConfig::Sgd(Sgd {
         lr: 0.05,
         momentum: 0.9,

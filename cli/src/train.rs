@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use wgconv::data::{
     self, DataSource, Dataset, FolderOptions, LoaderOptions, Pipeline, Splits, Subset, Transformed,
 };
+use wgconv::nn::zoo::Zoo;
 use wgconv::nn::{io, Backend, BackendBase, Cpu, DataParallel, Module, OptimizerConfig};
 use wgconv::train::{
     self, EpochReport, Evaluation, OnNan, Preset, Progress, RunOptions, Schedule, TrainConfig,
@@ -39,6 +40,21 @@ pub enum ModelName {
     FashionCnn,
     /// A small ResNet of BasicBlocks (for GPUs and long runs).
     Resnet,
+    /// torchvision's ResNet-18 (its first convolution taking the images'
+    /// channels, its last layer the data's classes; so the other
+    /// torchvision models).
+    Resnet18,
+    /// torchvision's ResNet-34.
+    Resnet34,
+    /// torchvision's ResNet-50 (Bottleneck blocks).
+    Resnet50,
+    /// torchvision's VGG-11 with batch norm (images of 32×32 or more:
+    /// --transform 'resize(32)' for Fashion-MNIST).
+    #[value(name = "vgg11_bn", alias = "vgg11-bn")]
+    Vgg11Bn,
+    /// torchvision's MobileNetV2.
+    #[value(name = "mobilenet_v2", alias = "mobilenet-v2")]
+    MobilenetV2,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -256,6 +272,11 @@ fn preset(source: &DataSource, model: ModelName) -> Preset {
         ModelName::DigitsCnn => Preset::Digits,
         ModelName::FashionCnn => Preset::Fashion,
         ModelName::Resnet => Preset::Resnet,
+        ModelName::Resnet18 => Preset::Zoo(Zoo::Resnet18),
+        ModelName::Resnet34 => Preset::Zoo(Zoo::Resnet34),
+        ModelName::Resnet50 => Preset::Zoo(Zoo::Resnet50),
+        ModelName::Vgg11Bn => Preset::Zoo(Zoo::Vgg11Bn),
+        ModelName::MobilenetV2 => Preset::Zoo(Zoo::MobilenetV2),
     }
 }
 

@@ -395,3 +395,56 @@ fn eval_on_another_split_is_refused() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `--model resnet18` (a torchvision classifier) trains on the digits,
+/// saves under torchvision's names with its tag, and `eval` rebuilds it
+/// from the file and gets the run's accuracy; a model too deep for the
+/// images says how to resize them.
+#[test]
+fn a_zoo_model_trains_saves_and_evaluates() {
+    let dir = temp_dir("zoo");
+    let model = dir.join("r18.safetensors").display().to_string();
+    let out = Command::new(WGCONV)
+        .args([
+            "train", "--model", "resnet18", "--limit", "256", "--epochs", "1",
+        ])
+        .args(["--cpu", "--save", &model])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The number after the last "test accuracy ".
+    let accuracy = |text: &str| {
+        assert!(text.contains("test accuracy "), "no accuracy in {text:?}");
+        let after = text.rsplit("test accuracy ").next().unwrap();
+        after.split(' ').next().unwrap().to_string()
+    };
+    let (_, meta) = wgconv::nn::io::read_tensors(std::path::Path::new(&model)).unwrap();
+    assert_eq!(meta["architecture"], "torchvision.resnet18");
+    let (tensors, _) = wgconv::nn::io::read_tensors(std::path::Path::new(&model)).unwrap();
+    for key in ["conv1.weight", "layer4.1.bn2.running_var", "fc.bias"] {
+        assert!(tensors.contains_key(key), "{key} missing");
+    }
+    let eval = Command::new(WGCONV)
+        .args(["eval", "--cpu", "--load", &model])
+        .output()
+        .unwrap();
+    assert!(
+        eval.status.success(),
+        "{}",
+        String::from_utf8_lossy(&eval.stderr)
+    );
+    assert_eq!(
+        accuracy(&String::from_utf8_lossy(&eval.stdout)),
+        accuracy(&stdout)
+    );
+    fails_saying(
+        &["train", "--model", "vgg11_bn", "--limit", "64", "--cpu"],
+        &["at least 32x32", "resize(32)"],
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

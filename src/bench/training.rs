@@ -147,12 +147,14 @@ pub fn scaling(params: usize, state: usize, step_ms: f64) -> Vec<ScalingRow> {
         .collect()
 }
 
-/// The preset's short name (`digits`, `fashion`, `resnet`).
+/// The preset's short name (`digits`, `fashion`, `resnet`, or
+/// torchvision's: `resnet18`, ...).
 pub fn preset_name(p: Preset) -> &'static str {
     match p {
         Preset::Digits => "digits",
         Preset::Fashion => "fashion",
         Preset::Resnet => "resnet",
+        Preset::Zoo(z) => z.name(),
     }
 }
 

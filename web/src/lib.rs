@@ -15,7 +15,7 @@
 use std::cell::{Cell, RefCell};
 use wasm_bindgen::prelude::*;
 use wgconv::data::Dataset;
-use wgconv::nn::Sequential;
+use wgconv::nn::Layer;
 use wgconv::train::{self, Preset, RunOptions, TrainConfig};
 use wgconv::{check, DeviceLimits, Gpu, Policy};
 
@@ -31,7 +31,7 @@ extern "C" {
 /// and the library's training run over the digits.
 struct Run {
     gpu: Gpu,
-    run: train::Run<'static, (Gpu, Sequential<Gpu>)>,
+    run: train::Run<'static, (Gpu, Box<dyn Layer<Gpu>>)>,
 }
 
 thread_local! {

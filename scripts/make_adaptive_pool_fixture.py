@@ -1,7 +1,9 @@
-"""Writes tests/fixtures/torch_adaptive_avg_pool.json: torch's
-F.adaptive_avg_pool2d of seeded inputs to output sizes that divide the
-input, that do not (overlapping windows), and that are larger than it,
-with the input gradient for a seeded upstream gradient;
+"""Writes tests/fixtures/torch_adaptive_avg_pool.json and
+torch_adaptive_max_pool.json: torch's F.adaptive_avg_pool2d and
+F.adaptive_max_pool2d of seeded inputs to output sizes that divide the
+input, that do not (overlapping windows), and that are larger than it
+(for max pooling also inputs of few distinct values: ties), with the
+input gradient for a seeded upstream gradient;
 tests/adaptive_pool.rs holds the CPU reference and every adapter to them.
 Run by hand with PyTorch installed:
 
@@ -39,3 +41,25 @@ def short(v):
     return v
 with open("tests/fixtures/torch_adaptive_avg_pool.json", "w") as f:
     json.dump(short({"torch": torch.__version__, "cases": cases}), f)
+
+max_cases = []
+for shape, size, ties in [
+    ((1, 2, 8, 8), (4, 4), False),
+    ((2, 1, 7, 5), (3, 2), False),
+    ((1, 1, 10, 9), (7, 7), False),
+    ((1, 2, 3, 4), (5, 6), False),
+    ((1, 1, 9, 11), (4, 5), True),
+    ((1, 1, 6, 1), (4, 1), True),
+]:
+    x = torch.randn(*shape)
+    if ties:
+        x = torch.randint(0, 3, shape).float()
+    x.requires_grad_()
+    y = F.adaptive_max_pool2d(x, size)
+    dy = torch.randn_like(y)
+    y.backward(dy)
+    max_cases.append({"shape": list(shape), "size": list(size), "x": x.flatten().tolist(),
+                      "y": y.flatten().tolist(), "dy": dy.flatten().tolist(),
+                      "dx": x.grad.flatten().tolist()})
+with open("tests/fixtures/torch_adaptive_max_pool.json", "w") as f:
+    json.dump(short({"torch": torch.__version__, "cases": max_cases}), f)

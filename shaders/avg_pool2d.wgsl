@@ -1,11 +1,11 @@
-// avg_pool2d.wgsl: torch's avg_pool2d with count_include_pad=True (its
-// default) in floor mode (after pool2d_params.wgsl); with the kernel the
-// whole image it is AdaptiveAvgPool2d(1), global average pooling.
-//   forward:  y[p, oh, ow] = Σ over the window's input positions / (kh·kw)
-//   backward: dx[p, ih, iw] = Σ dy[p, oh, ow] / (kh·kw) over the windows
+// avg_pool2d.wgsl: torch's avg_pool2d, floor or ceil mode, with or
+// without count_include_pad (after pool2d_params.wgsl); with the kernel
+// the whole image it is AdaptiveAvgPool2d(1), global average pooling.
+//   forward:  y[p, oh, ow] = Σ over the window's input positions / area
+//   backward: dx[p, ih, iw] = Σ dy[p, oh, ow] / area over the windows
 //             that cover (ih, iw)
-// In floor mode every window lies inside the padded input, so torch's
-// divisor with count_include_pad is always kh·kw.
+// area = window_area(oh, ow): kh·kw in floor mode with count_include_pad,
+// torch's clipped counts otherwise.
 
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> dy: array<f32>;
@@ -19,7 +19,6 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
     }
     let plane = run.plane;
     let oh = run.row;
-    let area = f32(P.kh * P.kw);
     for (var ow = run.col; ow < run.end; ow = ow + 1u) {
         var acc = 0.0;
         for (var r = 0u; r < P.kh; r = r + 1u) {
@@ -35,7 +34,7 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
                 acc = acc + x[(plane * P.h + ihp - P.ph) * P.w + iwp - P.pw];
             }
         }
-        out[(plane * P.ho + oh) * P.wo + ow] = acc / area;
+        out[(plane * P.ho + oh) * P.wo + ow] = acc / window_area(oh, ow);
     }
 }
 
@@ -47,13 +46,12 @@ fn backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_ind
     }
     let plane = run.plane;
     let rows = covering_rows(run.row);
-    let area = f32(P.kh * P.kw);
     for (var iw = run.col; iw < run.end; iw = iw + 1u) {
         let cols = covering_cols(iw);
         var acc = 0.0;
         for (var oh = rows.x; oh < rows.y; oh = oh + 1u) {
             for (var ow = cols.x; ow < cols.y; ow = ow + 1u) {
-                acc = acc + dy[(plane * P.ho + oh) * P.wo + ow] / area;
+                acc = acc + dy[(plane * P.ho + oh) * P.wo + ow] / window_area(oh, ow);
             }
         }
         out[(plane * P.h + run.row) * P.w + iw] = acc;

@@ -18,11 +18,6 @@
 @group(0) @binding(2) var<storage, read> dy: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
-// NaN test on the bits: `v != v` is folded away by some compilers (GL).
-fn is_nan(v: f32) -> bool {
-    return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
-}
-
 // Index in x of the first maximum of window (oh, ow) of plane `plane`.
 // The window holds at least one input position (padding ≤ kernel / 2).
 fn arg_max(plane: u32, oh: u32, ow: u32) -> u32 {
@@ -118,11 +113,6 @@ fn backward_tiles(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
 // tap, a loop the compiler cannot unroll) costs a CPU adapter about three
 // times the four loads it guards. Same rule, same results, bit for bit.
 
-// Whether b replaces a as the running maximum: torch's `v > best ||
-// isnan(v)`, guarded so that no backend sees a NaN operand.
-fn takes_over(best: f32, v: f32) -> bool {
-    return (!is_nan(best) && !is_nan(v) && v > best) || is_nan(v);
-}
 
 // The window's four inputs in scan order and which is the first maximum.
 struct Window2x2 {

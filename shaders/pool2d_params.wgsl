@@ -1,6 +1,6 @@
 // pool2d_params.wgsl: the uniform and window arithmetic shared by the
 // pooling kernels (max_pool2d.wgsl, avg_pool2d.wgsl). Mirrors
-// `PoolUniform` in src/ops/pool2d.rs (12 u32s, 48 bytes).
+// `PoolUniform` in src/ops/pool2d.rs (16 u32s, 64 bytes).
 //
 // Shapes: x, dx [planes = N·C, h, w]; y, dy [planes, ho, wo]. The window of
 // output (oh, ow) covers input rows oh·sh − ph .. + kh and columns
@@ -15,6 +15,8 @@ struct PoolParams {
     planes: u32, h: u32, w: u32, ho: u32,
     wo: u32, kh: u32, kw: u32, sh: u32,
     sw: u32, ph: u32, pw: u32, grid_x: u32,
+    // avg_pool2d's count_include_pad (1 or 0).
+    include_pad: u32, _pad0: u32, _pad1: u32, _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> P: PoolParams;
@@ -63,4 +65,20 @@ fn covering_rows(ih: u32) -> vec2<u32> {
 
 fn covering_cols(iw: u32) -> vec2<u32> {
     return covering(iw + P.pw, P.kw, P.sw, P.wo);
+}
+
+// Average pooling's divisor along one axis for window `o` (torch's
+// avg_pool2d, crate::shape::Pool2dParams::window_count): the window
+// clipped to the padded input (ceil mode's last window can stick out), or
+// without count_include_pad to the input itself.
+fn window_count(o: u32, k: u32, s: u32, p: u32, extent: u32) -> u32 {
+    let start = o * s;
+    if (P.include_pad != 0u) {
+        return min(start + k, extent + 2u * p) - start;
+    }
+    return min(start + k, p + extent) - max(start, p);
+}
+
+fn window_area(oh: u32, ow: u32) -> f32 {
+    return f32(window_count(oh, P.kh, P.sh, P.ph, P.h) * window_count(ow, P.kw, P.sw, P.pw, P.w));
 }

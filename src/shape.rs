@@ -152,12 +152,17 @@ pub fn linear_geometry(
 
 /// A pooling window as torch's `max_pool2d` / `avg_pool2d` take it:
 /// `kernel`, `stride` and zero `padding` (counted as −∞ by max pooling and
-/// as zeros in the average), `[height, width]`, floor mode.
+/// as zeros in the average), `[height, width]`; `ceil_mode` (torch's
+/// `ceil_mode=True`: a last, partial window where floor mode drops it),
+/// and for the average `count_include_pad` (torch's default `true`: the
+/// divisor counts padding; `false`: only the input positions).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Pool2dParams {
     pub kernel: [u32; 2],
     pub stride: [u32; 2],
     pub padding: [u32; 2],
+    pub ceil_mode: bool,
+    pub count_include_pad: bool,
 }
 
 impl Pool2dParams {
@@ -167,6 +172,41 @@ impl Pool2dParams {
             kernel: [kernel; 2],
             stride: [stride; 2],
             padding: [padding; 2],
+            ceil_mode: false,
+            count_include_pad: true,
+        }
+    }
+
+    /// The same windows in torch's `ceil_mode=True`.
+    pub fn ceil(self) -> Self {
+        Pool2dParams {
+            ceil_mode: true,
+            ..self
+        }
+    }
+
+    /// The same average with `count_include_pad=False`.
+    pub fn exclude_pad(self) -> Self {
+        Pool2dParams {
+            count_include_pad: false,
+            ..self
+        }
+    }
+
+    /// The divisor of window `o` along axis `i` of an input of `extent`
+    /// (torch's avg_pool2d): the window clipped to the padded input, or
+    /// without `count_include_pad` to the input itself.
+    pub fn window_count(&self, i: usize, o: usize, extent: usize) -> usize {
+        let (k, s, p) = (
+            self.kernel[i] as usize,
+            self.stride[i] as usize,
+            self.padding[i] as usize,
+        );
+        let start = o * s;
+        if self.count_include_pad {
+            (start + k).min(extent + 2 * p) - start
+        } else {
+            (start + k).min(p + extent) - start.max(p)
         }
     }
 
@@ -230,7 +270,19 @@ impl Pool2dGeometry {
                     padded_input: padded,
                 });
             }
-            out[i] = (padded - k as usize) / s as usize + 1;
+            // torch's pooling_output_shape: in ceil mode a last window
+            // that starts in the input (or the left padding) is kept.
+            let (k, s) = (k as usize, s as usize);
+            out[i] = if p.ceil_mode {
+                let o = (padded - k).div_ceil(s) + 1;
+                if (o - 1) * s >= extent + pad as usize {
+                    o - 1
+                } else {
+                    o
+                }
+            } else {
+                (padded - k) / s + 1
+            };
         }
         Ok(Pool2dGeometry {
             n,
@@ -293,6 +345,8 @@ pub fn global_pool_params(op: &'static str, x_shape: &[usize]) -> Result<Pool2dP
         kernel: [h, w],
         stride: [1, 1],
         padding: [0, 0],
+        ceil_mode: false,
+        count_include_pad: true,
     })
 }
 

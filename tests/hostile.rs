@@ -403,21 +403,29 @@ fn pooling_parameters_near_u32_max_are_refused_everywhere() {
             kernel: [3, 3],
             stride: [1, 1],
             padding: [e, 1],
+            ceil_mode: false,
+            count_include_pad: true,
         });
         cases.push(Pool2dParams {
             kernel: [3, 3],
             stride: [1, 1],
             padding: [0, e],
+            ceil_mode: false,
+            count_include_pad: true,
         });
         cases.push(Pool2dParams {
             kernel: [e, 2],
             stride: [1, 1],
             padding: [0, 0],
+            ceil_mode: false,
+            count_include_pad: true,
         });
         cases.push(Pool2dParams {
             kernel: [2, 2],
             stride: [e, 1],
             padding: [1, 1],
+            ceil_mode: false,
+            count_include_pad: true,
         });
     }
     let x_shape = [2, 3, 6, 6];

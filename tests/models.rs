@@ -29,6 +29,8 @@ fn block_model<B: Backend>(b: B, seed: u64) -> Sequential<B> {
             kernel: [3, 3],
             stride: [2, 2],
             padding: [1, 1],
+            ceil_mode: false,
+            count_include_pad: true,
         }))
         .push(BasicBlock::new(init, 4, 4, 1).unwrap())
         .push(BasicBlock::new(init, 4, 6, 2).unwrap())

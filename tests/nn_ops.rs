@@ -314,7 +314,7 @@ fn softmax_cross_entropy_is_accurate_at_large_logits() {
 }
 
 #[test]
-fn pooling_matches_reference_with_ties_overlap_and_padding() {
+fn pooling_matches_reference_with_ties_overlap_padding_and_ceil_mode() {
     for gpu in gpus() {
         let mut rng = Rng::new(13);
         for case in 0..40 {
@@ -328,6 +328,10 @@ fn pooling_matches_reference_with_ties_overlap_and_padding() {
                     rng.range(0, k[0] as usize / 2) as u32,
                     rng.range(0, k[1] as usize / 2) as u32,
                 ],
+                // Every other case in ceil mode, a third of the averages
+                // without the padding in the divisor.
+                ceil_mode: case % 2 == 1,
+                count_include_pad: case % 3 != 0,
             };
             let shape = [
                 rng.range(1, 3),
@@ -929,6 +933,8 @@ fn max_pool2d_backward_per_window_matches_reference() {
                 kernel: [3, 3],
                 stride: [3, 3],
                 padding: [1, 1],
+                ceil_mode: false,
+                count_include_pad: true,
             },
         ),
         (
@@ -937,6 +943,8 @@ fn max_pool2d_backward_per_window_matches_reference() {
                 kernel: [1, 2],
                 stride: [1, 2],
                 padding: [0, 0],
+                ceil_mode: false,
+                count_include_pad: true,
             },
         ),
     ];
@@ -978,8 +986,57 @@ fn max_pool2d_backward_per_window_matches_reference() {
             kernel: [k, k],
             stride: [s, s],
             padding: [0, 0],
+            ceil_mode: false,
+            count_include_pad: true,
         };
         let g = Pool2dGeometry::new("test", &shape, &p).unwrap();
         assert!(!g.windows_tile_input(), "{shape:?} {p:?} should not tile");
+    }
+}
+
+/// Max and average pooling in ceil mode and the average without the
+/// padding in its divisor against PyTorch (tests/fixtures/torch_pool.json,
+/// from scripts/make_pool_fixture.py: odd sizes, padding, overlapping and
+/// partial windows), through the modules and the autodiff, on the
+/// reference and every adapter.
+#[test]
+fn pooling_modes_match_pytorch_everywhere() {
+    use wgconv::nn::{AvgPool2d, Backend, Cpu, Forward, Graph, MaxPool2d};
+    let f = common::fixture("torch_pool.json");
+    let cases = f["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 12);
+    fn run<B: Backend>(b: B, who: &str, c: &serde_json::Value) {
+        let ints = |k: &str| common::ints(&c[k]);
+        let pair = |k: &str| [ints(k)[0] as u32, ints(k)[1] as u32];
+        let p = Pool2dParams {
+            kernel: pair("kernel"),
+            stride: pair("stride"),
+            padding: pair("padding"),
+            ceil_mode: c["ceil_mode"].as_bool().unwrap(),
+            count_include_pad: c["count_include_pad"].as_bool().unwrap(),
+        };
+        let (shape, y_shape) = (ints("shape"), ints("y_shape"));
+        let ctx = format!("{who} {} {shape:?} {p:?}", c["op"]);
+        let g = Graph::new(b.clone());
+        let x = g.input_with_grad(b.tensor(&shape, &common::floats(&c["x"])).unwrap());
+        let y = if c["op"] == "max" {
+            MaxPool2d(p).forward(&x)
+        } else {
+            AvgPool2d(p).forward(&x)
+        }
+        .unwrap();
+        assert_eq!(y.shape(), &y_shape[..], "{ctx}");
+        let want = common::floats(&c["y"]);
+        assert_close(&ctx, &y_shape, &b.to_vec(y.value()).unwrap(), &want, false);
+        common::backward_from(&y, &common::floats(&c["dy"]));
+        let dx = b.to_vec(&x.grad().unwrap()).unwrap();
+        let want = common::floats(&c["dx"]);
+        assert_close(&format!("{ctx} dx"), &shape, &dx, &want, false);
+    }
+    for c in cases {
+        run(Cpu::<f32>::new(), "cpu", c);
+        for gpu in gpus() {
+            run(gpu.clone(), &label(gpu), c);
+        }
     }
 }

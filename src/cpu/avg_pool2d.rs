@@ -1,5 +1,5 @@
-//! CPU reference of average pooling (count_include_pad, floor mode) and
-//! global average pooling.
+//! CPU reference of average pooling (floor or ceil mode, with or without
+//! count_include_pad) and global average pooling.
 
 use super::{check_len, Element};
 use crate::shape::{global_pool_params, Pool2dGeometry, Pool2dParams};
@@ -18,7 +18,14 @@ fn window(g: &Pool2dGeometry, oh: usize, ow: usize) -> impl Iterator<Item = (usi
     axis(oh, 0, g.h).flat_map(move |ih| axis(ow, 1, g.w).map(move |iw| (ih, iw)))
 }
 
-/// `y[n, c, oh, ow] = Σ_window x / (kh·kw)`; shape `[N, C, Ho, Wo]`.
+/// torch's divisor of window `(oh, ow)`: kh·kw in floor mode with
+/// `count_include_pad`, else the window clipped to the padded input (or,
+/// without `count_include_pad`, to the input).
+fn area(g: &Pool2dGeometry, oh: usize, ow: usize) -> f64 {
+    (g.params.window_count(0, oh, g.h) * g.params.window_count(1, ow, g.w)) as f64
+}
+
+/// `y[n, c, oh, ow] = Σ_window x / area`; shape `[N, C, Ho, Wo]`.
 pub fn avg_pool2d<T: Element>(
     x: &[T],
     x_shape: [usize; 4],
@@ -26,7 +33,6 @@ pub fn avg_pool2d<T: Element>(
 ) -> Result<Vec<T>, Error> {
     let g = Pool2dGeometry::new("cpu::avg_pool2d", &x_shape, p)?;
     check_len(&x_shape, x)?;
-    let area = (p.kernel[0] * p.kernel[1]) as f64;
     let mut y = Vec::with_capacity(g.y_shape().iter().product());
     for n in 0..g.n {
         for c in 0..g.c {
@@ -36,7 +42,7 @@ pub fn avg_pool2d<T: Element>(
                     let sum: f64 = window(&g, oh, ow)
                         .map(|(ih, iw)| plane[ih * g.w + iw].to_f64())
                         .sum();
-                    y.push(T::from_f64(sum / area));
+                    y.push(T::from_f64(sum / area(&g, oh, ow)));
                 }
             }
         }
@@ -44,7 +50,7 @@ pub fn avg_pool2d<T: Element>(
     Ok(y)
 }
 
-/// `dx`: every window's `dy / (kh·kw)` added to each of its input
+/// `dx`: every window's `dy / area` added to each of its input
 /// positions; shape `x_shape`.
 pub fn avg_pool2d_backward<T: Element>(
     dy: &[T],
@@ -53,7 +59,6 @@ pub fn avg_pool2d_backward<T: Element>(
 ) -> Result<Vec<T>, Error> {
     let g = Pool2dGeometry::new("cpu::avg_pool2d_backward", &x_shape, p)?;
     check_len(&g.y_shape(), dy)?;
-    let area = (p.kernel[0] * p.kernel[1]) as f64;
     let mut dx = vec![0f64; x_shape.iter().product()];
     let mut o = 0;
     for n in 0..g.n {
@@ -62,7 +67,7 @@ pub fn avg_pool2d_backward<T: Element>(
             for oh in 0..g.ho {
                 for ow in 0..g.wo {
                     for (ih, iw) in window(&g, oh, ow) {
-                        dx[base + ih * g.w + iw] += dy[o].to_f64() / area;
+                        dx[base + ih * g.w + iw] += dy[o].to_f64() / area(&g, oh, ow);
                     }
                     o += 1;
                 }

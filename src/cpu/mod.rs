@@ -10,6 +10,7 @@
 mod activation;
 mod adam_step;
 mod adaptive_avg_pool2d;
+mod adaptive_max_pool2d;
 mod add;
 mod avg_pool2d;
 mod batch_norm2d;
@@ -35,6 +36,7 @@ mod upsample2d;
 pub use activation::{activate, activate_backward, relu, relu_backward, sigmoid, sigmoid_backward};
 pub use adam_step::{adam_step, CpuAdamState};
 pub use adaptive_avg_pool2d::{adaptive_avg_pool2d, adaptive_avg_pool2d_backward};
+pub use adaptive_max_pool2d::{adaptive_max_pool2d, adaptive_max_pool2d_backward};
 pub use add::{add, add_assign, add_channel_bias};
 pub use avg_pool2d::{
     avg_pool2d, avg_pool2d_backward, global_avg_pool2d, global_avg_pool2d_backward,

@@ -40,6 +40,8 @@ const UPSAMPLE2D: &str = include_str!("../../shaders/upsample2d.wgsl");
 const ADAPTIVE_AVG_POOL2D: &str = include_str!("../../shaders/adaptive_avg_pool2d.wgsl");
 const SOFTMAX: &str = include_str!("../../shaders/softmax.wgsl");
 const NORM: &str = include_str!("../../shaders/norm.wgsl");
+const ADAPTIVE_MAX_POOL2D: &str = include_str!("../../shaders/adaptive_max_pool2d.wgsl");
+const MAX_RULE: &str = include_str!("../../shaders/max_rule.wgsl");
 const POINTWISE_LOSS: &str = include_str!("../../shaders/pointwise_loss.wgsl");
 const NLL_LOSS: &str = include_str!("../../shaders/nll_loss.wgsl");
 const ADD: &str = include_str!("../../shaders/add.wgsl");
@@ -97,11 +99,12 @@ pub(crate) enum Shader {
     PointwiseLoss,
     NllLoss,
     Norm,
+    AdaptiveMaxPool2d,
 }
 
 impl Shader {
     #[cfg(test)]
-    pub(crate) const ALL: [Shader; 32] = [
+    pub(crate) const ALL: [Shader; 33] = [
         Shader::Conv2dForward,
         Shader::Conv2dInputGrad,
         Shader::Conv2dInputGradCols,
@@ -134,6 +137,7 @@ impl Shader {
         Shader::PointwiseLoss,
         Shader::NllLoss,
         Shader::Norm,
+        Shader::AdaptiveMaxPool2d,
     ];
 
     /// The op name, shared by the shader file, the host function and the
@@ -164,6 +168,7 @@ impl Shader {
             Shader::PointwiseLoss => "pointwise_loss",
             Shader::NllLoss => "nll_loss",
             Shader::Norm => "norm",
+            Shader::AdaptiveMaxPool2d => "adaptive_max_pool2d",
         }
     }
 
@@ -217,7 +222,7 @@ impl Shader {
             Shader::MulVec4 => [ELEMENTWISE, VECTOR4, MUL].concat(),
             Shader::MseLoss => [ELEMENTWISE, MSE_LOSS].concat(),
             Shader::SoftmaxCrossEntropy => [ELEMENTWISE, SOFTMAX_CROSS_ENTROPY].concat(),
-            Shader::MaxPool2d => [POOL2D_PARAMS, MAX_POOL2D].concat(),
+            Shader::MaxPool2d => [POOL2D_PARAMS, MAX_RULE, MAX_POOL2D].concat(),
             Shader::AvgPool2d => [POOL2D_PARAMS, AVG_POOL2D].concat(),
             Shader::BatchNorm2d => [VECTOR1, BATCH_NORM2D].concat(),
             Shader::BatchNorm2dVec4 => [VECTOR4, BATCH_NORM2D].concat(),
@@ -231,6 +236,7 @@ impl Shader {
             Shader::PointwiseLoss => [ELEMENTWISE, POINTWISE_LOSS].concat(),
             Shader::NllLoss => [ELEMENTWISE, NLL_LOSS].concat(),
             Shader::Norm => NORM.to_string(),
+            Shader::AdaptiveMaxPool2d => [MAX_RULE, ADAPTIVE_MAX_POOL2D].concat(),
         }
     }
 }

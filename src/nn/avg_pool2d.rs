@@ -3,8 +3,10 @@
 use super::{Backend, Forward, Module, Var, Visit, VisitMut};
 use crate::{Error, Pool2dParams};
 
-/// `AvgPool2d(kernel, stride, padding)` with `count_include_pad=True`:
-/// each window's sum over `kh·kw` (see [`crate::Gpu::avg_pool2d`]).
+/// `AvgPool2d(kernel, stride, padding, ceil_mode, count_include_pad)`:
+/// each window's sum over torch's count (see [`crate::Gpu::avg_pool2d`];
+/// `Pool2dParams::square(k, s, p).ceil().exclude_pad()` for the
+/// non-default modes).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AvgPool2d(pub Pool2dParams);
 

@@ -424,6 +424,12 @@ backend_ops! {
         moves |n, y| n(x) + n(y);
     fn adaptive_avg_pool2d_backward(dy: &Self::Tensor, x_shape: [usize; 4], output_size: [usize; 2])
         -> Self::Tensor, moves |n, dx| n(dy) + n(dx);
+    /// torch's `F.adaptive_max_pool2d` to any size: see
+    /// [`Gpu::adaptive_max_pool2d`].
+    fn adaptive_max_pool2d(x: &Self::Tensor, output_size: [usize; 2]) -> Self::Tensor,
+        moves |n, y| n(x) + n(y);
+    fn adaptive_max_pool2d_backward(x: &Self::Tensor, dy: &Self::Tensor, output_size: [usize; 2])
+        -> Self::Tensor, moves |n, dx| n(x) + n(dy) + n(dx);
     /// torch's `F.interpolate`: see [`Gpu::upsample2d`].
     fn upsample2d(x: &Self::Tensor, p: &Upsample2dParams) -> Self::Tensor,
         moves |n, y| n(x) + n(y);

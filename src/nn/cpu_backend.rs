@@ -411,6 +411,38 @@ impl<E: Element> Cpu<E> {
             cpu::adaptive_avg_pool2d_backward(&dy.data, x_shape, output_size)?,
         )
     }
+    pub fn adaptive_max_pool2d(
+        &self,
+        x: &CpuTensor<E>,
+        output_size: [usize; 2],
+    ) -> Result<CpuTensor<E>, Error> {
+        let xs = check_4d("adaptive_max_pool2d", "input", &x.shape)?;
+        let [n, c, _, _] = xs;
+        let data = cpu::adaptive_max_pool2d(&x.data, xs, output_size)?;
+        CpuTensor::new(&[n, c, output_size[0], output_size[1]], data)
+    }
+    pub fn adaptive_max_pool2d_backward(
+        &self,
+        x: &CpuTensor<E>,
+        dy: &CpuTensor<E>,
+        output_size: [usize; 2],
+    ) -> Result<CpuTensor<E>, Error> {
+        const OP: &str = "adaptive_max_pool2d_backward";
+        let xs = check_4d(OP, "input", &x.shape)?;
+        let want = [xs[0], xs[1], output_size[0], output_size[1]];
+        if dy.shape != want {
+            return Err(Error::ShapeMismatch {
+                op: OP,
+                tensor: "output gradient",
+                expected: want.to_vec(),
+                got: dy.shape.clone(),
+            });
+        }
+        CpuTensor::new(
+            &x.shape,
+            cpu::adaptive_max_pool2d_backward(&x.data, &dy.data, xs, output_size)?,
+        )
+    }
     pub fn upsample2d(
         &self,
         x: &CpuTensor<E>,

@@ -466,6 +466,26 @@ impl<B: Backend> Var<B> {
             })
     }
 
+    /// torch's `F.adaptive_max_pool2d(x, output_size)` of NCHW.
+    pub fn adaptive_max_pool2d(&self, output_size: [usize; 2]) -> Result<Var<B>, Error> {
+        let y = self
+            .backend()
+            .adaptive_max_pool2d(self.value(), output_size)?;
+        let xs = self.shared();
+        self.graph().record(
+            "adaptive_max_pool2d",
+            &[self],
+            Rc::new(y),
+            move |b, g, _| {
+                Ok(vec![Some(b.adaptive_max_pool2d_backward(
+                    &xs,
+                    g.tensor(),
+                    output_size,
+                )?)])
+            },
+        )
+    }
+
     /// torch's `F.interpolate(x, size | scale_factor, mode, align_corners)`
     /// on NCHW ([`Upsample2dParams`]).
     pub fn interpolate(&self, p: &Upsample2dParams) -> Result<Var<B>, Error> {

@@ -3,8 +3,8 @@
 use super::{Backend, Forward, Module, Var, Visit, VisitMut};
 use crate::{Error, Pool2dParams};
 
-/// `MaxPool2d(kernel, stride, padding)`: the largest value of each window,
-/// padding counted as −∞ (see [`crate::Gpu::max_pool2d`]).
+/// `MaxPool2d(kernel, stride, padding, ceil_mode)`: the largest value of
+/// each window, padding counted as −∞ (see [`crate::Gpu::max_pool2d`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MaxPool2d(pub Pool2dParams);
 

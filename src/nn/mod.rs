@@ -23,6 +23,7 @@
 
 mod activations;
 mod adaptive_avg_pool2d;
+mod adaptive_max_pool2d;
 mod averaged;
 mod avg_pool2d;
 mod backend;
@@ -61,6 +62,7 @@ pub mod zoo;
 
 pub use activations::{Elu, Gelu, Hardsigmoid, Hardswish, LeakyRelu, Relu6, Silu, Tanh};
 pub use adaptive_avg_pool2d::AdaptiveAvgPool2d;
+pub use adaptive_max_pool2d::AdaptiveMaxPool2d;
 pub use averaged::AveragedModel;
 pub use avg_pool2d::AvgPool2d;
 pub use backend::{Backend, BackendBase, BnGrads, HostAdamState, MaybeSend};

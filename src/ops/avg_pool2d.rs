@@ -9,9 +9,10 @@ use crate::{Error, Gpu, Tensor};
 
 impl Gpu {
     /// Average pooling of `x` `[N, C, H, W]` as torch's `avg_pool2d(x,
-    /// kernel, stride, padding)` with its defaults (`count_include_pad`,
-    /// floor mode): each window's sum over its input positions divided by
-    /// `kh·kw`. Returns `[N, C, Ho, Wo]` (see [`Pool2dGeometry::new`]).
+    /// kernel, stride, padding, ceil_mode, count_include_pad)`: each
+    /// window's sum over its input positions divided by torch's count
+    /// ([`Pool2dParams::window_count`]: `kh·kw` with the defaults). Returns
+    /// `[N, C, Ho, Wo]` (see [`Pool2dGeometry::new`]).
     pub fn avg_pool2d(&self, x: &Tensor, p: &Pool2dParams) -> Result<Tensor, Error> {
         const OP: &str = "avg_pool2d";
         check_owned(self, OP, &[("input", x)])?;

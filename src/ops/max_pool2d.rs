@@ -6,10 +6,11 @@ use crate::gpu::Shader;
 use crate::shape::{Pool2dGeometry, Pool2dParams};
 use crate::{Error, Gpu, Tensor};
 
-/// 2x2 windows at stride 2 without padding: the pooling with entry points
-/// of its own (shaders/max_pool2d.wgsl), its window loop unrolled.
+/// 2x2 windows at stride 2 without padding, in floor mode (every window
+/// whole): the pooling with entry points of its own
+/// (shaders/max_pool2d.wgsl), its window loop unrolled.
 fn is_2x2(p: &Pool2dParams) -> bool {
-    p.kernel == [2, 2] && p.stride == [2, 2] && p.padding == [0, 0]
+    p.kernel == [2, 2] && p.stride == [2, 2] && p.padding == [0, 0] && !p.ceil_mode
 }
 
 /// 2x2 pooling over rows of a multiple of 4 inputs: the entry points
@@ -39,8 +40,8 @@ fn forward_entry(p: &Pool2dParams, g: &Pool2dGeometry) -> &'static str {
 
 impl Gpu {
     /// Max pooling of `x` `[N, C, H, W]` as torch's `max_pool2d(x, kernel,
-    /// stride, padding)` in floor mode: padding counts as −∞, windows may
-    /// overlap. Returns `[N, C, Ho, Wo]` (see [`Pool2dGeometry::new`] for
+    /// stride, padding, ceil_mode=p.ceil_mode)`: padding counts as −∞,
+    /// windows may overlap. Returns `[N, C, Ho, Wo]` (see [`Pool2dGeometry::new`] for
     /// the sizes and what is refused). `Pool2dParams::window(size)` is the
     /// non-overlapping `max_pool2d(x, size)`.
     pub fn max_pool2d(&self, x: &Tensor, p: &Pool2dParams) -> Result<Tensor, Error> {

@@ -6,6 +6,7 @@
 mod activation;
 mod adam_step;
 mod adaptive_avg_pool2d;
+mod adaptive_max_pool2d;
 mod add;
 mod avg_pool2d;
 mod batch_norm2d;

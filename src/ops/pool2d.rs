@@ -26,6 +26,10 @@ pub(crate) struct PoolUniform {
     ph: u32,
     pw: u32,
     grid_x: u32,
+    include_pad: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 /// `Err(LimitExceeded)` where one input's gather would loop past the loop
@@ -74,6 +78,10 @@ pub(crate) fn record_pool(
         ph: p.padding[0],
         pw: p.padding[1],
         grid_x: grid.0,
+        include_pad: p.count_include_pad.into(),
+        _pad0: 0,
+        _pad1: 0,
+        _pad2: 0,
     };
     // Entry points named `…_vec4` read x as vec4s at binding 4, and a
     // backward one writes its output as vec4s at binding 5; `…_vec2` ones
@@ -104,7 +112,9 @@ mod tests {
 
     #[test]
     fn uniform_layout_matches_wgsl() {
-        let fields = fields!(PoolUniform: planes, h, w, ho, wo, kh, kw, sh, sw, ph, pw, grid_x);
+        let fields = fields!(
+            PoolUniform: planes, h, w, ho, wo, kh, kw, sh, sw, ph, pw, grid_x, include_pad
+        );
         let size = std::mem::size_of::<PoolUniform>();
         for shader in [Shader::MaxPool2d, Shader::AvgPool2d] {
             check_uniform_layout(shader, "PoolParams", size, &fields);

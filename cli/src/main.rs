@@ -36,7 +36,7 @@ enum Command {
     /// Time the three convolutions on a shape suite, or (suite train) whole
     /// training steps with a per-layer profile.
     Bench {
-        /// Suite: seed, small or large (convolution shapes), or train.
+        /// Suite: seed, small, large or depthwise (convolution shapes), or train.
         #[arg(long, default_value = "small")]
         suite: String,
         /// Only adapters whose name contains this (case-insensitive).
@@ -287,8 +287,9 @@ fn run_bench(
     reps: usize,
     ops: &[String],
 ) -> Result<ExitCode, Box<dyn std::error::Error>> {
-    let shapes = bench::suite(suite)
-        .ok_or_else(|| format!("unknown suite {suite:?}: use seed, small or large"))?;
+    let shapes = bench::suite(suite).ok_or_else(|| {
+        format!("unknown suite {suite:?}: use seed, small, large, depthwise or train")
+    })?;
     let policy = Policy::parse(variant)
         .ok_or_else(|| format!("unknown variant {variant:?}: use {}", Policy::names()))?;
     let ops: Vec<ConvOp> = if ops.is_empty() {

@@ -32,6 +32,8 @@ pub struct BenchShape {
     pub rs: usize,
     pub stride: u32,
     pub pad: u32,
+    /// Convolution groups (C for a depthwise convolution).
+    pub groups: usize,
 }
 
 // One row of the shape table per call, in the README table's column order
@@ -58,13 +60,34 @@ const fn shape(
         rs,
         stride,
         pad,
+        groups: 1,
+    }
+}
+
+/// A depthwise row: groups = channels.
+#[allow(clippy::too_many_arguments)]
+const fn depthwise(
+    name: &'static str,
+    n: usize,
+    c: usize,
+    hw: usize,
+    rs: usize,
+    stride: u32,
+    pad: u32,
+) -> BenchShape {
+    BenchShape {
+        groups: c,
+        ..shape("depthwise", name, n, c, hw, c, rs, stride, pad)
     }
 }
 
 /// The benchmark shapes: the 5x5 / 3x3 / stride-2 seed, the small suite
-/// S1–S5 (MNIST-to-CIFAR-sized layers) and the large suite L1–L7
-/// (ResNet-50's layers at batch 32).
-pub const SHAPES: [BenchShape; 13] = [
+/// S1–S5 (MNIST-to-CIFAR-sized layers), the large suite L1–L7 (ResNet-50's
+/// layers at batch 32) and the depthwise suite: MobileNetV2's 3×3
+/// depthwise layers at batch 32 on 112×112 images (D1–D3), each beside
+/// the dense convolution of the same tensors' sizes (`-dense`), which
+/// moves the same activation bytes with C times the multiply-adds.
+pub const SHAPES: [BenchShape; 19] = [
     shape("seed", "seed", 1, 1, 5, 1, 3, 2, 0),
     shape("small", "S1", 64, 1, 28, 32, 3, 1, 1),
     shape("small", "S2", 64, 32, 14, 64, 3, 1, 1),
@@ -78,9 +101,15 @@ pub const SHAPES: [BenchShape; 13] = [
     shape("large", "L5", 32, 256, 14, 256, 3, 1, 1),
     shape("large", "L6", 32, 512, 7, 512, 3, 1, 1),
     shape("large", "L7", 32, 128, 56, 128, 3, 2, 1),
+    depthwise("D1", 32, 144, 28, 3, 1, 1),
+    shape("depthwise", "D1-dense", 32, 144, 28, 144, 3, 1, 1),
+    depthwise("D2", 32, 384, 7, 3, 1, 1),
+    shape("depthwise", "D2-dense", 32, 384, 7, 384, 3, 1, 1),
+    depthwise("D3", 32, 96, 56, 3, 2, 1),
+    shape("depthwise", "D3-dense", 32, 96, 56, 96, 3, 2, 1),
 ];
 
-/// The shapes of one suite (`seed`, `small` or `large`), or None.
+/// The shapes of one suite (`seed`, `small`, `large` or `depthwise`), or None.
 pub fn suite(name: &str) -> Option<Vec<BenchShape>> {
     let v: Vec<_> = SHAPES.iter().copied().filter(|s| s.suite == name).collect();
     (!v.is_empty()).then_some(v)
@@ -88,13 +117,16 @@ pub fn suite(name: &str) -> Option<Vec<BenchShape>> {
 
 impl BenchShape {
     pub fn params(&self) -> Conv2dParams {
-        Conv2dParams::square(self.stride, self.pad)
+        Conv2dParams {
+            groups: self.groups as u32,
+            ..Conv2dParams::square(self.stride, self.pad)
+        }
     }
     pub fn geometry(&self) -> Result<Conv2dGeometry, Error> {
         Conv2dGeometry::new(
             "bench",
             &[self.n, self.c, self.hw, self.hw],
-            &[self.k, self.c, self.rs, self.rs],
+            &[self.k, self.c / self.groups, self.rs, self.rs],
             &self.params(),
         )
     }
@@ -302,6 +334,7 @@ mod tests {
     fn suites_hold_the_design_shapes() {
         assert_eq!(suite("small").unwrap().len(), 5);
         assert_eq!(suite("large").unwrap().len(), 7);
+        assert_eq!(suite("depthwise").unwrap().len(), 6);
         assert!(suite("huge").is_none());
         for s in SHAPES {
             s.geometry().unwrap();

@@ -7,6 +7,7 @@ use wgconv::train::{self, Preset, RunOptions, TrainConfig};
 use wgconv::Gpu;
 
 fn main() -> Result<(), wgconv::Error> {
+    wgconv::quiet_headless_driver_probes();
     let cfg = TrainConfig {
         epochs: 2,
         ..TrainConfig::default()

@@ -15,6 +15,7 @@ use wgconv::data::folder::write_image_folder;
 use wgconv::data::{DataSource, FolderOptions, Subset};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    wgconv::quiet_headless_driver_probes();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let out = PathBuf::from(args.first().ok_or(
         "usage: image_folder OUT [digits|fashion-mnist] [COUNT] [png|jpg|bmp|webp] [rgb]",

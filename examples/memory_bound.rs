@@ -24,6 +24,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() -> Result<(), Error> {
+    wgconv::quiet_headless_driver_probes();
     let gpu = Gpu::new()?;
     println!("{}", gpu.info().name);
     println!(

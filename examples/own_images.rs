@@ -10,6 +10,7 @@ use wgconv::data::{DataSource, Dataset, FolderOptions, Pipeline, Transformed};
 use wgconv::train::{self, Preset, RunOptions, TrainConfig};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    wgconv::quiet_headless_driver_probes();
     let folder = std::env::args()
         .nth(1)
         .ok_or("usage: own_images FOLDER [EPOCHS]")?;

@@ -3,6 +3,7 @@
 use wgconv::{Conv2dParams, Gpu, Sgd, SgdState};
 
 fn main() -> Result<(), wgconv::Error> {
+    wgconv::quiet_headless_driver_probes();
     let gpu = Gpu::new()?;
     println!("adapter: {:?}", gpu.info());
     let a: Vec<f32> = (1..=25).map(|v| v as f32).collect();

@@ -11,6 +11,7 @@ use wgconv::nn::{
 use wgconv::{Adam, Gpu, Pool2dParams};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    wgconv::quiet_headless_driver_probes();
     let gpu = Gpu::new()?;
     let mut rng = wgconv::rng::Rng::new(1);
     let images: Vec<f32> = (0..32 * 64).map(|_| rng.unit().abs()).collect();

@@ -37,6 +37,7 @@ fn mse(a: &[f32], b: &[f32]) -> f64 {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    wgconv::quiet_headless_driver_probes();
     let mut args = std::env::args().skip(1);
     let epochs: usize = args.next().map_or(Ok(2), |a| a.parse())?;
     let picture = args

@@ -48,3 +48,22 @@ pub use shape::{
     Upsample2dParams, UpsampleMode,
 };
 pub use tensor::Tensor;
+
+/// Mesa's Vulkan device-select layer (an implicit layer that comes with
+/// `mesa-vulkan-drivers`) looks for a Wayland display whenever a Vulkan
+/// instance is created, and on a headless machine libwayland then prints
+/// `error: XDG_RUNTIME_DIR is invalid or not set in the environment.`
+/// twice: driver noise that reads as a failure. The layer only reorders
+/// adapters for a desktop session, and wgconv ranks adapters itself, so
+/// without a session (no `XDG_RUNTIME_DIR`) this turns the layer off,
+/// unless the user chose otherwise. Call it first in `main`, before any
+/// thread starts (it sets an environment variable): the CLI and the
+/// examples do.
+pub fn quiet_headless_driver_probes() {
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none()
+        && std::env::var_os("NODEVICE_SELECT").is_none()
+    {
+        // The caller is still single-threaded (see above).
+        std::env::set_var("NODEVICE_SELECT", "1");
+    }
+}

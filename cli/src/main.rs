@@ -68,25 +68,8 @@ enum Command {
     Eval(train::EvalArgs),
 }
 
-/// Mesa's Vulkan device-select layer (an implicit layer that comes with
-/// `mesa-vulkan-drivers`) looks for a Wayland display whenever a Vulkan
-/// instance is created, and on a headless machine libwayland then prints
-/// `error: XDG_RUNTIME_DIR is invalid or not set in the environment.`
-/// twice: driver noise that reads as a failure. The layer only reorders
-/// adapters for a desktop session, and wgconv ranks adapters itself, so
-/// without a session (no `XDG_RUNTIME_DIR`) the CLI turns the layer off,
-/// unless the user chose otherwise.
-fn quiet_headless_driver_probes() {
-    if std::env::var_os("XDG_RUNTIME_DIR").is_none()
-        && std::env::var_os("NODEVICE_SELECT").is_none()
-    {
-        // Still single-threaded here, so changing the environment is sound.
-        std::env::set_var("NODEVICE_SELECT", "1");
-    }
-}
-
 fn main() -> ExitCode {
-    quiet_headless_driver_probes();
+    wgconv::quiet_headless_driver_probes();
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Command::Check {
         adapter: String::new(),

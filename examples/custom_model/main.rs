@@ -14,6 +14,7 @@ use wgconv::train::{self, RunOptions, TrainConfig};
 use wgconv::{Adam, Gpu};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    wgconv::quiet_headless_driver_probes();
     let gpu = Gpu::new()?;
     let cfg = TrainConfig {
         epochs: 5,

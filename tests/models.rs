@@ -464,6 +464,37 @@ fn resume_matches<B: Backend>(b: B, tag: &str) {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// One-cycle's momentum cycling reaches the optimizer: the same epoch with
+/// `Schedule::OneCycle` (β1 cycled) and `OneCycleFixedMomentum` (β1 0.9
+/// throughout) ends at other weights; the fixed one twice at the same.
+#[test]
+fn one_cycle_cycles_the_optimizers_momentum() {
+    let b = Cpu::<f32>::new();
+    let (train_set, test_set) = digits().split(3, 200);
+    let train_set = train_set.first(96);
+    let run = |schedule| {
+        let cfg = TrainConfig {
+            epochs: 1,
+            schedule,
+            ..resume_cfg()
+        };
+        let mut m = (b, block_model_digits(b, 2));
+        train::train(
+            &mut m,
+            &train_set,
+            &test_set,
+            &cfg,
+            &RunOptions::default(),
+            |_| {},
+        )
+        .unwrap();
+        bits(&io::state_dict(&b, &m.1).unwrap())
+    };
+    let fixed = run(Schedule::OneCycleFixedMomentum);
+    assert_eq!(fixed, run(Schedule::OneCycleFixedMomentum));
+    assert_ne!(fixed, run(Schedule::OneCycle));
+}
+
 #[test]
 fn resumed_training_is_bit_identical() {
     resume_matches(Cpu::<f32>::new(), "cpu");

@@ -68,8 +68,11 @@ pub enum OnNanName {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ScheduleName {
     Constant,
-    /// torch's OneCycleLR with --lr as max_lr.
+    /// torch's OneCycleLR with --lr as max_lr, cycling the momentum (Adam's
+    /// beta1, SGD's momentum) between 0.85 and 0.95, as torch does.
     OneCycle,
+    /// OneCycleLR with cycle_momentum=False (the momentum stays).
+    OneCycleFixedMomentum,
     /// torch's CosineAnnealingLR from --lr to 0.
     Cosine,
 }
@@ -400,6 +403,7 @@ fn config(args: &TrainArgs, source: &DataSource) -> TrainConfig {
             None => base.schedule,
             Some(ScheduleName::Constant) => Schedule::Constant,
             Some(ScheduleName::OneCycle) => Schedule::OneCycle,
+            Some(ScheduleName::OneCycleFixedMomentum) => Schedule::OneCycleFixedMomentum,
             Some(ScheduleName::Cosine) => Schedule::Cosine,
         },
         seed: args.seed,

@@ -150,6 +150,21 @@ impl<B: Backend> Optimizer<B> {
         Ok(())
     }
 
+    /// Sets SGD's momentum or Adam's β1 for the next steps (what a
+    /// one-cycle schedule with momentum cycling drives:
+    /// [`super::LrSchedule::momentum`]), for every group. The state is
+    /// kept. Fails on a value the optimizer refuses.
+    pub fn set_momentum(&mut self, momentum: f32) -> Result<(), Error> {
+        let mut config = self.config;
+        match &mut config {
+            OptimizerConfig::Sgd(s) => s.momentum = momentum,
+            OptimizerConfig::Adam(a) => a.betas.0 = momentum,
+        }
+        config.validate()?;
+        self.config = config;
+        Ok(())
+    }
+
     /// The settings of parameter `name` now.
     fn config_for(&self, name: &str) -> OptimizerConfig {
         match self

@@ -2,7 +2,8 @@
 //! the learning rate of step `t` (counted from 0, as torch's `last_epoch`
 //! after `t` calls of `scheduler.step()`), computed in f64 from the
 //! optimizer's base rate. Set it with [`super::Optimizer::set_lr`] before
-//! each step.
+//! each step, and, where the schedule cycles the momentum
+//! ([`LrSchedule::momentum`]), [`super::Optimizer::set_momentum`] too.
 
 use crate::Error;
 use std::f64::consts::PI;
@@ -22,18 +23,24 @@ pub enum LrSchedule {
     /// the first `pct_start · total_steps − 1` steps, then down to
     /// `max_lr / div_factor / final_div_factor` at step `total_steps − 1`.
     /// The base rate is not used, as in torch (where `max_lr` replaces it).
+    /// With `momentum` `(base, max)` (torch's `cycle_momentum=True`, its
+    /// default, 0.85 and 0.95) SGD's momentum or Adam's β1 moves the other
+    /// way: from `max` down to `base` while the rate warms up, back to
+    /// `max` while it anneals; None is `cycle_momentum=False`.
     OneCycle {
         max_lr: f64,
         total_steps: u64,
         pct_start: f64,
         div_factor: f64,
         final_div_factor: f64,
+        momentum: Option<(f64, f64)>,
     },
 }
 
 impl LrSchedule {
     /// `OneCycleLR`'s defaults for `max_lr` over `total_steps`: 30 % warm-up,
-    /// `div_factor` 25, `final_div_factor` 1e4.
+    /// `div_factor` 25, `final_div_factor` 1e4, the momentum cycled
+    /// between 0.85 and 0.95.
     pub fn one_cycle(max_lr: f64, total_steps: u64) -> LrSchedule {
         LrSchedule::OneCycle {
             max_lr,
@@ -41,6 +48,29 @@ impl LrSchedule {
             pct_start: 0.3,
             div_factor: 25.0,
             final_div_factor: 1e4,
+            momentum: Some((0.85, 0.95)),
+        }
+    }
+
+    /// The same schedule without momentum cycling (`cycle_momentum=False`).
+    pub fn without_momentum_cycling(self) -> LrSchedule {
+        match self {
+            LrSchedule::OneCycle {
+                max_lr,
+                total_steps,
+                pct_start,
+                div_factor,
+                final_div_factor,
+                ..
+            } => LrSchedule::OneCycle {
+                max_lr,
+                total_steps,
+                pct_start,
+                div_factor,
+                final_div_factor,
+                momentum: None,
+            },
+            other => other,
         }
     }
 
@@ -79,7 +109,15 @@ impl LrSchedule {
                 pct_start,
                 div_factor,
                 final_div_factor,
+                momentum,
             } => {
+                if let Some((base, max)) = momentum {
+                    for (name, v) in [("base_momentum", base), ("max_momentum", max)] {
+                        if !(0.0..1.0).contains(&v) {
+                            return bad(name, format!("must be in [0, 1), got {v}"));
+                        }
+                    }
+                }
                 if total_steps == 0 {
                     return bad("total_steps", "must be at least 1".into());
                 }
@@ -120,6 +158,7 @@ impl LrSchedule {
                 pct_start,
                 div_factor,
                 final_div_factor,
+                ..
             } => {
                 if t > total_steps {
                     return Err(Error::InvalidParam {
@@ -132,22 +171,53 @@ impl LrSchedule {
                 }
                 let initial = max_lr / div_factor;
                 let min_lr = initial / final_div_factor;
-                // torch: phase ends at float(pct_start · total_steps) − 1
-                // and total_steps − 1; a step belongs to the first phase
-                // whose end it has not passed.
-                let warm_end = pct_start * total_steps as f64 - 1.0;
-                let last = total_steps as f64 - 1.0;
-                let t = t as f64;
-                let anneal = |start: f64, end: f64, pct: f64| {
-                    end + (start - end) / 2.0 * ((PI * pct).cos() + 1.0)
-                };
-                if t <= warm_end {
-                    anneal(initial, max_lr, t / warm_end)
-                } else {
-                    anneal(max_lr, min_lr, (t - warm_end) / (last - warm_end))
-                }
+                one_cycle_phase(pct_start, total_steps, t, (initial, max_lr, min_lr))
             }
         })
+    }
+
+    /// The momentum (SGD's) or β1 (Adam's) of step `t` where the schedule
+    /// cycles it (one-cycle with `momentum`), else None.
+    pub fn momentum(&self, t: u64) -> Result<Option<f64>, Error> {
+        match *self {
+            LrSchedule::OneCycle {
+                total_steps,
+                pct_start,
+                momentum: Some((base, max)),
+                ..
+            } => {
+                // The step's range check is the rate's.
+                self.lr(0.0, t)?;
+                Ok(Some(one_cycle_phase(
+                    pct_start,
+                    total_steps,
+                    t,
+                    (max, base, max),
+                )))
+            }
+            _ => Ok(None),
+        }
+    }
+}
+
+/// torch's two-phase one-cycle curve at step `t` through `(start, peak,
+/// end)`: cosine from `start` to `peak` until step `pct_start ·
+/// total_steps − 1`, then from `peak` to `end` at step `total_steps − 1`;
+/// a step belongs to the first phase whose end it has not passed.
+fn one_cycle_phase(
+    pct_start: f64,
+    total_steps: u64,
+    t: u64,
+    (start, peak, end): (f64, f64, f64),
+) -> f64 {
+    let warm_end = pct_start * total_steps as f64 - 1.0;
+    let last = total_steps as f64 - 1.0;
+    let t = t as f64;
+    let anneal = |from: f64, to: f64, pct: f64| to + (from - to) / 2.0 * ((PI * pct).cos() + 1.0);
+    if t <= warm_end {
+        anneal(start, peak, t / warm_end)
+    } else {
+        anneal(peak, end, (t - warm_end) / (last - warm_end))
     }
 }
 
@@ -210,6 +280,33 @@ mod tests {
         ));
     }
 
+    /// torch's `OneCycleLR(max_lr=0.01, total_steps=100)` over SGD with
+    /// momentum (and AdamW's β1, the same numbers): 0.95 at step 0, 0.85 at
+    /// the peak rate, 0.9 half way down, 0.95 at the last step, and
+    /// torch's value after the last `step()`; without cycling, None.
+    #[test]
+    fn one_cycle_cycles_the_momentum_against_the_rate() {
+        let s = LrSchedule::one_cycle(0.01, 100);
+        let m = |t| s.momentum(t).unwrap().unwrap();
+        assert!(close(m(0), 0.95));
+        assert!(close(m(29), 0.85));
+        assert!(close(m(64), 0.8999999999999999));
+        assert!(close(m(99), 0.95));
+        assert!(close(m(100), 0.9499496533270657));
+        assert!(s.momentum(101).is_err());
+        let ms: Vec<f64> = (0..100).map(m).collect();
+        assert!(
+            ms[..30].windows(2).all(|w| w[0] > w[1]),
+            "falls while the rate rises"
+        );
+        assert!(
+            ms[29..].windows(2).all(|w| w[0] < w[1]),
+            "rises while the rate falls"
+        );
+        assert_eq!(s.without_momentum_cycling().momentum(5).unwrap(), None);
+        assert_eq!(LrSchedule::Constant.momentum(5).unwrap(), None);
+    }
+
     #[test]
     fn invalid_schedules_are_refused() {
         for s in [
@@ -227,6 +324,15 @@ mod tests {
                 pct_start: 1.5,
                 div_factor: 25.0,
                 final_div_factor: 1e4,
+                momentum: None,
+            },
+            LrSchedule::OneCycle {
+                max_lr: 0.1,
+                total_steps: 10,
+                pct_start: 0.3,
+                div_factor: 25.0,
+                final_div_factor: 1e4,
+                momentum: Some((0.85, 1.0)),
             },
         ] {
             assert!(s.lr(0.1, 0).is_err(), "{s:?}");
@@ -243,5 +349,13 @@ mod tests {
         assert_eq!(opt.lr(), lr);
         assert!(opt.set_lr(-1.0).is_err());
         assert_eq!(opt.lr(), lr, "a refused rate leaves the last one");
+        // The cycled momentum is Adam's β1, SGD's momentum.
+        opt.set_momentum(0.85).unwrap();
+        assert!(matches!(opt.config(), OptimizerConfig::Adam(a) if a.betas == (0.85, 0.999)));
+        assert!(opt.set_momentum(1.5).is_err());
+        let mut sgd =
+            Optimizer::<Cpu<f32>>::new(OptimizerConfig::Sgd(crate::Sgd::default())).unwrap();
+        sgd.set_momentum(0.95).unwrap();
+        assert!(matches!(sgd.config(), OptimizerConfig::Sgd(s) if s.momentum == 0.95));
     }
 }

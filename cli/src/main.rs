@@ -9,6 +9,7 @@ mod train;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 use wgconv::bench::{self, BenchOptions};
+use wgconv::nn::zoo::Zoo;
 use wgconv::train::Preset;
 use wgconv::{check, ConvOp, Gpu, Policy};
 
@@ -58,7 +59,9 @@ enum Command {
         /// Only these ops (forward, input_grad, weight_grad), comma-separated.
         #[arg(long, value_delimiter = ',')]
         ops: Vec<String>,
-        /// Suite train: the models (digits, fashion, resnet), comma-separated.
+        /// Suite train: the models (digits, fashion, resnet, or torchvision's
+        /// resnet18, resnet34, resnet50, vgg11_bn, mobilenet_v2 on 3×224×224
+        /// images), comma-separated.
         #[arg(long, value_delimiter = ',', default_value = "digits,fashion")]
         models: Vec<String>,
     },
@@ -229,8 +232,14 @@ fn run_train_bench(
         .map(|m| {
             [Preset::Digits, Preset::Fashion, Preset::Resnet]
                 .into_iter()
+                .chain(Zoo::ALL.map(Preset::Zoo))
                 .find(|p| bench::preset_name(*p) == m)
-                .ok_or_else(|| format!("unknown model {m:?}: use digits, fashion or resnet"))
+                .ok_or_else(|| {
+                    format!(
+                        "unknown model {m:?}: use digits, fashion, resnet, resnet18, resnet34, \
+                         resnet50, vgg11_bn or mobilenet_v2"
+                    )
+                })
         })
         .collect::<Result<Vec<_>, _>>()?;
     let opts = bench::TrainBenchOptions {

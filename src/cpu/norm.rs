@@ -82,7 +82,7 @@ pub fn norm_backward<T: Element>(
         }
     }
     let back = |v: Vec<f64>| v.into_iter().map(T::from_f64).collect::<Vec<T>>();
-    Ok((dx, weight.map(|_| back(dw.clone())), bias.then(|| back(db))))
+    Ok((dx, weight.map(|_| back(dw)), bias.then(|| back(db))))
 }
 
 fn layout<T: Element>(

@@ -7,18 +7,19 @@ use crate::gpu::{Bindable, Shader};
 use crate::shape::adaptive_pool2d_shape;
 use crate::{Error, Gpu, Tensor};
 
-/// Mirror of WGSL `AdaptiveParams` (32 bytes).
+/// Mirror of WGSL `AdaptiveParams` (32 bytes), the uniform of both
+/// adaptive pooling shaders (adaptive_max_pool2d.rs uses it too).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct AdaptiveUniform {
-    len: u32,
-    h: u32,
-    w: u32,
-    ho: u32,
-    wo: u32,
-    grid_x: u32,
-    _pad0: u32,
-    _pad1: u32,
+pub(crate) struct AdaptiveUniform {
+    pub(crate) len: u32,
+    pub(crate) h: u32,
+    pub(crate) w: u32,
+    pub(crate) ho: u32,
+    pub(crate) wo: u32,
+    pub(crate) grid_x: u32,
+    pub(crate) _pad0: u32,
+    pub(crate) _pad1: u32,
 }
 
 impl Gpu {

@@ -2,24 +2,11 @@
 //! (shaders/adaptive_max_pool2d.wgsl): torch's `F.adaptive_max_pool2d` to
 //! any output size, torch's windows and its first-maximum rule.
 
+use super::adaptive_avg_pool2d::AdaptiveUniform;
 use super::{check_loop, check_owned, check_shape, direct_workgroups};
 use crate::gpu::{Bindable, Shader};
 use crate::shape::adaptive_pool2d_shape;
 use crate::{Error, Gpu, Tensor};
-
-/// Mirror of WGSL `AdaptiveParams` (32 bytes).
-#[repr(C)]
-#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct AdaptiveMaxUniform {
-    len: u32,
-    h: u32,
-    w: u32,
-    ho: u32,
-    wo: u32,
-    grid_x: u32,
-    _pad0: u32,
-    _pad1: u32,
-}
 
 impl Gpu {
     /// `F.adaptive_max_pool2d(x, output_size)` of `x` `[N, C, H, W]`:
@@ -81,7 +68,7 @@ impl Gpu {
         self.run(op, |rec| {
             let out = self.output_unlocked(op, &out_shape)?;
             let grid = self.grid(op, direct_workgroups(len))?;
-            let u = AdaptiveMaxUniform {
+            let u = AdaptiveUniform {
                 len: len as u32,
                 h: h as u32,
                 w: w as u32,
@@ -114,8 +101,8 @@ mod tests {
 
     #[test]
     fn uniform_layout_matches_wgsl() {
-        let fields = fields!(AdaptiveMaxUniform: len, h, w, ho, wo, grid_x);
-        let size = std::mem::size_of::<AdaptiveMaxUniform>();
+        let fields = fields!(AdaptiveUniform: len, h, w, ho, wo, grid_x);
+        let size = std::mem::size_of::<AdaptiveUniform>();
         check_uniform_layout(Shader::AdaptiveMaxPool2d, "AdaptiveParams", size, &fields);
     }
 }

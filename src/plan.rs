@@ -217,10 +217,15 @@ pub enum ConvKernel {
     /// (gemm_blocks_k4.wgsl): forward and weight gradient, where
     /// [`blocks_k4_fits`]; forced elsewhere, `Blocks` runs.
     BlocksK4,
+    /// A 4x4 block of outputs per invocation of a depthwise 3x3 layer, the
+    /// taps written out (conv2d_depthwise.wgsl), for the weight gradient
+    /// 9 sums per invocation over a split of the output rows. Only where
+    /// [`depthwise_fits`]; forced elsewhere, `Direct` runs.
+    Depthwise,
 }
 
 impl ConvKernel {
-    pub const ALL: [ConvKernel; 9] = [
+    pub const ALL: [ConvKernel; 10] = [
         ConvKernel::Direct,
         ConvKernel::TiledNarrow,
         ConvKernel::Tiled,
@@ -230,9 +235,11 @@ impl ConvKernel {
         ConvKernel::BlocksTall,
         ConvKernel::Pointwise,
         ConvKernel::BlocksK4,
+        ConvKernel::Depthwise,
     ];
 
-    /// The entry point's name.
+    /// The entry point's name (for `Depthwise`, the module
+    /// conv2d_depthwise.wgsl holds one entry per op).
     pub const fn name(self) -> &'static str {
         match self {
             ConvKernel::Direct => "direct",
@@ -244,13 +251,15 @@ impl ConvKernel {
             ConvKernel::BlocksTall => "blocks_tall",
             ConvKernel::Pointwise => "pointwise",
             ConvKernel::BlocksK4 => "blocks_k4",
+            ConvKernel::Depthwise => "depthwise",
         }
     }
 
-    /// The output tile, or None for `Direct`.
+    /// The output tile of a GEMM kernel, or None for `Direct` and
+    /// `Depthwise`, which are not GEMMs.
     pub const fn tile(self) -> Option<Tile> {
         let (m, n, per_workgroup) = match self {
-            ConvKernel::Direct => return None,
+            ConvKernel::Direct | ConvKernel::Depthwise => return None,
             ConvKernel::TiledNarrow => (128, 32, 1),
             ConvKernel::Tiled => (128, 64, 1),
             ConvKernel::TiledWide => (128, 128, 1),
@@ -283,6 +292,12 @@ pub enum Algorithm {
     /// where C/g is narrow the one-step GEMM has too few columns to reuse
     /// an operand.
     TwoStepColumns,
+    /// Forward and input gradient of a 3x3 stride-1 convolution
+    /// ([`winograd_fits`]): Winograd's F(2x2, 3x3), 16 multiplies per 2x2
+    /// output tile and channel pair instead of 36 — the weight and input
+    /// transforms, a batched GEMM of the 16 products on the plan's kernel
+    /// ([`winograd_gemm`]), the output transform (shaders/winograd.wgsl).
+    Winograd,
 }
 
 impl Algorithm {
@@ -291,6 +306,7 @@ impl Algorithm {
             Algorithm::OneStep => "one_step",
             Algorithm::StridePhases => "stride_phases",
             Algorithm::TwoStepColumns => "two_step_columns",
+            Algorithm::Winograd => "winograd_2x2",
         }
     }
 }
@@ -308,6 +324,10 @@ pub enum Policy {
     /// problem (so later processes make the same choice and get the same
     /// bits).
     Tuned,
+    /// Winograd's F(2x2, 3x3) wherever it fits ([`winograd_fits`]), its
+    /// batched GEMM on Auto's kernel; Auto's plan elsewhere. For tests and
+    /// benchmarks, as `Force` is.
+    Winograd,
     /// This kernel for every convolution (the algorithm still follows the
     /// problem; see [`plan`]): for tests and benchmarks, so every kernel is
     /// held to the same CPU reference.
@@ -316,7 +336,7 @@ pub enum Policy {
 
 impl Policy {
     /// Every kernel forced, in [`ConvKernel::ALL`] order.
-    pub const FORCED: [Policy; 9] = [
+    pub const FORCED: [Policy; 10] = [
         Policy::Force(ConvKernel::Direct),
         Policy::Force(ConvKernel::TiledNarrow),
         Policy::Force(ConvKernel::Tiled),
@@ -326,12 +346,14 @@ impl Policy {
         Policy::Force(ConvKernel::BlocksTall),
         Policy::Force(ConvKernel::Pointwise),
         Policy::Force(ConvKernel::BlocksK4),
+        Policy::Force(ConvKernel::Depthwise),
     ];
 
-    /// The two choosers and every forced kernel.
-    pub const ALL: [Policy; 11] = [
+    /// The two choosers, Winograd, and every forced kernel.
+    pub const ALL: [Policy; 13] = [
         Policy::Auto,
         Policy::Tuned,
+        Policy::Winograd,
         Policy::FORCED[0],
         Policy::FORCED[1],
         Policy::FORCED[2],
@@ -341,6 +363,7 @@ impl Policy {
         Policy::FORCED[6],
         Policy::FORCED[7],
         Policy::FORCED[8],
+        Policy::FORCED[9],
     ];
 
     /// `auto`, `tuned`, or the forced kernel's name.
@@ -348,11 +371,12 @@ impl Policy {
         match self {
             Policy::Auto => "auto",
             Policy::Tuned => "tuned",
+            Policy::Winograd => "winograd",
             Policy::Force(k) => k.name(),
         }
     }
 
-    /// The policy named `auto`, `tuned` or a kernel name (case-insensitive;
+    /// The policy named `auto`, `tuned`, `winograd` or a kernel name (case-insensitive;
     /// `wide` is accepted for `tiled_wide`).
     pub fn parse(s: &str) -> Option<Policy> {
         let s = s.to_ascii_lowercase();
@@ -404,10 +428,26 @@ impl fmt::Display for ConvPlan {
 /// this is its fallback.
 ///
 /// The rule, in order:
+/// 0. `Winograd` runs Winograd's F(2x2, 3x3) where [`winograd_fits`], and
+///    is Auto elsewhere. Auto, on every adapter, runs it where it fits and
+///    the forward convolution it computes (for an input gradient, the one
+///    of dy) has at least [`WINOGRAD_MIN_CHANNELS`] input and output
+///    channels: then the batched GEMM is wide and deep enough that its
+///    2.25x fewer multiply-adds outweigh the transforms' passes over memory
+///    (S2 and S3 of the small suite 1.2–1.9x faster on lavapipe; S1, one
+///    input channel, 4–9x slower: docs/performance.md). Not yet measured
+///    on a GPU.
 /// 1. A GEMM kernel loads a tap table; where it would not fit one binding,
 ///    the problem runs `Direct`.
 /// 2. `Force(kernel)` runs that kernel.
-/// 3. Auto on CPU adapters: the blocks kernels wherever the GEMM has at
+/// 3. Auto, on every adapter: a problem that [`depthwise_fits`] (a
+///    depthwise 3x3 layer: MobileNets) with fewer than [`NARROW_COLUMNS`]
+///    output channels per group runs `Depthwise`: its GEMM is too narrow
+///    for any GEMM kernel, and `direct` runs it 5-10x slower on lavapipe.
+///    With more (a first layer of one input channel, K/g = K) the GEMM
+///    kernels reuse each input value across the columns and win
+///    (docs/performance.md).
+/// 4. Auto on CPU adapters: the blocks kernels wherever the GEMM has at
 ///    least [`NARROW_COLUMNS`] columns, or is an input gradient whose
 ///    columns GEMM (two steps) has a reduction K/g that wide; 32x16 blocks
 ///    for input gradients of at least 128 rows and a 64-deep reduction,
@@ -424,7 +464,7 @@ impl fmt::Display for ConvPlan {
 ///    `BlocksK4` (S3 and S4 forward 6–10 % faster; weight gradients
 ///    gained nothing consistent and stay on `Blocks`).
 ///    Everything else runs `Direct`.
-/// 4. Auto on GPUs: `Direct` for tiny (< 32 rows), narrow or shallow
+/// 5. Auto on GPUs: `Direct` for tiny (< 32 rows), narrow or shallow
 ///    (reduction < 8) GEMMs; `Rows` for < 24 columns or a reduction < 32;
 ///    `TiledWide` from 128 columns; `TiledNarrow` up to 32; `Tiled`
 ///    otherwise. (Chosen on lavapipe before the blocks kernels existed,
@@ -434,19 +474,35 @@ impl fmt::Display for ConvPlan {
 /// stride phases under a GEMM kernel, or in two steps where C/g <
 /// [`NARROW_COLUMNS`]; the weight gradient's split follows [`split_k`].
 pub fn plan(problem: &ConvProblem, facts: &AdapterFacts, policy: Policy) -> ConvPlan {
+    let winograd = match policy {
+        Policy::Winograd => true,
+        Policy::Auto | Policy::Tuned => auto_winograd(problem),
+        Policy::Force(_) => false,
+    };
+    if winograd {
+        if let Some(p) = winograd_plan(problem, facts) {
+            return p;
+        }
+    }
     let table_fits = problem.tap_entries() as u64 * 16 <= facts.max_storage_buffer_binding_size;
     let kernel = match policy {
+        // Neither runs a GEMM, so neither needs a tap table.
+        Policy::Force(ConvKernel::Depthwise) => ConvKernel::Depthwise,
+        Policy::Auto | Policy::Tuned | Policy::Winograd if auto_depthwise(problem) => {
+            ConvKernel::Depthwise
+        }
         _ if !table_fits => ConvKernel::Direct,
         Policy::Force(kernel) => kernel,
-        Policy::Auto | Policy::Tuned if facts.cpu => auto_cpu(problem),
-        Policy::Auto | Policy::Tuned => auto_gpu(problem.gemm()),
+        Policy::Auto | Policy::Tuned | Policy::Winograd if facts.cpu => auto_cpu(problem),
+        Policy::Auto | Policy::Tuned | Policy::Winograd => auto_gpu(problem.gemm()),
     };
     with_kernel(problem, facts, kernel)
 }
 
-/// The plans `Tuned` measures for `problem`: every GEMM kernel, and
-/// `Direct` where it can compete (narrow or small GEMMs; on large ones it
-/// is an order of magnitude slower and would only cost tuning time).
+/// The plans `Tuned` measures for `problem`: every GEMM kernel, `Direct`
+/// where it can compete (narrow or small GEMMs; on large ones it is an
+/// order of magnitude slower and would only cost tuning time), and
+/// Winograd where it fits.
 pub fn candidates(problem: &ConvProblem, facts: &AdapterFacts) -> Vec<ConvPlan> {
     let d = problem.gemm();
     let direct_competes = d.n < NARROW_COLUMNS || d.m < 32 || d.m * d.n <= 4096;
@@ -460,7 +516,118 @@ pub fn candidates(problem: &ConvProblem, facts: &AdapterFacts) -> Vec<ConvPlan> 
             out.push(p);
         }
     }
+    out.extend(winograd_plan(problem, facts));
     out
+}
+
+/// The forward convolution a Winograd plan of `problem` runs: the problem
+/// itself, or for an input gradient (stride 1, 3x3) the forward
+/// convolution of dy (`[N, K, Ho, Wo]`) with the kernel turned by 180°
+/// and its channel axes swapped (`[C, K, 3, 3]`) at padding 2 − p, whose
+/// output is dx.
+pub fn winograd_forward(problem: &ConvProblem) -> Result<Conv2dGeometry, Error> {
+    let g = &problem.geometry;
+    let p = &g.params;
+    let unfit = |message: &str| Error::InvalidParam {
+        op: problem.op.kernel_name(),
+        param: "algorithm",
+        message: format!("Winograd F(2x2, 3x3) {message}"),
+    };
+    match problem.op {
+        ConvOp::Forward => Ok(*g),
+        ConvOp::InputGrad if p.padding.iter().all(|&q| q <= 2) => {
+            let turned = Conv2dParams {
+                padding: [2 - p.padding[0], 2 - p.padding[1]],
+                ..*p
+            };
+            Conv2dGeometry::new(
+                problem.op.kernel_name(),
+                &[g.n, g.k, g.ho, g.wo],
+                &[g.c, g.k, g.r, g.s],
+                &turned,
+            )
+        }
+        ConvOp::InputGrad => Err(unfit("takes input gradients of padding up to 2")),
+        ConvOp::WeightGrad => Err(unfit("runs no weight gradient")),
+    }
+}
+
+/// The 2x2 output tiles of the forward convolution `fwd`: N·⌈Ho/2⌉·⌈Wo/2⌉.
+pub fn winograd_tiles(fwd: &Conv2dGeometry) -> usize {
+    fwd.n * fwd.ho.div_ceil(2) * fwd.wo.div_ceil(2)
+}
+
+/// The batched GEMM of a Winograd plan of the forward convolution `fwd`,
+/// as the problem the GEMM kernels run: a 1x1 convolution of 16 groups
+/// (one per product ξ) over the transformed input `V [1, 16·C, 1, T]`
+/// (T tiles) and weight `U [16·K, C, 1, 1]`, giving `M [1, 16·K, 1, T]`.
+pub fn winograd_gemm(fwd: &Conv2dGeometry) -> Result<ConvProblem, Error> {
+    let tiles = winograd_tiles(fwd);
+    let p = Conv2dParams {
+        groups: 16,
+        ..Conv2dParams::default()
+    };
+    ConvProblem::new(
+        ConvOp::Forward,
+        &[1, 16 * fwd.c, 1, tiles],
+        &[16 * fwd.k, fwd.c, 1, 1],
+        &p,
+    )
+}
+
+/// Input and output channels from which Auto runs Winograd (rule 0 of
+/// [`plan`]).
+pub const WINOGRAD_MIN_CHANNELS: usize = 32;
+
+fn auto_winograd(problem: &ConvProblem) -> bool {
+    let g = &problem.geometry;
+    let (c, k) = match problem.op {
+        ConvOp::Forward => (g.c, g.k),
+        ConvOp::InputGrad => (g.k, g.c),
+        ConvOp::WeightGrad => return false,
+    };
+    c >= WINOGRAD_MIN_CHANNELS && k >= WINOGRAD_MIN_CHANNELS
+}
+
+/// Whether `problem` can run Winograd: a forward or input gradient of a
+/// 3x3 convolution at stride 1, dilation 1, one group (an input gradient
+/// of padding up to 2), whose tensors and transformed operands (16 values
+/// per tile and channel) each fit one binding.
+pub fn winograd_fits(problem: &ConvProblem, facts: &AdapterFacts) -> bool {
+    winograd_plan(problem, facts).is_some()
+}
+
+/// The Winograd plan of `problem` where it fits: its batched GEMM on
+/// Auto's kernel with that kernel's split.
+fn winograd_plan(problem: &ConvProblem, facts: &AdapterFacts) -> Option<ConvPlan> {
+    let g = &problem.geometry;
+    let p = &g.params;
+    let shape = (g.r, g.s) == (3, 3) && p.stride == [1, 1] && p.dilation == [1, 1];
+    if !shape || p.groups != 1 {
+        return None;
+    }
+    let fwd = winograd_forward(problem).ok()?;
+    let tiles = winograd_tiles(&fwd);
+    let len = |s: [usize; 4]| s.iter().product::<usize>();
+    let largest = [
+        16 * fwd.c * tiles,
+        16 * fwd.k * tiles,
+        16 * fwd.k * fwd.c,
+        len(fwd.x_shape()),
+        len(fwd.y_shape()),
+    ]
+    .into_iter()
+    .max()?;
+    if largest as u64 * 4 > facts.max_storage_buffer_binding_size || largest > u32::MAX as usize {
+        return None;
+    }
+    let gemm = plan(&winograd_gemm(&fwd).ok()?, facts, Policy::Auto);
+    Some(ConvPlan {
+        op: problem.op,
+        kernel: gemm.kernel,
+        algorithm: Algorithm::Winograd,
+        splits: gemm.splits,
+    })
 }
 
 fn blocks_for(op: ConvOp, d: GemmDims) -> ConvKernel {
@@ -513,7 +680,7 @@ fn with_kernel(problem: &ConvProblem, facts: &AdapterFacts, kernel: ConvKernel) 
     let g = &problem.geometry;
     let kernel = pointwise_or_blocks(problem, kernel);
     let algorithm = match problem.op {
-        ConvOp::InputGrad if kernel == ConvKernel::Direct => Algorithm::OneStep,
+        ConvOp::InputGrad if kernel.tile().is_none() => Algorithm::OneStep,
         // A 1x1 kernel at stride 1 has one stride phase, over every input.
         ConvOp::InputGrad if kernel == ConvKernel::Pointwise => Algorithm::StridePhases,
         ConvOp::InputGrad if g.c_per_group() < NARROW_COLUMNS => Algorithm::TwoStepColumns,
@@ -561,18 +728,47 @@ pub fn blocks_k4_fits(problem: &ConvProblem) -> bool {
     }
 }
 
+/// Whether `problem` can run [`ConvKernel::Depthwise`]
+/// (conv2d_depthwise.wgsl): one input channel per group (C/g = 1, any
+/// channel multiplier K/g), a 3x3 kernel at dilation 1, stride 1 or 2 on
+/// each axis, any padding; and output rows of at most 4·65 535 values (the
+/// weight gradient's inner loop walks a row 4 at a time).
+pub fn depthwise_fits(problem: &ConvProblem) -> bool {
+    let g = &problem.geometry;
+    let p = &g.params;
+    g.c_per_group() == 1
+        && (g.r, g.s) == (3, 3)
+        && p.dilation == [1, 1]
+        && p.stride.iter().all(|&s| s == 1 || s == 2)
+        && g.wo.div_ceil(4) <= MAX_LOOP_TRIPS
+}
+
 /// `kernel`, except `Pointwise` or `BlocksK4` on a problem it cannot
-/// take, which runs `Blocks`, the same blocks from scalar loads.
+/// take, which runs `Blocks`, the same blocks from scalar loads, and
+/// `Depthwise` on one it cannot take, which runs `Direct`.
 fn pointwise_or_blocks(problem: &ConvProblem, kernel: ConvKernel) -> ConvKernel {
     let fits = match kernel {
         ConvKernel::Pointwise => pointwise_fits(problem),
         ConvKernel::BlocksK4 => blocks_k4_fits(problem),
+        ConvKernel::Depthwise => return depthwise_or_direct(problem),
         _ => true,
     };
     if fits {
         kernel
     } else {
         ConvKernel::Blocks
+    }
+}
+
+fn auto_depthwise(problem: &ConvProblem) -> bool {
+    depthwise_fits(problem) && problem.geometry.k_per_group() < NARROW_COLUMNS
+}
+
+fn depthwise_or_direct(problem: &ConvProblem) -> ConvKernel {
+    if depthwise_fits(problem) {
+        ConvKernel::Depthwise
+    } else {
+        ConvKernel::Direct
     }
 }
 
@@ -648,6 +844,9 @@ pub(crate) fn reduction_split(
     let g = &problem.geometry;
     let out_len = |shape: [usize; 4]| shape.iter().product::<usize>();
     match (problem.op, kernel.tile()) {
+        (ConvOp::WeightGrad, _) if kernel == ConvKernel::Depthwise => {
+            depthwise_split(g, max_binding)
+        }
         (ConvOp::WeightGrad, _) => split_k(kernel, d, g, out_len(g.w_shape()), max_binding),
         (ConvOp::Forward, Some(tile)) => {
             let tiles = d.m.div_ceil(tile.m) * d.n.div_ceil(tile.n) * g.groups();
@@ -661,6 +860,25 @@ pub(crate) fn reduction_split(
         }
         _ => (1, d.k),
     }
+}
+
+/// How the depthwise weight gradient's N·Ho output rows are cut, `(splits,
+/// rows per split)`: one invocation per (split, channel) sums its rows'
+/// 9 taps, so channels alone are too few invocations (MobileNetV2's layers
+/// have 32–960); aim for [`DIRECT_TARGET`] of them, with at least
+/// [`MIN_SPLIT_LEN`] multiply-adds of each tap per split, and within the
+/// loop budget (a row is ⌈Wo/4⌉ trips) and one binding of partial sums.
+pub(crate) fn depthwise_split(g: &Conv2dGeometry, max_binding: u64) -> (usize, usize) {
+    let rows = g.n * g.ho;
+    let per_row = g.wo.div_ceil(4);
+    let most_rows = (MAX_LOOP_TRIPS / per_row).max(1);
+    let least = rows.div_ceil(most_rows);
+    let most = rows
+        .div_ceil(MIN_SPLIT_LEN.div_ceil(g.wo).max(1))
+        .min(most_splits(g.k * 9, max_binding));
+    let splits = DIRECT_TARGET.div_ceil(g.k).min(most).max(least).max(1);
+    let split_len = rows.div_ceil(splits);
+    (rows.div_ceil(split_len), split_len)
 }
 
 /// How many ranges a reduction `d.k` with `out_len` outputs (the weight
@@ -743,7 +961,7 @@ mod tests {
             for kernel in ConvKernel::ALL {
                 let (splits, len) = split_k(kernel, d, &p.geometry, dw_len(&p), 1 << 27);
                 assert!(splits >= 1);
-                assert!(kernel == ConvKernel::Direct || len % TILE_K == 0);
+                assert!(kernel.tile().is_none() || len % TILE_K == 0);
                 assert!(splits * len >= d.k, "{splits} x {len} < {}", d.k);
                 assert!((splits - 1) * len < d.k, "an empty split for k = {}", d.k);
                 assert!(len <= MAX_SPLIT_LEN, "split of {len} past the loop budget");
@@ -761,6 +979,37 @@ mod tests {
             3 * dw_bytes,
         );
         assert!(splits <= 3, "{splits}");
+    }
+
+    /// The depthwise weight gradient's rows are covered without an empty
+    /// range, each range within the loop budget (⌈Wo/4⌉ trips a row) and
+    /// the partial sums within one binding.
+    #[test]
+    fn depthwise_split_covers_the_rows_within_the_loop_budget() {
+        let dw = |n, c, h, w| {
+            let p = Conv2dParams {
+                groups: c as u32,
+                ..Conv2dParams::square(1, 1)
+            };
+            ConvProblem::new(ConvOp::WeightGrad, &[n, c, h, w], &[c, 1, 3, 3], &p)
+                .unwrap()
+                .geometry
+        };
+        for (g, binding) in [
+            (dw(8, 4, 40, 9), 1 << 27),
+            (dw(32, 144, 28, 28), 1 << 27),
+            (dw(1, 1, 3, 3), 1 << 27),
+            (dw(2, 1, 4, 262_000), 1 << 27),
+            (dw(4096, 1, 40, 40), 1 << 27),
+            (dw(64, 960, 7, 7), 960 * 9 * 4 * 3),
+        ] {
+            let (splits, len) = depthwise_split(&g, binding);
+            let rows = g.n * g.ho;
+            assert!(splits * len >= rows && (splits - 1) * len < rows, "{g:?}");
+            assert!(len * g.wo.div_ceil(4) <= MAX_LOOP_TRIPS, "{g:?}");
+            assert!(splits * g.k * 9 * 4 <= binding as usize, "{g:?}");
+        }
+        assert_eq!(depthwise_split(&dw(8, 4, 40, 9), 1 << 27).0, 12);
     }
 
     #[test]

@@ -4,13 +4,20 @@ mod common;
 use common::{gpus, random_geometry, Case, Rng};
 use wgconv::{Conv2dParams, Policy};
 
-/// Forced variants: each is held to the reference on its own (Auto picks
-/// one of them per problem).
-const VARIANTS: [Policy; Policy::FORCED.len()] = Policy::FORCED;
+/// Forced variants: each kernel, and Winograd's F(2x2, 3x3) where it fits,
+/// is held to the reference on its own (Auto picks one of them per
+/// problem).
+fn variants() -> Vec<Policy> {
+    let mut v = Policy::FORCED.to_vec();
+    v.push(Policy::Winograd);
+    v
+}
 
 /// Geometries chosen to hit the tiled kernel's edges: more than one tile in
 /// each direction, sizes that are not multiples of 64 or 16, long
-/// reductions that the weight gradient splits, groups, 1x1; and the
+/// reductions that the weight gradient splits, groups, 1x1; the depthwise
+/// kernel's (3x3 layers of one channel per group, at the edges of its 4x4
+/// blocks); and the
 /// pointwise kernel's: planes of a multiple of 4 that 16-row blocks
 /// straddle, 1x1 images (linear layers, an odd batch that the weight
 /// gradient then refuses and a batch of 4s it takes), groups, a split
@@ -61,7 +68,37 @@ fn edge_geometries() -> Vec<([usize; 4], [usize; 4], Conv2dParams)> {
                 groups: 1,
             },
         ),
+        // `depthwise` (3x3, C/g = 1): blocks of 4x4 that the plane's edges
+        // cut (planes of 1x1 to 9x13), padding 0, 1 and 2, stride 1 and 2
+        // on either axis, a channel multiplier of 2, batch 1.
+        ([2, 5, 9, 13], [5, 1, 3, 3], dw(5, [1, 1], [1, 1])),
+        ([1, 3, 3, 3], [6, 1, 3, 3], dw(3, [1, 1], [0, 0])),
+        ([3, 4, 1, 2], [4, 1, 3, 3], dw(4, [1, 1], [1, 2])),
+        ([2, 6, 11, 7], [6, 1, 3, 3], dw(6, [1, 1], [2, 2])),
+        ([2, 6, 11, 10], [12, 1, 3, 3], dw(6, [2, 2], [1, 1])),
+        ([1, 2, 16, 17], [2, 1, 3, 3], dw(2, [2, 1], [0, 1])),
+        ([2, 3, 5, 14], [3, 1, 3, 3], dw(3, [1, 2], [2, 0])),
+        // 320 output rows: the weight gradient splits them (12 ranges).
+        ([8, 4, 40, 9], [4, 1, 3, 3], dw(4, [1, 1], [1, 1])),
+        // Winograd (3x3, stride 1): outputs of odd sizes that cut its 2x2
+        // tiles, one tile, padding 0 and 2 (the input gradient's turned
+        // padding 2 and 0), one channel, a tile count T = 15 that the
+        // pointwise GEMM cannot take.
+        ([1, 3, 7, 5], [4, 3, 3, 3], Conv2dParams::square(1, 0)),
+        ([3, 8, 6, 9], [5, 8, 3, 3], Conv2dParams::square(1, 2)),
+        ([1, 1, 3, 3], [1, 1, 3, 3], Conv2dParams::square(1, 0)),
+        ([1, 4, 10, 6], [8, 4, 3, 3], Conv2dParams::square(1, 1)),
     ]
+}
+
+/// Depthwise 3x3 parameters: `groups` groups of one input channel.
+fn dw(groups: u32, stride: [u32; 2], padding: [u32; 2]) -> Conv2dParams {
+    Conv2dParams {
+        stride,
+        padding,
+        dilation: [1, 1],
+        groups,
+    }
 }
 
 #[test]
@@ -110,7 +147,7 @@ fn random_geometries_match_the_reference() {
         "generator misses a geometry class: {seen:?}"
     );
     for gpu in gpus() {
-        for variant in VARIANTS {
+        for variant in variants() {
             let gpu = gpu.with_policy(variant);
             for case in cases.iter().chain(
                 &edge_geometries()
@@ -120,6 +157,79 @@ fn random_geometries_match_the_reference() {
             ) {
                 case.check(&gpu, false);
             }
+        }
+    }
+}
+
+/// Winograd's F(2x2, 3x3) adds the transforms' rounding to the GEMM's:
+/// on random inputs in [-1, 1) its error against the f64 reference, over
+/// input channels 16 to 1 024 (the reduction C·9), stays within the
+/// tolerance, on every adapter. Run with `--nocapture` to see how it grows
+/// (the figures in docs/performance.md).
+#[test]
+fn winograd_error_stays_within_tolerance_as_the_reduction_grows() {
+    let mut rng = Rng::new(31);
+    for gpu in gpus() {
+        let gpu = gpu.with_policy(Policy::Winograd);
+        for c in [16, 64, 256, 1024] {
+            let case = Case::new(
+                [2, c, 8, 8],
+                [8, c, 3, 3],
+                Conv2dParams::square(1, 1),
+                &mut rng,
+                false,
+            );
+            let p = gpu
+                .explain(
+                    wgconv::plan::ConvOp::Forward,
+                    case.x_shape,
+                    case.w_shape,
+                    &case.p,
+                )
+                .unwrap();
+            assert_eq!(p.algorithm, wgconv::plan::Algorithm::Winograd, "C = {c}");
+            let x = gpu.tensor(&case.x_shape, &case.x).unwrap();
+            let w = gpu.tensor(&case.w_shape, &case.w).unwrap();
+            let y = gpu.conv2d(&x, &w, None, &case.p).unwrap().to_vec().unwrap();
+            let want =
+                wgconv::cpu::conv2d(&case.x, case.x_shape, &case.w, case.w_shape, None, &case.p)
+                    .unwrap();
+            let scale = want.iter().fold(1f32, |m, v| m.max(v.abs()));
+            let err = y
+                .iter()
+                .zip(&want)
+                .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+            eprintln!(
+                "{}: C = {c}: max |y - ref| / max(1, max|ref|) = {:.2e}",
+                common::label(&gpu),
+                err / scale
+            );
+            common::assert_close(
+                &format!("winograd, C = {c}"),
+                &case.y_shape,
+                &y,
+                &want,
+                false,
+            );
+            let dy = gpu.tensor(&case.y_shape, &case.dy).unwrap();
+            let dx = gpu
+                .conv2d_input_grad(&dy, &w, case.x_shape, &case.p)
+                .unwrap();
+            let want = wgconv::cpu::conv2d_input_grad(
+                &case.dy,
+                &case.w,
+                case.w_shape,
+                case.x_shape,
+                &case.p,
+            )
+            .unwrap();
+            common::assert_close(
+                &format!("winograd input grad, C = {c}"),
+                &case.x_shape,
+                &dx.to_vec().unwrap(),
+                &want,
+                false,
+            );
         }
     }
 }

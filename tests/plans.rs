@@ -8,7 +8,8 @@
 
 use wgconv::bench::SHAPES;
 use wgconv::plan::{
-    blocks_k4_fits, plan, pointwise_fits, AdapterFacts, ConvKernel, ConvOp, ConvProblem, Policy,
+    blocks_k4_fits, depthwise_fits, plan, pointwise_fits, AdapterFacts, ConvKernel, ConvOp,
+    ConvProblem, Policy,
 };
 use wgconv::Conv2dParams;
 
@@ -149,9 +150,14 @@ fn tuned_falls_back_to_auto_and_force_runs_its_kernel() {
                     let fits = match kernel {
                         ConvKernel::Pointwise => pointwise_fits(&problem),
                         ConvKernel::BlocksK4 => blocks_k4_fits(&problem),
+                        ConvKernel::Depthwise => depthwise_fits(&problem),
                         _ => true,
                     };
-                    let runs = if fits { kernel } else { ConvKernel::Blocks };
+                    let runs = match (fits, kernel) {
+                        (true, _) => kernel,
+                        (false, ConvKernel::Depthwise) => ConvKernel::Direct,
+                        (false, _) => ConvKernel::Blocks,
+                    };
                     assert_eq!(plan(&problem, &facts, forced).kernel, runs);
                 }
             }
@@ -231,4 +237,44 @@ fn blocks_k4_fits_rows_and_planes_of_multiples_of_4() {
     assert!(!k4(ConvOp::WeightGrad, [2, 8, 7, 7], [8, 8, 3, 3], &same));
     let valid = Conv2dParams::default();
     assert!(!k4(ConvOp::WeightGrad, [8, 8, 3, 3], [8, 8, 3, 3], &valid));
+}
+
+/// `depthwise` takes 3x3 layers of one input channel per group (any
+/// channel multiplier) at dilation 1 and stride 1 or 2 per axis; Auto
+/// picks it on every adapter for fewer than 8 output channels per group
+/// (a wider GEMM runs better on the GEMM kernels).
+#[test]
+fn depthwise_fits_3x3_layers_of_one_channel_per_group() {
+    let dw = |groups, stride: [u32; 2], dilation| Conv2dParams {
+        stride,
+        padding: [1, 1],
+        dilation: [dilation; 2],
+        groups,
+    };
+    let fits = |op, x: [usize; 4], w: [usize; 4], p: &Conv2dParams| {
+        depthwise_fits(&ConvProblem::new(op, &x, &w, p).unwrap())
+    };
+    for op in ConvOp::ALL {
+        // MobileNetV2's stride-1 layer, and with a channel multiplier of 2.
+        assert!(fits(op, [2, 32, 28, 28], [32, 1, 3, 3], &dw(32, [1, 1], 1)));
+        assert!(fits(op, [2, 32, 9, 9], [64, 1, 3, 3], &dw(32, [1, 1], 1)));
+        // Not: 2 input channels per group, 5x5, dilation 2, stride 3.
+        assert!(!fits(op, [2, 32, 9, 9], [16, 2, 3, 3], &dw(16, [1, 1], 1)));
+        assert!(!fits(op, [2, 32, 9, 9], [32, 1, 5, 5], &dw(32, [1, 1], 1)));
+        assert!(!fits(op, [2, 32, 9, 9], [32, 1, 3, 3], &dw(32, [1, 1], 2)));
+        assert!(!fits(op, [2, 32, 9, 9], [32, 1, 3, 3], &dw(32, [3, 3], 1)));
+        // Stride 2 on either axis.
+        assert!(fits(op, [2, 32, 9, 9], [32, 1, 3, 3], &dw(32, [2, 1], 1)));
+        assert!(fits(op, [2, 32, 9, 9], [32, 1, 3, 3], &dw(32, [2, 2], 1)));
+    }
+    for (_, facts) in adapters() {
+        for op in ConvOp::ALL {
+            let p = ConvProblem::new(op, &[2, 32, 28, 28], &[32, 1, 3, 3], &dw(32, [1, 1], 1));
+            let chosen = plan(&p.unwrap(), &facts, Policy::Auto);
+            assert_eq!(chosen.kernel, ConvKernel::Depthwise, "{op:?}");
+            let wide = ConvProblem::new(op, &[2, 32, 28, 28], &[256, 1, 3, 3], &dw(32, [1, 1], 1));
+            let chosen = plan(&wide.unwrap(), &facts, Policy::Auto);
+            assert_ne!(chosen.kernel, ConvKernel::Depthwise, "{op:?}");
+        }
+    }
 }

@@ -49,8 +49,9 @@ enum Command {
         /// Also time the CPU reference and print the speed-up (slow on the large suite).
         #[arg(long)]
         compare_cpu: bool,
-        /// Policy: auto, tuned, or a kernel to force (direct, tiled_narrow,
-        /// tiled, tiled_wide, rows, blocks, blocks_tall, pointwise, blocks_k4).
+        /// Policy: auto, tuned, winograd (F(2x2, 3x3) where it fits), or a
+        /// kernel to force (direct, tiled_narrow, tiled, tiled_wide, rows,
+        /// blocks, blocks_tall, pointwise, blocks_k4, depthwise).
         #[arg(long, default_value = "auto")]
         variant: String,
         /// Timed repetitions per (shape, op), after 2 warm-up runs.
@@ -59,6 +60,9 @@ enum Command {
         /// Only these ops (forward, input_grad, weight_grad), comma-separated.
         #[arg(long, value_delimiter = ',')]
         ops: Vec<String>,
+        /// Only these shapes of the suite (e.g. S1,D1), comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        shapes: Vec<String>,
         /// Suite train: the models (digits, fashion, resnet, or torchvision's
         /// resnet18, resnet34, resnet50, vgg11_bn, mobilenet_v2 on 3×224×224
         /// images), comma-separated.
@@ -98,16 +102,19 @@ fn main() -> ExitCode {
             variant,
             reps,
             ops,
+            shapes,
             models: _,
-        } => run_bench(
-            &suite,
-            &adapter,
-            json.as_deref(),
-            compare_cpu,
-            &variant,
-            reps,
-            &ops,
-        ),
+        } => suite_shapes(&suite, &shapes).and_then(|shapes| {
+            run_bench(
+                shapes,
+                &adapter,
+                json.as_deref(),
+                compare_cpu,
+                &variant,
+                reps,
+                &ops,
+            )
+        }),
         Command::Train(args) => train::run_train(&args),
         Command::Eval(args) => train::run_eval(&args),
     };
@@ -270,8 +277,30 @@ fn run_train_bench(
     Ok(ExitCode::SUCCESS)
 }
 
-fn run_bench(
+/// The shapes of `suite`, or those of them named in `only`.
+fn suite_shapes(
     suite: &str,
+    only: &[String],
+) -> Result<Vec<bench::BenchShape>, Box<dyn std::error::Error>> {
+    let shapes = bench::suite(suite).ok_or_else(|| {
+        format!("unknown suite {suite:?}: use seed, small, large, depthwise or train")
+    })?;
+    if let Some(name) = only.iter().find(|n| !shapes.iter().any(|s| s.name == **n)) {
+        let names: Vec<&str> = shapes.iter().map(|s| s.name).collect();
+        return Err(format!(
+            "no shape {name:?} in suite {suite}: it has {}",
+            names.join(", ")
+        )
+        .into());
+    }
+    Ok(shapes
+        .into_iter()
+        .filter(|s| only.is_empty() || only.iter().any(|n| n == s.name))
+        .collect())
+}
+
+fn run_bench(
+    shapes: Vec<bench::BenchShape>,
     adapter: &str,
     json: Option<&std::path::Path>,
     compare_cpu: bool,
@@ -279,9 +308,6 @@ fn run_bench(
     reps: usize,
     ops: &[String],
 ) -> Result<ExitCode, Box<dyn std::error::Error>> {
-    let shapes = bench::suite(suite).ok_or_else(|| {
-        format!("unknown suite {suite:?}: use seed, small, large, depthwise or train")
-    })?;
     let policy = Policy::parse(variant)
         .ok_or_else(|| format!("unknown variant {variant:?}: use {}", Policy::names()))?;
     let ops: Vec<ConvOp> = if ops.is_empty() {

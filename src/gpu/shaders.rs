@@ -9,7 +9,9 @@
 //! entry points of crate::plan::ConvKernel, written once against that
 //! GEMM view), and for the three ops with a pointwise view (1x1 kernels,
 //! linear layers) `gemm_pointwise.wgsl`, for the forward and weight
-//! gradient `gemm_blocks_k4.wgsl` (B from vec4s).
+//! gradient `gemm_blocks_k4.wgsl` (B from vec4s). The depthwise 3x3
+//! kernels (`conv2d_depthwise.wgsl`) and Winograd's transforms
+//! (`winograd.wgsl`) are modules of their own over the same uniform.
 //! The element-wise kernels share `elementwise.wgsl` (uniform and index
 //! rule) the same way.
 //! A kernel written against the value type `V` is built twice, behind
@@ -30,6 +32,8 @@ const CONV2D_FORWARD: &str = include_str!("../../shaders/conv2d_forward.wgsl");
 const CONV2D_INPUT_GRAD: &str = include_str!("../../shaders/conv2d_input_grad.wgsl");
 const CONV2D_INPUT_GRAD_COLS: &str = include_str!("../../shaders/conv2d_input_grad_cols.wgsl");
 const CONV2D_WEIGHT_GRAD: &str = include_str!("../../shaders/conv2d_weight_grad.wgsl");
+const CONV2D_DEPTHWISE: &str = include_str!("../../shaders/conv2d_depthwise.wgsl");
+const WINOGRAD: &str = include_str!("../../shaders/winograd.wgsl");
 const BIAS_GRAD: &str = include_str!("../../shaders/bias_grad.wgsl");
 const SGD_STEP: &str = include_str!("../../shaders/sgd_step.wgsl");
 const ADAM_STEP: &str = include_str!("../../shaders/adam_step.wgsl");
@@ -71,6 +75,8 @@ pub(crate) enum Shader {
     Conv2dInputGrad,
     Conv2dInputGradCols,
     Conv2dWeightGrad,
+    Conv2dDepthwise,
+    Winograd,
     BiasGrad,
     SgdStep,
     AdamStep,
@@ -104,11 +110,13 @@ pub(crate) enum Shader {
 
 impl Shader {
     #[cfg(test)]
-    pub(crate) const ALL: [Shader; 33] = [
+    pub(crate) const ALL: [Shader; 35] = [
         Shader::Conv2dForward,
         Shader::Conv2dInputGrad,
         Shader::Conv2dInputGradCols,
         Shader::Conv2dWeightGrad,
+        Shader::Conv2dDepthwise,
+        Shader::Winograd,
         Shader::BiasGrad,
         Shader::SgdStep,
         Shader::AdamStep,
@@ -148,6 +156,8 @@ impl Shader {
             Shader::Conv2dInputGrad => "conv2d_input_grad",
             Shader::Conv2dInputGradCols => "conv2d_input_grad_cols",
             Shader::Conv2dWeightGrad => "conv2d_weight_grad",
+            Shader::Conv2dDepthwise => "conv2d_depthwise",
+            Shader::Winograd => "winograd",
             Shader::BiasGrad => "bias_grad",
             Shader::SgdStep => "sgd_step",
             Shader::AdamStep | Shader::AdamStepVec4 => "adam_step",
@@ -208,6 +218,8 @@ impl Shader {
             Shader::Conv2dWeightGrad => {
                 conv_module(CONV2D_WEIGHT_GRAD, &[GEMM_POINTWISE, GEMM_BLOCKS_K4])
             }
+            Shader::Conv2dDepthwise => [CONV_PARAMS, CONV2D_DEPTHWISE].concat(),
+            Shader::Winograd => [CONV_PARAMS, WINOGRAD].concat(),
             Shader::BiasGrad => [CONV_PARAMS, BIAS_GRAD].concat(),
             Shader::SgdStep => SGD_STEP.to_string(),
             Shader::AdamStep => [VECTOR1, ADAM_STEP].concat(),

@@ -5,9 +5,11 @@
 //! benchmark and the tuner call it too. Each op's module records its own
 //! plans (conv2d_forward.rs, conv2d_input_grad.rs, conv2d_weight_grad.rs).
 
-use super::{check_owned, check_shape, conv2d_forward, conv2d_input_grad, conv2d_weight_grad};
+use super::{
+    check_owned, check_shape, conv2d_forward, conv2d_input_grad, conv2d_weight_grad, winograd,
+};
 use crate::gpu::Recorder;
-use crate::plan::{ConvOp, ConvPlan, ConvProblem};
+use crate::plan::{Algorithm, ConvOp, ConvPlan, ConvProblem};
 use crate::{Conv2dGeometry, Conv2dParams, Error, Gpu, Tensor};
 
 /// The buffers of one convolution, in the order of
@@ -29,6 +31,9 @@ pub(crate) fn record_conv(
     plan: &ConvPlan,
     b: ConvBuffers,
 ) -> Result<(), Error> {
+    if plan.algorithm == Algorithm::Winograd {
+        return winograd::record(rec, problem, plan, b.a, b.b, b.bias, b.out);
+    }
     match problem.op {
         ConvOp::Forward => conv2d_forward::record(rec, problem, plan, b.a, b.b, b.bias, b.out),
         ConvOp::InputGrad => conv2d_input_grad::record(rec, problem, plan, b.a, b.b, b.out),

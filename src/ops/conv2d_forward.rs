@@ -6,9 +6,9 @@
 
 use super::conv_uniform::slot;
 use super::split::{batch_chunk, pieces, slice};
-use super::{check_loop, direct_launch, tiled_launch};
+use super::{check_loop, conv2d_depthwise, direct_launch, tiled_launch};
 use crate::gpu::{Bindable, Recorder, Shader};
-use crate::plan::{reduction_split, ConvPlan, ConvProblem};
+use crate::plan::{reduction_split, ConvKernel, ConvPlan, ConvProblem};
 use crate::{Conv2dGeometry, Error};
 
 const OP: &str = "conv2d";
@@ -61,6 +61,9 @@ fn record_piece(
     let geo = &problem.geometry;
     let dims = problem.gemm();
     let kernel = plan.kernel_for(problem);
+    if kernel == ConvKernel::Depthwise {
+        return conv2d_depthwise::forward(rec, problem, x, w, bias, y);
+    }
     let tile = kernel.tile();
     let max_bind = gpu.inner.limits.max_storage_buffer_binding_size;
     // The piece's own split (the plan's, unless the batch was cut).

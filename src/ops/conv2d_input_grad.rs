@@ -5,7 +5,7 @@
 
 use super::conv_uniform::slot;
 use super::split::{batch_chunk, pieces, slice};
-use super::{check_loop, direct_launch, tiled_launch};
+use super::{check_loop, conv2d_depthwise, direct_launch, tiled_launch};
 use crate::gpu::{Bindable, Recorder, Shader};
 use crate::plan::{Algorithm, ConvKernel, ConvPlan, ConvProblem, GemmDims, Tile};
 use crate::{Conv2dGeometry, Error};
@@ -38,7 +38,7 @@ pub(crate) fn record(
     let cols_img = (cols_per_image(geo) * 4) as u64;
     let images: &[u64] = match plan.algorithm {
         Algorithm::TwoStepColumns => &[y_img, x_img, cols_img],
-        Algorithm::OneStep | Algorithm::StridePhases => &[y_img, x_img],
+        Algorithm::OneStep | Algorithm::StridePhases | Algorithm::Winograd => &[y_img, x_img],
     };
     let chunk = batch_chunk(gpu, OP, geo.n, images, usize::MAX)?;
     for (n0, count) in pieces(geo.n, chunk) {
@@ -55,6 +55,9 @@ pub(crate) fn record(
             }
             (Algorithm::StridePhases, (kernel, Some(tile))) => {
                 record_phases(rec, &piece, (kernel, tile), &dys, w, &dxs)?
+            }
+            (_, (ConvKernel::Depthwise, _)) => {
+                conv2d_depthwise::input_grad(rec, &piece, &dys, w, &dxs)?
             }
             // One step, or (never planned) a GEMM algorithm without a tile.
             _ => record_direct(rec, &piece, &dys, w, &dxs)?,

@@ -7,9 +7,9 @@
 use super::add::sum_pieces;
 use super::conv_uniform::slot;
 use super::split::{batch_chunk, slice};
-use super::{direct_launch, tiled_launch};
+use super::{conv2d_depthwise, direct_launch, tiled_launch};
 use crate::gpu::{Bindable, Recorder, Shader};
-use crate::plan::{most_splits, reduction_split, ConvPlan, ConvProblem, MAX_SPLIT_LEN};
+use crate::plan::{most_splits, reduction_split, ConvKernel, ConvPlan, ConvProblem, MAX_SPLIT_LEN};
 use crate::{Conv2dGeometry, Error};
 
 const OP: &str = "conv2d_weight_grad";
@@ -67,6 +67,9 @@ fn record_piece(
     let max_bind = gpu.inner.limits.max_storage_buffer_binding_size;
     // The piece's own split (the plan's, unless the batch was cut).
     let kernel = plan.kernel_for(problem);
+    if kernel == ConvKernel::Depthwise {
+        return conv2d_depthwise::weight_grad(rec, problem, x, dy, dw);
+    }
     let (splits, split_len) = reduction_split(problem, kernel, max_bind);
     let (mut u, grid, taps) = match kernel.tile() {
         Some(tile) => {

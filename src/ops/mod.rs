@@ -13,6 +13,7 @@ mod batch_norm2d;
 mod bias_grad;
 mod channels;
 mod conv;
+mod conv2d_depthwise;
 mod conv2d_forward;
 mod conv2d_input_grad;
 mod conv2d_weight_grad;
@@ -35,6 +36,7 @@ mod split;
 mod taps;
 pub(crate) mod tune;
 mod upsample2d;
+mod winograd;
 
 pub use activation::Activation;
 pub use adam_step::{Adam, AdamState};

@@ -1,0 +1,366 @@
+// conv2d_depthwise.wgsl: the three convolutions of a depthwise 3×3 layer
+// (C/g = 1: output channel k reads input channel k / (K/g) alone, as in
+// MobileNets), dilation 1, any padding, stride 1 or 2 on each axis.
+// plan::depthwise_fits says
+// which problems these entries take; the formulas are the conv ops' own
+// (conv2d_forward.wgsl, conv2d_input_grad.wgsl, conv2d_weight_grad.wgsl).
+// Layouts: x [N,C,H,W], w [K,1,3,3], y and dy [N,K,Ho,Wo]; f32, contiguous.
+//
+// The generic `direct` kernels run one output per invocation through loops
+// over C/g·R·S with a bounds check and index arithmetic per tap. Here each
+// invocation owns a 4×4 block of outputs with the 3×3 written out: it
+// reads each input row of the block's window once (6 values at stride 1,
+// 9 at stride 2), turns it into three 4-wide windows (one per tap column)
+// and adds each window times a tap row into the output rows that use it,
+// so an input value is loaded once for up to 9 multiply-adds.
+// Entry points (workgroups of 64, linearised grid):
+//   forward:     y = conv2d(x, w) + bias; one invocation per 4×4 block of y
+//                (N·K·⌈Ho/4⌉·⌈Wo/4⌉ of them).
+//   input_grad:  dx, summed over the K/g output channels of each input
+//                channel; one invocation per 4×4 block of dx, reading the
+//                dy rows and columns that reach it (at stride 1 the
+//                forward correlation with the taps turned by 180°; at
+//                stride 2 three dy values per axis, each through the taps
+//                of one parity).
+//   weight_grad: one invocation per (split, k): the split's range of the
+//                N·Ho output rows (rows [split·split_len, ...)), 4 outputs
+//                of a row at a time, summed in order into the 9 partial
+//                sums out[split][k·9 + r·3 + s] (with one split, out is dw
+//                itself); conv2d_weight_grad.wgsl's reduce_splits adds the
+//                splits in order. Deterministic: no atomics.
+// Coordinates are i32 so that a window may start in the padding.
+
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
+
+// One input row seen through a 3-wide kernel by 4 neighbouring outputs:
+// lane o of t<s> is the value tap column s of output o reads.
+struct Windows {
+    t0: vec4<f32>,
+    t1: vec4<f32>,
+    t2: vec4<f32>,
+}
+
+// a[row + ix], or 0 outside [0, cols): the zero padding.
+fn at(row: u32, ix: i32, cols: u32) -> f32 {
+    if (ix < 0 || u32(ix) >= cols) {
+        return 0.0;
+    }
+    return a[row + u32(ix)];
+}
+
+// Row iy of the rows × cols plane at `plane` in a, from column ix0, for 4
+// outputs `stride` apart.
+fn windows(plane: u32, iy: i32, ix0: i32, rows: u32, cols: u32, stride: u32) -> Windows {
+    if (iy < 0 || u32(iy) >= rows) {
+        return Windows(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+    }
+    let row = plane + u32(iy) * cols;
+    let v0 = at(row, ix0, cols);
+    let v1 = at(row, ix0 + 1, cols);
+    let v2 = at(row, ix0 + 2, cols);
+    let v3 = at(row, ix0 + 3, cols);
+    let v4 = at(row, ix0 + 4, cols);
+    let v5 = at(row, ix0 + 5, cols);
+    if (stride == 1u) {
+        return Windows(vec4<f32>(v0, v1, v2, v3), vec4<f32>(v1, v2, v3, v4), vec4<f32>(v2, v3, v4, v5));
+    }
+    let v6 = at(row, ix0 + 6, cols);
+    let v7 = at(row, ix0 + 7, cols);
+    let v8 = at(row, ix0 + 8, cols);
+    return Windows(vec4<f32>(v0, v2, v4, v6), vec4<f32>(v1, v3, v5, v7), vec4<f32>(v2, v4, v6, v8));
+}
+
+// One tap row's contribution to 4 outputs.
+fn mac(t: Windows, w: vec3<f32>) -> vec4<f32> {
+    return t.t0 * w.x + t.t1 * w.y + t.t2 * w.z;
+}
+
+// The 3×3 kernel as its three rows.
+struct Taps {
+    r0: vec3<f32>,
+    r1: vec3<f32>,
+    r2: vec3<f32>,
+}
+
+fn taps(k: u32) -> Taps {
+    let o = k * 9u;
+    return Taps(
+        vec3<f32>(b[o], b[o + 1u], b[o + 2u]),
+        vec3<f32>(b[o + 3u], b[o + 4u], b[o + 5u]),
+        vec3<f32>(b[o + 6u], b[o + 7u], b[o + 8u]),
+    );
+}
+
+// A 4×4 block of outputs, a row per vector.
+struct Block {
+    y0: vec4<f32>,
+    y1: vec4<f32>,
+    y2: vec4<f32>,
+    y3: vec4<f32>,
+}
+
+// The 3×3 correlation of the rows × cols plane at `plane` with `w`, for the
+// 4×4 outputs whose window starts at (iy0, ix0), outputs `stride` apart.
+fn correlate(plane: u32, iy0: i32, ix0: i32, rows: u32, cols: u32, stride: vec2<u32>, w: Taps) -> Block {
+    var o: Block;
+    if (stride.x == 1u) {
+        // Input row j feeds output rows j − 2 .. j.
+        var t = windows(plane, iy0, ix0, rows, cols, stride.y);
+        o.y0 = mac(t, w.r0);
+        t = windows(plane, iy0 + 1, ix0, rows, cols, stride.y);
+        o.y0 += mac(t, w.r1);
+        o.y1 = mac(t, w.r0);
+        t = windows(plane, iy0 + 2, ix0, rows, cols, stride.y);
+        o.y0 += mac(t, w.r2);
+        o.y1 += mac(t, w.r1);
+        o.y2 = mac(t, w.r0);
+        t = windows(plane, iy0 + 3, ix0, rows, cols, stride.y);
+        o.y1 += mac(t, w.r2);
+        o.y2 += mac(t, w.r1);
+        o.y3 = mac(t, w.r0);
+        t = windows(plane, iy0 + 4, ix0, rows, cols, stride.y);
+        o.y2 += mac(t, w.r2);
+        o.y3 += mac(t, w.r1);
+        t = windows(plane, iy0 + 5, ix0, rows, cols, stride.y);
+        o.y3 += mac(t, w.r2);
+        return o;
+    }
+    // Stride 2: input row j feeds output rows j / 2 − 1 (tap row 2, j even)
+    // and ⌊j / 2⌋ (tap row j mod 2).
+    var t = windows(plane, iy0, ix0, rows, cols, stride.y);
+    o.y0 = mac(t, w.r0);
+    t = windows(plane, iy0 + 1, ix0, rows, cols, stride.y);
+    o.y0 += mac(t, w.r1);
+    t = windows(plane, iy0 + 2, ix0, rows, cols, stride.y);
+    o.y0 += mac(t, w.r2);
+    o.y1 = mac(t, w.r0);
+    t = windows(plane, iy0 + 3, ix0, rows, cols, stride.y);
+    o.y1 += mac(t, w.r1);
+    t = windows(plane, iy0 + 4, ix0, rows, cols, stride.y);
+    o.y1 += mac(t, w.r2);
+    o.y2 = mac(t, w.r0);
+    t = windows(plane, iy0 + 5, ix0, rows, cols, stride.y);
+    o.y2 += mac(t, w.r1);
+    t = windows(plane, iy0 + 6, ix0, rows, cols, stride.y);
+    o.y2 += mac(t, w.r2);
+    o.y3 = mac(t, w.r0);
+    t = windows(plane, iy0 + 7, ix0, rows, cols, stride.y);
+    o.y3 += mac(t, w.r1);
+    t = windows(plane, iy0 + 8, ix0, rows, cols, stride.y);
+    o.y3 += mac(t, w.r2);
+    return o;
+}
+
+// The input gradient's side of `windows`: row iy of the rows × cols plane
+// of dy at `plane`, as it reaches the 4 input columns x0 .. x0 + 3 (x0 a
+// multiple of 4) through a 3-wide kernel at `stride` with padding `pad`:
+// lane o of t<s> is the dy value that tap column s carries to column x0 + o,
+// or 0 where none does. dx[x] takes dy[(x + pad − s) / stride]·w[s] where
+// that is a whole column in range.
+fn windows_back(plane: u32, iy: i32, x0: u32, rows: u32, cols: u32, stride: u32, pad: u32) -> Windows {
+    if (iy < 0 || u32(iy) >= rows) {
+        return Windows(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+    }
+    let row = plane + u32(iy) * cols;
+    let q = x0 + pad;
+    if (stride == 1u) {
+        let ix0 = i32(q) - 2;
+        let v0 = at(row, ix0, cols);
+        let v1 = at(row, ix0 + 1, cols);
+        let v2 = at(row, ix0 + 2, cols);
+        let v3 = at(row, ix0 + 3, cols);
+        let v4 = at(row, ix0 + 4, cols);
+        let v5 = at(row, ix0 + 5, cols);
+        return Windows(vec4<f32>(v2, v3, v4, v5), vec4<f32>(v1, v2, v3, v4), vec4<f32>(v0, v1, v2, v3));
+    }
+    // Stride 2: dy columns ⌊(q − 1) / 2⌋ + 0, 1, 2 reach the 4 columns, each
+    // through the taps of matching parity; which ones depends on q's parity
+    // alone (the same in every lane, since x0 is a multiple of 4).
+    let ix0 = i32((q + 1u) / 2u) - 1;
+    let v0 = at(row, ix0, cols);
+    let v1 = at(row, ix0 + 1, cols);
+    let v2 = at(row, ix0 + 2, cols);
+    if ((q & 1u) == 0u) {
+        return Windows(vec4<f32>(v1, 0.0, v2, 0.0), vec4<f32>(0.0, v1, 0.0, v2), vec4<f32>(v0, 0.0, v1, 0.0));
+    }
+    return Windows(vec4<f32>(0.0, v1, 0.0, v2), vec4<f32>(v0, 0.0, v1, 0.0), vec4<f32>(0.0, v0, 0.0, v1));
+}
+
+// The input gradient of the 3×3 correlation for the 4×4 block of dx at (y0,
+// x0), from the rows × cols plane of dy at `plane` (`correlate` run
+// backwards: rows as `windows_back` does columns).
+fn correlate_back(plane: u32, y0: u32, x0: u32, rows: u32, cols: u32, stride: vec2<u32>, pad: vec2<u32>, w: Taps) -> Block {
+    var o: Block;
+    let q = y0 + pad.x;
+    if (stride.x == 1u) {
+        // dy row y0 + pad − 2 + m feeds dx rows m − 2 .. m.
+        let iy0 = i32(q) - 2;
+        var t = windows_back(plane, iy0, x0, rows, cols, stride.y, pad.y);
+        o.y0 = mac(t, w.r2);
+        t = windows_back(plane, iy0 + 1, x0, rows, cols, stride.y, pad.y);
+        o.y0 += mac(t, w.r1);
+        o.y1 = mac(t, w.r2);
+        t = windows_back(plane, iy0 + 2, x0, rows, cols, stride.y, pad.y);
+        o.y0 += mac(t, w.r0);
+        o.y1 += mac(t, w.r1);
+        o.y2 = mac(t, w.r2);
+        t = windows_back(plane, iy0 + 3, x0, rows, cols, stride.y, pad.y);
+        o.y1 += mac(t, w.r0);
+        o.y2 += mac(t, w.r1);
+        o.y3 = mac(t, w.r2);
+        t = windows_back(plane, iy0 + 4, x0, rows, cols, stride.y, pad.y);
+        o.y2 += mac(t, w.r0);
+        o.y3 += mac(t, w.r1);
+        t = windows_back(plane, iy0 + 5, x0, rows, cols, stride.y, pad.y);
+        o.y3 += mac(t, w.r0);
+        return o;
+    }
+    // Stride 2: as windows_back's columns.
+    let iy0 = i32((q + 1u) / 2u) - 1;
+    let t0 = windows_back(plane, iy0, x0, rows, cols, stride.y, pad.y);
+    let t1 = windows_back(plane, iy0 + 1, x0, rows, cols, stride.y, pad.y);
+    let t2 = windows_back(plane, iy0 + 2, x0, rows, cols, stride.y, pad.y);
+    if ((q & 1u) == 0u) {
+        return Block(mac(t1, w.r0) + mac(t0, w.r2), mac(t1, w.r1), mac(t2, w.r0) + mac(t1, w.r2), mac(t2, w.r1));
+    }
+    return Block(mac(t0, w.r1), mac(t1, w.r0) + mac(t0, w.r2), mac(t1, w.r1), mac(t2, w.r0) + mac(t1, w.r2));
+}
+
+fn add_block(o: Block, v: Block) -> Block {
+    return Block(o.y0 + v.y0, o.y1 + v.y1, o.y2 + v.y2, o.y3 + v.y3);
+}
+
+// Stores the lanes of row v of a block that fall inside the rows × cols
+// plane at `plane` of out.
+fn store_row(plane: u32, oy: u32, ox0: u32, rows: u32, cols: u32, v: vec4<f32>) {
+    if (oy >= rows) {
+        return;
+    }
+    let row = plane + oy * cols + ox0;
+    out[row] = v.x;
+    if (ox0 + 1u < cols) {
+        out[row + 1u] = v.y;
+    }
+    if (ox0 + 2u < cols) {
+        out[row + 2u] = v.z;
+    }
+    if (ox0 + 3u < cols) {
+        out[row + 3u] = v.w;
+    }
+}
+
+fn store_block(plane: u32, oy0: u32, ox0: u32, rows: u32, cols: u32, o: Block) {
+    store_row(plane, oy0, ox0, rows, cols, o.y0);
+    store_row(plane, oy0 + 1u, ox0, rows, cols, o.y1);
+    store_row(plane, oy0 + 2u, ox0, rows, cols, o.y2);
+    store_row(plane, oy0 + 3u, ox0, rows, cols, o.y3);
+}
+
+// Invocation `i`'s 4×4 block of `planes` planes of rows × cols: (plane,
+// first row, first column), or plane = planes past the last block.
+fn block_of(i: u32, planes: u32, rows: u32, cols: u32) -> vec3<u32> {
+    let across = (cols + 3u) / 4u;
+    let down = (rows + 3u) / 4u;
+    let bx = i % across;
+    let t = i / across;
+    return vec3<u32>(t / down, (t % down) * 4u, bx * 4u);
+}
+
+@compute @workgroup_size(64)
+fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let blk = block_of(workgroup_linear(wid) * 64u + lid, P.n * P.k, P.ho, P.wo);
+    let nk = blk.x;
+    if (nk >= P.n * P.k) {
+        return;
+    }
+    let k = nk % P.k;
+    let c = k / P.k_per_group;
+    let plane = (nk / P.k * P.c + c) * P.h * P.w;
+    let iy0 = i32(blk.y * P.stride_h) - i32(P.pad_h);
+    let ix0 = i32(blk.z * P.stride_w) - i32(P.pad_w);
+    var o = correlate(plane, iy0, ix0, P.h, P.w, vec2<u32>(P.stride_h, P.stride_w), taps(k));
+    if (P.has_bias != 0u) {
+        let bk = vec4<f32>(bias[k]);
+        o = Block(o.y0 + bk, o.y1 + bk, o.y2 + bk, o.y3 + bk);
+    }
+    store_block(nk * P.ho * P.wo, blk.y, blk.z, P.ho, P.wo, o);
+}
+
+@compute @workgroup_size(64)
+fn input_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let blk = block_of(workgroup_linear(wid) * 64u + lid, P.n * P.c, P.h, P.w);
+    let nc = blk.x;
+    if (nc >= P.n * P.c) {
+        return;
+    }
+    let n = nc / P.c;
+    let c = nc % P.c;
+    let stride = vec2<u32>(P.stride_h, P.stride_w);
+    let pad = vec2<u32>(P.pad_h, P.pad_w);
+    let k0 = c * P.k_per_group;
+    var o = Block(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+    for (var j = 0u; j < P.k_per_group; j = j + 1u) {
+        let k = k0 + j;
+        let plane = (n * P.k + k) * P.ho * P.wo;
+        let v = correlate_back(plane, blk.y, blk.z, P.ho, P.wo, stride, pad, taps(k));
+        o = add_block(o, v);
+    }
+    store_block(nc * P.h * P.w, blk.y, blk.z, P.h, P.w, o);
+}
+
+@compute @workgroup_size(64)
+fn weight_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let i = workgroup_linear(wid) * 64u + lid;
+    if (i >= P.k * P.splits) {
+        return;
+    }
+    let k = i % P.k;
+    let split = i / P.k;
+    let c = k / P.k_per_group;
+    // This split's output rows [begin, end) of the N·Ho, walked with a carry.
+    let begin = split * P.split_len;
+    let end = min(begin + P.split_len, P.n * P.ho);
+    var n = begin / P.ho;
+    var oy = begin % P.ho;
+    var g0 = vec3<f32>(0.0);
+    var g1 = vec3<f32>(0.0);
+    var g2 = vec3<f32>(0.0);
+    for (var row = begin; row < end; row = row + 1u) {
+        let plane = (n * P.c + c) * P.h * P.w;
+        let dy_row = ((n * P.k + k) * P.ho + oy) * P.wo;
+        let iy = i32(oy * P.stride_h) - i32(P.pad_h);
+        for (var ox0 = 0u; ox0 < P.wo; ox0 = ox0 + 4u) {
+            let d = vec4<f32>(
+                b[dy_row + ox0],
+                select(0.0, b[dy_row + min(ox0 + 1u, P.wo - 1u)], ox0 + 1u < P.wo),
+                select(0.0, b[dy_row + min(ox0 + 2u, P.wo - 1u)], ox0 + 2u < P.wo),
+                select(0.0, b[dy_row + min(ox0 + 3u, P.wo - 1u)], ox0 + 3u < P.wo),
+            );
+            let ix = i32(ox0 * P.stride_w) - i32(P.pad_w);
+            let t0 = windows(plane, iy, ix, P.h, P.w, P.stride_w);
+            g0 += vec3<f32>(dot(t0.t0, d), dot(t0.t1, d), dot(t0.t2, d));
+            let t1 = windows(plane, iy + 1, ix, P.h, P.w, P.stride_w);
+            g1 += vec3<f32>(dot(t1.t0, d), dot(t1.t1, d), dot(t1.t2, d));
+            let t2 = windows(plane, iy + 2, ix, P.h, P.w, P.stride_w);
+            g2 += vec3<f32>(dot(t2.t0, d), dot(t2.t1, d), dot(t2.t2, d));
+        }
+        oy = oy + 1u;
+        if (oy == P.ho) {
+            oy = 0u;
+            n = n + 1u;
+        }
+    }
+    let o = split * P.k * 9u + k * 9u;
+    out[o] = g0.x;
+    out[o + 1u] = g0.y;
+    out[o + 2u] = g0.z;
+    out[o + 3u] = g1.x;
+    out[o + 4u] = g1.y;
+    out[o + 5u] = g1.z;
+    out[o + 6u] = g2.x;
+    out[o + 7u] = g2.y;
+    out[o + 8u] = g2.z;
+}

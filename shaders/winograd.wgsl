@@ -1,0 +1,171 @@
+// winograd.wgsl: the transforms of Winograd's F(2×2, 3×3) convolution
+// (Lavin & Gray, 2015), for 3×3 convolutions at stride 1, dilation 1, one
+// group; plan::winograd_fits says which. Each 2×2 tile of the output is
+//   Y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A
+// for the 4×4 input patch d under it and each 3×3 kernel g, with
+//   Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1],
+//   G  = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1],  Aᵀ = [1 1 1 0; 0 1 −1 −1]:
+// 16 multiplies per tile and channel pair where the direct form takes 36.
+// The sum over input channels of the 16 products is a batched GEMM, run
+// by the GEMM kernels as a 1×1 convolution of 16 groups (src/ops/winograd.rs):
+//   M[ξ·K + k][t] = Σ_c U[ξ·K + k][c] · V[ξ·C + c][t],   ξ < 16,
+// with t = (n, tile row, tile column) over T = N·⌈Ho/2⌉·⌈Wo/2⌉ tiles.
+// Entry points (one invocation each, workgroups of 64, linearised grid):
+//   input_transform:  x [N,C,H,W] → V [16·C, T], per (c, t).
+//   weight_transform: w [K,C,3,3] → U [16·K, C], per (k, c).
+//   weight_transform_turned: the same for the input gradient, which is the
+//                     forward convolution of dy with w turned by 180° and
+//                     its channel axes swapped: the uniform describes that
+//                     forward problem (its c = the layer's K, its k = C),
+//                     and w is the layer's [C_k = P.c][P.k][3][3].
+//   output_transform: M → y [N,K,Ho,Wo] (+ bias), per (k, t).
+// The uniform is the conv family's (conv_params.wgsl) for the forward
+// problem being run. Every sum runs in a fixed order: deterministic.
+
+@group(0) @binding(1) var<storage, read> src: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
+
+fn tiles_w() -> u32 { return (P.wo + 1u) / 2u; }
+fn tiles_per_image() -> u32 { return ((P.ho + 1u) / 2u) * tiles_w(); }
+fn tiles() -> u32 { return P.n * tiles_per_image(); }
+
+// x[n, c, iy, ix] or 0 in the padding.
+fn x_at(plane: u32, iy: i32, ix: i32) -> f32 {
+    if (iy < 0 || ix < 0 || u32(iy) >= P.h || u32(ix) >= P.w) {
+        return 0.0;
+    }
+    return src[plane + u32(iy) * P.w + u32(ix)];
+}
+
+fn x_row(plane: u32, iy: i32, ix: i32) -> vec4<f32> {
+    return vec4<f32>(x_at(plane, iy, ix), x_at(plane, iy, ix + 1), x_at(plane, iy, ix + 2), x_at(plane, iy, ix + 3));
+}
+
+// v·B for a row v of Bᵀ d.
+fn b_cols(v: vec4<f32>) -> vec4<f32> {
+    return vec4<f32>(v.x - v.z, v.y + v.z, v.z - v.y, v.y - v.w);
+}
+
+@compute @workgroup_size(64)
+fn input_transform(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let i = workgroup_linear(wid) * 64u + lid;
+    let count = tiles();
+    if (i >= P.c * count) {
+        return;
+    }
+    let t = i % count;
+    let c = i / count;
+    let n = t / tiles_per_image();
+    let tt = t % tiles_per_image();
+    let iy = i32((tt / tiles_w()) * 2u) - i32(P.pad_h);
+    let ix = i32((tt % tiles_w()) * 2u) - i32(P.pad_w);
+    let plane = (n * P.c + c) * P.h * P.w;
+    let d0 = x_row(plane, iy, ix);
+    let d1 = x_row(plane, iy + 1, ix);
+    let d2 = x_row(plane, iy + 2, ix);
+    let d3 = x_row(plane, iy + 3, ix);
+    let rows = array<vec4<f32>, 4>(b_cols(d0 - d2), b_cols(d1 + d2), b_cols(d2 - d1), b_cols(d1 - d3));
+    // V[ξ·C + c][t] for ξ = 4·row + column.
+    let stride = P.c * count;
+    var o = c * count + t;
+    for (var r = 0u; r < 4u; r = r + 1u) {
+        let v = rows[r];
+        dst[o] = v.x;
+        dst[o + stride] = v.y;
+        dst[o + 2u * stride] = v.z;
+        dst[o + 3u * stride] = v.w;
+        o = o + 4u * stride;
+    }
+}
+
+// u·Gᵀ for a row u of G g.
+fn g_cols(u: vec3<f32>) -> vec4<f32> {
+    return vec4<f32>(u.x, 0.5 * (u.x + u.y + u.z), 0.5 * (u.x - u.y + u.z), u.z);
+}
+
+// U[ξ·K + k][c] from the kernel g (rows g0, g1, g2).
+fn store_u(k: u32, c: u32, g0: vec3<f32>, g1: vec3<f32>, g2: vec3<f32>) {
+    let rows = array<vec4<f32>, 4>(g_cols(g0), g_cols(0.5 * (g0 + g1 + g2)), g_cols(0.5 * (g0 - g1 + g2)), g_cols(g2));
+    let stride = P.k * P.c;
+    var o = k * P.c + c;
+    for (var r = 0u; r < 4u; r = r + 1u) {
+        let v = rows[r];
+        dst[o] = v.x;
+        dst[o + stride] = v.y;
+        dst[o + 2u * stride] = v.z;
+        dst[o + 3u * stride] = v.w;
+        o = o + 4u * stride;
+    }
+}
+
+@compute @workgroup_size(64)
+fn weight_transform(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let i = workgroup_linear(wid) * 64u + lid;
+    if (i >= P.k * P.c) {
+        return;
+    }
+    let o = i * 9u;
+    let g0 = vec3<f32>(src[o], src[o + 1u], src[o + 2u]);
+    let g1 = vec3<f32>(src[o + 3u], src[o + 4u], src[o + 5u]);
+    let g2 = vec3<f32>(src[o + 6u], src[o + 7u], src[o + 8u]);
+    store_u(i / P.c, i % P.c, g0, g1, g2);
+}
+
+@compute @workgroup_size(64)
+fn weight_transform_turned(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let i = workgroup_linear(wid) * 64u + lid;
+    if (i >= P.k * P.c) {
+        return;
+    }
+    let k = i / P.c;
+    let c = i % P.c;
+    // The layer's w[c][k] (it has c as its output channel), turned by 180°.
+    let o = (c * P.k + k) * 9u;
+    let g0 = vec3<f32>(src[o + 8u], src[o + 7u], src[o + 6u]);
+    let g1 = vec3<f32>(src[o + 5u], src[o + 4u], src[o + 3u]);
+    let g2 = vec3<f32>(src[o + 2u], src[o + 1u], src[o]);
+    store_u(k, c, g0, g1, g2);
+}
+
+// y[plane + oy·Wo + ox] = v where inside the output.
+fn store_y(plane: u32, oy: u32, ox: u32, v: f32) {
+    if (oy < P.ho && ox < P.wo) {
+        dst[plane + oy * P.wo + ox] = v;
+    }
+}
+
+@compute @workgroup_size(64)
+fn output_transform(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let i = workgroup_linear(wid) * 64u + lid;
+    let count = tiles();
+    if (i >= P.k * count) {
+        return;
+    }
+    let t = i % count;
+    let k = i / count;
+    // The 16 products' sums m[ξ] = M[ξ·K + k][t], a row of 4 at a time.
+    let stride = P.k * count;
+    let base = k * count + t;
+    var m: array<vec4<f32>, 4>;
+    for (var r = 0u; r < 4u; r = r + 1u) {
+        let o = base + 4u * r * stride;
+        m[r] = vec4<f32>(src[o], src[o + stride], src[o + 2u * stride], src[o + 3u * stride]);
+    }
+    // Aᵀ m A.
+    let s0 = m[0] + m[1] + m[2];
+    let s1 = m[1] - m[2] - m[3];
+    var b = 0.0;
+    if (P.has_bias != 0u) {
+        b = bias[k];
+    }
+    let n = t / tiles_per_image();
+    let tt = t % tiles_per_image();
+    let oy = (tt / tiles_w()) * 2u;
+    let ox = (tt % tiles_w()) * 2u;
+    let plane = (n * P.k + k) * P.ho * P.wo;
+    store_y(plane, oy, ox, s0.x + s0.y + s0.z + b);
+    store_y(plane, oy, ox + 1u, s0.y - s0.z - s0.w + b);
+    store_y(plane, oy + 1u, ox, s1.x + s1.y + s1.z + b);
+    store_y(plane, oy + 1u, ox + 1u, s1.y - s1.z - s1.w + b);
+}

@@ -1,0 +1,117 @@
+//! Records the depthwise 3x3 kernels (shaders/conv2d_depthwise.wgsl) for
+//! one piece of a convolution's batch, for the three ops' modules
+//! (conv2d_forward.rs, conv2d_input_grad.rs, conv2d_weight_grad.rs), which
+//! cut the batch and call these where the plan's kernel is
+//! [`ConvKernel::Depthwise`](crate::plan::ConvKernel::Depthwise).
+
+use super::conv_uniform::slot;
+use super::direct_launch;
+use crate::gpu::{Bindable, Recorder, Shader};
+use crate::plan::{reduction_split, ConvKernel, ConvProblem};
+use crate::Error;
+
+/// Invocations of the forward and input-gradient entries: one per 4x4
+/// block of each of `planes` planes of `rows` x `cols` outputs.
+fn blocks(planes: usize, rows: usize, cols: usize) -> usize {
+    planes * rows.div_ceil(4) * cols.div_ceil(4)
+}
+
+/// `y = conv2d(x, w) + bias`.
+pub(crate) fn forward(
+    rec: &mut Recorder,
+    problem: &ConvProblem,
+    x: &dyn Bindable,
+    w: &dyn Bindable,
+    bias: Option<&dyn Bindable>,
+    y: &dyn Bindable,
+) -> Result<(), Error> {
+    let geo = &problem.geometry;
+    let count = blocks(geo.n * geo.k, geo.ho, geo.wo);
+    let (mut u, grid) = direct_launch(rec.gpu(), "conv2d", geo, count)?;
+    u.has_bias = bias.is_some() as u32;
+    // Without a bias the weight is bound in its place (a binding cannot be
+    // empty); has_bias = 0 keeps the kernel from reading it.
+    let bias = bias.unwrap_or(w);
+    let buffers = [(slot::A, x), (slot::B, w), (slot::C, y), (slot::BIAS, bias)];
+    let uniform = bytemuck::bytes_of(&u);
+    rec.dispatch(Shader::Conv2dDepthwise, "forward", uniform, &buffers, grid);
+    Ok(())
+}
+
+/// `dx` from `dy` and `w` (stride 1).
+pub(crate) fn input_grad(
+    rec: &mut Recorder,
+    problem: &ConvProblem,
+    dy: &dyn Bindable,
+    w: &dyn Bindable,
+    dx: &dyn Bindable,
+) -> Result<(), Error> {
+    let geo = &problem.geometry;
+    let count = blocks(geo.n * geo.c, geo.h, geo.w);
+    let (u, grid) = direct_launch(rec.gpu(), "conv2d_input_grad", geo, count)?;
+    let buffers = [(slot::A, dy), (slot::B, w), (slot::C, dx)];
+    let uniform = bytemuck::bytes_of(&u);
+    rec.dispatch(
+        Shader::Conv2dDepthwise,
+        "input_grad",
+        uniform,
+        &buffers,
+        grid,
+    );
+    Ok(())
+}
+
+/// `dw` from `x` and `dy`: one invocation per (split, channel) over its
+/// split of the output rows (`plan::depthwise_split`), into `dw` itself
+/// with one split, else into partial sums that conv2d_weight_grad.wgsl's
+/// `reduce_splits` adds in order.
+pub(crate) fn weight_grad(
+    rec: &mut Recorder,
+    problem: &ConvProblem,
+    x: &dyn Bindable,
+    dy: &dyn Bindable,
+    dw: &dyn Bindable,
+) -> Result<(), Error> {
+    const OP: &str = "conv2d_weight_grad";
+    let gpu = rec.gpu();
+    let geo = &problem.geometry;
+    let max_bind = gpu.inner.limits.max_storage_buffer_binding_size;
+    let (splits, split_len) = reduction_split(problem, ConvKernel::Depthwise, max_bind);
+    let (mut u, grid) = direct_launch(gpu, OP, geo, splits * geo.k)?;
+    u.splits = splits as u32;
+    u.split_len = split_len as u32;
+    let uniform = bytemuck::bytes_of(&u);
+    if splits == 1 {
+        let buffers = [(slot::A, x), (slot::B, dy), (slot::C, dw)];
+        rec.dispatch(
+            Shader::Conv2dDepthwise,
+            "weight_grad",
+            uniform,
+            &buffers,
+            grid,
+        );
+        return Ok(());
+    }
+    // Every split writes its whole slice, so no clear is needed.
+    let dw_len = geo.k * 9;
+    let partials = rec.scratch(splits * dw_len)?;
+    let buffers: [(u32, &dyn Bindable); 3] =
+        [(slot::A, x), (slot::B, dy), (slot::C, &partials.buffer)];
+    rec.dispatch(
+        Shader::Conv2dDepthwise,
+        "weight_grad",
+        uniform,
+        &buffers,
+        grid,
+    );
+    let (reduce, rgrid) = direct_launch(gpu, OP, geo, dw_len)?;
+    u.grid_x = reduce.grid_x;
+    rec.dispatch(
+        Shader::Conv2dWeightGrad,
+        "reduce_splits",
+        bytemuck::bytes_of(&u),
+        &[(slot::PASS2_IN, &partials.buffer), (slot::PASS2_OUT, dw)],
+        rgrid,
+    );
+    Ok(())
+}

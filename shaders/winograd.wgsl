@@ -42,6 +42,31 @@ fn x_row(plane: u32, iy: i32, ix: i32) -> vec4<f32> {
     return vec4<f32>(x_at(plane, iy, ix), x_at(plane, iy, ix + 1), x_at(plane, iy, ix + 2), x_at(plane, iy, ix + 3));
 }
 
+// Invocation i's (channel, tile) of `channels` × T: the tile's index t,
+// its image n and the top-left (y, x) of its 2×2 outputs; ch = channels
+// past the end.
+struct TileAt { ch: u32, t: u32, n: u32, y: u32, x: u32 }
+
+fn tile_at(i: u32, channels: u32) -> TileAt {
+    let count = tiles();
+    let t = i % count;
+    let tt = t % tiles_per_image();
+    return TileAt(min(i / count, channels), t, t / tiles_per_image(), (tt / tiles_w()) * 2u, (tt % tiles_w()) * 2u);
+}
+
+// The 16 values of one tile (rows of 4 by ξ = 4·row + column) to
+// dst[o + ξ·stride].
+fn store16(o: u32, stride: u32, rows: array<vec4<f32>, 4>) {
+    for (var r = 0u; r < 4u; r = r + 1u) {
+        let v = rows[r];
+        let at = o + 4u * r * stride;
+        dst[at] = v.x;
+        dst[at + stride] = v.y;
+        dst[at + 2u * stride] = v.z;
+        dst[at + 3u * stride] = v.w;
+    }
+}
+
 // v·B for a row v of Bᵀ d.
 fn b_cols(v: vec4<f32>) -> vec4<f32> {
     return vec4<f32>(v.x - v.z, v.y + v.z, v.z - v.y, v.y - v.w);
@@ -49,34 +74,20 @@ fn b_cols(v: vec4<f32>) -> vec4<f32> {
 
 @compute @workgroup_size(64)
 fn input_transform(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let i = workgroup_linear(wid) * 64u + lid;
-    let count = tiles();
-    if (i >= P.c * count) {
+    let at = tile_at(workgroup_linear(wid) * 64u + lid, P.c);
+    if (at.ch >= P.c) {
         return;
     }
-    let t = i % count;
-    let c = i / count;
-    let n = t / tiles_per_image();
-    let tt = t % tiles_per_image();
-    let iy = i32((tt / tiles_w()) * 2u) - i32(P.pad_h);
-    let ix = i32((tt % tiles_w()) * 2u) - i32(P.pad_w);
-    let plane = (n * P.c + c) * P.h * P.w;
+    let iy = i32(at.y) - i32(P.pad_h);
+    let ix = i32(at.x) - i32(P.pad_w);
+    let plane = (at.n * P.c + at.ch) * P.h * P.w;
     let d0 = x_row(plane, iy, ix);
     let d1 = x_row(plane, iy + 1, ix);
     let d2 = x_row(plane, iy + 2, ix);
     let d3 = x_row(plane, iy + 3, ix);
     let rows = array<vec4<f32>, 4>(b_cols(d0 - d2), b_cols(d1 + d2), b_cols(d2 - d1), b_cols(d1 - d3));
-    // V[ξ·C + c][t] for ξ = 4·row + column.
-    let stride = P.c * count;
-    var o = c * count + t;
-    for (var r = 0u; r < 4u; r = r + 1u) {
-        let v = rows[r];
-        dst[o] = v.x;
-        dst[o + stride] = v.y;
-        dst[o + 2u * stride] = v.z;
-        dst[o + 3u * stride] = v.w;
-        o = o + 4u * stride;
-    }
+    // V[ξ·C + c][t].
+    store16(at.ch * tiles() + at.t, P.c * tiles(), rows);
 }
 
 // u·Gᵀ for a row u of G g.
@@ -87,16 +98,7 @@ fn g_cols(u: vec3<f32>) -> vec4<f32> {
 // U[ξ·K + k][c] from the kernel g (rows g0, g1, g2).
 fn store_u(k: u32, c: u32, g0: vec3<f32>, g1: vec3<f32>, g2: vec3<f32>) {
     let rows = array<vec4<f32>, 4>(g_cols(g0), g_cols(0.5 * (g0 + g1 + g2)), g_cols(0.5 * (g0 - g1 + g2)), g_cols(g2));
-    let stride = P.k * P.c;
-    var o = k * P.c + c;
-    for (var r = 0u; r < 4u; r = r + 1u) {
-        let v = rows[r];
-        dst[o] = v.x;
-        dst[o + stride] = v.y;
-        dst[o + 2u * stride] = v.z;
-        dst[o + 3u * stride] = v.w;
-        o = o + 4u * stride;
-    }
+    store16(k * P.c + c, P.k * P.c, rows);
 }
 
 @compute @workgroup_size(64)
@@ -137,16 +139,14 @@ fn store_y(plane: u32, oy: u32, ox: u32, v: f32) {
 
 @compute @workgroup_size(64)
 fn output_transform(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let i = workgroup_linear(wid) * 64u + lid;
-    let count = tiles();
-    if (i >= P.k * count) {
+    let at = tile_at(workgroup_linear(wid) * 64u + lid, P.k);
+    if (at.ch >= P.k) {
         return;
     }
-    let t = i % count;
-    let k = i / count;
+    let k = at.ch;
     // The 16 products' sums m[ξ] = M[ξ·K + k][t], a row of 4 at a time.
-    let stride = P.k * count;
-    let base = k * count + t;
+    let stride = P.k * tiles();
+    let base = k * tiles() + at.t;
     var m: array<vec4<f32>, 4>;
     for (var r = 0u; r < 4u; r = r + 1u) {
         let o = base + 4u * r * stride;
@@ -159,11 +159,9 @@ fn output_transform(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
     if (P.has_bias != 0u) {
         b = bias[k];
     }
-    let n = t / tiles_per_image();
-    let tt = t % tiles_per_image();
-    let oy = (tt / tiles_w()) * 2u;
-    let ox = (tt % tiles_w()) * 2u;
-    let plane = (n * P.k + k) * P.ho * P.wo;
+    let oy = at.y;
+    let ox = at.x;
+    let plane = (at.n * P.k + k) * P.ho * P.wo;
     store_y(plane, oy, ox, s0.x + s0.y + s0.z + b);
     store_y(plane, oy, ox + 1u, s0.y - s0.z - s0.w + b);
     store_y(plane, oy + 1u, ox, s1.x + s1.y + s1.z + b);

@@ -4,6 +4,7 @@
 //! cut the batch and call these where the plan's kernel is
 //! [`ConvKernel::Depthwise`](crate::plan::ConvKernel::Depthwise).
 
+use super::conv2d_weight_grad::dispatch_splits;
 use super::conv_uniform::slot;
 use super::direct_launch;
 use crate::gpu::{Bindable, Recorder, Shader};
@@ -80,38 +81,6 @@ pub(crate) fn weight_grad(
     let (mut u, grid) = direct_launch(gpu, OP, geo, splits * geo.k)?;
     u.splits = splits as u32;
     u.split_len = split_len as u32;
-    let uniform = bytemuck::bytes_of(&u);
-    if splits == 1 {
-        let buffers = [(slot::A, x), (slot::B, dy), (slot::C, dw)];
-        rec.dispatch(
-            Shader::Conv2dDepthwise,
-            "weight_grad",
-            uniform,
-            &buffers,
-            grid,
-        );
-        return Ok(());
-    }
-    // Every split writes its whole slice, so no clear is needed.
-    let dw_len = geo.k * 9;
-    let partials = rec.scratch(splits * dw_len)?;
-    let buffers: [(u32, &dyn Bindable); 3] =
-        [(slot::A, x), (slot::B, dy), (slot::C, &partials.buffer)];
-    rec.dispatch(
-        Shader::Conv2dDepthwise,
-        "weight_grad",
-        uniform,
-        &buffers,
-        grid,
-    );
-    let (reduce, rgrid) = direct_launch(gpu, OP, geo, dw_len)?;
-    u.grid_x = reduce.grid_x;
-    rec.dispatch(
-        Shader::Conv2dWeightGrad,
-        "reduce_splits",
-        bytemuck::bytes_of(&u),
-        &[(slot::PASS2_IN, &partials.buffer), (slot::PASS2_OUT, dw)],
-        rgrid,
-    );
-    Ok(())
+    let entry = (Shader::Conv2dDepthwise, "weight_grad");
+    dispatch_splits(rec, geo, entry, u, &[(slot::A, x), (slot::B, dy)], grid, dw)
 }

@@ -5,7 +5,7 @@
 //! conv.rs.
 
 use super::add::sum_pieces;
-use super::conv_uniform::slot;
+use super::conv_uniform::{slot, ConvUniform};
 use super::split::{batch_chunk, slice};
 use super::{conv2d_depthwise, direct_launch, tiled_launch};
 use crate::gpu::{Bindable, Recorder, Shader};
@@ -71,7 +71,7 @@ fn record_piece(
         return conv2d_depthwise::weight_grad(rec, problem, x, dy, dw);
     }
     let (splits, split_len) = reduction_split(problem, kernel, max_bind);
-    let (mut u, grid, taps) = match kernel.tile() {
+    let (u, grid, taps) = match kernel.tile() {
         Some(tile) => {
             let (u, grid) = tiled_launch(gpu, OP, geo, dims, tile, splits, split_len)?;
             (u, grid, Some(gpu.taps(problem)?))
@@ -86,24 +86,40 @@ fn record_piece(
             (u, grid, None)
         }
     };
-    let entry = kernel.name();
     let mut bound: Vec<(u32, &dyn Bindable)> = vec![(slot::A, x), (slot::B, dy)];
     if let Some(taps) = &taps {
         bound.push((slot::TAPS, taps));
     }
-    let mut bound = slot::for_kernel(kernel, &bound);
-    if splits == 1 {
+    let bound = slot::for_kernel(kernel, &bound);
+    let entry = (Shader::Conv2dWeightGrad, kernel.name());
+    dispatch_splits(rec, geo, entry, u, &bound, grid, dw)
+}
+
+/// Dispatches `entry`, a weight-gradient kernel over `u.splits` ranges of
+/// the reduction with its operands `bound`: into `dw` itself with one
+/// split, else into partial sums of the whole `dw` per split (each split
+/// writes its whole slice, so no clear is needed) that `reduce_splits`
+/// then adds in split order.
+pub(super) fn dispatch_splits(
+    rec: &mut Recorder,
+    geo: &Conv2dGeometry,
+    (shader, entry): (Shader, &'static str),
+    mut u: ConvUniform,
+    bound: &[(u32, &dyn Bindable)],
+    grid: (u32, u32),
+    dw: &dyn Bindable,
+) -> Result<(), Error> {
+    let mut bound = bound.to_vec();
+    if u.splits == 1 {
         bound.push((slot::C, dw));
-        let uniform = bytemuck::bytes_of(&u);
-        rec.dispatch(Shader::Conv2dWeightGrad, entry, uniform, &bound, grid);
+        rec.dispatch(shader, entry, bytemuck::bytes_of(&u), &bound, grid);
         return Ok(());
     }
-    // Every split writes its whole slice, so no clear is needed.
-    let partials = rec.scratch(splits * dw_len)?;
+    let dw_len: usize = geo.w_shape().iter().product();
+    let partials = rec.scratch(u.splits as usize * dw_len)?;
     bound.push((slot::C, &partials.buffer));
-    let uniform = bytemuck::bytes_of(&u);
-    rec.dispatch(Shader::Conv2dWeightGrad, entry, uniform, &bound, grid);
-    let (reduce, rgrid) = direct_launch(gpu, OP, geo, dw_len)?;
+    rec.dispatch(shader, entry, bytemuck::bytes_of(&u), &bound, grid);
+    let (reduce, rgrid) = direct_launch(rec.gpu(), OP, geo, dw_len)?;
     u.grid_x = reduce.grid_x;
     rec.dispatch(
         Shader::Conv2dWeightGrad,

@@ -8,6 +8,7 @@
 //! `WGPU_BACKEND=vulkan cargo run --release --example load_cost`
 use wgpu::util::DeviceExt;
 fn main() {
+    wgconv::quiet_headless_driver_probes();
     let inst = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
     let adapter = pollster::block_on(inst.request_adapter(&Default::default())).unwrap();
     println!("{:?}", adapter.get_info().name);

@@ -34,6 +34,7 @@ fn tile_body(rows: usize, cols: usize) -> (String, usize) {
 }
 
 fn main() {
+    wgconv::quiet_headless_driver_probes();
     let inst = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
     let adapter = pollster::block_on(inst.request_adapter(&Default::default())).unwrap();
     println!("{:?}", adapter.get_info().name);

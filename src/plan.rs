@@ -443,7 +443,7 @@ impl fmt::Display for ConvPlan {
 /// 3. Auto, on every adapter: a problem that [`depthwise_fits`] (a
 ///    depthwise 3x3 layer: MobileNets) with fewer than [`NARROW_COLUMNS`]
 ///    output channels per group runs `Depthwise`: its GEMM is too narrow
-///    for any GEMM kernel, and `direct` runs it 5-10x slower on lavapipe.
+///    for any GEMM kernel, and `direct` runs it 3-7x slower on lavapipe.
 ///    With more (a first layer of one input channel, K/g = K) the GEMM
 ///    kernels reuse each input value across the columns and win
 ///    (docs/performance.md).

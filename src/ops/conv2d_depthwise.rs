@@ -39,7 +39,7 @@ pub(crate) fn forward(
     Ok(())
 }
 
-/// `dx` from `dy` and `w` (stride 1).
+/// `dx` from `dy` and `w` (stride 1 or 2).
 pub(crate) fn input_grad(
     rec: &mut Recorder,
     problem: &ConvProblem,

@@ -6,6 +6,15 @@
 //   Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1],
 //   G  = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1],  Aᵀ = [1 1 1 0; 0 1 −1 −1]:
 // 16 multiplies per tile and channel pair where the direct form takes 36.
+// The weight gradient is the same algorithm turned around (Winograd's
+// F(3×3, 2×2)): y = Aᵀ[(G g) ⊙ (Bᵀ d)] is bilinear in g, so
+// ∂/∂g Σ dy·y gives, per tile, the 3×3 kernel's gradient
+//   dW = Gᵀ [(A dy Aᵀ) ⊙ (Bᵀ d B)] G
+// for the tile's 2×2 output gradient dy and the same 4×4 input patch d:
+// the input transform is shared, and the sum over tiles of the 16
+// products is a batched GEMM again, the weight gradient of the same 1×1
+// convolution of 16 groups:
+//   M[ξ·K + k][c] = Σ_t Y[ξ·K + k][t] · V[ξ·C + c][t].
 // The sum over input channels of the 16 products is a batched GEMM, run
 // by the GEMM kernels as a 1×1 convolution of 16 groups (src/ops/winograd.rs):
 //   M[ξ·K + k][t] = Σ_c U[ξ·K + k][c] · V[ξ·C + c][t],   ξ < 16,
@@ -19,6 +28,8 @@
 //                     forward problem (its c = the layer's K, its k = C),
 //                     and w is the layer's [C_k = P.c][P.k][3][3].
 //   output_transform: M → y [N,K,Ho,Wo] (+ bias), per (k, t).
+//   dy_transform:     dy [N,K,Ho,Wo] → Y [16·K, T], per (k, t).
+//   dw_transform:     M [16·K, C] → dw [K,C,3,3], per (k, c).
 // The uniform is the conv family's (conv_params.wgsl) for the forward
 // problem being run. Every sum runs in a fixed order: deterministic.
 
@@ -166,4 +177,61 @@ fn output_transform(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
     store_y(plane, oy, ox + 1u, s0.y - s0.z - s0.w + b);
     store_y(plane, oy + 1u, ox, s1.x + s1.y + s1.z + b);
     store_y(plane, oy + 1u, ox + 1u, s1.y - s1.z - s1.w + b);
+}
+
+// dy[plane + oy·Wo + ox], or 0 past the output's edge (a tile that the
+// edge cuts).
+fn dy_at(plane: u32, oy: u32, ox: u32) -> f32 {
+    if (oy >= P.ho || ox >= P.wo) {
+        return 0.0;
+    }
+    return src[plane + oy * P.wo + ox];
+}
+
+// A·v for a row v = (a, b) of a 2×2 tile of dy.
+fn a_row(a: f32, b: f32) -> vec4<f32> {
+    return vec4<f32>(a, a + b, a - b, -b);
+}
+
+@compute @workgroup_size(64)
+fn dy_transform(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let at = tile_at(workgroup_linear(wid) * 64u + lid, P.k);
+    if (at.ch >= P.k) {
+        return;
+    }
+    let plane = (at.n * P.k + at.ch) * P.ho * P.wo;
+    let r0 = a_row(dy_at(plane, at.y, at.x), dy_at(plane, at.y, at.x + 1u));
+    let r1 = a_row(dy_at(plane, at.y + 1u, at.x), dy_at(plane, at.y + 1u, at.x + 1u));
+    // Y[ξ·K + k][t] = (A dy Aᵀ)[ξ].
+    store16(at.ch * tiles() + at.t, P.k * tiles(), array<vec4<f32>, 4>(r0, r0 + r1, r0 - r1, -r1));
+}
+
+// t·G for a row t of Gᵀ m.
+fn g_rows(t: vec4<f32>) -> vec3<f32> {
+    let h = 0.5 * (t.y + t.z);
+    return vec3<f32>(t.x + h, 0.5 * (t.y - t.z), h + t.w);
+}
+
+@compute @workgroup_size(64)
+fn dw_transform(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let i = workgroup_linear(wid) * 64u + lid;
+    let kc = P.k * P.c;
+    if (i >= kc) {
+        return;
+    }
+    // m[ξ] = M[ξ·K + k][c] = M[ξ·K·C + i] for i = k·C + c, a row of 4 at a time.
+    var m: array<vec4<f32>, 4>;
+    for (var r = 0u; r < 4u; r = r + 1u) {
+        let o = i + 4u * r * kc;
+        m[r] = vec4<f32>(src[o], src[o + kc], src[o + 2u * kc], src[o + 3u * kc]);
+    }
+    // Gᵀ m G, row by row.
+    let h = 0.5 * (m[1] + m[2]);
+    let rows = array<vec3<f32>, 3>(g_rows(m[0] + h), g_rows(0.5 * (m[1] - m[2])), g_rows(h + m[3]));
+    let o = i * 9u;
+    for (var r = 0u; r < 3u; r = r + 1u) {
+        dst[o + 3u * r] = rows[r].x;
+        dst[o + 3u * r + 1u] = rows[r].y;
+        dst[o + 3u * r + 2u] = rows[r].z;
+    }
 }

@@ -292,11 +292,13 @@ pub enum Algorithm {
     /// where C/g is narrow the one-step GEMM has too few columns to reuse
     /// an operand.
     TwoStepColumns,
-    /// Forward and input gradient of a 3x3 stride-1 convolution
-    /// ([`winograd_fits`]): Winograd's F(2x2, 3x3), 16 multiplies per 2x2
-    /// output tile and channel pair instead of 36 — the weight and input
-    /// transforms, a batched GEMM of the 16 products on the plan's kernel
-    /// ([`winograd_gemm`]), the output transform (shaders/winograd.wgsl).
+    /// A 3x3 stride-1 convolution ([`winograd_fits`]): Winograd's
+    /// F(2x2, 3x3), 16 multiplies per 2x2 output tile and channel pair
+    /// instead of 36 — the weight and input transforms, a batched GEMM of
+    /// the 16 products on the plan's kernel ([`winograd_gemm`]), the output
+    /// transform (shaders/winograd.wgsl). The weight gradient runs the same
+    /// tiles turned around (F(3x3, 2x2)): the input and dy transforms, the
+    /// batched GEMM's weight gradient, the 3x3 transform of its sums.
     Winograd,
 }
 
@@ -430,13 +432,14 @@ impl fmt::Display for ConvPlan {
 /// The rule, in order:
 /// 0. `Winograd` runs Winograd's F(2x2, 3x3) where [`winograd_fits`], and
 ///    is Auto elsewhere. Auto, on every adapter, runs it where it fits and
-///    the forward convolution it computes (for an input gradient, the one
-///    of dy) has at least [`WINOGRAD_MIN_CHANNELS`] input and output
-///    channels: then the batched GEMM is wide and deep enough that its
-///    2.25x fewer multiply-adds outweigh the transforms' passes over memory
-///    (S2 and S3 of the small suite 1.2–1.9x faster on lavapipe; S1, one
-///    input channel, 4–9x slower: docs/performance.md). Not yet measured
-///    on a GPU.
+///    the forward convolution whose tiles it runs (for an input gradient,
+///    the one of dy) has at least [`WINOGRAD_MIN_CHANNELS`] input and
+///    output channels: then the batched GEMM is wide and deep enough that
+///    its 2.25x fewer multiply-adds outweigh the transforms' passes over
+///    memory (S2 and S3 of the small suite 1.2–1.9x faster on lavapipe
+///    forward and input gradient, about 2x weight gradient; S1, one input
+///    channel, 4–9x slower: docs/performance.md). Not yet measured on a
+///    GPU.
 /// 1. A GEMM kernel loads a tap table; where it would not fit one binding,
 ///    the problem runs `Direct`.
 /// 2. `Force(kernel)` runs that kernel.
@@ -520,11 +523,11 @@ pub fn candidates(problem: &ConvProblem, facts: &AdapterFacts) -> Vec<ConvPlan> 
     out
 }
 
-/// The forward convolution a Winograd plan of `problem` runs: the problem
-/// itself, or for an input gradient (stride 1, 3x3) the forward
-/// convolution of dy (`[N, K, Ho, Wo]`) with the kernel turned by 180°
-/// and its channel axes swapped (`[C, K, 3, 3]`) at padding 2 − p, whose
-/// output is dx.
+/// The forward convolution whose tiles a Winograd plan of `problem` runs:
+/// the problem's own (forward and weight gradient), or for an input
+/// gradient (stride 1, 3x3) the forward convolution of dy (`[N, K, Ho,
+/// Wo]`) with the kernel turned by 180° and its channel axes swapped
+/// (`[C, K, 3, 3]`) at padding 2 − p, whose output is dx.
 pub fn winograd_forward(problem: &ConvProblem) -> Result<Conv2dGeometry, Error> {
     let g = &problem.geometry;
     let p = &g.params;
@@ -534,7 +537,7 @@ pub fn winograd_forward(problem: &ConvProblem) -> Result<Conv2dGeometry, Error> 
         message: format!("Winograd F(2x2, 3x3) {message}"),
     };
     match problem.op {
-        ConvOp::Forward => Ok(*g),
+        ConvOp::Forward | ConvOp::WeightGrad => Ok(*g),
         ConvOp::InputGrad if p.padding.iter().all(|&q| q <= 2) => {
             let turned = Conv2dParams {
                 padding: [2 - p.padding[0], 2 - p.padding[1]],
@@ -548,7 +551,6 @@ pub fn winograd_forward(problem: &ConvProblem) -> Result<Conv2dGeometry, Error> 
             )
         }
         ConvOp::InputGrad => Err(unfit("takes input gradients of padding up to 2")),
-        ConvOp::WeightGrad => Err(unfit("runs no weight gradient")),
     }
 }
 
@@ -557,18 +559,25 @@ pub fn winograd_tiles(fwd: &Conv2dGeometry) -> usize {
     fwd.n * fwd.ho.div_ceil(2) * fwd.wo.div_ceil(2)
 }
 
-/// The batched GEMM of a Winograd plan of the forward convolution `fwd`,
-/// as the problem the GEMM kernels run: a 1x1 convolution of 16 groups
-/// (one per product ξ) over the transformed input `V [1, 16·C, 1, T]`
-/// (T tiles) and weight `U [16·K, C, 1, 1]`, giving `M [1, 16·K, 1, T]`.
-pub fn winograd_gemm(fwd: &Conv2dGeometry) -> Result<ConvProblem, Error> {
+/// The batched GEMM of a Winograd plan of `op` over the tiles of the
+/// forward convolution `fwd` ([`winograd_forward`]), as the problem the
+/// GEMM kernels run: a 1x1 convolution of 16 groups (one per product ξ)
+/// over the transformed input `V [1, 16·C, 1, T]` (T tiles) and weight
+/// `U [16·K, C, 1, 1]`, giving `M [1, 16·K, 1, T]`; for a weight gradient,
+/// that convolution's weight gradient from `V` and the transformed output
+/// gradient `Y [1, 16·K, 1, T]`, giving `M [16·K, C, 1, 1]`.
+pub fn winograd_gemm(op: ConvOp, fwd: &Conv2dGeometry) -> Result<ConvProblem, Error> {
     let tiles = winograd_tiles(fwd);
     let p = Conv2dParams {
         groups: 16,
         ..Conv2dParams::default()
     };
+    let op = match op {
+        ConvOp::WeightGrad => ConvOp::WeightGrad,
+        ConvOp::Forward | ConvOp::InputGrad => ConvOp::Forward,
+    };
     ConvProblem::new(
-        ConvOp::Forward,
+        op,
         &[1, 16 * fwd.c, 1, tiles],
         &[16 * fwd.k, fwd.c, 1, 1],
         &p,
@@ -582,17 +591,17 @@ pub const WINOGRAD_MIN_CHANNELS: usize = 32;
 fn auto_winograd(problem: &ConvProblem) -> bool {
     let g = &problem.geometry;
     let (c, k) = match problem.op {
-        ConvOp::Forward => (g.c, g.k),
+        ConvOp::Forward | ConvOp::WeightGrad => (g.c, g.k),
         ConvOp::InputGrad => (g.k, g.c),
-        ConvOp::WeightGrad => return false,
     };
     c >= WINOGRAD_MIN_CHANNELS && k >= WINOGRAD_MIN_CHANNELS
 }
 
-/// Whether `problem` can run Winograd: a forward or input gradient of a
-/// 3x3 convolution at stride 1, dilation 1, one group (an input gradient
-/// of padding up to 2), whose tensors and transformed operands (16 values
-/// per tile and channel) each fit one binding.
+/// Whether `problem` can run Winograd: any op of a 3x3 convolution at
+/// stride 1, dilation 1, one group (an input gradient of padding up to
+/// 2), whose tensors and transformed operands (16 values per tile and
+/// channel) each fit one binding (and, for a weight gradient, whose
+/// reduction over tiles fits the split-K budget).
 pub fn winograd_fits(problem: &ConvProblem, facts: &AdapterFacts) -> bool {
     winograd_plan(problem, facts).is_some()
 }
@@ -608,6 +617,16 @@ fn winograd_plan(problem: &ConvProblem, facts: &AdapterFacts) -> Option<ConvPlan
     }
     let fwd = winograd_forward(problem).ok()?;
     let tiles = winograd_tiles(&fwd);
+    // The weight gradient's batched GEMM reduces over the T tiles of one
+    // image: its tap table (16 bytes per term) must fit one binding, and
+    // its split the loop budget.
+    let reduction_fits = tiles as u64 * 16 <= facts.max_storage_buffer_binding_size
+        && tiles
+            <= MAX_SPLIT_LEN
+                * most_splits(16 * fwd.k * fwd.c, facts.max_storage_buffer_binding_size);
+    if problem.op == ConvOp::WeightGrad && !reduction_fits {
+        return None;
+    }
     let len = |s: [usize; 4]| s.iter().product::<usize>();
     let largest = [
         16 * fwd.c * tiles,
@@ -621,7 +640,7 @@ fn winograd_plan(problem: &ConvProblem, facts: &AdapterFacts) -> Option<ConvPlan
     if largest as u64 * 4 > facts.max_storage_buffer_binding_size || largest > u32::MAX as usize {
         return None;
     }
-    let gemm = plan(&winograd_gemm(&fwd).ok()?, facts, Policy::Auto);
+    let gemm = plan(&winograd_gemm(problem.op, &fwd).ok()?, facts, Policy::Auto);
     Some(ConvPlan {
         op: problem.op,
         kernel: gemm.kernel,

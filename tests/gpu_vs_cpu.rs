@@ -161,6 +161,70 @@ fn random_geometries_match_the_reference() {
     }
 }
 
+/// The weight gradient through Winograd (F(3x3, 2x2)) sums 16 products
+/// per tile over every tile of the batch: on random inputs in [-1, 1) its
+/// error against the f64 reference, over reductions of 8·8·2 to 32·32·64
+/// positions, stays within the tolerance on every adapter (`--nocapture`
+/// prints how it grows; figures in docs/performance.md).
+#[test]
+fn winograd_weight_grad_error_stays_within_tolerance_as_the_batch_grows() {
+    let mut rng = Rng::new(37);
+    for gpu in gpus() {
+        let gpu = gpu.with_policy(Policy::Winograd);
+        for (n, hw) in [(2, 8), (16, 16), (64, 32)] {
+            let case = Case::new(
+                [n, 8, hw, hw],
+                [16, 8, 3, 3],
+                Conv2dParams::square(1, 1),
+                &mut rng,
+                false,
+            );
+            let p = gpu
+                .explain(
+                    wgconv::plan::ConvOp::WeightGrad,
+                    case.x_shape,
+                    case.w_shape,
+                    &case.p,
+                )
+                .unwrap();
+            assert_eq!(p.algorithm, wgconv::plan::Algorithm::Winograd, "N = {n}");
+            let x = gpu.tensor(&case.x_shape, &case.x).unwrap();
+            let dy = gpu.tensor(&case.y_shape, &case.dy).unwrap();
+            let dw = gpu
+                .conv2d_weight_grad(&x, &dy, case.w_shape, &case.p)
+                .unwrap()
+                .to_vec()
+                .unwrap();
+            let want = wgconv::cpu::conv2d_weight_grad(
+                &case.x,
+                case.x_shape,
+                &case.dy,
+                case.w_shape,
+                &case.p,
+            )
+            .unwrap();
+            let scale = want.iter().fold(1f32, |m, v| m.max(v.abs()));
+            let err = dw
+                .iter()
+                .zip(&want)
+                .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+            eprintln!(
+                "{}: weight grad, {} positions: max |dw - ref| / max(1, max|ref|) = {:.2e}",
+                common::label(&gpu),
+                n * hw * hw,
+                err / scale
+            );
+            common::assert_close(
+                &format!("winograd weight grad, N = {n}"),
+                &case.w_shape,
+                &dw,
+                &want,
+                false,
+            );
+        }
+    }
+}
+
 /// Winograd's F(2x2, 3x3) adds the transforms' rounding to the GEMM's:
 /// on random inputs in [-1, 1) its error against the f64 reference, over
 /// input channels 16 to 1 024 (the reduction C·9), stays within the

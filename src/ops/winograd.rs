@@ -5,17 +5,20 @@
 //! output transform. The input gradient of a 3x3 stride-1 convolution is
 //! the forward convolution of dy with the kernel turned by 180° and its
 //! channel axes swapped (`plan::winograd_forward`), so it runs the same
-//! way with the turned weight transform.
+//! way with the turned weight transform. The weight gradient
+//! (F(3x3, 2x2)) transforms x as the forward does and dy into the same
+//! 16 products, sums them over tiles as the weight gradient of the same
+//! batched 1x1 convolution, and turns each sum into a 3x3 kernel.
 
-use super::conv_uniform::slot;
-use super::{conv2d_forward, direct_launch};
-use crate::gpu::{Recorder, Shader};
+use super::conv_uniform::{slot, ConvUniform};
+use super::{conv2d_forward, conv2d_weight_grad, direct_launch};
+use crate::gpu::{Bindable, Recorder, Shader};
 use crate::plan::{self, ConvOp, ConvPlan, ConvProblem, Policy};
-use crate::Error;
+use crate::{Conv2dGeometry, Error};
 
-/// Records `plan` (algorithm `Winograd`) of `problem` (forward or input
-/// gradient) on whole-tensor buffers: `a` is x or dy, `b` the weight,
-/// `out` y or dx.
+/// Records `plan` (algorithm `Winograd`) of `problem` on whole-tensor
+/// buffers, in the order of `ConvBuffers`: `(x, w) → y` (with the bias),
+/// `(dy, w) → dx` or `(x, dy) → dw`.
 pub(crate) fn record(
     rec: &mut Recorder,
     problem: &ConvProblem,
@@ -25,60 +28,79 @@ pub(crate) fn record(
     bias: Option<&wgpu::Buffer>,
     out: &wgpu::Buffer,
 ) -> Result<(), Error> {
-    let op = problem.op.kernel_name();
     let fwd = plan::winograd_forward(problem)?;
-    let gemm = plan::winograd_gemm(&fwd)?;
+    let gemm = plan::winograd_gemm(problem.op, &fwd)?;
     let tiles = plan::winograd_tiles(&fwd);
     let (c, k) = (fwd.c, fwd.k);
-    let gpu = rec.gpu();
-    let u = rec.scratch(16 * k * c)?;
-    let v = rec.scratch(16 * c * tiles)?;
-    let m = rec.scratch(16 * k * tiles)?;
+    let gemm_plan = plan::plan(&gemm, &rec.gpu().facts(), Policy::Force(plan.kernel));
+    let t = Transforms {
+        op: problem.op,
+        fwd,
+    };
 
+    // V [16·C, T] from x (the forward's, or for an input gradient dy).
+    let v = rec.scratch(16 * c * tiles)?;
+    t.dispatch(rec, "input_transform", c * tiles, a, &v.buffer, None)?;
+
+    if problem.op == ConvOp::WeightGrad {
+        // Y [16·K, T] from dy; M [16·K, C] = Y·Vᵀ per ξ; dw from M.
+        let y = rec.scratch(16 * k * tiles)?;
+        t.dispatch(rec, "dy_transform", k * tiles, b, &y.buffer, None)?;
+        let m = rec.scratch(16 * k * c)?;
+        conv2d_weight_grad::record(rec, &gemm, &gemm_plan, &v.buffer, &y.buffer, &m.buffer)?;
+        return t.dispatch(rec, "dw_transform", k * c, &m.buffer, out, None);
+    }
+
+    // U [16·K, C] from w; M [16·K, T] = U·V per ξ; y (or dx) from M.
     let weight = match problem.op {
         ConvOp::Forward => "weight_transform",
         _ => "weight_transform_turned",
     };
-    let (uni, grid) = direct_launch(gpu, op, &fwd, k * c)?;
-    let bound = [(slot::A, b as _), (slot::C, &u.buffer as _)];
-    rec.dispatch(
-        Shader::Winograd,
-        weight,
-        bytemuck::bytes_of(&uni),
-        &bound,
-        grid,
-    );
-
-    let (uni, grid) = direct_launch(gpu, op, &fwd, c * tiles)?;
-    let bound = [(slot::A, a as _), (slot::C, &v.buffer as _)];
-    rec.dispatch(
-        Shader::Winograd,
-        "input_transform",
-        bytemuck::bytes_of(&uni),
-        &bound,
-        grid,
-    );
-
-    let gemm_plan = plan::plan(&gemm, &gpu.facts(), Policy::Force(plan.kernel));
+    let u = rec.scratch(16 * k * c)?;
+    t.dispatch(rec, weight, k * c, b, &u.buffer, None)?;
+    let m = rec.scratch(16 * k * tiles)?;
     conv2d_forward::record(
         rec, &gemm, &gemm_plan, &v.buffer, &u.buffer, None, &m.buffer,
     )?;
+    t.dispatch(rec, "output_transform", k * tiles, &m.buffer, out, bias)
+}
 
-    let (mut uni, grid) = direct_launch(gpu, op, &fwd, k * tiles)?;
-    uni.has_bias = bias.is_some() as u32;
-    // Without a bias M is bound in its place; has_bias = 0 keeps it unread.
-    let bias = bias.unwrap_or(&m.buffer);
-    let bound = [
-        (slot::A, &m.buffer as _),
-        (slot::C, out as _),
-        (slot::BIAS, bias as _),
-    ];
-    rec.dispatch(
-        Shader::Winograd,
-        "output_transform",
-        bytemuck::bytes_of(&uni),
-        &bound,
-        grid,
-    );
-    Ok(())
+/// The transforms of one Winograd plan: each entry point of
+/// shaders/winograd.wgsl reads the conv family's uniform of the forward
+/// convolution `fwd` whose tiles it runs.
+struct Transforms {
+    op: ConvOp,
+    fwd: Conv2dGeometry,
+}
+
+impl Transforms {
+    /// Dispatches `entry` over `items` invocations, from `src` to `dst`
+    /// (adding `bias`, for the output transform).
+    fn dispatch(
+        &self,
+        rec: &mut Recorder,
+        entry: &'static str,
+        items: usize,
+        src: &wgpu::Buffer,
+        dst: &wgpu::Buffer,
+        bias: Option<&wgpu::Buffer>,
+    ) -> Result<(), Error> {
+        let (mut uni, grid): (ConvUniform, _) =
+            direct_launch(rec.gpu(), self.op.kernel_name(), &self.fwd, items)?;
+        let mut bound: Vec<(u32, &dyn Bindable)> = vec![(slot::A, src), (slot::C, dst)];
+        if entry == "output_transform" {
+            uni.has_bias = bias.is_some() as u32;
+            // Without a bias the source is bound in its place; has_bias = 0
+            // keeps it unread.
+            bound.push((slot::BIAS, bias.unwrap_or(src)));
+        }
+        rec.dispatch(
+            Shader::Winograd,
+            entry,
+            bytemuck::bytes_of(&uni),
+            &bound,
+            grid,
+        );
+        Ok(())
+    }
 }

@@ -213,6 +213,11 @@ pub enum ConvKernel {
     /// (gemm_pointwise.wgsl). Only where [`pointwise_fits`]; forced on
     /// another problem, `Blocks` runs instead.
     Pointwise,
+    /// `Pointwise` with 32x32 blocks (gemm_pointwise_large.wgsl): half the
+    /// loads per multiply-add, for GEMMs of at least 32 rows and 32
+    /// columns on CPU adapters. Only where [`pointwise_fits`]; forced on
+    /// another problem, `Blocks` runs instead.
+    PointwiseLarge,
     /// `Blocks` with B from vec4 loads along the reduction
     /// (gemm_blocks_k4.wgsl): forward and weight gradient, where
     /// [`blocks_k4_fits`]; forced elsewhere, `Blocks` runs.
@@ -225,7 +230,12 @@ pub enum ConvKernel {
 }
 
 impl ConvKernel {
-    pub const ALL: [ConvKernel; 10] = [
+    /// `Pointwise` or `PointwiseLarge`: the kernels of the pointwise view.
+    pub const fn pointwise(self) -> bool {
+        matches!(self, ConvKernel::Pointwise | ConvKernel::PointwiseLarge)
+    }
+
+    pub const ALL: [ConvKernel; 11] = [
         ConvKernel::Direct,
         ConvKernel::TiledNarrow,
         ConvKernel::Tiled,
@@ -234,6 +244,7 @@ impl ConvKernel {
         ConvKernel::Blocks,
         ConvKernel::BlocksTall,
         ConvKernel::Pointwise,
+        ConvKernel::PointwiseLarge,
         ConvKernel::BlocksK4,
         ConvKernel::Depthwise,
     ];
@@ -250,6 +261,7 @@ impl ConvKernel {
             ConvKernel::Blocks => "blocks",
             ConvKernel::BlocksTall => "blocks_tall",
             ConvKernel::Pointwise => "pointwise",
+            ConvKernel::PointwiseLarge => "pointwise_large",
             ConvKernel::BlocksK4 => "blocks_k4",
             ConvKernel::Depthwise => "depthwise",
         }
@@ -267,6 +279,7 @@ impl ConvKernel {
             ConvKernel::Blocks => (16, 16, 64),
             ConvKernel::BlocksTall => (32, 16, 64),
             ConvKernel::Pointwise | ConvKernel::BlocksK4 => (16, 16, 64),
+            ConvKernel::PointwiseLarge => (32, 32, 64),
         };
         Some(Tile {
             m,
@@ -338,7 +351,7 @@ pub enum Policy {
 
 impl Policy {
     /// Every kernel forced, in [`ConvKernel::ALL`] order.
-    pub const FORCED: [Policy; 10] = [
+    pub const FORCED: [Policy; 11] = [
         Policy::Force(ConvKernel::Direct),
         Policy::Force(ConvKernel::TiledNarrow),
         Policy::Force(ConvKernel::Tiled),
@@ -347,12 +360,13 @@ impl Policy {
         Policy::Force(ConvKernel::Blocks),
         Policy::Force(ConvKernel::BlocksTall),
         Policy::Force(ConvKernel::Pointwise),
+        Policy::Force(ConvKernel::PointwiseLarge),
         Policy::Force(ConvKernel::BlocksK4),
         Policy::Force(ConvKernel::Depthwise),
     ];
 
     /// The two choosers, Winograd, and every forced kernel.
-    pub const ALL: [Policy; 13] = [
+    pub const ALL: [Policy; 14] = [
         Policy::Auto,
         Policy::Tuned,
         Policy::Winograd,
@@ -366,6 +380,7 @@ impl Policy {
         Policy::FORCED[7],
         Policy::FORCED[8],
         Policy::FORCED[9],
+        Policy::FORCED[10],
     ];
 
     /// `auto`, `tuned`, or the forced kernel's name.
@@ -460,9 +475,12 @@ impl fmt::Display for ConvPlan {
 ///    per-lane gather and workgroup memory is no cheaper than a cached
 ///    global load, so the fewest loads per multiply-add wins.
 ///    Pointwise problems that [`pointwise_fits`] (1x1 kernels at stride 1,
-///    linear layers) of at least that many columns run `Pointwise`
-///    instead: the same 16x16 blocks from vec4 loads (S5 of the small
-///    suite about 1.5x faster than on `Blocks`, docs/performance.md);
+///    linear layers, Winograd's batched GEMMs) of at least that many
+///    columns run `Pointwise` instead: the same 16x16 blocks from vec4
+///    loads (S5 of the small suite about 1.5x faster than on `Blocks`,
+///    docs/performance.md); from [`LARGE_BLOCK_ROWS`] rows and
+///    [`LARGE_BLOCK_COLUMNS`] columns `PointwiseLarge`, 32x32 blocks with
+///    half the loads per multiply-add (S5 1.4–2x faster than `Pointwise`);
 ///    forward GEMMs whose weight rows fit [`blocks_k4_fits`] run
 ///    `BlocksK4` (S3 and S4 forward 6–10 % faster; weight gradients
 ///    gained nothing consistent and stay on `Blocks`).
@@ -649,6 +667,12 @@ fn winograd_plan(problem: &ConvProblem, facts: &AdapterFacts) -> Option<ConvPlan
     })
 }
 
+/// Rows from which Auto runs a pointwise GEMM on 32x32 blocks
+/// (`PointwiseLarge`) on CPU adapters, with [`LARGE_BLOCK_COLUMNS`].
+pub const LARGE_BLOCK_ROWS: usize = 32;
+/// Columns from which Auto runs `PointwiseLarge`, with [`LARGE_BLOCK_ROWS`].
+pub const LARGE_BLOCK_COLUMNS: usize = 32;
+
 fn blocks_for(op: ConvOp, d: GemmDims) -> ConvKernel {
     if op == ConvOp::InputGrad && d.m >= 128 && d.k >= 64 {
         ConvKernel::BlocksTall
@@ -660,6 +684,9 @@ fn blocks_for(op: ConvOp, d: GemmDims) -> ConvKernel {
 fn auto_cpu(problem: &ConvProblem) -> ConvKernel {
     let d = problem.gemm();
     let g = &problem.geometry;
+    if pointwise_fits(problem) && d.m >= LARGE_BLOCK_ROWS && d.n >= LARGE_BLOCK_COLUMNS {
+        return ConvKernel::PointwiseLarge;
+    }
     if pointwise_fits(problem) && d.n >= NARROW_COLUMNS {
         return ConvKernel::Pointwise;
     }
@@ -701,7 +728,7 @@ fn with_kernel(problem: &ConvProblem, facts: &AdapterFacts, kernel: ConvKernel) 
     let algorithm = match problem.op {
         ConvOp::InputGrad if kernel.tile().is_none() => Algorithm::OneStep,
         // A 1x1 kernel at stride 1 has one stride phase, over every input.
-        ConvOp::InputGrad if kernel == ConvKernel::Pointwise => Algorithm::StridePhases,
+        ConvOp::InputGrad if kernel.pointwise() => Algorithm::StridePhases,
         ConvOp::InputGrad if g.c_per_group() < NARROW_COLUMNS => Algorithm::TwoStepColumns,
         ConvOp::InputGrad => Algorithm::StridePhases,
         ConvOp::Forward | ConvOp::WeightGrad => Algorithm::OneStep,
@@ -767,7 +794,7 @@ pub fn depthwise_fits(problem: &ConvProblem) -> bool {
 /// `Depthwise` on one it cannot take, which runs `Direct`.
 fn pointwise_or_blocks(problem: &ConvProblem, kernel: ConvKernel) -> ConvKernel {
     let fits = match kernel {
-        ConvKernel::Pointwise => pointwise_fits(problem),
+        ConvKernel::Pointwise | ConvKernel::PointwiseLarge => pointwise_fits(problem),
         ConvKernel::BlocksK4 => blocks_k4_fits(problem),
         ConvKernel::Depthwise => return depthwise_or_direct(problem),
         _ => true,

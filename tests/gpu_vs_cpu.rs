@@ -48,6 +48,8 @@ fn edge_geometries() -> Vec<([usize; 4], [usize; 4], Conv2dParams)> {
         ([36, 28, 1, 1], [20, 28, 1, 1], Conv2dParams::default()),
         ([2, 16, 4, 4], [8, 8, 1, 1], g(2)),
         ([16, 8, 16, 16], [12, 8, 1, 1], Conv2dParams::default()), // weight grad splits
+        // pointwise_large: 32x32 blocks, the second cut by both edges.
+        ([3, 36, 4, 4], [44, 36, 1, 1], Conv2dParams::default()),
         // blocks_k4: weight rows (C/g·R·S) and output planes of multiples of 4.
         ([2, 12, 12, 12], [20, 12, 3, 3], Conv2dParams::square(1, 1)),
         (

@@ -148,7 +148,9 @@ fn tuned_falls_back_to_auto_and_force_runs_its_kernel() {
                         unreachable!()
                     };
                     let fits = match kernel {
-                        ConvKernel::Pointwise => pointwise_fits(&problem),
+                        ConvKernel::Pointwise | ConvKernel::PointwiseLarge => {
+                            pointwise_fits(&problem)
+                        }
                         ConvKernel::BlocksK4 => blocks_k4_fits(&problem),
                         ConvKernel::Depthwise => depthwise_fits(&problem),
                         _ => true,

@@ -8,8 +8,9 @@
 //! `gemm_tiled.wgsl`, `gemm_rows.wgsl` and `gemm_blocks.wgsl` (the GEMM
 //! entry points of crate::plan::ConvKernel, written once against that
 //! GEMM view), and for the three ops with a pointwise view (1x1 kernels,
-//! linear layers) `gemm_pointwise.wgsl`, for the forward and weight
-//! gradient `gemm_blocks_k4.wgsl` (B from vec4s). The depthwise 3x3
+//! linear layers) `gemm_pointwise.wgsl` and `gemm_pointwise_large.wgsl`,
+//! for the forward and weight gradient `gemm_blocks_k4.wgsl` (B from
+//! vec4s). The depthwise 3x3
 //! kernels (`conv2d_depthwise.wgsl`) and Winograd's transforms
 //! (`winograd.wgsl`) are modules of their own over the same uniform.
 //! The element-wise kernels share `elementwise.wgsl` (uniform and index
@@ -27,6 +28,7 @@ const GEMM_TILED: &str = include_str!("../../shaders/gemm_tiled.wgsl");
 const GEMM_ROWS: &str = include_str!("../../shaders/gemm_rows.wgsl");
 const GEMM_BLOCKS: &str = include_str!("../../shaders/gemm_blocks.wgsl");
 const GEMM_POINTWISE: &str = include_str!("../../shaders/gemm_pointwise.wgsl");
+const GEMM_POINTWISE_LARGE: &str = include_str!("../../shaders/gemm_pointwise_large.wgsl");
 const GEMM_BLOCKS_K4: &str = include_str!("../../shaders/gemm_blocks_k4.wgsl");
 const CONV2D_FORWARD: &str = include_str!("../../shaders/conv2d_forward.wgsl");
 const CONV2D_INPUT_GRAD: &str = include_str!("../../shaders/conv2d_input_grad.wgsl");
@@ -212,12 +214,18 @@ impl Shader {
     /// The complete WGSL text of the module.
     pub(crate) fn source(self) -> String {
         match self {
-            Shader::Conv2dForward => conv_module(CONV2D_FORWARD, &[GEMM_POINTWISE, GEMM_BLOCKS_K4]),
-            Shader::Conv2dInputGrad => conv_module(CONV2D_INPUT_GRAD, &[GEMM_POINTWISE]),
-            Shader::Conv2dInputGradCols => conv_module(CONV2D_INPUT_GRAD_COLS, &[]),
-            Shader::Conv2dWeightGrad => {
-                conv_module(CONV2D_WEIGHT_GRAD, &[GEMM_POINTWISE, GEMM_BLOCKS_K4])
+            Shader::Conv2dForward => conv_module(
+                CONV2D_FORWARD,
+                &[GEMM_POINTWISE, GEMM_POINTWISE_LARGE, GEMM_BLOCKS_K4],
+            ),
+            Shader::Conv2dInputGrad => {
+                conv_module(CONV2D_INPUT_GRAD, &[GEMM_POINTWISE, GEMM_POINTWISE_LARGE])
             }
+            Shader::Conv2dInputGradCols => conv_module(CONV2D_INPUT_GRAD_COLS, &[]),
+            Shader::Conv2dWeightGrad => conv_module(
+                CONV2D_WEIGHT_GRAD,
+                &[GEMM_POINTWISE, GEMM_POINTWISE_LARGE, GEMM_BLOCKS_K4],
+            ),
             Shader::Conv2dDepthwise => [CONV_PARAMS, CONV2D_DEPTHWISE].concat(),
             Shader::Winograd => [CONV_PARAMS, WINOGRAD].concat(),
             Shader::BiasGrad => [CONV_PARAMS, BIAS_GRAD].concat(),

@@ -117,7 +117,7 @@ pub(crate) mod slot {
     ) -> Vec<(u32, &'a dyn crate::gpu::Bindable)> {
         use crate::plan::ConvKernel;
         let (a, b, taps) = match kernel {
-            ConvKernel::Pointwise => (A4, B4, false),
+            ConvKernel::Pointwise | ConvKernel::PointwiseLarge => (A4, B4, false),
             ConvKernel::BlocksK4 => (A, B4, true),
             _ => return buffers.to_vec(),
         };

@@ -208,6 +208,9 @@ pub enum ConvKernel {
     Blocks,
     /// The same with 32x16 blocks (gemm_blocks.wgsl).
     BlocksTall,
+    /// The same with 32x32 blocks (gemm_blocks_large.wgsl): half the loads
+    /// per multiply-add of `Blocks`.
+    BlocksLarge,
     /// 16x16 blocks of a pointwise problem (1x1 kernel, stride 1, no
     /// padding; linear layers) from vec4 loads, no tap table
     /// (gemm_pointwise.wgsl). Only where [`pointwise_fits`]; forced on
@@ -235,7 +238,7 @@ impl ConvKernel {
         matches!(self, ConvKernel::Pointwise | ConvKernel::PointwiseLarge)
     }
 
-    pub const ALL: [ConvKernel; 11] = [
+    pub const ALL: [ConvKernel; 12] = [
         ConvKernel::Direct,
         ConvKernel::TiledNarrow,
         ConvKernel::Tiled,
@@ -243,6 +246,7 @@ impl ConvKernel {
         ConvKernel::Rows,
         ConvKernel::Blocks,
         ConvKernel::BlocksTall,
+        ConvKernel::BlocksLarge,
         ConvKernel::Pointwise,
         ConvKernel::PointwiseLarge,
         ConvKernel::BlocksK4,
@@ -260,6 +264,7 @@ impl ConvKernel {
             ConvKernel::Rows => "rows",
             ConvKernel::Blocks => "blocks",
             ConvKernel::BlocksTall => "blocks_tall",
+            ConvKernel::BlocksLarge => "blocks_large",
             ConvKernel::Pointwise => "pointwise",
             ConvKernel::PointwiseLarge => "pointwise_large",
             ConvKernel::BlocksK4 => "blocks_k4",
@@ -278,6 +283,7 @@ impl ConvKernel {
             ConvKernel::Rows => (64, 16, 1),
             ConvKernel::Blocks => (16, 16, 64),
             ConvKernel::BlocksTall => (32, 16, 64),
+            ConvKernel::BlocksLarge => (32, 32, 64),
             ConvKernel::Pointwise | ConvKernel::BlocksK4 => (16, 16, 64),
             ConvKernel::PointwiseLarge => (32, 32, 64),
         };
@@ -351,7 +357,7 @@ pub enum Policy {
 
 impl Policy {
     /// Every kernel forced, in [`ConvKernel::ALL`] order.
-    pub const FORCED: [Policy; 11] = [
+    pub const FORCED: [Policy; 12] = [
         Policy::Force(ConvKernel::Direct),
         Policy::Force(ConvKernel::TiledNarrow),
         Policy::Force(ConvKernel::Tiled),
@@ -359,6 +365,7 @@ impl Policy {
         Policy::Force(ConvKernel::Rows),
         Policy::Force(ConvKernel::Blocks),
         Policy::Force(ConvKernel::BlocksTall),
+        Policy::Force(ConvKernel::BlocksLarge),
         Policy::Force(ConvKernel::Pointwise),
         Policy::Force(ConvKernel::PointwiseLarge),
         Policy::Force(ConvKernel::BlocksK4),
@@ -366,7 +373,7 @@ impl Policy {
     ];
 
     /// The two choosers, Winograd, and every forced kernel.
-    pub const ALL: [Policy; 14] = [
+    pub const ALL: [Policy; 15] = [
         Policy::Auto,
         Policy::Tuned,
         Policy::Winograd,
@@ -381,6 +388,7 @@ impl Policy {
         Policy::FORCED[8],
         Policy::FORCED[9],
         Policy::FORCED[10],
+        Policy::FORCED[11],
     ];
 
     /// `auto`, `tuned`, or the forced kernel's name.
@@ -483,7 +491,11 @@ impl fmt::Display for ConvPlan {
 ///    half the loads per multiply-add (S5 1.4–2x faster than `Pointwise`);
 ///    forward GEMMs whose weight rows fit [`blocks_k4_fits`] run
 ///    `BlocksK4` (S3 and S4 forward 6–10 % faster; weight gradients
-///    gained nothing consistent and stay on `Blocks`).
+///    gained nothing consistent and stay on `Blocks`). Every GEMM of at
+///    least [`LARGE_BLOCK_ROWS`] rows, [`LARGE_BLOCK_COLUMNS`] columns and
+///    a [`LARGE_BLOCK_DEPTH`]-deep reduction runs `BlocksLarge` before
+///    those: 32x32 blocks, half the loads per multiply-add (S4 1.2–2x
+///    faster than `blocks_k4` / `blocks_tall` / `blocks`).
 ///    Everything else runs `Direct`.
 /// 5. Auto on GPUs: `Direct` for tiny (< 32 rows), narrow or shallow
 ///    (reduction < 8) GEMMs; `Rows` for < 24 columns or a reduction < 32;
@@ -673,8 +685,20 @@ pub const LARGE_BLOCK_ROWS: usize = 32;
 /// Columns from which Auto runs `PointwiseLarge`, with [`LARGE_BLOCK_ROWS`].
 pub const LARGE_BLOCK_COLUMNS: usize = 32;
 
+/// Reduction depth from which Auto runs a GEMM of at least
+/// [`LARGE_BLOCK_ROWS`] rows and [`LARGE_BLOCK_COLUMNS`] columns on 32x32
+/// blocks (`BlocksLarge`) on CPU adapters: on shallower ones (S1's 9)
+/// the larger block's setup and stores outweigh the loads it saves.
+pub const LARGE_BLOCK_DEPTH: usize = 64;
+
+fn large_blocks(d: GemmDims) -> bool {
+    d.m >= LARGE_BLOCK_ROWS && d.n >= LARGE_BLOCK_COLUMNS && d.k >= LARGE_BLOCK_DEPTH
+}
+
 fn blocks_for(op: ConvOp, d: GemmDims) -> ConvKernel {
-    if op == ConvOp::InputGrad && d.m >= 128 && d.k >= 64 {
+    if large_blocks(d) {
+        ConvKernel::BlocksLarge
+    } else if op == ConvOp::InputGrad && d.m >= 128 && d.k >= 64 {
         ConvKernel::BlocksTall
     } else {
         ConvKernel::Blocks
@@ -697,7 +721,11 @@ fn auto_cpu(problem: &ConvProblem) -> ConvKernel {
         }
         return ConvKernel::Direct;
     }
-    if d.n >= NARROW_COLUMNS && problem.op == ConvOp::Forward && blocks_k4_fits(problem) {
+    if d.n >= NARROW_COLUMNS
+        && problem.op == ConvOp::Forward
+        && blocks_k4_fits(problem)
+        && !large_blocks(d)
+    {
         ConvKernel::BlocksK4
     } else if d.n >= NARROW_COLUMNS {
         blocks_for(problem.op, d)

@@ -491,12 +491,11 @@ impl fmt::Display for ConvPlan {
 ///    half the loads per multiply-add (S5 1.4–2x faster than `Pointwise`);
 ///    forward GEMMs whose weight rows fit [`blocks_k4_fits`] run
 ///    `BlocksK4` (S3 and S4 forward 6–10 % faster; weight gradients
-///    gained nothing consistent and stay on `Blocks`). Any of these
-///    non-pointwise GEMMs of at least [`LARGE_BLOCK_ROWS`] rows,
-///    [`LARGE_BLOCK_COLUMNS`] columns and a [`LARGE_BLOCK_DEPTH`]-deep
-///    reduction runs `BlocksLarge` instead: 32x32 blocks, half the loads
-///    per multiply-add (S4 1.2–2x faster than `blocks_k4` / `blocks_tall`
-///    / `blocks`).
+///    gained nothing consistent and stay on `Blocks`). Every GEMM of at
+///    least [`LARGE_BLOCK_ROWS`] rows, [`LARGE_BLOCK_COLUMNS`] columns and
+///    a [`LARGE_BLOCK_DEPTH`]-deep reduction runs `BlocksLarge` before
+///    those: 32x32 blocks, half the loads per multiply-add (S4 1.2–2x
+///    faster than `blocks_k4` / `blocks_tall` / `blocks`).
 ///    Everything else runs `Direct`.
 /// 5. Auto on GPUs: `Direct` for tiny (< 32 rows), narrow or shallow
 ///    (reduction < 8) GEMMs; `Rows` for < 24 columns or a reduction < 32;

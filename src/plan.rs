@@ -208,9 +208,6 @@ pub enum ConvKernel {
     Blocks,
     /// The same with 32x16 blocks (gemm_blocks.wgsl).
     BlocksTall,
-    /// The same with 32x32 blocks (gemm_blocks_large.wgsl): half the loads
-    /// per multiply-add of `Blocks`.
-    BlocksLarge,
     /// 16x16 blocks of a pointwise problem (1x1 kernel, stride 1, no
     /// padding; linear layers) from vec4 loads, no tap table
     /// (gemm_pointwise.wgsl). Only where [`pointwise_fits`]; forced on
@@ -238,7 +235,7 @@ impl ConvKernel {
         matches!(self, ConvKernel::Pointwise | ConvKernel::PointwiseLarge)
     }
 
-    pub const ALL: [ConvKernel; 12] = [
+    pub const ALL: [ConvKernel; 11] = [
         ConvKernel::Direct,
         ConvKernel::TiledNarrow,
         ConvKernel::Tiled,
@@ -246,7 +243,6 @@ impl ConvKernel {
         ConvKernel::Rows,
         ConvKernel::Blocks,
         ConvKernel::BlocksTall,
-        ConvKernel::BlocksLarge,
         ConvKernel::Pointwise,
         ConvKernel::PointwiseLarge,
         ConvKernel::BlocksK4,
@@ -264,7 +260,6 @@ impl ConvKernel {
             ConvKernel::Rows => "rows",
             ConvKernel::Blocks => "blocks",
             ConvKernel::BlocksTall => "blocks_tall",
-            ConvKernel::BlocksLarge => "blocks_large",
             ConvKernel::Pointwise => "pointwise",
             ConvKernel::PointwiseLarge => "pointwise_large",
             ConvKernel::BlocksK4 => "blocks_k4",
@@ -283,7 +278,6 @@ impl ConvKernel {
             ConvKernel::Rows => (64, 16, 1),
             ConvKernel::Blocks => (16, 16, 64),
             ConvKernel::BlocksTall => (32, 16, 64),
-            ConvKernel::BlocksLarge => (32, 32, 64),
             ConvKernel::Pointwise | ConvKernel::BlocksK4 => (16, 16, 64),
             ConvKernel::PointwiseLarge => (32, 32, 64),
         };
@@ -357,7 +351,7 @@ pub enum Policy {
 
 impl Policy {
     /// Every kernel forced, in [`ConvKernel::ALL`] order.
-    pub const FORCED: [Policy; 12] = [
+    pub const FORCED: [Policy; 11] = [
         Policy::Force(ConvKernel::Direct),
         Policy::Force(ConvKernel::TiledNarrow),
         Policy::Force(ConvKernel::Tiled),
@@ -365,7 +359,6 @@ impl Policy {
         Policy::Force(ConvKernel::Rows),
         Policy::Force(ConvKernel::Blocks),
         Policy::Force(ConvKernel::BlocksTall),
-        Policy::Force(ConvKernel::BlocksLarge),
         Policy::Force(ConvKernel::Pointwise),
         Policy::Force(ConvKernel::PointwiseLarge),
         Policy::Force(ConvKernel::BlocksK4),
@@ -373,7 +366,7 @@ impl Policy {
     ];
 
     /// The two choosers, Winograd, and every forced kernel.
-    pub const ALL: [Policy; 15] = [
+    pub const ALL: [Policy; 14] = [
         Policy::Auto,
         Policy::Tuned,
         Policy::Winograd,
@@ -388,7 +381,6 @@ impl Policy {
         Policy::FORCED[8],
         Policy::FORCED[9],
         Policy::FORCED[10],
-        Policy::FORCED[11],
     ];
 
     /// `auto`, `tuned`, or the forced kernel's name.
@@ -491,11 +483,7 @@ impl fmt::Display for ConvPlan {
 ///    half the loads per multiply-add (S5 1.4–2x faster than `Pointwise`);
 ///    forward GEMMs whose weight rows fit [`blocks_k4_fits`] run
 ///    `BlocksK4` (S3 and S4 forward 6–10 % faster; weight gradients
-///    gained nothing consistent and stay on `Blocks`). Every GEMM of at
-///    least [`LARGE_BLOCK_ROWS`] rows, [`LARGE_BLOCK_COLUMNS`] columns and
-///    a [`LARGE_BLOCK_DEPTH`]-deep reduction runs `BlocksLarge` before
-///    those: 32x32 blocks, half the loads per multiply-add (S4 1.2–2x
-///    faster than `blocks_k4` / `blocks_tall` / `blocks`).
+///    gained nothing consistent and stay on `Blocks`).
 ///    Everything else runs `Direct`.
 /// 5. Auto on GPUs: `Direct` for tiny (< 32 rows), narrow or shallow
 ///    (reduction < 8) GEMMs; `Rows` for < 24 columns or a reduction < 32;
@@ -685,20 +673,8 @@ pub const LARGE_BLOCK_ROWS: usize = 32;
 /// Columns from which Auto runs `PointwiseLarge`, with [`LARGE_BLOCK_ROWS`].
 pub const LARGE_BLOCK_COLUMNS: usize = 32;
 
-/// Reduction depth from which Auto runs a GEMM of at least
-/// [`LARGE_BLOCK_ROWS`] rows and [`LARGE_BLOCK_COLUMNS`] columns on 32x32
-/// blocks (`BlocksLarge`) on CPU adapters: on shallower ones (S1's 9)
-/// the larger block's setup and stores outweigh the loads it saves.
-pub const LARGE_BLOCK_DEPTH: usize = 64;
-
-fn large_blocks(d: GemmDims) -> bool {
-    d.m >= LARGE_BLOCK_ROWS && d.n >= LARGE_BLOCK_COLUMNS && d.k >= LARGE_BLOCK_DEPTH
-}
-
 fn blocks_for(op: ConvOp, d: GemmDims) -> ConvKernel {
-    if large_blocks(d) {
-        ConvKernel::BlocksLarge
-    } else if op == ConvOp::InputGrad && d.m >= 128 && d.k >= 64 {
+    if op == ConvOp::InputGrad && d.m >= 128 && d.k >= 64 {
         ConvKernel::BlocksTall
     } else {
         ConvKernel::Blocks
@@ -721,11 +697,7 @@ fn auto_cpu(problem: &ConvProblem) -> ConvKernel {
         }
         return ConvKernel::Direct;
     }
-    if d.n >= NARROW_COLUMNS
-        && problem.op == ConvOp::Forward
-        && blocks_k4_fits(problem)
-        && !large_blocks(d)
-    {
+    if d.n >= NARROW_COLUMNS && problem.op == ConvOp::Forward && blocks_k4_fits(problem) {
         ConvKernel::BlocksK4
     } else if d.n >= NARROW_COLUMNS {
         blocks_for(problem.op, d)

@@ -5,8 +5,7 @@
 //! conv family) + `conv_index.wgsl` (stride division, tap decode) + the
 //! op's own file (bindings, the `direct` entry point and the GEMM view of
 //! the op) + `gemm_common.wgsl` (tile decode, four-row loaders) and
-//! `gemm_tiled.wgsl`, `gemm_rows.wgsl`, `gemm_blocks.wgsl` and
-//! `gemm_blocks_large.wgsl` (the GEMM
+//! `gemm_tiled.wgsl`, `gemm_rows.wgsl` and `gemm_blocks.wgsl` (the GEMM
 //! entry points of crate::plan::ConvKernel, written once against that
 //! GEMM view), and for the three ops with a pointwise view (1x1 kernels,
 //! linear layers) `gemm_pointwise.wgsl` and `gemm_pointwise_large.wgsl`,
@@ -28,7 +27,6 @@ const GEMM_COMMON: &str = include_str!("../../shaders/gemm_common.wgsl");
 const GEMM_TILED: &str = include_str!("../../shaders/gemm_tiled.wgsl");
 const GEMM_ROWS: &str = include_str!("../../shaders/gemm_rows.wgsl");
 const GEMM_BLOCKS: &str = include_str!("../../shaders/gemm_blocks.wgsl");
-const GEMM_BLOCKS_LARGE: &str = include_str!("../../shaders/gemm_blocks_large.wgsl");
 const GEMM_POINTWISE: &str = include_str!("../../shaders/gemm_pointwise.wgsl");
 const GEMM_POINTWISE_LARGE: &str = include_str!("../../shaders/gemm_pointwise_large.wgsl");
 const GEMM_BLOCKS_K4: &str = include_str!("../../shaders/gemm_blocks_k4.wgsl");
@@ -69,14 +67,7 @@ const DROPOUT: &str = include_str!("../../shaders/dropout.wgsl");
 /// the kernels written against the views only some op files have
 /// (`extra`: the pointwise view, and B as vec4s for `blocks_k4`).
 fn conv_module(op: &str, extra: &[&str]) -> String {
-    let gemm = [
-        op,
-        GEMM_COMMON,
-        GEMM_TILED,
-        GEMM_ROWS,
-        GEMM_BLOCKS,
-        GEMM_BLOCKS_LARGE,
-    ];
+    let gemm = [op, GEMM_COMMON, GEMM_TILED, GEMM_ROWS, GEMM_BLOCKS];
     [CONV_PARAMS, CONV_INDEX].concat() + &gemm.concat() + &extra.concat()
 }
 

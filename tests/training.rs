@@ -445,7 +445,7 @@ fn train_bench_profile_accounts_for_every_op() {
 
 #[cfg(target_os = "linux")]
 /// A write leaves no temporary file, and removes the ones killed writers
-/// left in the folder (`.NAME.tmpPID` of a process that is gone), but not
+/// left in the folder (`.NAME.tmpPID-N` of a process that is gone), but not
 /// those of a process still running.
 #[test]
 fn writes_remove_stale_temporary_files() {
@@ -478,6 +478,32 @@ fn writes_remove_stale_temporary_files() {
         [format!(".y.tmp{parent}"), "model.safetensors".to_string()],
         "stale temporaries left, or a running writer's removed"
     );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Threads saving the same path at once all succeed and leave one whole
+/// file, one of theirs, and no temporary (CI once saw the second rename
+/// fail when both threads shared one temporary file).
+#[test]
+fn concurrent_writes_of_one_path_each_land_whole() {
+    let dir = std::env::temp_dir().join(format!("wgconv-race-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("same.bin");
+    let writes: Vec<Vec<u8>> = (0..8u8).map(|t| vec![t; 1 << 16]).collect();
+    std::thread::scope(|s| {
+        for bytes in &writes {
+            let path = &path;
+            s.spawn(move || {
+                for _ in 0..20 {
+                    nn::io::write_atomically(path, bytes).unwrap();
+                }
+            });
+        }
+    });
+    let got = std::fs::read(&path).unwrap();
+    assert!(writes.contains(&got), "the file is no one write");
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert_eq!(left.len(), 1, "temporaries left: {left:?}");
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::Path;
 
-fn file_error(path: &Path, message: impl std::fmt::Display) -> Error {
+pub(crate) fn file_error(path: &Path, message: impl std::fmt::Display) -> Error {
     Error::ModelFile {
         path: path.display().to_string(),
         message: message.to_string(),
@@ -78,8 +78,10 @@ pub fn state_dict<B: Backend, M: Module<B> + ?Sized>(
 /// Writes `bytes` to `path` through a temporary file in the same folder
 /// (flushed to disk, renamed over `path`, then the folder flushed so the
 /// rename itself survives a crash), so readers see the old file or the new
-/// one, never part of one. Temporary files that killed writers left in the
-/// folder (`.NAME.tmpPID` of a process that is gone) are removed first.
+/// one, never part of one. Each call has its own temporary file
+/// (`.NAME.tmpPID-N`), so threads saving the same path at once each land
+/// whole, the last rename winning. Temporary files that killed writers left
+/// in the folder (those of a process that is gone) are removed first.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     let name = path
         .file_name()
@@ -91,7 +93,9 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     remove_stale_temporaries(folder);
     let mut tmp_name = std::ffi::OsString::from(".");
     tmp_name.push(name);
-    tmp_name.push(format!("{TMP}{}", std::process::id()));
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    tmp_name.push(format!("{TMP}{}-{call}", std::process::id()));
     let tmp = path.with_file_name(tmp_name);
     let write = || -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
@@ -106,7 +110,8 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     })
 }
 
-/// The infix of a temporary file's name, before the writer's process id.
+/// The infix of a temporary file's name, before the writer's process id
+/// and its call number.
 const TMP: &str = ".tmp";
 
 /// Flushes a folder's entries (the rename) to disk where the system allows
@@ -124,7 +129,7 @@ fn sync_folder(folder: &Path) -> std::io::Result<()> {
     }
 }
 
-/// Removes `.NAME.tmpPID` files of writers that no longer run (checked in
+/// Removes `.NAME.tmpPID-N` files of writers that no longer run (checked in
 /// /proc on Linux; elsewhere nothing is removed, since a live writer's file
 /// must not be). Best effort: a file that cannot be removed stays.
 fn remove_stale_temporaries(folder: &Path) {
@@ -140,7 +145,7 @@ fn remove_stale_temporaries(folder: &Path) {
         let pid = name
             .strip_prefix('.')
             .and_then(|n| n.rsplit_once(TMP))
-            .and_then(|(_, pid)| pid.parse::<u32>().ok());
+            .and_then(|(_, tail)| tail.split('-').next()?.parse::<u32>().ok());
         if let Some(pid) = pid {
             let alive = pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists();
             if !alive {

@@ -62,14 +62,12 @@ fn read_file(path: &Path) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
-/// Writes `all` to `path` through a temporary file and a rename, so a
-/// reader (or a crash) never sees half a file.
-fn write_file(path: &Path, all: &BTreeMap<String, String>) -> std::io::Result<()> {
-    let text = serde_json::to_string_pretty(all).map_err(std::io::Error::other)?;
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(format!(".{}.tmp", std::process::id()));
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path)
+/// Writes `all` to `path` atomically (the one rule for that,
+/// [`crate::nn::io::write_atomically`]), so a reader, a crash or another
+/// adapter's tuner writing at once never leaves half a file.
+fn write_file(path: &Path, all: &BTreeMap<String, String>) -> Result<(), Error> {
+    let text = serde_json::to_string_pretty(all).map_err(|e| crate::nn::io::file_error(path, e))?;
+    crate::nn::io::write_atomically(path, text.as_bytes())
 }
 
 /// The tuned plan of `problem`, measuring it on first use. Never fails: if

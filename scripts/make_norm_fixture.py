@@ -51,6 +51,41 @@ case("instance", nn.InstanceNorm2d(2, affine=True), (2, 2, 5, 7))
 case("instance", nn.InstanceNorm2d(1, affine=True), (1, 1, 1, 2))
 
 
+# nn.InstanceNorm2d(track_running_stats=True): two training passes move the
+# running statistics (x1, x2), then eval mode normalises x3 with them; the
+# gradients are eval mode's.
+tracking = []
+
+
+def tracking_case(module, shape):
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(torch.randn_like(p))
+    xs = [torch.randn(*shape) * 2 + 0.5 for _ in range(3)]
+    module.train()
+    ys = [module(x) for x in xs[:2]]
+    c = {"shape": list(shape), "eps": module.eps, "momentum": module.momentum,
+         "x": [x.flatten().tolist() for x in xs], "y_train": [y.flatten().tolist() for y in ys],
+         "running_mean": module.running_mean.tolist(), "running_var": module.running_var.tolist(),
+         "num_batches_tracked": int(module.num_batches_tracked)}
+    module.eval()
+    x3 = xs[2].requires_grad_()
+    y = module(x3)
+    dy = torch.randn_like(y)
+    y.backward(dy)
+    c.update({"y": y.flatten().tolist(), "dy": dy.flatten().tolist(), "dx": x3.grad.flatten().tolist()})
+    for name, p in module.named_parameters():
+        c[name] = p.flatten().tolist()
+        c["d" + name] = p.grad.flatten().tolist()
+    c["state_dict"] = list(module.state_dict().keys())
+    tracking.append(c)
+
+
+tracking_case(nn.InstanceNorm2d(3, track_running_stats=True), (2, 3, 4, 5))
+tracking_case(nn.InstanceNorm2d(2, momentum=0.3, affine=True, track_running_stats=True), (3, 2, 3, 3))
+tracking_case(nn.InstanceNorm2d(4, eps=1e-3, affine=True, track_running_stats=True), (1, 4, 1, 2))
+
+
 def short(v):
     if isinstance(v, float):
         return float("%.9g" % v)
@@ -62,4 +97,4 @@ def short(v):
 
 
 with open("tests/fixtures/torch_norm.json", "w") as f:
-    json.dump(short({"torch": torch.__version__, "cases": cases}), f)
+    json.dump(short({"torch": torch.__version__, "cases": cases, "tracking": tracking}), f)

@@ -3,7 +3,9 @@
 //! (tests/fixtures/torch_norm.json, from scripts/make_norm_fixture.py:
 //! with and without affine parameters, rows longer than a workgroup) on
 //! the CPU reference and every adapter, through the modules and the
-//! autodiff; random layouts against the reference; finite differences of
+//! autodiff; InstanceNorm2d's running statistics (training passes, then
+//! eval mode) against torch's; random layouts against the reference;
+//! finite differences of
 //! the f64 reference; the same bits every run; torch's errors.
 
 mod common;
@@ -124,6 +126,117 @@ fn norms_match_pytorch_everywhere() {
         check(Cpu::<f32>::new(), "cpu", i, c);
         for gpu in gpus() {
             check(gpu.clone(), &label(gpu), i, c);
+        }
+    }
+}
+
+/// `InstanceNorm2d(track_running_stats=True)` against torch
+/// (the fixture's `tracking` cases): two training passes give torch's
+/// outputs and move the running statistics as torch's do; eval mode then
+/// normalises with them, with torch's output and gradients; the
+/// `state_dict` has torch's keys, in order.
+fn check_tracking<B: Backend>(b: B, who: &str, i: usize, c: &serde_json::Value) {
+    let shape = ints(&c["shape"]);
+    let ctx = format!("{who} tracking case {i} {shape:?}");
+    let config = wgconv::BatchNorm {
+        eps: c["eps"].as_f64().unwrap() as f32,
+        momentum: c["momentum"].as_f64().unwrap() as f32,
+    };
+    let affine = c.get("weight").is_some();
+    let mut init = Init::new(b.clone(), 0);
+    let mut m =
+        InstanceNorm2d::with_running_stats(&mut init, shape[1], config, affine, true).unwrap();
+    for (name, p) in m.named_parameters_mut() {
+        p.set_value(b.tensor(&[shape[1]], &floats(&c[name.as_str()])).unwrap());
+    }
+    let keys: Vec<String> = wgconv::nn::io::state_dict(&b, &m)
+        .unwrap()
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    let want_keys: Vec<String> = c["state_dict"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(keys, want_keys, "{ctx}");
+    let xs = c["x"].as_array().unwrap();
+    for (pass, want) in c["y_train"].as_array().unwrap().iter().enumerate() {
+        let g = Graph::new(b.clone());
+        let x = g.input(b.tensor(&shape, &floats(&xs[pass])).unwrap());
+        let y = m.forward(&x).unwrap();
+        let ctx = format!("{ctx} training pass {pass}");
+        assert_close(
+            &ctx,
+            &shape,
+            &b.to_vec(y.value()).unwrap(),
+            &floats(want),
+            false,
+        );
+    }
+    for (name, got) in [
+        ("running_mean", m.running_mean.as_ref().unwrap()),
+        ("running_var", m.running_var.as_ref().unwrap()),
+    ] {
+        let want = floats(&c[name]);
+        assert_close(
+            &format!("{ctx} {name}"),
+            &[want.len()],
+            &b.to_vec(got).unwrap(),
+            &want,
+            false,
+        );
+    }
+    assert_eq!(
+        m.num_batches_tracked,
+        c["num_batches_tracked"].as_u64().unwrap(),
+        "{ctx}"
+    );
+    m.eval();
+    let g = Graph::new(b.clone());
+    let x = g.input_with_grad(b.tensor(&shape, &floats(&xs[2])).unwrap());
+    let y = m.forward(&x).unwrap();
+    assert_close(
+        &format!("{ctx} eval y"),
+        &shape,
+        &b.to_vec(y.value()).unwrap(),
+        &floats(&c["y"]),
+        false,
+    );
+    backward_from(&y, &floats(&c["dy"]));
+    let dx = b.to_vec(&x.grad().unwrap()).unwrap();
+    assert_close(
+        &format!("{ctx} eval dx"),
+        &shape,
+        &dx,
+        &floats(&c["dx"]),
+        false,
+    );
+    let grads = m.named_parameters();
+    assert_eq!(grads.len(), 2 * usize::from(affine), "{ctx}");
+    for (name, p) in grads {
+        let want = floats(&c[format!("d{name}")]);
+        let got = b.to_vec(&p.grad().unwrap()).unwrap();
+        assert_close(
+            &format!("{ctx} eval d{name}"),
+            &[want.len()],
+            &got,
+            &want,
+            false,
+        );
+    }
+}
+
+#[test]
+fn instance_norm_running_statistics_match_pytorch_everywhere() {
+    let f = fixture("torch_norm.json");
+    let cases = f["tracking"].as_array().unwrap();
+    assert_eq!(cases.len(), 3);
+    for (i, c) in cases.iter().enumerate() {
+        check_tracking(Cpu::<f32>::new(), "cpu", i, c);
+        for gpu in gpus() {
+            check_tracking(gpu.clone(), &label(gpu), i, c);
         }
     }
 }
@@ -410,6 +523,21 @@ fn modules_have_torchs_names_defaults_and_errors() {
     assert!(e.to_string().contains("more than 1 spatial element"), "{e}");
     let e = run(&mut InstanceNorm2d::new(&mut init, 2).unwrap(), &[2, 4]).unwrap_err();
     assert!(matches!(e, Error::BadRank { .. }), "{e}");
+    // Running statistics of 3 channels for an input of 2.
+    let cfg = wgconv::BatchNorm::default();
+    let mut tracked = InstanceNorm2d::with_running_stats(&mut init, 3, cfg, false, true).unwrap();
+    let e = run(&mut tracked, &[2, 2, 3, 3]).unwrap_err();
+    assert!(matches!(e, Error::ShapeMismatch { .. }), "{e}");
+    assert_eq!(
+        tracked.num_batches_tracked, 0,
+        "a refused pass moved nothing"
+    );
+    let bad = wgconv::BatchNorm {
+        momentum: 1.5,
+        ..cfg
+    };
+    let e = InstanceNorm2d::with_running_stats(&mut init, 3, bad, false, true).unwrap_err();
+    assert!(e.to_string().contains("momentum"), "{e}");
     let e = GroupNorm::with_options(&mut init, 1, 2, -1.0, true).unwrap_err();
     assert!(e.to_string().contains("eps"), "{e}");
     // The same errors from every adapter's op.

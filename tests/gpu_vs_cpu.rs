@@ -181,15 +181,7 @@ fn winograd_weight_grad_error_stays_within_tolerance_as_the_batch_grows() {
                 &mut rng,
                 false,
             );
-            let p = gpu
-                .explain(
-                    wgconv::plan::ConvOp::WeightGrad,
-                    case.x_shape,
-                    case.w_shape,
-                    &case.p,
-                )
-                .unwrap();
-            assert_eq!(p.algorithm, wgconv::plan::Algorithm::Winograd, "N = {n}");
+            assert_winograd(&gpu, wgconv::plan::ConvOp::WeightGrad, &case);
             let x = gpu.tensor(&case.x_shape, &case.x).unwrap();
             let dy = gpu.tensor(&case.y_shape, &case.dy).unwrap();
             let dw = gpu
@@ -205,26 +197,39 @@ fn winograd_weight_grad_error_stays_within_tolerance_as_the_batch_grows() {
                 &case.p,
             )
             .unwrap();
-            let scale = want.iter().fold(1f32, |m, v| m.max(v.abs()));
-            let err = dw
-                .iter()
-                .zip(&want)
-                .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
-            eprintln!(
-                "{}: weight grad, {} positions: max |dw - ref| / max(1, max|ref|) = {:.2e}",
-                common::label(&gpu),
-                n * hw * hw,
-                err / scale
-            );
-            common::assert_close(
-                &format!("winograd weight grad, N = {n}"),
-                &case.w_shape,
-                &dw,
-                &want,
-                false,
-            );
+            let what = format!("weight grad, {} positions", n * hw * hw);
+            report_and_check(&gpu, &what, &case.w_shape, &dw, &want);
         }
     }
+}
+
+/// Fails unless `gpu` plans `op` of `case` with Winograd.
+fn assert_winograd(gpu: &wgconv::Gpu, op: wgconv::plan::ConvOp, case: &Case) {
+    let p = gpu
+        .explain(op, case.x_shape, case.w_shape, &case.p)
+        .unwrap();
+    assert_eq!(
+        p.algorithm,
+        wgconv::plan::Algorithm::Winograd,
+        "{op:?} {:?}",
+        case.x_shape
+    );
+}
+
+/// Prints `got`'s largest error against `want` relative to max(1,
+/// max|want|) (seen with `--nocapture`), then holds it to the tolerance.
+fn report_and_check(gpu: &wgconv::Gpu, what: &str, shape: &[usize], got: &[f32], want: &[f32]) {
+    let scale = want.iter().fold(1f32, |m, v| m.max(v.abs()));
+    let err = got
+        .iter()
+        .zip(want)
+        .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    eprintln!(
+        "{}: {what}: max |got - ref| / max(1, max|ref|) = {:.2e}",
+        common::label(gpu),
+        err / scale
+    );
+    common::assert_close(&format!("winograd {what}"), shape, got, want, false);
 }
 
 /// Winograd's F(2x2, 3x3) adds the transforms' rounding to the GEMM's:
@@ -245,41 +250,20 @@ fn winograd_error_stays_within_tolerance_as_the_reduction_grows() {
                 &mut rng,
                 false,
             );
-            let p = gpu
-                .explain(
-                    wgconv::plan::ConvOp::Forward,
-                    case.x_shape,
-                    case.w_shape,
-                    &case.p,
-                )
-                .unwrap();
-            assert_eq!(p.algorithm, wgconv::plan::Algorithm::Winograd, "C = {c}");
+            assert_winograd(&gpu, wgconv::plan::ConvOp::Forward, &case);
             let x = gpu.tensor(&case.x_shape, &case.x).unwrap();
             let w = gpu.tensor(&case.w_shape, &case.w).unwrap();
             let y = gpu.conv2d(&x, &w, None, &case.p).unwrap().to_vec().unwrap();
             let want =
                 wgconv::cpu::conv2d(&case.x, case.x_shape, &case.w, case.w_shape, None, &case.p)
                     .unwrap();
-            let scale = want.iter().fold(1f32, |m, v| m.max(v.abs()));
-            let err = y
-                .iter()
-                .zip(&want)
-                .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
-            eprintln!(
-                "{}: C = {c}: max |y - ref| / max(1, max|ref|) = {:.2e}",
-                common::label(&gpu),
-                err / scale
-            );
-            common::assert_close(
-                &format!("winograd, C = {c}"),
-                &case.y_shape,
-                &y,
-                &want,
-                false,
-            );
+            report_and_check(&gpu, &format!("C = {c}"), &case.y_shape, &y, &want);
+            assert_winograd(&gpu, wgconv::plan::ConvOp::InputGrad, &case);
             let dy = gpu.tensor(&case.y_shape, &case.dy).unwrap();
             let dx = gpu
                 .conv2d_input_grad(&dy, &w, case.x_shape, &case.p)
+                .unwrap()
+                .to_vec()
                 .unwrap();
             let want = wgconv::cpu::conv2d_input_grad(
                 &case.dy,
@@ -289,12 +273,12 @@ fn winograd_error_stays_within_tolerance_as_the_reduction_grows() {
                 &case.p,
             )
             .unwrap();
-            common::assert_close(
-                &format!("winograd input grad, C = {c}"),
+            report_and_check(
+                &gpu,
+                &format!("input grad, C = {c}"),
                 &case.x_shape,
-                &dx.to_vec().unwrap(),
+                &dx,
                 &want,
-                false,
             );
         }
     }

@@ -40,15 +40,15 @@ pub(crate) fn record(
 
     // V [16·C, T] from x (the forward's, or for an input gradient dy).
     let v = rec.scratch(16 * c * tiles)?;
-    t.dispatch(rec, "input_transform", c * tiles, a, &v.buffer, None)?;
+    t.dispatch(rec, "input_transform", c * tiles, a, &v.buffer)?;
 
     if problem.op == ConvOp::WeightGrad {
         // Y [16·K, T] from dy; M [16·K, C] = Y·Vᵀ per ξ; dw from M.
         let y = rec.scratch(16 * k * tiles)?;
-        t.dispatch(rec, "dy_transform", k * tiles, b, &y.buffer, None)?;
+        t.dispatch(rec, "dy_transform", k * tiles, b, &y.buffer)?;
         let m = rec.scratch(16 * k * c)?;
         conv2d_weight_grad::record(rec, &gemm, &gemm_plan, &v.buffer, &y.buffer, &m.buffer)?;
-        return t.dispatch(rec, "dw_transform", k * c, &m.buffer, out, None);
+        return t.dispatch(rec, "dw_transform", k * c, &m.buffer, out);
     }
 
     // U [16·K, C] from w; M [16·K, T] = U·V per ξ; y (or dx) from M.
@@ -57,12 +57,12 @@ pub(crate) fn record(
         _ => "weight_transform_turned",
     };
     let u = rec.scratch(16 * k * c)?;
-    t.dispatch(rec, weight, k * c, b, &u.buffer, None)?;
+    t.dispatch(rec, weight, k * c, b, &u.buffer)?;
     let m = rec.scratch(16 * k * tiles)?;
     conv2d_forward::record(
         rec, &gemm, &gemm_plan, &v.buffer, &u.buffer, None, &m.buffer,
     )?;
-    t.dispatch(rec, "output_transform", k * tiles, &m.buffer, out, bias)
+    t.output(rec, k * tiles, &m.buffer, out, bias)
 }
 
 /// The transforms of one Winograd plan: each entry point of
@@ -74,8 +74,7 @@ struct Transforms {
 }
 
 impl Transforms {
-    /// Dispatches `entry` over `items` invocations, from `src` to `dst`
-    /// (adding `bias`, for the output transform).
+    /// Dispatches `entry` over `items` invocations, from `src` to `dst`.
     fn dispatch(
         &self,
         rec: &mut Recorder,
@@ -83,17 +82,9 @@ impl Transforms {
         items: usize,
         src: &wgpu::Buffer,
         dst: &wgpu::Buffer,
-        bias: Option<&wgpu::Buffer>,
     ) -> Result<(), Error> {
-        let (mut uni, grid): (ConvUniform, _) =
-            direct_launch(rec.gpu(), self.op.kernel_name(), &self.fwd, items)?;
-        let mut bound: Vec<(u32, &dyn Bindable)> = vec![(slot::A, src), (slot::C, dst)];
-        if entry == "output_transform" {
-            uni.has_bias = bias.is_some() as u32;
-            // Without a bias the source is bound in its place; has_bias = 0
-            // keeps it unread.
-            bound.push((slot::BIAS, bias.unwrap_or(src)));
-        }
+        let (uni, grid) = self.launch(rec, items)?;
+        let bound: [(u32, &dyn Bindable); 2] = [(slot::A, src), (slot::C, dst)];
         rec.dispatch(
             Shader::Winograd,
             entry,
@@ -102,5 +93,39 @@ impl Transforms {
             grid,
         );
         Ok(())
+    }
+
+    /// The output transform, `items` invocations from `m` to `out`, the
+    /// one entry that adds a bias.
+    fn output(
+        &self,
+        rec: &mut Recorder,
+        items: usize,
+        m: &wgpu::Buffer,
+        out: &wgpu::Buffer,
+        bias: Option<&wgpu::Buffer>,
+    ) -> Result<(), Error> {
+        let (mut uni, grid) = self.launch(rec, items)?;
+        uni.has_bias = bias.is_some() as u32;
+        // Without a bias, `m` is bound in its place; has_bias = 0 keeps it
+        // unread.
+        let bound: [(u32, &dyn Bindable); 3] = [
+            (slot::A, m),
+            (slot::C, out),
+            (slot::BIAS, bias.unwrap_or(m)),
+        ];
+        rec.dispatch(
+            Shader::Winograd,
+            "output_transform",
+            bytemuck::bytes_of(&uni),
+            &bound,
+            grid,
+        );
+        Ok(())
+    }
+
+    /// The uniform and grid of `items` invocations.
+    fn launch(&self, rec: &Recorder, items: usize) -> Result<(ConvUniform, (u32, u32)), Error> {
+        direct_launch(rec.gpu(), self.op.kernel_name(), &self.fwd, items)
     }
 }

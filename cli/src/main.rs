@@ -4,6 +4,7 @@
 #[cfg(feature = "mpi")]
 mod distributed;
 mod plot;
+mod progress;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -191,9 +192,11 @@ fn run_check(adapter: &str) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let mut ok = true;
     for gpu in gpus {
         let name = gpu.describe();
-        let bar = indicatif::ProgressBar::new(check::geometries().len() as u64).with_style(
-            indicatif::ProgressStyle::with_template("{bar:20} {pos}/{len} geometries on {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        let mut bar = progress::Progress::new(
+            check::geometries().len() as u64,
+            "{bar:20} {pos}/{len} geometries on {msg}",
+            "check:".to_string(),
+            "geometries",
         );
         bar.set_message(format!(
             "{name} (a first run compiles every kernel, a minute or two on a software adapter; the driver caches them)"
@@ -257,12 +260,11 @@ fn run_train_bench(
     for gpu in Gpu::all_matching(adapter)? {
         let gpu = gpu.with_policy(policy);
         for &preset in &presets {
-            let bar = indicatif::ProgressBar::new_spinner().with_message(format!(
+            let bar = progress::Progress::spinner(format!(
                 "training steps of the {} model on {}",
                 bench::preset_name(preset),
                 gpu.info().name
             ));
-            bar.enable_steady_tick(std::time::Duration::from_millis(200));
             let r = bench::bench_training(&gpu, preset, &preset.defaults(), &opts)?;
             bar.finish_and_clear();
             println!("{}", bench::train_report(&r));
@@ -329,9 +331,11 @@ fn run_bench(
     for gpu in Gpu::all_matching(adapter)? {
         let gpu = gpu.with_policy(policy);
         let total = shapes.len() * ops.len();
-        let bar = indicatif::ProgressBar::new(total as u64).with_style(
-            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        let mut bar = progress::Progress::new(
+            total as u64,
+            "{bar:30} {pos}/{len} {msg}",
+            "bench:".to_string(),
+            "measurements",
         );
         let mut results = Vec::new();
         for (shape, op) in shapes.iter().flat_map(|s| ops.iter().map(move |o| (s, *o))) {

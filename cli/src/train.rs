@@ -4,8 +4,8 @@
 //! CPU reference), with a progress bar, checkpoints, a metrics JSON, a PNG
 //! of the curves, per-class metrics and safetensors model files.
 
+use crate::progress;
 use clap::{Args, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use wgconv::data::{
@@ -565,7 +565,7 @@ pub(crate) fn train_on<T: Trainer>(
         },
     };
     let start = std::time::Instant::now();
-    let mut bar = ProgressBar::hidden();
+    let mut bar = progress::Progress::hidden();
     let mut epoch_steps = 1.0;
     let reports = train::train(
         &mut model,
@@ -581,13 +581,12 @@ pub(crate) fn train_on<T: Trainer>(
                 steps,
             } => {
                 epoch_steps = steps.max(1) as f64;
-                bar = ProgressBar::new(images as u64).with_style(
-                ProgressStyle::with_template(
+                bar = progress::Progress::new(
+                    images as u64,
                     "epoch {prefix:>3} {bar:30} {pos:>6}/{len} images  {per_sec:>12}  eta {eta:>4}  {msg}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            );
-                bar.set_prefix(epoch.to_string());
+                    format!("epoch {epoch}:"),
+                    "images",
+                );
             }
             Progress::Step {
                 running_loss,

@@ -448,3 +448,31 @@ fn a_zoo_model_trains_saves_and_evaluates() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Output to a file or a pipe still shows progress: a plain line per
+/// interval (`WGCONV_PROGRESS_EVERY` seconds; 0 here, so one per step),
+/// with the position, the rate and the time left.
+#[test]
+fn progress_is_logged_when_the_output_is_not_a_terminal() {
+    let out = Command::new(WGCONV)
+        .args([
+            "train", "--cpu", "--epochs", "1", "--limit", "128", "--batch", "32",
+        ])
+        .env("WGCONV_PROGRESS_EVERY", "0")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("epoch 1: ")).collect();
+    assert_eq!(lines.len(), 3, "one line per step but the last: {err}");
+    assert!(
+        lines[0].starts_with("epoch 1: 32/128 images  loss "),
+        "{err}"
+    );
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.contains("images/s") && l.contains("eta")),
+        "{err}"
+    );
+}

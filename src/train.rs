@@ -649,6 +649,7 @@ async fn evaluate_batches<B: Backend, M: Forward<B> + ?Sized>(
     model: &mut M,
     batches: &mut Batches<'_>,
     classes: usize,
+    on_batch: &mut dyn FnMut(usize),
 ) -> Result<Evaluation, Error> {
     let was_training = model.is_training();
     model.eval();
@@ -660,6 +661,7 @@ async fn evaluate_batches<B: Backend, M: Forward<B> + ?Sized>(
             let (x, _) = batch_tensors(b, &part)?;
             let logits = b.to_vec_async(&predict(b, model, &x)?).await?;
             evaluation.add(&logits, &part.labels, &mut top5);
+            on_batch(part.labels.len());
         }
         Ok::<_, Error>(())
     }
@@ -682,10 +684,29 @@ pub fn evaluate<B: Backend, M: Forward<B> + ?Sized>(
     model: &mut M,
     data: &dyn Dataset,
 ) -> Result<Evaluation, Error> {
+    evaluate_with_progress(b, model, data, |_| {})
+}
+
+/// [`evaluate`], calling `on_batch` with the number of images of each
+/// batch once it is classified (a progress bar's increments).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn evaluate_with_progress<B: Backend, M: Forward<B> + ?Sized>(
+    b: &B,
+    model: &mut M,
+    data: &dyn Dataset,
+    mut on_batch: impl FnMut(usize),
+) -> Result<Evaluation, Error> {
     let all: Vec<usize> = (0..data.len()).collect();
     std::thread::scope(|s| {
         let mut batches = Batches::spawn(s, data, &all, EVAL_BATCH, 0, LoaderOptions::default());
-        pollster::block_on(evaluate_batches(b, model, &mut batches, data.classes()))
+        let classes = data.classes();
+        pollster::block_on(evaluate_batches(
+            b,
+            model,
+            &mut batches,
+            classes,
+            &mut on_batch,
+        ))
     })
 }
 
@@ -698,7 +719,7 @@ pub async fn evaluate_async<B: Backend, M: Forward<B> + ?Sized>(
 ) -> Result<Evaluation, Error> {
     let all: Vec<usize> = (0..data.len()).collect();
     let mut batches = Batches::inline(data, &all, EVAL_BATCH, 0);
-    evaluate_batches(b, model, &mut batches, data.classes()).await
+    evaluate_batches(b, model, &mut batches, data.classes(), &mut |_| {}).await
 }
 
 /// Fraction of `data` the model classifies correctly (in eval mode).
@@ -1133,7 +1154,7 @@ impl<'d, T: Trainer> Run<'d, T> {
             let (b, m) = self.trainer.primary();
             let all: Vec<usize> = (0..self.test.len()).collect();
             let mut test = Batches::inline(self.test, &all, EVAL_BATCH, 0);
-            evaluate_batches(b, m, &mut test, self.test.classes())
+            evaluate_batches(b, m, &mut test, self.test.classes(), &mut |_| {})
                 .await?
                 .accuracy
         } else {

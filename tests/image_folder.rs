@@ -482,7 +482,7 @@ fn bad_folders_and_files_are_named() {
 /// `train::evaluate` on outputs chosen by hand (an identity linear layer
 /// passes the pixels through as logits): the confusion matrix, precision,
 /// recall and top-5 accuracy (ties ranked as torch.topk: the lower class
-/// first).
+/// first); `evaluate_with_progress` reports each batch's images.
 #[test]
 fn evaluation_counts_precision_recall_and_top5_by_hand() {
     use wgconv::nn::{BackendBase, Flatten, Init, Linear, ModuleExt, Sequential};
@@ -517,6 +517,12 @@ fn evaluation_counts_precision_recall_and_top5_by_hand() {
     assert_eq!((e.precision(0), e.recall(0)), (0.5, 1.0));
     assert_eq!((e.precision(2), e.recall(1)), (0.0, 0.0));
     assert!(e.precision(5).is_nan() && e.recall(5).is_nan());
+    // With progress: one call per batch, adding up to the images, and the
+    // same evaluation.
+    let mut calls = Vec::new();
+    let p = train::evaluate_with_progress(&b, &mut model, &data, |n| calls.push(n)).unwrap();
+    assert_eq!(calls, [4]);
+    assert_eq!(p.confusion, e.confusion);
     // 5 classes or fewer: no top-5.
     let few = ImageSet::new(vec![1.0, 0.0, 0.0, 0.0, 0.0], vec![0], [1, 1, 5], 5).unwrap();
     let mut small = Sequential::new()

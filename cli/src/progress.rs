@@ -1,4 +1,4 @@
-//! Progress of the long commands (`train`, `check`, `bench`) wherever the
+//! Progress of the long commands (`train`, `eval`, `check`, `bench`) wherever the
 //! output goes. On a terminal it is indicatif's bar; written to a file or a
 //! pipe indicatif draws nothing, so a line goes to stderr instead, at most
 //! every [`plain_every`], saying how far the work is, how fast it goes and

@@ -633,7 +633,7 @@ pub(crate) fn train_on<T: Trainer>(
         return Ok(ExitCode::SUCCESS);
     }
     let (b, model) = model.primary();
-    let evaluation = train::evaluate(b, model, &*data.test)?;
+    let evaluation = evaluate(b, model, &*data.test)?;
     println!(
         "test accuracy {:.2} % ({} of {}) after {:.1} s on {adapter}",
         100.0 * evaluation.accuracy,
@@ -979,7 +979,7 @@ fn eval_on<B: Backend>(backend: B, args: &EvalArgs) -> CliResult {
             .into());
         }
     }
-    let evaluation = train::evaluate(&backend, &mut model, &test_set)?;
+    let evaluation = evaluate(&backend, &mut model, &test_set)?;
     println!(
         "{file}: test accuracy {:.2} % on {} {} test images ({}) on {adapter}",
         100.0 * evaluation.accuracy,
@@ -989,4 +989,21 @@ fn eval_on<B: Backend>(backend: B, args: &EvalArgs) -> CliResult {
     );
     print_evaluation(&evaluation, &class_names);
     Ok(ExitCode::SUCCESS)
+}
+
+/// `train::evaluate` with a progress bar (or plain lines) over the images.
+fn evaluate<B: Backend, M: wgconv::nn::Forward<B> + ?Sized>(
+    b: &B,
+    model: &mut M,
+    data: &dyn wgconv::data::Dataset,
+) -> Result<train::Evaluation, wgconv::Error> {
+    let mut bar = progress::Progress::new(
+        data.len() as u64,
+        "eval {bar:30} {pos:>6}/{len} images  {per_sec:>12}  eta {eta:>4}",
+        "eval:".to_string(),
+        "images",
+    );
+    let evaluation = train::evaluate_with_progress(b, model, data, |n| bar.inc(n as u64));
+    bar.finish_and_clear();
+    evaluation
 }

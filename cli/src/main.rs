@@ -79,6 +79,10 @@ enum Command {
 fn main() -> ExitCode {
     wgconv::quiet_headless_driver_probes();
     let cli = Cli::parse();
+    if let Err(e) = progress::plain_every() {
+        eprintln!("wgconv: {e}");
+        return ExitCode::FAILURE;
+    }
     let result = match cli.command.unwrap_or(Command::Check {
         adapter: String::new(),
     }) {

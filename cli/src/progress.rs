@@ -9,13 +9,18 @@ use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 /// How often a plain progress line is printed, at most: 15 s, or
-/// `WGCONV_PROGRESS_EVERY` seconds.
-pub fn plain_every() -> Duration {
-    std::env::var("WGCONV_PROGRESS_EVERY")
+/// `WGCONV_PROGRESS_EVERY` seconds; a value that is not a number of
+/// seconds ≥ 0 is an error naming the variable (checked by `main` before
+/// any work, so [`Progress`] can take the default).
+pub fn plain_every() -> Result<Duration, String> {
+    let Ok(text) = std::env::var("WGCONV_PROGRESS_EVERY") else {
+        return Ok(Duration::from_secs(15));
+    };
+    text.parse::<f64>()
         .ok()
-        .and_then(|s| s.parse::<f64>().ok())
         .filter(|s| s.is_finite() && *s >= 0.0)
-        .map_or(Duration::from_secs(15), Duration::from_secs_f64)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| format!("WGCONV_PROGRESS_EVERY={text:?} is not a number of seconds >= 0"))
 }
 
 /// A bar of `len` units, or a plain line every [`plain_every`].
@@ -57,7 +62,7 @@ impl Progress {
                 pos: 0,
                 started: now,
                 printed: now,
-                every: plain_every(),
+                every: plain_every().unwrap_or(Duration::from_secs(15)),
             }),
         }
     }
@@ -71,10 +76,7 @@ impl Progress {
             return Progress { bar, plain: None };
         }
         eprintln!("{message} ...");
-        Progress {
-            bar: ProgressBar::hidden(),
-            plain: None,
-        }
+        Self::hidden()
     }
 
     /// Nothing shown (a rank that is not the primary one).

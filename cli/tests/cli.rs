@@ -450,7 +450,8 @@ fn a_zoo_model_trains_saves_and_evaluates() {
 }
 
 /// Output to a file or a pipe still shows progress: a plain line per
-/// interval (`WGCONV_PROGRESS_EVERY` seconds; 0 here, so one per step),
+/// interval (`WGCONV_PROGRESS_EVERY` seconds; 0 here, so one per step; a
+/// value that is not a number is refused by name),
 /// with the position, the rate and the time left.
 #[test]
 fn progress_is_logged_when_the_output_is_not_a_terminal() {
@@ -475,4 +476,13 @@ fn progress_is_logged_when_the_output_is_not_a_terminal() {
             .all(|l| l.contains("images/s") && l.contains("eta")),
         "{err}"
     );
+    // A value that is not a number of seconds is refused by name.
+    let out = Command::new(WGCONV)
+        .args(["train", "--cpu", "--epochs", "1", "--limit", "128"])
+        .env("WGCONV_PROGRESS_EVERY", "soon")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("WGCONV_PROGRESS_EVERY=\"soon\""), "{err}");
 }

@@ -21,48 +21,22 @@
 // with t = (n, tile row, tile column) over T = N·⌈Ho/2⌉·⌈Wo/2⌉ tiles.
 // Entry points (one invocation each, workgroups of 64, linearised grid):
 //   input_transform:  x [N,C,H,W] → V [16·C, T], per (c, t).
-//   weight_transform: w [K,C,3,3] → U [16·K, C], per (k, c).
-//   weight_transform_turned: the same for the input gradient, which is the
-//                     forward convolution of dy with w turned by 180° and
-//                     its channel axes swapped: the uniform describes that
-//                     forward problem (its c = the layer's K, its k = C),
-//                     and w is the layer's [C_k = P.c][P.k][3][3].
+//   weight_transform: w [K,C,3,3] → U [16·K, C], per (k, c), and
+//   weight_transform_turned, the same for the input gradient (the forward
+//                     convolution of dy with w turned by 180° and its
+//                     channel axes swapped): winograd_common.wgsl's, by
+//                     store_u below.
 //   output_transform: M → y [N,K,Ho,Wo] (+ bias), per (k, t).
 //   dy_transform:     dy [N,K,Ho,Wo] → Y [16·K, T], per (k, t).
 //   dw_transform:     M [16·K, C] → dw [K,C,3,3], per (k, c).
-// The uniform is the conv family's (conv_params.wgsl) for the forward
-// problem being run. Every sum runs in a fixed order: deterministic.
+// The uniform, bindings, tile grid and weight transforms'
+// entry points: winograd_common.wgsl. Every sum
+// runs in a fixed order: deterministic.
 
-@group(0) @binding(1) var<storage, read> src: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dst: array<f32>;
-@group(0) @binding(4) var<storage, read> bias: array<f32>;
-
-fn tiles_w() -> u32 { return (P.wo + 1u) / 2u; }
-fn tiles_per_image() -> u32 { return ((P.ho + 1u) / 2u) * tiles_w(); }
-fn tiles() -> u32 { return P.n * tiles_per_image(); }
-
-// x[n, c, iy, ix] or 0 in the padding.
-fn x_at(plane: u32, iy: i32, ix: i32) -> f32 {
-    if (iy < 0 || ix < 0 || u32(iy) >= P.h || u32(ix) >= P.w) {
-        return 0.0;
-    }
-    return src[plane + u32(iy) * P.w + u32(ix)];
-}
+const TILE: u32 = 2u;
 
 fn x_row(plane: u32, iy: i32, ix: i32) -> vec4<f32> {
     return vec4<f32>(x_at(plane, iy, ix), x_at(plane, iy, ix + 1), x_at(plane, iy, ix + 2), x_at(plane, iy, ix + 3));
-}
-
-// Invocation i's (channel, tile) of `channels` × T: the tile's index t,
-// its image n and the top-left (y, x) of its 2×2 outputs; ch = channels
-// past the end.
-struct TileAt { ch: u32, t: u32, n: u32, y: u32, x: u32 }
-
-fn tile_at(i: u32, channels: u32) -> TileAt {
-    let count = tiles();
-    let t = i % count;
-    let tt = t % tiles_per_image();
-    return TileAt(min(i / count, channels), t, t / tiles_per_image(), (tt / tiles_w()) * 2u, (tt % tiles_w()) * 2u);
 }
 
 // The 16 values of one tile (rows of 4 by ξ = 4·row + column) to
@@ -106,46 +80,11 @@ fn g_cols(u: vec3<f32>) -> vec4<f32> {
     return vec4<f32>(u.x, 0.5 * (u.x + u.y + u.z), 0.5 * (u.x - u.y + u.z), u.z);
 }
 
-// U[ξ·K + k][c] from the kernel g (rows g0, g1, g2).
-fn store_u(k: u32, c: u32, g0: vec3<f32>, g1: vec3<f32>, g2: vec3<f32>) {
-    let rows = array<vec4<f32>, 4>(g_cols(g0), g_cols(0.5 * (g0 + g1 + g2)), g_cols(0.5 * (g0 - g1 + g2)), g_cols(g2));
+// U[ξ·K + k][c] from the kernel g (rows g[0], g[1], g[2]); the entry
+// points that call it are in winograd_common.wgsl.
+fn store_u(k: u32, c: u32, g: array<vec3<f32>, 3>) {
+    let rows = array<vec4<f32>, 4>(g_cols(g[0]), g_cols(0.5 * (g[0] + g[1] + g[2])), g_cols(0.5 * (g[0] - g[1] + g[2])), g_cols(g[2]));
     store16(k * P.c + c, P.k * P.c, rows);
-}
-
-@compute @workgroup_size(64)
-fn weight_transform(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let i = workgroup_linear(wid) * 64u + lid;
-    if (i >= P.k * P.c) {
-        return;
-    }
-    let o = i * 9u;
-    let g0 = vec3<f32>(src[o], src[o + 1u], src[o + 2u]);
-    let g1 = vec3<f32>(src[o + 3u], src[o + 4u], src[o + 5u]);
-    let g2 = vec3<f32>(src[o + 6u], src[o + 7u], src[o + 8u]);
-    store_u(i / P.c, i % P.c, g0, g1, g2);
-}
-
-@compute @workgroup_size(64)
-fn weight_transform_turned(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let i = workgroup_linear(wid) * 64u + lid;
-    if (i >= P.k * P.c) {
-        return;
-    }
-    let k = i / P.c;
-    let c = i % P.c;
-    // The layer's w[c][k] (it has c as its output channel), turned by 180°.
-    let o = (c * P.k + k) * 9u;
-    let g0 = vec3<f32>(src[o + 8u], src[o + 7u], src[o + 6u]);
-    let g1 = vec3<f32>(src[o + 5u], src[o + 4u], src[o + 3u]);
-    let g2 = vec3<f32>(src[o + 2u], src[o + 1u], src[o]);
-    store_u(k, c, g0, g1, g2);
-}
-
-// y[plane + oy·Wo + ox] = v where inside the output.
-fn store_y(plane: u32, oy: u32, ox: u32, v: f32) {
-    if (oy < P.ho && ox < P.wo) {
-        dst[plane + oy * P.wo + ox] = v;
-    }
 }
 
 @compute @workgroup_size(64)

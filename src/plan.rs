@@ -313,6 +313,13 @@ pub enum Algorithm {
     /// tiles turned around (F(3x3, 2x2)): the input and dy transforms, the
     /// batched GEMM's weight gradient, the 3x3 transform of its sums.
     Winograd,
+    /// Winograd's F(4x4, 3x3), forward and input gradient of the same
+    /// convolutions with at most [`WINOGRAD4_MAX_CHANNELS`] input channels:
+    /// 36 multiplies per 4x4 output tile and channel pair (2.25 per output
+    /// where F(2x2) takes 4), and a third fewer transformed values per
+    /// output to write and read; the batched GEMM has 36 groups
+    /// (shaders/winograd4.wgsl).
+    Winograd4,
 }
 
 impl Algorithm {
@@ -322,6 +329,16 @@ impl Algorithm {
             Algorithm::StridePhases => "stride_phases",
             Algorithm::TwoStepColumns => "two_step_columns",
             Algorithm::Winograd => "winograd_2x2",
+            Algorithm::Winograd4 => "winograd_4x4",
+        }
+    }
+
+    /// The side of a Winograd algorithm's output tile (2 or 4).
+    pub const fn winograd_tile(self) -> Option<usize> {
+        match self {
+            Algorithm::Winograd => Some(2),
+            Algorithm::Winograd4 => Some(4),
+            _ => None,
         }
     }
 }
@@ -343,6 +360,11 @@ pub enum Policy {
     /// batched GEMM on Auto's kernel; Auto's plan elsewhere. For tests and
     /// benchmarks, as `Force` is.
     Winograd,
+    /// Winograd's F(4x4, 3x3) wherever it fits (forward and input gradient
+    /// of up to [`WINOGRAD4_MAX_CHANNELS`] input channels); Auto's plan
+    /// elsewhere (F(2x2, 3x3) for a weight gradient where Auto runs it).
+    /// For tests and benchmarks.
+    Winograd4,
     /// This kernel for every convolution (the algorithm still follows the
     /// problem; see [`plan`]): for tests and benchmarks, so every kernel is
     /// held to the same CPU reference.
@@ -365,11 +387,12 @@ impl Policy {
         Policy::Force(ConvKernel::Depthwise),
     ];
 
-    /// The two choosers, Winograd, and every forced kernel.
-    pub const ALL: [Policy; 14] = [
+    /// The two choosers, the two Winograd tiles, and every forced kernel.
+    pub const ALL: [Policy; 15] = [
         Policy::Auto,
         Policy::Tuned,
         Policy::Winograd,
+        Policy::Winograd4,
         Policy::FORCED[0],
         Policy::FORCED[1],
         Policy::FORCED[2],
@@ -389,11 +412,12 @@ impl Policy {
             Policy::Auto => "auto",
             Policy::Tuned => "tuned",
             Policy::Winograd => "winograd",
+            Policy::Winograd4 => "winograd4",
             Policy::Force(k) => k.name(),
         }
     }
 
-    /// The policy named `auto`, `tuned`, `winograd` or a kernel name (case-insensitive;
+    /// The policy named `auto`, `tuned`, `winograd`, `winograd4` or a kernel name (case-insensitive;
     /// `wide` is accepted for `tiled_wide`).
     pub fn parse(s: &str) -> Option<Policy> {
         let s = s.to_ascii_lowercase();
@@ -453,8 +477,13 @@ impl fmt::Display for ConvPlan {
 ///    its 2.25x fewer multiply-adds outweigh the transforms' passes over
 ///    memory (S2 and S3 of the small suite 1.2–1.9x faster on lavapipe
 ///    forward and input gradient, about 2x weight gradient; S1, one input
-///    channel, 4–9x slower: docs/performance.md). Not yet measured on a
-///    GPU.
+///    channel, 4–9x slower: docs/performance.md). Of those, forward and
+///    input gradients of at most [`WINOGRAD4_MAX_CHANNELS`] input channels
+///    whose 4x4 tiles need fewer products than the 2x2 ones (36 per 4x4
+///    tile against 16 per 2x2 tile, both cut at the plane's edges) run
+///    F(4x4, 3x3) instead (S2 and S3 1.1–1.7x faster than F(2x2) on
+///    lavapipe); `Winograd4` forces it where it fits. Not yet measured on
+///    a GPU.
 /// 1. A GEMM kernel loads a tap table; where it would not fit one binding,
 ///    the problem runs `Direct`.
 /// 2. `Force(kernel)` runs that kernel.
@@ -496,26 +525,32 @@ impl fmt::Display for ConvPlan {
 /// [`NARROW_COLUMNS`]; the weight gradient's split follows [`split_k`].
 pub fn plan(problem: &ConvProblem, facts: &AdapterFacts, policy: Policy) -> ConvPlan {
     let winograd = match policy {
-        Policy::Winograd => true,
-        Policy::Auto | Policy::Tuned => auto_winograd(problem),
-        Policy::Force(_) => false,
+        Policy::Winograd => winograd_plan(problem, facts, Algorithm::Winograd),
+        Policy::Winograd4 => winograd_plan(problem, facts, Algorithm::Winograd4)
+            .or_else(|| auto_winograd(problem, facts)),
+        Policy::Auto | Policy::Tuned => auto_winograd(problem, facts),
+        Policy::Force(_) => None,
     };
-    if winograd {
-        if let Some(p) = winograd_plan(problem, facts) {
-            return p;
-        }
+    if let Some(p) = winograd {
+        return p;
     }
     let table_fits = problem.tap_entries() as u64 * 16 <= facts.max_storage_buffer_binding_size;
     let kernel = match policy {
         // Neither runs a GEMM, so neither needs a tap table.
         Policy::Force(ConvKernel::Depthwise) => ConvKernel::Depthwise,
-        Policy::Auto | Policy::Tuned | Policy::Winograd if auto_depthwise(problem) => {
+        Policy::Auto | Policy::Tuned | Policy::Winograd | Policy::Winograd4
+            if auto_depthwise(problem) =>
+        {
             ConvKernel::Depthwise
         }
         _ if !table_fits => ConvKernel::Direct,
         Policy::Force(kernel) => kernel,
-        Policy::Auto | Policy::Tuned | Policy::Winograd if facts.cpu => auto_cpu(problem),
-        Policy::Auto | Policy::Tuned | Policy::Winograd => auto_gpu(problem.gemm()),
+        Policy::Auto | Policy::Tuned | Policy::Winograd | Policy::Winograd4 if facts.cpu => {
+            auto_cpu(problem)
+        }
+        Policy::Auto | Policy::Tuned | Policy::Winograd | Policy::Winograd4 => {
+            auto_gpu(problem.gemm())
+        }
     };
     with_kernel(problem, facts, kernel)
 }
@@ -537,7 +572,8 @@ pub fn candidates(problem: &ConvProblem, facts: &AdapterFacts) -> Vec<ConvPlan> 
             out.push(p);
         }
     }
-    out.extend(winograd_plan(problem, facts));
+    out.extend(winograd_plan(problem, facts, Algorithm::Winograd));
+    out.extend(winograd_plan(problem, facts, Algorithm::Winograd4));
     out
 }
 
@@ -552,7 +588,7 @@ pub fn winograd_forward(problem: &ConvProblem) -> Result<Conv2dGeometry, Error> 
     let unfit = |message: &str| Error::InvalidParam {
         op: problem.op.kernel_name(),
         param: "algorithm",
-        message: format!("Winograd F(2x2, 3x3) {message}"),
+        message: format!("Winograd {message}"),
     };
     match problem.op {
         ConvOp::Forward | ConvOp::WeightGrad => Ok(*g),
@@ -572,22 +608,31 @@ pub fn winograd_forward(problem: &ConvProblem) -> Result<Conv2dGeometry, Error> 
     }
 }
 
-/// The 2x2 output tiles of the forward convolution `fwd`: N·⌈Ho/2⌉·⌈Wo/2⌉.
-pub fn winograd_tiles(fwd: &Conv2dGeometry) -> usize {
-    fwd.n * fwd.ho.div_ceil(2) * fwd.wo.div_ceil(2)
+/// The `tile`x`tile` output tiles of the forward convolution `fwd`:
+/// N·⌈Ho/tile⌉·⌈Wo/tile⌉.
+pub fn winograd_tiles(fwd: &Conv2dGeometry, tile: usize) -> usize {
+    fwd.n * fwd.ho.div_ceil(tile) * fwd.wo.div_ceil(tile)
 }
 
-/// The batched GEMM of a Winograd plan of `op` over the tiles of the
-/// forward convolution `fwd` ([`winograd_forward`]), as the problem the
-/// GEMM kernels run: a 1x1 convolution of 16 groups (one per product ξ)
-/// over the transformed input `V [1, 16·C, 1, T]` (T tiles) and weight
-/// `U [16·K, C, 1, 1]`, giving `M [1, 16·K, 1, T]`; for a weight gradient,
-/// that convolution's weight gradient from `V` and the transformed output
-/// gradient `Y [1, 16·K, 1, T]`, giving `M [16·K, C, 1, 1]`.
-pub fn winograd_gemm(op: ConvOp, fwd: &Conv2dGeometry) -> Result<ConvProblem, Error> {
-    let tiles = winograd_tiles(fwd);
+/// The products per tile and channel pair of Winograd's F(tile x tile,
+/// 3x3): (tile + 2)², the groups of its batched GEMM.
+pub const fn winograd_products(tile: usize) -> usize {
+    (tile + 2) * (tile + 2)
+}
+
+/// The batched GEMM of a Winograd plan of `op` with `tile`x`tile` output
+/// tiles over the forward convolution `fwd` ([`winograd_forward`]), as
+/// the problem the GEMM kernels run: a 1x1 convolution of P =
+/// [`winograd_products`] groups (one per product ξ) over the transformed
+/// input `V [1, P·C, 1, T]` (T tiles) and weight `U [P·K, C, 1, 1]`,
+/// giving `M [1, P·K, 1, T]`; for a weight gradient, that convolution's
+/// weight gradient from `V` and the transformed output gradient
+/// `Y [1, P·K, 1, T]`, giving `M [P·K, C, 1, 1]`.
+pub fn winograd_gemm(op: ConvOp, fwd: &Conv2dGeometry, tile: usize) -> Result<ConvProblem, Error> {
+    let tiles = winograd_tiles(fwd, tile);
+    let products = winograd_products(tile);
     let p = Conv2dParams {
-        groups: 16,
+        groups: products as u32,
         ..Conv2dParams::default()
     };
     let op = match op {
@@ -596,8 +641,8 @@ pub fn winograd_gemm(op: ConvOp, fwd: &Conv2dGeometry) -> Result<ConvProblem, Er
     };
     ConvProblem::new(
         op,
-        &[1, 16 * fwd.c, 1, tiles],
-        &[16 * fwd.k, fwd.c, 1, 1],
+        &[1, products * fwd.c, 1, tiles],
+        &[products * fwd.k, fwd.c, 1, 1],
         &p,
     )
 }
@@ -606,27 +651,57 @@ pub fn winograd_gemm(op: ConvOp, fwd: &Conv2dGeometry) -> Result<ConvProblem, Er
 /// [`plan`]).
 pub const WINOGRAD_MIN_CHANNELS: usize = 32;
 
-fn auto_winograd(problem: &ConvProblem) -> bool {
+/// The most input channels (of the forward convolution whose tiles it
+/// runs) that F(4x4, 3x3) takes: its f32 rounding grows with the sum over
+/// channels and stays within 1e-5 × max(1, max|ref|) with a margin of
+/// about 2x up to here (tests/gpu_vs_cpu.rs measures it on every adapter;
+/// docs/performance.md).
+pub const WINOGRAD4_MAX_CHANNELS: usize = 256;
+
+/// Auto's Winograd plan (rule 0 of [`plan`]), if any: F(4x4, 3x3) where
+/// it fits and needs fewer products than F(2x2, 3x3) (small planes cut
+/// 4x4 tiles at their edges), F(2x2, 3x3) elsewhere.
+fn auto_winograd(problem: &ConvProblem, facts: &AdapterFacts) -> Option<ConvPlan> {
     let g = &problem.geometry;
     let (c, k) = match problem.op {
         ConvOp::Forward | ConvOp::WeightGrad => (g.c, g.k),
         ConvOp::InputGrad => (g.k, g.c),
     };
-    c >= WINOGRAD_MIN_CHANNELS && k >= WINOGRAD_MIN_CHANNELS
+    if c < WINOGRAD_MIN_CHANNELS || k < WINOGRAD_MIN_CHANNELS {
+        return None;
+    }
+    let products = |tile| {
+        let fwd = winograd_forward(problem).ok()?;
+        Some(winograd_tiles(&fwd, tile) * winograd_products(tile))
+    };
+    if products(4)? < products(2)? {
+        if let Some(p) = winograd_plan(problem, facts, Algorithm::Winograd4) {
+            return Some(p);
+        }
+    }
+    winograd_plan(problem, facts, Algorithm::Winograd)
 }
 
-/// Whether `problem` can run Winograd: any op of a 3x3 convolution at
-/// stride 1, dilation 1, one group (an input gradient of padding up to
-/// 2), whose tensors and transformed operands (16 values per tile and
-/// channel) each fit one binding (and, for a weight gradient, whose
-/// reduction over tiles fits the split-K budget).
+/// Whether `problem` can run Winograd F(2x2, 3x3): any op of a 3x3
+/// convolution at stride 1, dilation 1, one group (an input gradient of
+/// padding up to 2), whose tensors and transformed operands (16 values
+/// per tile and channel) each fit one binding (and, for a weight
+/// gradient, whose reduction over tiles fits the split-K budget).
+/// F(4x4, 3x3) takes the forward and input gradients of those, up to
+/// [`WINOGRAD4_MAX_CHANNELS`] input channels.
 pub fn winograd_fits(problem: &ConvProblem, facts: &AdapterFacts) -> bool {
-    winograd_plan(problem, facts).is_some()
+    winograd_plan(problem, facts, Algorithm::Winograd).is_some()
 }
 
-/// The Winograd plan of `problem` where it fits: its batched GEMM on
-/// Auto's kernel with that kernel's split.
-fn winograd_plan(problem: &ConvProblem, facts: &AdapterFacts) -> Option<ConvPlan> {
+/// The Winograd plan of `problem` with `algorithm` (`Winograd` or
+/// `Winograd4`) where it fits: its batched GEMM on Auto's kernel with
+/// that kernel's split.
+fn winograd_plan(
+    problem: &ConvProblem,
+    facts: &AdapterFacts,
+    algorithm: Algorithm,
+) -> Option<ConvPlan> {
+    let tile = algorithm.winograd_tile()?;
     let g = &problem.geometry;
     let p = &g.params;
     let shape = (g.r, g.s) == (3, 3) && p.stride == [1, 1] && p.dilation == [1, 1];
@@ -634,22 +709,29 @@ fn winograd_plan(problem: &ConvProblem, facts: &AdapterFacts) -> Option<ConvPlan
         return None;
     }
     let fwd = winograd_forward(problem).ok()?;
-    let tiles = winograd_tiles(&fwd);
+    if tile == 4 && (problem.op == ConvOp::WeightGrad || fwd.c > WINOGRAD4_MAX_CHANNELS) {
+        return None;
+    }
+    let tiles = winograd_tiles(&fwd, tile);
+    let products = winograd_products(tile);
     // The weight gradient's batched GEMM reduces over the T tiles of one
     // image: its tap table (16 bytes per term) must fit one binding, and
     // its split the loop budget.
     let reduction_fits = tiles as u64 * 16 <= facts.max_storage_buffer_binding_size
         && tiles
             <= MAX_SPLIT_LEN
-                * most_splits(16 * fwd.k * fwd.c, facts.max_storage_buffer_binding_size);
+                * most_splits(
+                    products * fwd.k * fwd.c,
+                    facts.max_storage_buffer_binding_size,
+                );
     if problem.op == ConvOp::WeightGrad && !reduction_fits {
         return None;
     }
     let len = |s: [usize; 4]| s.iter().product::<usize>();
     let largest = [
-        16 * fwd.c * tiles,
-        16 * fwd.k * tiles,
-        16 * fwd.k * fwd.c,
+        products * fwd.c * tiles,
+        products * fwd.k * tiles,
+        products * fwd.k * fwd.c,
         len(fwd.x_shape()),
         len(fwd.y_shape()),
     ]
@@ -658,11 +740,15 @@ fn winograd_plan(problem: &ConvProblem, facts: &AdapterFacts) -> Option<ConvPlan
     if largest as u64 * 4 > facts.max_storage_buffer_binding_size || largest > u32::MAX as usize {
         return None;
     }
-    let gemm = plan(&winograd_gemm(problem.op, &fwd).ok()?, facts, Policy::Auto);
+    let gemm = plan(
+        &winograd_gemm(problem.op, &fwd, tile).ok()?,
+        facts,
+        Policy::Auto,
+    );
     Some(ConvPlan {
         op: problem.op,
         kernel: gemm.kernel,
-        algorithm: Algorithm::Winograd,
+        algorithm,
         splits: gemm.splits,
     })
 }

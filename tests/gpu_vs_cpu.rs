@@ -2,14 +2,16 @@
 //! reference: integer inputs exactly, random geometries within TOL.
 mod common;
 use common::{gpus, random_geometry, Case, Rng};
+use wgconv::plan::{Algorithm, ConvOp};
 use wgconv::{Conv2dParams, Policy};
 
-/// Forced variants: each kernel, and Winograd's F(2x2, 3x3) where it fits,
-/// is held to the reference on its own (Auto picks one of them per
-/// problem).
+/// Forced variants: each kernel, and Winograd's F(2x2, 3x3) and F(4x4,
+/// 3x3) where they fit, is held to the reference on its own (Auto picks
+/// one of them per problem).
 fn variants() -> Vec<Policy> {
     let mut v = Policy::FORCED.to_vec();
     v.push(Policy::Winograd);
+    v.push(Policy::Winograd4);
     v
 }
 
@@ -90,6 +92,9 @@ fn edge_geometries() -> Vec<([usize; 4], [usize; 4], Conv2dParams)> {
         ([3, 8, 6, 9], [5, 8, 3, 3], Conv2dParams::square(1, 2)),
         ([1, 1, 3, 3], [1, 1, 3, 3], Conv2dParams::square(1, 0)),
         ([1, 4, 10, 6], [8, 4, 3, 3], Conv2dParams::square(1, 1)),
+        // F(4x4, 3x3): exactly one 4x4 tile; 9x7 outputs that cut them.
+        ([1, 5, 6, 6], [3, 5, 3, 3], Conv2dParams::square(1, 0)),
+        ([2, 6, 9, 7], [7, 6, 3, 3], Conv2dParams::square(1, 1)),
     ]
 }
 
@@ -181,7 +186,7 @@ fn winograd_weight_grad_error_stays_within_tolerance_as_the_batch_grows() {
                 &mut rng,
                 false,
             );
-            assert_winograd(&gpu, wgconv::plan::ConvOp::WeightGrad, &case);
+            assert_algorithm(&gpu, ConvOp::WeightGrad, &case, Algorithm::Winograd);
             let x = gpu.tensor(&case.x_shape, &case.x).unwrap();
             let dy = gpu.tensor(&case.y_shape, &case.dy).unwrap();
             let dw = gpu
@@ -203,17 +208,12 @@ fn winograd_weight_grad_error_stays_within_tolerance_as_the_batch_grows() {
     }
 }
 
-/// Fails unless `gpu` plans `op` of `case` with Winograd.
-fn assert_winograd(gpu: &wgconv::Gpu, op: wgconv::plan::ConvOp, case: &Case) {
+/// Fails unless `gpu` plans `op` of `case` with `algorithm`.
+fn assert_algorithm(gpu: &wgconv::Gpu, op: ConvOp, case: &Case, algorithm: Algorithm) {
     let p = gpu
         .explain(op, case.x_shape, case.w_shape, &case.p)
         .unwrap();
-    assert_eq!(
-        p.algorithm,
-        wgconv::plan::Algorithm::Winograd,
-        "{op:?} {:?}",
-        case.x_shape
-    );
+    assert_eq!(p.algorithm, algorithm, "{op:?} {:?}", case.x_shape);
 }
 
 /// Prints `got`'s largest error against `want` relative to max(1,
@@ -232,54 +232,79 @@ fn report_and_check(gpu: &wgconv::Gpu, what: &str, shape: &[usize], got: &[f32],
     common::assert_close(&format!("winograd {what}"), shape, got, want, false);
 }
 
-/// Winograd's F(2x2, 3x3) adds the transforms' rounding to the GEMM's:
-/// on random inputs in [-1, 1) its error against the f64 reference, over
-/// input channels 16 to 1 024 (the reduction C·9), stays within the
-/// tolerance, on every adapter. Run with `--nocapture` to see how it grows
-/// (the figures in docs/performance.md).
+/// Winograd adds the transforms' rounding to the GEMM's: on random inputs
+/// in [-1, 1) its error against the f64 reference, over input channels 16
+/// to 1 024 for F(2x2, 3x3) and 16 to `WINOGRAD4_MAX_CHANNELS` for
+/// F(4x4, 3x3) (the reduction C·9), stays within the tolerance, on every
+/// adapter. Run with `--nocapture` to see how it grows (the figures in
+/// docs/performance.md).
 #[test]
 fn winograd_error_stays_within_tolerance_as_the_reduction_grows() {
+    use wgconv::plan::WINOGRAD4_MAX_CHANNELS;
     let mut rng = Rng::new(31);
+    let runs = [
+        (
+            Policy::Winograd,
+            Algorithm::Winograd,
+            vec![16, 64, 256, 1024],
+        ),
+        (
+            Policy::Winograd4,
+            Algorithm::Winograd4,
+            vec![16, 64, WINOGRAD4_MAX_CHANNELS],
+        ),
+    ];
     for gpu in gpus() {
-        let gpu = gpu.with_policy(Policy::Winograd);
-        for c in [16, 64, 256, 1024] {
-            let case = Case::new(
-                [2, c, 8, 8],
-                [8, c, 3, 3],
-                Conv2dParams::square(1, 1),
-                &mut rng,
-                false,
-            );
-            assert_winograd(&gpu, wgconv::plan::ConvOp::Forward, &case);
-            let x = gpu.tensor(&case.x_shape, &case.x).unwrap();
-            let w = gpu.tensor(&case.w_shape, &case.w).unwrap();
-            let y = gpu.conv2d(&x, &w, None, &case.p).unwrap().to_vec().unwrap();
-            let want =
-                wgconv::cpu::conv2d(&case.x, case.x_shape, &case.w, case.w_shape, None, &case.p)
-                    .unwrap();
-            report_and_check(&gpu, &format!("C = {c}"), &case.y_shape, &y, &want);
-            assert_winograd(&gpu, wgconv::plan::ConvOp::InputGrad, &case);
-            let dy = gpu.tensor(&case.y_shape, &case.dy).unwrap();
-            let dx = gpu
-                .conv2d_input_grad(&dy, &w, case.x_shape, &case.p)
-                .unwrap()
-                .to_vec()
+        for (policy, algorithm, channels) in &runs {
+            let gpu = gpu.with_policy(*policy);
+            for &c in channels {
+                let case = Case::new(
+                    [2, c, 8, 8],
+                    [8, c, 3, 3],
+                    Conv2dParams::square(1, 1),
+                    &mut rng,
+                    false,
+                );
+                let name = algorithm.name();
+                assert_algorithm(&gpu, ConvOp::Forward, &case, *algorithm);
+                let x = gpu.tensor(&case.x_shape, &case.x).unwrap();
+                let w = gpu.tensor(&case.w_shape, &case.w).unwrap();
+                let y = gpu.conv2d(&x, &w, None, &case.p).unwrap().to_vec().unwrap();
+                let want = wgconv::cpu::conv2d(
+                    &case.x,
+                    case.x_shape,
+                    &case.w,
+                    case.w_shape,
+                    None,
+                    &case.p,
+                )
                 .unwrap();
-            let want = wgconv::cpu::conv2d_input_grad(
-                &case.dy,
-                &case.w,
-                case.w_shape,
-                case.x_shape,
-                &case.p,
-            )
-            .unwrap();
-            report_and_check(
-                &gpu,
-                &format!("input grad, C = {c}"),
-                &case.x_shape,
-                &dx,
-                &want,
-            );
+                report_and_check(&gpu, &format!("{name}, C = {c}"), &case.y_shape, &y, &want);
+                // The input gradient's forward problem sums over the
+                // layer's 8 output channels.
+                assert_algorithm(&gpu, ConvOp::InputGrad, &case, *algorithm);
+                let dy = gpu.tensor(&case.y_shape, &case.dy).unwrap();
+                let dx = gpu
+                    .conv2d_input_grad(&dy, &w, case.x_shape, &case.p)
+                    .unwrap()
+                    .to_vec()
+                    .unwrap();
+                let want = wgconv::cpu::conv2d_input_grad(
+                    &case.dy,
+                    &case.w,
+                    case.w_shape,
+                    case.x_shape,
+                    &case.p,
+                )
+                .unwrap();
+                report_and_check(
+                    &gpu,
+                    &format!("{name} input grad, C = {c}"),
+                    &case.x_shape,
+                    &dx,
+                    &want,
+                );
+            }
         }
     }
 }

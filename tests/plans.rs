@@ -8,8 +8,8 @@
 
 use wgconv::bench::SHAPES;
 use wgconv::plan::{
-    blocks_k4_fits, depthwise_fits, plan, pointwise_fits, AdapterFacts, ConvKernel, ConvOp,
-    ConvProblem, Policy,
+    blocks_k4_fits, depthwise_fits, plan, pointwise_fits, AdapterFacts, Algorithm, ConvKernel,
+    ConvOp, ConvProblem, Policy, WINOGRAD4_MAX_CHANNELS,
 };
 use wgconv::Conv2dParams;
 
@@ -278,5 +278,45 @@ fn depthwise_fits_3x3_layers_of_one_channel_per_group() {
             let chosen = plan(&wide.unwrap(), &facts, Policy::Auto);
             assert_ne!(chosen.kernel, ConvKernel::Depthwise, "{op:?}");
         }
+    }
+}
+
+/// F(4x4, 3x3) reaches the forward and input gradient of up to
+/// `WINOGRAD4_MAX_CHANNELS` summed channels (for an input gradient, the
+/// layer's output channels); past that, and for every weight gradient,
+/// `Winograd4` and Auto run F(2x2, 3x3). Auto keeps F(2x2) where 4x4
+/// tiles would need more products (a 2x2 output: one 4x4 tile of 36
+/// against one 2x2 tile of 16).
+#[test]
+fn winograd4_takes_forward_and_input_gradients_up_to_its_channel_limit() {
+    let limit = WINOGRAD4_MAX_CHANNELS;
+    let same = Conv2dParams::square(1, 1);
+    let algorithm = |op, x: [usize; 4], w: [usize; 4], policy, facts: &AdapterFacts| {
+        plan(&ConvProblem::new(op, &x, &w, &same).unwrap(), facts, policy).algorithm
+    };
+    for (_, facts) in adapters() {
+        for policy in [Policy::Auto, Policy::Winograd4] {
+            let at = |op, c, k| algorithm(op, [2, c, 16, 16], [k, c, 3, 3], policy, &facts);
+            assert_eq!(at(ConvOp::Forward, limit, 64), Algorithm::Winograd4);
+            assert_eq!(at(ConvOp::Forward, limit + 1, 64), Algorithm::Winograd);
+            // The input gradient sums over the layer's K.
+            assert_eq!(
+                at(ConvOp::InputGrad, limit + 1, limit),
+                Algorithm::Winograd4
+            );
+            assert_eq!(at(ConvOp::InputGrad, 64, limit + 1), Algorithm::Winograd);
+            assert_eq!(at(ConvOp::WeightGrad, 64, 64), Algorithm::Winograd);
+        }
+        let tiny = |policy| {
+            algorithm(
+                ConvOp::Forward,
+                [2, 64, 2, 2],
+                [64, 64, 3, 3],
+                policy,
+                &facts,
+            )
+        };
+        assert_eq!(tiny(Policy::Auto), Algorithm::Winograd);
+        assert_eq!(tiny(Policy::Winograd4), Algorithm::Winograd4);
     }
 }

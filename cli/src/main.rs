@@ -50,7 +50,8 @@ enum Command {
         /// Also time the CPU reference and print the speed-up (slow on the large suite).
         #[arg(long)]
         compare_cpu: bool,
-        /// Policy: auto, tuned, winograd (F(2x2, 3x3) where it fits), or a
+        /// Policy: auto, tuned, winograd or winograd4 (F(2x2, 3x3) or
+        /// F(4x4, 3x3) where it fits), or a
         /// kernel to force (direct, tiled_narrow, tiled, tiled_wide, rows,
         /// blocks, blocks_tall, pointwise, pointwise_large, blocks_k4, depthwise).
         #[arg(long, default_value = "auto")]

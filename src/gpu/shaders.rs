@@ -12,7 +12,8 @@
 //! for the forward and weight gradient `gemm_blocks_k4.wgsl` (B from
 //! vec4s). The depthwise 3x3
 //! kernels (`conv2d_depthwise.wgsl`) and Winograd's transforms
-//! (`winograd.wgsl`) are modules of their own over the same uniform.
+//! (`winograd.wgsl`, `winograd4.wgsl`, behind `winograd_common.wgsl`) are
+//! modules of their own over the same uniform.
 //! The element-wise kernels share `elementwise.wgsl` (uniform and index
 //! rule) the same way.
 //! A kernel written against the value type `V` is built twice, behind
@@ -35,7 +36,9 @@ const CONV2D_INPUT_GRAD: &str = include_str!("../../shaders/conv2d_input_grad.wg
 const CONV2D_INPUT_GRAD_COLS: &str = include_str!("../../shaders/conv2d_input_grad_cols.wgsl");
 const CONV2D_WEIGHT_GRAD: &str = include_str!("../../shaders/conv2d_weight_grad.wgsl");
 const CONV2D_DEPTHWISE: &str = include_str!("../../shaders/conv2d_depthwise.wgsl");
+const WINOGRAD_COMMON: &str = include_str!("../../shaders/winograd_common.wgsl");
 const WINOGRAD: &str = include_str!("../../shaders/winograd.wgsl");
+const WINOGRAD4: &str = include_str!("../../shaders/winograd4.wgsl");
 const BIAS_GRAD: &str = include_str!("../../shaders/bias_grad.wgsl");
 const SGD_STEP: &str = include_str!("../../shaders/sgd_step.wgsl");
 const ADAM_STEP: &str = include_str!("../../shaders/adam_step.wgsl");
@@ -79,6 +82,7 @@ pub(crate) enum Shader {
     Conv2dWeightGrad,
     Conv2dDepthwise,
     Winograd,
+    Winograd4,
     BiasGrad,
     SgdStep,
     AdamStep,
@@ -112,13 +116,14 @@ pub(crate) enum Shader {
 
 impl Shader {
     #[cfg(test)]
-    pub(crate) const ALL: [Shader; 35] = [
+    pub(crate) const ALL: [Shader; 36] = [
         Shader::Conv2dForward,
         Shader::Conv2dInputGrad,
         Shader::Conv2dInputGradCols,
         Shader::Conv2dWeightGrad,
         Shader::Conv2dDepthwise,
         Shader::Winograd,
+        Shader::Winograd4,
         Shader::BiasGrad,
         Shader::SgdStep,
         Shader::AdamStep,
@@ -160,6 +165,7 @@ impl Shader {
             Shader::Conv2dWeightGrad => "conv2d_weight_grad",
             Shader::Conv2dDepthwise => "conv2d_depthwise",
             Shader::Winograd => "winograd",
+            Shader::Winograd4 => "winograd4",
             Shader::BiasGrad => "bias_grad",
             Shader::SgdStep => "sgd_step",
             Shader::AdamStep | Shader::AdamStepVec4 => "adam_step",
@@ -227,7 +233,8 @@ impl Shader {
                 &[GEMM_POINTWISE, GEMM_POINTWISE_LARGE, GEMM_BLOCKS_K4],
             ),
             Shader::Conv2dDepthwise => [CONV_PARAMS, CONV2D_DEPTHWISE].concat(),
-            Shader::Winograd => [CONV_PARAMS, WINOGRAD].concat(),
+            Shader::Winograd => [CONV_PARAMS, WINOGRAD_COMMON, WINOGRAD].concat(),
+            Shader::Winograd4 => [CONV_PARAMS, WINOGRAD_COMMON, WINOGRAD4].concat(),
             Shader::BiasGrad => [CONV_PARAMS, BIAS_GRAD].concat(),
             Shader::SgdStep => SGD_STEP.to_string(),
             Shader::AdamStep => [VECTOR1, ADAM_STEP].concat(),

@@ -9,7 +9,7 @@ use super::{
     check_owned, check_shape, conv2d_forward, conv2d_input_grad, conv2d_weight_grad, winograd,
 };
 use crate::gpu::Recorder;
-use crate::plan::{Algorithm, ConvOp, ConvPlan, ConvProblem};
+use crate::plan::{ConvOp, ConvPlan, ConvProblem};
 use crate::{Conv2dGeometry, Conv2dParams, Error, Gpu, Tensor};
 
 /// The buffers of one convolution, in the order of
@@ -31,7 +31,7 @@ pub(crate) fn record_conv(
     plan: &ConvPlan,
     b: ConvBuffers,
 ) -> Result<(), Error> {
-    if plan.algorithm == Algorithm::Winograd {
+    if plan.algorithm.winograd_tile().is_some() {
         return winograd::record(rec, problem, plan, b.a, b.b, b.bias, b.out);
     }
     match problem.op {

@@ -38,7 +38,10 @@ pub(crate) fn record(
     let cols_img = (cols_per_image(geo) * 4) as u64;
     let images: &[u64] = match plan.algorithm {
         Algorithm::TwoStepColumns => &[y_img, x_img, cols_img],
-        Algorithm::OneStep | Algorithm::StridePhases | Algorithm::Winograd => &[y_img, x_img],
+        Algorithm::OneStep
+        | Algorithm::StridePhases
+        | Algorithm::Winograd
+        | Algorithm::Winograd4 => &[y_img, x_img],
     };
     let chunk = batch_chunk(gpu, OP, geo.n, images, usize::MAX)?;
     for (n0, count) in pieces(geo.n, chunk) {

@@ -1,22 +1,24 @@
-//! Records Winograd's F(2x2, 3x3) convolution (shaders/winograd.wgsl):
-//! the weight and input transforms, the 16 products summed over input
-//! channels as one batched GEMM on the GEMM kernels (a 1x1 convolution of
-//! 16 groups, planned like any other: `plan::winograd_gemm`), then the
+//! Records Winograd's F(2x2, 3x3) and F(4x4, 3x3) convolutions
+//! (shaders/winograd.wgsl, shaders/winograd4.wgsl): the weight and input
+//! transforms, the 16 or 36 products summed over input channels as one
+//! batched GEMM on the GEMM kernels (a 1x1 convolution of 16 or 36
+//! groups, planned like any other: `plan::winograd_gemm`), then the
 //! output transform. The input gradient of a 3x3 stride-1 convolution is
 //! the forward convolution of dy with the kernel turned by 180° and its
 //! channel axes swapped (`plan::winograd_forward`), so it runs the same
 //! way with the turned weight transform. The weight gradient
 //! (F(3x3, 2x2)) transforms x as the forward does and dy into the same
 //! 16 products, sums them over tiles as the weight gradient of the same
-//! batched 1x1 convolution, and turns each sum into a 3x3 kernel.
+//! batched 1x1 convolution, and turns each sum into a 3x3 kernel (F(2x2)
+//! only).
 
 use super::conv_uniform::{slot, ConvUniform};
 use super::{conv2d_forward, conv2d_weight_grad, direct_launch};
 use crate::gpu::{Bindable, Recorder, Shader};
-use crate::plan::{self, ConvOp, ConvPlan, ConvProblem, Policy};
+use crate::plan::{self, Algorithm, ConvOp, ConvPlan, ConvProblem, Policy};
 use crate::{Conv2dGeometry, Error};
 
-/// Records `plan` (algorithm `Winograd`) of `problem` on whole-tensor
+/// Records `plan` (algorithm `Winograd` or `Winograd4`) of `problem` on whole-tensor
 /// buffers, in the order of `ConvBuffers`: `(x, w) → y` (with the bias),
 /// `(dy, w) → dx` or `(x, dy) → dw`.
 pub(crate) fn record(
@@ -28,18 +30,31 @@ pub(crate) fn record(
     bias: Option<&wgpu::Buffer>,
     out: &wgpu::Buffer,
 ) -> Result<(), Error> {
+    let (tile, shader) = match (plan.algorithm, problem.op) {
+        (Algorithm::Winograd, _) => (2, Shader::Winograd),
+        (Algorithm::Winograd4, ConvOp::Forward | ConvOp::InputGrad) => (4, Shader::Winograd4),
+        (algorithm, op) => {
+            return Err(Error::InvalidParam {
+                op: op.kernel_name(),
+                param: "algorithm",
+                message: format!("Winograd cannot run {op:?} as {}", algorithm.name()),
+            })
+        }
+    };
     let fwd = plan::winograd_forward(problem)?;
-    let gemm = plan::winograd_gemm(problem.op, &fwd)?;
-    let tiles = plan::winograd_tiles(&fwd);
+    let gemm = plan::winograd_gemm(problem.op, &fwd, tile)?;
+    let tiles = plan::winograd_tiles(&fwd, tile);
+    let products = plan::winograd_products(tile);
     let (c, k) = (fwd.c, fwd.k);
     let gemm_plan = plan::plan(&gemm, &rec.gpu().facts(), Policy::Force(plan.kernel));
     let t = Transforms {
         op: problem.op,
         fwd,
+        shader,
     };
 
-    // V [16·C, T] from x (the forward's, or for an input gradient dy).
-    let v = rec.scratch(16 * c * tiles)?;
+    // V [P·C, T] from x (the forward's, or for an input gradient dy).
+    let v = rec.scratch(products * c * tiles)?;
     t.dispatch(rec, "input_transform", c * tiles, a, &v.buffer)?;
 
     if problem.op == ConvOp::WeightGrad {
@@ -51,26 +66,27 @@ pub(crate) fn record(
         return t.dispatch(rec, "dw_transform", k * c, &m.buffer, out);
     }
 
-    // U [16·K, C] from w; M [16·K, T] = U·V per ξ; y (or dx) from M.
+    // U [P·K, C] from w; M [P·K, T] = U·V per ξ; y (or dx) from M.
     let weight = match problem.op {
         ConvOp::Forward => "weight_transform",
         _ => "weight_transform_turned",
     };
-    let u = rec.scratch(16 * k * c)?;
+    let u = rec.scratch(products * k * c)?;
     t.dispatch(rec, weight, k * c, b, &u.buffer)?;
-    let m = rec.scratch(16 * k * tiles)?;
+    let m = rec.scratch(products * k * tiles)?;
     conv2d_forward::record(
         rec, &gemm, &gemm_plan, &v.buffer, &u.buffer, None, &m.buffer,
     )?;
     t.output(rec, k * tiles, &m.buffer, out, bias)
 }
 
-/// The transforms of one Winograd plan: each entry point of
-/// shaders/winograd.wgsl reads the conv family's uniform of the forward
-/// convolution `fwd` whose tiles it runs.
+/// The transforms of one Winograd plan: each entry point of `shader`
+/// (shaders/winograd.wgsl or winograd4.wgsl) reads the conv family's
+/// uniform of the forward convolution `fwd` whose tiles it runs.
 struct Transforms {
     op: ConvOp,
     fwd: Conv2dGeometry,
+    shader: Shader,
 }
 
 impl Transforms {
@@ -85,13 +101,7 @@ impl Transforms {
     ) -> Result<(), Error> {
         let (uni, grid) = self.launch(rec, items)?;
         let bound: [(u32, &dyn Bindable); 2] = [(slot::A, src), (slot::C, dst)];
-        rec.dispatch(
-            Shader::Winograd,
-            entry,
-            bytemuck::bytes_of(&uni),
-            &bound,
-            grid,
-        );
+        rec.dispatch(self.shader, entry, bytemuck::bytes_of(&uni), &bound, grid);
         Ok(())
     }
 
@@ -115,7 +125,7 @@ impl Transforms {
             (slot::BIAS, bias.unwrap_or(m)),
         ];
         rec.dispatch(
-            Shader::Winograd,
+            self.shader,
             "output_transform",
             bytemuck::bytes_of(&uni),
             &bound,

@@ -1,0 +1,181 @@
+// winograd4.wgsl: the transforms of Winograd's F(4×4, 3×3) convolution
+// for 3×3 convolutions at stride 1, dilation 1, one group, forward and
+// input gradient (plan::winograd_plan says which). Each 4×4 tile of the
+// output is
+//   Y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A
+// for the 6×6 input patch d under it and each 3×3 kernel g: 36 multiplies
+// per tile and channel pair where the direct form takes 144 (F(2×2, 3×3),
+// winograd.wgsl, takes 64 for the same 16 outputs). The matrices are
+// Toom-Cook's at the points 0, 1, −1, ½, −2 and ∞ rather than Lavin's
+// 0, ±1, ±2, ∞: their f32 rounding is 2–3× smaller, which keeps the
+// result within 1e-5 × max(1, max|ref|) up to plan::WINOGRAD4_MAX_CHANNELS
+// input channels (scripts/winograd_error_estimate.py, docs/performance.md):
+//   Bᵀ = [1 −3/2 −2 3/2 1 0; 0 −1 1/2 5/2 1 0; 0 1 −5/2 1/2 1 0;
+//         0 −2 −1 2 1 0; 0 1/2 −1 −1/2 1 0; 0 1 −3/2 −2 3/2 1],
+//   G  = [1 0 0; 1/3 1/3 1/3; −1/3 1/3 −1/3; −16/15 −8/15 −4/15;
+//         1/15 −2/15 4/15; 0 0 1],
+//   Aᵀ = [1 1 1 1 1 0; 0 1 −1 1/2 −2 0; 0 1 1 1/4 4 0; 0 1 −1 1/8 −8 1].
+// The sum over input channels of the 36 products is the batched GEMM of
+// src/ops/winograd.rs, a 1×1 convolution of 36 groups:
+//   M[ξ·K + k][t] = Σ_c U[ξ·K + k][c] · V[ξ·C + c][t],   ξ = 6·i + j < 36.
+// Entry points (one invocation each, workgroups of 64, linearised grid),
+// as winograd.wgsl's: input_transform (x → V [36·C, T], per (c, t)),
+// weight_transform and weight_transform_turned (winograd_common.wgsl,
+// w → U [36·K, C] per (k, c) by store_u below), output_transform (M → y (+ bias), per (k, t)).
+// A 6×6 matrix is held as 6 rows of two vec3s (columns 0–2 and 3–5); each
+// transform is applied to columns with vec3 arithmetic, then to rows after
+// a transpose into vec3s of three rows, so one helper per matrix serves
+// both sides. Every sum runs in a fixed order: deterministic.
+
+const TILE: u32 = 4u;
+
+// Bᵀ v, for v a column of 6 (each entry a vec3 of three columns).
+fn bt6(d: array<vec3<f32>, 6>) -> array<vec3<f32>, 6> {
+    return array<vec3<f32>, 6>(
+        d[0] - 1.5 * d[1] - 2.0 * d[2] + 1.5 * d[3] + d[4],
+        -d[1] + 0.5 * d[2] + 2.5 * d[3] + d[4],
+        d[1] - 2.5 * d[2] + 0.5 * d[3] + d[4],
+        -2.0 * d[1] - d[2] + 2.0 * d[3] + d[4],
+        0.5 * d[1] - d[2] - 0.5 * d[3] + d[4],
+        d[1] - 1.5 * d[2] - 2.0 * d[3] + 1.5 * d[4] + d[5],
+    );
+}
+
+// G v, for v a column of 3.
+fn g6(g: array<vec3<f32>, 3>) -> array<vec3<f32>, 6> {
+    return array<vec3<f32>, 6>(
+        g[0],
+        (g[0] + g[1] + g[2]) / 3.0,
+        (g[1] - g[0] - g[2]) / 3.0,
+        -(16.0 * g[0] + 8.0 * g[1] + 4.0 * g[2]) / 15.0,
+        (g[0] - 2.0 * g[1] + 4.0 * g[2]) / 15.0,
+        g[2],
+    );
+}
+
+// Aᵀ v, for v a column of 6.
+fn at4(m: array<vec3<f32>, 6>) -> array<vec3<f32>, 4> {
+    return array<vec3<f32>, 4>(
+        m[0] + m[1] + m[2] + m[3] + m[4],
+        m[1] - m[2] + 0.5 * m[3] - 2.0 * m[4],
+        m[1] + m[2] + 0.25 * m[3] + 4.0 * m[4],
+        m[1] - m[2] + 0.125 * m[3] - 8.0 * m[4] + m[5],
+    );
+}
+
+// Column j of rows r..r+2 of a matrix held as rows of (lo, hi) vec3s.
+fn column3(lo: array<vec3<f32>, 6>, hi: array<vec3<f32>, 6>, r: u32, j: u32) -> vec3<f32> {
+    if (j < 3u) {
+        return vec3<f32>(lo[r][j], lo[r + 1u][j], lo[r + 2u][j]);
+    }
+    return vec3<f32>(hi[r][j - 3u], hi[r + 1u][j - 3u], hi[r + 2u][j - 3u]);
+}
+
+// The 6×6 matrix whose rows are (lo, hi), transposed into the columns of
+// rows 0–2 (`top`) and of rows 3–5 (`bottom`): top[j] = (m0j, m1j, m2j).
+struct Columns { top: array<vec3<f32>, 6>, bottom: array<vec3<f32>, 6> }
+
+fn columns(lo: array<vec3<f32>, 6>, hi: array<vec3<f32>, 6>) -> Columns {
+    var c: Columns;
+    for (var j = 0u; j < 6u; j = j + 1u) {
+        c.top[j] = column3(lo, hi, 0u, j);
+        c.bottom[j] = column3(lo, hi, 3u, j);
+    }
+    return c;
+}
+
+// The 36 values of a transformed tile to dst[o + ξ·stride], ξ = 6·i + l,
+// from its columns: top[l] = rows 0–2 of column l, bottom[l] rows 3–5.
+fn store36(o: u32, stride: u32, top: array<vec3<f32>, 6>, bottom: array<vec3<f32>, 6>) {
+    for (var l = 0u; l < 6u; l = l + 1u) {
+        for (var i = 0u; i < 3u; i = i + 1u) {
+            dst[o + (6u * i + l) * stride] = top[l][i];
+            dst[o + (6u * (i + 3u) + l) * stride] = bottom[l][i];
+        }
+    }
+}
+
+// Bᵀ d B for the rows (lo, hi) of d, stored at o with the given stride.
+fn store_bt_d_b(o: u32, stride: u32, lo: array<vec3<f32>, 6>, hi: array<vec3<f32>, 6>) {
+    // Bᵀ d, then its rows times B: (Bᵀ d B)ᵀ = Bᵀ (Bᵀ d)ᵀ.
+    let c = columns(bt6(lo), bt6(hi));
+    store36(o, stride, bt6(c.top), bt6(c.bottom));
+}
+
+@compute @workgroup_size(64)
+fn input_transform(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let at = tile_at(workgroup_linear(wid) * 64u + lid, P.c);
+    if (at.ch >= P.c) {
+        return;
+    }
+    let iy = i32(at.y) - i32(P.pad_h);
+    let ix = i32(at.x) - i32(P.pad_w);
+    let plane = (at.n * P.c + at.ch) * P.h * P.w;
+    var lo: array<vec3<f32>, 6>;
+    var hi: array<vec3<f32>, 6>;
+    for (var i = 0; i < 6; i = i + 1) {
+        let y = iy + i;
+        lo[i] = vec3<f32>(x_at(plane, y, ix), x_at(plane, y, ix + 1), x_at(plane, y, ix + 2));
+        hi[i] = vec3<f32>(x_at(plane, y, ix + 3), x_at(plane, y, ix + 4), x_at(plane, y, ix + 5));
+    }
+    // V[ξ·C + c][t].
+    store_bt_d_b(at.ch * tiles() + at.t, P.c * tiles(), lo, hi);
+}
+
+// U[ξ·K + k][c] = (G g Gᵀ)[ξ] for the kernel g (rows g0, g1, g2).
+fn store_u(k: u32, c: u32, g: array<vec3<f32>, 3>) {
+    // G g (6 rows of 3), then (G g Gᵀ)ᵀ = G (G g)ᵀ on its columns.
+    let u = g6(g);
+    let top = g6(array<vec3<f32>, 3>(
+        vec3<f32>(u[0].x, u[1].x, u[2].x), vec3<f32>(u[0].y, u[1].y, u[2].y), vec3<f32>(u[0].z, u[1].z, u[2].z)));
+    let bottom = g6(array<vec3<f32>, 3>(
+        vec3<f32>(u[3].x, u[4].x, u[5].x), vec3<f32>(u[3].y, u[4].y, u[5].y), vec3<f32>(u[3].z, u[4].z, u[5].z)));
+    store36(k * P.c + c, P.k * P.c, top, bottom);
+}
+
+@compute @workgroup_size(64)
+fn output_transform(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let at = tile_at(workgroup_linear(wid) * 64u + lid, P.k);
+    if (at.ch >= P.k) {
+        return;
+    }
+    let k = at.ch;
+    // m[ξ] = M[ξ·K + k][t], as rows of (lo, hi).
+    let stride = P.k * tiles();
+    let base = k * tiles() + at.t;
+    var lo: array<vec3<f32>, 6>;
+    var hi: array<vec3<f32>, 6>;
+    for (var i = 0u; i < 6u; i = i + 1u) {
+        let o = base + 6u * i * stride;
+        lo[i] = vec3<f32>(src[o], src[o + stride], src[o + 2u * stride]);
+        hi[i] = vec3<f32>(src[o + 3u * stride], src[o + 4u * stride], src[o + 5u * stride]);
+    }
+    // Aᵀ m (4 rows), then (Aᵀ m A)ᵀ = Aᵀ (Aᵀ m)ᵀ on its columns.
+    let s_lo = at4(lo);
+    let s_hi = at4(hi);
+    var top: array<vec3<f32>, 6>;
+    var last: array<vec3<f32>, 6>;
+    for (var j = 0u; j < 6u; j = j + 1u) {
+        if (j < 3u) {
+            top[j] = vec3<f32>(s_lo[0][j], s_lo[1][j], s_lo[2][j]);
+            last[j] = vec3<f32>(s_lo[3][j], 0.0, 0.0);
+        } else {
+            top[j] = vec3<f32>(s_hi[0][j - 3u], s_hi[1][j - 3u], s_hi[2][j - 3u]);
+            last[j] = vec3<f32>(s_hi[3][j - 3u], 0.0, 0.0);
+        }
+    }
+    // y_top[q] = rows 0–2 of output column q, y_last[q].x = row 3.
+    let y_top = at4(top);
+    let y_last = at4(last);
+    var b = 0.0;
+    if (P.has_bias != 0u) {
+        b = bias[k];
+    }
+    let plane = (at.n * P.k + k) * P.ho * P.wo;
+    for (var q = 0u; q < 4u; q = q + 1u) {
+        for (var r = 0u; r < 3u; r = r + 1u) {
+            store_y(plane, at.y + r, at.x + q, y_top[q][r] + b);
+        }
+        store_y(plane, at.y + 3u, at.x + q, y_last[q].x + b);
+    }
+}

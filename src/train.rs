@@ -498,6 +498,13 @@ pub enum Progress {
         images: usize,
         running_loss: f32,
     },
+    /// The epoch's evaluation on the test set, once per batch of `images`
+    /// (of `total`), after the epoch's steps and before `EpochEnd`.
+    Evaluation {
+        epoch: usize,
+        images: usize,
+        total: usize,
+    },
     EpochEnd(EpochReport),
     /// A checkpoint was written after `epoch`.
     Checkpoint {
@@ -1154,7 +1161,15 @@ impl<'d, T: Trainer> Run<'d, T> {
             let (b, m) = self.trainer.primary();
             let all: Vec<usize> = (0..self.test.len()).collect();
             let mut test = Batches::inline(self.test, &all, EVAL_BATCH, 0);
-            evaluate_batches(b, m, &mut test, self.test.classes(), &mut |_| {})
+            let total = self.test.len();
+            let mut on_batch = |images| {
+                progress(Progress::Evaluation {
+                    epoch,
+                    images,
+                    total,
+                })
+            };
+            evaluate_batches(b, m, &mut test, self.test.classes(), &mut on_batch)
                 .await?
                 .accuracy
         } else {

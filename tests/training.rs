@@ -200,7 +200,8 @@ fn run_steps<B: Backend>(b: B, data: &ImageSet, cfg: OptimizerConfig) -> Vec<f32
 }
 
 /// `wgconv train`'s default settings reach 95 % test accuracy on the
-/// digits, on every adapter.
+/// digits, on every adapter; each epoch reports its steps, then its
+/// evaluation batch by batch, then its end.
 #[test]
 fn digits_training_reaches_95_percent() {
     let data = train::load_digits(&train::default_data_path()).unwrap();
@@ -210,15 +211,17 @@ fn digits_training_reaches_95_percent() {
     for gpu in gpus() {
         let start = std::time::Instant::now();
         let model = train::digits_model(gpu.clone(), cfg.seed).unwrap();
+        let mut events = Vec::new();
         let reports = train::train(
             &mut (gpu.clone(), model),
             &train_set,
             &test_set,
             &cfg,
             &RunOptions::default(),
-            |_| {},
+            |p| events.push(p),
         )
         .unwrap();
+        check_progress_order(&events, reports.len(), train_set.len(), test_set.len());
         let last = reports.last().unwrap();
         eprintln!(
             "digits on {}: {:.2} % after {} epochs, {:.1} s",
@@ -235,6 +238,44 @@ fn digits_training_reaches_95_percent() {
         );
         assert!(last.train_loss < reports[0].train_loss / 4.0, "{reports:?}");
     }
+}
+
+/// `events` are, per epoch in order: its start, steps covering `train`
+/// images, evaluation batches covering `test` images, its end.
+fn check_progress_order(events: &[train::Progress], epochs: usize, train: usize, test: usize) {
+    use train::Progress;
+    let mut i = 0;
+    for epoch in 1..=epochs {
+        assert!(
+            matches!(events[i], Progress::EpochStart { epoch: e, .. } if e == epoch),
+            "{:?}",
+            events[i]
+        );
+        i += 1;
+        let (mut trained, mut evaluated) = (0, 0);
+        while let Progress::Step { images, .. } = events[i] {
+            trained += images;
+            i += 1;
+        }
+        while let Progress::Evaluation {
+            epoch: e,
+            images,
+            total,
+        } = events[i]
+        {
+            assert_eq!((e, total), (epoch, test));
+            evaluated += images;
+            i += 1;
+        }
+        assert_eq!((trained, evaluated), (train, test), "epoch {epoch}");
+        assert!(
+            matches!(events[i], Progress::EpochEnd(r) if r.epoch == epoch),
+            "{:?}",
+            events[i]
+        );
+        i += 1;
+    }
+    assert_eq!(i, events.len());
 }
 
 #[test]

@@ -129,9 +129,13 @@ impl Plain {
         let seconds = (now - self.started).as_secs_f64();
         let rate = self.pos as f64 / seconds.max(1e-9);
         let eta = self.len.saturating_sub(self.pos) as f64 / rate.max(1e-9);
+        let message = match self.message.as_str() {
+            "" => String::new(),
+            m => format!("{m}  "),
+        };
         eprintln!(
-            "{} {}/{} {}  {}  ({:.1} {}/s, {:.0} s in, eta {:.0} s)",
-            self.label, self.pos, self.len, self.unit, self.message, rate, self.unit, seconds, eta
+            "{} {}/{} {}  {message}({:.1} {}/s, {:.0} s in, eta {:.0} s)",
+            self.label, self.pos, self.len, self.unit, rate, self.unit, seconds, eta
         );
     }
 }

@@ -567,6 +567,7 @@ pub(crate) fn train_on<T: Trainer>(
     let start = std::time::Instant::now();
     let mut bar = progress::Progress::hidden();
     let mut epoch_steps = 1.0;
+    let mut evaluating = false;
     let reports = train::train(
         &mut model,
         &*data.train,
@@ -581,6 +582,7 @@ pub(crate) fn train_on<T: Trainer>(
                 steps,
             } => {
                 epoch_steps = steps.max(1) as f64;
+                evaluating = false;
                 bar = progress::Progress::new(
                     images as u64,
                     "epoch {prefix:>3} {bar:30} {pos:>6}/{len} images  {per_sec:>12}  eta {eta:>4}  {msg}",
@@ -594,6 +596,23 @@ pub(crate) fn train_on<T: Trainer>(
                 ..
             } => {
                 bar.set_message(format!("loss {running_loss:.4}"));
+                bar.inc(images as u64);
+            }
+            Progress::Evaluation {
+                epoch,
+                images,
+                total,
+            } => {
+                if !evaluating {
+                    evaluating = true;
+                    bar.finish_and_clear();
+                    bar = progress::Progress::new(
+                        total as u64,
+                        "{prefix} {bar:30} {pos:>6}/{len} images  {per_sec:>12}  eta {eta:>4}",
+                        format!("evaluation after epoch {epoch}:"),
+                        "images",
+                    );
+                }
                 bar.inc(images as u64);
             }
             Progress::EpochEnd(r) => {

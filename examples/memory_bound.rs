@@ -3,7 +3,10 @@
 //! backward) and 2x2 max pooling at the shapes of the Fashion model's two
 //! blocks, each op's GPU time (median of 15 after 3 warm-ups) and its
 //! fewest bytes over that time against the copy kernel's rate, measured
-//! in alternation so both see the same machine.
+//! in alternation so both see the same machine. Batch norm's eval-mode
+//! forward (the running statistics, no statistics pass) beside the
+//! training one bounds what gathering the statistics in the convolution
+//! before it could save.
 //!
 //! `WGPU_BACKEND=vulkan cargo run --release --example memory_bound`
 use wgconv::{BatchNorm, Error, Gpu, Pool2dParams, Tensor};
@@ -48,8 +51,9 @@ fn main() -> Result<(), Error> {
         let pooled = gpu.max_pool2d(&y, &pool)?;
         let dp = gpu.tensor(pooled.shape(), &data[..pooled.shape().iter().product()])?;
         let t = len as f64 * 4.0;
-        let ops: [(&str, f64); 4] = [
+        let ops: [(&str, f64); 5] = [
             ("batch_norm2d_relu", 2.0 * t),
+            ("batch_norm2d_relu eval", 2.0 * t),
             ("batch_norm2d_relu_backward", 4.0 * t),
             ("max_pool2d", 1.25 * t),
             ("max_pool2d_backward", 2.25 * t),
@@ -61,6 +65,11 @@ fn main() -> Result<(), Error> {
                     "batch_norm2d_relu" => time(&gpu, || {
                         Ok(gpu
                             .batch_norm2d_relu(&x, &w, &b, &mut rm, &mut rv, true, &cfg)?
+                            .0)
+                    })?,
+                    "batch_norm2d_relu eval" => time(&gpu, || {
+                        Ok(gpu
+                            .batch_norm2d_relu(&x, &w, &b, &mut rm, &mut rv, false, &cfg)?
                             .0)
                     })?,
                     "batch_norm2d_relu_backward" => time(&gpu, || {

@@ -156,6 +156,7 @@ fn reduce_splits(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocatio
 // valid ones, which store_c drops.
 @group(0) @binding(8) var<storage, read> x4: array<vec4<f32>>;
 @group(0) @binding(9) var<storage, read> wt4: array<vec4<f32>>;
+@group(0) @binding(10) var<storage, read_write> y4: array<vec4<f32>>;
 
 fn pw_k(k0: u32) -> vec2<u32> { return vec2<u32>(k0, 0u); }
 
@@ -181,4 +182,58 @@ fn pw_cols(g: u32, n0: u32) -> vec4<u32> {
 
 fn pw_b(b: vec4<u32>, k: vec2<u32>) -> Quad {
     return transpose_quad(Quad(wt4[(b.x + k.x) / 4u], wt4[(b.y + k.x) / 4u], wt4[(b.z + k.x) / 4u], wt4[(b.w + k.x) / 4u]));
+}
+
+// A quad of y (or of a split's partial sums, without the bias): on planes
+// of H·W % 4 == 0 each column's four rows are four neighbouring positions,
+// else (1x1 planes) each row's four columns are neighbouring channels.
+fn pw_store(g: u32, split: u32, m0: u32, n0: u32, q: Quad) {
+    if (n0 >= gemm_n()) {
+        return;
+    }
+    let hw = P.ho * P.wo;
+    let kc = g * P.k_per_group + n0;
+    var base = 0u;
+    var b = vec4<f32>(0.0);
+    let add_bias = P.splits == 1u && P.has_bias != 0u;
+    if (P.splits > 1u) {
+        base = split * y_len();
+    } else if (add_bias) {
+        b = vec4<f32>(bias[kc], bias[kc + 1u], bias[kc + 2u], bias[kc + 3u]);
+    }
+    if (hw == 1u) {
+        store_y4_row(base + m0 * P.k + kc, m0, q.q0, add_bias, b);
+        store_y4_row(base + (m0 + 1u) * P.k + kc, m0 + 1u, q.q1, add_bias, b);
+        store_y4_row(base + (m0 + 2u) * P.k + kc, m0 + 2u, q.q2, add_bias, b);
+        store_y4_row(base + (m0 + 3u) * P.k + kc, m0 + 3u, q.q3, add_bias, b);
+        return;
+    }
+    if (m0 >= gemm_m()) {
+        return;
+    }
+    let i = (base + ((m0 / hw) * P.k + kc) * hw + m0 % hw) / 4u;
+    let step = hw / 4u;
+    y4[i] = with_bias(quad_column(q, 0u), add_bias, b.x);
+    y4[i + step] = with_bias(quad_column(q, 1u), add_bias, b.y);
+    y4[i + 2u * step] = with_bias(quad_column(q, 2u), add_bias, b.z);
+    y4[i + 3u * step] = with_bias(quad_column(q, 3u), add_bias, b.w);
+}
+
+fn store_y4_row(i: u32, m: u32, v: vec4<f32>, add_bias: bool, b: vec4<f32>) {
+    if (m < gemm_m()) {
+        var out = v;
+        if (add_bias) {
+            out = out + b;
+        }
+        y4[i / 4u] = out;
+    }
+}
+
+// v + b where the bias is added, else v as it is (adding 0 would turn
+// −0 into +0, and the scalar kernels leave it).
+fn with_bias(v: vec4<f32>, add_bias: bool, b: f32) -> vec4<f32> {
+    if (add_bias) {
+        return v + b;
+    }
+    return v;
 }

@@ -155,6 +155,7 @@ fn store_c(g: u32, split: u32, m: u32, col: u32, v: f32) {
 // columns contiguous.
 @group(0) @binding(8) var<storage, read> dy4: array<vec4<f32>>;
 @group(0) @binding(9) var<storage, read> wt4: array<vec4<f32>>;
+@group(0) @binding(10) var<storage, read_write> dx4: array<vec4<f32>>;
 
 fn pw_k(k0: u32) -> vec2<u32> { return vec2<u32>(k0, 0u); }
 
@@ -180,4 +181,40 @@ fn pw_b(b: vec4<u32>, k: vec2<u32>) -> Quad {
     let o = b.x + k.x * P.c_per_group;
     let row = P.c_per_group;
     return Quad(wt4[o / 4u], wt4[(o + row) / 4u], wt4[(o + 2u * row) / 4u], wt4[(o + 3u * row) / 4u]);
+}
+
+// A quad of dx (one stride phase covering every position, rows m = (n,
+// p)): on planes of H·W % 4 == 0 each column's four rows are four
+// neighbouring positions, else (1x1 planes) each row's four columns are
+// neighbouring channels. The input gradient never splits its reduction.
+fn pw_store(g: u32, split: u32, m0: u32, n0: u32, q: Quad) {
+    if (n0 >= gemm_n()) {
+        return;
+    }
+    let hw = P.h * P.w;
+    let c = g * P.c_per_group + n0;
+    if (hw == 1u) {
+        if (m0 < gemm_m()) {
+            dx4[(m0 * P.c + c) / 4u] = q.q0;
+        }
+        if (m0 + 1u < gemm_m()) {
+            dx4[((m0 + 1u) * P.c + c) / 4u] = q.q1;
+        }
+        if (m0 + 2u < gemm_m()) {
+            dx4[((m0 + 2u) * P.c + c) / 4u] = q.q2;
+        }
+        if (m0 + 3u < gemm_m()) {
+            dx4[((m0 + 3u) * P.c + c) / 4u] = q.q3;
+        }
+        return;
+    }
+    if (m0 >= gemm_m()) {
+        return;
+    }
+    let i = (((m0 / hw) * P.c + c) * hw + m0 % hw) / 4u;
+    let step = hw / 4u;
+    dx4[i] = quad_column(q, 0u);
+    dx4[i + step] = quad_column(q, 1u);
+    dx4[i + 2u * step] = quad_column(q, 2u);
+    dx4[i + 3u * step] = quad_column(q, 3u);
 }

@@ -145,6 +145,7 @@ fn store_c(g: u32, split: u32, m: u32, col: u32, v: f32) {
 // (input features) or columns (output features) are contiguous instead.
 @group(0) @binding(8) var<storage, read> x4: array<vec4<f32>>;
 @group(0) @binding(9) var<storage, read> dy4: array<vec4<f32>>;
+@group(0) @binding(10) var<storage, read_write> out4: array<vec4<f32>>;
 
 // (n, p): one division per four reduction steps. pw_k, pw_cols and pw_b
 // take p over the output plane (Ho·Wo, the same plane as H·W here), so
@@ -197,4 +198,18 @@ fn pw_b(b: vec4<u32>, k: vec2<u32>) -> Quad {
     }
     let o = k.x * P.k * hw + k.y;
     return transpose_quad(Quad(dy4[(b.x + o) / 4u], dy4[(b.y + o) / 4u], dy4[(b.z + o) / 4u], dy4[(b.w + o) / 4u]));
+}
+
+// A quad of dw (or of a split's partial sums): each column's four rows
+// are four neighbouring input channels of one output channel's row.
+fn pw_store(g: u32, split: u32, m0: u32, n0: u32, q: Quad) {
+    if (m0 >= gemm_m() || n0 >= gemm_n()) {
+        return;
+    }
+    let i = (split * dw_len() + (g * P.k_per_group + n0) * gemm_m() + m0) / 4u;
+    let step = gemm_m() / 4u;
+    out4[i] = quad_column(q, 0u);
+    out4[i + step] = quad_column(q, 1u);
+    out4[i + 2u * step] = quad_column(q, 2u);
+    out4[i + 3u * step] = quad_column(q, 3u);
 }

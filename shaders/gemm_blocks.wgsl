@@ -1,7 +1,7 @@
-// gemm_blocks.wgsl: the `blocks` and `blocks_tall` entry points shared by
-// the three convolutions, written against the same GEMM view as
-// gemm_tiled.wgsl (a_row / load_a, b_col / load_b, store_c, gemm_m /
-// gemm_n / gemm_k).
+// gemm_blocks.wgsl: the `blocks`, `blocks_tall` and `blocks_wide` entry
+// points shared by the three convolutions, written against the same GEMM
+// view as gemm_tiled.wgsl (a_row / load_a, b_col / load_b, store_c,
+// gemm_m / gemm_n / gemm_k).
 //
 // One invocation computes one block of C over its own split of the
 // reduction, straight from the tensors: no workgroup memory, no barriers.
@@ -12,6 +12,11 @@
 //                for GEMMs of at least 128 rows and a 64-deep reduction
 //                (the host's choice: on small or shallow GEMMs the taller
 //                block idles rows or spends its time on setup)
+//   blocks_wide: 16x32 block (128 vec4 accumulators), 48 loads per 512,
+//                for weight gradients of at least 32 columns and 64
+//                rows, whose 16 row loads per step are the dear ones
+//                (gathers from the padded input, each with its bounds
+//                tests) and its 32 column loads plain reads of dy
 // Written for adapters whose invocations are SIMD lanes of a CPU
 // (lavapipe): there every load is a per-lane gather costing as much as
 // about 16 multiply-adds, workgroup memory is no cheaper than a cached
@@ -19,7 +24,7 @@
 // multiply-add wins (block sizes measured: docs/performance.md). A GPU
 // would spill these accumulators, so Auto picks these kernels on CPU
 // adapters only (src/plan.rs).
-// The two entry points are the same code at two block heights, written
+// The three entry points are the same code at three block shapes, written
 // out: WGSL has no generics, and the accumulators must be named variables
 // (Row16 structs), not an indexed array, to stay in registers.
 // Long reductions (weight gradients: N·Ho·Wo) are spread over
@@ -237,4 +242,96 @@ fn blocks_tall(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
     }
     store_block16(g, id.split, m0, n0, Block16(r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12, r13, r14, r15));
     store_block16(g, id.split, m0 + 16u, n0, Block16(r16, r17, r18, r19, r20, r21, r22, r23, r24, r25, r26, r27, r28, r29, r30, r31));
+}
+
+@compute @workgroup_size(64)
+fn blocks_wide(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let id = gemm_tile_at(workgroup_linear(wid) * 64u + lid, gemm_k());
+    if (!id.valid) {
+        return;
+    }
+    let g = id.g;
+    let m0 = id.tile_m * 16u;
+    let n0 = id.tile_n * 32u;
+    let a0 = a_rows(g, m0 + 0u);
+    let a1 = a_rows(g, m0 + 4u);
+    let a2 = a_rows(g, m0 + 8u);
+    let a3 = a_rows(g, m0 + 12u);
+    let c = cols16(g, n0);
+    let d = cols16(g, n0 + 16u);
+    var r0: Row16;
+    var r1: Row16;
+    var r2: Row16;
+    var r3: Row16;
+    var r4: Row16;
+    var r5: Row16;
+    var r6: Row16;
+    var r7: Row16;
+    var r8: Row16;
+    var r9: Row16;
+    var r10: Row16;
+    var r11: Row16;
+    var r12: Row16;
+    var r13: Row16;
+    var r14: Row16;
+    var r15: Row16;
+    var s0: Row16;
+    var s1: Row16;
+    var s2: Row16;
+    var s3: Row16;
+    var s4: Row16;
+    var s5: Row16;
+    var s6: Row16;
+    var s7: Row16;
+    var s8: Row16;
+    var s9: Row16;
+    var s10: Row16;
+    var s11: Row16;
+    var s12: Row16;
+    var s13: Row16;
+    var s14: Row16;
+    var s15: Row16;
+    for (var kk = id.k_begin; kk < id.k_end; kk = kk + 1u) {
+        let tap = taps[kk];
+        let y = load_b16(c, kk, tap);
+        let z = load_b16(d, kk, tap);
+        let x0 = load_a4(a0, kk, tap);
+        let x1 = load_a4(a1, kk, tap);
+        let x2 = load_a4(a2, kk, tap);
+        let x3 = load_a4(a3, kk, tap);
+        fma16(&r0, x0.x, y);
+        fma16(&s0, x0.x, z);
+        fma16(&r1, x0.y, y);
+        fma16(&s1, x0.y, z);
+        fma16(&r2, x0.z, y);
+        fma16(&s2, x0.z, z);
+        fma16(&r3, x0.w, y);
+        fma16(&s3, x0.w, z);
+        fma16(&r4, x1.x, y);
+        fma16(&s4, x1.x, z);
+        fma16(&r5, x1.y, y);
+        fma16(&s5, x1.y, z);
+        fma16(&r6, x1.z, y);
+        fma16(&s6, x1.z, z);
+        fma16(&r7, x1.w, y);
+        fma16(&s7, x1.w, z);
+        fma16(&r8, x2.x, y);
+        fma16(&s8, x2.x, z);
+        fma16(&r9, x2.y, y);
+        fma16(&s9, x2.y, z);
+        fma16(&r10, x2.z, y);
+        fma16(&s10, x2.z, z);
+        fma16(&r11, x2.w, y);
+        fma16(&s11, x2.w, z);
+        fma16(&r12, x3.x, y);
+        fma16(&s12, x3.x, z);
+        fma16(&r13, x3.y, y);
+        fma16(&s13, x3.y, z);
+        fma16(&r14, x3.z, y);
+        fma16(&s14, x3.z, z);
+        fma16(&r15, x3.w, y);
+        fma16(&s15, x3.w, z);
+    }
+    store_block16(g, id.split, m0, n0, Block16(r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12, r13, r14, r15));
+    store_block16(g, id.split, m0, n0 + 16u, Block16(s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15));
 }

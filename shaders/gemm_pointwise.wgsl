@@ -23,9 +23,11 @@
 // invocation), `pw_k(k0) -> vec2<u32>` (the reduction index as the op
 // splits it, once per step), and the loads `pw_a(rows, k) -> Quad`, row
 // major (q_j: row j's four reduction values), and `pw_b(cols, k) -> Quad`,
-// reduction major (q_i: the four columns' values at reduction step i). A quad
-// loaded along the other axis is transposed in registers, which costs
-// nothing once the compiler has scalarised it. The sum runs in k order per
+// reduction major (q_i: the four columns' values at reduction step i), and
+// the store `pw_store(g, split, m0, n0, q)` of a quad of C through the
+// output's vec4 view (below). A quad loaded or stored along the other
+// axis is transposed in registers, which costs nothing once the compiler
+// has scalarised it. The sum runs in k order per
 // output, as in every GEMM kernel: deterministic.
 
 struct Quad { q0: vec4<f32>, q1: vec4<f32>, q2: vec4<f32>, q3: vec4<f32> }
@@ -77,6 +79,35 @@ fn fma_slab(acc: ptr<function, Row16>, a: vec4<f32>, s: Slab) {
     fma16(acc, a.y, s.s1);
     fma16(acc, a.z, s.s2);
     fma16(acc, a.w, s.s3);
+}
+
+// The block's stores, a 4x4 quad at a time, through the op's `pw_store(g,
+// split, m0, n0, q)` (q_i: row m0 + i's values at columns n0..n0+3),
+// which writes the quad as four vec4s along whichever axis of C is
+// contiguous (binding C4, C viewed as vec4s). On a CPU adapter a store
+// is a per-lane scatter, as dear as a load, and with a short reduction
+// (a forward GEMM over few channels, Winograd's batched GEMMs) a block's
+// scalar stores cost as much as its multiply-adds. Rows come in fours
+// that are all inside C or all past it, columns too (`pointwise_fits`),
+// except the rows of a 1x1 plane, where the rows are images and the
+// columns the contiguous axis.
+fn pw_store_rows(g: u32, split: u32, m0: u32, n0: u32, a: Row16, b: Row16, c: Row16, d: Row16) {
+    pw_store(g, split, m0, n0, Quad(a.q0, b.q0, c.q0, d.q0));
+    pw_store(g, split, m0, n0 + 4u, Quad(a.q1, b.q1, c.q1, d.q1));
+    pw_store(g, split, m0, n0 + 8u, Quad(a.q2, b.q2, c.q2, d.q2));
+    pw_store(g, split, m0, n0 + 12u, Quad(a.q3, b.q3, c.q3, d.q3));
+}
+
+fn pw_store_block16(g: u32, split: u32, m0: u32, n0: u32, b: Block16) {
+    pw_store_rows(g, split, m0, n0, b.r0, b.r1, b.r2, b.r3);
+    pw_store_rows(g, split, m0 + 4u, n0, b.r4, b.r5, b.r6, b.r7);
+    pw_store_rows(g, split, m0 + 8u, n0, b.r8, b.r9, b.r10, b.r11);
+    pw_store_rows(g, split, m0 + 12u, n0, b.r12, b.r13, b.r14, b.r15);
+}
+
+// Column j of a quad: the four rows' values there, as one vec4.
+fn quad_column(q: Quad, j: u32) -> vec4<f32> {
+    return vec4<f32>(q.q0[j], q.q1[j], q.q2[j], q.q3[j]);
 }
 
 @compute @workgroup_size(64)
@@ -133,5 +164,5 @@ fn pointwise(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
         fma_slab(&r14, x3.q2, s);
         fma_slab(&r15, x3.q3, s);
     }
-    store_block16(g, id.split, m0, n0, Block16(r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12, r13, r14, r15));
+    pw_store_block16(g, id.split, m0, n0, Block16(r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12, r13, r14, r15));
 }

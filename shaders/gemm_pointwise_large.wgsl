@@ -174,8 +174,8 @@ fn pointwise_large(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocat
         fma_slab(&r31, x7.q3, lo);
         fma_slab(&s31, x7.q3, hi);
     }
-    store_block16(g, id.split, m0, n0, Block16(r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12, r13, r14, r15));
-    store_block16(g, id.split, m0, n0 + 16u, Block16(s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15));
-    store_block16(g, id.split, m0 + 16u, n0, Block16(r16, r17, r18, r19, r20, r21, r22, r23, r24, r25, r26, r27, r28, r29, r30, r31));
-    store_block16(g, id.split, m0 + 16u, n0 + 16u, Block16(s16, s17, s18, s19, s20, s21, s22, s23, s24, s25, s26, s27, s28, s29, s30, s31));
+    pw_store_block16(g, id.split, m0, n0, Block16(r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12, r13, r14, r15));
+    pw_store_block16(g, id.split, m0, n0 + 16u, Block16(s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15));
+    pw_store_block16(g, id.split, m0 + 16u, n0, Block16(r16, r17, r18, r19, r20, r21, r22, r23, r24, r25, r26, r27, r28, r29, r30, r31));
+    pw_store_block16(g, id.split, m0 + 16u, n0 + 16u, Block16(s16, s17, s18, s19, s20, s21, s22, s23, s24, s25, s26, s27, s28, s29, s30, s31));
 }

@@ -208,6 +208,11 @@ pub enum ConvKernel {
     Blocks,
     /// The same with 32x16 blocks (gemm_blocks.wgsl).
     BlocksTall,
+    /// The same with 16x32 blocks (gemm_blocks.wgsl): twice the columns
+    /// per row loaded, for GEMMs whose row loads cost more than their
+    /// column loads (the weight gradient's, gathered from the padded
+    /// input).
+    BlocksWide,
     /// 16x16 blocks of a pointwise problem (1x1 kernel, stride 1, no
     /// padding; linear layers) from vec4 loads, no tap table
     /// (gemm_pointwise.wgsl). Only where [`pointwise_fits`]; forced on
@@ -235,7 +240,7 @@ impl ConvKernel {
         matches!(self, ConvKernel::Pointwise | ConvKernel::PointwiseLarge)
     }
 
-    pub const ALL: [ConvKernel; 11] = [
+    pub const ALL: [ConvKernel; 12] = [
         ConvKernel::Direct,
         ConvKernel::TiledNarrow,
         ConvKernel::Tiled,
@@ -243,6 +248,7 @@ impl ConvKernel {
         ConvKernel::Rows,
         ConvKernel::Blocks,
         ConvKernel::BlocksTall,
+        ConvKernel::BlocksWide,
         ConvKernel::Pointwise,
         ConvKernel::PointwiseLarge,
         ConvKernel::BlocksK4,
@@ -260,6 +266,7 @@ impl ConvKernel {
             ConvKernel::Rows => "rows",
             ConvKernel::Blocks => "blocks",
             ConvKernel::BlocksTall => "blocks_tall",
+            ConvKernel::BlocksWide => "blocks_wide",
             ConvKernel::Pointwise => "pointwise",
             ConvKernel::PointwiseLarge => "pointwise_large",
             ConvKernel::BlocksK4 => "blocks_k4",
@@ -278,6 +285,7 @@ impl ConvKernel {
             ConvKernel::Rows => (64, 16, 1),
             ConvKernel::Blocks => (16, 16, 64),
             ConvKernel::BlocksTall => (32, 16, 64),
+            ConvKernel::BlocksWide => (16, 32, 64),
             ConvKernel::Pointwise | ConvKernel::BlocksK4 => (16, 16, 64),
             ConvKernel::PointwiseLarge => (32, 32, 64),
         };
@@ -373,7 +381,7 @@ pub enum Policy {
 
 impl Policy {
     /// Every kernel forced, in [`ConvKernel::ALL`] order.
-    pub const FORCED: [Policy; 11] = [
+    pub const FORCED: [Policy; 12] = [
         Policy::Force(ConvKernel::Direct),
         Policy::Force(ConvKernel::TiledNarrow),
         Policy::Force(ConvKernel::Tiled),
@@ -381,6 +389,7 @@ impl Policy {
         Policy::Force(ConvKernel::Rows),
         Policy::Force(ConvKernel::Blocks),
         Policy::Force(ConvKernel::BlocksTall),
+        Policy::Force(ConvKernel::BlocksWide),
         Policy::Force(ConvKernel::Pointwise),
         Policy::Force(ConvKernel::PointwiseLarge),
         Policy::Force(ConvKernel::BlocksK4),
@@ -388,7 +397,7 @@ impl Policy {
     ];
 
     /// The two choosers, the two Winograd tiles, and every forced kernel.
-    pub const ALL: [Policy; 15] = [
+    pub const ALL: [Policy; 16] = [
         Policy::Auto,
         Policy::Tuned,
         Policy::Winograd,
@@ -404,6 +413,7 @@ impl Policy {
         Policy::FORCED[8],
         Policy::FORCED[9],
         Policy::FORCED[10],
+        Policy::FORCED[11],
     ];
 
     /// `auto`, `tuned`, or the forced kernel's name.
@@ -498,8 +508,13 @@ impl fmt::Display for ConvPlan {
 ///    least [`NARROW_COLUMNS`] columns, or is an input gradient whose
 ///    columns GEMM (two steps) has a reduction K/g that wide; 32x16 blocks
 ///    for input gradients of at least 128 rows and a 64-deep reduction,
-///    16x16 blocks for the rest (forward and weight-gradient GEMMs ran
-///    10–25 % faster on 16x16 blocks in the small suite, input gradients
+///    16x32 blocks for weight gradients of at least [`WIDE_BLOCK_COLUMNS`]
+///    columns and [`WIDE_BLOCK_ROWS`] rows (each row value is a gather
+///    from the padded input with its
+///    bounds tests, each column value a plain load of dy, so the wide
+///    block halves the dear loads per multiply-add),
+///    16x16 blocks for the rest (forward GEMMs ran 10–25 % faster on
+///    16x16 blocks in the small suite than on 32x16, input gradients
 ///    0–8 % faster on 32x16: `docs/performance.md`). There a load is a
 ///    per-lane gather and workgroup memory is no cheaper than a cached
 ///    global load, so the fewest loads per multiply-add wins.
@@ -759,9 +774,19 @@ pub const LARGE_BLOCK_ROWS: usize = 32;
 /// Columns from which Auto runs `PointwiseLarge`, with [`LARGE_BLOCK_ROWS`].
 pub const LARGE_BLOCK_COLUMNS: usize = 32;
 
+/// Columns from which Auto runs a weight gradient's GEMM on 16x32 blocks
+/// (`BlocksWide`) on CPU adapters, with [`WIDE_BLOCK_ROWS`].
+pub const WIDE_BLOCK_COLUMNS: usize = 32;
+/// Rows (C/g·R·S) from which Auto runs `BlocksWide`: four 16-row blocks.
+/// A GEMM of fewer rows (a first layer's 1·3·3) has few blocks already,
+/// and halving its column blocks leaves cores idle (docs/performance.md).
+pub const WIDE_BLOCK_ROWS: usize = 64;
+
 fn blocks_for(op: ConvOp, d: GemmDims) -> ConvKernel {
     if op == ConvOp::InputGrad && d.m >= 128 && d.k >= 64 {
         ConvKernel::BlocksTall
+    } else if op == ConvOp::WeightGrad && d.n >= WIDE_BLOCK_COLUMNS && d.m >= WIDE_BLOCK_ROWS {
+        ConvKernel::BlocksWide
     } else {
         ConvKernel::Blocks
     }

@@ -308,3 +308,62 @@ fn winograd_error_stays_within_tolerance_as_the_reduction_grows() {
         }
     }
 }
+
+/// The pointwise kernels store their blocks as vec4s along whichever
+/// axis of the output is contiguous (planes of 4k positions, or the
+/// channels of a 1x1 plane), with the bias added per column and each
+/// split's partial sums without it; `blocks` stores one value at a time.
+/// Both sum every output in k order, so on random inputs all three ops
+/// agree bit for bit, with and without a bias, on every adapter.
+#[test]
+fn pointwise_vector_stores_match_scalar_stores_bit_for_bit() {
+    use wgconv::plan::ConvKernel;
+    let mut rng = Rng::new(11);
+    let p = Conv2dParams::default();
+    // (x, w, an op whose reduction the pointwise kernels split)
+    let cases = [
+        ([3, 36, 4, 4], [44, 36, 1, 1], None), // planes of 16, blocks cut by both edges
+        ([37, 28, 1, 1], [12, 28, 1, 1], None), // 1x1 planes: rows are 37 images
+        ([16, 8, 16, 16], [12, 8, 1, 1], Some(ConvOp::WeightGrad)),
+        ([32, 1024, 1, 1], [32, 1024, 1, 1], Some(ConvOp::Forward)), // a linear layer
+    ];
+    for gpu in gpus() {
+        for (xs, ws, split) in cases {
+            let case = Case::new(xs, ws, p, &mut rng, false);
+            if let Some(op) = split {
+                for kernel in [ConvKernel::Pointwise, ConvKernel::PointwiseLarge] {
+                    let plan = gpu
+                        .with_policy(Policy::Force(kernel))
+                        .explain(op, xs, ws, &p);
+                    assert!(plan.unwrap().splits > 1, "{op:?} {kernel:?} does not split");
+                }
+            }
+            let run = |kernel, bias: bool| {
+                let gpu = gpu.with_policy(Policy::Force(kernel));
+                let x = gpu.tensor(&case.x_shape, &case.x).unwrap();
+                let w = gpu.tensor(&case.w_shape, &case.w).unwrap();
+                let b = gpu.tensor(&[case.w_shape[0]], &case.bias).unwrap();
+                let dy = gpu.tensor(&case.y_shape, &case.dy).unwrap();
+                let y = gpu.conv2d(&x, &w, bias.then_some(&b), &p).unwrap();
+                let dx = gpu.conv2d_input_grad(&dy, &w, case.x_shape, &p).unwrap();
+                let dw = gpu.conv2d_weight_grad(&x, &dy, case.w_shape, &p).unwrap();
+                [y, dx, dw].map(|t| {
+                    let v = t.to_vec().unwrap();
+                    v.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+                })
+            };
+            for bias in [true, false] {
+                let want = run(ConvKernel::Blocks, bias);
+                for kernel in [ConvKernel::Pointwise, ConvKernel::PointwiseLarge] {
+                    let got = run(kernel, bias);
+                    for (i, op) in ["conv2d", "input_grad", "weight_grad"].iter().enumerate() {
+                        assert!(
+                            got[i] == want[i],
+                            "{op} on {kernel:?} (bias {bias}) differs from blocks: x {xs:?}, w {ws:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

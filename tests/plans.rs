@@ -9,7 +9,7 @@
 use wgconv::bench::SHAPES;
 use wgconv::plan::{
     blocks_k4_fits, depthwise_fits, plan, pointwise_fits, AdapterFacts, Algorithm, ConvKernel,
-    ConvOp, ConvProblem, Policy, WINOGRAD4_MAX_CHANNELS,
+    ConvOp, ConvProblem, Policy, WIDE_BLOCK_COLUMNS, WIDE_BLOCK_ROWS, WINOGRAD4_MAX_CHANNELS,
 };
 use wgconv::Conv2dParams;
 
@@ -318,5 +318,40 @@ fn winograd4_takes_forward_and_input_gradients_up_to_its_channel_limit() {
         };
         assert_eq!(tiny(Policy::Auto), Algorithm::Winograd);
         assert_eq!(tiny(Policy::Winograd4), Algorithm::Winograd4);
+    }
+}
+
+/// On CPU adapters a weight gradient of at least `WIDE_BLOCK_COLUMNS`
+/// columns (K/g) and `WIDE_BLOCK_ROWS` rows (C/g·R·S) that runs the
+/// one-step GEMM takes 16x32 blocks, a narrower or shorter one 16x16; no
+/// other op takes them, and GPUs never do.
+#[test]
+fn blocks_wide_takes_weight_gradients_of_wide_gemms_on_cpus() {
+    let stride2 = Conv2dParams::square(2, 1);
+    // C·3·3 rows: 16 input channels give 144, 7 give 63.
+    let kernel = |op, c, k, facts: &AdapterFacts| {
+        let problem = ConvProblem::new(op, &[4, c, 12, 12], &[k, c, 3, 3], &stride2).unwrap();
+        plan(&problem, facts, Policy::Auto).kernel
+    };
+    let [(_, gpu), (_, cpu)] = adapters();
+    const { assert!(7 * 9 < WIDE_BLOCK_ROWS && 16 * 9 >= WIDE_BLOCK_ROWS) };
+    let wide = WIDE_BLOCK_COLUMNS;
+    assert_eq!(
+        kernel(ConvOp::WeightGrad, 16, wide, &cpu),
+        ConvKernel::BlocksWide
+    );
+    assert_eq!(
+        kernel(ConvOp::WeightGrad, 16, wide - 4, &cpu),
+        ConvKernel::Blocks
+    );
+    assert_eq!(
+        kernel(ConvOp::WeightGrad, 7, wide, &cpu),
+        ConvKernel::Blocks
+    );
+    for op in [ConvOp::Forward, ConvOp::InputGrad] {
+        assert_ne!(kernel(op, 16, 64, &cpu), ConvKernel::BlocksWide, "{op:?}");
+    }
+    for op in ConvOp::ALL {
+        assert_ne!(kernel(op, 16, 64, &gpu), ConvKernel::BlocksWide, "{op:?}");
     }
 }

@@ -82,5 +82,6 @@ pub(crate) fn weight_grad(
     u.splits = splits as u32;
     u.split_len = split_len as u32;
     let entry = (Shader::Conv2dDepthwise, "weight_grad");
-    dispatch_splits(rec, geo, entry, u, &[(slot::A, x), (slot::B, dy)], grid, dw)
+    let bound = [(slot::A, x), (slot::B, dy)];
+    dispatch_splits(rec, geo, entry, u, &bound, grid, (slot::C, dw))
 }

@@ -92,14 +92,15 @@ fn record_piece(
     }
     let bound = slot::for_kernel(kernel, &bound);
     let entry = (Shader::Conv2dWeightGrad, kernel.name());
+    let dw = (slot::output(kernel), dw);
     dispatch_splits(rec, geo, entry, u, &bound, grid, dw)
 }
 
 /// Dispatches `entry`, a weight-gradient kernel over `u.splits` ranges of
-/// the reduction with its operands `bound`: into `dw` itself with one
-/// split, else into partial sums of the whole `dw` per split (each split
-/// writes its whole slice, so no clear is needed) that `reduce_splits`
-/// then adds in split order.
+/// the reduction with its operands `bound`: into `dw` itself (bound at
+/// `out_slot`) with one split, else into partial sums of the whole `dw`
+/// per split (each split writes its whole slice, so no clear is needed)
+/// that `reduce_splits` then adds in split order.
 pub(super) fn dispatch_splits(
     rec: &mut Recorder,
     geo: &Conv2dGeometry,
@@ -107,17 +108,17 @@ pub(super) fn dispatch_splits(
     mut u: ConvUniform,
     bound: &[(u32, &dyn Bindable)],
     grid: (u32, u32),
-    dw: &dyn Bindable,
+    (out_slot, dw): (u32, &dyn Bindable),
 ) -> Result<(), Error> {
     let mut bound = bound.to_vec();
     if u.splits == 1 {
-        bound.push((slot::C, dw));
+        bound.push((out_slot, dw));
         rec.dispatch(shader, entry, bytemuck::bytes_of(&u), &bound, grid);
         return Ok(());
     }
     let dw_len: usize = geo.w_shape().iter().product();
     let partials = rec.scratch(u.splits as usize * dw_len)?;
-    bound.push((slot::C, &partials.buffer));
+    bound.push((out_slot, &partials.buffer));
     rec.dispatch(shader, entry, bytemuck::bytes_of(&u), &bound, grid);
     let (reduce, rgrid) = direct_launch(rec.gpu(), OP, geo, dw_len)?;
     u.grid_x = reduce.grid_x;

@@ -106,11 +106,23 @@ pub(crate) mod slot {
     pub(crate) const A4: u32 = 8;
     /// The B operand as vec4s, for the pointwise kernel.
     pub(crate) const B4: u32 = 9;
+    /// What the pointwise kernel writes (slot C), as vec4s.
+    pub(crate) const C4: u32 = 10;
+
+    /// The slot `kernel` writes its output at: C, or C4 for the pointwise
+    /// kernels.
+    pub(crate) fn output(kernel: crate::plan::ConvKernel) -> u32 {
+        if kernel.pointwise() {
+            C4
+        } else {
+            C
+        }
+    }
 
     /// The bindings of a GEMM entry point, from those of the tap-table
-    /// kernels: the pointwise kernel reads A and B as vec4s and no tap
-    /// table, `blocks_k4` B as vec4s; every other kernel binds them as
-    /// given.
+    /// kernels: the pointwise kernels read A and B and write C as vec4s,
+    /// and read no tap table, `blocks_k4` reads B as vec4s; every other
+    /// kernel binds them as given.
     pub(crate) fn for_kernel<'a>(
         kernel: crate::plan::ConvKernel,
         buffers: &[(u32, &'a dyn crate::gpu::Bindable)],
@@ -121,12 +133,14 @@ pub(crate) mod slot {
             ConvKernel::BlocksK4 => (A, B4, true),
             _ => return buffers.to_vec(),
         };
+        let c = output(kernel);
         buffers
             .iter()
             .filter(|(slot, _)| taps || *slot != TAPS)
             .map(|&(slot, buffer)| match slot {
                 A => (a, buffer),
                 B => (b, buffer),
+                C => (c, buffer),
                 _ => (slot, buffer),
             })
             .collect()
@@ -173,6 +187,7 @@ mod tests {
                     ("taps", TAPS),
                     ("x4", A4),
                     ("wt4", B4),
+                    ("y4", C4),
                 ],
             ),
             (
@@ -184,6 +199,7 @@ mod tests {
                     ("taps", TAPS),
                     ("dy4", A4),
                     ("wt4", B4),
+                    ("dx4", C4),
                 ],
             ),
             (
@@ -208,6 +224,7 @@ mod tests {
                     ("taps", TAPS),
                     ("x4", A4),
                     ("dy4", B4),
+                    ("out4", C4),
                 ],
             ),
             (Shader::BiasGrad, &[("dy", A), ("db", B)]),

@@ -213,25 +213,22 @@ fn pw_store(g: u32, split: u32, m0: u32, n0: u32, q: Quad) {
     }
     let i = (base + ((m0 / hw) * P.k + kc) * hw + m0 % hw) / 4u;
     let step = hw / 4u;
-    y4[i] = with_bias(quad_column(q, 0u), add_bias, b.x);
-    y4[i + step] = with_bias(quad_column(q, 1u), add_bias, b.y);
-    y4[i + 2u * step] = with_bias(quad_column(q, 2u), add_bias, b.z);
-    y4[i + 3u * step] = with_bias(quad_column(q, 3u), add_bias, b.w);
+    y4[i] = with_bias(quad_column(q, 0u), add_bias, vec4<f32>(b.x));
+    y4[i + step] = with_bias(quad_column(q, 1u), add_bias, vec4<f32>(b.y));
+    y4[i + 2u * step] = with_bias(quad_column(q, 2u), add_bias, vec4<f32>(b.z));
+    y4[i + 3u * step] = with_bias(quad_column(q, 3u), add_bias, vec4<f32>(b.w));
 }
 
+// Row m's four columns, at y offset i, where m is inside C.
 fn store_y4_row(i: u32, m: u32, v: vec4<f32>, add_bias: bool, b: vec4<f32>) {
     if (m < gemm_m()) {
-        var out = v;
-        if (add_bias) {
-            out = out + b;
-        }
-        y4[i / 4u] = out;
+        y4[i / 4u] = with_bias(v, add_bias, b);
     }
 }
 
 // v + b where the bias is added, else v as it is (adding 0 would turn
 // −0 into +0, and the scalar kernels leave it).
-fn with_bias(v: vec4<f32>, add_bias: bool, b: f32) -> vec4<f32> {
+fn with_bias(v: vec4<f32>, add_bias: bool, b: vec4<f32>) -> vec4<f32> {
     if (add_bias) {
         return v + b;
     }

@@ -510,10 +510,9 @@ impl fmt::Display for ConvPlan {
 ///    for input gradients of at least 128 rows and a 64-deep reduction,
 ///    16x32 blocks for weight gradients of at least [`WIDE_BLOCK_COLUMNS`]
 ///    columns and [`WIDE_BLOCK_ROWS`] rows (each row value is a gather
-///    from the padded input with its
-///    bounds tests, each column value a plain load of dy, so the wide
-///    block halves the dear loads per multiply-add),
-///    16x16 blocks for the rest (forward GEMMs ran 10–25 % faster on
+///    from the padded input with its bounds tests, each column value a
+///    plain load of dy, so the wide block halves the dear loads per
+///    multiply-add), 16x16 blocks for the rest (forward GEMMs ran 10–25 % faster on
 ///    16x16 blocks in the small suite than on 32x16, input gradients
 ///    0–8 % faster on 32x16: `docs/performance.md`). There a load is a
 ///    per-lane gather and workgroup memory is no cheaper than a cached

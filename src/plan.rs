@@ -502,8 +502,13 @@ impl fmt::Display for ConvPlan {
 ///    output channels per group runs `Depthwise`: its GEMM is too narrow
 ///    for any GEMM kernel, and `direct` runs it 3-7x slower on lavapipe.
 ///    With more (a first layer of one input channel, K/g = K) the GEMM
-///    kernels reuse each input value across the columns and win
-///    (docs/performance.md).
+///    kernels reuse each input value across the columns and win the
+///    gradients (docs/performance.md); on CPU adapters the forward runs
+///    `Depthwise` whatever K/g: each invocation loads its input rows once
+///    and loops over the group's K/g channels, with the taps as loads all
+///    lanes share and vec4 stores (S1 forward 2-5x faster than on
+///    `blocks` on lavapipe). On a GPU that loop would cut the invocations
+///    by K/g, so there wide groups stay on the GEMM kernels.
 /// 4. Auto on CPU adapters: the blocks kernels wherever the GEMM has at
 ///    least [`NARROW_COLUMNS`] columns, or is an input gradient whose
 ///    columns GEMM (two steps) has a reduction K/g that wide; 32x16 blocks
@@ -553,7 +558,7 @@ pub fn plan(problem: &ConvProblem, facts: &AdapterFacts, policy: Policy) -> Conv
         // Neither runs a GEMM, so neither needs a tap table.
         Policy::Force(ConvKernel::Depthwise) => ConvKernel::Depthwise,
         Policy::Auto | Policy::Tuned | Policy::Winograd | Policy::Winograd4
-            if auto_depthwise(problem) =>
+            if auto_depthwise(problem, facts) =>
         {
             ConvKernel::Depthwise
         }
@@ -899,6 +904,24 @@ pub fn depthwise_fits(problem: &ConvProblem) -> bool {
         && g.wo.div_ceil(4) <= MAX_LOOP_TRIPS
 }
 
+/// The entry of conv2d_depthwise.wgsl that runs a [`ConvKernel::Depthwise`]
+/// forward: `forward_vec4_stride1` / `_stride2` where each output row is a
+/// whole number of aligned vec4s (Wo a multiple of 4) and the stride is 1
+/// or 2 on both axes: a block's row goes out as one vec4 store instead of
+/// four per-lane scatters, and the stride, a constant there, takes the
+/// other stride's loads and branches out of the window code (D1 of the
+/// depthwise suite 1.6x faster than with the stride read at run time, on
+/// lavapipe: docs/performance.md). `forward` (scalar stores, the stride
+/// from the uniform) runs the rest.
+pub fn depthwise_forward_entry(problem: &ConvProblem) -> &'static str {
+    let g = &problem.geometry;
+    match g.params.stride {
+        [1, 1] if g.wo.is_multiple_of(4) => "forward_vec4_stride1",
+        [2, 2] if g.wo.is_multiple_of(4) => "forward_vec4_stride2",
+        _ => "forward",
+    }
+}
+
 /// `kernel`, except `Pointwise` or `BlocksK4` on a problem it cannot
 /// take, which runs `Blocks`, the same blocks from scalar loads, and
 /// `Depthwise` on one it cannot take, which runs `Direct`.
@@ -916,8 +939,10 @@ fn pointwise_or_blocks(problem: &ConvProblem, kernel: ConvKernel) -> ConvKernel 
     }
 }
 
-fn auto_depthwise(problem: &ConvProblem) -> bool {
-    depthwise_fits(problem) && problem.geometry.k_per_group() < NARROW_COLUMNS
+fn auto_depthwise(problem: &ConvProblem, facts: &AdapterFacts) -> bool {
+    let narrow = problem.geometry.k_per_group() < NARROW_COLUMNS;
+    let cpu_forward = facts.cpu && problem.op == ConvOp::Forward;
+    depthwise_fits(problem) && (narrow || cpu_forward)
 }
 
 fn depthwise_or_direct(problem: &ConvProblem) -> ConvKernel {

@@ -84,6 +84,16 @@ fn edge_geometries() -> Vec<([usize; 4], [usize; 4], Conv2dParams)> {
         ([2, 3, 5, 14], [3, 1, 3, 3], dw(3, [1, 2], [2, 0])),
         // 320 output rows: the weight gradient splits them (12 ranges).
         ([8, 4, 40, 9], [4, 1, 3, 3], dw(4, [1, 1], [1, 1])),
+        // Its vec4-store forwards (Wo a multiple of 4) at stride 1 and 2:
+        // a multiplier of 3, output rows that cut the blocks, one input
+        // channel (a first layer, under Auto on CPU adapters), padding 0
+        // and 2, and 100 blocks per group (two workgroups, one part empty).
+        ([2, 3, 10, 8], [9, 1, 3, 3], dw(3, [1, 1], [1, 1])),
+        ([3, 1, 7, 12], [10, 1, 3, 3], dw(1, [1, 1], [1, 1])),
+        ([1, 1, 6, 6], [5, 1, 3, 3], dw(1, [1, 1], [0, 0])),
+        ([2, 4, 13, 16], [8, 1, 3, 3], dw(4, [2, 2], [1, 1])),
+        ([1, 2, 9, 14], [2, 1, 3, 3], dw(2, [2, 2], [2, 2])),
+        ([5, 2, 20, 16], [4, 1, 3, 3], dw(2, [1, 1], [1, 1])),
         // Winograd (3x3, stride 1): outputs of odd sizes that cut its 2x2
         // tiles, one tile, padding 0 and 2 (the input gradient's turned
         // padding 2 and 0), one channel, a tile count T = 15 that the

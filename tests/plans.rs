@@ -8,8 +8,9 @@
 
 use wgconv::bench::SHAPES;
 use wgconv::plan::{
-    blocks_k4_fits, depthwise_fits, plan, pointwise_fits, AdapterFacts, Algorithm, ConvKernel,
-    ConvOp, ConvProblem, Policy, WIDE_BLOCK_COLUMNS, WIDE_BLOCK_ROWS, WINOGRAD4_MAX_CHANNELS,
+    blocks_k4_fits, depthwise_fits, depthwise_forward_entry, plan, pointwise_fits, AdapterFacts,
+    Algorithm, ConvKernel, ConvOp, ConvProblem, Policy, WIDE_BLOCK_COLUMNS, WIDE_BLOCK_ROWS,
+    WINOGRAD4_MAX_CHANNELS,
 };
 use wgconv::Conv2dParams;
 
@@ -244,7 +245,9 @@ fn blocks_k4_fits_rows_and_planes_of_multiples_of_4() {
 /// `depthwise` takes 3x3 layers of one input channel per group (any
 /// channel multiplier) at dilation 1 and stride 1 or 2 per axis; Auto
 /// picks it on every adapter for fewer than 8 output channels per group
-/// (a wider GEMM runs better on the GEMM kernels).
+/// (a wider GEMM runs better on the GEMM kernels), and on CPU adapters for
+/// every forward (its loop over the group's channels reuses each input
+/// load; on a GPU it would cut the invocations).
 #[test]
 fn depthwise_fits_3x3_layers_of_one_channel_per_group() {
     let dw = |groups, stride: [u32; 2], dilation| Conv2dParams {
@@ -274,11 +277,42 @@ fn depthwise_fits_3x3_layers_of_one_channel_per_group() {
             let p = ConvProblem::new(op, &[2, 32, 28, 28], &[32, 1, 3, 3], &dw(32, [1, 1], 1));
             let chosen = plan(&p.unwrap(), &facts, Policy::Auto);
             assert_eq!(chosen.kernel, ConvKernel::Depthwise, "{op:?}");
+            // A first layer of one input channel: 32 output channels.
+            let p = ConvProblem::new(op, &[2, 1, 28, 28], &[32, 1, 3, 3], &dw(1, [1, 1], 1));
+            let chosen = plan(&p.unwrap(), &facts, Policy::Auto).kernel;
             let wide = ConvProblem::new(op, &[2, 32, 28, 28], &[256, 1, 3, 3], &dw(32, [1, 1], 1));
-            let chosen = plan(&wide.unwrap(), &facts, Policy::Auto);
-            assert_ne!(chosen.kernel, ConvKernel::Depthwise, "{op:?}");
+            let chosen_wide = plan(&wide.unwrap(), &facts, Policy::Auto).kernel;
+            if facts.cpu && op == ConvOp::Forward {
+                assert_eq!(chosen, ConvKernel::Depthwise, "{op:?}");
+                assert_eq!(chosen_wide, ConvKernel::Depthwise, "{op:?}");
+            } else {
+                assert_ne!(chosen, ConvKernel::Depthwise, "{op:?}");
+                assert_ne!(chosen_wide, ConvKernel::Depthwise, "{op:?}");
+            }
         }
     }
+}
+
+/// A depthwise forward stores vec4s from a stride-1 or stride-2 entry
+/// where its output rows are whole vec4s, and runs the scalar entry (the
+/// stride read at run time) elsewhere.
+#[test]
+fn depthwise_forward_entry_follows_stride_and_row_width() {
+    let entry = |x: [usize; 4], stride: [u32; 2]| {
+        let p = Conv2dParams {
+            stride,
+            padding: [1, 1],
+            dilation: [1, 1],
+            groups: 4,
+        };
+        depthwise_forward_entry(&ConvProblem::new(ConvOp::Forward, &x, &[8, 1, 3, 3], &p).unwrap())
+    };
+    assert_eq!(entry([2, 4, 28, 28], [1, 1]), "forward_vec4_stride1");
+    assert_eq!(entry([2, 4, 56, 56], [2, 2]), "forward_vec4_stride2");
+    // Wo = 7 (a row is not whole vec4s), Wo = 14 at stride 2, mixed strides.
+    assert_eq!(entry([2, 4, 7, 7], [1, 1]), "forward");
+    assert_eq!(entry([2, 4, 28, 28], [2, 2]), "forward");
+    assert_eq!(entry([2, 4, 28, 28], [1, 2]), "forward");
 }
 
 /// F(4x4, 3x3) reaches the forward and input gradient of up to

@@ -8,7 +8,7 @@ use super::conv2d_weight_grad::dispatch_splits;
 use super::conv_uniform::slot;
 use super::direct_launch;
 use crate::gpu::{Bindable, Recorder, Shader};
-use crate::plan::{reduction_split, ConvKernel, ConvProblem};
+use crate::plan::{depthwise_forward_entry, reduction_split, ConvKernel, ConvProblem};
 use crate::Error;
 
 /// Invocations of the forward and input-gradient entries: one per 4x4
@@ -17,7 +17,10 @@ fn blocks(planes: usize, rows: usize, cols: usize) -> usize {
     planes * rows.div_ceil(4) * cols.div_ceil(4)
 }
 
-/// `y = conv2d(x, w) + bias`.
+/// `y = conv2d(x, w) + bias`: one invocation per 4x4 block of a group's
+/// outputs, looping over the group's K/g output channels, each workgroup
+/// within one group (`forward_workgroups` in the shader), by the entry
+/// [`depthwise_forward_entry`] names.
 pub(crate) fn forward(
     rec: &mut Recorder,
     problem: &ConvProblem,
@@ -27,15 +30,21 @@ pub(crate) fn forward(
     y: &dyn Bindable,
 ) -> Result<(), Error> {
     let geo = &problem.geometry;
-    let count = blocks(geo.n * geo.k, geo.ho, geo.wo);
-    let (mut u, grid) = direct_launch(rec.gpu(), "conv2d", geo, count)?;
+    let workgroups = blocks(geo.n, geo.ho, geo.wo).div_ceil(64);
+    let (mut u, grid) = direct_launch(rec.gpu(), "conv2d", geo, geo.groups() * workgroups * 64)?;
     u.has_bias = bias.is_some() as u32;
     // Without a bias the weight is bound in its place (a binding cannot be
     // empty); has_bias = 0 keeps the kernel from reading it.
     let bias = bias.unwrap_or(w);
-    let buffers = [(slot::A, x), (slot::B, w), (slot::C, y), (slot::BIAS, bias)];
+    let entry = depthwise_forward_entry(problem);
+    let out = if entry == "forward" {
+        slot::C
+    } else {
+        slot::C4
+    };
+    let buffers = [(slot::A, x), (slot::B, w), (out, y), (slot::BIAS, bias)];
     let uniform = bytemuck::bytes_of(&u);
-    rec.dispatch(Shader::Conv2dDepthwise, "forward", uniform, &buffers, grid);
+    rec.dispatch(Shader::Conv2dDepthwise, entry, uniform, &buffers, grid);
     Ok(())
 }
 

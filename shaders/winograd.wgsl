@@ -118,15 +118,6 @@ fn output_transform(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
     store_y(plane, oy + 1u, ox + 1u, s1.y - s1.z - s1.w + b);
 }
 
-// dy[plane + oy·Wo + ox], or 0 past the output's edge (a tile that the
-// edge cuts).
-fn dy_at(plane: u32, oy: u32, ox: u32) -> f32 {
-    if (oy >= P.ho || ox >= P.wo) {
-        return 0.0;
-    }
-    return src[plane + oy * P.wo + ox];
-}
-
 // A·v for a row v = (a, b) of a 2×2 tile of dy.
 fn a_row(a: f32, b: f32) -> vec4<f32> {
     return vec4<f32>(a, a + b, a - b, -b);

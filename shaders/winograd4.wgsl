@@ -1,7 +1,7 @@
 // winograd4.wgsl: the transforms of Winograd's F(4×4, 3×3) convolution
-// for 3×3 convolutions at stride 1, dilation 1, one group, forward and
-// input gradient (plan::winograd_plan says which). Each 4×4 tile of the
-// output is
+// for 3×3 convolutions at stride 1, dilation 1, one group, forward, input
+// gradient and weight gradient (plan::winograd_plan says which). Each 4×4
+// tile of the output is
 //   Y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A
 // for the 6×6 input patch d under it and each 3×3 kernel g: 36 multiplies
 // per tile and channel pair where the direct form takes 144 (F(2×2, 3×3),
@@ -21,7 +21,9 @@
 // Entry points (one invocation each, workgroups of 64, linearised grid),
 // as winograd.wgsl's: input_transform (x → V [36·C, T], per (c, t)),
 // weight_transform and weight_transform_turned (winograd_common.wgsl,
-// w → U [36·K, C] per (k, c) by store_u below), output_transform (M → y (+ bias), per (k, t)).
+// w → U [36·K, C] per (k, c) by store_u below), output_transform (M → y
+// (+ bias), per (k, t)), and for the weight gradient dy_transform and
+// dw_transform (at the end of this file).
 // A 6×6 matrix is held as 6 rows of two vec3s (columns 0–2 and 3–5); each
 // transform is applied to columns with vec3 arithmetic, then to rows after
 // a transpose into vec3s of three rows, so one helper per matrix serves
@@ -177,5 +179,107 @@ fn output_transform(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
             store_y(plane, at.y + r, at.x + q, y_top[q][r] + b);
         }
         store_y(plane, at.y + 3u, at.x + q, y_last[q].x + b);
+    }
+}
+
+// The weight gradient (F(3×3, 4×4), as winograd.wgsl's F(3×3, 2×2)): per
+// tile, the 3×3 kernel's gradient is Gᵀ [(A dy Aᵀ) ⊙ (Bᵀ d B)] G for the
+// tile's 4×4 output gradient dy and the 6×6 input patch d under it, so the
+// input transform is the forward's, and the sum over tiles of the 36
+// products is the weight gradient of the same batched 1×1 convolution:
+//   M[ξ·K + k][c] = Σ_t Y[ξ·K + k][t] · V[ξ·C + c][t],  Y = A dy Aᵀ.
+// Entry points: dy_transform (dy → Y [36·K, T], per (k, t)) and
+// dw_transform (M [36·K, C] → dw [K, C, 3, 3], per (k, c)).
+
+// A v, for v a column of 4 (each entry a vec4: one row of dy).
+fn a6_rows(v0: vec4<f32>, v1: vec4<f32>, v2: vec4<f32>, v3: vec4<f32>) -> array<vec4<f32>, 6> {
+    return array<vec4<f32>, 6>(
+        v0,
+        v0 + v1 + v2 + v3,
+        v0 - v1 + v2 - v3,
+        v0 + 0.5 * v1 + 0.25 * v2 + 0.125 * v3,
+        v0 - 2.0 * v1 + 4.0 * v2 - 8.0 * v3,
+        v3,
+    );
+}
+
+// A v, for v a column of 4 (each entry a vec3 of three rows).
+fn a6(v: array<vec3<f32>, 4>) -> array<vec3<f32>, 6> {
+    return array<vec3<f32>, 6>(
+        v[0],
+        v[0] + v[1] + v[2] + v[3],
+        v[0] - v[1] + v[2] - v[3],
+        v[0] + 0.5 * v[1] + 0.25 * v[2] + 0.125 * v[3],
+        v[0] - 2.0 * v[1] + 4.0 * v[2] - 8.0 * v[3],
+        v[3],
+    );
+}
+
+// Column j of rows r..r+2 of a 6×4 matrix held as rows of vec4s.
+fn column3_of4(q: array<vec4<f32>, 6>, r: u32, j: u32) -> vec3<f32> {
+    return vec3<f32>(q[r][j], q[r + 1u][j], q[r + 2u][j]);
+}
+
+@compute @workgroup_size(64)
+fn dy_transform(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let at = tile_at(workgroup_linear(wid) * 64u + lid, P.k);
+    if (at.ch >= P.k) {
+        return;
+    }
+    let plane = (at.n * P.k + at.ch) * P.ho * P.wo;
+    var r: array<vec4<f32>, 4>;
+    for (var i = 0u; i < 4u; i = i + 1u) {
+        let y = at.y + i;
+        r[i] = vec4<f32>(dy_at(plane, y, at.x), dy_at(plane, y, at.x + 1u), dy_at(plane, y, at.x + 2u), dy_at(plane, y, at.x + 3u));
+    }
+    // A dy (6 rows of 4), then its rows times Aᵀ: (A dy Aᵀ) column l is
+    // A applied to the transposed rows, three at a time.
+    let q = a6_rows(r[0], r[1], r[2], r[3]);
+    let top = a6(array<vec3<f32>, 4>(column3_of4(q, 0u, 0u), column3_of4(q, 0u, 1u), column3_of4(q, 0u, 2u), column3_of4(q, 0u, 3u)));
+    let bottom = a6(array<vec3<f32>, 4>(column3_of4(q, 3u, 0u), column3_of4(q, 3u, 1u), column3_of4(q, 3u, 2u), column3_of4(q, 3u, 3u)));
+    // Y[ξ·K + k][t], ξ = 6·i + l: top[l] holds rows 0–2 of column l.
+    store36(at.ch * tiles() + at.t, P.k * tiles(), top, bottom);
+}
+
+// Gᵀ u, for u a column of 6 (each entry a vec3).
+fn gt3(u: array<vec3<f32>, 6>) -> array<vec3<f32>, 3> {
+    return array<vec3<f32>, 3>(
+        u[0] + (u[1] - u[2]) / 3.0 + (u[4] - 16.0 * u[3]) / 15.0,
+        (u[1] + u[2]) / 3.0 - (8.0 * u[3] + 2.0 * u[4]) / 15.0,
+        (u[1] - u[2]) / 3.0 + (4.0 * u[4] - 4.0 * u[3]) / 15.0 + u[5],
+    );
+}
+
+@compute @workgroup_size(64)
+fn dw_transform(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let i = workgroup_linear(wid) * 64u + lid;
+    let kc = P.k * P.c;
+    if (i >= kc) {
+        return;
+    }
+    // m[ξ] = M[ξ·K + k][c] = M[ξ·K·C + i] for i = k·C + c, as rows of
+    // (lo, hi): columns 0–2 and 3–5.
+    var lo: array<vec3<f32>, 6>;
+    var hi: array<vec3<f32>, 6>;
+    for (var r = 0u; r < 6u; r = r + 1u) {
+        let o = i + 6u * r * kc;
+        lo[r] = vec3<f32>(src[o], src[o + kc], src[o + 2u * kc]);
+        hi[r] = vec3<f32>(src[o + 3u * kc], src[o + 4u * kc], src[o + 5u * kc]);
+    }
+    // Gᵀ m (3 rows of 6), then its rows times G: dw column b, as a vec3 of
+    // the three rows, is Gᵀ applied to the transposed rows.
+    let t_lo = gt3(lo);
+    let t_hi = gt3(hi);
+    var u: array<vec3<f32>, 6>;
+    for (var j = 0u; j < 3u; j = j + 1u) {
+        u[j] = vec3<f32>(t_lo[0][j], t_lo[1][j], t_lo[2][j]);
+        u[j + 3u] = vec3<f32>(t_hi[0][j], t_hi[1][j], t_hi[2][j]);
+    }
+    let cols = gt3(u);
+    let o = i * 9u;
+    for (var a = 0u; a < 3u; a = a + 1u) {
+        dst[o + 3u * a] = cols[0][a];
+        dst[o + 3u * a + 1u] = cols[1][a];
+        dst[o + 3u * a + 2u] = cols[2][a];
     }
 }

@@ -22,6 +22,15 @@ fn x_at(plane: u32, iy: i32, ix: i32) -> f32 {
     return src[plane + u32(iy) * P.w + u32(ix)];
 }
 
+// dy[plane + oy·Wo + ox], or 0 past the output's edge (a tile that the
+// edge cuts), for the weight gradients' dy_transform.
+fn dy_at(plane: u32, oy: u32, ox: u32) -> f32 {
+    if (oy >= P.ho || ox >= P.wo) {
+        return 0.0;
+    }
+    return src[plane + oy * P.wo + ox];
+}
+
 // Invocation i's (channel, tile) of `channels` × T: the tile's index t,
 // its image n and the top-left (y, x) of its TILE×TILE outputs; ch =
 // channels past the end.

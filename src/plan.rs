@@ -322,8 +322,9 @@ pub enum Algorithm {
     /// batched GEMM's weight gradient, the 3x3 transform of its sums.
     Winograd,
     /// Winograd's F(4x4, 3x3), forward and input gradient of the same
-    /// convolutions with at most [`WINOGRAD4_MAX_CHANNELS`] input channels:
-    /// 36 multiplies per 4x4 output tile and channel pair (2.25 per output
+    /// convolutions with at most [`WINOGRAD4_MAX_CHANNELS`] input channels,
+    /// and their weight gradient (F(3x3, 4x4), any channel count): 36
+    /// multiplies per 4x4 output tile and channel pair (2.25 per output
     /// where F(2x2) takes 4), and a third fewer transformed values per
     /// output to write and read; the batched GEMM has 36 groups
     /// (shaders/winograd4.wgsl).
@@ -369,9 +370,9 @@ pub enum Policy {
     /// benchmarks, as `Force` is.
     Winograd,
     /// Winograd's F(4x4, 3x3) wherever it fits (forward and input gradient
-    /// of up to [`WINOGRAD4_MAX_CHANNELS`] input channels); Auto's plan
-    /// elsewhere (F(2x2, 3x3) for a weight gradient where Auto runs it).
-    /// For tests and benchmarks.
+    /// of up to [`WINOGRAD4_MAX_CHANNELS`] input channels, every weight
+    /// gradient that F(2x2, 3x3) takes); Auto's plan elsewhere. For tests
+    /// and benchmarks.
     Winograd4,
     /// This kernel for every convolution (the algorithm still follows the
     /// problem; see [`plan`]): for tests and benchmarks, so every kernel is
@@ -487,13 +488,14 @@ impl fmt::Display for ConvPlan {
 ///    its 2.25x fewer multiply-adds outweigh the transforms' passes over
 ///    memory (S2 and S3 of the small suite 1.2–1.9x faster on lavapipe
 ///    forward and input gradient, about 2x weight gradient; S1, one input
-///    channel, 4–9x slower: docs/performance.md). Of those, forward and
-///    input gradients of at most [`WINOGRAD4_MAX_CHANNELS`] input channels
-///    whose 4x4 tiles need fewer products than the 2x2 ones (36 per 4x4
-///    tile against 16 per 2x2 tile, both cut at the plane's edges) run
-///    F(4x4, 3x3) instead (S2 and S3 1.1–1.7x faster than F(2x2) on
-///    lavapipe); `Winograd4` forces it where it fits. Not yet measured on
-///    a GPU.
+///    channel, 4–9x slower: docs/performance.md). Of those, weight
+///    gradients and the forward and input gradients of at most
+///    [`WINOGRAD4_MAX_CHANNELS`] input channels whose 4x4 tiles need fewer
+///    products than the 2x2 ones (36 per 4x4 tile against 16 per 2x2
+///    tile, both cut at the plane's edges) run F(4x4, 3x3) instead (S2
+///    and S3 1.1–1.7x faster than F(2x2) on lavapipe forward and input
+///    gradient, 1.14x and 1.4x weight gradient); `Winograd4` forces it
+///    where it fits. Not yet measured on a GPU.
 /// 1. A GEMM kernel loads a tap table; where it would not fit one binding,
 ///    the problem runs `Direct`.
 /// 2. `Force(kernel)` runs that kernel.
@@ -707,7 +709,8 @@ fn auto_winograd(problem: &ConvProblem, facts: &AdapterFacts) -> Option<ConvPlan
 /// per tile and channel) each fit one binding (and, for a weight
 /// gradient, whose reduction over tiles fits the split-K budget).
 /// F(4x4, 3x3) takes the forward and input gradients of those, up to
-/// [`WINOGRAD4_MAX_CHANNELS`] input channels.
+/// [`WINOGRAD4_MAX_CHANNELS`] input channels, and every weight gradient
+/// (its sum runs over tiles, not channels).
 pub fn winograd_fits(problem: &ConvProblem, facts: &AdapterFacts) -> bool {
     winograd_plan(problem, facts, Algorithm::Winograd).is_some()
 }
@@ -728,7 +731,7 @@ fn winograd_plan(
         return None;
     }
     let fwd = winograd_forward(problem).ok()?;
-    if tile == 4 && (problem.op == ConvOp::WeightGrad || fwd.c > WINOGRAD4_MAX_CHANNELS) {
+    if tile == 4 && problem.op != ConvOp::WeightGrad && fwd.c > WINOGRAD4_MAX_CHANNELS {
         return None;
     }
     let tiles = winograd_tiles(&fwd, tile);

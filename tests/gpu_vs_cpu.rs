@@ -178,42 +178,50 @@ fn random_geometries_match_the_reference() {
     }
 }
 
-/// The weight gradient through Winograd (F(3x3, 2x2)) sums 16 products
-/// per tile over every tile of the batch: on random inputs in [-1, 1) its
-/// error against the f64 reference, over reductions of 8·8·2 to 32·32·64
-/// positions, stays within the tolerance on every adapter (`--nocapture`
-/// prints how it grows; figures in docs/performance.md).
+/// The weight gradient through Winograd (F(3x3, 2x2) and F(3x3, 4x4))
+/// sums 16 or 36 products per tile over every tile of the batch: on
+/// random inputs in [-1, 1) its error against the f64 reference, over
+/// reductions of 8·8·2 to 32·32·64 positions, stays within the tolerance
+/// on every adapter (`--nocapture` prints how it grows; figures in
+/// docs/performance.md).
 #[test]
 fn winograd_weight_grad_error_stays_within_tolerance_as_the_batch_grows() {
     let mut rng = Rng::new(37);
+    let runs = [
+        (Policy::Winograd, Algorithm::Winograd),
+        (Policy::Winograd4, Algorithm::Winograd4),
+    ];
     for gpu in gpus() {
-        let gpu = gpu.with_policy(Policy::Winograd);
-        for (n, hw) in [(2, 8), (16, 16), (64, 32)] {
-            let case = Case::new(
-                [n, 8, hw, hw],
-                [16, 8, 3, 3],
-                Conv2dParams::square(1, 1),
-                &mut rng,
-                false,
-            );
-            assert_algorithm(&gpu, ConvOp::WeightGrad, &case, Algorithm::Winograd);
-            let x = gpu.tensor(&case.x_shape, &case.x).unwrap();
-            let dy = gpu.tensor(&case.y_shape, &case.dy).unwrap();
-            let dw = gpu
-                .conv2d_weight_grad(&x, &dy, case.w_shape, &case.p)
-                .unwrap()
-                .to_vec()
+        for (policy, algorithm) in runs {
+            let gpu = gpu.with_policy(policy);
+            for (n, hw) in [(2, 8), (16, 16), (64, 32)] {
+                let case = Case::new(
+                    [n, 8, hw, hw],
+                    [16, 8, 3, 3],
+                    Conv2dParams::square(1, 1),
+                    &mut rng,
+                    false,
+                );
+                assert_algorithm(&gpu, ConvOp::WeightGrad, &case, algorithm);
+                let x = gpu.tensor(&case.x_shape, &case.x).unwrap();
+                let dy = gpu.tensor(&case.y_shape, &case.dy).unwrap();
+                let dw = gpu
+                    .conv2d_weight_grad(&x, &dy, case.w_shape, &case.p)
+                    .unwrap()
+                    .to_vec()
+                    .unwrap();
+                let want = wgconv::cpu::conv2d_weight_grad(
+                    &case.x,
+                    case.x_shape,
+                    &case.dy,
+                    case.w_shape,
+                    &case.p,
+                )
                 .unwrap();
-            let want = wgconv::cpu::conv2d_weight_grad(
-                &case.x,
-                case.x_shape,
-                &case.dy,
-                case.w_shape,
-                &case.p,
-            )
-            .unwrap();
-            let what = format!("weight grad, {} positions", n * hw * hw);
-            report_and_check(&gpu, &what, &case.w_shape, &dw, &want);
+                let name = algorithm.name();
+                let what = format!("{name} weight grad, {} positions", n * hw * hw);
+                report_and_check(&gpu, &what, &case.w_shape, &dw, &want);
+            }
         }
     }
 }

@@ -317,10 +317,11 @@ fn depthwise_forward_entry_follows_stride_and_row_width() {
 
 /// F(4x4, 3x3) reaches the forward and input gradient of up to
 /// `WINOGRAD4_MAX_CHANNELS` summed channels (for an input gradient, the
-/// layer's output channels); past that, and for every weight gradient,
-/// `Winograd4` and Auto run F(2x2, 3x3). Auto keeps F(2x2) where 4x4
-/// tiles would need more products (a 2x2 output: one 4x4 tile of 36
-/// against one 2x2 tile of 16).
+/// layer's output channels); past that `Winograd4` and Auto run F(2x2,
+/// 3x3). Its weight gradient (F(3x3, 4x4)) sums over tiles, not channels,
+/// and takes any channel count. Auto keeps F(2x2) where 4x4 tiles would
+/// need more products (a 2x2 output: one 4x4 tile of 36 against one 2x2
+/// tile of 16).
 #[test]
 fn winograd4_takes_forward_and_input_gradients_up_to_its_channel_limit() {
     let limit = WINOGRAD4_MAX_CHANNELS;
@@ -339,7 +340,11 @@ fn winograd4_takes_forward_and_input_gradients_up_to_its_channel_limit() {
                 Algorithm::Winograd4
             );
             assert_eq!(at(ConvOp::InputGrad, 64, limit + 1), Algorithm::Winograd);
-            assert_eq!(at(ConvOp::WeightGrad, 64, 64), Algorithm::Winograd);
+            assert_eq!(at(ConvOp::WeightGrad, 64, 64), Algorithm::Winograd4);
+            assert_eq!(
+                at(ConvOp::WeightGrad, limit + 1, limit + 1),
+                Algorithm::Winograd4
+            );
         }
         let tiny = |policy| {
             algorithm(

@@ -7,10 +7,10 @@
 //! the forward convolution of dy with the kernel turned by 180° and its
 //! channel axes swapped (`plan::winograd_forward`), so it runs the same
 //! way with the turned weight transform. The weight gradient
-//! (F(3x3, 2x2)) transforms x as the forward does and dy into the same
-//! 16 products, sums them over tiles as the weight gradient of the same
-//! batched 1x1 convolution, and turns each sum into a 3x3 kernel (F(2x2)
-//! only).
+//! (F(3x3, 2x2) or F(3x3, 4x4)) transforms x as the forward does and dy
+//! into the same 16 or 36 products, sums them over tiles as the weight
+//! gradient of the same batched 1x1 convolution, and turns each sum into
+//! a 3x3 kernel.
 
 use super::conv_uniform::{slot, ConvUniform};
 use super::{conv2d_forward, conv2d_weight_grad, direct_launch};
@@ -32,7 +32,7 @@ pub(crate) fn record(
 ) -> Result<(), Error> {
     let (tile, shader) = match (plan.algorithm, problem.op) {
         (Algorithm::Winograd, _) => (2, Shader::Winograd),
-        (Algorithm::Winograd4, ConvOp::Forward | ConvOp::InputGrad) => (4, Shader::Winograd4),
+        (Algorithm::Winograd4, _) => (4, Shader::Winograd4),
         (algorithm, op) => {
             return Err(Error::InvalidParam {
                 op: op.kernel_name(),
@@ -58,10 +58,10 @@ pub(crate) fn record(
     t.dispatch(rec, "input_transform", c * tiles, a, &v.buffer)?;
 
     if problem.op == ConvOp::WeightGrad {
-        // Y [16·K, T] from dy; M [16·K, C] = Y·Vᵀ per ξ; dw from M.
-        let y = rec.scratch(16 * k * tiles)?;
+        // Y [P·K, T] from dy; M [P·K, C] = Y·Vᵀ per ξ; dw from M.
+        let y = rec.scratch(products * k * tiles)?;
         t.dispatch(rec, "dy_transform", k * tiles, b, &y.buffer)?;
-        let m = rec.scratch(16 * k * c)?;
+        let m = rec.scratch(products * k * c)?;
         conv2d_weight_grad::record(rec, &gemm, &gemm_plan, &v.buffer, &y.buffer, &m.buffer)?;
         return t.dispatch(rec, "dw_transform", k * c, &m.buffer, out);
     }

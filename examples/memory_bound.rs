@@ -54,7 +54,7 @@ fn main() -> Result<(), Error> {
         let ops: [(&str, f64); 5] = [
             ("batch_norm2d_relu", 2.0 * t),
             ("batch_norm2d_relu eval", 2.0 * t),
-            ("batch_norm2d_relu_backward", 4.0 * t),
+            ("batch_norm2d_relu_backward", 3.0 * t),
             ("max_pool2d", 1.25 * t),
             ("max_pool2d_backward", 2.25 * t),
         ];
@@ -74,7 +74,7 @@ fn main() -> Result<(), Error> {
                     })?,
                     "batch_norm2d_relu_backward" => time(&gpu, || {
                         Ok(gpu
-                            .batch_norm2d_relu_backward(&x, &y, &dy, &w, &saved, true)?
+                            .batch_norm2d_relu_backward(&x, &y, &dy, &w, &b, &saved, true)?
                             .0)
                     })?,
                     "max_pool2d" => time(&gpu, || gpu.max_pool2d(&y, &pool))?,

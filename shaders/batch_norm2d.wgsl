@@ -60,8 +60,10 @@
 // above regrouped.
 // relu = 1 fuses a ReLU after the normalisation (batch_norm2d_relu):
 // forward y = max(y, 0) with NaN passing through, backward with dy masked
-// by y > 0 (y the fused output, binding 11), which is ReLU's own mask
-// since y > 0 exactly where the normalised value is.
+// by y > 0, which is ReLU's own mask since y > 0 exactly where the
+// normalised value is; the backward recomputes that value from x with
+// the forward's expression and coefficients (`affine`) instead of reading
+// y, so it reads x and dy only.
 
 struct BatchNormParams {
     n: u32,
@@ -85,7 +87,6 @@ struct BatchNormParams {
 @group(0) @binding(8) var<storage, read> dy: array<V>;
 @group(0) @binding(9) var<storage, read_write> dweight: array<f32>;
 @group(0) @binding(10) var<storage, read_write> dbias: array<f32>;
-@group(0) @binding(11) var<storage, read> act: array<V>;
 @group(0) @binding(12) var<storage, read_write> coef: array<vec4<f32>>;
 
 var<workgroup> partial: array<vec2<f32>, 256>;
@@ -185,13 +186,34 @@ fn relu(v: V) -> V {
     return select(v, V(0.0), (v < V(0.0)) & !nan_mask(v));
 }
 
-// dy at vector i, through the fused ReLU's mask when there is one.
-fn grad_at(i: u32) -> V {
+// The normalised and scaled value before the fused ReLU, from x's vector
+// xv and a channel's forward coefficients f = (mean, invstd·weight,
+// bias): the forward's expression, which the backward repeats on the same
+// values to find the ReLU's mask.
+fn affine(xv: V, f: vec3<f32>) -> V {
+    return (xv - V(f.x)) * f.y + f.z;
+}
+
+// dy at vector i (x's vector there is xv), through the fused ReLU's mask
+// when there is one: y > 0 exactly where affine(xv, f) > 0, recomputed
+// rather than read from the forward's output (on a CPU adapter a load
+// costs far more than the multiply-add, and this saves two passes over
+// the activations: docs/performance.md).
+fn grad_at(i: u32, xv: V, f: vec3<f32>) -> V {
     if (P.relu != 0u) {
-        let y = act[i];
+        let y = affine(xv, f);
         return select(V(0.0), dy[i], (y > V(0.0)) & !nan_mask(y));
     }
     return dy[i];
+}
+
+// A channel's forward coefficients (see `affine`); bias is bound only
+// where the ReLU is fused (the weight in its place otherwise, unread).
+fn forward_coefficients(c: u32, mean: f32, invstd: f32) -> vec3<f32> {
+    if (P.relu == 0u) {
+        return vec3<f32>(0.0);
+    }
+    return vec3<f32>(mean, invstd * weight[c], bias[c]);
 }
 
 // The workgroup's reductions of one value per invocation run in two
@@ -325,7 +347,7 @@ fn stats_train(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
 // The forward output at vector i from a channel's (mean, invstd·weight,
 // bias) in k.xyz, through the fused ReLU when there is one.
 fn y_at(i: u32, k: vec4<f32>) -> V {
-    let v = (x[i] - V(k.x)) * k.y + k.z;
+    let v = affine(x[i], k.xyz);
     if (P.relu != 0u) {
         return relu(v);
     }
@@ -396,35 +418,40 @@ struct GradSums {
     db: f32,
     dw: f32,
     k: vec4<f32>,
+    f: vec3<f32>,
 }
 
 fn grad_sums(c: u32, lid: u32, fan: u32) -> GradSums {
     let mv = P.n * plane_vectors();
     let mean = stats[2u * c];
     let invstd = stats[2u * c + 1u];
+    let f = forward_coefficients(c, mean, invstd);
     var sum_dy = V(0.0);
     var sum_dy_xhat = V(0.0);
     for (var w = walk_start(lid, fan); w.j < w.end; w = walk_next(w)) {
         let k = walk_index(c, w);
-        let g = grad_at(k);
+        let xv = x[k];
+        let g = grad_at(k, xv, f);
         sum_dy = sum_dy + g;
-        sum_dy_xhat = sum_dy_xhat + g * (x[k] - V(mean)) * invstd;
+        sum_dy_xhat = sum_dy_xhat + g * (xv - V(mean)) * invstd;
     }
     let sums = tree_sum(lid, fan, vec2<f32>(hsum(sum_dy), hsum(sum_dy_xhat)));
     let db = sums.x;
     let dw = sums.y;
     let m = f32(mv * WIDTH);
     let s = weight[c] * invstd;
-    return GradSums(db, dw, vec4<f32>(mean, s, -s * invstd * dw / m, -s * db / m));
+    return GradSums(db, dw, vec4<f32>(mean, s, -s * invstd * dw / m, -s * db / m), f);
 }
 
-// dx at vector i from the channel's backward coefficients k.
-fn dx_at(i: u32, k: vec4<f32>) -> V {
-    let g = grad_at(i);
+// dx at vector i from the channel's backward coefficients k and forward
+// coefficients f.
+fn dx_at(i: u32, k: vec4<f32>, f: vec3<f32>) -> V {
+    let xv = x[i];
+    let g = grad_at(i, xv, f);
     if (P.training == 0u) {
         return g * k.y;
     }
-    return g * k.y + (x[i] - V(k.x)) * k.z + k.w;
+    return g * k.y + (xv - V(k.x)) * k.z + k.w;
 }
 
 @compute @workgroup_size(256)
@@ -448,7 +475,13 @@ fn input_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
     var e = item_start(wid, lid);
     for (var t = 0u; t < 4u; t = t + 1u) {
         if (e.v < len) {
-            out[e.v] = dx_at(e.v, coef[e.c]);
+            // The forward's invstd·weight is the backward's s = k.y.
+            let k = coef[e.c];
+            var f = vec3<f32>(0.0);
+            if (P.relu != 0u) {
+                f = vec3<f32>(k.x, k.y, bias[e.c]);
+            }
+            out[e.v] = dx_at(e.v, k, f);
         }
         e = item_next(e);
     }
@@ -472,6 +505,6 @@ fn backward_channel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
     }
     for (var w = walk_start(lid, fan); w.j < w.end; w = walk_next(w)) {
         let i = walk_index(c, w);
-        out[i] = dx_at(i, sums.k);
+        out[i] = dx_at(i, sums.k, sums.f);
     }
 }

@@ -184,7 +184,7 @@ fn fused_batch_norm_relu_is_batch_norm_then_relu_bit_for_bit() {
                     .batch_norm2d_backward(&x, &g, &w, &saved, training)
                     .unwrap();
                 let (dxf, dwf, dbf) = gpu
-                    .batch_norm2d_relu_backward(&x, &yf, &dy, &w, &saved_f, training)
+                    .batch_norm2d_relu_backward(&x, &yf, &dy, &w, &b, &saved_f, training)
                     .unwrap();
                 assert_eq!(bits(&dxf), bits(&dx), "dx {who}");
                 assert_eq!(bits(&dwf), bits(&dw), "dweight {who}");
@@ -383,7 +383,7 @@ fn bad_batch_norm_input_is_a_named_error() {
         let saved = gpu.tensor(&[3, 2], &[1.0; 6]).unwrap();
         let short = gpu.tensor(&[2, 3, 2, 1], &[1.0; 12]).unwrap();
         let e = gpu
-            .batch_norm2d_relu_backward(&x, &short, &x, &c3, &saved, true)
+            .batch_norm2d_relu_backward(&x, &short, &x, &c3, &c3, &saved, true)
             .unwrap_err();
         assert!(
             matches!(

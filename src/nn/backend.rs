@@ -332,17 +332,19 @@ backend_ops! {
         training: bool,
         cfg: &BatchNorm,
     ) -> (Self::Tensor, Self::Tensor), moves |n, (y, _)| n(x) + n(y);
-    /// The backward pass of [`Backend::batch_norm2d_relu`] from its output
-    /// `y` (ReLU's mask, `y > 0`, is the same from the output as from the
-    /// input).
+    /// The backward pass of [`Backend::batch_norm2d_relu`]: ReLU's mask is
+    /// `y > 0` for its output `y`, which the GPU finds again from `x`,
+    /// `saved`, `weight` and `bias` with the forward's expression instead
+    /// of reading `y` (so it moves x, dy and dx only); the CPU reads `y`.
     fn batch_norm2d_relu_backward(
         x: &Self::Tensor,
         y: &Self::Tensor,
         dy: &Self::Tensor,
         weight: &Self::Tensor,
+        bias: &Self::Tensor,
         saved: &Self::Tensor,
         training: bool,
-    ) -> BnGrads<Self::Tensor>, moves |n, _| 4 * n(x);
+    ) -> BnGrads<Self::Tensor>, moves |n, _| 3 * n(x);
 
     fn softmax_cross_entropy(z: &Self::Tensor, t: &Self::Tensor) -> Self::Tensor,
         moves |n, _| 2 * n(z);

@@ -640,16 +640,20 @@ impl<E: Element> Cpu<E> {
             self.batch_norm2d(x, weight, bias, running_mean, running_var, training, cfg)?;
         Ok((self.relu(&y)?, stats))
     }
-    /// ReLU's backward pass from the fused op's output `y`, then batch norm's.
+    /// ReLU's backward pass from the fused op's output `y`, then batch
+    /// norm's (`bias` is the GPU's way to the same mask; checked here).
+    #[allow(clippy::too_many_arguments)]
     pub fn batch_norm2d_relu_backward(
         &self,
         x: &CpuTensor<E>,
         y: &CpuTensor<E>,
         dy: &CpuTensor<E>,
         weight: &CpuTensor<E>,
+        bias: &CpuTensor<E>,
         saved: &CpuTensor<E>,
         training: bool,
     ) -> Result<BnGrads<CpuTensor<E>>, Error> {
+        same_shape("batch_norm2d_relu_backward", weight, bias)?;
         let g = self.relu_backward(y, dy)?;
         self.batch_norm2d_backward(x, &g, weight, saved, training)
     }

@@ -153,6 +153,7 @@ pub fn batch_norm2d<B: Backend>(
     };
     let y = Rc::new(y);
     let (xs, ws) = (x.shared(), weight.shared());
+    let bs = relu.then(|| bias.shared());
     let ys = relu.then(|| y.clone());
     let op = if relu {
         "batch_norm2d_relu"
@@ -161,9 +162,11 @@ pub fn batch_norm2d<B: Backend>(
     };
     x.graph().record(op, &[x, weight, bias], y, move |b, g, _| {
         let g = g.tensor();
-        let (dx, dw, db) = match &ys {
-            Some(y) => b.batch_norm2d_relu_backward(&xs, y, g, &ws, &stats, training)?,
-            None => b.batch_norm2d_backward(&xs, g, &ws, &stats, training)?,
+        let (dx, dw, db) = match (&ys, &bs) {
+            (Some(y), Some(bias)) => {
+                b.batch_norm2d_relu_backward(&xs, y, g, &ws, bias, &stats, training)?
+            }
+            _ => b.batch_norm2d_backward(&xs, g, &ws, &stats, training)?,
         };
         Ok(vec![Some(dx), Some(dw), Some(db)])
     })

@@ -374,20 +374,27 @@ impl Gpu {
         )
     }
 
-    /// The backward pass of [`Gpu::batch_norm2d_relu`], from its output
-    /// `y` (the ReLU's, whose mask `y > 0` gates `dy`) and the rest as in
-    /// [`Gpu::batch_norm2d_backward`].
+    /// The backward pass of [`Gpu::batch_norm2d_relu`]: the ReLU's mask
+    /// (`y > 0` for its output `y`) gates `dy`, the rest as in
+    /// [`Gpu::batch_norm2d_backward`]. The kernels find the mask from `x`,
+    /// `saved`, `weight` and `bias` with the forward's own expression (the
+    /// same bits, so the same mask as `y`'s) rather than reading `y`,
+    /// which saves two passes over the activations; `y` is checked (its
+    /// shape), not read. The CPU backend reads it.
+    #[allow(clippy::too_many_arguments)]
     pub fn batch_norm2d_relu_backward(
         &self,
         x: &Tensor,
         y: &Tensor,
         dy: &Tensor,
         weight: &Tensor,
+        bias: &Tensor,
         saved: &Tensor,
         training: bool,
     ) -> Result<(Tensor, Tensor, Tensor), Error> {
         let op = "batch_norm2d_relu_backward";
-        self.batch_norm2d_backward_impl(op, x, Some(y), dy, weight, saved, training)
+        let relu = Some((y, bias));
+        self.batch_norm2d_backward_impl(op, x, relu, dy, weight, saved, training)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -395,14 +402,14 @@ impl Gpu {
         &self,
         op: &'static str,
         x: &Tensor,
-        y: Option<&Tensor>,
+        relu: Option<(&Tensor, &Tensor)>,
         dy: &Tensor,
         weight: &Tensor,
         saved: &Tensor,
         training: bool,
     ) -> Result<(Tensor, Tensor, Tensor), Error> {
         let plan = ChannelPlan::choose(self, x.shape());
-        self.batch_norm2d_backward_planned(op, x, y, dy, weight, saved, training, plan)
+        self.batch_norm2d_backward_planned(op, x, relu, dy, weight, saved, training, plan)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -410,7 +417,7 @@ impl Gpu {
         &self,
         op: &'static str,
         x: &Tensor,
-        y: Option<&Tensor>,
+        relu: Option<(&Tensor, &Tensor)>,
         dy: &Tensor,
         weight: &Tensor,
         saved: &Tensor,
@@ -418,18 +425,22 @@ impl Gpu {
         plan: ChannelPlan,
     ) -> Result<(Tensor, Tensor, Tensor), Error> {
         check_owned(self, op, &[("input", x), ("output gradient", dy)])?;
-        if let Some(y) = y {
-            check_owned(self, op, &[("output", y)])?;
+        if let Some((y, bias)) = relu {
+            check_owned(self, op, &[("output", y), ("bias", bias)])?;
             check_shape(op, "output", y, x.shape())?;
         }
         check_owned(self, op, &[("weight", weight), ("saved statistics", saved)])?;
         check_shape(op, "output gradient", dy, x.shape())?;
-        let shape = geometry(op, x, &[("weight", weight)], training)?;
+        let per_channel = match relu {
+            Some((_, bias)) => vec![("weight", weight), ("bias", bias)],
+            None => vec![("weight", weight)],
+        };
+        let shape = geometry(op, x, &per_channel, training)?;
         let c = shape[1];
         check_shape(op, "saved statistics", saved, &[c, 2])?;
-        let how = (shape, training, &BatchNorm::default(), y.is_some());
-        // Unfused, the mask binding is never read but still bound.
-        let act = &y.unwrap_or(dy).buffer;
+        let how = (shape, training, &BatchNorm::default(), relu.is_some());
+        // Unfused, the bias binding is never read but still bound.
+        let bias = &relu.map_or(weight, |(_, b)| b).buffer;
         self.run(op, |rec| {
             let dx = self.output_unlocked(op, x.shape())?;
             let dweight = self.output_unlocked(op, &[c])?;
@@ -445,7 +456,7 @@ impl Gpu {
                     (8, &dy.buffer),
                     (9, &dweight.buffer),
                     (10, &dbias.buffer),
-                    (11, act),
+                    (3, bias),
                 ];
                 dispatch(rec, op, "backward_channel", how, c as u64, &b)?;
                 return Ok((dx, dweight, dbias));
@@ -460,7 +471,7 @@ impl Gpu {
                 (8, &dy.buffer),
                 (9, &dweight.buffer),
                 (10, &dbias.buffer),
-                (11, act),
+                (3, bias),
                 (12, &coef.buffer),
             ];
             dispatch(rec, op, "reduce", how, c as u64, &b)?;
@@ -470,7 +481,7 @@ impl Gpu {
                 (1, &x.buffer),
                 (7, &dx.buffer),
                 (8, &dy.buffer),
-                (11, act),
+                (3, bias),
                 (12, &coef.buffer),
             ];
             dispatch(
@@ -597,7 +608,7 @@ mod tests {
                     let t = |v: &[f32], s: &[usize]| gpu.tensor(s, v).unwrap();
                     let (xt, dyt, wt) = (t(&x, &shape), t(&dy, &shape), t(&weight, &[c]));
                     let st = t(&saved, &[c, 2]);
-                    let yt = t(&relu_y, &shape);
+                    let (yt, bt) = (t(&relu_y, &shape), t(&bias, &[c]));
                     for fused in [false, true] {
                         let want = cpu::batch_norm2d_backward(
                             &x,
@@ -609,10 +620,10 @@ mod tests {
                         )
                         .unwrap();
                         for plan in [ChannelPlan::Split, ChannelPlan::PerChannel] {
-                            let y = fused.then_some(&yt);
+                            let relu = fused.then_some((&yt, &bt));
                             let (dx, dw, db) = gpu
                                 .batch_norm2d_backward_planned(
-                                    "test", &xt, y, &dyt, &wt, &st, training, plan,
+                                    "test", &xt, relu, &dyt, &wt, &st, training, plan,
                                 )
                                 .unwrap();
                             let what = format!(

@@ -34,6 +34,7 @@
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
+@group(0) @binding(9) var<storage, read> b4: array<vec4<f32>>;
 @group(0) @binding(10) var<storage, read_write> out4: array<vec4<f32>>;
 
 // One input row seen through a 3-wide kernel by 4 neighbouring outputs:
@@ -460,4 +461,96 @@ fn weight_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
     out[o + 6u] = g2.x;
     out[o + 7u] = g2.y;
     out[o + 8u] = g2.z;
+}
+
+// The weight gradient where plan::depthwise_weight_grad_entry says
+// `weight_grad_fanout` (stride 1, Wo and K/g multiples of 4: a first
+// layer of one input channel): one invocation per (split, quad of output
+// channels, which lie in one group) walks its split of the N·⌈Ho/4⌉ rows
+// of 4×4 output blocks (rows [split·split_len, ...)), loads each block's
+// 6 input rows once (`load_patch`) for its four channels, whose dy rows
+// are vec4 loads (b4), and sums into 36 partial sums
+// out[split][k·9 + r·3 + s]; reduce_splits adds the splits in order.
+// Against `weight_grad` (one channel per invocation, one output row at a
+// time) a quarter of the input loads per multiply-add, and a third of
+// those of the im2col GEMM, whose blocks run 9 of 16 rows.
+
+// The taps' sums of one 4×4 block for one channel: tap row r of output
+// row m reads input row m + r (stride 1); each window against its dy row.
+fn tap_row(t: Windows, d: vec4<f32>) -> vec3<f32> {
+    return vec3<f32>(dot(t.t0, d), dot(t.t1, d), dot(t.t2, d));
+}
+
+fn add_taps(a: Taps, p: Patch, d: Block) -> Taps {
+    return Taps(
+        a.r0 + (tap_row(p.t0, d.y0) + tap_row(p.t1, d.y1) + tap_row(p.t2, d.y2) + tap_row(p.t3, d.y3)),
+        a.r1 + (tap_row(p.t1, d.y0) + tap_row(p.t2, d.y1) + tap_row(p.t3, d.y2) + tap_row(p.t4, d.y3)),
+        a.r2 + (tap_row(p.t2, d.y0) + tap_row(p.t3, d.y1) + tap_row(p.t4, d.y2) + tap_row(p.t5, d.y3)),
+    );
+}
+
+// dy's 4×4 block of channel k at (n, oy0, ox0), rows past Ho zero.
+fn dy_block(n: u32, k: u32, oy0: u32, ox0: u32) -> Block {
+    let at = (((n * P.k + k) * P.ho + oy0) * P.wo + ox0) / 4u;
+    let q = P.wo / 4u;
+    var o = Block(b4[at], vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+    if (oy0 + 1u < P.ho) {
+        o.y1 = b4[at + q];
+    }
+    if (oy0 + 2u < P.ho) {
+        o.y2 = b4[at + 2u * q];
+    }
+    if (oy0 + 3u < P.ho) {
+        o.y3 = b4[at + 3u * q];
+    }
+    return o;
+}
+
+fn store_taps(o: u32, t: Taps) {
+    out[o] = t.r0.x;
+    out[o + 1u] = t.r0.y;
+    out[o + 2u] = t.r0.z;
+    out[o + 3u] = t.r1.x;
+    out[o + 4u] = t.r1.y;
+    out[o + 5u] = t.r1.z;
+    out[o + 6u] = t.r2.x;
+    out[o + 7u] = t.r2.y;
+    out[o + 8u] = t.r2.z;
+}
+
+@compute @workgroup_size(64)
+fn weight_grad_fanout(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let quads = P.k / 4u;
+    let i = workgroup_linear(wid) * 64u + lid;
+    if (i >= quads * P.splits) {
+        return;
+    }
+    let k0 = 4u * (i % quads);
+    let split = i / quads;
+    let c = k0 / P.k_per_group;
+    let down = (P.ho + 3u) / 4u;
+    let begin = split * P.split_len;
+    let end = min(begin + P.split_len, P.n * down);
+    var a0 = Taps(vec3<f32>(0.0), vec3<f32>(0.0), vec3<f32>(0.0));
+    var a1 = a0;
+    var a2 = a0;
+    var a3 = a0;
+    for (var row = begin; row < end; row = row + 1u) {
+        let n = row / down;
+        let oy0 = (row % down) * 4u;
+        let plane = (n * P.c + c) * P.h * P.w;
+        let iy0 = i32(oy0) - i32(P.pad_h);
+        for (var ox0 = 0u; ox0 < P.wo; ox0 = ox0 + 4u) {
+            let p = load_patch(plane, iy0, i32(ox0) - i32(P.pad_w), P.h, P.w, vec2<u32>(1u));
+            a0 = add_taps(a0, p, dy_block(n, k0, oy0, ox0));
+            a1 = add_taps(a1, p, dy_block(n, k0 + 1u, oy0, ox0));
+            a2 = add_taps(a2, p, dy_block(n, k0 + 2u, oy0, ox0));
+            a3 = add_taps(a3, p, dy_block(n, k0 + 3u, oy0, ox0));
+        }
+    }
+    let o = (split * P.k + k0) * 9u;
+    store_taps(o, a0);
+    store_taps(o + 9u, a1);
+    store_taps(o + 18u, a2);
+    store_taps(o + 27u, a3);
 }

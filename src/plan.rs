@@ -505,12 +505,14 @@ impl fmt::Display for ConvPlan {
 ///    for any GEMM kernel, and `direct` runs it 3-7x slower on lavapipe.
 ///    With more (a first layer of one input channel, K/g = K) the GEMM
 ///    kernels reuse each input value across the columns and win the
-///    gradients (docs/performance.md); on CPU adapters the forward runs
-///    `Depthwise` whatever K/g: each invocation loads its input rows once
-///    and loops over the group's K/g channels, with the taps as loads all
-///    lanes share and vec4 stores (S1 forward 2-5x faster than on
-///    `blocks` on lavapipe). On a GPU that loop would cut the invocations
-///    by K/g, so there wide groups stay on the GEMM kernels.
+///    input gradient (docs/performance.md); on CPU adapters the forward
+///    runs `Depthwise` whatever K/g: each invocation loads its input rows
+///    once and loops over the group's K/g channels, with the taps as loads
+///    all lanes share and vec4 stores (S1 forward 2-5x faster than on
+///    `blocks` on lavapipe), and so does the weight gradient where
+///    [`depthwise_fanout`] (four channels per invocation over 4x4 blocks:
+///    S1 1.5x faster than on `blocks`). On a GPU those loops would cut the
+///    invocations by K/g, so there wide groups stay on the GEMM kernels.
 /// 4. Auto on CPU adapters: the blocks kernels wherever the GEMM has at
 ///    least [`NARROW_COLUMNS`] columns, or is an input gradient whose
 ///    columns GEMM (two steps) has a reduction K/g that wide; 32x16 blocks
@@ -925,6 +927,25 @@ pub fn depthwise_forward_entry(problem: &ConvProblem) -> &'static str {
     }
 }
 
+/// Whether a [`ConvKernel::Depthwise`] weight gradient of `g` runs
+/// conv2d_depthwise.wgsl's `weight_grad_fanout`: stride 1, Wo and K/g
+/// multiples of 4 (dy's block rows are vec4s, four channels per
+/// invocation). Elsewhere `weight_grad` runs.
+pub fn depthwise_fanout(g: &Conv2dGeometry) -> bool {
+    g.params.stride == [1, 1] && g.wo.is_multiple_of(4) && g.k_per_group().is_multiple_of(4)
+}
+
+/// The entry of conv2d_depthwise.wgsl that runs a [`ConvKernel::Depthwise`]
+/// weight gradient: `weight_grad_fanout` where [`depthwise_fanout`],
+/// `weight_grad` elsewhere.
+pub fn depthwise_weight_grad_entry(problem: &ConvProblem) -> &'static str {
+    if depthwise_fanout(&problem.geometry) {
+        "weight_grad_fanout"
+    } else {
+        "weight_grad"
+    }
+}
+
 /// `kernel`, except `Pointwise` or `BlocksK4` on a problem it cannot
 /// take, which runs `Blocks`, the same blocks from scalar loads, and
 /// `Depthwise` on one it cannot take, which runs `Direct`.
@@ -944,8 +965,13 @@ fn pointwise_or_blocks(problem: &ConvProblem, kernel: ConvKernel) -> ConvKernel 
 
 fn auto_depthwise(problem: &ConvProblem, facts: &AdapterFacts) -> bool {
     let narrow = problem.geometry.k_per_group() < NARROW_COLUMNS;
-    let cpu_forward = facts.cpu && problem.op == ConvOp::Forward;
-    depthwise_fits(problem) && (narrow || cpu_forward)
+    let cpu_wide = facts.cpu
+        && match problem.op {
+            ConvOp::Forward => true,
+            ConvOp::WeightGrad => depthwise_fanout(&problem.geometry),
+            ConvOp::InputGrad => false,
+        };
+    depthwise_fits(problem) && (narrow || cpu_wide)
 }
 
 fn depthwise_or_direct(problem: &ConvProblem) -> ConvKernel {
@@ -1046,21 +1072,31 @@ pub(crate) fn reduction_split(
     }
 }
 
-/// How the depthwise weight gradient's N·Ho output rows are cut, `(splits,
-/// rows per split)`: one invocation per (split, channel) sums its rows'
-/// 9 taps, so channels alone are too few invocations (MobileNetV2's layers
-/// have 32–960); aim for [`DIRECT_TARGET`] of them, with at least
+/// How the depthwise weight gradient's rows are cut, `(splits, rows per
+/// split)`: `weight_grad`'s N·Ho output rows, one invocation per (split,
+/// channel), or `weight_grad_fanout`'s N·⌈Ho/4⌉ rows of 4x4 blocks, one
+/// invocation per (split, quad of channels) ([`depthwise_fanout`]).
+/// Channels alone are too few invocations (MobileNetV2's layers have
+/// 32–960); aim for [`DIRECT_TARGET`] of them, with at least
 /// [`MIN_SPLIT_LEN`] multiply-adds of each tap per split, and within the
 /// loop budget (a row is ⌈Wo/4⌉ trips) and one binding of partial sums.
 pub(crate) fn depthwise_split(g: &Conv2dGeometry, max_binding: u64) -> (usize, usize) {
-    let rows = g.n * g.ho;
+    let (rows, row_len, per_split) = if depthwise_fanout(g) {
+        (g.n * g.ho.div_ceil(4), 4 * g.wo, g.k / 4)
+    } else {
+        (g.n * g.ho, g.wo, g.k)
+    };
     let per_row = g.wo.div_ceil(4);
     let most_rows = (MAX_LOOP_TRIPS / per_row).max(1);
     let least = rows.div_ceil(most_rows);
     let most = rows
-        .div_ceil(MIN_SPLIT_LEN.div_ceil(g.wo).max(1))
+        .div_ceil(MIN_SPLIT_LEN.div_ceil(row_len).max(1))
         .min(most_splits(g.k * 9, max_binding));
-    let splits = DIRECT_TARGET.div_ceil(g.k).min(most).max(least).max(1);
+    let splits = DIRECT_TARGET
+        .div_ceil(per_split)
+        .min(most)
+        .max(least)
+        .max(1);
     let split_len = rows.div_ceil(splits);
     (rows.div_ceil(split_len), split_len)
 }
@@ -1179,6 +1215,14 @@ mod tests {
                 .unwrap()
                 .geometry
         };
+        // A first layer of one input channel and 32 output channels (the
+        // four-channel entry's rows of 4x4 blocks).
+        let fanout = |n, h, w| {
+            let p = Conv2dParams::square(1, 1);
+            ConvProblem::new(ConvOp::WeightGrad, &[n, 1, h, w], &[32, 1, 3, 3], &p)
+                .unwrap()
+                .geometry
+        };
         for (g, binding) in [
             (dw(8, 4, 40, 9), 1 << 27),
             (dw(32, 144, 28, 28), 1 << 27),
@@ -1186,13 +1230,20 @@ mod tests {
             (dw(2, 1, 4, 262_000), 1 << 27),
             (dw(4096, 1, 40, 40), 1 << 27),
             (dw(64, 960, 7, 7), 960 * 9 * 4 * 3),
+            (fanout(128, 28, 28), 1 << 27),
+            (fanout(4096, 30, 8), 1 << 27),
+            (fanout(2, 3, 262_000), 1 << 27),
         ] {
             let (splits, len) = depthwise_split(&g, binding);
-            let rows = g.n * g.ho;
+            let rows = match depthwise_fanout(&g) {
+                true => g.n * g.ho.div_ceil(4),
+                false => g.n * g.ho,
+            };
             assert!(splits * len >= rows && (splits - 1) * len < rows, "{g:?}");
             assert!(len * g.wo.div_ceil(4) <= MAX_LOOP_TRIPS, "{g:?}");
             assert!(splits * g.k * 9 * 4 <= binding as usize, "{g:?}");
         }
+        assert!(depthwise_fanout(&fanout(128, 28, 28)));
         assert_eq!(depthwise_split(&dw(8, 4, 40, 9), 1 << 27).0, 12);
     }
 

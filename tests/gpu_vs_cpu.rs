@@ -94,6 +94,12 @@ fn edge_geometries() -> Vec<([usize; 4], [usize; 4], Conv2dParams)> {
         ([2, 4, 13, 16], [8, 1, 3, 3], dw(4, [2, 2], [1, 1])),
         ([1, 2, 9, 14], [2, 1, 3, 3], dw(2, [2, 2], [2, 2])),
         ([5, 2, 20, 16], [4, 1, 3, 3], dw(2, [1, 1], [1, 1])),
+        // Its four-channel weight gradient (stride 1, Wo and K/g multiples
+        // of 4): one input channel, block rows that Ho cuts, padding 0 and
+        // two groups, and 80 block rows that it splits 10 ways.
+        ([3, 1, 7, 12], [8, 1, 3, 3], dw(1, [1, 1], [1, 1])),
+        ([2, 2, 9, 10], [8, 1, 3, 3], dw(2, [1, 1], [0, 0])),
+        ([8, 1, 40, 8], [4, 1, 3, 3], dw(1, [1, 1], [1, 1])),
         // Winograd (3x3, stride 1): outputs of odd sizes that cut its 2x2
         // tiles, one tile, padding 0 and 2 (the input gradient's turned
         // padding 2 and 0), one channel, a tile count T = 15 that the

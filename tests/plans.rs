@@ -8,9 +8,9 @@
 
 use wgconv::bench::SHAPES;
 use wgconv::plan::{
-    blocks_k4_fits, depthwise_fits, depthwise_forward_entry, plan, pointwise_fits, AdapterFacts,
-    Algorithm, ConvKernel, ConvOp, ConvProblem, Policy, WIDE_BLOCK_COLUMNS, WIDE_BLOCK_ROWS,
-    WINOGRAD4_MAX_CHANNELS,
+    blocks_k4_fits, depthwise_fits, depthwise_forward_entry, depthwise_weight_grad_entry, plan,
+    pointwise_fits, AdapterFacts, Algorithm, ConvKernel, ConvOp, ConvProblem, Policy,
+    WIDE_BLOCK_COLUMNS, WIDE_BLOCK_ROWS, WINOGRAD4_MAX_CHANNELS,
 };
 use wgconv::Conv2dParams;
 
@@ -246,8 +246,9 @@ fn blocks_k4_fits_rows_and_planes_of_multiples_of_4() {
 /// channel multiplier) at dilation 1 and stride 1 or 2 per axis; Auto
 /// picks it on every adapter for fewer than 8 output channels per group
 /// (a wider GEMM runs better on the GEMM kernels), and on CPU adapters for
-/// every forward (its loop over the group's channels reuses each input
-/// load; on a GPU it would cut the invocations).
+/// every forward and every weight gradient its four-channel entry takes
+/// (their loops over the group's channels reuse each input load; on a GPU
+/// they would cut the invocations).
 #[test]
 fn depthwise_fits_3x3_layers_of_one_channel_per_group() {
     let dw = |groups, stride: [u32; 2], dilation| Conv2dParams {
@@ -282,7 +283,9 @@ fn depthwise_fits_3x3_layers_of_one_channel_per_group() {
             let chosen = plan(&p.unwrap(), &facts, Policy::Auto).kernel;
             let wide = ConvProblem::new(op, &[2, 32, 28, 28], &[256, 1, 3, 3], &dw(32, [1, 1], 1));
             let chosen_wide = plan(&wide.unwrap(), &facts, Policy::Auto).kernel;
-            if facts.cpu && op == ConvOp::Forward {
+            // Both at stride 1, Wo = 28 and K/g a multiple of 4: the
+            // weight gradient's four-channel entry takes them.
+            if facts.cpu && op != ConvOp::InputGrad {
                 assert_eq!(chosen, ConvKernel::Depthwise, "{op:?}");
                 assert_eq!(chosen_wide, ConvKernel::Depthwise, "{op:?}");
             } else {
@@ -313,6 +316,29 @@ fn depthwise_forward_entry_follows_stride_and_row_width() {
     assert_eq!(entry([2, 4, 7, 7], [1, 1]), "forward");
     assert_eq!(entry([2, 4, 28, 28], [2, 2]), "forward");
     assert_eq!(entry([2, 4, 28, 28], [1, 2]), "forward");
+}
+
+/// A depthwise weight gradient takes four channels per invocation at
+/// stride 1 where Wo and K/g are multiples of 4, one elsewhere.
+#[test]
+fn depthwise_weight_grad_entry_follows_stride_row_width_and_channels() {
+    let entry = |x: [usize; 4], k: usize, stride: [u32; 2]| {
+        let p = Conv2dParams {
+            stride,
+            padding: [1, 1],
+            dilation: [1, 1],
+            groups: x[1] as u32,
+        };
+        let w = [k, 1, 3, 3];
+        depthwise_weight_grad_entry(&ConvProblem::new(ConvOp::WeightGrad, &x, &w, &p).unwrap())
+    };
+    assert_eq!(entry([2, 1, 28, 28], 32, [1, 1]), "weight_grad_fanout");
+    assert_eq!(entry([2, 4, 12, 12], 16, [1, 1]), "weight_grad_fanout");
+    // K/g = 2, Wo = 7, stride 2, mixed strides.
+    assert_eq!(entry([2, 4, 12, 12], 8, [1, 1]), "weight_grad");
+    assert_eq!(entry([2, 1, 7, 7], 32, [1, 1]), "weight_grad");
+    assert_eq!(entry([2, 1, 56, 56], 32, [2, 2]), "weight_grad");
+    assert_eq!(entry([2, 1, 28, 28], 32, [1, 2]), "weight_grad");
 }
 
 /// F(4x4, 3x3) reaches the forward and input gradient of up to

@@ -8,7 +8,9 @@ use super::conv2d_weight_grad::dispatch_splits;
 use super::conv_uniform::slot;
 use super::direct_launch;
 use crate::gpu::{Bindable, Recorder, Shader};
-use crate::plan::{depthwise_forward_entry, reduction_split, ConvKernel, ConvProblem};
+use crate::plan::{
+    depthwise_forward_entry, depthwise_weight_grad_entry, reduction_split, ConvKernel, ConvProblem,
+};
 use crate::Error;
 
 /// Invocations of the forward and input-gradient entries: one per 4x4
@@ -71,8 +73,10 @@ pub(crate) fn input_grad(
     Ok(())
 }
 
-/// `dw` from `x` and `dy`: one invocation per (split, channel) over its
-/// split of the output rows (`plan::depthwise_split`), into `dw` itself
+/// `dw` from `x` and `dy`: one invocation per (split, channel), or per
+/// (split, quad of channels) where [`depthwise_weight_grad_entry`] says
+/// `weight_grad_fanout`, over its split of the output rows
+/// (`plan::depthwise_split`), into `dw` itself
 /// with one split, else into partial sums that conv2d_weight_grad.wgsl's
 /// `reduce_splits` adds in order.
 pub(crate) fn weight_grad(
@@ -87,10 +91,15 @@ pub(crate) fn weight_grad(
     let geo = &problem.geometry;
     let max_bind = gpu.inner.limits.max_storage_buffer_binding_size;
     let (splits, split_len) = reduction_split(problem, ConvKernel::Depthwise, max_bind);
-    let (mut u, grid) = direct_launch(gpu, OP, geo, splits * geo.k)?;
+    let entry = depthwise_weight_grad_entry(problem);
+    let (per_split, dy_slot) = match entry {
+        "weight_grad_fanout" => (geo.k / 4, slot::B4),
+        _ => (geo.k, slot::B),
+    };
+    let (mut u, grid) = direct_launch(gpu, OP, geo, splits * per_split)?;
     u.splits = splits as u32;
     u.split_len = split_len as u32;
-    let entry = (Shader::Conv2dDepthwise, "weight_grad");
-    let bound = [(slot::A, x), (slot::B, dy)];
+    let bound = [(slot::A, x), (dy_slot, dy)];
+    let entry = (Shader::Conv2dDepthwise, entry);
     dispatch_splits(rec, geo, entry, u, &bound, grid, (slot::C, dw))
 }

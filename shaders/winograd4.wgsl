@@ -22,8 +22,10 @@
 // as winograd.wgsl's: input_transform (x → V [36·C, T], per (c, t)),
 // weight_transform and weight_transform_turned (winograd_common.wgsl,
 // w → U [36·K, C] per (k, c) by store_u below), output_transform (M → y
-// (+ bias), per (k, t)), and for the weight gradient dy_transform and
-// dw_transform (at the end of this file).
+// (+ bias), per (k, t)); where T is a multiple of 4, input_transform_x4
+// and output_transform_x4 take four tiles per invocation and move V and
+// M as vec4s; and for the weight gradient dy_transform (and
+// dy_transform_x4) and dw_transform (at the end of this file).
 // A 6×6 matrix is held as 6 rows of two vec3s (columns 0–2 and 3–5); each
 // transform is applied to columns with vec3 arithmetic, then to rows after
 // a transpose into vec3s of three rows, so one helper per matrix serves
@@ -97,19 +99,9 @@ fn store36(o: u32, stride: u32, top: array<vec3<f32>, 6>, bottom: array<vec3<f32
     }
 }
 
-// Bᵀ d B for the rows (lo, hi) of d, stored at o with the given stride.
-fn store_bt_d_b(o: u32, stride: u32, lo: array<vec3<f32>, 6>, hi: array<vec3<f32>, 6>) {
-    // Bᵀ d, then its rows times B: (Bᵀ d B)ᵀ = Bᵀ (Bᵀ d)ᵀ.
-    let c = columns(bt6(lo), bt6(hi));
-    store36(o, stride, bt6(c.top), bt6(c.bottom));
-}
-
-@compute @workgroup_size(64)
-fn input_transform(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let at = tile_at(workgroup_linear(wid) * 64u + lid, P.c);
-    if (at.ch >= P.c) {
-        return;
-    }
+// Bᵀ d B of the 6×6 input patch under tile `at`, as the columns of its
+// rows 0–2 and 3–5.
+fn transformed_patch(at: TileAt) -> Columns {
     let iy = i32(at.y) - i32(P.pad_h);
     let ix = i32(at.x) - i32(P.pad_w);
     let plane = (at.n * P.c + at.ch) * P.h * P.w;
@@ -120,8 +112,50 @@ fn input_transform(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocat
         lo[i] = vec3<f32>(x_at(plane, y, ix), x_at(plane, y, ix + 1), x_at(plane, y, ix + 2));
         hi[i] = vec3<f32>(x_at(plane, y, ix + 3), x_at(plane, y, ix + 4), x_at(plane, y, ix + 5));
     }
+    // Bᵀ d, then its rows times B: (Bᵀ d B)ᵀ = Bᵀ (Bᵀ d)ᵀ.
+    let c = columns(bt6(lo), bt6(hi));
+    return Columns(bt6(c.top), bt6(c.bottom));
+}
+
+@compute @workgroup_size(64)
+fn input_transform(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let at = tile_at(workgroup_linear(wid) * 64u + lid, P.c);
+    if (at.ch >= P.c) {
+        return;
+    }
+    let v = transformed_patch(at);
     // V[ξ·C + c][t].
-    store_bt_d_b(at.ch * tiles() + at.t, P.c * tiles(), lo, hi);
+    store36(at.ch * tiles() + at.t, P.c * tiles(), v.top, v.bottom);
+}
+
+// input_transform for four consecutive tiles per invocation (T a multiple
+// of 4), each transformed as above, their 36 values stored as vec4s: a
+// store is a per-lane scatter on a CPU adapter, and this makes a quarter
+// of them. The same arithmetic per tile, so the same bits.
+@compute @workgroup_size(64)
+fn input_transform_x4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let i = workgroup_linear(wid) * 64u + lid;
+    let at = tile_at4(i, P.c, 0u);
+    if (at.ch >= P.c) {
+        return;
+    }
+    let v0 = transformed_patch(at);
+    let v1 = transformed_patch(tile_at4(i, P.c, 1u));
+    let v2 = transformed_patch(tile_at4(i, P.c, 2u));
+    let v3 = transformed_patch(tile_at4(i, P.c, 3u));
+    store36_x4((at.ch * tiles() + at.t) / 4u, P.c * tiles() / 4u, v0, v1, v2, v3);
+}
+
+// The 36 values of four consecutive tiles, as columns (store36's), to
+// dst4[o + ξ·stride]: one vec4 per ξ, lane j from tile j.
+fn store36_x4(o: u32, stride: u32, v0: Columns, v1: Columns, v2: Columns, v3: Columns) {
+    for (var l = 0u; l < 6u; l = l + 1u) {
+        for (var r = 0u; r < 3u; r = r + 1u) {
+            dst4[o + (6u * r + l) * stride] = vec4<f32>(v0.top[l][r], v1.top[l][r], v2.top[l][r], v3.top[l][r]);
+            dst4[o + (6u * (r + 3u) + l) * stride] =
+                vec4<f32>(v0.bottom[l][r], v1.bottom[l][r], v2.bottom[l][r], v3.bottom[l][r]);
+        }
+    }
 }
 
 // U[ξ·K + k][c] = (G g Gᵀ)[ξ] for the kernel g (rows g0, g1, g2).
@@ -141,10 +175,9 @@ fn output_transform(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
     if (at.ch >= P.k) {
         return;
     }
-    let k = at.ch;
     // m[ξ] = M[ξ·K + k][t], as rows of (lo, hi).
     let stride = P.k * tiles();
-    let base = k * tiles() + at.t;
+    let base = at.ch * tiles() + at.t;
     var lo: array<vec3<f32>, 6>;
     var hi: array<vec3<f32>, 6>;
     for (var i = 0u; i < 6u; i = i + 1u) {
@@ -152,6 +185,49 @@ fn output_transform(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
         lo[i] = vec3<f32>(src[o], src[o + stride], src[o + 2u * stride]);
         hi[i] = vec3<f32>(src[o + 3u * stride], src[o + 4u * stride], src[o + 5u * stride]);
     }
+    store_output_tile(at, lo, hi);
+}
+
+// output_transform for four consecutive tiles per invocation (T a
+// multiple of 4): each ξ's four values are one vec4 load of M, a quarter
+// of the loads; the same arithmetic per tile, so the same bits.
+@compute @workgroup_size(64)
+fn output_transform_x4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let i = workgroup_linear(wid) * 64u + lid;
+    let at = tile_at4(i, P.k, 0u);
+    if (at.ch >= P.k) {
+        return;
+    }
+    let stride = P.k * tiles() / 4u;
+    let base = (at.ch * tiles() + at.t) / 4u;
+    // Row r of m, ξ = 6·r + l, for the four tiles: lo[r][l] and hi[r][l]
+    // hold ξ = 6·r + l and 6·r + 3 + l.
+    var lo: array<array<vec4<f32>, 3>, 6>;
+    var hi: array<array<vec4<f32>, 3>, 6>;
+    for (var r = 0u; r < 6u; r = r + 1u) {
+        for (var l = 0u; l < 3u; l = l + 1u) {
+            lo[r][l] = src4[base + (6u * r + l) * stride];
+            hi[r][l] = src4[base + (6u * r + 3u + l) * stride];
+        }
+    }
+    store_output_tile(at, tile_rows(lo, 0u), tile_rows(hi, 0u));
+    store_output_tile(tile_at4(i, P.k, 1u), tile_rows(lo, 1u), tile_rows(hi, 1u));
+    store_output_tile(tile_at4(i, P.k, 2u), tile_rows(lo, 2u), tile_rows(hi, 2u));
+    store_output_tile(tile_at4(i, P.k, 3u), tile_rows(lo, 3u), tile_rows(hi, 3u));
+}
+
+// Tile j's six rows of three from rows of three vec4s (one lane per tile).
+fn tile_rows(m: array<array<vec4<f32>, 3>, 6>, j: u32) -> array<vec3<f32>, 6> {
+    var out: array<vec3<f32>, 6>;
+    for (var r = 0u; r < 6u; r = r + 1u) {
+        out[r] = vec3<f32>(m[r][0][j], m[r][1][j], m[r][2][j]);
+    }
+    return out;
+}
+
+// y's 4×4 tile `at` (+ the bias) from m[ξ] held as rows of (lo, hi).
+fn store_output_tile(at: TileAt, lo: array<vec3<f32>, 6>, hi: array<vec3<f32>, 6>) {
+    let k = at.ch;
     // Aᵀ m (4 rows), then (Aᵀ m A)ᵀ = Aᵀ (Aᵀ m)ᵀ on its columns.
     let s_lo = at4(lo);
     let s_hi = at4(hi);
@@ -220,12 +296,9 @@ fn column3_of4(q: array<vec4<f32>, 6>, r: u32, j: u32) -> vec3<f32> {
     return vec3<f32>(q[r][j], q[r + 1u][j], q[r + 2u][j]);
 }
 
-@compute @workgroup_size(64)
-fn dy_transform(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let at = tile_at(workgroup_linear(wid) * 64u + lid, P.k);
-    if (at.ch >= P.k) {
-        return;
-    }
+// A dy Aᵀ of tile `at`'s 4×4 block of dy (zero past the output's edge),
+// as the columns of its rows 0–2 and 3–5.
+fn transformed_dy(at: TileAt) -> Columns {
     let plane = (at.n * P.k + at.ch) * P.ho * P.wo;
     var r: array<vec4<f32>, 4>;
     for (var i = 0u; i < 4u; i = i + 1u) {
@@ -237,8 +310,35 @@ fn dy_transform(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
     let q = a6_rows(r[0], r[1], r[2], r[3]);
     let top = a6(array<vec3<f32>, 4>(column3_of4(q, 0u, 0u), column3_of4(q, 0u, 1u), column3_of4(q, 0u, 2u), column3_of4(q, 0u, 3u)));
     let bottom = a6(array<vec3<f32>, 4>(column3_of4(q, 3u, 0u), column3_of4(q, 3u, 1u), column3_of4(q, 3u, 2u), column3_of4(q, 3u, 3u)));
+    return Columns(top, bottom);
+}
+
+@compute @workgroup_size(64)
+fn dy_transform(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let at = tile_at(workgroup_linear(wid) * 64u + lid, P.k);
+    if (at.ch >= P.k) {
+        return;
+    }
+    let v = transformed_dy(at);
     // Y[ξ·K + k][t], ξ = 6·i + l: top[l] holds rows 0–2 of column l.
-    store36(at.ch * tiles() + at.t, P.k * tiles(), top, bottom);
+    store36(at.ch * tiles() + at.t, P.k * tiles(), v.top, v.bottom);
+}
+
+// dy_transform for four consecutive tiles per invocation (T a multiple
+// of 4), as input_transform_x4: the same arithmetic per tile, Y stored
+// as vec4s.
+@compute @workgroup_size(64)
+fn dy_transform_x4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let i = workgroup_linear(wid) * 64u + lid;
+    let at = tile_at4(i, P.k, 0u);
+    if (at.ch >= P.k) {
+        return;
+    }
+    let v0 = transformed_dy(at);
+    let v1 = transformed_dy(tile_at4(i, P.k, 1u));
+    let v2 = transformed_dy(tile_at4(i, P.k, 2u));
+    let v3 = transformed_dy(tile_at4(i, P.k, 3u));
+    store36_x4((at.ch * tiles() + at.t) / 4u, P.k * tiles() / 4u, v0, v1, v2, v3);
 }
 
 // Gᵀ u, for u a column of 6 (each entry a vec3).

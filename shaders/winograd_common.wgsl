@@ -9,6 +9,9 @@
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dst: array<f32>;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
+// src and dst as vec4s, for the entry points that take four tiles each.
+@group(0) @binding(8) var<storage, read> src4: array<vec4<f32>>;
+@group(0) @binding(10) var<storage, read_write> dst4: array<vec4<f32>>;
 
 fn tiles_w() -> u32 { return (P.wo + TILE - 1u) / TILE; }
 fn tiles_per_image() -> u32 { return ((P.ho + TILE - 1u) / TILE) * tiles_w(); }
@@ -38,9 +41,20 @@ struct TileAt { ch: u32, t: u32, n: u32, y: u32, x: u32 }
 
 fn tile_at(i: u32, channels: u32) -> TileAt {
     let count = tiles();
-    let t = i % count;
+    return tile_of(min(i / count, channels), i % count);
+}
+
+// Tile j < 4 of invocation i's run of four, (channel, tiles 4q..4q+3) of
+// `channels` × T/4, for the entry points that take four tiles each where
+// T is a multiple of 4 (their V or M rows then hold each run as one vec4).
+fn tile_at4(i: u32, channels: u32, j: u32) -> TileAt {
+    let runs = tiles() / 4u;
+    return tile_of(min(i / runs, channels), 4u * (i % runs) + j);
+}
+
+fn tile_of(ch: u32, t: u32) -> TileAt {
     let tt = t % tiles_per_image();
-    return TileAt(min(i / count, channels), t, t / tiles_per_image(), (tt / tiles_w()) * TILE, (tt % tiles_w()) * TILE);
+    return TileAt(ch, t, t / tiles_per_image(), (tt / tiles_w()) * TILE, (tt % tiles_w()) * TILE);
 }
 
 // y[plane + oy·Wo + ox] = v where inside the output.

@@ -637,6 +637,16 @@ pub fn winograd_tiles(fwd: &Conv2dGeometry, tile: usize) -> usize {
     fwd.n * fwd.ho.div_ceil(tile) * fwd.wo.div_ceil(tile)
 }
 
+/// Whether F(4x4)'s transforms of `fwd` take four tiles per invocation
+/// (winograd4.wgsl's `_x4` entries): where its tile count is a multiple
+/// of 4, so that each product's four tiles are one vec4 of V, Y or M. On
+/// lavapipe a per-lane scalar store or load costs nearly what a vec4 one
+/// does (`examples/load_cost.rs`), and the step of the Fashion model runs
+/// 4–5 % faster with them (docs/performance.md).
+pub fn winograd_runs(fwd: &Conv2dGeometry, tile: usize) -> bool {
+    tile == 4 && winograd_tiles(fwd, tile).is_multiple_of(4)
+}
+
 /// The products per tile and channel pair of Winograd's F(tile x tile,
 /// 3x3): (tile + 2)², the groups of its batched GEMM.
 pub const fn winograd_products(tile: usize) -> usize {

@@ -47,6 +47,9 @@ pub(crate) fn record(
     let products = plan::winograd_products(tile);
     let (c, k) = (fwd.c, fwd.k);
     let gemm_plan = plan::plan(&gemm, &rec.gpu().facts(), Policy::Force(plan.kernel));
+    // F(4x4)'s transforms take four tiles per invocation where the tiles
+    // come in fours, and move V, Y and M as vec4s.
+    let runs = plan::winograd_runs(&fwd, tile);
     let t = Transforms {
         op: problem.op,
         fwd,
@@ -55,12 +58,22 @@ pub(crate) fn record(
 
     // V [P·C, T] from x (the forward's, or for an input gradient dy).
     let v = rec.scratch(products * c * tiles)?;
-    t.dispatch(rec, "input_transform", c * tiles, a, &v.buffer)?;
+    if runs {
+        let bound: [(u32, &dyn Bindable); 2] = [(slot::A, a), (slot::C4, &v.buffer)];
+        t.dispatch_bound(rec, "input_transform_x4", c * tiles / 4, &bound)?;
+    } else {
+        t.dispatch(rec, "input_transform", c * tiles, a, &v.buffer)?;
+    }
 
     if problem.op == ConvOp::WeightGrad {
         // Y [P·K, T] from dy; M [P·K, C] = Y·Vᵀ per ξ; dw from M.
         let y = rec.scratch(products * k * tiles)?;
-        t.dispatch(rec, "dy_transform", k * tiles, b, &y.buffer)?;
+        if runs {
+            let bound: [(u32, &dyn Bindable); 2] = [(slot::A, b), (slot::C4, &y.buffer)];
+            t.dispatch_bound(rec, "dy_transform_x4", k * tiles / 4, &bound)?;
+        } else {
+            t.dispatch(rec, "dy_transform", k * tiles, b, &y.buffer)?;
+        }
         let m = rec.scratch(products * k * c)?;
         conv2d_weight_grad::record(rec, &gemm, &gemm_plan, &v.buffer, &y.buffer, &m.buffer)?;
         return t.dispatch(rec, "dw_transform", k * c, &m.buffer, out);
@@ -77,7 +90,7 @@ pub(crate) fn record(
     conv2d_forward::record(
         rec, &gemm, &gemm_plan, &v.buffer, &u.buffer, None, &m.buffer,
     )?;
-    t.output(rec, k * tiles, &m.buffer, out, bias)
+    t.output(rec, k * tiles, &m.buffer, out, bias, runs)
 }
 
 /// The transforms of one Winograd plan: each entry point of `shader`
@@ -99,14 +112,24 @@ impl Transforms {
         src: &wgpu::Buffer,
         dst: &wgpu::Buffer,
     ) -> Result<(), Error> {
+        self.dispatch_bound(rec, entry, items, &[(slot::A, src), (slot::C, dst)])
+    }
+
+    /// Dispatches `entry` over `items` invocations with its buffers `bound`.
+    fn dispatch_bound(
+        &self,
+        rec: &mut Recorder,
+        entry: &'static str,
+        items: usize,
+        bound: &[(u32, &dyn Bindable)],
+    ) -> Result<(), Error> {
         let (uni, grid) = self.launch(rec, items)?;
-        let bound: [(u32, &dyn Bindable); 2] = [(slot::A, src), (slot::C, dst)];
-        rec.dispatch(self.shader, entry, bytemuck::bytes_of(&uni), &bound, grid);
+        rec.dispatch(self.shader, entry, bytemuck::bytes_of(&uni), bound, grid);
         Ok(())
     }
 
-    /// The output transform, `items` invocations from `m` to `out`, the
-    /// one entry that adds a bias.
+    /// The output transform from `m` to `out` over `items` tiles (four per
+    /// invocation with `runs`), the one entry that adds a bias.
     fn output(
         &self,
         rec: &mut Recorder,
@@ -114,23 +137,19 @@ impl Transforms {
         m: &wgpu::Buffer,
         out: &wgpu::Buffer,
         bias: Option<&wgpu::Buffer>,
+        runs: bool,
     ) -> Result<(), Error> {
+        let (entry, items, m_slot) = match runs {
+            true => ("output_transform_x4", items / 4, slot::A4),
+            false => ("output_transform", items, slot::A),
+        };
         let (mut uni, grid) = self.launch(rec, items)?;
         uni.has_bias = bias.is_some() as u32;
         // Without a bias, `m` is bound in its place; has_bias = 0 keeps it
         // unread.
-        let bound: [(u32, &dyn Bindable); 3] = [
-            (slot::A, m),
-            (slot::C, out),
-            (slot::BIAS, bias.unwrap_or(m)),
-        ];
-        rec.dispatch(
-            self.shader,
-            "output_transform",
-            bytemuck::bytes_of(&uni),
-            &bound,
-            grid,
-        );
+        let bound: [(u32, &dyn Bindable); 3] =
+            [(m_slot, m), (slot::C, out), (slot::BIAS, bias.unwrap_or(m))];
+        rec.dispatch(self.shader, entry, bytemuck::bytes_of(&uni), &bound, grid);
         Ok(())
     }
 

@@ -357,34 +357,30 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
     }
 }
 
-@compute @workgroup_size(64)
-fn forward_vec4_stride1(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+// The vec4-store entries: `forward` with each block row one vec4 of
+// out4, the stride a constant of the entry.
+fn forward_vec4(wid: vec3<u32>, lid: u32, stride: vec2<u32>) {
     let wl = workgroup_linear(wid);
     let at = forward_at(wl, lid);
     let g = wl / forward_workgroups();
     if (at.g >= P.groups) {
         return;
     }
-    let p = forward_patch(at, vec2<u32>(1u));
+    let p = forward_patch(at, stride);
     for (var j = 0u; j < P.k_per_group; j = j + 1u) {
         let k = g * P.k_per_group + j;
-        store_block4((at.n * P.k + k) * P.ho * P.wo, at.blk.y, at.blk.z, P.ho, P.wo, forward_block(p, vec2<u32>(1u), k));
+        store_block4((at.n * P.k + k) * P.ho * P.wo, at.blk.y, at.blk.z, P.ho, P.wo, forward_block(p, stride, k));
     }
 }
 
 @compute @workgroup_size(64)
+fn forward_vec4_stride1(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    forward_vec4(wid, lid, vec2<u32>(1u));
+}
+
+@compute @workgroup_size(64)
 fn forward_vec4_stride2(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let wl = workgroup_linear(wid);
-    let at = forward_at(wl, lid);
-    let g = wl / forward_workgroups();
-    if (at.g >= P.groups) {
-        return;
-    }
-    let p = forward_patch(at, vec2<u32>(2u));
-    for (var j = 0u; j < P.k_per_group; j = j + 1u) {
-        let k = g * P.k_per_group + j;
-        store_block4((at.n * P.k + k) * P.ho * P.wo, at.blk.y, at.blk.z, P.ho, P.wo, forward_block(p, vec2<u32>(2u), k));
-    }
+    forward_vec4(wid, lid, vec2<u32>(2u));
 }
 
 @compute @workgroup_size(64)

@@ -157,11 +157,5 @@ fn dw_transform(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
     }
     // Gᵀ m G, row by row.
     let h = 0.5 * (m[1] + m[2]);
-    let rows = array<vec3<f32>, 3>(g_rows(m[0] + h), g_rows(0.5 * (m[1] - m[2])), g_rows(h + m[3]));
-    let o = i * 9u;
-    for (var r = 0u; r < 3u; r = r + 1u) {
-        dst[o + 3u * r] = rows[r].x;
-        dst[o + 3u * r + 1u] = rows[r].y;
-        dst[o + 3u * r + 2u] = rows[r].z;
-    }
+    store_dw(i, array<vec3<f32>, 3>(g_rows(m[0] + h), g_rows(0.5 * (m[1] - m[2])), g_rows(h + m[3])));
 }

@@ -376,10 +376,8 @@ fn dw_transform(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
         u[j + 3u] = vec3<f32>(t_hi[0][j], t_hi[1][j], t_hi[2][j]);
     }
     let cols = gt3(u);
-    let o = i * 9u;
-    for (var a = 0u; a < 3u; a = a + 1u) {
-        dst[o + 3u * a] = cols[0][a];
-        dst[o + 3u * a + 1u] = cols[1][a];
-        dst[o + 3u * a + 2u] = cols[2][a];
-    }
+    store_dw(i, array<vec3<f32>, 3>(
+        vec3<f32>(cols[0].x, cols[1].x, cols[2].x),
+        vec3<f32>(cols[0].y, cols[1].y, cols[2].y),
+        vec3<f32>(cols[0].z, cols[1].z, cols[2].z)));
 }

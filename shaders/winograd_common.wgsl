@@ -34,6 +34,17 @@ fn dy_at(plane: u32, oy: u32, ox: u32) -> f32 {
     return src[plane + oy * P.wo + ox];
 }
 
+// The weight gradients' dw_transform: kernel i = k·C + c's 3×3 gradient,
+// rows[r][s] at dw[i·9 + 3·r + s].
+fn store_dw(i: u32, rows: array<vec3<f32>, 3>) {
+    let o = i * 9u;
+    for (var r = 0u; r < 3u; r = r + 1u) {
+        dst[o + 3u * r] = rows[r].x;
+        dst[o + 3u * r + 1u] = rows[r].y;
+        dst[o + 3u * r + 2u] = rows[r].z;
+    }
+}
+
 // Invocation i's (channel, tile) of `channels` × T: the tile's index t,
 // its image n and the top-left (y, x) of its TILE×TILE outputs; ch =
 // channels past the end.

@@ -5,6 +5,7 @@
 //! that names the limit and the sizes.
 mod common;
 use common::{gpus, label, Rng};
+use wgconv::plan::{Algorithm, ConvOp};
 use wgconv::{cpu, Conv2dParams, Error, Sgd, SgdState};
 
 /// 65 images of 1024×1024: 260 MiB, over twice lavapipe's binding limit.
@@ -193,8 +194,10 @@ fn grids_past_the_dimension_limit_fold() {
 
 /// Long reductions are cut so that no kernel loop runs past 65 535
 /// iterations (Mesa's llvmpipe silently stops there): a weight gradient
-/// over 90 000 output positions in every variant, and a bias gradient over
-/// 17 million.
+/// over 90 000 output positions in every variant (exact on integers,
+/// except through F(3x3, 4x4), whose transforms hold thirds and
+/// fifteenths: within the tolerance there), and a bias gradient over 17
+/// million.
 #[test]
 fn long_reductions_stay_within_the_loop_budget() {
     let mut rng = Rng::new(79);
@@ -210,7 +213,17 @@ fn long_reductions_stay_within_the_loop_budget() {
             let gpu = base.with_policy(variant);
             let xt = gpu.tensor(&xs, &x).unwrap();
             let dw = gpu.conv2d_weight_grad(&xt, &xt, [1, 1, 3, 3], &p).unwrap();
-            assert_eq!(dw.to_vec().unwrap(), want, "{}", label(&gpu));
+            let plan = gpu
+                .explain(ConvOp::WeightGrad, xs, [1, 1, 3, 3], &p)
+                .unwrap();
+            let exact = plan.algorithm != Algorithm::Winograd4;
+            common::assert_close(
+                &label(&gpu),
+                &[1, 1, 3, 3],
+                &dw.to_vec().unwrap(),
+                &want,
+                exact,
+            );
         }
         let dyt = base.tensor(&dy_shape, &dy).unwrap();
         assert_eq!(

@@ -153,8 +153,9 @@ pub fn batch_norm2d<B: Backend>(
     };
     let y = Rc::new(y);
     let (xs, ws) = (x.shared(), weight.shared());
-    let bs = relu.then(|| bias.shared());
-    let ys = relu.then(|| y.clone());
+    // The fused op's backward takes its output and the bias (the GPU finds
+    // the ReLU's mask from the bias, the CPU from the output).
+    let fused = relu.then(|| (y.clone(), bias.shared()));
     let op = if relu {
         "batch_norm2d_relu"
     } else {
@@ -162,11 +163,11 @@ pub fn batch_norm2d<B: Backend>(
     };
     x.graph().record(op, &[x, weight, bias], y, move |b, g, _| {
         let g = g.tensor();
-        let (dx, dw, db) = match (&ys, &bs) {
-            (Some(y), Some(bias)) => {
+        let (dx, dw, db) = match &fused {
+            Some((y, bias)) => {
                 b.batch_norm2d_relu_backward(&xs, y, g, &ws, bias, &stats, training)?
             }
-            _ => b.batch_norm2d_backward(&xs, g, &ws, &stats, training)?,
+            None => b.batch_norm2d_backward(&xs, g, &ws, &stats, training)?,
         };
         Ok(vec![Some(dx), Some(dw), Some(db)])
     })

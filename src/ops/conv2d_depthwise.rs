@@ -9,7 +9,8 @@ use super::conv_uniform::slot;
 use super::direct_launch;
 use crate::gpu::{Bindable, Recorder, Shader};
 use crate::plan::{
-    depthwise_forward_entry, depthwise_weight_grad_entry, reduction_split, ConvKernel, ConvProblem,
+    depthwise_fanout, depthwise_forward_entry, depthwise_weight_grad_entry, reduction_split,
+    ConvKernel, ConvProblem,
 };
 use crate::Error;
 
@@ -91,15 +92,19 @@ pub(crate) fn weight_grad(
     let geo = &problem.geometry;
     let max_bind = gpu.inner.limits.max_storage_buffer_binding_size;
     let (splits, split_len) = reduction_split(problem, ConvKernel::Depthwise, max_bind);
-    let entry = depthwise_weight_grad_entry(problem);
-    let (per_split, dy_slot) = match entry {
-        "weight_grad_fanout" => (geo.k / 4, slot::B4),
-        _ => (geo.k, slot::B),
+    // Four channels per invocation, dy read as vec4s, where the plan's
+    // entry is `weight_grad_fanout`.
+    let (per_split, dy_slot) = match depthwise_fanout(geo) {
+        true => (geo.k / 4, slot::B4),
+        false => (geo.k, slot::B),
     };
     let (mut u, grid) = direct_launch(gpu, OP, geo, splits * per_split)?;
     u.splits = splits as u32;
     u.split_len = split_len as u32;
     let bound = [(slot::A, x), (dy_slot, dy)];
-    let entry = (Shader::Conv2dDepthwise, entry);
+    let entry = (
+        Shader::Conv2dDepthwise,
+        depthwise_weight_grad_entry(problem),
+    );
     dispatch_splits(rec, geo, entry, u, &bound, grid, (slot::C, dw))
 }

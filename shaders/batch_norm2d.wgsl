@@ -74,6 +74,11 @@ struct BatchNormParams {
     eps: f32,
     grid_x: u32,
     relu: u32,
+    // The plane's width (the fused pooling's: batch_norm2d_max_pool2d.wgsl).
+    w: u32,
+    pad0: u32,
+    pad1: u32,
+    pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> P: BatchNormParams;
@@ -422,7 +427,6 @@ struct GradSums {
 }
 
 fn grad_sums(c: u32, lid: u32, fan: u32) -> GradSums {
-    let mv = P.n * plane_vectors();
     let mean = stats[2u * c];
     let invstd = stats[2u * c + 1u];
     let f = forward_coefficients(c, mean, invstd);
@@ -436,11 +440,18 @@ fn grad_sums(c: u32, lid: u32, fan: u32) -> GradSums {
         sum_dy_xhat = sum_dy_xhat + g * (xv - V(mean)) * invstd;
     }
     let sums = tree_sum(lid, fan, vec2<f32>(hsum(sum_dy), hsum(sum_dy_xhat)));
+    return grad_coefficients(c, sums, f);
+}
+
+// The channel's backward coefficients from its gradient sums (Σ dy,
+// Σ dy·x̂) and forward coefficients f.
+fn grad_coefficients(c: u32, sums: vec2<f32>, f: vec3<f32>) -> GradSums {
+    let invstd = stats[2u * c + 1u];
     let db = sums.x;
     let dw = sums.y;
-    let m = f32(mv * WIDTH);
+    let m = f32(P.n * P.hw);
     let s = weight[c] * invstd;
-    return GradSums(db, dw, vec4<f32>(mean, s, -s * invstd * dw / m, -s * db / m), f);
+    return GradSums(db, dw, vec4<f32>(stats[2u * c], s, -s * invstd * dw / m, -s * db / m), f);
 }
 
 // dx at vector i from the channel's backward coefficients k and forward

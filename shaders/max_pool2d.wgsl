@@ -113,7 +113,6 @@ fn backward_tiles(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
 // tap, a loop the compiler cannot unroll) costs a CPU adapter about three
 // times the four loads it guards. Same rule, same results, bit for bit.
 
-
 // The window's four inputs in scan order and which is the first maximum.
 struct Window2x2 {
     v: vec4<f32>,
@@ -124,24 +123,6 @@ fn window_2x2(plane: u32, oh: u32, ow: u32) -> Window2x2 {
     let i = (plane * P.h + 2u * oh) * P.w + 2u * ow;
     let v = vec4<f32>(x[i], x[i + 1u], x[i + P.w], x[i + P.w + 1u]);
     return Window2x2(v, first_max(v));
-}
-
-// Which of a window's four inputs (in scan order) is its first maximum.
-fn first_max(v: vec4<f32>) -> u32 {
-    var best = 0u;
-    var m = v.x;
-    if (takes_over(m, v.y)) {
-        best = 1u;
-        m = v.y;
-    }
-    if (takes_over(m, v.z)) {
-        best = 2u;
-        m = v.z;
-    }
-    if (takes_over(m, v.w)) {
-        best = 3u;
-    }
-    return best;
 }
 
 @compute @workgroup_size(64)

@@ -215,6 +215,34 @@ impl Pool2dParams {
     pub fn window(size: u32) -> Self {
         Pool2dParams::square(size, size, 0)
     }
+
+    /// Whether torch's `max_pool2d(relu(batch_norm2d(x)), self)` runs as
+    /// one op ([`crate::Gpu::batch_norm2d_relu_max_pool2d`]) for `x` of
+    /// `x_shape`: 2x2 windows at stride 2 without padding (`window(2)`,
+    /// either rounding mode) over planes of even height and width, so that
+    /// the windows tile every plane. Where they do not, the ops run one by
+    /// one.
+    pub fn fuses_after_batch_norm(&self, x_shape: &[usize]) -> bool {
+        let window = self.kernel == [2, 2] && self.stride == [2, 2] && self.padding == [0, 0];
+        let even = |v: usize| v > 0 && v.is_multiple_of(2);
+        window && matches!(*x_shape, [_, _, h, w] if even(h) && even(w))
+    }
+}
+
+/// `Err(InvalidParam)` unless `max_pool2d(relu(batch_norm2d(x)), 2)` fuses
+/// for `x` of `shape` ([`Pool2dParams::fuses_after_batch_norm`]).
+pub(crate) fn check_fused_pool(op: &'static str, shape: [usize; 4]) -> Result<(), Error> {
+    if Pool2dParams::window(2).fuses_after_batch_norm(&shape) {
+        return Ok(());
+    }
+    Err(Error::InvalidParam {
+        op,
+        param: "input",
+        message: format!(
+            "2x2 max pooling at stride 2 fuses only over planes of even height and width, got {}x{} (run batch_norm2d_relu and max_pool2d instead)",
+            shape[2], shape[3]
+        ),
+    })
 }
 
 /// The largest pooling window side: a window's scan must stay within the

@@ -4,7 +4,7 @@
 //! f64; eval mode uses the running statistics; bad input is a named error.
 mod common;
 use common::{assert_close, gpus, label, Rng};
-use wgconv::{cpu, BatchNorm, Error, Gpu};
+use wgconv::{cpu, BatchNorm, Error, Gpu, Pool2dParams};
 
 /// Shapes: one image, one channel, 1-wide rows, primes, the minimum of two
 /// values per channel, and channels longer than one workgroup's 256 lanes;
@@ -541,5 +541,97 @@ fn a_weight_that_is_also_a_running_statistic_still_trains() {
         let out = gpu.batch_norm2d_relu(&x, &w, &b, &mut rm, &mut rv, true, &BatchNorm::default());
         let (y, _) = out.unwrap_or_else(|e| panic!("{}: {e}", label(gpu)));
         assert!(y.to_vec().unwrap().iter().all(|v| v.is_finite()));
+    }
+}
+
+/// `nn.Sequential(BatchNorm2d, ReLU, MaxPool2d(2))` against PyTorch
+/// (tests/fixtures/torch_bn_relu_pool.json, scripts/make_bn_relu_pool_fixture.py)
+/// in both modes, on the reference and every adapter: run as one op (the
+/// `Sequential` fuses the three) and as the three ops one after the other,
+/// the pooled output, the running statistics and the gradients of x,
+/// weight and bias. The fused forward is the unfused one bit for bit; the
+/// inputs are quantised so windows hold ties.
+#[test]
+fn fused_batch_norm_relu_max_pool_matches_pytorch_everywhere() {
+    use wgconv::nn::{
+        Backend, BatchNorm2d, Cpu, Forward, Graph, Init, MaxPool2d, Module, ModuleExt, Relu,
+        Sequential, Var,
+    };
+    let f = common::fixture("torch_bn_relu_pool.json");
+    let cases = f["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 10);
+    /// y, the running statistics, dx, dweight and dbias of module `m`
+    /// after the forward pass to `y` and the backward pass from `dy`.
+    fn outputs<B: Backend, M: Module<B>>(
+        x: &Var<B>,
+        y: &Var<B>,
+        m: &M,
+        dy: &[f32],
+    ) -> Vec<Vec<f32>> {
+        let b = x.backend();
+        let mut out = vec![b.to_vec(y.value()).unwrap()];
+        out.extend(m.named_buffers().iter().map(|(_, t)| b.to_vec(t).unwrap()));
+        common::backward_from(y, dy);
+        out.push(b.to_vec(&x.grad().unwrap()).unwrap());
+        let params = m.named_parameters();
+        out.extend(
+            params
+                .iter()
+                .map(|(_, p)| b.to_vec(&p.grad().unwrap()).unwrap()),
+        );
+        out
+    }
+    fn run<B: Backend>(b: B, who: &str, c: &serde_json::Value, fused: bool) -> Vec<f32> {
+        let floats = |k: &str| common::floats(&c[k]);
+        let shape = common::ints(&c["shape"]);
+        let training = c["training"].as_bool().unwrap();
+        let ctx = format!("{who} {shape:?} training={training} fused={fused}");
+        let mut bn = BatchNorm2d::new(&mut Init::new(b.clone(), 0), shape[1]).unwrap();
+        let t = |k: &str| b.tensor(&[shape[1]], &floats(k)).unwrap();
+        bn.weight.set_value(t("weight"));
+        bn.bias.set_value(t("bias"));
+        (bn.running_mean, bn.running_var) = (t("running_mean"), t("running_var"));
+        bn.training = training;
+        let pool = Pool2dParams::window(2);
+        let g = Graph::new(b.clone());
+        let x = g.input_with_grad(b.tensor(&shape, &floats("x")).unwrap());
+        let dy = floats("dy");
+        let got = if fused {
+            let mut m = Sequential::new().push(bn).push(Relu).push(MaxPool2d(pool));
+            let y = m.forward(&x).unwrap();
+            outputs(&x, &y, &m, &dy)
+        } else {
+            let y = bn.forward_relu(&x).unwrap().max_pool2d(&pool).unwrap();
+            outputs(&x, &y, &bn, &dy)
+        };
+        let names = [
+            "y",
+            "running_mean_after",
+            "running_var_after",
+            "dx",
+            "dweight",
+            "dbias",
+        ];
+        assert_eq!(got.len(), names.len(), "{ctx}");
+        for (name, got) in names.iter().zip(&got) {
+            let want = floats(name);
+            common::assert_close(&format!("{ctx} {name}"), &[want.len()], got, &want, false);
+        }
+        got[0].clone()
+    }
+    for c in cases {
+        let both = |b: &dyn Fn(bool) -> Vec<f32>| {
+            let bits = |v: Vec<f32>| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            assert_eq!(
+                bits(b(true)),
+                bits(b(false)),
+                "fused vs unfused {}",
+                c["shape"]
+            );
+        };
+        both(&|fused| run(Cpu::<f32>::new(), "cpu", c, fused));
+        for gpu in gpus() {
+            both(&|fused| run(gpu.clone(), &label(gpu), c, fused));
+        }
     }
 }

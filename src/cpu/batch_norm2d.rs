@@ -3,8 +3,8 @@
 //! squared deviation), the running statistics' update with the unbiased
 //! variance, and the backward pass of each mode written out.
 
-use super::{at, check_len, Element};
-use crate::{BatchNorm, Error};
+use super::{at, check_len, max_pool2d, max_pool2d_backward, relu, relu_backward, Element};
+use crate::{BatchNorm, Error, Pool2dParams};
 
 /// `(dx, dweight, dbias)`.
 pub type BatchNormGrads<T> = (Vec<T>, Vec<T>, Vec<T>);
@@ -50,7 +50,6 @@ pub fn batch_norm2d<T: Element>(
     let m = (n * h * w) as f64;
     let (eps, momentum) = (cfg.eps as f64, cfg.momentum as f64);
     let mut saved = vec![T::default(); 2 * c];
-    let mut y = vec![T::default(); x.len()];
     for ch in 0..c {
         let values = || {
             (0..n).flat_map(move |i| {
@@ -71,6 +70,24 @@ pub fn batch_norm2d<T: Element>(
         };
         saved[2 * ch] = T::from_f64(mean);
         saved[2 * ch + 1] = T::from_f64(invstd);
+    }
+    Ok((normalize(x, shape, weight, bias, &saved), saved))
+}
+
+/// `y = (x − mean_c) · invstd_c · weight_c + bias_c` with the statistics
+/// as saved (rounded to `T`), so that a backward pass that needs `y`
+/// again (the fused pooling's) finds the same values from `saved`.
+fn normalize<T: Element>(
+    x: &[T],
+    shape: [usize; 4],
+    weight: &[T],
+    bias: &[T],
+    saved: &[T],
+) -> Vec<T> {
+    let [n, c, h, w] = shape;
+    let mut y = vec![T::default(); x.len()];
+    for ch in 0..c {
+        let (mean, invstd) = (saved[2 * ch].to_f64(), saved[2 * ch + 1].to_f64());
         let (g, b) = (weight[ch].to_f64(), bias[ch].to_f64());
         for i in 0..n {
             for r in 0..h {
@@ -81,7 +98,55 @@ pub fn batch_norm2d<T: Element>(
             }
         }
     }
-    Ok((y, saved))
+    y
+}
+
+/// `(pooled, saved)` of torch's `max_pool2d(relu(batch_norm2d(x)), 2)`:
+/// the three reference ops one after the other.
+#[allow(clippy::too_many_arguments)]
+pub fn batch_norm2d_relu_max_pool2d<T: Element>(
+    x: &[T],
+    shape: [usize; 4],
+    weight: &[T],
+    bias: &[T],
+    running_mean: &mut [T],
+    running_var: &mut [T],
+    training: bool,
+    cfg: &BatchNorm,
+) -> Result<(Vec<T>, Vec<T>), Error> {
+    let (y, saved) = batch_norm2d(
+        x,
+        shape,
+        weight,
+        bias,
+        running_mean,
+        running_var,
+        training,
+        cfg,
+    )?;
+    let pooled = max_pool2d(&relu(&y), shape, &Pool2dParams::window(2))?;
+    Ok((pooled, saved))
+}
+
+/// `(dx, dweight, dbias)` of [`batch_norm2d_relu_max_pool2d`] from the
+/// pooled gradient: `y` found again from `x` and `saved` (the forward's
+/// values, bit for bit), then the backward passes of the pooling, the
+/// ReLU and batch norm.
+pub fn batch_norm2d_relu_max_pool2d_backward<T: Element>(
+    x: &[T],
+    shape: [usize; 4],
+    dpooled: &[T],
+    weight: &[T],
+    bias: &[T],
+    saved: &[T],
+    training: bool,
+) -> Result<BatchNormGrads<T>, Error> {
+    check_len(&shape, x)?;
+    channels(shape, &[weight, bias])?;
+    check_len(&[shape[1], 2], saved)?;
+    let y = relu(&normalize(x, shape, weight, bias, saved));
+    let g = max_pool2d_backward(&y, shape, dpooled, &Pool2dParams::window(2))?;
+    batch_norm2d_backward(x, shape, &relu_backward(&y, &g)?, weight, saved, training)
 }
 
 /// `(dx, dweight, dbias)` of `batch_norm2d` from `dy`, the forward input

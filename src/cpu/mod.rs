@@ -41,7 +41,10 @@ pub use add::{add, add_assign, add_channel_bias};
 pub use avg_pool2d::{
     avg_pool2d, avg_pool2d_backward, global_avg_pool2d, global_avg_pool2d_backward,
 };
-pub use batch_norm2d::{batch_norm2d, batch_norm2d_backward};
+pub use batch_norm2d::{
+    batch_norm2d, batch_norm2d_backward, batch_norm2d_relu_max_pool2d,
+    batch_norm2d_relu_max_pool2d_backward,
+};
 pub use bias_grad::bias_grad;
 pub use channels::{cat_channels, split_channels};
 pub use conv2d_forward::conv2d;

@@ -16,6 +16,9 @@
 //! modules of their own over the same uniform.
 //! The element-wise kernels share `elementwise.wgsl` (uniform and index
 //! rule) the same way.
+//! Batch norm's module holds its fused ReLU + 2x2 max pooling too
+//! (`batch_norm2d_max_pool2d.wgsl`, after `max_rule.wgsl`), which shares
+//! its uniform, statistics and walks.
 //! A kernel written against the value type `V` is built twice, behind
 //! `vector1.wgsl` (V = f32) and `vector4.wgsl` (V = vec4<f32>): its
 //! `…Vec4` module moves 4 consecutive values per load and store, for
@@ -64,6 +67,7 @@ const AVG_POOL2D: &str = include_str!("../../shaders/avg_pool2d.wgsl");
 const VECTOR1: &str = include_str!("../../shaders/vector1.wgsl");
 const VECTOR4: &str = include_str!("../../shaders/vector4.wgsl");
 const BATCH_NORM2D: &str = include_str!("../../shaders/batch_norm2d.wgsl");
+const BATCH_NORM2D_MAX_POOL2D: &str = include_str!("../../shaders/batch_norm2d_max_pool2d.wgsl");
 const DROPOUT: &str = include_str!("../../shaders/dropout.wgsl");
 
 /// A convolution module: the shared pieces around the op's own file, and
@@ -251,8 +255,12 @@ impl Shader {
             Shader::SoftmaxCrossEntropy => [ELEMENTWISE, SOFTMAX_CROSS_ENTROPY].concat(),
             Shader::MaxPool2d => [POOL2D_PARAMS, MAX_RULE, MAX_POOL2D].concat(),
             Shader::AvgPool2d => [POOL2D_PARAMS, AVG_POOL2D].concat(),
-            Shader::BatchNorm2d => [VECTOR1, BATCH_NORM2D].concat(),
-            Shader::BatchNorm2dVec4 => [VECTOR4, BATCH_NORM2D].concat(),
+            Shader::BatchNorm2d => {
+                [VECTOR1, BATCH_NORM2D, MAX_RULE, BATCH_NORM2D_MAX_POOL2D].concat()
+            }
+            Shader::BatchNorm2dVec4 => {
+                [VECTOR4, BATCH_NORM2D, MAX_RULE, BATCH_NORM2D_MAX_POOL2D].concat()
+            }
             Shader::Dropout => [VECTOR1, DROPOUT].concat(),
             Shader::DropoutVec4 => [VECTOR4, DROPOUT].concat(),
             Shader::Channels => [VECTOR1, CHANNELS].concat(),

@@ -345,6 +345,28 @@ backend_ops! {
         saved: &Self::Tensor,
         training: bool,
     ) -> BnGrads<Self::Tensor>, moves |n, _| 3 * n(x);
+    /// `max_pool2d(relu(batch_norm2d(x)), 2)` and the statistics, in batch
+    /// norm's passes: see [`Gpu::batch_norm2d_relu_max_pool2d`].
+    fn batch_norm2d_relu_max_pool2d(
+        x: &Self::Tensor,
+        weight: &Self::Tensor,
+        bias: &Self::Tensor,
+        running_mean: &mut Self::Tensor,
+        running_var: &mut Self::Tensor,
+        training: bool,
+        cfg: &BatchNorm,
+    ) -> (Self::Tensor, Self::Tensor), moves |n, (p, _)| n(x) + n(p);
+    /// The backward pass of [`Backend::batch_norm2d_relu_max_pool2d`] from
+    /// the pooled gradient: the windows' maxima and the ReLU's mask found
+    /// again from `x` (both backends).
+    fn batch_norm2d_relu_max_pool2d_backward(
+        x: &Self::Tensor,
+        dpooled: &Self::Tensor,
+        weight: &Self::Tensor,
+        bias: &Self::Tensor,
+        saved: &Self::Tensor,
+        training: bool,
+    ) -> BnGrads<Self::Tensor>, moves |n, _| 2 * n(x) + n(dpooled);
 
     fn softmax_cross_entropy(z: &Self::Tensor, t: &Self::Tensor) -> Self::Tensor,
         moves |n, _| 2 * n(z);

@@ -1,7 +1,7 @@
 //! [`BatchNorm2d`]: torch's `nn.BatchNorm2d`.
 
 use super::{functional, Backend, Forward, Init, Module, Param, Var, Visit, VisitMut};
-use crate::{BatchNorm, Error};
+use crate::{BatchNorm, Error, Pool2dParams};
 
 /// Batch normalisation over `(N, H, W)` per channel, affine: `weight` (γ,
 /// ones) and `bias` (β, zeros) `[C]`, buffers `running_mean` (zeros) and
@@ -101,5 +101,29 @@ impl<B: Backend> Forward<B> for BatchNorm2d<B> {
 
     fn fuses_relu(&self) -> bool {
         true
+    }
+
+    /// Batch norm, ReLU and the pooling in batch norm's passes where they
+    /// fuse ([`Backend::batch_norm2d_relu_max_pool2d`]: 2x2 windows at
+    /// stride 2 over even planes), the pooling after the fused ReLU
+    /// elsewhere: the values of the three ops one after the other.
+    fn forward_relu_max_pool2d(&mut self, x: &Var<B>, p: &Pool2dParams) -> Result<Var<B>, Error> {
+        if !p.fuses_after_batch_norm(x.shape()) {
+            return self.forward_relu(x)?.max_pool2d(p);
+        }
+        let g = x.graph();
+        let y = functional::batch_norm2d_relu_max_pool2d(
+            x,
+            &self.weight.var(g),
+            &self.bias.var(g),
+            &mut self.running_mean,
+            &mut self.running_var,
+            self.training,
+            &self.config,
+        )?;
+        if self.training {
+            self.num_batches_tracked += 1;
+        }
+        Ok(y)
     }
 }

@@ -6,7 +6,7 @@
 use super::backend::{BackendBase, BnGrads, HostAdamState};
 use crate::cpu::{self, CpuAdamState, CpuSgdState, Element};
 use crate::ops::norm_layout;
-use crate::shape::{check_4d, check_dims, Pool2dGeometry, Pool2dParams};
+use crate::shape::{check_4d, check_dims, check_fused_pool, Pool2dGeometry, Pool2dParams};
 use crate::{
     Activation, Adam, BatchNorm, Conv2dGeometry, Conv2dParams, Error, NllOptions, NormGrads,
     Normalization, PointwiseLoss, Sgd, Upsample2dParams,
@@ -656,6 +656,66 @@ impl<E: Element> Cpu<E> {
         same_shape("batch_norm2d_relu_backward", weight, bias)?;
         let g = self.relu_backward(y, dy)?;
         self.batch_norm2d_backward(x, &g, weight, saved, training)
+    }
+    /// `max_pool2d(relu(batch_norm2d(x)), 2)`: the reference ops one after
+    /// the other.
+    #[allow(clippy::too_many_arguments)]
+    pub fn batch_norm2d_relu_max_pool2d(
+        &self,
+        x: &CpuTensor<E>,
+        weight: &CpuTensor<E>,
+        bias: &CpuTensor<E>,
+        running_mean: &mut CpuTensor<E>,
+        running_var: &mut CpuTensor<E>,
+        training: bool,
+        cfg: &BatchNorm,
+    ) -> Result<(CpuTensor<E>, CpuTensor<E>), Error> {
+        let op = "batch_norm2d_relu_max_pool2d";
+        let xs = check_4d(op, "input", &x.shape)?;
+        check_fused_pool(op, xs)?;
+        let (p, saved) = cpu::batch_norm2d_relu_max_pool2d(
+            &x.data,
+            xs,
+            &weight.data,
+            &bias.data,
+            &mut running_mean.data,
+            &mut running_var.data,
+            training,
+            cfg,
+        )?;
+        Ok((
+            CpuTensor::new(&[xs[0], xs[1], xs[2] / 2, xs[3] / 2], p)?,
+            CpuTensor::new(&[xs[1], 2], saved)?,
+        ))
+    }
+    /// Its backward pass: `y` found again from `x` and `saved`, then the
+    /// reference backward passes.
+    pub fn batch_norm2d_relu_max_pool2d_backward(
+        &self,
+        x: &CpuTensor<E>,
+        dpooled: &CpuTensor<E>,
+        weight: &CpuTensor<E>,
+        bias: &CpuTensor<E>,
+        saved: &CpuTensor<E>,
+        training: bool,
+    ) -> Result<BnGrads<CpuTensor<E>>, Error> {
+        let op = "batch_norm2d_relu_max_pool2d_backward";
+        let xs = check_4d(op, "input", &x.shape)?;
+        check_fused_pool(op, xs)?;
+        let (dx, dw, db) = cpu::batch_norm2d_relu_max_pool2d_backward(
+            &x.data,
+            xs,
+            &dpooled.data,
+            &weight.data,
+            &bias.data,
+            &saved.data,
+            training,
+        )?;
+        Ok((
+            CpuTensor::new(&x.shape, dx)?,
+            CpuTensor::new(&[xs[1]], dw)?,
+            CpuTensor::new(&[xs[1]], db)?,
+        ))
     }
     pub fn softmax_cross_entropy(
         &self,

@@ -173,6 +173,41 @@ pub fn batch_norm2d<B: Backend>(
     })
 }
 
+/// torch's `F.max_pool2d(F.relu(F.batch_norm(x, ...)), 2)` in batch
+/// norm's passes ([`Backend::batch_norm2d_relu_max_pool2d`]): the
+/// statistics and running statistics as [`batch_norm2d`]'s, the pooled
+/// output `[N, C, H/2, W/2]`; `x`'s planes must have even height and
+/// width ([`Pool2dParams::fuses_after_batch_norm`]).
+#[allow(clippy::too_many_arguments)]
+pub fn batch_norm2d_relu_max_pool2d<B: Backend>(
+    x: &Var<B>,
+    weight: &Var<B>,
+    bias: &Var<B>,
+    running_mean: &mut B::Tensor,
+    running_var: &mut B::Tensor,
+    training: bool,
+    cfg: &BatchNorm,
+) -> Result<Var<B>, Error> {
+    let b = x.backend();
+    let (w, bv) = (weight.value(), bias.value());
+    let (p, stats) =
+        b.batch_norm2d_relu_max_pool2d(x.value(), w, bv, running_mean, running_var, training, cfg)?;
+    let (xs, ws, bs) = (x.shared(), weight.shared(), bias.shared());
+    let op = "batch_norm2d_relu_max_pool2d";
+    x.graph()
+        .record(op, &[x, weight, bias], Rc::new(p), move |b, g, _| {
+            let (dx, dw, db) = b.batch_norm2d_relu_max_pool2d_backward(
+                &xs,
+                g.tensor(),
+                &ws,
+                &bs,
+                &stats,
+                training,
+            )?;
+            Ok(vec![Some(dx), Some(dw), Some(db)])
+        })
+}
+
 /// torch's per-sample normalisations ([`Normalization`]): `x` normalised
 /// by each row's mean and biased variance, then the optional affine
 /// `weight` and `bias` (`[C]`, or layer norm's normalised shape).

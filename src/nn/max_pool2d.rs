@@ -20,4 +20,8 @@ impl<B: Backend> Forward<B> for MaxPool2d {
     fn forward(&mut self, x: &Var<B>) -> Result<Var<B>, Error> {
         x.max_pool2d(&self.0)
     }
+
+    fn max_pool2d_params(&self) -> Option<Pool2dParams> {
+        Some(self.0)
+    }
 }

@@ -14,7 +14,7 @@
 use super::graph::Var;
 use super::{Backend, Param};
 use crate::rng::Rng;
-use crate::Error;
+use crate::{Error, Pool2dParams};
 
 /// What a module shows to a read-only walk: each call names one entry
 /// relative to the module (the walk prefixes the path).
@@ -72,9 +72,23 @@ pub trait Forward<B: Backend>: Module<B> {
     }
 
     /// Whether [`Forward::forward_relu`] fuses the ReLU (then a
-    /// `Sequential` hands it the ReLU that follows).
+    /// `Sequential` hands it the ReLU that follows, and the max pooling
+    /// after that: [`Forward::forward_relu_max_pool2d`]).
     fn fuses_relu(&self) -> bool {
         false
+    }
+
+    /// `max_pool2d(relu(forward(x)), p)`. [`super::BatchNorm2d`] runs the
+    /// three in batch norm's passes where `p` and `x`'s shape allow it
+    /// ([`Pool2dParams::fuses_after_batch_norm`]); the others run the ops.
+    fn forward_relu_max_pool2d(&mut self, x: &Var<B>, p: &Pool2dParams) -> Result<Var<B>, Error> {
+        self.forward_relu(x)?.max_pool2d(p)
+    }
+
+    /// A [`super::MaxPool2d`]'s windows, so that a `Sequential` can hand
+    /// them to the layer before the ReLU before it; `None` for the others.
+    fn max_pool2d_params(&self) -> Option<Pool2dParams> {
+        None
     }
 }
 
@@ -102,6 +116,16 @@ pub fn call_relu<B: Backend, M: Forward<B> + ?Sized>(
     x: &Var<B>,
 ) -> Result<Var<B>, Error> {
     within(x, name, m.kind(), |x| m.forward_relu(x))
+}
+
+/// [`call`] of [`Forward::forward_relu_max_pool2d`].
+pub fn call_relu_max_pool2d<B: Backend, M: Forward<B> + ?Sized>(
+    m: &mut M,
+    name: &str,
+    x: &Var<B>,
+    p: &Pool2dParams,
+) -> Result<Var<B>, Error> {
+    within(x, name, m.kind(), |x| m.forward_relu_max_pool2d(x, p))
 }
 
 /// Runs `f` inside the profiler's scope `name` (of class `kind`).
@@ -396,6 +420,12 @@ impl<B: Backend, M: Forward<B> + ?Sized> Forward<B> for Box<M> {
     }
     fn fuses_relu(&self) -> bool {
         (**self).fuses_relu()
+    }
+    fn forward_relu_max_pool2d(&mut self, x: &Var<B>, p: &Pool2dParams) -> Result<Var<B>, Error> {
+        (**self).forward_relu_max_pool2d(x, p)
+    }
+    fn max_pool2d_params(&self) -> Option<Pool2dParams> {
+        (**self).max_pool2d_params()
     }
 }
 

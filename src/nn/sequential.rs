@@ -1,6 +1,6 @@
 //! [`Sequential`]: torch's `nn.Sequential`, one module among others.
 
-use super::module::{call, call_relu};
+use super::module::{call, call_relu, call_relu_max_pool2d};
 use super::{Backend, Forward, MaybeSend, Module, Var, Visit, VisitMut};
 use crate::Error;
 
@@ -13,8 +13,10 @@ impl<B: Backend, M: Forward<B> + MaybeSend> Layer<B> for M {}
 /// block's `"{index}.conv1.weight"`, ...
 ///
 /// A layer that fuses a ReLU ([`Forward::fuses_relu`]: batch norm)
-/// followed by a [`super::Relu`] runs both in one pass; the values are
-/// those of the two layers one after the other.
+/// followed by a [`super::Relu`] runs both in one pass, and with a
+/// [`super::MaxPool2d`] after them all three
+/// ([`Forward::forward_relu_max_pool2d`]); the values are those of the
+/// layers one after the other.
 pub struct Sequential<B: Backend> {
     layers: Vec<Box<dyn Layer<B>>>,
 }
@@ -82,13 +84,16 @@ impl<B: Backend> Forward<B> for Sequential<B> {
         while i < self.layers.len() {
             let fuse = self.layers[i].fuses_relu()
                 && self.layers.get(i + 1).map(|l| l.kind()) == Some("ReLU");
+            let pool = fuse
+                .then(|| self.layers.get(i + 2).and_then(|l| l.max_pool2d_params()))
+                .flatten();
             let name = i.to_string();
-            h = if fuse {
-                call_relu(self.layers[i].as_mut(), &name, &h)?
-            } else {
-                call(self.layers[i].as_mut(), &name, &h)?
+            let layer = self.layers[i].as_mut();
+            (h, i) = match (fuse, pool) {
+                (true, Some(p)) => (call_relu_max_pool2d(layer, &name, &h, &p)?, i + 3),
+                (true, None) => (call_relu(layer, &name, &h)?, i + 2),
+                _ => (call(layer, &name, &h)?, i + 1),
             };
-            i += if fuse { 2 } else { 1 };
         }
         Ok(h)
     }

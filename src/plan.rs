@@ -329,6 +329,14 @@ pub enum Algorithm {
     /// output to write and read; the batched GEMM has 36 groups
     /// (shaders/winograd4.wgsl).
     Winograd4,
+    /// The convolution as a 1x1 convolution of its columns ([`im2col_fits`],
+    /// shaders/im2col.wgsl): forward and weight gradient copy x's values
+    /// under every tap into `[N, C·R·S, Ho, Wo]` (im2col) and run the 1x1
+    /// convolution's GEMM over them, whose operands are plain matrices the
+    /// pointwise kernels load as vec4s; the input gradient runs the 1x1
+    /// convolution's input gradient into the columns, then col2im. The
+    /// GEMM's kernel is the plan's ([`im2col_gemm`]).
+    Im2col,
 }
 
 impl Algorithm {
@@ -339,6 +347,7 @@ impl Algorithm {
             Algorithm::TwoStepColumns => "two_step_columns",
             Algorithm::Winograd => "winograd_2x2",
             Algorithm::Winograd4 => "winograd_4x4",
+            Algorithm::Im2col => "im2col",
         }
     }
 
@@ -374,6 +383,9 @@ pub enum Policy {
     /// gradient that F(2x2, 3x3) takes); Auto's plan elsewhere. For tests
     /// and benchmarks.
     Winograd4,
+    /// The [`Algorithm::Im2col`] plan wherever it fits ([`im2col_fits`]),
+    /// Auto's plan elsewhere. For tests and benchmarks.
+    Im2col,
     /// This kernel for every convolution (the algorithm still follows the
     /// problem; see [`plan`]): for tests and benchmarks, so every kernel is
     /// held to the same CPU reference.
@@ -397,12 +409,14 @@ impl Policy {
         Policy::Force(ConvKernel::Depthwise),
     ];
 
-    /// The two choosers, the two Winograd tiles, and every forced kernel.
-    pub const ALL: [Policy; 16] = [
+    /// The two choosers, the two Winograd tiles, im2col, and every forced
+    /// kernel.
+    pub const ALL: [Policy; 17] = [
         Policy::Auto,
         Policy::Tuned,
         Policy::Winograd,
         Policy::Winograd4,
+        Policy::Im2col,
         Policy::FORCED[0],
         Policy::FORCED[1],
         Policy::FORCED[2],
@@ -424,11 +438,12 @@ impl Policy {
             Policy::Tuned => "tuned",
             Policy::Winograd => "winograd",
             Policy::Winograd4 => "winograd4",
+            Policy::Im2col => "im2col",
             Policy::Force(k) => k.name(),
         }
     }
 
-    /// The policy named `auto`, `tuned`, `winograd`, `winograd4` or a kernel name (case-insensitive;
+    /// The policy named `auto`, `tuned`, `winograd`, `winograd4`, `im2col` or a kernel name (case-insensitive;
     /// `wide` is accepted for `tiled_wide`).
     pub fn parse(s: &str) -> Option<Policy> {
         let s = s.to_ascii_lowercase();
@@ -552,26 +567,39 @@ pub fn plan(problem: &ConvProblem, facts: &AdapterFacts, policy: Policy) -> Conv
         Policy::Winograd4 => winograd_plan(problem, facts, Algorithm::Winograd4)
             .or_else(|| auto_winograd(problem, facts)),
         Policy::Auto | Policy::Tuned => auto_winograd(problem, facts),
+        Policy::Im2col => None,
         Policy::Force(_) => None,
     };
     if let Some(p) = winograd {
+        return p;
+    }
+    let im2col = match policy {
+        Policy::Im2col => im2col_plan(problem, facts),
+        Policy::Auto | Policy::Tuned if facts.cpu && im2col_pays(problem) => {
+            im2col_plan(problem, facts)
+        }
+        _ => None,
+    };
+    if let Some(p) = im2col {
         return p;
     }
     let table_fits = problem.tap_entries() as u64 * 16 <= facts.max_storage_buffer_binding_size;
     let kernel = match policy {
         // Neither runs a GEMM, so neither needs a tap table.
         Policy::Force(ConvKernel::Depthwise) => ConvKernel::Depthwise,
-        Policy::Auto | Policy::Tuned | Policy::Winograd | Policy::Winograd4
+        Policy::Auto | Policy::Tuned | Policy::Winograd | Policy::Winograd4 | Policy::Im2col
             if auto_depthwise(problem, facts) =>
         {
             ConvKernel::Depthwise
         }
         _ if !table_fits => ConvKernel::Direct,
         Policy::Force(kernel) => kernel,
-        Policy::Auto | Policy::Tuned | Policy::Winograd | Policy::Winograd4 if facts.cpu => {
+        Policy::Auto | Policy::Tuned | Policy::Winograd | Policy::Winograd4 | Policy::Im2col
+            if facts.cpu =>
+        {
             auto_cpu(problem)
         }
-        Policy::Auto | Policy::Tuned | Policy::Winograd | Policy::Winograd4 => {
+        Policy::Auto | Policy::Tuned | Policy::Winograd | Policy::Winograd4 | Policy::Im2col => {
             auto_gpu(problem.gemm())
         }
     };
@@ -597,7 +625,79 @@ pub fn candidates(problem: &ConvProblem, facts: &AdapterFacts) -> Vec<ConvPlan> 
     }
     out.extend(winograd_plan(problem, facts, Algorithm::Winograd));
     out.extend(winograd_plan(problem, facts, Algorithm::Winograd4));
+    out.extend(im2col_plan(problem, facts));
     out
+}
+
+/// The 1x1 convolution an [`Algorithm::Im2col`] plan of `problem` runs:
+/// input `[N, C·R·S, Ho, Wo]` (the columns), weight `[K, C·R·S, 1, 1]`
+/// (the weight's own memory), the same op (for an input gradient its
+/// output is the columns' gradient, which col2im turns into dx).
+pub fn im2col_gemm(problem: &ConvProblem) -> Result<ConvProblem, Error> {
+    let g = &problem.geometry;
+    let crs = g.c * g.r * g.s;
+    ConvProblem::new(
+        problem.op,
+        &[g.n, crs, g.ho, g.wo],
+        &[g.k, crs, 1, 1],
+        &Conv2dParams::default(),
+    )
+}
+
+/// Most bytes of columns Auto lets [`Algorithm::Im2col`] allocate (they
+/// are 2.25x x at stride 2 for a 3x3 kernel, 9x at stride 1).
+pub const IM2COL_MAX_BYTES: usize = 256 << 20;
+
+/// Whether `problem` can run [`Algorithm::Im2col`]: one group, a kernel
+/// of more than one tap, columns that fit one binding, output rows within
+/// the loop budget, and a 1x1 GEMM the pointwise kernels take
+/// ([`pointwise_fits`]: C·R·S, K and Ho·Wo multiples of 4).
+pub fn im2col_fits(problem: &ConvProblem, facts: &AdapterFacts) -> bool {
+    im2col_plan(problem, facts).is_some()
+}
+
+/// Auto's rule for [`Algorithm::Im2col`] on CPU adapters, where it fits:
+/// the forward and weight gradient of strided convolutions (the stride-2
+/// 3x3 layers between a ResNet's stages), whose columns are at most 2.25x
+/// x at stride 2 and which Winograd does not take, with at most
+/// [`IM2COL_MAX_BYTES`] of columns. There the 1x1 GEMM's vec4 loads beat
+/// the implicit GEMM's per-lane tap gathers by more than the columns
+/// cost; the input gradient's col2im costs more than it saves
+/// (docs/performance.md).
+fn im2col_pays(problem: &ConvProblem) -> bool {
+    let g = &problem.geometry;
+    let cols = g.n * g.c * g.r * g.s * g.ho * g.wo;
+    problem.op != ConvOp::InputGrad
+        && g.params.stride.iter().any(|&s| s > 1)
+        && cols * 4 <= IM2COL_MAX_BYTES
+}
+
+/// The [`Algorithm::Im2col`] plan of `problem` where it fits, its GEMM
+/// on Auto's kernel for the 1x1 convolution with that kernel's split.
+fn im2col_plan(problem: &ConvProblem, facts: &AdapterFacts) -> Option<ConvPlan> {
+    let g = &problem.geometry;
+    let cols = g.n * g.c * g.r * g.s * g.ho * g.wo;
+    if g.params.groups != 1 || g.r * g.s == 1 {
+        return None;
+    }
+    if cols as u64 * 4 > facts.max_storage_buffer_binding_size || cols > u32::MAX as usize {
+        return None;
+    }
+    // im2col walks an output row per invocation.
+    if g.wo > MAX_LOOP_TRIPS {
+        return None;
+    }
+    let gemm = im2col_gemm(problem).ok()?;
+    if !pointwise_fits(&gemm) {
+        return None;
+    }
+    let p = plan(&gemm, facts, Policy::Auto);
+    Some(ConvPlan {
+        op: problem.op,
+        kernel: p.kernel,
+        algorithm: Algorithm::Im2col,
+        splits: p.splits,
+    })
 }
 
 /// The forward convolution whose tiles a Winograd plan of `problem` runs:

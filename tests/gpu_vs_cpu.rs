@@ -5,13 +5,14 @@ use common::{gpus, random_geometry, Case, Rng};
 use wgconv::plan::{Algorithm, ConvOp};
 use wgconv::{Conv2dParams, Policy};
 
-/// Forced variants: each kernel, and Winograd's F(2x2, 3x3) and F(4x4,
-/// 3x3) where they fit, is held to the reference on its own (Auto picks
-/// one of them per problem).
+/// Forced variants: each kernel, Winograd's F(2x2, 3x3) and F(4x4,
+/// 3x3) and im2col where they fit, is held to the reference on its own
+/// (Auto picks one of them per problem).
 fn variants() -> Vec<Policy> {
     let mut v = Policy::FORCED.to_vec();
     v.push(Policy::Winograd);
     v.push(Policy::Winograd4);
+    v.push(Policy::Im2col);
     v
 }
 
@@ -389,5 +390,72 @@ fn pointwise_vector_stores_match_scalar_stores_bit_for_bit() {
                 }
             }
         }
+    }
+}
+
+/// Im2col (`Policy::Im2col`) on the geometries it takes: stride 1 and 2,
+/// padding 0 to 2, dilation 2, 3x3, 5x5 and 1x3 kernels, output rows of a
+/// multiple of 4 (vec4 columns) and not, batch 1 and 3; each op runs as
+/// im2col (asserted from the plan) and matches the reference, exactly on
+/// integers, within the tolerance on random values, on every adapter.
+/// Auto takes it for the forward and weight gradient of strided layers on
+/// CPU adapters only.
+#[test]
+fn im2col_runs_where_it_fits_and_matches_the_reference() {
+    let p = |stride: u32, padding: u32, dilation: u32| Conv2dParams {
+        stride: [stride; 2],
+        padding: [padding; 2],
+        dilation: [dilation; 2],
+        groups: 1,
+    };
+    let geometries = [
+        ([3, 4, 8, 8], [8, 4, 3, 3], p(1, 1, 1)),
+        ([1, 4, 16, 16], [4, 4, 3, 3], p(2, 1, 1)),
+        ([2, 8, 12, 12], [12, 8, 3, 3], p(2, 1, 1)),
+        ([1, 4, 10, 10], [8, 4, 3, 3], p(1, 2, 2)),
+        ([2, 4, 11, 11], [4, 4, 5, 5], p(2, 2, 1)),
+        ([1, 4, 6, 10], [4, 4, 1, 3], p(1, 0, 1)),
+    ];
+    for gpu in gpus() {
+        let forced = gpu.with_policy(Policy::Im2col);
+        for (i, (x, w, params)) in geometries.into_iter().enumerate() {
+            for exact in [true, false] {
+                let case = Case::new(x, w, params, &mut Rng::new(40 + i as u64), exact);
+                for op in ConvOp::ALL {
+                    assert_algorithm(&forced, op, &case, Algorithm::Im2col);
+                }
+                case.check(&forced, exact);
+            }
+        }
+        // Auto: the strided layer's forward and weight gradient, not its
+        // input gradient, and no stride-1 layer; GPUs never.
+        let strided = Case::new(
+            [2, 8, 12, 12],
+            [12, 8, 3, 3],
+            p(2, 1, 1),
+            &mut Rng::new(3),
+            false,
+        );
+        let auto = |op| {
+            gpu.explain(op, strided.x_shape, strided.w_shape, &strided.p)
+                .unwrap()
+                .algorithm
+                == Algorithm::Im2col
+        };
+        let cpu = gpu.facts().cpu;
+        assert_eq!(auto(ConvOp::Forward), cpu, "{}", common::label(gpu));
+        assert_eq!(auto(ConvOp::WeightGrad), cpu, "{}", common::label(gpu));
+        assert!(!auto(ConvOp::InputGrad), "{}", common::label(gpu));
+        let flat = Case::new(
+            [3, 4, 8, 8],
+            [8, 4, 3, 3],
+            p(1, 1, 1),
+            &mut Rng::new(3),
+            false,
+        );
+        let plan = gpu
+            .explain(ConvOp::Forward, flat.x_shape, flat.w_shape, &flat.p)
+            .unwrap();
+        assert_ne!(plan.algorithm, Algorithm::Im2col, "{}", common::label(gpu));
     }
 }

@@ -51,8 +51,8 @@ enum Command {
         #[arg(long)]
         compare_cpu: bool,
         /// Policy: auto, tuned, winograd or winograd4 (F(2x2, 3x3) or
-        /// F(4x4, 3x3) where it fits), or a
-        /// kernel to force (direct, tiled_narrow, tiled, tiled_wide, rows,
+        /// F(4x4, 3x3) where it fits), im2col (columns, then a 1x1
+        /// convolution's GEMM, where it fits), or a kernel to force (direct, tiled_narrow, tiled, tiled_wide, rows,
         /// blocks, blocks_tall, blocks_wide, pointwise, pointwise_large, blocks_k4, depthwise).
         #[arg(long, default_value = "auto")]
         variant: String,

@@ -11,7 +11,8 @@
 //! linear layers) `gemm_pointwise.wgsl` and `gemm_pointwise_large.wgsl`,
 //! for the forward and weight gradient `gemm_blocks_k4.wgsl` (B from
 //! vec4s). The depthwise 3x3
-//! kernels (`conv2d_depthwise.wgsl`) and Winograd's transforms
+//! kernels (`conv2d_depthwise.wgsl`), im2col and col2im (`im2col.wgsl`)
+//! and Winograd's transforms
 //! (`winograd.wgsl`, `winograd4.wgsl`, behind `winograd_common.wgsl`) are
 //! modules of their own over the same uniform.
 //! The element-wise kernels share `elementwise.wgsl` (uniform and index
@@ -38,6 +39,7 @@ const CONV2D_FORWARD: &str = include_str!("../../shaders/conv2d_forward.wgsl");
 const CONV2D_INPUT_GRAD: &str = include_str!("../../shaders/conv2d_input_grad.wgsl");
 const CONV2D_INPUT_GRAD_COLS: &str = include_str!("../../shaders/conv2d_input_grad_cols.wgsl");
 const CONV2D_WEIGHT_GRAD: &str = include_str!("../../shaders/conv2d_weight_grad.wgsl");
+const IM2COL: &str = include_str!("../../shaders/im2col.wgsl");
 const CONV2D_DEPTHWISE: &str = include_str!("../../shaders/conv2d_depthwise.wgsl");
 const WINOGRAD_COMMON: &str = include_str!("../../shaders/winograd_common.wgsl");
 const WINOGRAD: &str = include_str!("../../shaders/winograd.wgsl");
@@ -85,6 +87,7 @@ pub(crate) enum Shader {
     Conv2dInputGradCols,
     Conv2dWeightGrad,
     Conv2dDepthwise,
+    Im2col,
     Winograd,
     Winograd4,
     BiasGrad,
@@ -120,12 +123,13 @@ pub(crate) enum Shader {
 
 impl Shader {
     #[cfg(test)]
-    pub(crate) const ALL: [Shader; 36] = [
+    pub(crate) const ALL: [Shader; 37] = [
         Shader::Conv2dForward,
         Shader::Conv2dInputGrad,
         Shader::Conv2dInputGradCols,
         Shader::Conv2dWeightGrad,
         Shader::Conv2dDepthwise,
+        Shader::Im2col,
         Shader::Winograd,
         Shader::Winograd4,
         Shader::BiasGrad,
@@ -168,6 +172,7 @@ impl Shader {
             Shader::Conv2dInputGradCols => "conv2d_input_grad_cols",
             Shader::Conv2dWeightGrad => "conv2d_weight_grad",
             Shader::Conv2dDepthwise => "conv2d_depthwise",
+            Shader::Im2col => "im2col",
             Shader::Winograd => "winograd",
             Shader::Winograd4 => "winograd4",
             Shader::BiasGrad => "bias_grad",
@@ -237,6 +242,7 @@ impl Shader {
                 &[GEMM_POINTWISE, GEMM_POINTWISE_LARGE, GEMM_BLOCKS_K4],
             ),
             Shader::Conv2dDepthwise => [CONV_PARAMS, CONV2D_DEPTHWISE].concat(),
+            Shader::Im2col => [CONV_PARAMS, CONV_INDEX, IM2COL].concat(),
             Shader::Winograd => [CONV_PARAMS, WINOGRAD_COMMON, WINOGRAD].concat(),
             Shader::Winograd4 => [CONV_PARAMS, WINOGRAD_COMMON, WINOGRAD4].concat(),
             Shader::BiasGrad => [CONV_PARAMS, BIAS_GRAD].concat(),

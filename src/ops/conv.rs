@@ -6,10 +6,11 @@
 //! plans (conv2d_forward.rs, conv2d_input_grad.rs, conv2d_weight_grad.rs).
 
 use super::{
-    check_owned, check_shape, conv2d_forward, conv2d_input_grad, conv2d_weight_grad, winograd,
+    check_owned, check_shape, conv2d_forward, conv2d_input_grad, conv2d_weight_grad, im2col,
+    winograd,
 };
 use crate::gpu::Recorder;
-use crate::plan::{ConvOp, ConvPlan, ConvProblem};
+use crate::plan::{Algorithm, ConvOp, ConvPlan, ConvProblem};
 use crate::{Conv2dGeometry, Conv2dParams, Error, Gpu, Tensor};
 
 /// The buffers of one convolution, in the order of
@@ -33,6 +34,9 @@ pub(crate) fn record_conv(
 ) -> Result<(), Error> {
     if plan.algorithm.winograd_tile().is_some() {
         return winograd::record(rec, problem, plan, b.a, b.b, b.bias, b.out);
+    }
+    if plan.algorithm == Algorithm::Im2col {
+        return im2col::record(rec, problem, plan, b.a, b.b, b.bias, b.out);
     }
     match problem.op {
         ConvOp::Forward => conv2d_forward::record(rec, problem, plan, b.a, b.b, b.bias, b.out),

@@ -1,6 +1,7 @@
 //! Records the input-gradient convolution's plans: one GEMM per stride
 //! phase or the direct kernel (shaders/conv2d_input_grad.wgsl), or two
-//! steps, columns then col2im (shaders/conv2d_input_grad_cols.wgsl).
+//! steps, columns then col2im (shaders/conv2d_input_grad_cols.wgsl,
+//! shaders/im2col.wgsl).
 //! `Gpu::conv2d_input_grad` itself is in conv.rs.
 
 use super::conv_uniform::slot;
@@ -41,7 +42,8 @@ pub(crate) fn record(
         Algorithm::OneStep
         | Algorithm::StridePhases
         | Algorithm::Winograd
-        | Algorithm::Winograd4 => &[y_img, x_img],
+        | Algorithm::Winograd4
+        | Algorithm::Im2col => &[y_img, x_img],
     };
     let chunk = batch_chunk(gpu, OP, geo.n, images, usize::MAX)?;
     for (n0, count) in pieces(geo.n, chunk) {
@@ -106,12 +108,23 @@ fn record_cols(
         ],
         grid,
     );
-    let (u, grid) = direct_launch(gpu, OP, geo, geo.n * geo.c * geo.h * geo.w)?;
+    record_col2im(rec, geo, &cols.buffer, dx)
+}
+
+/// col2im (shaders/im2col.wgsl): `dx` of the convolution `geo` from its
+/// columns `cols` `[N, C·R·S, Ho, Wo]`.
+pub(crate) fn record_col2im(
+    rec: &mut Recorder,
+    geo: &Conv2dGeometry,
+    cols: &dyn Bindable,
+    dx: &dyn Bindable,
+) -> Result<(), Error> {
+    let (u, grid) = direct_launch(rec.gpu(), OP, geo, geo.n * geo.c * geo.h * geo.w)?;
     rec.dispatch(
-        shader,
+        Shader::Im2col,
         "col2im",
         bytemuck::bytes_of(&u),
-        &[(slot::PASS2_IN, &cols.buffer), (slot::PASS2_OUT, dx)],
+        &[(slot::PASS2_IN, cols), (slot::PASS2_OUT, dx)],
         grid,
     );
     Ok(())

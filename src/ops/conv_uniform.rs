@@ -96,9 +96,11 @@ pub(crate) mod slot {
     pub(crate) const C: u32 = 3;
     /// The forward bias.
     pub(crate) const BIAS: u32 = 4;
-    /// A second pass's input: reduce_splits' partial sums, col2im's columns.
+    /// A second pass's input: reduce_splits' partial sums, col2im's columns,
+    /// im2col's input.
     pub(crate) const PASS2_IN: u32 = 5;
-    /// A second pass's output: y (a split forward GEMM), dw, or dx.
+    /// A second pass's output: y (a split forward GEMM), dw, dx, or
+    /// im2col's columns.
     pub(crate) const PASS2_OUT: u32 = 6;
     /// The tap table (ops/taps.rs).
     pub(crate) const TAPS: u32 = 7;
@@ -165,6 +167,7 @@ mod tests {
             Shader::Conv2dInputGradCols,
             Shader::Conv2dWeightGrad,
             Shader::BiasGrad,
+            Shader::Im2col,
         ] {
             check_uniform_layout(shader, "ConvParams", size, &fields);
         }
@@ -174,7 +177,7 @@ mod tests {
     /// host binds it at.
     #[test]
     fn conv_modules_declare_the_host_slots() {
-        let expected: [(Shader, &[(&str, u32)]); 5] = [
+        let expected: [(Shader, &[(&str, u32)]); 6] = [
             (
                 Shader::Conv2dForward,
                 &[
@@ -204,14 +207,7 @@ mod tests {
             ),
             (
                 Shader::Conv2dInputGradCols,
-                &[
-                    ("dy", A),
-                    ("wt", B),
-                    ("cols", C),
-                    ("cols_in", PASS2_IN),
-                    ("dx", PASS2_OUT),
-                    ("taps", TAPS),
-                ],
+                &[("dy", A), ("wt", B), ("cols", C), ("taps", TAPS)],
             ),
             (
                 Shader::Conv2dWeightGrad,
@@ -228,6 +224,10 @@ mod tests {
                 ],
             ),
             (Shader::BiasGrad, &[("dy", A), ("db", B)]),
+            (
+                Shader::Im2col,
+                &[("src", PASS2_IN), ("dst", PASS2_OUT), ("dst4", C4)],
+            ),
         ];
         for (shader, want) in expected {
             let module = naga::front::wgsl::parse_str(&shader.source()).unwrap();

@@ -647,6 +647,11 @@ pub fn im2col_gemm(problem: &ConvProblem) -> Result<ConvProblem, Error> {
 /// Most bytes of columns Auto lets [`Algorithm::Im2col`] allocate (they
 /// are 2.25x x at stride 2 for a 3x3 kernel, 9x at stride 1).
 pub const IM2COL_MAX_BYTES: usize = 256 << 20;
+/// Fewest bytes of columns for which Auto runs [`Algorithm::Im2col`]: on
+/// smaller layers its extra pass costs more than the GEMM saves (the
+/// digits model's 16 → 32 layer, 0.3 MB of columns, made the step about
+/// 10 % slower; S4, 19 MB, runs 1.2–1.6x faster: docs/performance.md).
+pub const IM2COL_MIN_BYTES: usize = 4 << 20;
 
 /// Whether `problem` can run [`Algorithm::Im2col`]: one group, a kernel
 /// of more than one tap, columns that fit one binding, output rows within
@@ -659,8 +664,8 @@ pub fn im2col_fits(problem: &ConvProblem, facts: &AdapterFacts) -> bool {
 /// Auto's rule for [`Algorithm::Im2col`] on CPU adapters, where it fits:
 /// the forward and weight gradient of strided convolutions (the stride-2
 /// 3x3 layers between a ResNet's stages), whose columns are at most 2.25x
-/// x at stride 2 and which Winograd does not take, with at most
-/// [`IM2COL_MAX_BYTES`] of columns. There the 1x1 GEMM's vec4 loads beat
+/// x at stride 2 and which Winograd does not take, with
+/// [`IM2COL_MIN_BYTES`] to [`IM2COL_MAX_BYTES`] of columns. There the 1x1 GEMM's vec4 loads beat
 /// the implicit GEMM's per-lane tap gathers by more than the columns
 /// cost; the input gradient's col2im costs more than it saves
 /// (docs/performance.md).
@@ -669,7 +674,7 @@ fn im2col_pays(problem: &ConvProblem) -> bool {
     let cols = g.n * g.c * g.r * g.s * g.ho * g.wo;
     problem.op != ConvOp::InputGrad
         && g.params.stride.iter().any(|&s| s > 1)
-        && cols * 4 <= IM2COL_MAX_BYTES
+        && (IM2COL_MIN_BYTES..=IM2COL_MAX_BYTES).contains(&(cols * 4))
 }
 
 /// The [`Algorithm::Im2col`] plan of `problem` where it fits, its GEMM

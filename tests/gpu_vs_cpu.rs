@@ -398,8 +398,8 @@ fn pointwise_vector_stores_match_scalar_stores_bit_for_bit() {
 /// multiple of 4 (vec4 columns) and not, batch 1 and 3; each op runs as
 /// im2col (asserted from the plan) and matches the reference, exactly on
 /// integers, within the tolerance on random values, on every adapter.
-/// Auto takes it for the forward and weight gradient of strided layers on
-/// CPU adapters only.
+/// Auto takes it for the forward and weight gradient of strided layers of
+/// at least `IM2COL_MIN_BYTES` of columns on CPU adapters only.
 #[test]
 fn im2col_runs_where_it_fits_and_matches_the_reference() {
     let p = |stride: u32, padding: u32, dilation: u32| Conv2dParams {
@@ -427,35 +427,32 @@ fn im2col_runs_where_it_fits_and_matches_the_reference() {
                 case.check(&forced, exact);
             }
         }
-        // Auto: the strided layer's forward and weight gradient, not its
-        // input gradient, and no stride-1 layer; GPUs never.
-        let strided = Case::new(
-            [2, 8, 12, 12],
-            [12, 8, 3, 3],
-            p(2, 1, 1),
-            &mut Rng::new(3),
-            false,
-        );
-        let auto = |op| {
-            gpu.explain(op, strided.x_shape, strided.w_shape, &strided.p)
-                .unwrap()
-                .algorithm
-                == Algorithm::Im2col
+        // Auto: a strided layer's forward and weight gradient with at
+        // least IM2COL_MIN_BYTES of columns (S4 of the bench), not its
+        // input gradient, not a small strided layer, no stride-1 layer;
+        // GPUs never.
+        let auto = |op, x: [usize; 4], w: [usize; 4], p: &Conv2dParams| {
+            gpu.explain(op, x, w, p).unwrap().algorithm == Algorithm::Im2col
         };
+        let (x4, w4) = ([32, 64, 32, 32], [128, 64, 3, 3]);
         let cpu = gpu.facts().cpu;
-        assert_eq!(auto(ConvOp::Forward), cpu, "{}", common::label(gpu));
-        assert_eq!(auto(ConvOp::WeightGrad), cpu, "{}", common::label(gpu));
-        assert!(!auto(ConvOp::InputGrad), "{}", common::label(gpu));
-        let flat = Case::new(
-            [3, 4, 8, 8],
-            [8, 4, 3, 3],
-            p(1, 1, 1),
-            &mut Rng::new(3),
-            false,
+        let who = common::label(gpu);
+        assert_eq!(auto(ConvOp::Forward, x4, w4, &p(2, 1, 1)), cpu, "{who}");
+        assert_eq!(auto(ConvOp::WeightGrad, x4, w4, &p(2, 1, 1)), cpu, "{who}");
+        assert!(!auto(ConvOp::InputGrad, x4, w4, &p(2, 1, 1)), "{who}");
+        let (small_x, small_w) = ([2, 8, 12, 12], [12, 8, 3, 3]);
+        assert!(
+            !auto(ConvOp::Forward, small_x, small_w, &p(2, 1, 1)),
+            "{who}"
         );
-        let plan = gpu
-            .explain(ConvOp::Forward, flat.x_shape, flat.w_shape, &flat.p)
-            .unwrap();
-        assert_ne!(plan.algorithm, Algorithm::Im2col, "{}", common::label(gpu));
+        assert!(
+            !auto(
+                ConvOp::Forward,
+                [32, 64, 32, 32],
+                [64, 64, 3, 3],
+                &p(1, 1, 1)
+            ),
+            "{who}"
+        );
     }
 }

@@ -359,6 +359,18 @@ fn y_at(i: u32, k: vec4<f32>) -> V {
     return v;
 }
 
+// The one-dispatch training forward's first half: channel c's statistics
+// (stored, with the running statistics, by invocation 0) and its forward
+// coefficients (mean, invstd·weight, bias), in every invocation.
+fn train_coefficients(c: u32, lid: u32, fan: u32) -> vec3<f32> {
+    let st = channel_stats(c, lid, fan);
+    let invstd = 1.0 / sqrt(st.y + P.eps);
+    if (lid == 0u) {
+        store_stats(c, st.x, st.y);
+    }
+    return vec3<f32>(st.x, invstd * weight[c], bias[c]);
+}
+
 // Training forward in one dispatch (the host's plan on CPU adapters): the
 // channel's statistics, then a second walk of the channel normalising it
 // with `coefficients`' values, held in registers.
@@ -369,12 +381,7 @@ fn forward_channel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocat
     if (c >= P.c) {
         return;
     }
-    let st = channel_stats(c, lid, fan);
-    let invstd = 1.0 / sqrt(st.y + P.eps);
-    if (lid == 0u) {
-        store_stats(c, st.x, st.y);
-    }
-    let k = vec4<f32>(st.x, invstd * weight[c], bias[c], 0.0);
+    let k = vec4<f32>(train_coefficients(c, lid, fan), 0.0);
     for (var w = walk_start(lid, fan); w.j < w.end; w = walk_next(w)) {
         let i = walk_index(c, w);
         out[i] = y_at(i, k);
@@ -443,6 +450,15 @@ fn grad_sums(c: u32, lid: u32, fan: u32) -> GradSums {
     return grad_coefficients(c, sums, f);
 }
 
+// Invocation 0 of channel c's workgroup writes its weight and bias
+// gradients.
+fn store_grads(c: u32, lid: u32, sums: GradSums) {
+    if (lid == 0u) {
+        dbias[c] = sums.db;
+        dweight[c] = sums.dw;
+    }
+}
+
 // The channel's backward coefficients from its gradient sums (Σ dy,
 // Σ dy·x̂) and forward coefficients f.
 fn grad_coefficients(c: u32, sums: vec2<f32>, f: vec3<f32>) -> GradSums {
@@ -473,9 +489,8 @@ fn reduce(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
         return;
     }
     let sums = grad_sums(c, lid, fan);
+    store_grads(c, lid, sums);
     if (lid == 0u) {
-        dbias[c] = sums.db;
-        dweight[c] = sums.dw;
         coef[c] = sums.k;
     }
 }
@@ -510,10 +525,7 @@ fn backward_channel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
         return;
     }
     let sums = grad_sums(c, lid, fan);
-    if (lid == 0u) {
-        dbias[c] = sums.db;
-        dweight[c] = sums.dw;
-    }
+    store_grads(c, lid, sums);
     for (var w = walk_start(lid, fan); w.j < w.end; w = walk_next(w)) {
         let i = walk_index(c, w);
         out[i] = dx_at(i, sums.k, sums.f);

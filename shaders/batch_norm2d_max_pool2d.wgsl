@@ -114,12 +114,7 @@ fn forward_pool_channel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_in
     if (c >= P.c) {
         return;
     }
-    let st = channel_stats(c, lid, fan);
-    let invstd = 1.0 / sqrt(st.y + P.eps);
-    if (lid == 0u) {
-        store_stats(c, st.x, st.y);
-    }
-    let f = vec3<f32>(st.x, invstd * weight[c], bias[c]);
+    let f = train_coefficients(c, lid, fan);
     let wo = pool_wo();
     let rows = row_walk(lid, fan);
     for (var r = rows.x; r < rows.y; r = r + LANES) {
@@ -167,12 +162,7 @@ fn forward_pool_channel_pairs(@builtin(workgroup_id) wid: vec3<u32>, @builtin(lo
     if (c >= P.c) {
         return;
     }
-    let st = channel_stats(c, lid, fan);
-    let invstd = 1.0 / sqrt(st.y + P.eps);
-    if (lid == 0u) {
-        store_stats(c, st.x, st.y);
-    }
-    let f = vec3<f32>(st.x, invstd * weight[c], bias[c]);
+    let f = train_coefficients(c, lid, fan);
     let half = pool_wo() / 2u;
     let rows = row_walk(lid, fan);
     for (var r = rows.x; r < rows.y; r = r + LANES) {
@@ -191,8 +181,7 @@ fn pool_grad_sums_pairs(c: u32, lid: u32, fan: u32) -> GradSums {
     let invstd = stats[2u * c + 1u];
     let f = forward_coefficients(c, mean, invstd);
     let half = pool_wo() / 2u;
-    var sum_dy = vec4<f32>(0.0);
-    var sum_dy_xhat = vec4<f32>(0.0);
+    var acc = Sums4(vec4<f32>(0.0), vec4<f32>(0.0));
     let rows = row_walk(lid, fan);
     for (var r = rows.x; r < rows.y; r = r + LANES) {
         let q = global_row(c, r) * half;
@@ -201,17 +190,12 @@ fn pool_grad_sums_pairs(c: u32, lid: u32, fan: u32) -> GradSums {
             let b = x4[2u * q + j + half];
             let g = dp2[q + j];
             let l = left_window(t, b);
-            let gl = window_grad(l, f, g.x);
-            sum_dy = sum_dy + gl;
-            sum_dy_xhat = sum_dy_xhat + gl * (l - vec4<f32>(mean)) * invstd;
+            acc = accumulate(acc, l, window_grad(l, f, g.x), mean, invstd);
             let rw = right_window(t, b);
-            let gr = window_grad(rw, f, g.y);
-            sum_dy = sum_dy + gr;
-            sum_dy_xhat = sum_dy_xhat + gr * (rw - vec4<f32>(mean)) * invstd;
+            acc = accumulate(acc, rw, window_grad(rw, f, g.y), mean, invstd);
         }
     }
-    let sums = tree_sum(lid, fan, vec2<f32>(sum4(sum_dy), sum4(sum_dy_xhat)));
-    return grad_coefficients(c, sums, f);
+    return grad_coefficients(c, sums4(acc, lid, fan), f);
 }
 
 @compute @workgroup_size(64)
@@ -222,10 +206,7 @@ fn backward_pool_channel_pairs(@builtin(workgroup_id) wid: vec3<u32>, @builtin(l
         return;
     }
     let sums = pool_grad_sums_pairs(c, lid, fan);
-    if (lid == 0u) {
-        dbias[c] = sums.db;
-        dweight[c] = sums.dw;
-    }
+    store_grads(c, lid, sums);
     let half = pool_wo() / 2u;
     let rows = row_walk(lid, fan);
     for (var r = rows.x; r < rows.y; r = r + LANES) {
@@ -271,24 +252,37 @@ fn pool_grad_sums(c: u32, lid: u32, fan: u32) -> GradSums {
     let invstd = stats[2u * c + 1u];
     let f = forward_coefficients(c, mean, invstd);
     let wo = pool_wo();
-    var sum_dy = vec4<f32>(0.0);
-    var sum_dy_xhat = vec4<f32>(0.0);
+    var acc = Sums4(vec4<f32>(0.0), vec4<f32>(0.0));
     let rows = row_walk(lid, fan);
     for (var r = rows.x; r < rows.y; r = r + LANES) {
         let q = global_row(c, r) * wo;
         for (var ox = 0u; ox < wo; ox = ox + 1u) {
             let v = window_x(2u * q + ox);
-            let g = window_grad(v, f, dp[q + ox]);
-            sum_dy = sum_dy + g;
-            sum_dy_xhat = sum_dy_xhat + g * (v - vec4<f32>(mean)) * invstd;
+            acc = accumulate(acc, v, window_grad(v, f, dp[q + ox]), mean, invstd);
         }
     }
-    let sums = tree_sum(lid, fan, vec2<f32>(sum4(sum_dy), sum4(sum_dy_xhat)));
-    return grad_coefficients(c, sums, f);
+    return grad_coefficients(c, sums4(acc, lid, fan), f);
 }
 
 fn sum4(v: vec4<f32>) -> f32 {
     return (v.x + v.y) + (v.z + v.w);
+}
+
+// An invocation's running gradient sums (Σ g, Σ g·x̂) over its windows,
+// one component per position in the window.
+struct Sums4 {
+    dy: vec4<f32>,
+    dy_xhat: vec4<f32>,
+}
+
+// `a` with window v's gradient g added, as `grad_sums` adds a vector's.
+fn accumulate(a: Sums4, v: vec4<f32>, g: vec4<f32>, mean: f32, invstd: f32) -> Sums4 {
+    return Sums4(a.dy + g, a.dy_xhat + g * (v - vec4<f32>(mean)) * invstd);
+}
+
+// The workgroup's sums of every invocation's `a`, in the fixed tree.
+fn sums4(a: Sums4, lid: u32, fan: u32) -> vec2<f32> {
+    return tree_sum(lid, fan, vec2<f32>(sum4(a.dy), sum4(a.dy_xhat)));
 }
 
 @compute @workgroup_size(64)
@@ -299,10 +293,7 @@ fn backward_pool_channel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_i
         return;
     }
     let sums = pool_grad_sums(c, lid, fan);
-    if (lid == 0u) {
-        dbias[c] = sums.db;
-        dweight[c] = sums.dw;
-    }
+    store_grads(c, lid, sums);
     let wo = pool_wo();
     let rows = row_walk(lid, fan);
     for (var r = rows.x; r < rows.y; r = r + LANES) {
@@ -325,9 +316,8 @@ fn reduce_pool(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
         return;
     }
     let sums = pool_grad_sums(c, lid, fan);
+    store_grads(c, lid, sums);
     if (lid == 0u) {
-        dbias[c] = sums.db;
-        dweight[c] = sums.dw;
         coef[c] = sums.k;
     }
 }

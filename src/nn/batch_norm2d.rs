@@ -21,6 +21,14 @@ pub struct BatchNorm2d<B: Backend> {
     pub training: bool,
 }
 
+/// What a forward pass runs after the normalisation, in the same op.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum After {
+    Nothing,
+    Relu,
+    ReluMaxPool,
+}
+
 impl<B: Backend> BatchNorm2d<B> {
     /// `nn.BatchNorm2d(channels)` with torch's defaults.
     pub fn new(init: &mut Init<B>, channels: usize) -> Result<Self, Error> {
@@ -46,18 +54,20 @@ impl<B: Backend> BatchNorm2d<B> {
         })
     }
 
-    fn run(&mut self, x: &Var<B>, relu: bool) -> Result<Var<B>, Error> {
+    fn run(&mut self, x: &Var<B>, after: After) -> Result<Var<B>, Error> {
         let g = x.graph();
-        let y = functional::batch_norm2d(
-            x,
-            &self.weight.var(g),
-            &self.bias.var(g),
-            &mut self.running_mean,
-            &mut self.running_var,
-            self.training,
-            &self.config,
-            relu,
-        )?;
+        let (w, b) = (self.weight.var(g), self.bias.var(g));
+        let (rm, rv) = (&mut self.running_mean, &mut self.running_var);
+        let (training, cfg) = (self.training, &self.config);
+        let y = match after {
+            After::ReluMaxPool => {
+                functional::batch_norm2d_relu_max_pool2d(x, &w, &b, rm, rv, training, cfg)?
+            }
+            After::Nothing | After::Relu => {
+                let relu = after == After::Relu;
+                functional::batch_norm2d(x, &w, &b, rm, rv, training, cfg, relu)?
+            }
+        };
         if self.training {
             self.num_batches_tracked += 1;
         }
@@ -89,14 +99,14 @@ impl<B: Backend> Module<B> for BatchNorm2d<B> {
 
 impl<B: Backend> Forward<B> for BatchNorm2d<B> {
     fn forward(&mut self, x: &Var<B>) -> Result<Var<B>, Error> {
-        self.run(x, false)
+        self.run(x, After::Nothing)
     }
 
     /// Batch norm and ReLU in the same passes over the activations,
     /// forward and backward ([`Backend::batch_norm2d_relu`]): the values of
     /// the two ops one after the other.
     fn forward_relu(&mut self, x: &Var<B>) -> Result<Var<B>, Error> {
-        self.run(x, true)
+        self.run(x, After::Relu)
     }
 
     fn fuses_relu(&self) -> bool {
@@ -111,19 +121,6 @@ impl<B: Backend> Forward<B> for BatchNorm2d<B> {
         if !p.fuses_after_batch_norm(x.shape()) {
             return self.forward_relu(x)?.max_pool2d(p);
         }
-        let g = x.graph();
-        let y = functional::batch_norm2d_relu_max_pool2d(
-            x,
-            &self.weight.var(g),
-            &self.bias.var(g),
-            &mut self.running_mean,
-            &mut self.running_var,
-            self.training,
-            &self.config,
-        )?;
-        if self.training {
-            self.num_batches_tracked += 1;
-        }
-        Ok(y)
+        self.run(x, After::ReluMaxPool)
     }
 }

@@ -430,13 +430,13 @@ impl Gpu {
             // The fused pooling reads x as vec2s too (binding 13) and
             // writes the pooled output (15) instead of y (7), or two
             // windows at a time: x as vec4s (17), vec2s of output (19).
-            let (entry, y_binding, x_binding) = match (pool, pool_pairs(shape)) {
-                (false, _) => ("forward_channel", 7, 13),
-                (true, false) => ("forward_pool_channel", 15, 13),
-                (true, true) => ("forward_pool_channel_pairs", 19, 17),
+            let (entry, y_binding, x_view) = match (pool, pool_pairs(shape)) {
+                (false, _) => ("forward_channel", 7, None),
+                (true, false) => ("forward_pool_channel", 15, Some(13)),
+                (true, true) => ("forward_pool_channel_pairs", 19, Some(17)),
             };
             if training && plan == ChannelPlan::PerChannel {
-                let b: [(u32, &dyn Bindable); 8] = [
+                let mut b: Vec<(u32, &dyn Bindable)> = vec![
                     (1, &x.buffer),
                     (2, &weight.buffer),
                     (3, &bias.buffer),
@@ -444,17 +444,9 @@ impl Gpu {
                     (5, &running_mean.buffer),
                     (6, &running_var.buffer),
                     (y_binding, &y.buffer),
-                    (x_binding, &x.buffer),
                 ];
-                // The plain entry point does not declare binding 13.
-                dispatch(
-                    rec,
-                    op,
-                    entry,
-                    how,
-                    c as u64,
-                    &b[..if pool { 8 } else { 7 }],
-                )?;
+                b.extend(x_view.map(|at| (at, &x.buffer as &dyn Bindable)));
+                dispatch(rec, op, entry, how, c as u64, &b)?;
                 return Ok((y, stats));
             }
             let coef = rec.scratch(4 * c)?;

@@ -752,6 +752,26 @@ pub fn winograd_runs(fwd: &Conv2dGeometry, tile: usize) -> bool {
     tile == 4 && winograd_tiles(fwd, tile).is_multiple_of(4)
 }
 
+/// Whether the forward convolution planned as `forward` keeps its
+/// transformed input `V` for the weight gradient planned as `weight_grad`
+/// (of the same geometry), which then skips its own input transform:
+/// where both run the same Winograd algorithm (the same tiles, the same
+/// transform, the same bits) on a CPU adapter. There the transform is a
+/// pass over memory at per-lane load and store costs, and V lives in host
+/// memory; on a GPU the pass is cheap beside the 2.25–3× of x that V holds
+/// through the backward pass (and unmeasured), so GPUs recompute it.
+pub fn shares_input_transform(
+    forward: &ConvPlan,
+    weight_grad: &ConvPlan,
+    facts: &AdapterFacts,
+) -> bool {
+    facts.cpu
+        && forward.op == ConvOp::Forward
+        && weight_grad.op == ConvOp::WeightGrad
+        && forward.algorithm == weight_grad.algorithm
+        && forward.algorithm.winograd_tile().is_some()
+}
+
 /// The products per tile and channel pair of Winograd's F(tile x tile,
 /// 3x3): (tile + 2)², the groups of its batched GEMM.
 pub const fn winograd_products(tile: usize) -> usize {
@@ -1280,6 +1300,31 @@ mod tests {
             assert_eq!(reduction_split(&input, kernel, 1 << 27).0, 1, "{kernel:?}");
         }
         assert_eq!(reduction_split(&linear, ConvKernel::Direct, 1 << 27).0, 1);
+    }
+
+    /// Fashion's conv 4 under Auto keeps V on a CPU adapter (F(4x4) for
+    /// both ops), not on a GPU, and never across algorithms or tiles.
+    #[test]
+    fn only_a_cpu_adapters_matching_winograd_plans_share_the_transform() {
+        let facts = |cpu| AdapterFacts {
+            cpu,
+            max_storage_buffer_binding_size: 1 << 27,
+        };
+        let (x, w) = ([128, 32, 14, 14], [64, 32, 3, 3]);
+        let conv = |op| ConvProblem::new(op, &x, &w, &Conv2dParams::square(1, 1)).unwrap();
+        let on = |cpu, policy| {
+            let [f, g] = [ConvOp::Forward, ConvOp::WeightGrad]
+                .map(|op| plan(&conv(op), &facts(cpu), policy));
+            shares_input_transform(&f, &g, &facts(cpu))
+        };
+        assert!(on(true, Policy::Auto));
+        assert!(on(true, Policy::Winograd));
+        assert!(!on(false, Policy::Auto));
+        assert!(!on(true, Policy::Force(ConvKernel::Blocks)));
+        let f = plan(&conv(ConvOp::Forward), &facts(true), Policy::Winograd4);
+        let g = plan(&conv(ConvOp::WeightGrad), &facts(true), Policy::Winograd);
+        assert!(!shares_input_transform(&f, &g, &facts(true)));
+        assert!(!shares_input_transform(&g, &f, &facts(true)));
     }
 
     #[test]

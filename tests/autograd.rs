@@ -561,3 +561,52 @@ fn state_dict_mismatches_name_the_key_and_change_nothing() {
     assert!(e.to_string().contains("head.weight"), "{e}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The autodiff's convolution keeps Winograd's transformed input instead
+/// of x where the backend shares it (Auto on a CPU adapter, for a 3x3
+/// stride-1 layer of 32 channels), and its gradients are still bit for
+/// bit the plain ops' on every adapter: the weight gradient
+/// `conv2d_weight_grad(x, dy)`, the input gradient `conv2d_input_grad`;
+/// under `no_grad` nothing is kept and the output is `conv2d`'s.
+#[test]
+fn conv2d_gradients_through_the_kept_transform_are_the_plain_ops() {
+    let (xs, ws) = ([2usize, 32, 10, 10], [32usize, 32, 3, 3]);
+    let p = Conv2dParams::square(1, 1);
+    let mut rng = Rng::new(91);
+    let (xv, wv) = (
+        rng.floats(xs.iter().product()),
+        rng.floats(ws.iter().product()),
+    );
+    let dyv = rng.floats(2 * 32 * 10 * 10);
+    for gpu in gpus() {
+        let who = label(gpu);
+        let g = Graph::new(gpu.clone());
+        let x = g.input_with_grad(gpu.tensor(&xs, &xv).unwrap());
+        let w = g.input_with_grad(gpu.tensor(&ws, &wv).unwrap());
+        let y = F::conv2d(&x, &w, None, &p).unwrap();
+        common::backward_from(&y, &dyv);
+        let (xt, wt) = (gpu.tensor(&xs, &xv).unwrap(), gpu.tensor(&ws, &wv).unwrap());
+        let dy = gpu.tensor(&[2, 32, 10, 10], &dyv).unwrap();
+        let want_y = gpu.conv2d(&xt, &wt, None, &p).unwrap().to_vec().unwrap();
+        let want_dw = gpu.conv2d_weight_grad(&xt, &dy, ws, &p).unwrap();
+        let want_dx = gpu.conv2d_input_grad(&dy, &wt, xs, &p).unwrap();
+        // The path under test: CPU adapters keep V for this layer.
+        let (_, kept) = gpu.conv2d_keeping_transform(&xt, &wt, None, &p).unwrap();
+        assert_eq!(kept.is_some(), gpu.facts().cpu, "{who}");
+        assert_eq!(y.to_vec().unwrap(), want_y, "{who}");
+        assert_eq!(
+            w.grad().unwrap().to_vec().unwrap(),
+            want_dw.to_vec().unwrap(),
+            "{who}"
+        );
+        assert_eq!(
+            x.grad().unwrap().to_vec().unwrap(),
+            want_dx.to_vec().unwrap(),
+            "{who}"
+        );
+        let quiet = Graph::no_grad(gpu.clone());
+        let (xq, wq) = (quiet.input(xt.clone()), quiet.input(wt.clone()));
+        let yq = F::conv2d(&xq, &wq, None, &p).unwrap();
+        assert_eq!(yq.to_vec().unwrap(), want_y, "{who}");
+    }
+}

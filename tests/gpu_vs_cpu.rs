@@ -456,3 +456,87 @@ fn im2col_runs_where_it_fits_and_matches_the_reference() {
         );
     }
 }
+
+/// The forward that keeps Winograd's transformed input for the weight
+/// gradient (`conv2d_keeping_transform`, `conv2d_weight_grad_transformed`,
+/// what the autodiff runs): where both plans run the same Winograd
+/// algorithm on a CPU adapter it returns V, and the forward and weight
+/// gradient are bit for bit those of `conv2d` and `conv2d_weight_grad`
+/// (the same dispatches from the same V); elsewhere it returns none and
+/// the transformed weight gradient is refused with a named error, as is a
+/// V of the wrong shape.
+#[test]
+fn the_forwards_transformed_input_serves_the_weight_gradient_bit_for_bit() {
+    let p = |padding: u32| Conv2dParams {
+        padding: [padding; 2],
+        ..Conv2dParams::default()
+    };
+    // Tile counts of a multiple of 4 and not (the _x4 entries and the
+    // scalar ones), padding 0–2, sizes off the tile grid, a bias.
+    let geometries = [
+        ([4, 32, 14, 14], [64, 32, 3, 3], p(1)),
+        ([3, 32, 9, 11], [40, 32, 3, 3], p(0)),
+        ([1, 33, 7, 6], [32, 33, 3, 3], p(2)),
+    ];
+    for gpu in gpus() {
+        let who = common::label(gpu);
+        for policy in [Policy::Auto, Policy::Winograd, Policy::Winograd4] {
+            let g = gpu.with_policy(policy);
+            for (i, (xs, ws, params)) in geometries.into_iter().enumerate() {
+                let case = Case::new(xs, ws, params, &mut Rng::new(70 + i as u64), false);
+                let x = g.tensor(&xs, &case.x).unwrap();
+                let w = g.tensor(&ws, &case.w).unwrap();
+                let b = g.tensor(&[ws[0]], &case.bias).unwrap();
+                let dy = g.tensor(&case.y_shape, &case.dy).unwrap();
+                let (y, v) = g
+                    .conv2d_keeping_transform(&x, &w, Some(&b), &params)
+                    .unwrap();
+                let what = format!("{who} {policy:?} {xs:?}");
+                let y_plain = g.conv2d(&x, &w, Some(&b), &params).unwrap();
+                assert_eq!(y.to_vec().unwrap(), y_plain.to_vec().unwrap(), "{what}");
+                let plans = [ConvOp::Forward, ConvOp::WeightGrad]
+                    .map(|op| g.explain(op, xs, ws, &params).unwrap());
+                let winograd = plans[0].algorithm.winograd_tile().is_some()
+                    && plans[0].algorithm == plans[1].algorithm;
+                assert_eq!(v.is_some(), winograd && g.facts().cpu, "{what}");
+                // Auto runs F(4x4) for these on CPU adapters.
+                if policy == Policy::Auto && g.facts().cpu {
+                    assert!(v.is_some(), "{what}: {} / {}", plans[0], plans[1]);
+                }
+                let transformed = match &v {
+                    Some(v) => g.conv2d_weight_grad_transformed(v, &dy, xs, ws, &params),
+                    None => g.conv2d_weight_grad_transformed(&x, &dy, xs, ws, &params),
+                };
+                let Some(v) = v else {
+                    let err = transformed.unwrap_err().to_string();
+                    assert!(err.contains("input transform"), "{what}: {err}");
+                    continue;
+                };
+                let dw_plain = g.conv2d_weight_grad(&x, &dy, ws, &params).unwrap();
+                let dw = transformed.unwrap();
+                assert_eq!(dw.to_vec().unwrap(), dw_plain.to_vec().unwrap(), "{what}");
+                // A V of another geometry's shape is refused by name.
+                let err = g
+                    .conv2d_weight_grad_transformed(&x, &dy, xs, ws, &params)
+                    .unwrap_err()
+                    .to_string();
+                assert!(err.contains("transformed input"), "{what}: {err}");
+                drop(v);
+            }
+        }
+        // No Winograd (stride 2): nothing kept, on any adapter.
+        let strided = Conv2dParams {
+            stride: [2, 2],
+            padding: [1, 1],
+            ..Conv2dParams::default()
+        };
+        let x = gpu.tensor(&[2, 32, 8, 8], &vec![1.0; 2 * 32 * 64]).unwrap();
+        let w = gpu
+            .tensor(&[32, 32, 3, 3], &vec![1.0; 32 * 32 * 9])
+            .unwrap();
+        let (_, v) = gpu
+            .conv2d_keeping_transform(&x, &w, None, &strided)
+            .unwrap();
+        assert!(v.is_none(), "{who}");
+    }
+}

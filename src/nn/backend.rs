@@ -270,6 +270,19 @@ backend_ops! {
         w_shape: [usize; 4],
         p: &Conv2dParams,
     ) -> Self::Tensor, moves |n, _| 0;
+    fn conv2d_keeping_transform(
+        x: &Self::Tensor,
+        w: &Self::Tensor,
+        b: Option<&Self::Tensor>,
+        p: &Conv2dParams,
+    ) -> (Self::Tensor, Option<Self::Tensor>), moves |n, _| 0;
+    fn conv2d_weight_grad_transformed(
+        v: &Self::Tensor,
+        dy: &Self::Tensor,
+        x_shape: [usize; 4],
+        w_shape: [usize; 4],
+        p: &Conv2dParams,
+    ) -> Self::Tensor, moves |n, _| 0;
     fn bias_grad(dy: &Self::Tensor) -> Self::Tensor, moves |n, g| n(dy) + n(g);
 
     fn linear(x: &Self::Tensor, w: &Self::Tensor, b: Option<&Self::Tensor>) -> Self::Tensor,

@@ -177,6 +177,34 @@ impl<E: Element> Cpu<E> {
         let dw = cpu::conv2d_weight_grad(&x.data, x_shape, &dy.data, w_shape, p)?;
         CpuTensor::new(&w_shape, dw)
     }
+    /// The reference keeps no transform: `conv2d` and `None`, so the
+    /// autodiff keeps the input as without Winograd.
+    pub fn conv2d_keeping_transform(
+        &self,
+        x: &CpuTensor<E>,
+        w: &CpuTensor<E>,
+        b: Option<&CpuTensor<E>>,
+        p: &Conv2dParams,
+    ) -> Result<(CpuTensor<E>, Option<CpuTensor<E>>), Error> {
+        Ok((self.conv2d(x, w, b, p)?, None))
+    }
+    /// Refused: `conv2d_keeping_transform` never returns a transform here.
+    pub fn conv2d_weight_grad_transformed(
+        &self,
+        _v: &CpuTensor<E>,
+        _dy: &CpuTensor<E>,
+        _x_shape: [usize; 4],
+        _w_shape: [usize; 4],
+        _p: &Conv2dParams,
+    ) -> Result<CpuTensor<E>, Error> {
+        Err(Error::InvalidParam {
+            op: "conv2d_weight_grad",
+            param: "transformed input",
+            message: "the CPU reference keeps no Winograd transform: pass the input to \
+                      conv2d_weight_grad"
+                .into(),
+        })
+    }
     pub fn bias_grad(&self, dy: &CpuTensor<E>) -> Result<CpuTensor<E>, Error> {
         let s = check_4d("bias_grad", "output gradient", &dy.shape)?;
         CpuTensor::new(&[s[1]], cpu::bias_grad(&dy.data, s)?)

@@ -22,6 +22,14 @@ fn four(op: &'static str, shape: &[usize]) -> Result<[usize; 4], Error> {
     check_4d(op, "input", shape)
 }
 
+/// What a convolution's backward pass keeps of its input for the weight
+/// gradient.
+enum Saved<T> {
+    Input(Rc<T>),
+    /// The forward's transformed input (`Backend::conv2d_keeping_transform`).
+    Transformed(T),
+}
+
 /// `conv2d(x, w, b)` (torch's `F.conv2d`): `x` `[N, C, H, W]`, `w`
 /// `[K, C/groups, R, S]`, `b` `[K]`.
 pub fn conv2d<B: Backend>(
@@ -32,8 +40,21 @@ pub fn conv2d<B: Backend>(
 ) -> Result<Var<B>, Error> {
     const OP: &str = "conv2d";
     let b = x.backend();
-    let y = b.conv2d(x.value(), w.value(), bias.map(Var::value), p)?;
-    let (xs, ws) = (x.shared(), w.shared());
+    // Where the backend keeps the forward's transformed input for the
+    // weight gradient (Winograd on a CPU adapter), the backward keeps that
+    // instead of x: its input gradient needs only w and dy.
+    let (y, transformed) = match x.graph().is_recording() && w.requires_grad() {
+        true => b.conv2d_keeping_transform(x.value(), w.value(), bias.map(Var::value), p)?,
+        false => (
+            b.conv2d(x.value(), w.value(), bias.map(Var::value), p)?,
+            None,
+        ),
+    };
+    let saved = match transformed {
+        Some(v) => Saved::Transformed(v),
+        None => Saved::Input(x.shared()),
+    };
+    let ws = w.shared();
     let x_shape = four(OP, x.shape())?;
     let w_shape = check_4d(OP, "weight", w.shape())?;
     let p = *p;
@@ -44,7 +65,12 @@ pub fn conv2d<B: Backend>(
         .record(OP, &inputs, Rc::new(y), move |b, g, needs| {
             let g = g.tensor();
             let dw = needs[1]
-                .then(|| b.conv2d_weight_grad(&xs, g, w_shape, &p))
+                .then(|| match &saved {
+                    Saved::Input(xs) => b.conv2d_weight_grad(xs, g, w_shape, &p),
+                    Saved::Transformed(v) => {
+                        b.conv2d_weight_grad_transformed(v, g, x_shape, w_shape, &p)
+                    }
+                })
                 .transpose()?;
             let db = (has_bias && needs[2]).then(|| b.bias_grad(g)).transpose()?;
             let dx = needs[0]

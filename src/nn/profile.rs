@@ -53,8 +53,10 @@ impl OpTime {
         matches!(
             self.op,
             "conv2d"
+                | "conv2d_keeping_transform"
                 | "conv2d_input_grad"
                 | "conv2d_weight_grad"
+                | "conv2d_weight_grad_transformed"
                 | "linear"
                 | "linear_input_grad"
                 | "linear_weight_grad"

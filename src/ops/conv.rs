@@ -10,7 +10,7 @@ use super::{
     winograd,
 };
 use crate::gpu::Recorder;
-use crate::plan::{Algorithm, ConvOp, ConvPlan, ConvProblem};
+use crate::plan::{self, Algorithm, ConvOp, ConvPlan, ConvProblem};
 use crate::{Conv2dGeometry, Conv2dParams, Error, Gpu, Tensor};
 
 /// The buffers of one convolution, in the order of
@@ -62,17 +62,94 @@ impl Gpu {
         p: &Conv2dParams,
     ) -> Result<Tensor, Error> {
         const OP: &str = "conv2d";
-        check_owned(self, OP, &[("input", x), ("weight", w)])?;
-        let geometry = Conv2dGeometry::new(OP, x.shape(), w.shape(), p)?;
-        if let Some(b) = bias {
-            check_owned(self, OP, &[("bias", b)])?;
-            check_shape(OP, "bias", b, &[geometry.k])?;
+        let problem = self.forward_problem(OP, x, w, bias, p)?;
+        self.run_conv(OP, &problem, &problem.geometry.y_shape(), (x, w, bias))
+    }
+
+    /// [`Gpu::conv2d`], keeping what its weight gradient can reuse: where
+    /// the forward's plan and the weight gradient's share Winograd's input
+    /// transform ([`plan::shares_input_transform`]: the same Winograd
+    /// algorithm on a CPU adapter), the transformed input `V` `[P·C, T]`
+    /// (P products per tile, T tiles) beside `y`, for
+    /// [`Gpu::conv2d_weight_grad_transformed`]; `None` elsewhere. The
+    /// autodiff (`nn::functional::conv2d`) keeps `V` instead of `x` for the
+    /// backward pass, which then skips one pass over the activations.
+    pub fn conv2d_keeping_transform(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        bias: Option<&Tensor>,
+        p: &Conv2dParams,
+    ) -> Result<(Tensor, Option<Tensor>), Error> {
+        const OP: &str = "conv2d";
+        let problem = self.forward_problem(OP, x, w, bias, p)?;
+        let _serial = self.serialize();
+        let plan = super::tune::resolve(self, &problem);
+        let shared = self.shared_transform(&problem.geometry)?;
+        let mut rec = Recorder::new(self, OP)?;
+        let out = self.output_unlocked(OP, &problem.geometry.y_shape())?;
+        let v = match shared {
+            Some(shape) => Some(self.output_unlocked(OP, &shape)?),
+            None => None,
+        };
+        let bias = bias.map(|t| &t.buffer);
+        match &v {
+            Some(v) => winograd::record_keeping_transform(
+                &mut rec,
+                &problem,
+                &plan,
+                (&x.buffer, &w.buffer, bias),
+                &v.buffer,
+                &out.buffer,
+            )?,
+            None => {
+                let buffers = ConvBuffers {
+                    a: &x.buffer,
+                    b: &w.buffer,
+                    bias,
+                    out: &out.buffer,
+                };
+                record_conv(&mut rec, &problem, &plan, buffers)?
+            }
         }
-        let problem = ConvProblem {
+        rec.submit()?;
+        Ok((out, v))
+    }
+
+    /// The checked forward problem of `conv2d(x, w, bias)`.
+    fn forward_problem(
+        &self,
+        op: &'static str,
+        x: &Tensor,
+        w: &Tensor,
+        bias: Option<&Tensor>,
+        p: &Conv2dParams,
+    ) -> Result<ConvProblem, Error> {
+        check_owned(self, op, &[("input", x), ("weight", w)])?;
+        let geometry = Conv2dGeometry::new(op, x.shape(), w.shape(), p)?;
+        if let Some(b) = bias {
+            check_owned(self, op, &[("bias", b)])?;
+            check_shape(op, "bias", b, &[geometry.k])?;
+        }
+        Ok(ConvProblem {
             op: ConvOp::Forward,
             geometry,
-        };
-        self.run_conv(OP, &problem, &geometry.y_shape(), (x, w, bias))
+        })
+    }
+
+    /// The shape of the transformed input that the forward and weight
+    /// gradient of `geometry` share on this handle, if they do
+    /// ([`plan::shares_input_transform`] of their resolved plans).
+    fn shared_transform(&self, geometry: &Conv2dGeometry) -> Result<Option<[usize; 2]>, Error> {
+        let [forward, weight_grad] = [ConvOp::Forward, ConvOp::WeightGrad].map(|op| ConvProblem {
+            op,
+            geometry: *geometry,
+        });
+        let plans = [&forward, &weight_grad].map(|p| super::tune::resolve(self, p));
+        if !plan::shares_input_transform(&plans[0], &plans[1], &self.facts()) {
+            return Ok(None);
+        }
+        winograd::transform_shape(&forward, &plans[0]).map(Some)
     }
 
     /// `dx = ∂L/∂x` from the output gradient `dy = ∂L/∂y` of
@@ -125,6 +202,58 @@ impl Gpu {
             geometry,
         };
         self.run_conv(OP, &problem, &w_shape, (x, dy, None))
+    }
+
+    /// [`Gpu::conv2d_weight_grad`] from the transformed input `v` that
+    /// [`Gpu::conv2d_keeping_transform`] returned for the forward input of
+    /// shape `x_shape` (instead of that input): the same dispatches from
+    /// the input transform on, so the same bits. Fails where this handle's
+    /// plans do not share the transform (see there) or `v` is not its
+    /// `[P·C, T]`.
+    pub fn conv2d_weight_grad_transformed(
+        &self,
+        v: &Tensor,
+        dy: &Tensor,
+        x_shape: [usize; 4],
+        w_shape: [usize; 4],
+        p: &Conv2dParams,
+    ) -> Result<Tensor, Error> {
+        const OP: &str = "conv2d_weight_grad";
+        check_owned(
+            self,
+            OP,
+            &[("transformed input", v), ("output gradient", dy)],
+        )?;
+        let geometry = Conv2dGeometry::new(OP, &x_shape, &w_shape, p)?;
+        check_shape(OP, "output gradient", dy, &geometry.y_shape())?;
+        let _serial = self.serialize();
+        let Some(shape) = self.shared_transform(&geometry)? else {
+            return Err(Error::InvalidParam {
+                op: OP,
+                param: "transformed input",
+                message: "this adapter's plans for the forward and the weight gradient do not \
+                          share Winograd's input transform: pass the input to conv2d_weight_grad"
+                    .into(),
+            });
+        };
+        check_shape(OP, "transformed input", v, &shape)?;
+        let problem = ConvProblem {
+            op: ConvOp::WeightGrad,
+            geometry,
+        };
+        let plan = super::tune::resolve(self, &problem);
+        let mut rec = Recorder::new(self, OP)?;
+        let out = self.output_unlocked(OP, &w_shape)?;
+        winograd::record_from_transform(
+            &mut rec,
+            &problem,
+            &plan,
+            &v.buffer,
+            &dy.buffer,
+            &out.buffer,
+        )?;
+        rec.submit()?;
+        Ok(out)
     }
 
     /// The plan this handle runs `op` with for input shape `x_shape` (the

@@ -30,67 +30,155 @@ pub(crate) fn record(
     bias: Option<&wgpu::Buffer>,
     out: &wgpu::Buffer,
 ) -> Result<(), Error> {
-    let (tile, shader) = match (plan.algorithm, problem.op) {
-        (Algorithm::Winograd, _) => (2, Shader::Winograd),
-        (Algorithm::Winograd4, _) => (4, Shader::Winograd4),
-        (algorithm, op) => {
-            return Err(Error::InvalidParam {
-                op: op.kernel_name(),
-                param: "algorithm",
-                message: format!("Winograd cannot run {op:?} as {}", algorithm.name()),
-            })
-        }
-    };
+    let run = Run::new(rec, problem, plan)?;
+    let v = rec.scratch(run.v_len())?;
+    run.input_transform(rec, a, &v.buffer)?;
+    run.after_transform(rec, &v.buffer, b, bias, out)
+}
+
+/// Records the forward `plan` of `problem` and keeps its transformed input
+/// `V [P·C, T]` in `v` (of [`transform_shape`]), for a weight
+/// gradient whose plan shares it (`plan::shares_input_transform`).
+pub(crate) fn record_keeping_transform(
+    rec: &mut Recorder,
+    problem: &ConvProblem,
+    plan: &ConvPlan,
+    (x, w, bias): (&wgpu::Buffer, &wgpu::Buffer, Option<&wgpu::Buffer>),
+    v: &wgpu::Buffer,
+    out: &wgpu::Buffer,
+) -> Result<(), Error> {
+    let run = Run::new(rec, problem, plan)?;
+    run.input_transform(rec, x, v)?;
+    run.after_transform(rec, v, w, bias, out)
+}
+
+/// Records the weight-gradient `plan` of `problem` from the forward's
+/// transformed input `v` (what [`record_keeping_transform`] kept) and dy.
+pub(crate) fn record_from_transform(
+    rec: &mut Recorder,
+    problem: &ConvProblem,
+    plan: &ConvPlan,
+    v: &wgpu::Buffer,
+    dy: &wgpu::Buffer,
+    out: &wgpu::Buffer,
+) -> Result<(), Error> {
+    Run::new(rec, problem, plan)?.after_transform(rec, v, dy, None, out)
+}
+
+/// The shape `[P·C, T]` of the transformed input `V` of `plan` of
+/// `problem`, which [`record_keeping_transform`] keeps.
+pub(crate) fn transform_shape(problem: &ConvProblem, plan: &ConvPlan) -> Result<[usize; 2], Error> {
+    let tile = tile_of(problem, plan)?.0;
     let fwd = plan::winograd_forward(problem)?;
-    let gemm = plan::winograd_gemm(problem.op, &fwd, tile)?;
-    let tiles = plan::winograd_tiles(&fwd, tile);
-    let products = plan::winograd_products(tile);
-    let (c, k) = (fwd.c, fwd.k);
-    let gemm_plan = plan::plan(&gemm, &rec.gpu().facts(), Policy::Force(plan.kernel));
-    // F(4x4)'s transforms take four tiles per invocation where the tiles
-    // come in fours, and move V, Y and M as vec4s.
-    let runs = plan::winograd_runs(&fwd, tile);
-    let t = Transforms {
-        op: problem.op,
-        fwd,
-        shader,
-    };
+    Ok([
+        plan::winograd_products(tile) * fwd.c,
+        plan::winograd_tiles(&fwd, tile),
+    ])
+}
 
-    // V [P·C, T] from x (the forward's, or for an input gradient dy).
-    let v = rec.scratch(products * c * tiles)?;
-    if runs {
-        let bound: [(u32, &dyn Bindable); 2] = [(slot::A, a), (slot::C4, &v.buffer)];
-        t.dispatch_bound(rec, "input_transform_x4", c * tiles / 4, &bound)?;
-    } else {
-        t.dispatch(rec, "input_transform", c * tiles, a, &v.buffer)?;
+/// The output tile and shader of a Winograd `plan`.
+fn tile_of(problem: &ConvProblem, plan: &ConvPlan) -> Result<(usize, Shader), Error> {
+    match (plan.algorithm, problem.op) {
+        (Algorithm::Winograd, _) => Ok((2, Shader::Winograd)),
+        (Algorithm::Winograd4, _) => Ok((4, Shader::Winograd4)),
+        (algorithm, op) => Err(Error::InvalidParam {
+            op: op.kernel_name(),
+            param: "algorithm",
+            message: format!("Winograd cannot run {op:?} as {}", algorithm.name()),
+        }),
+    }
+}
+
+/// One Winograd plan of one problem: its transforms and its batched GEMM
+/// with that GEMM's own plan.
+struct Run {
+    t: Transforms,
+    gemm: ConvProblem,
+    gemm_plan: ConvPlan,
+    tiles: usize,
+    products: usize,
+    /// F(4x4)'s transforms take four tiles per invocation where the tiles
+    /// come in fours, and move V, Y and M as vec4s.
+    runs: bool,
+}
+
+impl Run {
+    fn new(rec: &Recorder, problem: &ConvProblem, plan: &ConvPlan) -> Result<Self, Error> {
+        let (tile, shader) = tile_of(problem, plan)?;
+        let fwd = plan::winograd_forward(problem)?;
+        let gemm = plan::winograd_gemm(problem.op, &fwd, tile)?;
+        Ok(Run {
+            gemm_plan: plan::plan(&gemm, &rec.gpu().facts(), Policy::Force(plan.kernel)),
+            gemm,
+            tiles: plan::winograd_tiles(&fwd, tile),
+            products: plan::winograd_products(tile),
+            runs: plan::winograd_runs(&fwd, tile),
+            t: Transforms {
+                op: problem.op,
+                fwd,
+                shader,
+            },
+        })
     }
 
-    if problem.op == ConvOp::WeightGrad {
-        // Y [P·K, T] from dy; M [P·K, C] = Y·Vᵀ per ξ; dw from M.
-        let y = rec.scratch(products * k * tiles)?;
-        if runs {
-            let bound: [(u32, &dyn Bindable); 2] = [(slot::A, b), (slot::C4, &y.buffer)];
-            t.dispatch_bound(rec, "dy_transform_x4", k * tiles / 4, &bound)?;
+    /// The length of V [P·C, T].
+    fn v_len(&self) -> usize {
+        self.products * self.t.fwd.c * self.tiles
+    }
+
+    /// V [P·C, T] from x (the forward's, or for an input gradient dy).
+    fn input_transform(
+        &self,
+        rec: &mut Recorder,
+        x: &wgpu::Buffer,
+        v: &wgpu::Buffer,
+    ) -> Result<(), Error> {
+        let (t, c, tiles) = (&self.t, self.t.fwd.c, self.tiles);
+        if self.runs {
+            let bound: [(u32, &dyn Bindable); 2] = [(slot::A, x), (slot::C4, v)];
+            t.dispatch_bound(rec, "input_transform_x4", c * tiles / 4, &bound)
         } else {
-            t.dispatch(rec, "dy_transform", k * tiles, b, &y.buffer)?;
+            t.dispatch(rec, "input_transform", c * tiles, x, v)
         }
-        let m = rec.scratch(products * k * c)?;
-        conv2d_weight_grad::record(rec, &gemm, &gemm_plan, &v.buffer, &y.buffer, &m.buffer)?;
-        return t.dispatch(rec, "dw_transform", k * c, &m.buffer, out);
     }
 
-    // U [P·K, C] from w; M [P·K, T] = U·V per ξ; y (or dx) from M.
-    let weight = match problem.op {
-        ConvOp::Forward => "weight_transform",
-        _ => "weight_transform_turned",
-    };
-    let u = rec.scratch(products * k * c)?;
-    t.dispatch(rec, weight, k * c, b, &u.buffer)?;
-    let m = rec.scratch(products * k * tiles)?;
-    conv2d_forward::record(
-        rec, &gemm, &gemm_plan, &v.buffer, &u.buffer, None, &m.buffer,
-    )?;
-    t.output(rec, k * tiles, &m.buffer, out, bias, runs)
+    /// The rest of the plan from V: `w → out` (with the bias) for a
+    /// forward or input gradient, `dy → dw` for a weight gradient.
+    fn after_transform(
+        &self,
+        rec: &mut Recorder,
+        v: &wgpu::Buffer,
+        b: &wgpu::Buffer,
+        bias: Option<&wgpu::Buffer>,
+        out: &wgpu::Buffer,
+    ) -> Result<(), Error> {
+        let (t, gemm, gemm_plan) = (&self.t, &self.gemm, &self.gemm_plan);
+        let (c, k, tiles, products) = (t.fwd.c, t.fwd.k, self.tiles, self.products);
+        if t.op == ConvOp::WeightGrad {
+            // Y [P·K, T] from dy; M [P·K, C] = Y·Vᵀ per ξ; dw from M.
+            let y = rec.scratch(products * k * tiles)?;
+            if self.runs {
+                let bound: [(u32, &dyn Bindable); 2] = [(slot::A, b), (slot::C4, &y.buffer)];
+                t.dispatch_bound(rec, "dy_transform_x4", k * tiles / 4, &bound)?;
+            } else {
+                t.dispatch(rec, "dy_transform", k * tiles, b, &y.buffer)?;
+            }
+            let m = rec.scratch(products * k * c)?;
+            conv2d_weight_grad::record(rec, gemm, gemm_plan, v, &y.buffer, &m.buffer)?;
+            return t.dispatch(rec, "dw_transform", k * c, &m.buffer, out);
+        }
+
+        // U [P·K, C] from w; M [P·K, T] = U·V per ξ; y (or dx) from M.
+        let weight = match t.op {
+            ConvOp::Forward => "weight_transform",
+            _ => "weight_transform_turned",
+        };
+        let u = rec.scratch(products * k * c)?;
+        t.dispatch(rec, weight, k * c, b, &u.buffer)?;
+        let m = rec.scratch(products * k * tiles)?;
+        conv2d_forward::record(rec, gemm, gemm_plan, v, &u.buffer, None, &m.buffer)?;
+        t.output(rec, k * tiles, &m.buffer, out, bias, self.runs)
+    }
 }
 
 /// The transforms of one Winograd plan: each entry point of `shader`

@@ -21,6 +21,12 @@ use wgconv::{Adam, Gpu, Sgd};
 
 type CliResult = Result<ExitCode, Box<dyn std::error::Error>>;
 
+/// A first training step slower than this gets a line saying why: on a
+/// fresh machine it builds the adapter's kernels (about a minute for the
+/// Fashion model on lavapipe with a cold shader cache; under a second from
+/// the driver's cache), which the progress lines' rate leaves out.
+const SLOW_FIRST_STEP_SECONDS: f64 = 10.0;
+
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum OptimizerName {
     Sgd,
@@ -568,6 +574,7 @@ pub(crate) fn train_on<T: Trainer>(
     let mut bar = progress::Progress::hidden();
     let mut epoch_steps = 1.0;
     let mut evaluating = false;
+    let mut stepped = false;
     let reports = train::train(
         &mut model,
         &*data.train,
@@ -595,6 +602,16 @@ pub(crate) fn train_on<T: Trainer>(
                 images,
                 ..
             } => {
+                if !stepped {
+                    stepped = true;
+                    let waited = start.elapsed().as_secs_f64();
+                    if waited >= SLOW_FIRST_STEP_SECONDS {
+                        bar.note(&format!(
+                            "first step after {waited:.0} s, most of it building this adapter's \
+                             kernels (drivers cache them: the next run starts at once)"
+                        ));
+                    }
+                }
                 bar.set_message(format!("loss {running_loss:.4}"));
                 bar.inc(images as u64);
             }

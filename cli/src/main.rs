@@ -265,7 +265,7 @@ fn run_train_bench(
     for gpu in Gpu::all_matching(adapter)? {
         let gpu = gpu.with_policy(policy);
         for &preset in &presets {
-            let bar = progress::Progress::spinner(format!(
+            let mut bar = progress::Progress::spinner(format!(
                 "training steps of the {} model on {}",
                 bench::preset_name(preset),
                 gpu.info().name

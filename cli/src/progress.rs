@@ -34,6 +34,8 @@ pub fn plain_every() -> Result<Duration, String> {
 pub struct Progress {
     bar: ProgressBar,
     plain: Option<Plain>,
+    /// A plain spinner's lines while it runs.
+    waiting: Option<Waiting>,
 }
 
 struct Plain {
@@ -52,14 +54,14 @@ struct Plain {
     waiting: Option<Waiting>,
 }
 
-/// A thread printing "`label` 0/`len` `unit`" with the time waited, every
-/// `every` (at least 5 s), until dropped.
+/// A thread printing `line(seconds waited)` every `every` (at least 5 s),
+/// until dropped.
 struct Waiting {
     done: Arc<AtomicBool>,
 }
 
 impl Waiting {
-    fn start(label: String, len: u64, unit: &'static str, every: Duration) -> Self {
+    fn start(every: Duration, line: impl Fn(f64) -> String + Send + 'static) -> Self {
         let done = Arc::new(AtomicBool::new(false));
         let flag = done.clone();
         let every = every.max(Duration::from_secs(5));
@@ -70,16 +72,22 @@ impl Waiting {
                 std::thread::sleep(Duration::from_millis(100));
                 let waited = started.elapsed();
                 if waited >= next && !flag.load(Ordering::Relaxed) {
-                    eprintln!(
-                        "{label} 0/{len} {unit}  (waiting for the first, {:.0} s in; \
-                         on a fresh machine the first builds the adapter's kernels)",
-                        waited.as_secs_f64()
-                    );
+                    eprintln!("{}", line(waited.as_secs_f64()));
                     next += every;
                 }
             }
         });
         Waiting { done }
+    }
+
+    /// "`label` 0/`len` `unit`" while a bar waits for its first unit.
+    fn first_unit(label: String, len: u64, unit: &'static str, every: Duration) -> Self {
+        Self::start(every, move |s| {
+            format!(
+                "{label} 0/{len} {unit}  (waiting for the first, {s:.0} s in; \
+                 on a fresh machine the first builds the adapter's kernels)"
+            )
+        })
     }
 }
 
@@ -98,14 +106,19 @@ impl Progress {
                 .unwrap_or_else(|_| ProgressStyle::default_bar());
             let bar = ProgressBar::new(len).with_style(style);
             bar.set_prefix(label);
-            return Progress { bar, plain: None };
+            return Progress {
+                bar,
+                plain: None,
+                waiting: None,
+            };
         }
         let now = Instant::now();
         let every = plain_every().unwrap_or(Duration::from_secs(15));
         Progress {
             bar: ProgressBar::hidden(),
+            waiting: None,
             plain: Some(Plain {
-                waiting: Some(Waiting::start(label.clone(), len, unit, every)),
+                waiting: Some(Waiting::first_unit(label.clone(), len, unit, every)),
                 label,
                 unit,
                 message: String::new(),
@@ -119,16 +132,27 @@ impl Progress {
         }
     }
 
-    /// A task without a count: a spinner on a terminal, one line
-    /// elsewhere.
+    /// A task without a count: a spinner on a terminal; elsewhere one
+    /// line, then one every [`plain_every`] (at least 5 s) with the time
+    /// it has run, until finished.
     pub fn spinner(message: String) -> Self {
         if std::io::stderr().is_terminal() {
             let bar = ProgressBar::new_spinner().with_message(message);
             bar.enable_steady_tick(Duration::from_millis(200));
-            return Progress { bar, plain: None };
+            return Progress {
+                bar,
+                plain: None,
+                waiting: None,
+            };
         }
         eprintln!("{message} ...");
-        Self::hidden()
+        let every = plain_every().unwrap_or(Duration::from_secs(15));
+        Progress {
+            waiting: Some(Waiting::start(every, move |s| {
+                format!("{message} ... {s:.0} s in")
+            })),
+            ..Self::hidden()
+        }
     }
 
     /// Nothing shown (a rank that is not the primary one).
@@ -136,6 +160,7 @@ impl Progress {
         Progress {
             bar: ProgressBar::hidden(),
             plain: None,
+            waiting: None,
         }
     }
 
@@ -174,7 +199,8 @@ impl Progress {
         }
     }
 
-    pub fn finish_and_clear(&self) {
+    pub fn finish_and_clear(&mut self) {
+        self.waiting = None;
         self.bar.finish_and_clear();
     }
 }

@@ -8,14 +8,12 @@
 //! figures behind `pointwise_large` (docs/performance.md) came from it.
 //!
 //! `WGPU_BACKEND=vulkan cargo run --release --example block_loads -- 16x16 32x32 64x32`
-use wgpu::util::DeviceExt;
+#[path = "common/microbench.rs"]
+mod microbench;
 
 fn main() {
-    wgconv::quiet_headless_driver_probes();
-    let inst = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
-    let adapter = pollster::block_on(inst.request_adapter(&Default::default())).unwrap();
+    let (device, queue, adapter) = microbench::device();
     println!("{:?}", adapter.get_info().name);
-    let (device, queue) = pollster::block_on(adapter.request_device(&Default::default())).unwrap();
     let mut shapes: Vec<(usize, usize)> = Vec::new();
     for arg in std::env::args().skip(1) {
         let parsed = arg
@@ -80,66 +78,16 @@ fn main() {
 }}",
             sum.join(" + ")
         );
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: None,
-            source: wgpu::ShaderSource::Wgsl(src.into()),
-        });
-        let pipe = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: None,
-            layout: None,
-            module: &module,
-            entry_point: Some("main"),
-            compilation_options: Default::default(),
-            cache: None,
-        });
-        let out = device.create_buffer(&wgpu::BufferDescriptor {
-            label: None,
-            size: (invocations * 16) as u64,
-            usage: wgpu::BufferUsages::STORAGE,
-            mapped_at_creation: false,
-        });
-        let a = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: None,
-            contents: &vec![0u8; 1 << 22],
-            usage: wgpu::BufferUsages::STORAGE,
-        });
-        let b = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: None,
-            contents: &vec![0u8; 1 << 22],
-            usage: wgpu::BufferUsages::STORAGE,
-        });
-        let bg = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: None,
-            layout: &pipe.get_bind_group_layout(0),
-            entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: out.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: a.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 2,
-                    resource: b.as_entire_binding(),
-                },
-            ],
-        });
-        let mut best = f64::MAX;
-        for _ in 0..3 {
-            let t = std::time::Instant::now();
-            let mut enc = device.create_command_encoder(&Default::default());
-            {
-                let mut p = enc.begin_compute_pass(&Default::default());
-                p.set_pipeline(&pipe);
-                p.set_bind_group(0, &bg, &[]);
-                p.dispatch_workgroups((invocations / 64) as u32, 1, 1);
-            }
-            queue.submit([enc.finish()]);
-            device.poll(wgpu::PollType::wait_indefinitely()).unwrap();
-            best = best.min(t.elapsed().as_secs_f64());
-        }
+        let pipe = microbench::pipeline(&device, &src);
+        let storage = wgpu::BufferUsages::STORAGE;
+        let out = microbench::zeroed(&device, invocations * 16, storage);
+        let a = microbench::zeroed(&device, 1 << 22, storage);
+        let b = microbench::zeroed(&device, 1 << 22, storage);
+        let bg = microbench::bind(&device, &pipe, &[Some(&out), Some(&a), Some(&b)]);
+        let groups = (invocations / 64) as u32;
+        let best = (0..3)
+            .map(|_| microbench::time_dispatch(&device, &queue, &pipe, &bg, groups))
+            .fold(f64::MAX, f64::min);
         let flops = (invocations * rows * cols) as f64 * steps as f64 * 2.0;
         println!(
             "{rows}x{cols} block: {} loads per {} multiply-adds: {:.1} GFLOP/s (best of 3)",

@@ -14,7 +14,8 @@
 //! shows the cold figure; bigger blocks compile for far longer).
 //!
 //! `WGPU_BACKEND=vulkan cargo run --release --example gemm_ceiling`
-use wgpu::util::DeviceExt;
+#[path = "common/microbench.rs"]
+mod microbench;
 
 /// One loop iteration (four reduction steps) of an R x C block: the vec4
 /// loads of its A quads (rows, four reduction values each) and B quads
@@ -46,11 +47,8 @@ fn block_body(rows: usize, cols: usize) -> String {
 }
 
 fn main() {
-    wgconv::quiet_headless_driver_probes();
-    let inst = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
-    let adapter = pollster::block_on(inst.request_adapter(&Default::default())).unwrap();
+    let (device, queue, adapter) = microbench::device();
     println!("{:?}", adapter.get_info().name);
-    let (device, queue) = pollster::block_on(adapter.request_device(&Default::default())).unwrap();
     let line_body: String = (0..32)
         .map(|a| format!("a{a}_0 = fma(a{a}_0, m, b); "))
         .collect();
@@ -61,6 +59,9 @@ fn main() {
         let name = format!("{rows}x{cols} block with its loads");
         cases.push((name, block_body(rows, cols), rows, cols / 4, rows * cols));
     }
+    let storage = wgpu::BufferUsages::STORAGE;
+    let out = microbench::zeroed(&device, 65536 * 16, storage);
+    let inp = microbench::zeroed(&device, 65536 * 16, storage);
     let mut line = 0.0;
     for (name, body, rows, quads, per_iteration) in cases {
         let accumulators = rows * quads;
@@ -90,56 +91,13 @@ fn main() {
             sum.join(" + ")
         );
         let compile = std::time::Instant::now();
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: None,
-            source: wgpu::ShaderSource::Wgsl(src.clone().into()),
-        });
-        let pipe = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: None,
-            layout: None,
-            module: &module,
-            entry_point: Some("main"),
-            compilation_options: Default::default(),
-            cache: None,
-        });
-        let out = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: None,
-            contents: &vec![0u8; 65536 * 16],
-            usage: wgpu::BufferUsages::STORAGE,
-        });
-        let inp = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: None,
-            contents: &vec![0u8; 65536 * 16],
-            usage: wgpu::BufferUsages::STORAGE,
-        });
-        let entries: Vec<wgpu::BindGroupEntry> = [&out, &inp]
-            .iter()
-            .enumerate()
-            .map(|(i, b)| wgpu::BindGroupEntry {
-                binding: i as u32,
-                resource: b.as_entire_binding(),
-            })
-            .filter(|e| e.binding == 0 || src.contains("inp["))
-            .collect();
-        let bg = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: None,
-            layout: &pipe.get_bind_group_layout(0),
-            entries: &entries,
-        });
+        let pipe = microbench::pipeline(&device, &src);
+        let loads = src.contains("inp[").then_some(&inp);
+        let bg = microbench::bind(&device, &pipe, &[Some(&out), loads]);
         let mut best = f64::INFINITY;
         let mut first = None;
         for _ in 0..3 {
-            let t = std::time::Instant::now();
-            let mut enc = device.create_command_encoder(&Default::default());
-            {
-                let mut p = enc.begin_compute_pass(&Default::default());
-                p.set_pipeline(&pipe);
-                p.set_bind_group(0, &bg, &[]);
-                p.dispatch_workgroups(256, 1, 1);
-            }
-            queue.submit([enc.finish()]);
-            device.poll(wgpu::PollType::wait_indefinitely()).unwrap();
-            best = best.min(t.elapsed().as_secs_f64());
+            best = best.min(microbench::time_dispatch(&device, &queue, &pipe, &bg, 256));
             first.get_or_insert(compile.elapsed().as_secs_f64());
         }
         // Pipeline creation and the first dispatch, less a dispatch: what

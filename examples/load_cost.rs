@@ -8,18 +8,16 @@
 //! The figures in docs/rejected.md came from it.
 //!
 //! `WGPU_BACKEND=vulkan cargo run --release --example load_cost`
-use wgpu::util::DeviceExt;
+#[path = "common/microbench.rs"]
+mod microbench;
 fn main() {
-    wgconv::quiet_headless_driver_probes();
-    let inst = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
-    let adapter = pollster::block_on(inst.request_adapter(&Default::default())).unwrap();
+    let (device, queue, adapter) = microbench::device();
     println!(
         "{:?} max ubo {} max ssbo {}",
         adapter.get_info().name,
         adapter.limits().max_uniform_buffer_binding_size,
         adapter.limits().max_storage_buffer_binding_size
     );
-    let (device, queue) = pollster::block_on(adapter.request_device(&Default::default())).unwrap();
     for (name, wg, body) in [
         ("fma only", 64, "a0 = fma(a0, m, b); a1 = fma(a1, m, b); a2 = fma(a2, m, b); a3 = fma(a3, m, b);"),
         ("uniform-address f32 load + 4 vec4 fma", 64, "let v = inp[i & 1023u]; a0 = fma(a0, vec4<f32>(v), b); a1 = fma(a1, m, b); a2 = fma(a2, m, b); a3 = fma(a3, m, b);"),
@@ -42,21 +40,16 @@ var<workgroup> wgm: array<f32, 1024>;
   for (var i = 0u; i < 4096u; i = i + 1u) {{ {body} }}
   out[gid.x] = a0 + a1 + a2 + a3;
 }}");
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor { label: None, source: wgpu::ShaderSource::Wgsl(src.clone().into()) });
-        let pipe = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor { label: None, layout: None, module: &module, entry_point: Some("main"), compilation_options: Default::default(), cache: None });
+        let pipe = microbench::pipeline(&device, &src);
         let groups = 65536 / wg;
-        let buf = device.create_buffer_init(&wgpu::util::BufferInitDescriptor { label: None, contents: &vec![0u8; 65536 * 16], usage: wgpu::BufferUsages::STORAGE });
-        let inp = device.create_buffer_init(&wgpu::util::BufferInitDescriptor { label: None, contents: &vec![0u8; 65536 * 4], usage: wgpu::BufferUsages::STORAGE });
-        let ubuf = device.create_buffer_init(&wgpu::util::BufferInitDescriptor { label: None, contents: &vec![0u8; 16384], usage: wgpu::BufferUsages::UNIFORM });
-        let entries: Vec<wgpu::BindGroupEntry> = [&buf, &inp, &inp, &ubuf].iter().enumerate().map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.as_entire_binding() }).filter(|e| src.contains(["out[", "inp[", "inp4[", "ub["][e.binding as usize])).collect();
-        let bg = device.create_bind_group(&wgpu::BindGroupDescriptor { label: None, layout: &pipe.get_bind_group_layout(0), entries: &entries });
+        let buf = microbench::zeroed(&device, 65536 * 16, wgpu::BufferUsages::STORAGE);
+        let inp = microbench::zeroed(&device, 65536 * 4, wgpu::BufferUsages::STORAGE);
+        let ubuf = microbench::zeroed(&device, 16384, wgpu::BufferUsages::UNIFORM);
+        let used = |name: &str, b| src.contains(name).then_some(b);
+        let buffers = [used("out[", &buf), used("inp[", &inp), used("inp4[", &inp), used("ub[", &ubuf)];
+        let bg = microbench::bind(&device, &pipe, &buffers);
         for rep in 0..2 {
-            let t = std::time::Instant::now();
-            let mut enc = device.create_command_encoder(&Default::default());
-            { let mut p = enc.begin_compute_pass(&Default::default()); p.set_pipeline(&pipe); p.set_bind_group(0, &bg, &[]); p.dispatch_workgroups(groups, 1, 1); }
-            queue.submit([enc.finish()]);
-            device.poll(wgpu::PollType::wait_indefinitely()).unwrap();
-            let s = t.elapsed().as_secs_f64();
+            let s = microbench::time_dispatch(&device, &queue, &pipe, &bg, groups);
             let flops = 65536.0 * 4096.0 * 16.0 * 2.0;
             if rep == 1 { println!("{name}: {:.1} GFLOP/s", flops / s / 1e9); }
         }

@@ -7,7 +7,8 @@
 //! The register-tile figures in docs/performance.md came from it.
 //!
 //! `WGPU_BACKEND=vulkan cargo run --release --example register_tiles`
-use wgpu::util::DeviceExt;
+#[path = "common/microbench.rs"]
+mod microbench;
 
 /// WGSL for one loop iteration of a `rows` x `cols` register tile
 /// (`cols` a multiple of 4), and the number of vec4 accumulators it uses.
@@ -34,11 +35,9 @@ fn tile_body(rows: usize, cols: usize) -> (String, usize) {
 }
 
 fn main() {
-    wgconv::quiet_headless_driver_probes();
-    let inst = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
-    let adapter = pollster::block_on(inst.request_adapter(&Default::default())).unwrap();
+    let (device, queue, adapter) = microbench::device();
     println!("{:?}", adapter.get_info().name);
-    let (device, queue) = pollster::block_on(adapter.request_device(&Default::default())).unwrap();
+    let buf = microbench::zeroed(&device, 65536 * 16, wgpu::BufferUsages::STORAGE);
     let fma_only: String = (0..32)
         .map(|a| format!("a{a} = fma(a{a}, m, b); "))
         .collect();
@@ -68,43 +67,10 @@ var<workgroup> wgm: array<vec4<f32>, 1024>;
 }}",
             sum.join(" + ")
         );
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: None,
-            source: wgpu::ShaderSource::Wgsl(src.into()),
-        });
-        let pipe = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: None,
-            layout: None,
-            module: &module,
-            entry_point: Some("main"),
-            compilation_options: Default::default(),
-            cache: None,
-        });
-        let buf = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: None,
-            contents: &vec![0u8; 65536 * 16],
-            usage: wgpu::BufferUsages::STORAGE,
-        });
-        let bg = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: None,
-            layout: &pipe.get_bind_group_layout(0),
-            entries: &[wgpu::BindGroupEntry {
-                binding: 0,
-                resource: buf.as_entire_binding(),
-            }],
-        });
+        let pipe = microbench::pipeline(&device, &src);
+        let bg = microbench::bind(&device, &pipe, &[Some(&buf)]);
         for rep in 0..2 {
-            let t = std::time::Instant::now();
-            let mut enc = device.create_command_encoder(&Default::default());
-            {
-                let mut p = enc.begin_compute_pass(&Default::default());
-                p.set_pipeline(&pipe);
-                p.set_bind_group(0, &bg, &[]);
-                p.dispatch_workgroups(256, 1, 1);
-            }
-            queue.submit([enc.finish()]);
-            device.poll(wgpu::PollType::wait_indefinitely()).unwrap();
-            let s = t.elapsed().as_secs_f64();
+            let s = microbench::time_dispatch(&device, &queue, &pipe, &bg, 256);
             // 65 536 invocations x 2048 iterations x 4 lanes per vec4 FMA.
             let flops = 65536.0 * 2048.0 * (acc * 4) as f64 * 2.0;
             if rep == 1 {

@@ -84,8 +84,7 @@ impl Gpu {
         const OP: &str = "conv2d";
         let problem = self.forward_problem(OP, x, w, bias, p)?;
         let _serial = self.serialize();
-        let plan = super::tune::resolve(self, &problem);
-        let shared = self.shared_transform(&problem.geometry)?;
+        let ([plan, _], shared) = self.transform_plans(&problem.geometry)?;
         let mut rec = Recorder::new(self, OP)?;
         let out = self.output_unlocked(OP, &problem.geometry.y_shape())?;
         let v = match shared {
@@ -137,19 +136,23 @@ impl Gpu {
         })
     }
 
-    /// The shape of the transformed input that the forward and weight
-    /// gradient of `geometry` share on this handle, if they do
-    /// ([`plan::shares_input_transform`] of their resolved plans).
-    fn shared_transform(&self, geometry: &Conv2dGeometry) -> Result<Option<[usize; 2]>, Error> {
+    /// The plans of the forward and weight gradient of `geometry` on this
+    /// handle, and the shape of the transformed input they share, if they
+    /// do ([`plan::shares_input_transform`]).
+    fn transform_plans(
+        &self,
+        geometry: &Conv2dGeometry,
+    ) -> Result<([ConvPlan; 2], Option<[usize; 2]>), Error> {
         let [forward, weight_grad] = [ConvOp::Forward, ConvOp::WeightGrad].map(|op| ConvProblem {
             op,
             geometry: *geometry,
         });
         let plans = [&forward, &weight_grad].map(|p| super::tune::resolve(self, p));
         if !plan::shares_input_transform(&plans[0], &plans[1], &self.facts()) {
-            return Ok(None);
+            return Ok((plans, None));
         }
-        winograd::transform_shape(&forward, &plans[0]).map(Some)
+        let shape = winograd::transform_shape(&forward, &plans[0])?;
+        Ok((plans, Some(shape)))
     }
 
     /// `dx = ∂L/∂x` from the output gradient `dy = ∂L/∂y` of
@@ -227,7 +230,7 @@ impl Gpu {
         let geometry = Conv2dGeometry::new(OP, &x_shape, &w_shape, p)?;
         check_shape(OP, "output gradient", dy, &geometry.y_shape())?;
         let _serial = self.serialize();
-        let Some(shape) = self.shared_transform(&geometry)? else {
+        let ([_, plan], Some(shape)) = self.transform_plans(&geometry)? else {
             return Err(Error::InvalidParam {
                 op: OP,
                 param: "transformed input",
@@ -241,7 +244,6 @@ impl Gpu {
             op: ConvOp::WeightGrad,
             geometry,
         };
-        let plan = super::tune::resolve(self, &problem);
         let mut rec = Recorder::new(self, OP)?;
         let out = self.output_unlocked(OP, &w_shape)?;
         winograd::record_from_transform(

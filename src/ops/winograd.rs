@@ -30,10 +30,9 @@ pub(crate) fn record(
     bias: Option<&wgpu::Buffer>,
     out: &wgpu::Buffer,
 ) -> Result<(), Error> {
-    let run = Run::new(rec, problem, plan)?;
-    let v = rec.scratch(run.v_len())?;
-    run.input_transform(rec, a, &v.buffer)?;
-    run.after_transform(rec, &v.buffer, b, bias, out)
+    let [rows, tiles] = transform_shape(problem, plan)?;
+    let v = rec.scratch(rows * tiles)?;
+    record_keeping_transform(rec, problem, plan, (a, b, bias), &v.buffer, out)
 }
 
 /// Records the forward `plan` of `problem` and keeps its transformed input
@@ -119,11 +118,6 @@ impl Run {
                 shader,
             },
         })
-    }
-
-    /// The length of V [P·C, T].
-    fn v_len(&self) -> usize {
-        self.products * self.t.fwd.c * self.tiles
     }
 
     /// V [P·C, T] from x (the forward's, or for an input gradient dy).

@@ -24,8 +24,11 @@
 // w → U [36·K, C] per (k, c) by store_u below), output_transform (M → y
 // (+ bias), per (k, t)); where T is a multiple of 4, input_transform_x4
 // and output_transform_x4 take four tiles per invocation and move V and
-// M as vec4s; and for the weight gradient dy_transform (and
-// dy_transform_x4) and dw_transform (at the end of this file).
+// M as vec4s; where rows have an even width (plan::WinogradRuns) their
+// `_x4_pairs` twins read x and dy and write y in aligned vec2 pairs, the
+// input transform reading a run's shared 6×18 patch once; and for the
+// weight gradient dy_transform (and dy_transform_x4, dy_transform_x4_pairs)
+// and dw_transform (at the end of this file).
 // A 6×6 matrix is held as 6 rows of two vec3s (columns 0–2 and 3–5); each
 // transform is applied to columns with vec3 arithmetic, then to rows after
 // a transpose into vec3s of three rows, so one helper per matrix serves
@@ -112,9 +115,38 @@ fn transformed_patch(at: TileAt) -> Columns {
         lo[i] = vec3<f32>(x_at(plane, y, ix), x_at(plane, y, ix + 1), x_at(plane, y, ix + 2));
         hi[i] = vec3<f32>(x_at(plane, y, ix + 3), x_at(plane, y, ix + 4), x_at(plane, y, ix + 5));
     }
+    return transformed_rows(lo, hi);
+}
+
+// Bᵀ d B of the 6×6 patch d held as rows of (lo, hi): columns 0–2, 3–5.
+fn transformed_rows(lo: array<vec3<f32>, 6>, hi: array<vec3<f32>, 6>) -> Columns {
     // Bᵀ d, then its rows times B: (Bᵀ d B)ᵀ = Bᵀ (Bᵀ d)ᵀ.
     let c = columns(bt6(lo), bt6(hi));
     return Columns(bt6(c.top), bt6(c.bottom));
+}
+
+// Rows iy .. iy + 5 of x's column pair at ix (even), from x_pair.
+fn pair_column(plane: u32, iy: i32, ix: i32) -> array<vec2<f32>, 6> {
+    var p: array<vec2<f32>, 6>;
+    for (var i = 0; i < 6; i = i + 1) {
+        p[i] = x_pair(plane, iy + i, ix);
+    }
+    return p;
+}
+
+// transformed_rows of the 6×6 patch whose columns are the first six
+// (`odd` false) or the second to seventh of the four column pairs a–d.
+fn transformed_pairs(
+    a: array<vec2<f32>, 6>, b: array<vec2<f32>, 6>, c: array<vec2<f32>, 6>, d: array<vec2<f32>, 6>,
+    odd: bool,
+) -> Columns {
+    var lo: array<vec3<f32>, 6>;
+    var hi: array<vec3<f32>, 6>;
+    for (var i = 0u; i < 6u; i = i + 1u) {
+        lo[i] = select(vec3<f32>(a[i], b[i].x), vec3<f32>(a[i].y, b[i]), odd);
+        hi[i] = select(vec3<f32>(b[i].y, c[i]), vec3<f32>(c[i], d[i].x), odd);
+    }
+    return transformed_rows(lo, hi);
 }
 
 @compute @workgroup_size(64)
@@ -143,6 +175,45 @@ fn input_transform_x4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invo
     let v1 = transformed_patch(tile_at4(i, P.c, 1u));
     let v2 = transformed_patch(tile_at4(i, P.c, 2u));
     let v3 = transformed_patch(tile_at4(i, P.c, 3u));
+    store36_x4((at.ch * tiles() + at.t) / 4u, P.c * tiles() / 4u, v0, v1, v2, v3);
+}
+
+// input_transform_x4 where each run of four tiles lies in one tile row
+// (a multiple of 4 tiles per row) and x's rows have an even width
+// (plan::winograd_runs): the four 6×6 patches overlap by two columns,
+// so the run reads its 6×18 patch once, as ten aligned column pairs
+// (from the even column at or before the patch's first): 60 vec2 loads
+// where input_transform_x4 makes 144 scalar ones. The same values in the
+// same arithmetic per tile, so the same bits.
+@compute @workgroup_size(64)
+fn input_transform_x4_pairs(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let i = workgroup_linear(wid) * 64u + lid;
+    let at = tile_at4(i, P.c, 0u);
+    if (at.ch >= P.c) {
+        return;
+    }
+    let plane = (at.n * P.c + at.ch) * P.h * P.w;
+    let iy = i32(at.y) - i32(P.pad_h);
+    let ix = i32(at.x) - i32(P.pad_w);
+    // at.x is a multiple of 4: odd padding puts the patch one column
+    // past its first pair's start.
+    let odd = (P.pad_w & 1u) == 1u;
+    let x0 = ix - select(0, 1, odd);
+    // Tile j's patch is in pairs 2j .. 2j + 3; each tile loads two new ones.
+    let p0 = pair_column(plane, iy, x0);
+    let p1 = pair_column(plane, iy, x0 + 2);
+    let p2 = pair_column(plane, iy, x0 + 4);
+    let p3 = pair_column(plane, iy, x0 + 6);
+    let v0 = transformed_pairs(p0, p1, p2, p3, odd);
+    let p4 = pair_column(plane, iy, x0 + 8);
+    let p5 = pair_column(plane, iy, x0 + 10);
+    let v1 = transformed_pairs(p2, p3, p4, p5, odd);
+    let p6 = pair_column(plane, iy, x0 + 12);
+    let p7 = pair_column(plane, iy, x0 + 14);
+    let v2 = transformed_pairs(p4, p5, p6, p7, odd);
+    let p8 = pair_column(plane, iy, x0 + 16);
+    let p9 = pair_column(plane, iy, x0 + 18);
+    let v3 = transformed_pairs(p6, p7, p8, p9, odd);
     store36_x4((at.ch * tiles() + at.t) / 4u, P.c * tiles() / 4u, v0, v1, v2, v3);
 }
 
@@ -198,22 +269,48 @@ fn output_transform_x4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_inv
     if (at.ch >= P.k) {
         return;
     }
+    let m = run_of_m(at);
+    store_output_tile(at, tile_rows(m.lo, 0u), tile_rows(m.hi, 0u));
+    store_output_tile(tile_at4(i, P.k, 1u), tile_rows(m.lo, 1u), tile_rows(m.hi, 1u));
+    store_output_tile(tile_at4(i, P.k, 2u), tile_rows(m.lo, 2u), tile_rows(m.hi, 2u));
+    store_output_tile(tile_at4(i, P.k, 3u), tile_rows(m.lo, 3u), tile_rows(m.hi, 3u));
+}
+
+// output_transform_x4 where the output's rows have an even width
+// (plan::winograd_runs): each row of a tile is two aligned pairs, stored
+// as vec2s (32 stores per run where output_transform_x4 makes 64
+// scalar ones; on lavapipe a store costs more than a load). The same
+// arithmetic, so the same bits.
+@compute @workgroup_size(64)
+fn output_transform_x4_pairs(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let i = workgroup_linear(wid) * 64u + lid;
+    let at = tile_at4(i, P.k, 0u);
+    if (at.ch >= P.k) {
+        return;
+    }
+    let m = run_of_m(at);
+    store_output_pairs(at, tile_rows(m.lo, 0u), tile_rows(m.hi, 0u));
+    store_output_pairs(tile_at4(i, P.k, 1u), tile_rows(m.lo, 1u), tile_rows(m.hi, 1u));
+    store_output_pairs(tile_at4(i, P.k, 2u), tile_rows(m.lo, 2u), tile_rows(m.hi, 2u));
+    store_output_pairs(tile_at4(i, P.k, 3u), tile_rows(m.lo, 3u), tile_rows(m.hi, 3u));
+}
+
+// The 36 products of a run of four tiles starting at `at`: row r of m,
+// ξ = 6·r + l, as lo[r][l] (ξ = 6·r + l) and hi[r][l] (ξ = 6·r + 3 + l),
+// one lane per tile: one vec4 load of M per ξ.
+struct RunOfM { lo: array<array<vec4<f32>, 3>, 6>, hi: array<array<vec4<f32>, 3>, 6> }
+
+fn run_of_m(at: TileAt) -> RunOfM {
     let stride = P.k * tiles() / 4u;
     let base = (at.ch * tiles() + at.t) / 4u;
-    // Row r of m, ξ = 6·r + l, for the four tiles: lo[r][l] and hi[r][l]
-    // hold ξ = 6·r + l and 6·r + 3 + l.
-    var lo: array<array<vec4<f32>, 3>, 6>;
-    var hi: array<array<vec4<f32>, 3>, 6>;
+    var m: RunOfM;
     for (var r = 0u; r < 6u; r = r + 1u) {
         for (var l = 0u; l < 3u; l = l + 1u) {
-            lo[r][l] = src4[base + (6u * r + l) * stride];
-            hi[r][l] = src4[base + (6u * r + 3u + l) * stride];
+            m.lo[r][l] = src4[base + (6u * r + l) * stride];
+            m.hi[r][l] = src4[base + (6u * r + 3u + l) * stride];
         }
     }
-    store_output_tile(at, tile_rows(lo, 0u), tile_rows(hi, 0u));
-    store_output_tile(tile_at4(i, P.k, 1u), tile_rows(lo, 1u), tile_rows(hi, 1u));
-    store_output_tile(tile_at4(i, P.k, 2u), tile_rows(lo, 2u), tile_rows(hi, 2u));
-    store_output_tile(tile_at4(i, P.k, 3u), tile_rows(lo, 3u), tile_rows(hi, 3u));
+    return m;
 }
 
 // Tile j's six rows of three from rows of three vec4s (one lane per tile).
@@ -227,7 +324,28 @@ fn tile_rows(m: array<array<vec4<f32>, 3>, 6>, j: u32) -> array<vec3<f32>, 6> {
 
 // y's 4×4 tile `at` (+ the bias) from m[ξ] held as rows of (lo, hi).
 fn store_output_tile(at: TileAt, lo: array<vec3<f32>, 6>, hi: array<vec3<f32>, 6>) {
-    let k = at.ch;
+    let rows = output_rows(at.ch, lo, hi);
+    let plane = (at.n * P.k + at.ch) * P.ho * P.wo;
+    for (var r = 0u; r < 4u; r = r + 1u) {
+        for (var q = 0u; q < 4u; q = q + 1u) {
+            store_y(plane, at.y + r, at.x + q, rows[r][q]);
+        }
+    }
+}
+
+// store_output_tile in aligned pairs, for Wo even.
+fn store_output_pairs(at: TileAt, lo: array<vec3<f32>, 6>, hi: array<vec3<f32>, 6>) {
+    let rows = output_rows(at.ch, lo, hi);
+    let plane = (at.n * P.k + at.ch) * P.ho * P.wo;
+    for (var r = 0u; r < 4u; r = r + 1u) {
+        store_y_pair(plane, at.y + r, at.x, rows[r].xy);
+        store_y_pair(plane, at.y + r, at.x + 2u, rows[r].zw);
+    }
+}
+
+// The four rows of output channel k's 4×4 tile Aᵀ m A (+ the bias) from
+// m[ξ] held as rows of (lo, hi).
+fn output_rows(k: u32, lo: array<vec3<f32>, 6>, hi: array<vec3<f32>, 6>) -> array<vec4<f32>, 4> {
     // Aᵀ m (4 rows), then (Aᵀ m A)ᵀ = Aᵀ (Aᵀ m)ᵀ on its columns.
     let s_lo = at4(lo);
     let s_hi = at4(hi);
@@ -249,13 +367,12 @@ fn store_output_tile(at: TileAt, lo: array<vec3<f32>, 6>, hi: array<vec3<f32>, 6
     if (P.has_bias != 0u) {
         b = bias[k];
     }
-    let plane = (at.n * P.k + k) * P.ho * P.wo;
-    for (var q = 0u; q < 4u; q = q + 1u) {
-        for (var r = 0u; r < 3u; r = r + 1u) {
-            store_y(plane, at.y + r, at.x + q, y_top[q][r] + b);
-        }
-        store_y(plane, at.y + 3u, at.x + q, y_last[q].x + b);
+    var rows: array<vec4<f32>, 4>;
+    for (var r = 0u; r < 3u; r = r + 1u) {
+        rows[r] = vec4<f32>(y_top[0][r], y_top[1][r], y_top[2][r], y_top[3][r]) + b;
     }
+    rows[3] = vec4<f32>(y_last[0].x, y_last[1].x, y_last[2].x, y_last[3].x) + b;
+    return rows;
 }
 
 // The weight gradient (F(3×3, 4×4), as winograd.wgsl's F(3×3, 2×2)): per
@@ -305,6 +422,23 @@ fn transformed_dy(at: TileAt) -> Columns {
         let y = at.y + i;
         r[i] = vec4<f32>(dy_at(plane, y, at.x), dy_at(plane, y, at.x + 1u), dy_at(plane, y, at.x + 2u), dy_at(plane, y, at.x + 3u));
     }
+    return transformed_dy_rows(r);
+}
+
+// transformed_dy reading each row of the block as two aligned pairs
+// (Wo even).
+fn transformed_dy_pairs(at: TileAt) -> Columns {
+    let plane = (at.n * P.k + at.ch) * P.ho * P.wo;
+    var r: array<vec4<f32>, 4>;
+    for (var i = 0u; i < 4u; i = i + 1u) {
+        let y = at.y + i;
+        r[i] = vec4<f32>(dy_pair(plane, y, at.x), dy_pair(plane, y, at.x + 2u));
+    }
+    return transformed_dy_rows(r);
+}
+
+// A dy Aᵀ of the 4×4 block dy held as its rows r.
+fn transformed_dy_rows(r: array<vec4<f32>, 4>) -> Columns {
     // A dy (6 rows of 4), then its rows times Aᵀ: (A dy Aᵀ) column l is
     // A applied to the transposed rows, three at a time.
     let q = a6_rows(r[0], r[1], r[2], r[3]);
@@ -338,6 +472,24 @@ fn dy_transform_x4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocat
     let v1 = transformed_dy(tile_at4(i, P.k, 1u));
     let v2 = transformed_dy(tile_at4(i, P.k, 2u));
     let v3 = transformed_dy(tile_at4(i, P.k, 3u));
+    store36_x4((at.ch * tiles() + at.t) / 4u, P.k * tiles() / 4u, v0, v1, v2, v3);
+}
+
+// dy_transform_x4 where dy's rows have an even width
+// (plan::winograd_runs): each block row is two aligned vec2 loads
+// (32 per run where dy_transform_x4 makes 64 scalar ones). The same
+// values, so the same bits.
+@compute @workgroup_size(64)
+fn dy_transform_x4_pairs(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let i = workgroup_linear(wid) * 64u + lid;
+    let at = tile_at4(i, P.k, 0u);
+    if (at.ch >= P.k) {
+        return;
+    }
+    let v0 = transformed_dy_pairs(at);
+    let v1 = transformed_dy_pairs(tile_at4(i, P.k, 1u));
+    let v2 = transformed_dy_pairs(tile_at4(i, P.k, 2u));
+    let v3 = transformed_dy_pairs(tile_at4(i, P.k, 3u));
     store36_x4((at.ch * tiles() + at.t) / 4u, P.k * tiles() / 4u, v0, v1, v2, v3);
 }
 

@@ -12,6 +12,10 @@
 // src and dst as vec4s, for the entry points that take four tiles each.
 @group(0) @binding(8) var<storage, read> src4: array<vec4<f32>>;
 @group(0) @binding(10) var<storage, read_write> dst4: array<vec4<f32>>;
+// src and dst as vec2s, for F(4×4)'s entry points that read or write rows
+// of an even width in aligned pairs.
+@group(0) @binding(11) var<storage, read> src2: array<vec2<f32>>;
+@group(0) @binding(12) var<storage, read_write> dst2: array<vec2<f32>>;
 
 fn tiles_w() -> u32 { return (P.wo + TILE - 1u) / TILE; }
 fn tiles_per_image() -> u32 { return ((P.ho + TILE - 1u) / TILE) * tiles_w(); }
@@ -25,6 +29,15 @@ fn x_at(plane: u32, iy: i32, ix: i32) -> f32 {
     return src[plane + u32(iy) * P.w + u32(ix)];
 }
 
+// x[n, c, iy, ix .. ix + 1] or zeros in the padding, for ix even and W
+// even: the pair is then all inside the row or all outside it.
+fn x_pair(plane: u32, iy: i32, ix: i32) -> vec2<f32> {
+    if (iy < 0 || ix < 0 || u32(iy) >= P.h || u32(ix) >= P.w) {
+        return vec2<f32>(0.0);
+    }
+    return src2[(plane + u32(iy) * P.w + u32(ix)) / 2u];
+}
+
 // dy[plane + oy·Wo + ox], or 0 past the output's edge (a tile that the
 // edge cuts), for the weight gradients' dy_transform.
 fn dy_at(plane: u32, oy: u32, ox: u32) -> f32 {
@@ -32,6 +45,15 @@ fn dy_at(plane: u32, oy: u32, ox: u32) -> f32 {
         return 0.0;
     }
     return src[plane + oy * P.wo + ox];
+}
+
+// dy_at's pair at ox, ox + 1 for ox and Wo even (all inside or all past
+// the edge).
+fn dy_pair(plane: u32, oy: u32, ox: u32) -> vec2<f32> {
+    if (oy >= P.ho || ox >= P.wo) {
+        return vec2<f32>(0.0);
+    }
+    return src2[(plane + oy * P.wo + ox) / 2u];
 }
 
 // The weight gradients' dw_transform: kernel i = k·C + c's 3×3 gradient,
@@ -72,6 +94,13 @@ fn tile_of(ch: u32, t: u32) -> TileAt {
 fn store_y(plane: u32, oy: u32, ox: u32, v: f32) {
     if (oy < P.ho && ox < P.wo) {
         dst[plane + oy * P.wo + ox] = v;
+    }
+}
+
+// store_y's pair at ox, ox + 1 for ox and Wo even.
+fn store_y_pair(plane: u32, oy: u32, ox: u32, v: vec2<f32>) {
+    if (oy < P.ho && ox < P.wo) {
+        dst2[(plane + oy * P.wo + ox) / 2u] = v;
     }
 }
 

@@ -742,14 +742,37 @@ pub fn winograd_tiles(fwd: &Conv2dGeometry, tile: usize) -> usize {
     fwd.n * fwd.ho.div_ceil(tile) * fwd.wo.div_ceil(tile)
 }
 
-/// Whether F(4x4)'s transforms of `fwd` take four tiles per invocation
-/// (winograd4.wgsl's `_x4` entries): where its tile count is a multiple
-/// of 4, so that each product's four tiles are one vec4 of V, Y or M. On
-/// lavapipe a per-lane scalar store or load costs nearly what a vec4 one
-/// does (`examples/load_cost.rs`), and the step of the Fashion model runs
-/// 4–5 % faster with them (docs/performance.md).
-pub fn winograd_runs(fwd: &Conv2dGeometry, tile: usize) -> bool {
-    tile == 4 && winograd_tiles(fwd, tile).is_multiple_of(4)
+/// How F(4x4)'s transforms walk the tiles of a forward convolution and
+/// move memory (winograd4.wgsl's entry points), of [`winograd_runs`].
+/// On lavapipe a per-lane scalar store or load costs nearly what a vec4
+/// one does (`examples/load_cost.rs`), so each field makes fewer, wider
+/// ones; the bits are the same whichever runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct WinogradRuns {
+    /// Four consecutive tiles per invocation (the `_x4` entries), each
+    /// product's four values one vec4 of V, Y or M: where the tile count
+    /// is a multiple of 4 (the Fashion step 4–5 % faster,
+    /// docs/performance.md).
+    pub fours: bool,
+    /// Each run of four lies in one tile row (a multiple of 4 tiles per
+    /// row) and x's rows have an even width: the input transform reads
+    /// the run's 6×18 patch once, in aligned pairs
+    /// (`input_transform_x4_pairs`: 60 vec2 loads instead of 144 scalar).
+    pub input_pairs: bool,
+    /// The output's rows have an even width: the output transform stores
+    /// and the weight gradient's dy transform loads each tile row as two
+    /// aligned pairs (`output_transform_x4_pairs`, `dy_transform_x4_pairs`).
+    pub output_pairs: bool,
+}
+
+/// How F(4x4)'s transforms run on the tiles of `fwd` (all off for F(2x2)).
+pub fn winograd_runs(fwd: &Conv2dGeometry, tile: usize) -> WinogradRuns {
+    let fours = tile == 4 && winograd_tiles(fwd, tile).is_multiple_of(4);
+    WinogradRuns {
+        fours,
+        input_pairs: fours && fwd.wo.div_ceil(tile).is_multiple_of(4) && fwd.w.is_multiple_of(2),
+        output_pairs: fours && fwd.wo.is_multiple_of(2),
+    }
 }
 
 /// Whether the forward convolution planned as `forward` keeps its

@@ -112,6 +112,13 @@ fn edge_geometries() -> Vec<([usize; 4], [usize; 4], Conv2dParams)> {
         // F(4x4, 3x3): exactly one 4x4 tile; 9x7 outputs that cut them.
         ([1, 5, 6, 6], [3, 5, 3, 3], Conv2dParams::square(1, 0)),
         ([2, 6, 9, 7], [7, 6, 3, 3], Conv2dParams::square(1, 1)),
+        // Its pair entries (plan::WinogradRuns): rows of 4 and 8 tiles over
+        // inputs of even width at padding 1, 0 and 2, outputs that cut the
+        // tiles; the input gradients' turned paddings 1, 2 (rows of 5
+        // tiles: pairs out only) and 0.
+        ([2, 6, 14, 14], [5, 6, 3, 3], Conv2dParams::square(1, 1)),
+        ([1, 5, 16, 18], [4, 5, 3, 3], Conv2dParams::square(1, 0)),
+        ([1, 3, 12, 30], [6, 3, 3, 3], Conv2dParams::square(1, 2)),
     ]
 }
 
@@ -454,6 +461,114 @@ fn im2col_runs_where_it_fits_and_matches_the_reference() {
             ),
             "{who}"
         );
+    }
+}
+
+/// F(4x4)'s pair entries (`plan::WinogradRuns`: x read in aligned pairs
+/// over a tile row's shared patch, y stored and dy read in pairs, where
+/// rows have an even width) give the bits of the scalar `_x4` entries:
+/// the same tensors one column wider (an odd width, so no pairs, and the
+/// same tiles) agree bit for bit on every output the extra column does
+/// not reach. Padding 1 (the patch one column past its first pair; the
+/// input gradient's turned padding is 1 too) for all three ops, padding
+/// 2 (on it) for the forward.
+#[test]
+fn winograds_pair_entries_give_the_bits_of_the_scalar_ones() {
+    let p = |padding: u32| Conv2dParams {
+        padding: [padding; 2],
+        ..Conv2dParams::default()
+    };
+    let (n, c, k) = (2, 6, 5);
+    let runs = |h: usize, w: usize, params: &Conv2dParams| {
+        let g = wgconv::Conv2dGeometry::new("test", &[n, c, h, w], &[k, c, 3, 3], params);
+        wgconv::plan::winograd_runs(&g.unwrap(), 4)
+    };
+    // Rows of `width` columns whose first `keep` come from `narrow` (of
+    // `narrow_width` columns) and the rest from `rest`.
+    let widen = |narrow: &[f32], narrow_width: usize, width: usize, rest: &mut Rng| {
+        let mut out = Vec::new();
+        for row in narrow.chunks(narrow_width) {
+            out.extend_from_slice(row);
+            out.extend(rest.floats(width - narrow_width));
+        }
+        out
+    };
+    // The first `cols` columns of each row of `width`.
+    let first = |v: &[f32], width: usize, cols: usize| -> Vec<f32> {
+        v.chunks(width)
+            .flat_map(|row| row[..cols].to_vec())
+            .collect()
+    };
+    for gpu in gpus() {
+        let g = gpu.with_policy(Policy::Winograd4);
+        let who = common::label(&g);
+        for (h, w, params, all_ops) in [(14, 14, p(1), true), (14, 12, p(2), false)] {
+            let (ho, wo) = (
+                h + 2 * params.padding[0] as usize - 2,
+                w + 2 * params.padding[1] as usize - 2,
+            );
+            let pairs = runs(h, w, &params);
+            assert!(pairs.input_pairs && pairs.output_pairs, "{pairs:?}");
+            let scalar = runs(h, w + 1, &params);
+            assert!(
+                scalar.fours && !scalar.input_pairs && !scalar.output_pairs,
+                "{scalar:?}"
+            );
+            let mut rng = Rng::new(90 + w as u64);
+            let x_narrow = rng.floats(n * c * h * w);
+            let x_wide = widen(&x_narrow, w, w + 1, &mut rng);
+            let wt = g.tensor(&[k, c, 3, 3], &rng.floats(k * c * 9)).unwrap();
+            let x = |v: &[f32], width| g.tensor(&[n, c, h, width], v).unwrap();
+            let y_narrow = g.conv2d(&x(&x_narrow, w), &wt, None, &params).unwrap();
+            let y_wide = g.conv2d(&x(&x_wide, w + 1), &wt, None, &params).unwrap();
+            // Tiles 0–2 of each tile row: output columns 0..12.
+            assert_eq!(
+                first(&y_narrow.to_vec().unwrap(), wo, 12),
+                first(&y_wide.to_vec().unwrap(), wo + 1, 12),
+                "forward on {who}, {params:?}"
+            );
+            if !all_ops {
+                continue;
+            }
+            // dy the same in both; in the wider one column more.
+            let dy_narrow = rng.floats(n * k * ho * wo);
+            let dy_wide = widen(&dy_narrow, wo, wo + 1, &mut rng);
+            let dy = |v: &[f32], width| g.tensor(&[n, k, ho, width], v).unwrap();
+            let dx_narrow = g
+                .conv2d_input_grad(&dy(&dy_narrow, wo), &wt, [n, c, h, w], &params)
+                .unwrap();
+            let dx_wide = g
+                .conv2d_input_grad(&dy(&dy_wide, wo + 1), &wt, [n, c, h, w + 1], &params)
+                .unwrap();
+            assert_eq!(
+                first(&dx_narrow.to_vec().unwrap(), w, 12),
+                first(&dx_wide.to_vec().unwrap(), w + 1, 12),
+                "input gradient on {who}"
+            );
+            // dy zero from column 12 on in both: the last tile of each row
+            // adds nothing, and the sums over tiles are the same.
+            let cut = |v: &[f32], width: usize| -> Vec<f32> {
+                v.chunks(width)
+                    .flat_map(|row| (0..width).map(|j| if j < 12 { row[j] } else { 0.0 }))
+                    .collect()
+            };
+            let dw = |x_v: &[f32], dy_v: &[f32], width: usize, dy_width: usize| {
+                g.conv2d_weight_grad(
+                    &x(x_v, width),
+                    &dy(&cut(dy_v, dy_width), dy_width),
+                    [k, c, 3, 3],
+                    &params,
+                )
+                .unwrap()
+                .to_vec()
+                .unwrap()
+            };
+            assert_eq!(
+                dw(&x_narrow, &dy_narrow, w, wo),
+                dw(&x_wide, &dy_wide, w + 1, wo + 1),
+                "weight gradient on {who}"
+            );
+        }
     }
 }
 

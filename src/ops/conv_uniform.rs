@@ -110,6 +110,11 @@ pub(crate) mod slot {
     pub(crate) const B4: u32 = 9;
     /// What the pointwise kernel writes (slot C), as vec4s.
     pub(crate) const C4: u32 = 10;
+    /// The A operand as vec2s, for Winograd's pair entries
+    /// (winograd4.wgsl).
+    pub(crate) const A2: u32 = 11;
+    /// What Winograd's output transform writes (slot C), as vec2s.
+    pub(crate) const C2: u32 = 12;
 
     /// The slot `kernel` writes its output at: C, or C4 for the pointwise
     /// kernels.
@@ -177,7 +182,18 @@ mod tests {
     /// host binds it at.
     #[test]
     fn conv_modules_declare_the_host_slots() {
-        let expected: [(Shader, &[(&str, u32)]); 6] = [
+        let winograd: &[(&str, u32)] = &[
+            ("src", A),
+            ("dst", C),
+            ("bias", BIAS),
+            ("src4", A4),
+            ("dst4", C4),
+            ("src2", A2),
+            ("dst2", C2),
+        ];
+        let expected: [(Shader, &[(&str, u32)]); 8] = [
+            (Shader::Winograd, winograd),
+            (Shader::Winograd4, winograd),
             (
                 Shader::Conv2dForward,
                 &[

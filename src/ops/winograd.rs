@@ -97,8 +97,9 @@ struct Run {
     tiles: usize,
     products: usize,
     /// F(4x4)'s transforms take four tiles per invocation where the tiles
-    /// come in fours, and move V, Y and M as vec4s.
-    runs: bool,
+    /// come in fours, and move V, Y and M as vec4s, x, dy and y in pairs
+    /// where their rows allow.
+    runs: plan::WinogradRuns,
 }
 
 impl Run {
@@ -128,7 +129,10 @@ impl Run {
         v: &wgpu::Buffer,
     ) -> Result<(), Error> {
         let (t, c, tiles) = (&self.t, self.t.fwd.c, self.tiles);
-        if self.runs {
+        if self.runs.input_pairs {
+            let bound: [(u32, &dyn Bindable); 2] = [(slot::A2, x), (slot::C4, v)];
+            t.dispatch_bound(rec, "input_transform_x4_pairs", c * tiles / 4, &bound)
+        } else if self.runs.fours {
             let bound: [(u32, &dyn Bindable); 2] = [(slot::A, x), (slot::C4, v)];
             t.dispatch_bound(rec, "input_transform_x4", c * tiles / 4, &bound)
         } else {
@@ -151,9 +155,13 @@ impl Run {
         if t.op == ConvOp::WeightGrad {
             // Y [P·K, T] from dy; M [P·K, C] = Y·Vᵀ per ξ; dw from M.
             let y = rec.scratch(products * k * tiles)?;
-            if self.runs {
-                let bound: [(u32, &dyn Bindable); 2] = [(slot::A, b), (slot::C4, &y.buffer)];
-                t.dispatch_bound(rec, "dy_transform_x4", k * tiles / 4, &bound)?;
+            if self.runs.fours {
+                let (entry, dy_slot) = match self.runs.output_pairs {
+                    true => ("dy_transform_x4_pairs", slot::A2),
+                    false => ("dy_transform_x4", slot::A),
+                };
+                let bound: [(u32, &dyn Bindable); 2] = [(dy_slot, b), (slot::C4, &y.buffer)];
+                t.dispatch_bound(rec, entry, k * tiles / 4, &bound)?;
             } else {
                 t.dispatch(rec, "dy_transform", k * tiles, b, &y.buffer)?;
             }
@@ -210,8 +218,8 @@ impl Transforms {
         Ok(())
     }
 
-    /// The output transform from `m` to `out` over `items` tiles (four per
-    /// invocation with `runs`), the one entry that adds a bias.
+    /// The output transform from `m` to `out` over `items` tiles (as
+    /// `runs` says), the one entry that adds a bias.
     fn output(
         &self,
         rec: &mut Recorder,
@@ -219,18 +227,22 @@ impl Transforms {
         m: &wgpu::Buffer,
         out: &wgpu::Buffer,
         bias: Option<&wgpu::Buffer>,
-        runs: bool,
+        runs: plan::WinogradRuns,
     ) -> Result<(), Error> {
-        let (entry, items, m_slot) = match runs {
-            true => ("output_transform_x4", items / 4, slot::A4),
-            false => ("output_transform", items, slot::A),
+        let (entry, items, m_slot, out_slot) = match (runs.fours, runs.output_pairs) {
+            (true, true) => ("output_transform_x4_pairs", items / 4, slot::A4, slot::C2),
+            (true, false) => ("output_transform_x4", items / 4, slot::A4, slot::C),
+            _ => ("output_transform", items, slot::A, slot::C),
         };
         let (mut uni, grid) = self.launch(rec, items)?;
         uni.has_bias = bias.is_some() as u32;
         // Without a bias, `m` is bound in its place; has_bias = 0 keeps it
         // unread.
-        let bound: [(u32, &dyn Bindable); 3] =
-            [(m_slot, m), (slot::C, out), (slot::BIAS, bias.unwrap_or(m))];
+        let bound: [(u32, &dyn Bindable); 3] = [
+            (m_slot, m),
+            (out_slot, out),
+            (slot::BIAS, bias.unwrap_or(m)),
+        ];
         rec.dispatch(self.shader, entry, bytemuck::bytes_of(&uni), &bound, grid);
         Ok(())
     }

@@ -1350,6 +1350,38 @@ mod tests {
         assert!(!shares_input_transform(&g, &f, &facts(true)));
     }
 
+    /// F(4x4)'s transforms: Fashion's conv 4 (14x14, rows of 4 tiles,
+    /// even widths) takes every pair entry; 9x7 outputs (rows of 2 tiles,
+    /// odd widths) runs of four only; 16x20 (rows of 5 tiles, even) pairs
+    /// for the output only; 11 tiles none; F(2x2) none.
+    #[test]
+    fn winograd_runs_follow_the_tile_grid_and_the_widths() {
+        let g = |x: [usize; 4], pad| {
+            Conv2dGeometry::new("test", &x, &[8, x[1], 3, 3], &Conv2dParams::square(1, pad))
+                .unwrap()
+        };
+        let runs = |fours, input_pairs, output_pairs| WinogradRuns {
+            fours,
+            input_pairs,
+            output_pairs,
+        };
+        let conv4 = g([128, 32, 14, 14], 1);
+        assert_eq!(winograd_runs(&conv4, 4), runs(true, true, true));
+        assert_eq!(
+            winograd_runs(&g([2, 6, 9, 7], 1), 4),
+            runs(true, false, false)
+        );
+        assert_eq!(
+            winograd_runs(&g([1, 5, 16, 20], 1), 4),
+            runs(true, false, true)
+        );
+        assert_eq!(
+            winograd_runs(&g([1, 5, 46, 6], 0), 4),
+            runs(false, false, false)
+        );
+        assert_eq!(winograd_runs(&conv4, 2), WinogradRuns::default());
+    }
+
     #[test]
     fn split_k_covers_the_reduction_within_the_loop_budget() {
         for (x, w) in [

@@ -26,7 +26,9 @@
 // and output_transform_x4 take four tiles per invocation and move V and
 // M as vec4s; where rows have an even width (plan::WinogradRuns) their
 // `_x4_pairs` twins read x and dy and write y in aligned vec2 pairs, the
-// input transform reading a run's shared 6×18 patch once; and for the
+// input transform reading a run's shared 6×18 patch once (twins, not a
+// flag: a pipeline's bindings are every variable its entry point can
+// reach, so one body with a flag would need both views bound); and for the
 // weight gradient dy_transform (and dy_transform_x4, dy_transform_x4_pairs)
 // and dw_transform (at the end of this file).
 // A 6×6 matrix is held as 6 rows of two vec3s (columns 0–2 and 3–5); each

@@ -751,8 +751,7 @@ pub fn winograd_tiles(fwd: &Conv2dGeometry, tile: usize) -> usize {
 pub struct WinogradRuns {
     /// Four consecutive tiles per invocation (the `_x4` entries), each
     /// product's four values one vec4 of V, Y or M: where the tile count
-    /// is a multiple of 4 (the Fashion step 4–5 % faster,
-    /// docs/performance.md).
+    /// is a multiple of 4 (measured in docs/performance.md).
     pub fours: bool,
     /// Each run of four lies in one tile row (a multiple of 4 tiles per
     /// row) and x's rows have an even width: the input transform reads

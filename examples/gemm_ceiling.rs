@@ -13,26 +13,75 @@
 //! use, and caches the result on disk (`MESA_SHADER_CACHE_DISABLE=true`
 //! shows the cold figure; bigger blocks compile for far longer).
 //!
+//!
+//! Where the adapter has subgroups, the same blocks again with one operand
+//! shared by the subgroup's 8 lanes: the lanes hold blocks of the same
+//! rows (A shared) or the same columns (B shared), each lane loads an
+//! eighth of the shared operand's vec4s and `subgroupBroadcast` hands them
+//! to the others. On lavapipe (8-lane subgroups of one SIMD vector) a
+//! broadcast is a register move, so the shared operand costs an eighth of
+//! its gathers (docs/performance.md, "Operands shared across a subgroup").
+//!
 //! `WGPU_BACKEND=vulkan cargo run --release --example gemm_ceiling`
 #[path = "common/microbench.rs"]
 mod microbench;
 
+/// Which operand of a block the subgroup's 8 lanes share.
+#[derive(Clone, Copy, PartialEq)]
+enum Share {
+    None,
+    A,
+    B,
+}
+
+/// Lanes of a subgroup that share an operand.
+const LANES: usize = 8;
+
 /// One loop iteration (four reduction steps) of an R x C block: the vec4
 /// loads of its A quads (rows, four reduction values each) and B quads
 /// (four columns at each reduction step), then the multiply-adds in
-/// `pointwise_large`'s order.
-fn block_body(rows: usize, cols: usize) -> String {
+/// `pointwise_large`'s order. A shared operand's vec4s are loaded an
+/// eighth per lane and broadcast from the lane that loaded them.
+fn block_body(rows: usize, cols: usize, share: Share) -> String {
     let quads = cols / 4;
     let mut body = String::new();
+    let own_a = if share == Share::A {
+        rows / LANES
+    } else {
+        rows
+    };
+    for r in 0..own_a {
+        body += &format!("let la{r} = inp[(base + {r}u) & 65535u]; ");
+    }
     for r in 0..rows {
-        body += &format!("let x{r} = inp[(base + {r}u) & 65535u]; ");
+        body += &match share {
+            Share::A => format!(
+                "let x{r} = subgroupBroadcast(la{}, {}u); ",
+                r % own_a,
+                r / own_a
+            ),
+            _ => format!("let x{r} = la{r}; "),
+        };
+    }
+    let own_b = if share == Share::B {
+        4 * quads / LANES
+    } else {
+        4 * quads
+    };
+    for t in 0..own_b {
+        body += &format!("let lb{t} = inp[(base + {}u) & 65535u]; ", 4096 + t);
     }
     for q in 0..quads {
         for k in 0..4 {
-            body += &format!(
-                "let y{q}_{k} = inp[(base + {}u) & 65535u]; ",
-                4096 + 4 * q + k
-            );
+            let t = 4 * q + k;
+            body += &match share {
+                Share::B => format!(
+                    "let y{q}_{k} = subgroupBroadcast(lb{}, {}u); ",
+                    t % own_b,
+                    t / own_b
+                ),
+                _ => format!("let y{q}_{k} = lb{t}; "),
+            };
         }
     }
     for r in 0..rows {
@@ -47,8 +96,12 @@ fn block_body(rows: usize, cols: usize) -> String {
 }
 
 fn main() {
-    let (device, queue, adapter) = microbench::device();
-    println!("{:?}", adapter.get_info().name);
+    let (device, queue, adapter) = microbench::device_with(wgpu::Features::SUBGROUP);
+    let info = adapter.get_info();
+    println!(
+        "{:?}, subgroups of {}..{} lanes",
+        info.name, info.subgroup_min_size, info.subgroup_max_size
+    );
     let line_body: String = (0..32)
         .map(|a| format!("a{a}_0 = fma(a{a}_0, m, b); "))
         .collect();
@@ -57,7 +110,31 @@ fn main() {
     let mut cases = vec![("line: multiply-adds only".to_string(), line_body, 32, 1, 32)];
     for (rows, cols) in [(16, 16), (32, 32), (64, 32), (64, 64)] {
         let name = format!("{rows}x{cols} block with its loads");
-        cases.push((name, block_body(rows, cols), rows, cols / 4, rows * cols));
+        cases.push((
+            name,
+            block_body(rows, cols, Share::None),
+            rows,
+            cols / 4,
+            rows * cols,
+        ));
+    }
+    if device.features().contains(wgpu::Features::SUBGROUP) {
+        for (rows, cols, share) in [
+            (32, 32, Share::B),
+            (16, 64, Share::B),
+            (32, 32, Share::A),
+            (64, 16, Share::A),
+        ] {
+            let which = if share == Share::A { "A" } else { "B" };
+            let name = format!("{rows}x{cols} block, {which} shared by {LANES} lanes");
+            cases.push((
+                name,
+                block_body(rows, cols, share),
+                rows,
+                cols / 4,
+                rows * cols,
+            ));
+        }
     }
     let storage = wgpu::BufferUsages::STORAGE;
     let out = microbench::zeroed(&device, 65536 * 16, storage);

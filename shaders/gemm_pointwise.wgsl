@@ -61,10 +61,11 @@ struct Slab { s0: Row16, s1: Row16, s2: Row16, s3: Row16 }
 struct Cols4 { c0: vec4<u32>, c1: vec4<u32>, c2: vec4<u32>, c3: vec4<u32> }
 
 fn slab(c: Cols4, k: vec2<u32>) -> Slab {
-    let b0 = pw_b(c.c0, k);
-    let b1 = pw_b(c.c1, k);
-    let b2 = pw_b(c.c2, k);
-    let b3 = pw_b(c.c3, k);
+    return slab_of(pw_b(c.c0, k), pw_b(c.c1, k), pw_b(c.c2, k), pw_b(c.c3, k));
+}
+
+// The slab of four column quads' values at the same reduction steps.
+fn slab_of(b0: Quad, b1: Quad, b2: Quad, b3: Quad) -> Slab {
     return Slab(
         Row16(b0.q0, b1.q0, b2.q0, b3.q0),
         Row16(b0.q1, b1.q1, b2.q1, b3.q1),

@@ -13,10 +13,29 @@
 // Written out as the other blocks kernels are: the accumulators must be
 // named variables to stay out of indexed memory (r: columns 0..15 of each
 // row, s: columns 16..31).
+// The body is `large_block`, which `pointwise_shared`
+// (gemm_pointwise_shared.wgsl) runs too: each reduction step's 32 columns
+// of B come from `block_slabs`, which the module defines in one of two
+// files — gemm_lanes_private.wgsl, where every invocation loads its own,
+// or gemm_pointwise_shared.wgsl, where the 8 lanes of a subgroup load one
+// eighth each and broadcast them (`lane` says which; PRIVATE_LANE, as
+// here, loads them all).
 
 @compute @workgroup_size(64)
 fn pointwise_large(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let id = gemm_tile_at(workgroup_linear(wid) * 64u + lid, gemm_k());
+    large_block(workgroup_linear(wid) * 64u + lid, PRIVATE_LANE);
+}
+
+// A block's 32 columns of B at four reduction steps: columns 0..15, 16..31.
+struct Slabs2 { lo: Slab, hi: Slab }
+
+// `block_slabs`' lane for an invocation that loads all of its block's B.
+const PRIVATE_LANE: u32 = 0xffffffffu;
+
+// The 32x32 block of GEMM item `linear` (gemm_tile_at), its B columns
+// through `block_slabs(.., lane)`.
+fn large_block(linear: u32, lane: u32) {
+    let id = gemm_tile_at(linear, gemm_k());
     if (!id.valid) {
         return;
     }
@@ -99,8 +118,9 @@ fn pointwise_large(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocat
     var s31: Row16;
     for (var k0 = id.k_begin; k0 < id.k_end; k0 = k0 + 4u) {
         let k = pw_k(k0);
-        let lo = slab(c, k);
-        let hi = slab(d, k);
+        let both = block_slabs(c, d, k, lane);
+        let lo = both.lo;
+        let hi = both.hi;
         let x0 = pw_a(a0, k);
         fma_slab(&r0, x0.q0, lo);
         fma_slab(&s0, x0.q0, hi);

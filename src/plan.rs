@@ -223,6 +223,14 @@ pub enum ConvKernel {
     /// columns on CPU adapters. Only where [`pointwise_fits`]; forced on
     /// another problem, `Blocks` runs instead.
     PointwiseLarge,
+    /// `PointwiseLarge` with the B operand shared by a subgroup's
+    /// [`SHARED_LANES`] lanes (gemm_pointwise_shared.wgsl): the lanes take
+    /// 8 row blocks of the same columns, each loads an eighth of their B
+    /// values and broadcasts it, and the sums are `PointwiseLarge`'s, bit
+    /// for bit. Only on adapters that [`shares_lanes`] and where
+    /// [`pointwise_shared_fits`]; forced elsewhere, `PointwiseLarge` runs
+    /// where [`pointwise_fits`], `Blocks` where not.
+    PointwiseShared,
     /// `Blocks` with B from vec4 loads along the reduction
     /// (gemm_blocks_k4.wgsl): forward and weight gradient, where
     /// [`blocks_k4_fits`]; forced elsewhere, `Blocks` runs.
@@ -235,12 +243,16 @@ pub enum ConvKernel {
 }
 
 impl ConvKernel {
-    /// `Pointwise` or `PointwiseLarge`: the kernels of the pointwise view.
+    /// `Pointwise`, `PointwiseLarge` or `PointwiseShared`: the kernels of
+    /// the pointwise view.
     pub const fn pointwise(self) -> bool {
-        matches!(self, ConvKernel::Pointwise | ConvKernel::PointwiseLarge)
+        matches!(
+            self,
+            ConvKernel::Pointwise | ConvKernel::PointwiseLarge | ConvKernel::PointwiseShared
+        )
     }
 
-    pub const ALL: [ConvKernel; 12] = [
+    pub const ALL: [ConvKernel; 13] = [
         ConvKernel::Direct,
         ConvKernel::TiledNarrow,
         ConvKernel::Tiled,
@@ -251,6 +263,7 @@ impl ConvKernel {
         ConvKernel::BlocksWide,
         ConvKernel::Pointwise,
         ConvKernel::PointwiseLarge,
+        ConvKernel::PointwiseShared,
         ConvKernel::BlocksK4,
         ConvKernel::Depthwise,
     ];
@@ -269,6 +282,7 @@ impl ConvKernel {
             ConvKernel::BlocksWide => "blocks_wide",
             ConvKernel::Pointwise => "pointwise",
             ConvKernel::PointwiseLarge => "pointwise_large",
+            ConvKernel::PointwiseShared => "pointwise_shared",
             ConvKernel::BlocksK4 => "blocks_k4",
             ConvKernel::Depthwise => "depthwise",
         }
@@ -287,7 +301,7 @@ impl ConvKernel {
             ConvKernel::BlocksTall => (32, 16, 64),
             ConvKernel::BlocksWide => (16, 32, 64),
             ConvKernel::Pointwise | ConvKernel::BlocksK4 => (16, 16, 64),
-            ConvKernel::PointwiseLarge => (32, 32, 64),
+            ConvKernel::PointwiseLarge | ConvKernel::PointwiseShared => (32, 32, 64),
         };
         Some(Tile {
             m,
@@ -394,7 +408,7 @@ pub enum Policy {
 
 impl Policy {
     /// Every kernel forced, in [`ConvKernel::ALL`] order.
-    pub const FORCED: [Policy; 12] = [
+    pub const FORCED: [Policy; 13] = [
         Policy::Force(ConvKernel::Direct),
         Policy::Force(ConvKernel::TiledNarrow),
         Policy::Force(ConvKernel::Tiled),
@@ -405,13 +419,14 @@ impl Policy {
         Policy::Force(ConvKernel::BlocksWide),
         Policy::Force(ConvKernel::Pointwise),
         Policy::Force(ConvKernel::PointwiseLarge),
+        Policy::Force(ConvKernel::PointwiseShared),
         Policy::Force(ConvKernel::BlocksK4),
         Policy::Force(ConvKernel::Depthwise),
     ];
 
     /// The two choosers, the two Winograd tiles, im2col, and every forced
     /// kernel.
-    pub const ALL: [Policy; 17] = [
+    pub const ALL: [Policy; 18] = [
         Policy::Auto,
         Policy::Tuned,
         Policy::Winograd,
@@ -429,6 +444,7 @@ impl Policy {
         Policy::FORCED[9],
         Policy::FORCED[10],
         Policy::FORCED[11],
+        Policy::FORCED[12],
     ];
 
     /// `auto`, `tuned`, or the forced kernel's name.
@@ -464,6 +480,29 @@ pub struct AdapterFacts {
     pub cpu: bool,
     /// `max_storage_buffer_binding_size`: a tap table must fit one binding.
     pub max_storage_buffer_binding_size: u64,
+    /// Lanes per subgroup where the device shares loads across them
+    /// ([`shares_lanes`]: [`SHARED_LANES`]), 0 where it does not.
+    pub subgroup_lanes: u32,
+}
+
+/// The lanes of a subgroup that [`ConvKernel::PointwiseShared`] shares its
+/// B operand across.
+pub const SHARED_LANES: u32 = 8;
+
+/// Whether a device shares GEMM loads across the lanes of a subgroup
+/// (wgconv then enables subgroups on it and plans
+/// [`ConvKernel::PointwiseShared`]): on Vulkan CPU adapters with
+/// subgroups of exactly [`SHARED_LANES`] lanes, the SIMD vector of
+/// lavapipe's 256-bit build. There a load is a per-lane gather that costs
+/// some 40–60 multiply-adds and a `subgroupBroadcast` a register move, so
+/// a GEMM loop whose lanes share B's loads runs 1.2–1.3x faster
+/// (`examples/gemm_ceiling.rs`, docs/performance.md). On GPUs the tiled
+/// kernels share operands through workgroup memory instead; other
+/// subgroup sizes were never measured; and the other back ends compile
+/// the WGSL with their own front ends (a browser's wants `enable
+/// subgroups;`, which naga refuses).
+pub fn shares_lanes(vulkan_cpu: bool, has_subgroups: bool, min_size: u32, max_size: u32) -> bool {
+    vulkan_cpu && has_subgroups && min_size == SHARED_LANES && max_size == SHARED_LANES
 }
 
 /// The plan of one convolution: what [`plan`] decides and the ops record.
@@ -547,7 +586,11 @@ impl fmt::Display for ConvPlan {
 ///    loads (S5 of the small suite about 1.5x faster than on `Blocks`,
 ///    docs/performance.md); from [`LARGE_BLOCK_ROWS`] rows and
 ///    [`LARGE_BLOCK_COLUMNS`] columns `PointwiseLarge`, 32x32 blocks with
-///    half the loads per multiply-add (S5 1.4–2x faster than `Pointwise`);
+///    half the loads per multiply-add (S5 1.4–2x faster than `Pointwise`),
+///    or on devices that [`shares_lanes`], where [`pointwise_shared_fits`],
+///    `PointwiseShared`: the same blocks with B's loads shared by a
+///    subgroup's 8 lanes (S4's im2col forward and S5's forward and input
+///    gradient 1.2–1.4x faster on lavapipe, Winograd's S3 1.05–1.2x);
 ///    forward GEMMs whose weight rows fit [`blocks_k4_fits`] run
 ///    `BlocksK4` (S3 and S4 forward 6–10 % faster; weight gradients
 ///    gained nothing consistent and stay on `Blocks`).
@@ -593,11 +636,15 @@ pub fn plan(problem: &ConvProblem, facts: &AdapterFacts, policy: Policy) -> Conv
             ConvKernel::Depthwise
         }
         _ if !table_fits => ConvKernel::Direct,
+        // Its module exists only on devices that share lanes.
+        Policy::Force(ConvKernel::PointwiseShared) if facts.subgroup_lanes != SHARED_LANES => {
+            ConvKernel::PointwiseLarge
+        }
         Policy::Force(kernel) => kernel,
         Policy::Auto | Policy::Tuned | Policy::Winograd | Policy::Winograd4 | Policy::Im2col
             if facts.cpu =>
         {
-            auto_cpu(problem)
+            auto_cpu(problem, facts)
         }
         Policy::Auto | Policy::Tuned | Policy::Winograd | Policy::Winograd4 | Policy::Im2col => {
             auto_gpu(problem.gemm())
@@ -958,10 +1005,13 @@ fn blocks_for(op: ConvOp, d: GemmDims) -> ConvKernel {
     }
 }
 
-fn auto_cpu(problem: &ConvProblem) -> ConvKernel {
+fn auto_cpu(problem: &ConvProblem, facts: &AdapterFacts) -> ConvKernel {
     let d = problem.gemm();
     let g = &problem.geometry;
     if pointwise_fits(problem) && d.m >= LARGE_BLOCK_ROWS && d.n >= LARGE_BLOCK_COLUMNS {
+        if facts.subgroup_lanes == SHARED_LANES && pointwise_shared_fits(problem) {
+            return ConvKernel::PointwiseShared;
+        }
         return ConvKernel::PointwiseLarge;
     }
     if pointwise_fits(problem) && d.n >= NARROW_COLUMNS {
@@ -1038,6 +1088,20 @@ pub fn pointwise_fits(problem: &ConvProblem) -> bool {
         && problem.gemm().k.is_multiple_of(4)
 }
 
+/// Whether `problem` can run [`ConvKernel::PointwiseShared`] (on a device
+/// that [`shares_lanes`]): it [`pointwise_fits`], and its GEMM's 32-row
+/// blocks come in whole eights (the rows a multiple of 256, or a last
+/// block of fewer rows ending an eighth), so the 8 lanes of a subgroup,
+/// which take consecutive row blocks, hold the same columns, split and
+/// group, and a subgroup is inside the grid or past its end as a whole.
+pub fn pointwise_shared_fits(problem: &ConvProblem) -> bool {
+    let Some(tile) = ConvKernel::PointwiseShared.tile() else {
+        return false;
+    };
+    let row_blocks = problem.gemm().m.div_ceil(tile.m);
+    pointwise_fits(problem) && row_blocks.is_multiple_of(SHARED_LANES as usize)
+}
+
 /// Whether `problem` can run [`ConvKernel::BlocksK4`]
 /// (gemm_blocks_k4.wgsl): a forward GEMM whose weight rows (C/g·R·S)
 /// hold a multiple of 4 values, or a weight gradient whose output planes
@@ -1104,11 +1168,18 @@ pub fn depthwise_weight_grad_entry(problem: &ConvProblem) -> &'static str {
 }
 
 /// `kernel`, except `Pointwise` or `BlocksK4` on a problem it cannot
-/// take, which runs `Blocks`, the same blocks from scalar loads, and
-/// `Depthwise` on one it cannot take, which runs `Direct`.
+/// take, which runs `Blocks`, the same blocks from scalar loads,
+/// `PointwiseShared` on one whose row blocks do not come in whole eights,
+/// which runs `PointwiseLarge` (or `Blocks`), and `Depthwise` on one it
+/// cannot take, which runs `Direct`.
 fn pointwise_or_blocks(problem: &ConvProblem, kernel: ConvKernel) -> ConvKernel {
     let fits = match kernel {
-        ConvKernel::Pointwise | ConvKernel::PointwiseLarge => pointwise_fits(problem),
+        ConvKernel::PointwiseShared if !pointwise_shared_fits(problem) => {
+            return pointwise_or_blocks(problem, ConvKernel::PointwiseLarge);
+        }
+        ConvKernel::Pointwise | ConvKernel::PointwiseLarge | ConvKernel::PointwiseShared => {
+            pointwise_fits(problem)
+        }
         ConvKernel::BlocksK4 => blocks_k4_fits(problem),
         ConvKernel::Depthwise => return depthwise_or_direct(problem),
         _ => true,
@@ -1324,6 +1395,59 @@ mod tests {
         assert_eq!(reduction_split(&linear, ConvKernel::Direct, 1 << 27).0, 1);
     }
 
+    /// Lanes share loads on CPU adapters with 8-lane subgroups only, and
+    /// there Auto's pointwise GEMMs whose 32-row blocks come in whole
+    /// eights run `PointwiseShared`: conv 4's Winograd forward and input
+    /// gradient (2 048 tile rows), not its weight gradient (32 rows), not
+    /// a linear layer of batch 128 (4 row blocks).
+    #[test]
+    fn lanes_share_loads_on_cpu_adapters_with_eight_lane_subgroups() {
+        assert!(shares_lanes(true, true, 8, 8));
+        assert!(!shares_lanes(false, true, 8, 8));
+        assert!(!shares_lanes(true, false, 8, 8));
+        assert!(!shares_lanes(true, true, 4, 8));
+        assert!(!shares_lanes(true, true, 16, 16));
+        let facts = |lanes| AdapterFacts {
+            cpu: true,
+            max_storage_buffer_binding_size: 1 << 27,
+            subgroup_lanes: lanes,
+        };
+        let p = Conv2dParams::square(1, 1);
+        let conv4 = |op| ConvProblem::new(op, &[128, 32, 14, 14], &[64, 32, 3, 3], &p).unwrap();
+        let kernel = |op, lanes| plan(&conv4(op), &facts(lanes), Policy::Auto).kernel;
+        assert_eq!(kernel(ConvOp::Forward, 8), ConvKernel::PointwiseShared);
+        assert_eq!(kernel(ConvOp::InputGrad, 8), ConvKernel::PointwiseShared);
+        assert_eq!(kernel(ConvOp::WeightGrad, 8), ConvKernel::PointwiseLarge);
+        for op in ConvOp::ALL {
+            assert_eq!(kernel(op, 0), ConvKernel::PointwiseLarge, "{op:?}");
+        }
+        let linear = |batch| {
+            let d = Conv2dParams::default();
+            ConvProblem::new(
+                ConvOp::Forward,
+                &[batch, 3136, 1, 1],
+                &[128, 3136, 1, 1],
+                &d,
+            )
+            .unwrap()
+        };
+        let linear_kernel = |batch| plan(&linear(batch), &facts(8), Policy::Auto).kernel;
+        assert_eq!(linear_kernel(128), ConvKernel::PointwiseLarge);
+        assert_eq!(linear_kernel(256), ConvKernel::PointwiseShared);
+        assert_eq!(linear_kernel(232), ConvKernel::PointwiseShared);
+        assert_eq!(linear_kernel(264), ConvKernel::PointwiseLarge);
+        // Forced without shared lanes, or on rows that are not whole eights.
+        let forced = Policy::Force(ConvKernel::PointwiseShared);
+        assert_eq!(
+            plan(&linear(256), &facts(0), forced).kernel,
+            ConvKernel::PointwiseLarge
+        );
+        assert_eq!(
+            plan(&linear(128), &facts(8), forced).kernel,
+            ConvKernel::PointwiseLarge
+        );
+    }
+
     /// Fashion's conv 4 under Auto keeps V on a CPU adapter (F(4x4) for
     /// both ops), not on a GPU, and never across algorithms or tiles.
     #[test]
@@ -1331,6 +1455,7 @@ mod tests {
         let facts = |cpu| AdapterFacts {
             cpu,
             max_storage_buffer_binding_size: 1 << 27,
+            subgroup_lanes: 0,
         };
         let (x, w) = ([128, 32, 14, 14], [64, 32, 3, 3]);
         let conv = |op| ConvProblem::new(op, &x, &w, &Conv2dParams::square(1, 1)).unwrap();
@@ -1479,6 +1604,7 @@ mod tests {
         let facts = AdapterFacts {
             cpu: false,
             max_storage_buffer_binding_size: (p.tap_entries() as u64 * 16) - 1,
+            subgroup_lanes: 0,
         };
         for policy in Policy::ALL {
             assert_eq!(plan(&p, &facts, policy).kernel, ConvKernel::Direct);

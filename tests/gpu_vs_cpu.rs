@@ -655,3 +655,74 @@ fn the_forwards_transformed_input_serves_the_weight_gradient_bit_for_bit() {
         assert!(v.is_none(), "{who}");
     }
 }
+
+/// `pointwise_shared` (each lane of a subgroup loads an eighth of the
+/// block's B values and broadcasts them) gives the bits of
+/// `pointwise_large`, which loads them all itself, on the three ops of
+/// pointwise problems whose 32-row blocks come in whole eights: 256 rows
+/// (8 blocks) of 36 columns (a part-filled column block), a linear layer
+/// of batch 232 (the eighth block part-filled), 1 536 rows (48 blocks),
+/// and a weight gradient of 256 input channels (its rows). On every
+/// adapter that shares lanes (lavapipe) the shared kernel must be the
+/// one that ran; elsewhere the forced kernel falls back to
+/// `pointwise_large`, which the same comparison then holds to itself.
+#[test]
+fn pointwise_shared_gives_the_bits_of_pointwise_large() {
+    use wgconv::plan::{pointwise_shared_fits, ConvKernel, ConvProblem, SHARED_LANES};
+    let p = Conv2dParams::default();
+    let cases: [([usize; 4], [usize; 4]); 4] = [
+        ([1, 8, 16, 16], [36, 8, 1, 1]),
+        ([232, 64, 1, 1], [48, 64, 1, 1]),
+        ([3, 16, 16, 32], [32, 16, 1, 1]),
+        ([2, 256, 4, 4], [32, 256, 1, 1]),
+    ];
+    let mut shared_runs = 0;
+    for gpu in gpus() {
+        let info = gpu.info();
+        let eight_lanes = info.device_type == wgpu::DeviceType::Cpu
+            && info.backend == wgpu::Backend::Vulkan
+            && info.subgroup_min_size == SHARED_LANES
+            && info.subgroup_max_size == SHARED_LANES;
+        let shares = gpu.facts().subgroup_lanes == SHARED_LANES;
+        assert_eq!(shares, eight_lanes, "{}: lanes shared?", common::label(gpu));
+        let shared = gpu.with_policy(Policy::Force(ConvKernel::PointwiseShared));
+        let large = gpu.with_policy(Policy::Force(ConvKernel::PointwiseLarge));
+        for (i, (xs, ws)) in cases.into_iter().enumerate() {
+            let mut rng = Rng::new(700 + i as u64);
+            let ys = [xs[0], ws[0], xs[2], xs[3]];
+            let x = rng.floats(xs.iter().product());
+            let w = rng.floats(ws.iter().product());
+            let dy = rng.floats(ys.iter().product());
+            for op in ConvOp::ALL {
+                let problem = ConvProblem::new(op, &xs, &ws, &p).unwrap();
+                let planned = shared.explain(op, xs, ws, &p).unwrap().kernel;
+                let expect = if shares && pointwise_shared_fits(&problem) {
+                    shared_runs += 1;
+                    ConvKernel::PointwiseShared
+                } else {
+                    ConvKernel::PointwiseLarge
+                };
+                assert_eq!(planned, expect, "{op:?} {xs:?} on {}", common::label(gpu));
+                let run = |g: &wgconv::Gpu| {
+                    let t = |shape: &[usize], v: &[f32]| g.tensor(shape, v).unwrap();
+                    let out = match op {
+                        ConvOp::Forward => g.conv2d(&t(&xs, &x), &t(&ws, &w), None, &p),
+                        ConvOp::InputGrad => g.conv2d_input_grad(&t(&ys, &dy), &t(&ws, &w), xs, &p),
+                        ConvOp::WeightGrad => {
+                            g.conv2d_weight_grad(&t(&xs, &x), &t(&ys, &dy), ws, &p)
+                        }
+                    };
+                    out.unwrap().to_vec().unwrap()
+                };
+                let (a, b) = (run(&shared), run(&large));
+                let same = a.iter().zip(&b).all(|(u, v)| u.to_bits() == v.to_bits());
+                assert!(
+                    same && a.len() == b.len(),
+                    "{op:?} {xs:?} on {}: bits differ",
+                    common::label(gpu)
+                );
+            }
+        }
+    }
+    eprintln!("pointwise_shared ran on {shared_runs} (adapter, problem, op) cases");
+}

@@ -1,5 +1,6 @@
-//! Auto's plans as a snapshot: for a GPU-like and a CPU-like adapter
-//! description, the plan of every benchmark shape and op, and of the
+//! Auto's plans as a snapshot: for a GPU-like and two CPU-like adapter
+//! descriptions (without and with lanes that share loads, as lavapipe's),
+//! the plan of every benchmark shape and op, and of the
 //! awkward problems (depthwise, a single input channel, 1x1, a tiny
 //! batch), rendered as text and compared with tests/snapshots/auto_plans.txt.
 //! Needs no adapter, so a change of the rule shows in review as a diff of
@@ -9,20 +10,21 @@
 use wgconv::bench::SHAPES;
 use wgconv::plan::{
     blocks_k4_fits, depthwise_fits, depthwise_forward_entry, depthwise_weight_grad_entry, plan,
-    pointwise_fits, AdapterFacts, Algorithm, ConvKernel, ConvOp, ConvProblem, Policy,
-    WIDE_BLOCK_COLUMNS, WIDE_BLOCK_ROWS, WINOGRAD4_MAX_CHANNELS,
+    pointwise_fits, pointwise_shared_fits, AdapterFacts, Algorithm, ConvKernel, ConvOp,
+    ConvProblem, Policy, SHARED_LANES, WIDE_BLOCK_COLUMNS, WIDE_BLOCK_ROWS, WINOGRAD4_MAX_CHANNELS,
 };
 use wgconv::Conv2dParams;
 
 const SNAPSHOT: &str = "tests/snapshots/auto_plans.txt";
 
-fn adapters() -> [(&'static str, AdapterFacts); 2] {
+fn adapters() -> [(&'static str, AdapterFacts); 3] {
     [
         (
             "gpu",
             AdapterFacts {
                 cpu: false,
                 max_storage_buffer_binding_size: 1 << 31,
+                subgroup_lanes: 0,
             },
         ),
         (
@@ -30,6 +32,15 @@ fn adapters() -> [(&'static str, AdapterFacts); 2] {
             AdapterFacts {
                 cpu: true,
                 max_storage_buffer_binding_size: 1 << 27,
+                subgroup_lanes: 0,
+            },
+        ),
+        (
+            "cpu8",
+            AdapterFacts {
+                cpu: true,
+                max_storage_buffer_binding_size: 1 << 27,
+                subgroup_lanes: SHARED_LANES,
             },
         ),
     ]
@@ -152,6 +163,9 @@ fn tuned_falls_back_to_auto_and_force_runs_its_kernel() {
                         ConvKernel::Pointwise | ConvKernel::PointwiseLarge => {
                             pointwise_fits(&problem)
                         }
+                        ConvKernel::PointwiseShared => {
+                            facts.subgroup_lanes == SHARED_LANES && pointwise_shared_fits(&problem)
+                        }
                         ConvKernel::BlocksK4 => blocks_k4_fits(&problem),
                         ConvKernel::Depthwise => depthwise_fits(&problem),
                         _ => true,
@@ -159,6 +173,9 @@ fn tuned_falls_back_to_auto_and_force_runs_its_kernel() {
                     let runs = match (fits, kernel) {
                         (true, _) => kernel,
                         (false, ConvKernel::Depthwise) => ConvKernel::Direct,
+                        (false, ConvKernel::PointwiseShared) if pointwise_fits(&problem) => {
+                            ConvKernel::PointwiseLarge
+                        }
                         (false, _) => ConvKernel::Blocks,
                     };
                     assert_eq!(plan(&problem, &facts, forced).kernel, runs);
@@ -400,7 +417,7 @@ fn blocks_wide_takes_weight_gradients_of_wide_gemms_on_cpus() {
         let problem = ConvProblem::new(op, &[4, c, 12, 12], &[k, c, 3, 3], &stride1).unwrap();
         plan(&problem, facts, Policy::Auto).kernel
     };
-    let [(_, gpu), (_, cpu)] = adapters();
+    let [(_, gpu), (_, cpu), _] = adapters();
     const { assert!(7 * 9 < WIDE_BLOCK_ROWS && 16 * 9 >= WIDE_BLOCK_ROWS) };
     let wide = WIDE_BLOCK_COLUMNS;
     assert_eq!(

@@ -11,10 +11,19 @@ use wgpu::util::DeviceExt;
 
 /// The default adapter's device and queue, and the adapter's name.
 pub fn device() -> (wgpu::Device, wgpu::Queue, wgpu::Adapter) {
+    device_with(wgpu::Features::empty())
+}
+
+/// [`device`] with those of `wanted` the adapter has enabled.
+pub fn device_with(wanted: wgpu::Features) -> (wgpu::Device, wgpu::Queue, wgpu::Adapter) {
     wgconv::quiet_headless_driver_probes();
     let inst = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
     let adapter = pollster::block_on(inst.request_adapter(&Default::default())).unwrap();
-    let (device, queue) = pollster::block_on(adapter.request_device(&Default::default())).unwrap();
+    let desc = wgpu::DeviceDescriptor {
+        required_features: adapter.features() & wanted,
+        ..Default::default()
+    };
+    let (device, queue) = pollster::block_on(adapter.request_device(&desc)).unwrap();
     (device, queue, adapter)
 }
 

@@ -192,6 +192,19 @@ impl DeviceLimits {
     }
 }
 
+/// Whether a device of this adapter, with `features` (the adapter's, or
+/// the device's once created), shares GEMM loads across subgroup lanes:
+/// [`crate::plan::shares_lanes`] on the adapter's kind, back end and
+/// subgroup sizes.
+fn shares_lanes(info: &wgpu::AdapterInfo, features: wgpu::Features) -> bool {
+    crate::plan::shares_lanes(
+        info.device_type == wgpu::DeviceType::Cpu && info.backend == wgpu::Backend::Vulkan,
+        features.contains(wgpu::Features::SUBGROUP),
+        info.subgroup_min_size,
+        info.subgroup_max_size,
+    )
+}
+
 /// An adapter's name and backend, the one way reports and errors name it.
 fn adapter_label(info: &AdapterInfo) -> String {
     format!("{} ({:?})", info.name, info.backend)
@@ -355,7 +368,10 @@ impl Gpu {
         mode: DeviceLimits,
     ) -> Result<Gpu, Error> {
         let info = adapter.get_info();
-        let features = adapter.features() & wgpu::Features::TIMESTAMP_QUERY;
+        let mut features = adapter.features() & wgpu::Features::TIMESTAMP_QUERY;
+        if shares_lanes(&info, adapter.features()) {
+            features |= wgpu::Features::SUBGROUP;
+        }
         let limits = mode.resolve(&adapter.limits());
         let desc = wgpu::DeviceDescriptor {
             label: Some("wgconv"),
@@ -433,9 +449,11 @@ impl Gpu {
     /// whether invocations run on a CPU (lavapipe, llvmpipe, WARP), and
     /// the binding limit.
     pub fn facts(&self) -> AdapterFacts {
+        let shared = shares_lanes(&self.inner.info, self.inner.features);
         AdapterFacts {
             cpu: self.inner.info.device_type == wgpu::DeviceType::Cpu,
             max_storage_buffer_binding_size: self.inner.limits.max_storage_buffer_binding_size,
+            subgroup_lanes: if shared { crate::plan::SHARED_LANES } else { 0 },
         }
     }
 
@@ -704,7 +722,9 @@ impl Gpu {
                         .device
                         .create_shader_module(wgpu::ShaderModuleDescriptor {
                             label: Some(kernel.name()),
-                            source: wgpu::ShaderSource::Wgsl(kernel.source().into()),
+                            source: wgpu::ShaderSource::Wgsl(
+                                kernel.source_for(self.facts().subgroup_lanes != 0).into(),
+                            ),
                         })
                 })
                 .clone()

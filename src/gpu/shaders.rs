@@ -10,7 +10,12 @@
 //! GEMM view), and for the three ops with a pointwise view (1x1 kernels,
 //! linear layers) `gemm_pointwise.wgsl` and `gemm_pointwise_large.wgsl`,
 //! for the forward and weight gradient `gemm_blocks_k4.wgsl` (B from
-//! vec4s). The depthwise 3x3
+//! vec4s). Those three end with `block_slabs` from
+//! `gemm_lanes_private.wgsl`, or, on a device where wgconv shares loads
+//! across a subgroup's lanes (`crate::plan::shares_lanes`), from
+//! `gemm_pointwise_shared.wgsl` with its `pointwise_shared` entry point:
+//! a module with subgroup operations would not validate on a device
+//! without them. The depthwise 3x3
 //! kernels (`conv2d_depthwise.wgsl`), im2col and col2im (`im2col.wgsl`)
 //! and Winograd's transforms
 //! (`winograd.wgsl`, `winograd4.wgsl`, behind `winograd_common.wgsl`) are
@@ -35,6 +40,8 @@ const GEMM_BLOCKS: &str = include_str!("../../shaders/gemm_blocks.wgsl");
 const GEMM_POINTWISE: &str = include_str!("../../shaders/gemm_pointwise.wgsl");
 const GEMM_POINTWISE_LARGE: &str = include_str!("../../shaders/gemm_pointwise_large.wgsl");
 const GEMM_BLOCKS_K4: &str = include_str!("../../shaders/gemm_blocks_k4.wgsl");
+const GEMM_LANES_PRIVATE: &str = include_str!("../../shaders/gemm_lanes_private.wgsl");
+const GEMM_POINTWISE_SHARED: &str = include_str!("../../shaders/gemm_pointwise_shared.wgsl");
 const CONV2D_FORWARD: &str = include_str!("../../shaders/conv2d_forward.wgsl");
 const CONV2D_INPUT_GRAD: &str = include_str!("../../shaders/conv2d_input_grad.wgsl");
 const CONV2D_INPUT_GRAD_COLS: &str = include_str!("../../shaders/conv2d_input_grad_cols.wgsl");
@@ -226,20 +233,35 @@ impl Shader {
         }
     }
 
-    /// The complete WGSL text of the module.
+    /// The complete WGSL text of the module, as built on a device without
+    /// shared lanes.
+    #[cfg(test)]
     pub(crate) fn source(self) -> String {
+        self.source_for(false)
+    }
+
+    /// The complete WGSL text of the module on a device that shares
+    /// loads across a subgroup's lanes (`shared_lanes`: the conv modules
+    /// then hold `pointwise_shared`, and need subgroups) or not.
+    pub(crate) fn source_for(self, shared_lanes: bool) -> String {
+        let lanes = if shared_lanes {
+            GEMM_POINTWISE_SHARED
+        } else {
+            GEMM_LANES_PRIVATE
+        };
         match self {
             Shader::Conv2dForward => conv_module(
                 CONV2D_FORWARD,
-                &[GEMM_POINTWISE, GEMM_POINTWISE_LARGE, GEMM_BLOCKS_K4],
+                &[GEMM_POINTWISE, GEMM_POINTWISE_LARGE, GEMM_BLOCKS_K4, lanes],
             ),
-            Shader::Conv2dInputGrad => {
-                conv_module(CONV2D_INPUT_GRAD, &[GEMM_POINTWISE, GEMM_POINTWISE_LARGE])
-            }
+            Shader::Conv2dInputGrad => conv_module(
+                CONV2D_INPUT_GRAD,
+                &[GEMM_POINTWISE, GEMM_POINTWISE_LARGE, lanes],
+            ),
             Shader::Conv2dInputGradCols => conv_module(CONV2D_INPUT_GRAD_COLS, &[]),
             Shader::Conv2dWeightGrad => conv_module(
                 CONV2D_WEIGHT_GRAD,
-                &[GEMM_POINTWISE, GEMM_POINTWISE_LARGE, GEMM_BLOCKS_K4],
+                &[GEMM_POINTWISE, GEMM_POINTWISE_LARGE, GEMM_BLOCKS_K4, lanes],
             ),
             Shader::Conv2dDepthwise => [CONV_PARAMS, CONV2D_DEPTHWISE].concat(),
             Shader::Im2col => [CONV_PARAMS, CONV_INDEX, IM2COL].concat(),
@@ -339,24 +361,86 @@ mod tests {
     use super::*;
 
     fn validated(k: Shader) -> (naga::Module, naga::valid::ModuleInfo) {
-        let source = k.source();
+        validated_for(k, false)
+    }
+
+    /// `k`'s module with or without shared lanes, validated with WebGPU's
+    /// capabilities (the default), not everything naga knows, plus
+    /// subgroups in compute shaders for the shared-lanes build.
+    fn validated_for(k: Shader, shared_lanes: bool) -> (naga::Module, naga::valid::ModuleInfo) {
+        let source = k.source_for(shared_lanes);
         let module = naga::front::wgsl::parse_str(&source)
             .unwrap_or_else(|e| panic!("{}: {}", k.name(), e.emit_to_string(&source)));
-        // WebGPU's capabilities (the default), not everything naga knows.
-        let info = naga::valid::Validator::new(
-            naga::valid::ValidationFlags::all(),
-            naga::valid::Capabilities::default(),
-        )
-        .validate(&module)
-        .unwrap_or_else(|e| panic!("{}: {e:?}", k.name()));
+        let capabilities = if shared_lanes {
+            naga::valid::Capabilities::default() | naga::valid::Capabilities::SUBGROUP
+        } else {
+            naga::valid::Capabilities::default()
+        };
+        let mut validator =
+            naga::valid::Validator::new(naga::valid::ValidationFlags::all(), capabilities);
+        if shared_lanes {
+            validator
+                .subgroup_stages(naga::valid::ShaderStages::COMPUTE)
+                .subgroup_operations(naga::valid::SubgroupOperationSet::all());
+        }
+        let info = validator
+            .validate(&module)
+            .unwrap_or_else(|e| panic!("{}: {e:?}", k.name()));
         (module, info)
     }
 
-    /// Every module parses and validates with naga, without a GPU.
+    /// Every module parses and validates with naga, without a GPU, in
+    /// both builds.
     #[test]
     fn all_kernels_validate() {
         for k in Shader::ALL {
             validated(k);
+            validated_for(k, true);
+        }
+    }
+
+    /// The shared-lanes build adds `pointwise_shared` to the three conv
+    /// modules, which alone use subgroups: without the capability they
+    /// do not validate, and every other module is the same text.
+    #[test]
+    fn only_the_conv_modules_differ_with_shared_lanes() {
+        for k in Shader::ALL {
+            let (private, shared) = (k.source_for(false), k.source_for(true));
+            let conv = matches!(
+                k,
+                Shader::Conv2dForward | Shader::Conv2dInputGrad | Shader::Conv2dWeightGrad
+            );
+            assert_eq!(private != shared, conv, "{}", k.name());
+            assert_eq!(
+                shared.contains("fn pointwise_shared("),
+                conv,
+                "{}",
+                k.name()
+            );
+            if conv {
+                let module = naga::front::wgsl::parse_str(&shared).unwrap();
+                let refused = naga::valid::Validator::new(
+                    naga::valid::ValidationFlags::all(),
+                    naga::valid::Capabilities::default(),
+                )
+                .validate(&module);
+                assert!(refused.is_err(), "{} validated without subgroups", k.name());
+            }
+        }
+    }
+
+    /// The shared-lanes conv modules translate to SPIR-V, the path of the
+    /// Vulkan CPU adapters that build them.
+    #[test]
+    fn shared_lanes_modules_translate_to_spirv() {
+        for k in [
+            Shader::Conv2dForward,
+            Shader::Conv2dInputGrad,
+            Shader::Conv2dWeightGrad,
+        ] {
+            let (module, info) = validated_for(k, true);
+            naga::back::spv::write_vec(&module, &info, &Default::default(), None)
+                .unwrap_or_else(|e| panic!("{} to SPIR-V: {e}", k.name()));
         }
     }
 

@@ -136,7 +136,7 @@ pub(crate) mod slot {
     ) -> Vec<(u32, &'a dyn crate::gpu::Bindable)> {
         use crate::plan::ConvKernel;
         let (a, b, taps) = match kernel {
-            ConvKernel::Pointwise | ConvKernel::PointwiseLarge => (A4, B4, false),
+            _ if kernel.pointwise() => (A4, B4, false),
             ConvKernel::BlocksK4 => (A, B4, true),
             _ => return buffers.to_vec(),
         };

@@ -184,6 +184,18 @@ pub struct Tile {
     /// Tiles per workgroup: 1 where a workgroup computes a tile together,
     /// 64 for the blocks kernels (one block per invocation).
     pub per_workgroup: usize,
+    /// The grid's row blocks are rounded up to a multiple of this:
+    /// [`SHARED_LANES`] for `PointwiseShared`, whose subgroups take that
+    /// many consecutive row blocks of the same columns (the extra blocks
+    /// load clamped rows and store nothing), 1 for the other kernels.
+    pub row_run: usize,
+}
+
+impl Tile {
+    /// The row blocks of the grid over a GEMM of `m` rows.
+    pub fn row_blocks(&self, m: usize) -> usize {
+        m.div_ceil(self.m).next_multiple_of(self.row_run)
+    }
 }
 
 /// A concrete kernel: one entry point of the conv shader modules, written
@@ -303,10 +315,15 @@ impl ConvKernel {
             ConvKernel::Pointwise | ConvKernel::BlocksK4 => (16, 16, 64),
             ConvKernel::PointwiseLarge | ConvKernel::PointwiseShared => (32, 32, 64),
         };
+        let row_run = match self {
+            ConvKernel::PointwiseShared => SHARED_LANES as usize,
+            _ => 1,
+        };
         Some(Tile {
             m,
             n,
             per_workgroup,
+            row_run,
         })
     }
 }
@@ -1090,17 +1107,26 @@ pub fn pointwise_fits(problem: &ConvProblem) -> bool {
 
 /// Whether `problem` can run [`ConvKernel::PointwiseShared`] (on a device
 /// that [`shares_lanes`]): it [`pointwise_fits`], and its GEMM's 32-row
-/// blocks come in whole eights (the rows a multiple of 256, or a last
-/// block of fewer rows ending an eighth), so the 8 lanes of a subgroup,
-/// which take consecutive row blocks, hold the same columns, split and
-/// group, and a subgroup is inside the grid or past its end as a whole.
+/// blocks come in whole eights or number at least
+/// [`SHARED_MIN_ROW_BLOCKS`]. The grid rounds them up to whole eights
+/// ([`Tile::row_run`]), so the 8 lanes of a subgroup, which take
+/// consecutive row blocks, hold the same columns, split and group, and a
+/// subgroup is inside the grid or past its end as a whole; the rounding
+/// idles at most 7 blocks of every column of blocks.
 pub fn pointwise_shared_fits(problem: &ConvProblem) -> bool {
     let Some(tile) = ConvKernel::PointwiseShared.tile() else {
         return false;
     };
     let row_blocks = problem.gemm().m.div_ceil(tile.m);
-    pointwise_fits(problem) && row_blocks.is_multiple_of(SHARED_LANES as usize)
+    pointwise_fits(problem)
+        && (row_blocks.is_multiple_of(SHARED_LANES as usize) || row_blocks >= SHARED_MIN_ROW_BLOCKS)
 }
+
+/// Row blocks from which [`ConvKernel::PointwiseShared`] takes a GEMM
+/// whose blocks do not come in whole eights: the grid's rounding then
+/// idles at most 7 blocks in 64 (11 %), less than the 1.2–1.4x that
+/// sharing gains (docs/performance.md).
+pub const SHARED_MIN_ROW_BLOCKS: usize = 64;
 
 /// Whether `problem` can run [`ConvKernel::BlocksK4`]
 /// (gemm_blocks_k4.wgsl): a forward GEMM whose weight rows (C/g·R·S)
@@ -1436,6 +1462,13 @@ mod tests {
         assert_eq!(linear_kernel(256), ConvKernel::PointwiseShared);
         assert_eq!(linear_kernel(232), ConvKernel::PointwiseShared);
         assert_eq!(linear_kernel(264), ConvKernel::PointwiseLarge);
+        // 65 row blocks: rounded up to 72 in the grid.
+        assert_eq!(linear_kernel(2080), ConvKernel::PointwiseShared);
+        assert_eq!(linear_kernel(2016), ConvKernel::PointwiseLarge);
+        let tile = ConvKernel::PointwiseShared.tile().unwrap();
+        assert_eq!((tile.row_blocks(2080), tile.row_blocks(2048)), (72, 64));
+        let large = ConvKernel::PointwiseLarge.tile().unwrap();
+        assert_eq!(large.row_blocks(2080), 65);
         // Forced without shared lanes, or on rows that are not whole eights.
         let forced = Policy::Force(ConvKernel::PointwiseShared);
         assert_eq!(

@@ -662,7 +662,9 @@ fn the_forwards_transformed_input_serves_the_weight_gradient_bit_for_bit() {
 /// pointwise problems whose 32-row blocks come in whole eights: 256 rows
 /// (8 blocks) of 36 columns (a part-filled column block), a linear layer
 /// of batch 232 (the eighth block part-filled), 1 536 rows (48 blocks),
-/// and a weight gradient of 256 input channels (its rows). On every
+/// and a weight gradient of 256 input channels (its rows); and of 65
+/// row blocks, which the grid rounds up to 72 (2 080 rows forward and
+/// input gradient, 2 080 input channels for the weight gradient). On every
 /// adapter that shares lanes (lavapipe) the shared kernel must be the
 /// one that ran; elsewhere the forced kernel falls back to
 /// `pointwise_large`, which the same comparison then holds to itself.
@@ -670,11 +672,13 @@ fn the_forwards_transformed_input_serves_the_weight_gradient_bit_for_bit() {
 fn pointwise_shared_gives_the_bits_of_pointwise_large() {
     use wgconv::plan::{pointwise_shared_fits, ConvKernel, ConvProblem, SHARED_LANES};
     let p = Conv2dParams::default();
-    let cases: [([usize; 4], [usize; 4]); 4] = [
+    let cases: [([usize; 4], [usize; 4]); 6] = [
         ([1, 8, 16, 16], [36, 8, 1, 1]),
         ([232, 64, 1, 1], [48, 64, 1, 1]),
         ([3, 16, 16, 32], [32, 16, 1, 1]),
         ([2, 256, 4, 4], [32, 256, 1, 1]),
+        ([1, 8, 40, 52], [36, 8, 1, 1]),
+        ([2, 2080, 2, 2], [8, 2080, 1, 1]),
     ];
     let mut shared_runs = 0;
     for gpu in gpus() {

@@ -131,7 +131,7 @@ pub(crate) fn tiled_launch(
     splits: usize,
     split_len: usize,
 ) -> Result<(ConvUniform, (u32, u32)), Error> {
-    let tiles_m = dims.m.div_ceil(tile.m);
+    let tiles_m = tile.row_blocks(dims.m);
     let tiles_n = dims.n.div_ceil(tile.n);
     let count = (tiles_m as u64) * (tiles_n as u64) * (splits as u64) * (geo.groups() as u64);
     let grid = gpu.grid(op, count.div_ceil(tile.per_workgroup as u64))?;

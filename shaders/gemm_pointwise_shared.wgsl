@@ -5,15 +5,16 @@
 // vector of the core (src/plan.rs `shares_lanes`), where a
 // `subgroupBroadcast` is a register move and a load a per-lane gather.
 // The 8 invocations of a subgroup take 8 consecutive row blocks of the
-// same 32 columns (the host rounds the grid's row blocks up to whole
-// eights, `Tile::row_run`, so a subgroup never straddles two column
+// same 32 columns. The host rounds the grid's row blocks up to whole
+// eights (`Tile::row_run`), so a subgroup never straddles two column
 // blocks, splits or groups, and is valid or past the end as a whole; the
 // extra blocks load clamped rows, as every block past the last row does,
-// and the stores skip their rows); per four reduction steps lane l loads column quad l of the 8
-// (4 vec4s) and broadcasts it, so each lane loads 4 vec4s of B instead of
-// 32 (36 loads per 4 096 multiply-adds instead of 64). The values are
-// the ones `pointwise_large` loads, summed in the same order: the same
-// bits. `examples/gemm_ceiling.rs` measures the loop.
+// and the stores skip their rows. Per four reduction steps lane l loads
+// column quad l of the 8 (4 vec4s) and broadcasts it, so each lane loads
+// 4 vec4s of B instead of 32 (36 loads per 4 096 multiply-adds instead
+// of 64). The values are the ones `pointwise_large` loads, summed in the
+// same order: the same bits. `examples/gemm_ceiling.rs` measures the
+// loop.
 
 // Column quad `lane` of the block's 8 (c's four, then d's).
 fn lane_cols(c: Cols4, d: Cols4, lane: u32) -> vec4<u32> {

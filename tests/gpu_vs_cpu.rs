@@ -95,6 +95,11 @@ fn edge_geometries() -> Vec<([usize; 4], [usize; 4], Conv2dParams)> {
         ([2, 4, 13, 16], [8, 1, 3, 3], dw(4, [2, 2], [1, 1])),
         ([1, 2, 9, 14], [2, 1, 3, 3], dw(2, [2, 2], [2, 2])),
         ([5, 2, 20, 16], [4, 1, 3, 3], dw(2, [1, 1], [1, 1])),
+        // Its `_quads` forwards (K/g a multiple of 4 too: four channels'
+        // taps from 9 vec4 loads): stride 2 with rows that cut the
+        // blocks, stride 1 with two groups of 8 channels and padding 0.
+        ([2, 2, 17, 16], [8, 1, 3, 3], dw(2, [2, 2], [1, 1])),
+        ([1, 2, 11, 14], [16, 1, 3, 3], dw(2, [1, 1], [0, 0])),
         // Its four-channel weight gradient (stride 1, Wo and K/g multiples
         // of 4): one input channel, block rows that Ho cuts, padding 0 and
         // two groups, and 80 block rows that it splits 10 ways.

@@ -329,6 +329,19 @@ fn depthwise_forward_entry_follows_stride_and_row_width() {
     };
     assert_eq!(entry([2, 4, 28, 28], [1, 1]), "forward_vec4_stride1");
     assert_eq!(entry([2, 4, 56, 56], [2, 2]), "forward_vec4_stride2");
+    // K/g = 4 (here 16 channels over 4 groups): four channels per step.
+    let quads = |x: [usize; 4], stride: [u32; 2]| {
+        let p = Conv2dParams {
+            stride,
+            padding: [1, 1],
+            dilation: [1, 1],
+            groups: 4,
+        };
+        depthwise_forward_entry(&ConvProblem::new(ConvOp::Forward, &x, &[16, 1, 3, 3], &p).unwrap())
+    };
+    assert_eq!(quads([2, 4, 28, 28], [1, 1]), "forward_vec4_stride1_quads");
+    assert_eq!(quads([2, 4, 56, 56], [2, 2]), "forward_vec4_stride2_quads");
+    assert_eq!(quads([2, 4, 7, 7], [1, 1]), "forward");
     // Wo = 7 (a row is not whole vec4s), Wo = 14 at stride 2, mixed strides.
     assert_eq!(entry([2, 4, 7, 7], [1, 1]), "forward");
     assert_eq!(entry([2, 4, 28, 28], [2, 2]), "forward");

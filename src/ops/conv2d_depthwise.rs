@@ -45,7 +45,13 @@ pub(crate) fn forward(
     } else {
         slot::C4
     };
-    let buffers = [(slot::A, x), (slot::B, w), (out, y), (slot::BIAS, bias)];
+    // The `_quads` entries read the taps as vec4s (B4), the others as f32s.
+    let taps = if entry.ends_with("_quads") {
+        slot::B4
+    } else {
+        slot::B
+    };
+    let buffers = [(slot::A, x), (taps, w), (out, y), (slot::BIAS, bias)];
     let uniform = bytemuck::bytes_of(&u);
     rec.dispatch(Shader::Conv2dDepthwise, entry, uniform, &buffers, grid);
     Ok(())

@@ -374,8 +374,14 @@ fn forward_vec4(wid: vec3<u32>, lid: u32, stride: vec2<u32>) {
     let p = forward_patch(at, stride);
     for (var j = 0u; j < P.k_per_group; j = j + 1u) {
         let k = g * P.k_per_group + j;
-        store_block4((at.n * P.k + k) * P.ho * P.wo, at.blk.y, at.blk.z, P.ho, P.wo, forward_block(p, stride, k));
+        store_channel4(at, p, stride, k, taps(k));
     }
+}
+
+// Output channel k's 4x4 block of the invocation `at`, from its taps `w`,
+// stored through out4.
+fn store_channel4(at: ForwardAt, p: Patch, stride: vec2<u32>, k: u32, w: Taps) {
+    store_block4((at.n * P.k + k) * P.ho * P.wo, at.blk.y, at.blk.z, P.ho, P.wo, forward_block_with(p, stride, k, w));
 }
 
 @compute @workgroup_size(64)
@@ -432,12 +438,10 @@ fn forward_vec4_quads(wid: vec3<u32>, lid: u32, stride: vec2<u32>) {
     for (var j = 0u; j < P.k_per_group; j = j + 4u) {
         let k = g * P.k_per_group + j;
         let t = taps4(k);
-        let plane = (at.n * P.k + k) * P.ho * P.wo;
-        let next = P.ho * P.wo;
-        store_block4(plane, at.blk.y, at.blk.z, P.ho, P.wo, forward_block_with(p, stride, k, t.t0));
-        store_block4(plane + next, at.blk.y, at.blk.z, P.ho, P.wo, forward_block_with(p, stride, k + 1u, t.t1));
-        store_block4(plane + 2u * next, at.blk.y, at.blk.z, P.ho, P.wo, forward_block_with(p, stride, k + 2u, t.t2));
-        store_block4(plane + 3u * next, at.blk.y, at.blk.z, P.ho, P.wo, forward_block_with(p, stride, k + 3u, t.t3));
+        store_channel4(at, p, stride, k, t.t0);
+        store_channel4(at, p, stride, k + 1u, t.t1);
+        store_channel4(at, p, stride, k + 2u, t.t2);
+        store_channel4(at, p, stride, k + 3u, t.t3);
     }
 }
 

@@ -188,6 +188,9 @@ pub struct Tile {
     /// [`SHARED_LANES`] for `PointwiseShared`, whose subgroups take that
     /// many consecutive row blocks of the same columns (the extra blocks
     /// load clamped rows and store nothing), 1 for the other kernels.
+    /// The reduction's split is chosen from the unrounded count, so
+    /// `PointwiseShared` splits as `PointwiseLarge` does and the two agree
+    /// bit for bit.
     pub row_run: usize,
 }
 

@@ -318,27 +318,21 @@ fn depthwise_fits_3x3_layers_of_one_channel_per_group() {
 /// stride read at run time) elsewhere.
 #[test]
 fn depthwise_forward_entry_follows_stride_and_row_width() {
-    let entry = |x: [usize; 4], stride: [u32; 2]| {
+    // Four groups of k / 4 output channels.
+    let entry_for = |x: [usize; 4], k: usize, stride: [u32; 2]| {
         let p = Conv2dParams {
             stride,
             padding: [1, 1],
             dilation: [1, 1],
             groups: 4,
         };
-        depthwise_forward_entry(&ConvProblem::new(ConvOp::Forward, &x, &[8, 1, 3, 3], &p).unwrap())
+        depthwise_forward_entry(&ConvProblem::new(ConvOp::Forward, &x, &[k, 1, 3, 3], &p).unwrap())
     };
+    let entry = |x, stride| entry_for(x, 8, stride);
     assert_eq!(entry([2, 4, 28, 28], [1, 1]), "forward_vec4_stride1");
     assert_eq!(entry([2, 4, 56, 56], [2, 2]), "forward_vec4_stride2");
-    // K/g = 4 (here 16 channels over 4 groups): four channels per step.
-    let quads = |x: [usize; 4], stride: [u32; 2]| {
-        let p = Conv2dParams {
-            stride,
-            padding: [1, 1],
-            dilation: [1, 1],
-            groups: 4,
-        };
-        depthwise_forward_entry(&ConvProblem::new(ConvOp::Forward, &x, &[16, 1, 3, 3], &p).unwrap())
-    };
+    // K/g = 4 (16 channels over 4 groups): four channels per step.
+    let quads = |x, stride| entry_for(x, 16, stride);
     assert_eq!(quads([2, 4, 28, 28], [1, 1]), "forward_vec4_stride1_quads");
     assert_eq!(quads([2, 4, 56, 56], [2, 2]), "forward_vec4_stride2_quads");
     assert_eq!(quads([2, 4, 7, 7], [1, 1]), "forward");

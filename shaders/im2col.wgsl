@@ -85,33 +85,83 @@ fn im2col_x4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
     }
 }
 
-// One invocation per dx element, in NCHW order; workgroup of 64,
-// ceil(N·C·H·W / 64) workgroups (linearised).
+// col2im's taps, pipeline constants (the host sets them per geometry,
+// src/ops/conv2d_input_grad.rs `col2im_constants`): with the loop bounds
+// and the tests of which taps reach which output known when the pipeline
+// is built, the compiler unrolls the loops and drops the taps that never
+// land; with them read from the uniform, every lane steps through every
+// tap's loop iteration and tests, which on a CPU adapter cost more than
+// the loads (3–4x the time, docs/performance.md). The host clamps a
+// stride past the input's side, which changes no offset, so that every
+// value here stays below 2^31; CELL is the stride, or the side where the
+// stride is longer.
+override COL2IM_R: u32 = 1u;
+override COL2IM_S: u32 = 1u;
+override COL2IM_STRIDE_H: u32 = 1u;
+override COL2IM_STRIDE_W: u32 = 1u;
+override COL2IM_PAD_H: u32 = 0u;
+override COL2IM_PAD_W: u32 = 0u;
+override COL2IM_DIL_H: u32 = 1u;
+override COL2IM_DIL_W: u32 = 1u;
+override COL2IM_CELL_H: u32 = 1u;
+override COL2IM_CELL_W: u32 = 1u;
+// The least multiple of the stride that is at least the dilated kernel's
+// reach, (R − 1)·dil: added to keep the offsets' operands unsigned.
+override COL2IM_LIFT_H: u32 = ((COL2IM_R - 1u) * COL2IM_DIL_H + COL2IM_STRIDE_H - 1u) / COL2IM_STRIDE_H * COL2IM_STRIDE_H;
+override COL2IM_LIFT_W: u32 = ((COL2IM_S - 1u) * COL2IM_DIL_W + COL2IM_STRIDE_W - 1u) / COL2IM_STRIDE_W * COL2IM_STRIDE_W;
+
+// The output row (or column) offset of tap t of input phase a along one
+// axis (the input at q·stride + a came from output q + offset), offset =
+// (a + pad − t·dil) / stride, and whether it is a whole one (else the
+// tap reaches no output of the phase). Constant where the pipeline is
+// built, as every argument is. Unsigned, lifted by a multiple of the
+// stride: GLSL leaves % of a negative undefined, and with signed operands
+// llvmpipe's GL got the cells of stride 3 wrong. Few operations before
+// they fold, or the compiler leaves the loops rolled (twice the time).
+fn col2im_offset(a: u32, pad: u32, t: u32, dil: u32, stride: u32, lift: u32) -> vec2<i32> {
+    let d = a + pad + lift - t * dil;
+    return vec2<i32>(bitcast<i32>(d / stride - lift / stride), select(0, 1, d % stride == 0u));
+}
+
+// One invocation per cell of stride_h x stride_w input elements (a cell
+// per output position, N·C·⌈H/sh⌉·⌈W/sw⌉ of them, linearised, 64 per
+// workgroup): in a cell every element's taps, and where they read, are
+// constants. Each element sums its taps in (r, s) order.
 @compute @workgroup_size(64)
 fn col2im(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let i = workgroup_linear(wid) * 64u + lid;
-    if (i >= P.n * P.c * P.h * P.w) {
+    let cells_h = (P.h - 1u) / COL2IM_STRIDE_H + 1u;
+    let cells_w = (P.w - 1u) / COL2IM_STRIDE_W + 1u;
+    if (i >= P.n * P.c * cells_h * cells_w) {
         return;
     }
-    let iw = i % P.w;
-    let t = i / P.w;
-    let ih = t % P.h;
-    let nc = t / P.h;
+    // Two divisions, each remainder from its quotient (a CPU adapter
+    // divides lane by lane).
+    let t = i / cells_w;
+    let qw = i - t * cells_w;
+    let plane = t / cells_h;
+    let qh = t - plane * cells_h;
     let hw = P.ho * P.wo;
-    let base = nc * P.r * P.s * hw;
-    var acc = 0.0;
-    for (var r = 0u; r < P.r; r = r + 1u) {
-        let oh = tap_source(ih + P.pad_h, r * P.dil_h, P.stride_h, P.ho);
-        if (oh.y == 0u) {
-            continue;
-        }
-        for (var s = 0u; s < P.s; s = s + 1u) {
-            let ow = tap_source(iw + P.pad_w, s * P.dil_w, P.stride_w, P.wo);
-            if (ow.y == 0u) {
-                continue;
+    let base = plane * COL2IM_R * COL2IM_S * hw;
+    for (var a = 0u; a < COL2IM_CELL_H; a = a + 1u) {
+        let ih = qh * COL2IM_STRIDE_H + a;
+        for (var b = 0u; b < COL2IM_CELL_W; b = b + 1u) {
+            let iw = qw * COL2IM_STRIDE_W + b;
+            var acc = 0.0;
+            for (var r = 0u; r < COL2IM_R; r = r + 1u) {
+                let off_h = col2im_offset(a, COL2IM_PAD_H, r, COL2IM_DIL_H, COL2IM_STRIDE_H, COL2IM_LIFT_H);
+                let oh = i32(qh) + off_h.x;
+                for (var s = 0u; s < COL2IM_S; s = s + 1u) {
+                    let off_w = col2im_offset(b, COL2IM_PAD_W, s, COL2IM_DIL_W, COL2IM_STRIDE_W, COL2IM_LIFT_W);
+                    let ow = i32(qw) + off_w.x;
+                    if (off_h.y == 1 && off_w.y == 1 && oh >= 0 && ow >= 0 && oh < i32(P.ho) && ow < i32(P.wo)) {
+                        acc = acc + src[base + (r * COL2IM_S + s) * hw + u32(oh) * P.wo + u32(ow)];
+                    }
+                }
             }
-            acc = acc + src[base + (r * P.s + s) * hw + oh.x * P.wo + ow.x];
+            if (ih < P.h && iw < P.w) {
+                dst[(plane * P.h + ih) * P.w + iw] = acc;
+            }
         }
     }
-    dst[i] = acc;
 }

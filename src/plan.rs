@@ -729,18 +729,17 @@ pub fn im2col_fits(problem: &ConvProblem, facts: &AdapterFacts) -> bool {
 }
 
 /// Auto's rule for [`Algorithm::Im2col`] on CPU adapters, where it fits:
-/// the forward and weight gradient of strided convolutions (the stride-2
-/// 3x3 layers between a ResNet's stages), whose columns are at most 2.25x
-/// x at stride 2 and which Winograd does not take, with
-/// [`IM2COL_MIN_BYTES`] to [`IM2COL_MAX_BYTES`] of columns. There the 1x1 GEMM's vec4 loads beat
-/// the implicit GEMM's per-lane tap gathers by more than the columns
-/// cost; the input gradient's col2im costs more than it saves
-/// (docs/performance.md).
+/// the three ops of strided convolutions (the stride-2 3x3 layers between
+/// a ResNet's stages), whose columns are at most 2.25x x at stride 2 and
+/// which Winograd does not take, with [`IM2COL_MIN_BYTES`] to
+/// [`IM2COL_MAX_BYTES`] of columns. There the 1x1 GEMM's vec4 loads beat
+/// the implicit GEMM's per-lane tap gathers by more than the columns cost
+/// (the input gradient's col2im included, since its pipeline is built for
+/// the layer's taps: docs/performance.md).
 fn im2col_pays(problem: &ConvProblem) -> bool {
     let g = &problem.geometry;
     let cols = g.n * g.c * g.r * g.s * g.ho * g.wo;
-    problem.op != ConvOp::InputGrad
-        && g.params.stride.iter().any(|&s| s > 1)
+    g.params.stride.iter().any(|&s| s > 1)
         && (IM2COL_MIN_BYTES..=IM2COL_MAX_BYTES).contains(&(cols * 4))
 }
 

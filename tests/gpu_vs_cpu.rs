@@ -405,13 +405,14 @@ fn pointwise_vector_stores_match_scalar_stores_bit_for_bit() {
     }
 }
 
-/// Im2col (`Policy::Im2col`) on the geometries it takes: stride 1 and 2,
-/// padding 0 to 2, dilation 2, 3x3, 5x5 and 1x3 kernels, output rows of a
+/// Im2col (`Policy::Im2col`) on the geometries it takes: stride 1 to 3,
+/// padding 0 to 2, dilation 2, 3x3, 5x5, 1x3 and 3x2 kernels, unequal
+/// strides, paddings and dilations, output rows of a
 /// multiple of 4 (vec4 columns) and not, batch 1 and 3; each op runs as
 /// im2col (asserted from the plan) and matches the reference, exactly on
 /// integers, within the tolerance on random values, on every adapter.
-/// Auto takes it for the forward and weight gradient of strided layers of
-/// at least `IM2COL_MIN_BYTES` of columns on CPU adapters only.
+/// Auto takes it for strided layers of at least `IM2COL_MIN_BYTES` of
+/// columns on CPU adapters only.
 #[test]
 fn im2col_runs_where_it_fits_and_matches_the_reference() {
     let p = |stride: u32, padding: u32, dilation: u32| Conv2dParams {
@@ -427,6 +428,18 @@ fn im2col_runs_where_it_fits_and_matches_the_reference() {
         ([1, 4, 10, 10], [8, 4, 3, 3], p(1, 2, 2)),
         ([2, 4, 11, 11], [4, 4, 5, 5], p(2, 2, 1)),
         ([1, 4, 6, 10], [4, 4, 1, 3], p(1, 0, 1)),
+        // Unequal strides, paddings and dilations, the last cells of
+        // col2im (stride x stride inputs each) cut by the input's edge.
+        (
+            [2, 4, 17, 13],
+            [8, 4, 3, 2],
+            Conv2dParams {
+                stride: [3, 2],
+                padding: [1, 0],
+                dilation: [1, 2],
+                groups: 1,
+            },
+        ),
     ];
     for gpu in gpus() {
         let forced = gpu.with_policy(Policy::Im2col);
@@ -439,10 +452,9 @@ fn im2col_runs_where_it_fits_and_matches_the_reference() {
                 case.check(&forced, exact);
             }
         }
-        // Auto: a strided layer's forward and weight gradient with at
-        // least IM2COL_MIN_BYTES of columns (S4 of the bench), not its
-        // input gradient, not a small strided layer, no stride-1 layer;
-        // GPUs never.
+        // Auto: a strided layer's three ops with at least
+        // IM2COL_MIN_BYTES of columns (S4 of the bench), not a small
+        // strided layer, no stride-1 layer; GPUs never.
         let auto = |op, x: [usize; 4], w: [usize; 4], p: &Conv2dParams| {
             gpu.explain(op, x, w, p).unwrap().algorithm == Algorithm::Im2col
         };
@@ -451,7 +463,7 @@ fn im2col_runs_where_it_fits_and_matches_the_reference() {
         let who = common::label(gpu);
         assert_eq!(auto(ConvOp::Forward, x4, w4, &p(2, 1, 1)), cpu, "{who}");
         assert_eq!(auto(ConvOp::WeightGrad, x4, w4, &p(2, 1, 1)), cpu, "{who}");
-        assert!(!auto(ConvOp::InputGrad, x4, w4, &p(2, 1, 1)), "{who}");
+        assert_eq!(auto(ConvOp::InputGrad, x4, w4, &p(2, 1, 1)), cpu, "{who}");
         let (small_x, small_w) = ([2, 8, 12, 12], [12, 8, 3, 3]);
         assert!(
             !auto(ConvOp::Forward, small_x, small_w, &p(2, 1, 1)),

@@ -37,13 +37,16 @@ pub struct Gpu {
 pub(crate) type TapTables =
     HashMap<(crate::plan::ConvOp, crate::Conv2dGeometry, [usize; 2]), (wgpu::Buffer, usize)>;
 
+/// A pipeline: its shader, entry point and pipeline constants.
+type PipelineKey = (Shader, &'static str, Vec<(&'static str, u32)>);
+
 pub(crate) struct Inner {
     pub(crate) device: wgpu::Device,
     pub(crate) queue: wgpu::Queue,
     info: AdapterInfo,
     pub(crate) limits: wgpu::Limits,
     pub(crate) features: wgpu::Features,
-    pipelines: Mutex<HashMap<(Shader, &'static str), wgpu::ComputePipeline>>,
+    pipelines: Mutex<HashMap<PipelineKey, wgpu::ComputePipeline>>,
     modules: Mutex<HashMap<Shader, wgpu::ShaderModule>>,
     /// Tap tables of the GEMM kernels, per geometry (ops/taps.rs).
     pub(crate) tables: Mutex<TapTables>,
@@ -702,8 +705,16 @@ impl Gpu {
         Ok((x as u32, y as u32))
     }
 
-    pub(crate) fn pipeline(&self, kernel: Shader, entry: &'static str) -> wgpu::ComputePipeline {
-        let key = (kernel, entry);
+    /// `kernel`'s `entry` point with its pipeline constants (WGSL
+    /// `override`s) set to `constants`: one pipeline per distinct set,
+    /// built at first use and kept.
+    pub(crate) fn pipeline(
+        &self,
+        kernel: Shader,
+        entry: &'static str,
+        constants: &[(&'static str, u32)],
+    ) -> wgpu::ComputePipeline {
+        let key = (kernel, entry, constants.to_vec());
         if let Some(p) = self
             .inner
             .pipelines
@@ -730,6 +741,7 @@ impl Gpu {
                 .clone()
         };
         let label = format!("{}:{entry}", kernel.name());
+        let values: Vec<(&str, f64)> = constants.iter().map(|&(k, v)| (k, f64::from(v))).collect();
         let pipeline =
             self.inner
                 .device
@@ -738,7 +750,10 @@ impl Gpu {
                     layout: None,
                     module: &module,
                     entry_point: Some(entry),
-                    compilation_options: Default::default(),
+                    compilation_options: wgpu::PipelineCompilationOptions {
+                        constants: &values,
+                        ..Default::default()
+                    },
                     cache: None,
                 });
         self.inner

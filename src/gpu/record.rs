@@ -233,6 +233,20 @@ impl<'g> Recorder<'g> {
         buffers: &[(u32, &dyn Bindable)],
         grid: (u32, u32),
     ) {
+        self.dispatch_specialized(kernel, entry, &[], uniform, buffers, grid);
+    }
+
+    /// [`Recorder::dispatch`] of the pipeline with `constants` set
+    /// ([`Gpu::pipeline`]).
+    pub(crate) fn dispatch_specialized(
+        &mut self,
+        kernel: Shader,
+        entry: &'static str,
+        constants: &[(&'static str, u32)],
+        uniform: &[u8],
+        buffers: &[(u32, &dyn Bindable)],
+        grid: (u32, u32),
+    ) {
         if self.refused.is_some() {
             return;
         }
@@ -246,7 +260,7 @@ impl<'g> Recorder<'g> {
             });
             return;
         }
-        let pipeline = self.gpu.pipeline(kernel, entry);
+        let pipeline = self.gpu.pipeline(kernel, entry, constants);
         let label = format!("{}:{entry}", kernel.name());
         let params = self.gpu.uniform(&label, uniform);
         let mut entries = vec![wgpu::BindGroupEntry {

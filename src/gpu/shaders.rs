@@ -448,21 +448,51 @@ mod tests {
     /// (SPIR-V), Metal (MSL) and DX12 (HLSL) with naga's back ends, the
     /// path wgpu takes on those platforms: Metal and DX12 cannot run here,
     /// but a translation error (or a back-end panic) shows here first.
+    /// Pipeline constants are applied first, as wgpu applies them: their
+    /// defaults, and for col2im those of a stride-2 3x3 layer.
     #[test]
     fn all_kernels_translate_to_spirv_msl_and_hlsl() {
+        let geo = crate::Conv2dGeometry::new(
+            "test",
+            &[2, 4, 9, 9],
+            &[4, 4, 3, 3],
+            &crate::Conv2dParams::square(2, 1),
+        )
+        .unwrap();
+        let col2im: naga::back::PipelineConstants =
+            crate::ops::conv2d_input_grad::col2im_constants(&geo)
+                .iter()
+                .map(|&(name, v)| (name.to_string(), f64::from(v)))
+                .collect();
         for k in Shader::ALL {
             let (module, info) = validated(k);
-            naga::back::spv::write_vec(&module, &info, &Default::default(), None)
-                .unwrap_or_else(|e| panic!("{} to SPIR-V: {e}", k.name()));
-            naga::back::msl::write_string(&module, &info, &Default::default(), &Default::default())
-                .unwrap_or_else(|e| panic!("{} to MSL: {e}", k.name()));
-            let options = naga::back::hlsl::Options::default();
-            let pipeline = naga::back::hlsl::PipelineOptions::default();
-            let mut hlsl = String::new();
-            naga::back::hlsl::Writer::new(&mut hlsl, &options, &pipeline)
-                .write(&module, &info, None)
-                .unwrap_or_else(|e| panic!("{} to HLSL: {e}", k.name()));
-            assert!(!hlsl.is_empty(), "{}: empty HLSL", k.name());
+            let mut sets = vec![naga::back::PipelineConstants::default()];
+            if k == Shader::Im2col {
+                sets.push(col2im.clone());
+            }
+            for constants in sets {
+                let (module, info) = naga::back::pipeline_constants::process_overrides(
+                    &module, &info, None, &constants,
+                )
+                .unwrap_or_else(|e| panic!("{} with {constants:?}: {e}", k.name()));
+                translates(k, &module, &info);
+            }
         }
+    }
+
+    /// `k`'s module (its pipeline constants applied) to SPIR-V, MSL and
+    /// HLSL.
+    fn translates(k: Shader, module: &naga::Module, info: &naga::valid::ModuleInfo) {
+        naga::back::spv::write_vec(module, info, &Default::default(), None)
+            .unwrap_or_else(|e| panic!("{} to SPIR-V: {e}", k.name()));
+        naga::back::msl::write_string(module, info, &Default::default(), &Default::default())
+            .unwrap_or_else(|e| panic!("{} to MSL: {e}", k.name()));
+        let options = naga::back::hlsl::Options::default();
+        let pipeline = naga::back::hlsl::PipelineOptions::default();
+        let mut hlsl = String::new();
+        naga::back::hlsl::Writer::new(&mut hlsl, &options, &pipeline)
+            .write(module, info, None)
+            .unwrap_or_else(|e| panic!("{} to HLSL: {e}", k.name()));
+        assert!(!hlsl.is_empty(), "{}: empty HLSL", k.name());
     }
 }

@@ -119,15 +119,52 @@ pub(crate) fn record_col2im(
     cols: &dyn Bindable,
     dx: &dyn Bindable,
 ) -> Result<(), Error> {
-    let (u, grid) = direct_launch(rec.gpu(), OP, geo, geo.n * geo.c * geo.h * geo.w)?;
-    rec.dispatch(
+    let constants = col2im_constants(geo);
+    let (sh, sw) = (constants[2].1 as usize, constants[3].1 as usize);
+    let cells = geo.n * geo.c * geo.h.div_ceil(sh) * geo.w.div_ceil(sw);
+    let (u, grid) = direct_launch(rec.gpu(), OP, geo, cells)?;
+    rec.dispatch_specialized(
         Shader::Im2col,
         "col2im",
+        &constants,
         bytemuck::bytes_of(&u),
         &[(slot::PASS2_IN, cols), (slot::PASS2_OUT, dx)],
         grid,
     );
     Ok(())
+}
+
+/// The pipeline constants of col2im's pipeline for `geo`: its kernel size,
+/// stride, padding and dilation, so that the shader's tap loops unroll
+/// and the taps that reach no output of a cell drop out when the
+/// pipeline is built (one pipeline per distinct set). A stride longer
+/// than the padded input's reach is clamped to just past it: an input
+/// then reaches an output only through a tap at offset 0 either way, and
+/// every value stays below 2^31 (the geometry keeps the padded input and
+/// the dilated kernel within 2^30). A cell is stride x stride inputs, or
+/// the side where the stride is longer.
+pub(crate) fn col2im_constants(geo: &Conv2dGeometry) -> [(&'static str, u32); 10] {
+    let p = &geo.params;
+    let axis = |i: usize, extent: usize, taps: usize| {
+        let (pad, dil) = (p.padding[i] as usize, p.dilation[i] as usize);
+        let reach = extent + pad + (taps - 1) * dil + 1;
+        let stride = (p.stride[i] as usize).min(reach);
+        (stride as u32, stride.min(extent) as u32)
+    };
+    let (stride_h, cell_h) = axis(0, geo.h, geo.r);
+    let (stride_w, cell_w) = axis(1, geo.w, geo.s);
+    [
+        ("COL2IM_R", geo.r as u32),
+        ("COL2IM_S", geo.s as u32),
+        ("COL2IM_STRIDE_H", stride_h),
+        ("COL2IM_STRIDE_W", stride_w),
+        ("COL2IM_PAD_H", p.padding[0]),
+        ("COL2IM_PAD_W", p.padding[1]),
+        ("COL2IM_DIL_H", p.dilation[0]),
+        ("COL2IM_DIL_W", p.dilation[1]),
+        ("COL2IM_CELL_H", cell_h),
+        ("COL2IM_CELL_W", cell_w),
+    ]
 }
 
 /// One piece as one GEMM per stride phase (see conv2d_input_grad.wgsl)

@@ -15,7 +15,7 @@ mod channels;
 mod conv;
 mod conv2d_depthwise;
 mod conv2d_forward;
-mod conv2d_input_grad;
+pub(crate) mod conv2d_input_grad;
 mod conv2d_weight_grad;
 mod conv_uniform;
 mod copy;

@@ -51,3 +51,198 @@ fn pointwise_shared(
 ) {
     large_block(workgroup_linear(wid) * 64u + subgroup * 8u + lane, lane);
 }
+
+// `pointwise_shared_wide`: blocks of 16 rows x 64 columns instead of
+// 32 x 32, the same 1 024 accumulators, with B shared the same way. Per
+// four reduction steps lane l loads column quads 2l and 2l + 1 of the 16
+// (8 vec4s) and broadcasts them, and loads its own 4 quads of A (16
+// vec4s): 24 loads per 4 096 multiply-adds instead of
+// `pointwise_shared`'s 36 (`examples/gemm_ceiling.rs`: the loop at about
+// 51 % of the multiply-add line instead of 45–46 %). The host plans it
+// where the GEMM's columns come in whole 64s (src/plan.rs,
+// `pointwise_shared_wide_fits`), its 16-row blocks rounded up to whole
+// eights as `pointwise_shared`'s are. Each output sums in k order with the
+// same operations as `pointwise_large`: the same bits.
+@compute @workgroup_size(64)
+fn pointwise_shared_wide(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(subgroup_id) subgroup: u32,
+    @builtin(subgroup_invocation_id) lane: u32,
+) {
+    let id = gemm_tile_at(workgroup_linear(wid) * 64u + subgroup * 8u + lane, gemm_k());
+    if (!id.valid) {
+        return;
+    }
+    let g = id.g;
+    let m0 = id.tile_m * 16u;
+    let n0 = id.tile_n * 64u;
+    let a0 = pw_rows(g, m0 + 0u);
+    let a1 = pw_rows(g, m0 + 4u);
+    let a2 = pw_rows(g, m0 + 8u);
+    let a3 = pw_rows(g, m0 + 12u);
+    // This lane's two column quads of the 16.
+    let mine_lo = pw_cols(g, n0 + 8u * lane);
+    let mine_hi = pw_cols(g, n0 + 8u * lane + 4u);
+    var r0_0: Row16;
+    var r0_1: Row16;
+    var r0_2: Row16;
+    var r0_3: Row16;
+    var r1_0: Row16;
+    var r1_1: Row16;
+    var r1_2: Row16;
+    var r1_3: Row16;
+    var r2_0: Row16;
+    var r2_1: Row16;
+    var r2_2: Row16;
+    var r2_3: Row16;
+    var r3_0: Row16;
+    var r3_1: Row16;
+    var r3_2: Row16;
+    var r3_3: Row16;
+    var r4_0: Row16;
+    var r4_1: Row16;
+    var r4_2: Row16;
+    var r4_3: Row16;
+    var r5_0: Row16;
+    var r5_1: Row16;
+    var r5_2: Row16;
+    var r5_3: Row16;
+    var r6_0: Row16;
+    var r6_1: Row16;
+    var r6_2: Row16;
+    var r6_3: Row16;
+    var r7_0: Row16;
+    var r7_1: Row16;
+    var r7_2: Row16;
+    var r7_3: Row16;
+    var r8_0: Row16;
+    var r8_1: Row16;
+    var r8_2: Row16;
+    var r8_3: Row16;
+    var r9_0: Row16;
+    var r9_1: Row16;
+    var r9_2: Row16;
+    var r9_3: Row16;
+    var r10_0: Row16;
+    var r10_1: Row16;
+    var r10_2: Row16;
+    var r10_3: Row16;
+    var r11_0: Row16;
+    var r11_1: Row16;
+    var r11_2: Row16;
+    var r11_3: Row16;
+    var r12_0: Row16;
+    var r12_1: Row16;
+    var r12_2: Row16;
+    var r12_3: Row16;
+    var r13_0: Row16;
+    var r13_1: Row16;
+    var r13_2: Row16;
+    var r13_3: Row16;
+    var r14_0: Row16;
+    var r14_1: Row16;
+    var r14_2: Row16;
+    var r14_3: Row16;
+    var r15_0: Row16;
+    var r15_1: Row16;
+    var r15_2: Row16;
+    var r15_3: Row16;
+    for (var k0 = id.k_begin; k0 < id.k_end; k0 = k0 + 4u) {
+        let k = pw_k(k0);
+        let lo = pw_b(mine_lo, k);
+        let hi = pw_b(mine_hi, k);
+        // Column quad 2j is lane j's lo, 2j + 1 its hi (subgroupBroadcast takes a constant lane).
+        let b0 = Quad(subgroupBroadcast(lo.q0, 0u), subgroupBroadcast(lo.q1, 0u), subgroupBroadcast(lo.q2, 0u), subgroupBroadcast(lo.q3, 0u));
+        let b1 = Quad(subgroupBroadcast(hi.q0, 0u), subgroupBroadcast(hi.q1, 0u), subgroupBroadcast(hi.q2, 0u), subgroupBroadcast(hi.q3, 0u));
+        let b2 = Quad(subgroupBroadcast(lo.q0, 1u), subgroupBroadcast(lo.q1, 1u), subgroupBroadcast(lo.q2, 1u), subgroupBroadcast(lo.q3, 1u));
+        let b3 = Quad(subgroupBroadcast(hi.q0, 1u), subgroupBroadcast(hi.q1, 1u), subgroupBroadcast(hi.q2, 1u), subgroupBroadcast(hi.q3, 1u));
+        let b4 = Quad(subgroupBroadcast(lo.q0, 2u), subgroupBroadcast(lo.q1, 2u), subgroupBroadcast(lo.q2, 2u), subgroupBroadcast(lo.q3, 2u));
+        let b5 = Quad(subgroupBroadcast(hi.q0, 2u), subgroupBroadcast(hi.q1, 2u), subgroupBroadcast(hi.q2, 2u), subgroupBroadcast(hi.q3, 2u));
+        let b6 = Quad(subgroupBroadcast(lo.q0, 3u), subgroupBroadcast(lo.q1, 3u), subgroupBroadcast(lo.q2, 3u), subgroupBroadcast(lo.q3, 3u));
+        let b7 = Quad(subgroupBroadcast(hi.q0, 3u), subgroupBroadcast(hi.q1, 3u), subgroupBroadcast(hi.q2, 3u), subgroupBroadcast(hi.q3, 3u));
+        let b8 = Quad(subgroupBroadcast(lo.q0, 4u), subgroupBroadcast(lo.q1, 4u), subgroupBroadcast(lo.q2, 4u), subgroupBroadcast(lo.q3, 4u));
+        let b9 = Quad(subgroupBroadcast(hi.q0, 4u), subgroupBroadcast(hi.q1, 4u), subgroupBroadcast(hi.q2, 4u), subgroupBroadcast(hi.q3, 4u));
+        let b10 = Quad(subgroupBroadcast(lo.q0, 5u), subgroupBroadcast(lo.q1, 5u), subgroupBroadcast(lo.q2, 5u), subgroupBroadcast(lo.q3, 5u));
+        let b11 = Quad(subgroupBroadcast(hi.q0, 5u), subgroupBroadcast(hi.q1, 5u), subgroupBroadcast(hi.q2, 5u), subgroupBroadcast(hi.q3, 5u));
+        let b12 = Quad(subgroupBroadcast(lo.q0, 6u), subgroupBroadcast(lo.q1, 6u), subgroupBroadcast(lo.q2, 6u), subgroupBroadcast(lo.q3, 6u));
+        let b13 = Quad(subgroupBroadcast(hi.q0, 6u), subgroupBroadcast(hi.q1, 6u), subgroupBroadcast(hi.q2, 6u), subgroupBroadcast(hi.q3, 6u));
+        let b14 = Quad(subgroupBroadcast(lo.q0, 7u), subgroupBroadcast(lo.q1, 7u), subgroupBroadcast(lo.q2, 7u), subgroupBroadcast(lo.q3, 7u));
+        let b15 = Quad(subgroupBroadcast(hi.q0, 7u), subgroupBroadcast(hi.q1, 7u), subgroupBroadcast(hi.q2, 7u), subgroupBroadcast(hi.q3, 7u));
+        let s0 = slab_of(b0, b1, b2, b3);
+        let s1 = slab_of(b4, b5, b6, b7);
+        let s2 = slab_of(b8, b9, b10, b11);
+        let s3 = slab_of(b12, b13, b14, b15);
+        let x0 = pw_a(a0, k);
+        fma_slab(&r0_0, x0.q0, s0);
+        fma_slab(&r0_1, x0.q0, s1);
+        fma_slab(&r0_2, x0.q0, s2);
+        fma_slab(&r0_3, x0.q0, s3);
+        fma_slab(&r1_0, x0.q1, s0);
+        fma_slab(&r1_1, x0.q1, s1);
+        fma_slab(&r1_2, x0.q1, s2);
+        fma_slab(&r1_3, x0.q1, s3);
+        fma_slab(&r2_0, x0.q2, s0);
+        fma_slab(&r2_1, x0.q2, s1);
+        fma_slab(&r2_2, x0.q2, s2);
+        fma_slab(&r2_3, x0.q2, s3);
+        fma_slab(&r3_0, x0.q3, s0);
+        fma_slab(&r3_1, x0.q3, s1);
+        fma_slab(&r3_2, x0.q3, s2);
+        fma_slab(&r3_3, x0.q3, s3);
+        let x1 = pw_a(a1, k);
+        fma_slab(&r4_0, x1.q0, s0);
+        fma_slab(&r4_1, x1.q0, s1);
+        fma_slab(&r4_2, x1.q0, s2);
+        fma_slab(&r4_3, x1.q0, s3);
+        fma_slab(&r5_0, x1.q1, s0);
+        fma_slab(&r5_1, x1.q1, s1);
+        fma_slab(&r5_2, x1.q1, s2);
+        fma_slab(&r5_3, x1.q1, s3);
+        fma_slab(&r6_0, x1.q2, s0);
+        fma_slab(&r6_1, x1.q2, s1);
+        fma_slab(&r6_2, x1.q2, s2);
+        fma_slab(&r6_3, x1.q2, s3);
+        fma_slab(&r7_0, x1.q3, s0);
+        fma_slab(&r7_1, x1.q3, s1);
+        fma_slab(&r7_2, x1.q3, s2);
+        fma_slab(&r7_3, x1.q3, s3);
+        let x2 = pw_a(a2, k);
+        fma_slab(&r8_0, x2.q0, s0);
+        fma_slab(&r8_1, x2.q0, s1);
+        fma_slab(&r8_2, x2.q0, s2);
+        fma_slab(&r8_3, x2.q0, s3);
+        fma_slab(&r9_0, x2.q1, s0);
+        fma_slab(&r9_1, x2.q1, s1);
+        fma_slab(&r9_2, x2.q1, s2);
+        fma_slab(&r9_3, x2.q1, s3);
+        fma_slab(&r10_0, x2.q2, s0);
+        fma_slab(&r10_1, x2.q2, s1);
+        fma_slab(&r10_2, x2.q2, s2);
+        fma_slab(&r10_3, x2.q2, s3);
+        fma_slab(&r11_0, x2.q3, s0);
+        fma_slab(&r11_1, x2.q3, s1);
+        fma_slab(&r11_2, x2.q3, s2);
+        fma_slab(&r11_3, x2.q3, s3);
+        let x3 = pw_a(a3, k);
+        fma_slab(&r12_0, x3.q0, s0);
+        fma_slab(&r12_1, x3.q0, s1);
+        fma_slab(&r12_2, x3.q0, s2);
+        fma_slab(&r12_3, x3.q0, s3);
+        fma_slab(&r13_0, x3.q1, s0);
+        fma_slab(&r13_1, x3.q1, s1);
+        fma_slab(&r13_2, x3.q1, s2);
+        fma_slab(&r13_3, x3.q1, s3);
+        fma_slab(&r14_0, x3.q2, s0);
+        fma_slab(&r14_1, x3.q2, s1);
+        fma_slab(&r14_2, x3.q2, s2);
+        fma_slab(&r14_3, x3.q2, s3);
+        fma_slab(&r15_0, x3.q3, s0);
+        fma_slab(&r15_1, x3.q3, s1);
+        fma_slab(&r15_2, x3.q3, s2);
+        fma_slab(&r15_3, x3.q3, s3);
+    }
+    pw_store_block16(g, id.split, m0, n0, Block16(r0_0, r1_0, r2_0, r3_0, r4_0, r5_0, r6_0, r7_0, r8_0, r9_0, r10_0, r11_0, r12_0, r13_0, r14_0, r15_0));
+    pw_store_block16(g, id.split, m0, n0 + 16u, Block16(r0_1, r1_1, r2_1, r3_1, r4_1, r5_1, r6_1, r7_1, r8_1, r9_1, r10_1, r11_1, r12_1, r13_1, r14_1, r15_1));
+    pw_store_block16(g, id.split, m0, n0 + 32u, Block16(r0_2, r1_2, r2_2, r3_2, r4_2, r5_2, r6_2, r7_2, r8_2, r9_2, r10_2, r11_2, r12_2, r13_2, r14_2, r15_2));
+    pw_store_block16(g, id.split, m0, n0 + 48u, Block16(r0_3, r1_3, r2_3, r3_3, r4_3, r5_3, r6_3, r7_3, r8_3, r9_3, r10_3, r11_3, r12_3, r13_3, r14_3, r15_3));
+}

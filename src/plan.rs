@@ -246,6 +246,13 @@ pub enum ConvKernel {
     /// [`pointwise_shared_fits`]; forced elsewhere, `PointwiseLarge` runs
     /// where [`pointwise_fits`], `Blocks` where not.
     PointwiseShared,
+    /// `PointwiseShared` with blocks of 16 rows x 64 columns (the same
+    /// accumulators): each lane loads a quarter of its own A and an
+    /// eighth of the shared 64 columns, 24 vec4 loads per four reduction
+    /// steps instead of 36, the same sums bit for bit. Only on adapters
+    /// that [`shares_lanes`] and where [`pointwise_shared_wide_fits`];
+    /// forced elsewhere, `PointwiseShared`'s rule runs.
+    PointwiseSharedWide,
     /// `Blocks` with B from vec4 loads along the reduction
     /// (gemm_blocks_k4.wgsl): forward and weight gradient, where
     /// [`blocks_k4_fits`]; forced elsewhere, `Blocks` runs.
@@ -258,16 +265,19 @@ pub enum ConvKernel {
 }
 
 impl ConvKernel {
-    /// `Pointwise`, `PointwiseLarge` or `PointwiseShared`: the kernels of
-    /// the pointwise view.
+    /// `Pointwise`, `PointwiseLarge`, `PointwiseShared` or
+    /// `PointwiseSharedWide`: the kernels of the pointwise view.
     pub const fn pointwise(self) -> bool {
         matches!(
             self,
-            ConvKernel::Pointwise | ConvKernel::PointwiseLarge | ConvKernel::PointwiseShared
+            ConvKernel::Pointwise
+                | ConvKernel::PointwiseLarge
+                | ConvKernel::PointwiseShared
+                | ConvKernel::PointwiseSharedWide
         )
     }
 
-    pub const ALL: [ConvKernel; 13] = [
+    pub const ALL: [ConvKernel; 14] = [
         ConvKernel::Direct,
         ConvKernel::TiledNarrow,
         ConvKernel::Tiled,
@@ -279,6 +289,7 @@ impl ConvKernel {
         ConvKernel::Pointwise,
         ConvKernel::PointwiseLarge,
         ConvKernel::PointwiseShared,
+        ConvKernel::PointwiseSharedWide,
         ConvKernel::BlocksK4,
         ConvKernel::Depthwise,
     ];
@@ -298,6 +309,7 @@ impl ConvKernel {
             ConvKernel::Pointwise => "pointwise",
             ConvKernel::PointwiseLarge => "pointwise_large",
             ConvKernel::PointwiseShared => "pointwise_shared",
+            ConvKernel::PointwiseSharedWide => "pointwise_shared_wide",
             ConvKernel::BlocksK4 => "blocks_k4",
             ConvKernel::Depthwise => "depthwise",
         }
@@ -317,9 +329,10 @@ impl ConvKernel {
             ConvKernel::BlocksWide => (16, 32, 64),
             ConvKernel::Pointwise | ConvKernel::BlocksK4 => (16, 16, 64),
             ConvKernel::PointwiseLarge | ConvKernel::PointwiseShared => (32, 32, 64),
+            ConvKernel::PointwiseSharedWide => (16, 64, 64),
         };
         let row_run = match self {
-            ConvKernel::PointwiseShared => SHARED_LANES as usize,
+            ConvKernel::PointwiseShared | ConvKernel::PointwiseSharedWide => SHARED_LANES as usize,
             _ => 1,
         };
         Some(Tile {
@@ -428,7 +441,7 @@ pub enum Policy {
 
 impl Policy {
     /// Every kernel forced, in [`ConvKernel::ALL`] order.
-    pub const FORCED: [Policy; 13] = [
+    pub const FORCED: [Policy; 14] = [
         Policy::Force(ConvKernel::Direct),
         Policy::Force(ConvKernel::TiledNarrow),
         Policy::Force(ConvKernel::Tiled),
@@ -440,13 +453,14 @@ impl Policy {
         Policy::Force(ConvKernel::Pointwise),
         Policy::Force(ConvKernel::PointwiseLarge),
         Policy::Force(ConvKernel::PointwiseShared),
+        Policy::Force(ConvKernel::PointwiseSharedWide),
         Policy::Force(ConvKernel::BlocksK4),
         Policy::Force(ConvKernel::Depthwise),
     ];
 
     /// The two choosers, the two Winograd tiles, im2col, and every forced
     /// kernel.
-    pub const ALL: [Policy; 18] = [
+    pub const ALL: [Policy; 19] = [
         Policy::Auto,
         Policy::Tuned,
         Policy::Winograd,
@@ -465,6 +479,7 @@ impl Policy {
         Policy::FORCED[10],
         Policy::FORCED[11],
         Policy::FORCED[12],
+        Policy::FORCED[13],
     ];
 
     /// `auto`, `tuned`, or the forced kernel's name.
@@ -656,8 +671,10 @@ pub fn plan(problem: &ConvProblem, facts: &AdapterFacts, policy: Policy) -> Conv
             ConvKernel::Depthwise
         }
         _ if !table_fits => ConvKernel::Direct,
-        // Its module exists only on devices that share lanes.
-        Policy::Force(ConvKernel::PointwiseShared) if facts.subgroup_lanes != SHARED_LANES => {
+        // Their entry points exist only on devices that share lanes.
+        Policy::Force(ConvKernel::PointwiseShared | ConvKernel::PointwiseSharedWide)
+            if facts.subgroup_lanes != SHARED_LANES =>
+        {
             ConvKernel::PointwiseLarge
         }
         Policy::Force(kernel) => kernel,
@@ -1028,6 +1045,9 @@ fn auto_cpu(problem: &ConvProblem, facts: &AdapterFacts) -> ConvKernel {
     let d = problem.gemm();
     let g = &problem.geometry;
     if pointwise_fits(problem) && d.m >= LARGE_BLOCK_ROWS && d.n >= LARGE_BLOCK_COLUMNS {
+        if facts.subgroup_lanes == SHARED_LANES && pointwise_shared_wide_fits(problem) {
+            return ConvKernel::PointwiseSharedWide;
+        }
         if facts.subgroup_lanes == SHARED_LANES && pointwise_shared_fits(problem) {
             return ConvKernel::PointwiseShared;
         }
@@ -1116,7 +1136,21 @@ pub fn pointwise_fits(problem: &ConvProblem) -> bool {
 /// subgroup is inside the grid or past its end as a whole; the rounding
 /// idles at most 7 blocks of every column of blocks.
 pub fn pointwise_shared_fits(problem: &ConvProblem) -> bool {
-    let Some(tile) = ConvKernel::PointwiseShared.tile() else {
+    shared_rows_fit(problem, ConvKernel::PointwiseShared)
+}
+
+/// Whether `problem` can run [`ConvKernel::PointwiseSharedWide`] (on a
+/// device that [`shares_lanes`]): as [`pointwise_shared_fits`] with its
+/// 16-row blocks, and its GEMM's columns come in whole 64s (no block
+/// loads and multiplies columns that are not there).
+pub fn pointwise_shared_wide_fits(problem: &ConvProblem) -> bool {
+    problem.gemm().n.is_multiple_of(64) && shared_rows_fit(problem, ConvKernel::PointwiseSharedWide)
+}
+
+/// `problem` fits the pointwise view and `kernel`'s row blocks come in
+/// whole eights or number at least [`SHARED_MIN_ROW_BLOCKS`].
+fn shared_rows_fit(problem: &ConvProblem, kernel: ConvKernel) -> bool {
+    let Some(tile) = kernel.tile() else {
         return false;
     };
     let row_blocks = problem.gemm().m.div_ceil(tile.m);
@@ -1208,12 +1242,16 @@ pub fn depthwise_weight_grad_entry(problem: &ConvProblem) -> &'static str {
 /// cannot take, which runs `Direct`.
 fn pointwise_or_blocks(problem: &ConvProblem, kernel: ConvKernel) -> ConvKernel {
     let fits = match kernel {
+        ConvKernel::PointwiseSharedWide if !pointwise_shared_wide_fits(problem) => {
+            return pointwise_or_blocks(problem, ConvKernel::PointwiseShared);
+        }
         ConvKernel::PointwiseShared if !pointwise_shared_fits(problem) => {
             return pointwise_or_blocks(problem, ConvKernel::PointwiseLarge);
         }
-        ConvKernel::Pointwise | ConvKernel::PointwiseLarge | ConvKernel::PointwiseShared => {
-            pointwise_fits(problem)
-        }
+        ConvKernel::Pointwise
+        | ConvKernel::PointwiseLarge
+        | ConvKernel::PointwiseShared
+        | ConvKernel::PointwiseSharedWide => pointwise_fits(problem),
         ConvKernel::BlocksK4 => blocks_k4_fits(problem),
         ConvKernel::Depthwise => return depthwise_or_direct(problem),
         _ => true,
@@ -1449,43 +1487,60 @@ mod tests {
         let p = Conv2dParams::square(1, 1);
         let conv4 = |op| ConvProblem::new(op, &[128, 32, 14, 14], &[64, 32, 3, 3], &p).unwrap();
         let kernel = |op, lanes| plan(&conv4(op), &facts(lanes), Policy::Auto).kernel;
-        assert_eq!(kernel(ConvOp::Forward, 8), ConvKernel::PointwiseShared);
+        // Winograd's batched GEMMs: the forward's 64 columns (K) take
+        // the wide blocks, the input gradient's 32 (C) the square ones.
+        assert_eq!(kernel(ConvOp::Forward, 8), ConvKernel::PointwiseSharedWide);
         assert_eq!(kernel(ConvOp::InputGrad, 8), ConvKernel::PointwiseShared);
         assert_eq!(kernel(ConvOp::WeightGrad, 8), ConvKernel::PointwiseLarge);
         for op in ConvOp::ALL {
             assert_eq!(kernel(op, 0), ConvKernel::PointwiseLarge, "{op:?}");
         }
-        let linear = |batch| {
+        let linear = |batch, features| {
             let d = Conv2dParams::default();
             ConvProblem::new(
                 ConvOp::Forward,
                 &[batch, 3136, 1, 1],
-                &[128, 3136, 1, 1],
+                &[features, 3136, 1, 1],
                 &d,
             )
             .unwrap()
         };
-        let linear_kernel = |batch| plan(&linear(batch), &facts(8), Policy::Auto).kernel;
-        assert_eq!(linear_kernel(128), ConvKernel::PointwiseLarge);
-        assert_eq!(linear_kernel(256), ConvKernel::PointwiseShared);
-        assert_eq!(linear_kernel(232), ConvKernel::PointwiseShared);
-        assert_eq!(linear_kernel(264), ConvKernel::PointwiseLarge);
+        let linear_kernel =
+            |batch, features| plan(&linear(batch, features), &facts(8), Policy::Auto).kernel;
+        // 128 features: 16-row blocks in whole eights take the wide blocks.
+        assert_eq!(linear_kernel(128, 128), ConvKernel::PointwiseSharedWide);
+        assert_eq!(linear_kernel(256, 128), ConvKernel::PointwiseSharedWide);
+        assert_eq!(linear_kernel(232, 128), ConvKernel::PointwiseShared);
+        assert_eq!(linear_kernel(264, 128), ConvKernel::PointwiseLarge);
+        // 96 features, not whole 64s: the square blocks' rule.
+        assert_eq!(linear_kernel(128, 96), ConvKernel::PointwiseLarge);
+        assert_eq!(linear_kernel(256, 96), ConvKernel::PointwiseShared);
         // 65 row blocks: rounded up to 72 in the grid.
-        assert_eq!(linear_kernel(2080), ConvKernel::PointwiseShared);
-        assert_eq!(linear_kernel(2016), ConvKernel::PointwiseLarge);
+        assert_eq!(linear_kernel(2080, 96), ConvKernel::PointwiseShared);
+        assert_eq!(linear_kernel(2016, 96), ConvKernel::PointwiseLarge);
         let tile = ConvKernel::PointwiseShared.tile().unwrap();
         assert_eq!((tile.row_blocks(2080), tile.row_blocks(2048)), (72, 64));
         let large = ConvKernel::PointwiseLarge.tile().unwrap();
         assert_eq!(large.row_blocks(2080), 65);
+        let wide = ConvKernel::PointwiseSharedWide.tile().unwrap();
+        assert_eq!((wide.m, wide.n, wide.row_blocks(2064)), (16, 64, 136));
         // Forced without shared lanes, or on rows that are not whole eights.
-        let forced = Policy::Force(ConvKernel::PointwiseShared);
+        for kernel in [ConvKernel::PointwiseShared, ConvKernel::PointwiseSharedWide] {
+            let forced = Policy::Force(kernel);
+            assert_eq!(
+                plan(&linear(256, 128), &facts(0), forced).kernel,
+                ConvKernel::PointwiseLarge
+            );
+            assert_eq!(
+                plan(&linear(264, 128), &facts(8), forced).kernel,
+                ConvKernel::PointwiseLarge
+            );
+        }
+        // Wide forced where the columns are not whole 64s: the square rule.
+        let forced = Policy::Force(ConvKernel::PointwiseSharedWide);
         assert_eq!(
-            plan(&linear(256), &facts(0), forced).kernel,
-            ConvKernel::PointwiseLarge
-        );
-        assert_eq!(
-            plan(&linear(128), &facts(8), forced).kernel,
-            ConvKernel::PointwiseLarge
+            plan(&linear(256, 96), &facts(8), forced).kernel,
+            ConvKernel::PointwiseShared
         );
     }
 

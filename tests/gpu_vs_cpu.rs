@@ -687,9 +687,8 @@ fn the_forwards_transformed_input_serves_the_weight_gradient_bit_for_bit() {
 /// `pointwise_large`, which the same comparison then holds to itself.
 #[test]
 fn pointwise_shared_gives_the_bits_of_pointwise_large() {
-    use wgconv::plan::{pointwise_shared_fits, ConvKernel, ConvProblem, SHARED_LANES};
-    let p = Conv2dParams::default();
-    let cases: [([usize; 4], [usize; 4]); 6] = [
+    use wgconv::plan::{pointwise_shared_fits, ConvKernel};
+    let cases = [
         ([1, 8, 16, 16], [36, 8, 1, 1]),
         ([232, 64, 1, 1], [48, 64, 1, 1]),
         ([3, 16, 16, 32], [32, 16, 1, 1]),
@@ -697,6 +696,55 @@ fn pointwise_shared_gives_the_bits_of_pointwise_large() {
         ([1, 8, 40, 52], [36, 8, 1, 1]),
         ([2, 2080, 2, 2], [8, 2080, 1, 1]),
     ];
+    let runs = shared_kernel_bits(ConvKernel::PointwiseShared, &cases, 700, &|problem| {
+        pointwise_shared_fits(problem).then_some(ConvKernel::PointwiseShared)
+    });
+    eprintln!("pointwise_shared ran on {runs} (adapter, problem, op) cases");
+}
+
+/// `pointwise_shared_wide` (16x64 blocks, B shared as in
+/// `pointwise_shared`) gives the bits of `pointwise_large` on the three
+/// ops: 256 rows (16 blocks) of 64 columns, 252 rows (the sixteenth block
+/// part-filled), the Fashion model's linear layer (batch 128, 3 136 → 128:
+/// a split reduction), 128 rows of 128 columns (its input and weight
+/// gradients wide too), and 1 056 rows (66 blocks, rounded up to 72).
+/// Where the wide blocks do not fit (an op whose columns are not whole
+/// 64s) the forced kernel falls back to `pointwise_shared`'s rule, and the
+/// plan must say which ran.
+#[test]
+fn pointwise_shared_wide_gives_the_bits_of_pointwise_large() {
+    use wgconv::plan::{pointwise_shared_fits, pointwise_shared_wide_fits, ConvKernel};
+    let cases = [
+        ([1, 8, 16, 16], [64, 8, 1, 1]),
+        ([1, 8, 12, 21], [64, 8, 1, 1]),
+        ([128, 3136, 1, 1], [128, 3136, 1, 1]),
+        ([2, 128, 8, 8], [128, 128, 1, 1]),
+        ([1, 8, 33, 32], [64, 8, 1, 1]),
+    ];
+    let runs = shared_kernel_bits(ConvKernel::PointwiseSharedWide, &cases, 750, &|problem| {
+        if pointwise_shared_wide_fits(problem) {
+            Some(ConvKernel::PointwiseSharedWide)
+        } else {
+            pointwise_shared_fits(problem).then_some(ConvKernel::PointwiseShared)
+        }
+    });
+    eprintln!("pointwise_shared_wide ran on {runs} (adapter, problem, op) cases");
+}
+
+/// Runs the three ops of each `(x, w)` of `cases` (1x1, stride 1) under
+/// `kernel` forced and under `pointwise_large` forced on every adapter,
+/// and asserts the same bits. On an adapter that shares lanes the plan
+/// must be `shares(problem)` (None: `pointwise_large`); elsewhere the
+/// forced kernel falls back to `pointwise_large`. Returns how many
+/// (adapter, problem, op) ran a shared-lanes kernel.
+fn shared_kernel_bits(
+    kernel: wgconv::plan::ConvKernel,
+    cases: &[([usize; 4], [usize; 4])],
+    seed: u64,
+    shares: &dyn Fn(&wgconv::plan::ConvProblem) -> Option<wgconv::plan::ConvKernel>,
+) -> usize {
+    use wgconv::plan::{ConvKernel, ConvProblem, SHARED_LANES};
+    let p = Conv2dParams::default();
     let mut shared_runs = 0;
     for gpu in gpus() {
         let info = gpu.info();
@@ -704,12 +752,17 @@ fn pointwise_shared_gives_the_bits_of_pointwise_large() {
             && info.backend == wgpu::Backend::Vulkan
             && info.subgroup_min_size == SHARED_LANES
             && info.subgroup_max_size == SHARED_LANES;
-        let shares = gpu.facts().subgroup_lanes == SHARED_LANES;
-        assert_eq!(shares, eight_lanes, "{}: lanes shared?", common::label(gpu));
-        let shared = gpu.with_policy(Policy::Force(ConvKernel::PointwiseShared));
+        let lanes_shared = gpu.facts().subgroup_lanes == SHARED_LANES;
+        assert_eq!(
+            lanes_shared,
+            eight_lanes,
+            "{}: lanes shared?",
+            common::label(gpu)
+        );
+        let shared = gpu.with_policy(Policy::Force(kernel));
         let large = gpu.with_policy(Policy::Force(ConvKernel::PointwiseLarge));
-        for (i, (xs, ws)) in cases.into_iter().enumerate() {
-            let mut rng = Rng::new(700 + i as u64);
+        for (i, &(xs, ws)) in cases.iter().enumerate() {
+            let mut rng = Rng::new(seed + i as u64);
             let ys = [xs[0], ws[0], xs[2], xs[3]];
             let x = rng.floats(xs.iter().product());
             let w = rng.floats(ws.iter().product());
@@ -717,11 +770,12 @@ fn pointwise_shared_gives_the_bits_of_pointwise_large() {
             for op in ConvOp::ALL {
                 let problem = ConvProblem::new(op, &xs, &ws, &p).unwrap();
                 let planned = shared.explain(op, xs, ws, &p).unwrap().kernel;
-                let expect = if shares && pointwise_shared_fits(&problem) {
-                    shared_runs += 1;
-                    ConvKernel::PointwiseShared
-                } else {
-                    ConvKernel::PointwiseLarge
+                let expect = match shares(&problem) {
+                    Some(k) if lanes_shared => {
+                        shared_runs += 1;
+                        k
+                    }
+                    _ => ConvKernel::PointwiseLarge,
                 };
                 assert_eq!(planned, expect, "{op:?} {xs:?} on {}", common::label(gpu));
                 let run = |g: &wgconv::Gpu| {
@@ -739,11 +793,12 @@ fn pointwise_shared_gives_the_bits_of_pointwise_large() {
                 let same = a.iter().zip(&b).all(|(u, v)| u.to_bits() == v.to_bits());
                 assert!(
                     same && a.len() == b.len(),
-                    "{op:?} {xs:?} on {}: bits differ",
+                    "{op:?} {xs:?} under {} on {}: bits differ",
+                    kernel.name(),
                     common::label(gpu)
                 );
             }
         }
     }
-    eprintln!("pointwise_shared ran on {shared_runs} (adapter, problem, op) cases");
+    shared_runs
 }

@@ -10,8 +10,9 @@
 use wgconv::bench::SHAPES;
 use wgconv::plan::{
     blocks_k4_fits, depthwise_fits, depthwise_forward_entry, depthwise_weight_grad_entry, plan,
-    pointwise_fits, pointwise_shared_fits, AdapterFacts, Algorithm, ConvKernel, ConvOp,
-    ConvProblem, Policy, SHARED_LANES, WIDE_BLOCK_COLUMNS, WIDE_BLOCK_ROWS, WINOGRAD4_MAX_CHANNELS,
+    pointwise_fits, pointwise_shared_fits, pointwise_shared_wide_fits, AdapterFacts, Algorithm,
+    ConvKernel, ConvOp, ConvProblem, Policy, SHARED_LANES, WIDE_BLOCK_COLUMNS, WIDE_BLOCK_ROWS,
+    WINOGRAD4_MAX_CHANNELS,
 };
 use wgconv::Conv2dParams;
 
@@ -159,21 +160,32 @@ fn tuned_falls_back_to_auto_and_force_runs_its_kernel() {
                     let Policy::Force(kernel) = forced else {
                         unreachable!()
                     };
+                    let lanes = facts.subgroup_lanes == SHARED_LANES;
                     let fits = match kernel {
                         ConvKernel::Pointwise | ConvKernel::PointwiseLarge => {
                             pointwise_fits(&problem)
                         }
-                        ConvKernel::PointwiseShared => {
-                            facts.subgroup_lanes == SHARED_LANES && pointwise_shared_fits(&problem)
+                        ConvKernel::PointwiseShared => lanes && pointwise_shared_fits(&problem),
+                        ConvKernel::PointwiseSharedWide => {
+                            lanes && pointwise_shared_wide_fits(&problem)
                         }
                         ConvKernel::BlocksK4 => blocks_k4_fits(&problem),
                         ConvKernel::Depthwise => depthwise_fits(&problem),
                         _ => true,
                     };
+                    // Wide falls back to the square shared blocks, those
+                    // to pointwise_large, that to blocks.
                     let runs = match (fits, kernel) {
                         (true, _) => kernel,
                         (false, ConvKernel::Depthwise) => ConvKernel::Direct,
-                        (false, ConvKernel::PointwiseShared) if pointwise_fits(&problem) => {
+                        (false, ConvKernel::PointwiseSharedWide)
+                            if lanes && pointwise_shared_fits(&problem) =>
+                        {
+                            ConvKernel::PointwiseShared
+                        }
+                        (false, ConvKernel::PointwiseShared | ConvKernel::PointwiseSharedWide)
+                            if pointwise_fits(&problem) =>
+                        {
                             ConvKernel::PointwiseLarge
                         }
                         (false, _) => ConvKernel::Blocks,

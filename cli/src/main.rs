@@ -53,7 +53,8 @@ enum Command {
         /// Policy: auto, tuned, winograd or winograd4 (F(2x2, 3x3) or
         /// F(4x4, 3x3) where it fits), im2col (columns, then a 1x1
         /// convolution's GEMM, where it fits), or a kernel to force (direct, tiled_narrow, tiled, tiled_wide, rows,
-        /// blocks, blocks_tall, blocks_wide, pointwise, pointwise_large, blocks_k4, depthwise).
+        /// blocks, blocks_tall, blocks_wide, pointwise, pointwise_large, pointwise_shared,
+        /// pointwise_shared_wide, blocks_k4, depthwise).
         #[arg(long, default_value = "auto")]
         variant: String,
         /// Timed repetitions per (shape, op), after 2 warm-up runs.

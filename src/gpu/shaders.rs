@@ -13,7 +13,8 @@
 //! vec4s). Those three end with `block_slabs` from
 //! `gemm_lanes_private.wgsl`, or, on a device where wgconv shares loads
 //! across a subgroup's lanes (`crate::plan::shares_lanes`), from
-//! `gemm_pointwise_shared.wgsl` with its `pointwise_shared` entry point:
+//! `gemm_pointwise_shared.wgsl` with its `pointwise_shared` and
+//! `pointwise_shared_wide` entry points:
 //! a module with subgroup operations would not validate on a device
 //! without them. The depthwise 3x3
 //! kernels (`conv2d_depthwise.wgsl`), im2col and col2im (`im2col.wgsl`)

@@ -185,12 +185,14 @@ pub struct Tile {
     /// 64 for the blocks kernels (one block per invocation).
     pub per_workgroup: usize,
     /// The grid's row blocks are rounded up to a multiple of this:
-    /// [`SHARED_LANES`] for `PointwiseShared`, whose subgroups take that
-    /// many consecutive row blocks of the same columns (the extra blocks
-    /// load clamped rows and store nothing), 1 for the other kernels.
+    /// [`SHARED_LANES`] for `PointwiseShared` and `PointwiseSharedWide`,
+    /// whose subgroups take that many consecutive row blocks of the same
+    /// columns (the extra blocks load clamped rows and store nothing), 1
+    /// for the other kernels.
     /// The reduction's split is chosen from the unrounded count, so
     /// `PointwiseShared` splits as `PointwiseLarge` does and the two agree
-    /// bit for bit.
+    /// bit for bit (`PointwiseSharedWide` counts `PointwiseLarge`'s
+    /// blocks for its split, for the same reason).
     pub row_run: usize,
 }
 
@@ -1425,6 +1427,13 @@ pub(crate) fn split_k(
         let split_len = d.k.div_ceil(splits);
         return (d.k.div_ceil(split_len), split_len);
     };
+    // The shared-lanes kernels split as `PointwiseLarge` does (counted on
+    // its 32x32 blocks: the same 1 024 outputs a block, but 16-row blocks
+    // round differently), so that all three sum in the same order.
+    let tile = match kernel {
+        ConvKernel::PointwiseSharedWide => ConvKernel::PointwiseLarge.tile().unwrap_or(tile),
+        _ => tile,
+    };
     let tiles = d.m.div_ceil(tile.m) * d.n.div_ceil(tile.n) * g.groups();
     let wanted = (TARGET_WORKGROUPS * tile.per_workgroup).div_ceil(tiles);
     let most = d.k.div_ceil(MIN_SPLIT_LEN);
@@ -1600,6 +1609,48 @@ mod tests {
             runs(false, false, false)
         );
         assert_eq!(winograd_runs(&conv4, 2), WinogradRuns::default());
+    }
+
+    /// The wide shared blocks split every reduction as `PointwiseLarge`
+    /// does, also where 16-row blocks round differently from 32-row ones
+    /// (1 040 rows: 65 blocks against 33), so the two sum alike.
+    #[test]
+    fn wide_blocks_split_as_pointwise_large() {
+        let facts = AdapterFacts {
+            cpu: true,
+            max_storage_buffer_binding_size: 1 << 30,
+            subgroup_lanes: SHARED_LANES,
+        };
+        let wide = Policy::Force(ConvKernel::PointwiseSharedWide);
+        let large = Policy::Force(ConvKernel::PointwiseLarge);
+        let mut seen = 0;
+        for (x, w) in [
+            ([51, 1040, 16, 16], [640, 1040, 1, 1]),
+            ([32, 128, 16, 16], [256, 128, 1, 1]),
+            ([128, 3136, 1, 1], [128, 3136, 1, 1]),
+            ([4, 1040, 8, 8], [64, 1040, 1, 1]),
+        ] {
+            for op in ConvOp::ALL {
+                let p = problem(op, x, w);
+                let on_wide = plan(&p, &facts, wide);
+                if on_wide.kernel != ConvKernel::PointwiseSharedWide {
+                    continue;
+                }
+                seen += 1;
+                let on_large = plan(&p, &facts, large);
+                assert_eq!(on_wide.splits, on_large.splits, "{op:?} {x:?} {w:?}");
+            }
+        }
+        assert!(seen >= 8, "the wide blocks took only {seen} problems");
+        // The first weight gradient: 65 wide row blocks against 33 large
+        // ones; counted on its own blocks, the wide kernel would want a
+        // different split.
+        let p = problem(ConvOp::WeightGrad, [51, 1040, 16, 16], [640, 1040, 1, 1]);
+        let d = p.gemm();
+        let count = |rows| {
+            (TARGET_WORKGROUPS * 64).div_ceil(d.m.div_ceil(rows) * d.n.div_ceil(1024 / rows))
+        };
+        assert_ne!(count(16), count(32));
     }
 
     #[test]

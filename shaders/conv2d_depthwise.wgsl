@@ -37,6 +37,18 @@
 @group(0) @binding(9) var<storage, read> b4: array<vec4<f32>>;
 @group(0) @binding(10) var<storage, read_write> out4: array<vec4<f32>>;
 
+// The stride, a pipeline constant of every pipeline of this module (the
+// host sets it per layer: src/ops/conv2d_depthwise.rs `constants`): with
+// it read from the uniform, every lane ran both strides' branches of the
+// window code, and the input gradient took 2–4x as long
+// (docs/performance.md). The vec4 forward entries have it written in.
+override DEPTHWISE_STRIDE_H: u32 = 1u;
+override DEPTHWISE_STRIDE_W: u32 = 1u;
+
+fn depthwise_stride() -> vec2<u32> {
+    return vec2<u32>(DEPTHWISE_STRIDE_H, DEPTHWISE_STRIDE_W);
+}
+
 // One input row seen through a 3-wide kernel by 4 neighbouring outputs:
 // lane o of t<s> is the value tap column s of output o reads.
 struct Windows {
@@ -354,7 +366,7 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
     if (at.g >= P.groups) {
         return;
     }
-    let stride = vec2<u32>(P.stride_h, P.stride_w);
+    let stride = depthwise_stride();
     let p = forward_patch(at, stride);
     for (var j = 0u; j < P.k_per_group; j = j + 1u) {
         let k = g * P.k_per_group + j;
@@ -464,7 +476,7 @@ fn input_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
     }
     let n = nc / P.c;
     let c = nc % P.c;
-    let stride = vec2<u32>(P.stride_h, P.stride_w);
+    let stride = depthwise_stride();
     let pad = vec2<u32>(P.pad_h, P.pad_w);
     let k0 = c * P.k_per_group;
     var o = Block(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
@@ -497,7 +509,7 @@ fn weight_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
     for (var row = begin; row < end; row = row + 1u) {
         let plane = (n * P.c + c) * P.h * P.w;
         let dy_row = ((n * P.k + k) * P.ho + oy) * P.wo;
-        let iy = i32(oy * P.stride_h) - i32(P.pad_h);
+        let iy = i32(oy * DEPTHWISE_STRIDE_H) - i32(P.pad_h);
         for (var ox0 = 0u; ox0 < P.wo; ox0 = ox0 + 4u) {
             let d = vec4<f32>(
                 b[dy_row + ox0],
@@ -505,12 +517,12 @@ fn weight_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
                 select(0.0, b[dy_row + min(ox0 + 2u, P.wo - 1u)], ox0 + 2u < P.wo),
                 select(0.0, b[dy_row + min(ox0 + 3u, P.wo - 1u)], ox0 + 3u < P.wo),
             );
-            let ix = i32(ox0 * P.stride_w) - i32(P.pad_w);
-            let t0 = windows(plane, iy, ix, P.h, P.w, P.stride_w);
+            let ix = i32(ox0 * DEPTHWISE_STRIDE_W) - i32(P.pad_w);
+            let t0 = windows(plane, iy, ix, P.h, P.w, DEPTHWISE_STRIDE_W);
             g0 += vec3<f32>(dot(t0.t0, d), dot(t0.t1, d), dot(t0.t2, d));
-            let t1 = windows(plane, iy + 1, ix, P.h, P.w, P.stride_w);
+            let t1 = windows(plane, iy + 1, ix, P.h, P.w, DEPTHWISE_STRIDE_W);
             g1 += vec3<f32>(dot(t1.t0, d), dot(t1.t1, d), dot(t1.t2, d));
-            let t2 = windows(plane, iy + 2, ix, P.h, P.w, P.stride_w);
+            let t2 = windows(plane, iy + 2, ix, P.h, P.w, DEPTHWISE_STRIDE_W);
             g2 += vec3<f32>(dot(t2.t0, d), dot(t2.t1, d), dot(t2.t2, d));
         }
         oy = oy + 1u;

@@ -594,13 +594,15 @@ impl fmt::Display for ConvPlan {
 ///    depthwise 3x3 layer: MobileNets) with fewer than [`NARROW_COLUMNS`]
 ///    output channels per group runs `Depthwise`: its GEMM is too narrow
 ///    for any GEMM kernel, and `direct` runs it 3-7x slower on lavapipe.
-///    With more (a first layer of one input channel, K/g = K) the GEMM
-///    kernels reuse each input value across the columns and win the
-///    input gradient (docs/performance.md); on CPU adapters the forward
-///    runs `Depthwise` whatever K/g: each invocation loads its input rows
-///    once and loops over the group's K/g channels, with the taps as loads
-///    all lanes share and vec4 stores (S1 forward 2-5x faster than on
-///    `blocks` on lavapipe), and so does the weight gradient where
+///    With more (a first layer of one input channel, K/g = K), on GPUs
+///    the GEMM kernels reuse each input value across the columns and
+///    take the three ops; on CPU adapters the forward runs `Depthwise`
+///    whatever K/g: each invocation loads its input rows once and loops
+///    over the group's K/g channels, with the taps as loads all lanes
+///    share and vec4 stores (S1 forward 2-5x faster than on `blocks` on
+///    lavapipe), and so does the input gradient (since its pipeline is
+///    built for the layer's stride: S1 1.3–2x faster than
+///    `two_step_columns`) and the weight gradient where
 ///    [`depthwise_fanout`] (four channels per invocation over 4x4 blocks:
 ///    S1 1.5x faster than on `blocks`). On a GPU those loops would cut the
 ///    invocations by K/g, so there wide groups stay on the GEMM kernels.
@@ -1239,9 +1241,11 @@ pub fn depthwise_weight_grad_entry(problem: &ConvProblem) -> &'static str {
 
 /// `kernel`, except `Pointwise` or `BlocksK4` on a problem it cannot
 /// take, which runs `Blocks`, the same blocks from scalar loads,
-/// `PointwiseShared` on one whose row blocks do not come in whole eights,
-/// which runs `PointwiseLarge` (or `Blocks`), and `Depthwise` on one it
-/// cannot take, which runs `Direct`.
+/// `PointwiseSharedWide` on one whose columns are not whole 64s or whose
+/// row blocks do not come in eights, which runs `PointwiseShared`'s
+/// rule, `PointwiseShared` on one whose row blocks do not come in whole
+/// eights, which runs `PointwiseLarge` (or `Blocks`), and `Depthwise` on
+/// one it cannot take, which runs `Direct`.
 fn pointwise_or_blocks(problem: &ConvProblem, kernel: ConvKernel) -> ConvKernel {
     let fits = match kernel {
         ConvKernel::PointwiseSharedWide if !pointwise_shared_wide_fits(problem) => {
@@ -1271,7 +1275,7 @@ fn auto_depthwise(problem: &ConvProblem, facts: &AdapterFacts) -> bool {
         && match problem.op {
             ConvOp::Forward => true,
             ConvOp::WeightGrad => depthwise_fanout(&problem.geometry),
-            ConvOp::InputGrad => false,
+            ConvOp::InputGrad => true,
         };
     depthwise_fits(problem) && (narrow || cpu_wide)
 }

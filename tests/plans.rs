@@ -275,9 +275,9 @@ fn blocks_k4_fits_rows_and_planes_of_multiples_of_4() {
 /// channel multiplier) at dilation 1 and stride 1 or 2 per axis; Auto
 /// picks it on every adapter for fewer than 8 output channels per group
 /// (a wider GEMM runs better on the GEMM kernels), and on CPU adapters for
-/// every forward and every weight gradient its four-channel entry takes
-/// (their loops over the group's channels reuse each input load; on a GPU
-/// they would cut the invocations).
+/// every forward, every input gradient and every weight gradient its
+/// four-channel entry takes (their loops over the group's channels reuse
+/// each input load; on a GPU they would cut the invocations).
 #[test]
 fn depthwise_fits_3x3_layers_of_one_channel_per_group() {
     let dw = |groups, stride: [u32; 2], dilation| Conv2dParams {
@@ -313,8 +313,10 @@ fn depthwise_fits_3x3_layers_of_one_channel_per_group() {
             let wide = ConvProblem::new(op, &[2, 32, 28, 28], &[256, 1, 3, 3], &dw(32, [1, 1], 1));
             let chosen_wide = plan(&wide.unwrap(), &facts, Policy::Auto).kernel;
             // Both at stride 1, Wo = 28 and K/g a multiple of 4: the
-            // weight gradient's four-channel entry takes them.
-            if facts.cpu && op != ConvOp::InputGrad {
+            // weight gradient's four-channel entry takes them; the input
+            // gradient loops over the K/g channels on its pipeline of the
+            // layer's stride.
+            if facts.cpu {
                 assert_eq!(chosen, ConvKernel::Depthwise, "{op:?}");
                 assert_eq!(chosen_wide, ConvKernel::Depthwise, "{op:?}");
             } else {

@@ -450,7 +450,8 @@ mod tests {
     /// path wgpu takes on those platforms: Metal and DX12 cannot run here,
     /// but a translation error (or a back-end panic) shows here first.
     /// Pipeline constants are applied first, as wgpu applies them: their
-    /// defaults, and for col2im those of a stride-2 3x3 layer.
+    /// defaults, for col2im those of a stride-2 3x3 layer, for the
+    /// depthwise kernels strides 2 and 1.
     #[test]
     fn all_kernels_translate_to_spirv_msl_and_hlsl() {
         let geo = crate::Conv2dGeometry::new(
@@ -470,6 +471,10 @@ mod tests {
             let mut sets = vec![naga::back::PipelineConstants::default()];
             if k == Shader::Im2col {
                 sets.push(col2im.clone());
+            }
+            if k == Shader::Conv2dDepthwise {
+                let stride = [("DEPTHWISE_STRIDE_H", 2.0), ("DEPTHWISE_STRIDE_W", 1.0)];
+                sets.push(stride.iter().map(|&(n, v)| (n.to_string(), v)).collect());
             }
             for constants in sets {
                 let (module, info) = naga::back::pipeline_constants::process_overrides(

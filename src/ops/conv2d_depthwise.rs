@@ -12,7 +12,7 @@ use crate::plan::{
     depthwise_fanout, depthwise_forward_entry, depthwise_weight_grad_entry, reduction_split,
     ConvKernel, ConvProblem,
 };
-use crate::Error;
+use crate::{Conv2dGeometry, Error};
 
 /// Invocations of the forward and input-gradient entries: one per 4x4
 /// block of each of `planes` planes of `rows` x `cols` outputs.
@@ -53,8 +53,24 @@ pub(crate) fn forward(
     };
     let buffers = [(slot::A, x), (taps, w), (out, y), (slot::BIAS, bias)];
     let uniform = bytemuck::bytes_of(&u);
-    rec.dispatch(Shader::Conv2dDepthwise, entry, uniform, &buffers, grid);
+    let constants = constants(geo);
+    rec.dispatch_specialized(
+        Shader::Conv2dDepthwise,
+        entry,
+        &constants,
+        uniform,
+        &buffers,
+        grid,
+    );
     Ok(())
+}
+
+/// The pipeline constants of this module's pipelines for `geo`: the
+/// stride (1 or 2 per axis, `plan::depthwise_fits`), so that the window
+/// code keeps one stride's branch (shaders/conv2d_depthwise.wgsl).
+fn constants(geo: &Conv2dGeometry) -> [(&'static str, u32); 2] {
+    let [h, w] = geo.params.stride;
+    [("DEPTHWISE_STRIDE_H", h), ("DEPTHWISE_STRIDE_W", w)]
 }
 
 /// `dx` from `dy` and `w` (stride 1 or 2).
@@ -70,9 +86,10 @@ pub(crate) fn input_grad(
     let (u, grid) = direct_launch(rec.gpu(), "conv2d_input_grad", geo, count)?;
     let buffers = [(slot::A, dy), (slot::B, w), (slot::C, dx)];
     let uniform = bytemuck::bytes_of(&u);
-    rec.dispatch(
+    rec.dispatch_specialized(
         Shader::Conv2dDepthwise,
         "input_grad",
+        &constants(geo),
         uniform,
         &buffers,
         grid,
@@ -111,6 +128,7 @@ pub(crate) fn weight_grad(
     let entry = (
         Shader::Conv2dDepthwise,
         depthwise_weight_grad_entry(problem),
+        &constants(geo)[..],
     );
     dispatch_splits(rec, geo, entry, u, &bound, grid, (slot::C, dw))
 }

@@ -91,20 +91,21 @@ fn record_piece(
         bound.push((slot::TAPS, taps));
     }
     let bound = slot::for_kernel(kernel, &bound);
-    let entry = (Shader::Conv2dWeightGrad, kernel.name());
+    let entry = (Shader::Conv2dWeightGrad, kernel.name(), &[][..]);
     let dw = (slot::output(kernel), dw);
     dispatch_splits(rec, geo, entry, u, &bound, grid, dw)
 }
 
-/// Dispatches `entry`, a weight-gradient kernel over `u.splits` ranges of
-/// the reduction with its operands `bound`: into `dw` itself (bound at
+/// Dispatches `entry`, a weight-gradient kernel (its pipeline constants
+/// with it) over `u.splits` ranges of the reduction with its operands
+/// `bound`: into `dw` itself (bound at
 /// `out_slot`) with one split, else into partial sums of the whole `dw`
 /// per split (each split writes its whole slice, so no clear is needed)
 /// that `reduce_splits` then adds in split order.
 pub(super) fn dispatch_splits(
     rec: &mut Recorder,
     geo: &Conv2dGeometry,
-    (shader, entry): (Shader, &'static str),
+    (shader, entry, constants): (Shader, &'static str, &[(&'static str, u32)]),
     mut u: ConvUniform,
     bound: &[(u32, &dyn Bindable)],
     grid: (u32, u32),
@@ -113,13 +114,27 @@ pub(super) fn dispatch_splits(
     let mut bound = bound.to_vec();
     if u.splits == 1 {
         bound.push((out_slot, dw));
-        rec.dispatch(shader, entry, bytemuck::bytes_of(&u), &bound, grid);
+        rec.dispatch_specialized(
+            shader,
+            entry,
+            constants,
+            bytemuck::bytes_of(&u),
+            &bound,
+            grid,
+        );
         return Ok(());
     }
     let dw_len: usize = geo.w_shape().iter().product();
     let partials = rec.scratch(u.splits as usize * dw_len)?;
     bound.push((out_slot, &partials.buffer));
-    rec.dispatch(shader, entry, bytemuck::bytes_of(&u), &bound, grid);
+    rec.dispatch_specialized(
+        shader,
+        entry,
+        constants,
+        bytemuck::bytes_of(&u),
+        &bound,
+        grid,
+    );
     let (reduce, rgrid) = direct_launch(rec.gpu(), OP, geo, dw_len)?;
     u.grid_x = reduce.grid_x;
     rec.dispatch(

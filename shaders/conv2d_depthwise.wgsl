@@ -40,7 +40,7 @@
 // The stride, a pipeline constant of every pipeline of this module (the
 // host sets it per layer: src/ops/conv2d_depthwise.rs `constants`): with
 // it read from the uniform, every lane ran both strides' branches of the
-// window code, and the input gradient took 2–4x as long
+// window code, and the input gradient took 2–3x as long
 // (docs/performance.md). The vec4 forward entries have it written in.
 override DEPTHWISE_STRIDE_H: u32 = 1u;
 override DEPTHWISE_STRIDE_W: u32 = 1u;

@@ -1203,8 +1203,8 @@ pub fn depthwise_fits(problem: &ConvProblem) -> bool {
 /// four per-lane scatters, and the stride, a constant there, takes the
 /// other stride's loads and branches out of the window code (D1 of the
 /// depthwise suite 1.6x faster than with the stride read at run time, on
-/// lavapipe: docs/performance.md). `forward` (scalar stores, the stride
-/// from the uniform) runs the rest. Where K/g is a multiple of 4 too, the
+/// lavapipe: docs/performance.md). `forward` (scalar stores, the stride a
+/// pipeline constant) runs the rest. Where K/g is a multiple of 4 too, the
 /// `_quads` twins take four channels per step, their 36 taps from 9 vec4
 /// loads instead of 36 scalar ones (a first layer of one input channel:
 /// S1, the Fashion model's conv 0).

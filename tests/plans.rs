@@ -329,7 +329,7 @@ fn depthwise_fits_3x3_layers_of_one_channel_per_group() {
 
 /// A depthwise forward stores vec4s from a stride-1 or stride-2 entry
 /// where its output rows are whole vec4s, and runs the scalar entry (the
-/// stride read at run time) elsewhere.
+/// stride a pipeline constant) elsewhere.
 #[test]
 fn depthwise_forward_entry_follows_stride_and_row_width() {
     // Four groups of k / 4 output channels.

@@ -119,14 +119,13 @@ pub(crate) fn record_col2im(
     cols: &dyn Bindable,
     dx: &dyn Bindable,
 ) -> Result<(), Error> {
-    let constants = col2im_constants(geo);
-    let (sh, sw) = (constants[2].1 as usize, constants[3].1 as usize);
+    let ([sh, _], [sw, _]) = (col2im_axis(geo, 0), col2im_axis(geo, 1));
     let cells = geo.n * geo.c * geo.h.div_ceil(sh) * geo.w.div_ceil(sw);
     let (u, grid) = direct_launch(rec.gpu(), OP, geo, cells)?;
     rec.dispatch_specialized(
         Shader::Im2col,
         "col2im",
-        &constants,
+        &col2im_constants(geo),
         bytemuck::bytes_of(&u),
         &[(slot::PASS2_IN, cols), (slot::PASS2_OUT, dx)],
         grid,
@@ -134,25 +133,29 @@ pub(crate) fn record_col2im(
     Ok(())
 }
 
+/// col2im's stride and cell side along axis `i` (0: height, 1: width) of
+/// `geo`. A stride longer than the padded input's reach is clamped to just
+/// past it: an input then reaches an output only through a tap at offset
+/// 0 either way, and every value stays below 2^31 (the geometry keeps the
+/// padded input and the dilated kernel within 2^30). A cell is stride
+/// inputs, or the side where the stride is longer.
+fn col2im_axis(geo: &Conv2dGeometry, i: usize) -> [usize; 2] {
+    let p = &geo.params;
+    let (extent, taps) = [(geo.h, geo.r), (geo.w, geo.s)][i];
+    let (pad, dil) = (p.padding[i] as usize, p.dilation[i] as usize);
+    let reach = extent + pad + (taps - 1) * dil + 1;
+    let stride = (p.stride[i] as usize).min(reach);
+    [stride, stride.min(extent)]
+}
+
 /// The pipeline constants of col2im's pipeline for `geo`: its kernel size,
-/// stride, padding and dilation, so that the shader's tap loops unroll
-/// and the taps that reach no output of a cell drop out when the
-/// pipeline is built (one pipeline per distinct set). A stride longer
-/// than the padded input's reach is clamped to just past it: an input
-/// then reaches an output only through a tap at offset 0 either way, and
-/// every value stays below 2^31 (the geometry keeps the padded input and
-/// the dilated kernel within 2^30). A cell is stride x stride inputs, or
-/// the side where the stride is longer.
+/// stride and cell ([`col2im_axis`]), padding and dilation, so that the
+/// shader's tap loops unroll and the taps that reach no output of a cell
+/// drop out when the pipeline is built (one pipeline per distinct set).
 pub(crate) fn col2im_constants(geo: &Conv2dGeometry) -> [(&'static str, u32); 10] {
     let p = &geo.params;
-    let axis = |i: usize, extent: usize, taps: usize| {
-        let (pad, dil) = (p.padding[i] as usize, p.dilation[i] as usize);
-        let reach = extent + pad + (taps - 1) * dil + 1;
-        let stride = (p.stride[i] as usize).min(reach);
-        (stride as u32, stride.min(extent) as u32)
-    };
-    let (stride_h, cell_h) = axis(0, geo.h, geo.r);
-    let (stride_w, cell_w) = axis(1, geo.w, geo.s);
+    let [stride_h, cell_h] = col2im_axis(geo, 0).map(|v| v as u32);
+    let [stride_w, cell_w] = col2im_axis(geo, 1).map(|v| v as u32);
     [
         ("COL2IM_R", geo.r as u32),
         ("COL2IM_S", geo.s as u32),

@@ -111,22 +111,13 @@ pub(super) fn dispatch_splits(
     grid: (u32, u32),
     (out_slot, dw): (u32, &dyn Bindable),
 ) -> Result<(), Error> {
-    let mut bound = bound.to_vec();
-    if u.splits == 1 {
-        bound.push((out_slot, dw));
-        rec.dispatch_specialized(
-            shader,
-            entry,
-            constants,
-            bytemuck::bytes_of(&u),
-            &bound,
-            grid,
-        );
-        return Ok(());
-    }
     let dw_len: usize = geo.w_shape().iter().product();
-    let partials = rec.scratch(u.splits as usize * dw_len)?;
-    bound.push((out_slot, &partials.buffer));
+    let partials = match u.splits {
+        1 => None,
+        splits => Some(rec.scratch(splits as usize * dw_len)?),
+    };
+    let mut bound = bound.to_vec();
+    bound.push((out_slot, partials.as_ref().map_or(dw, |p| &p.buffer)));
     rec.dispatch_specialized(
         shader,
         entry,
@@ -135,6 +126,9 @@ pub(super) fn dispatch_splits(
         &bound,
         grid,
     );
+    let Some(partials) = partials else {
+        return Ok(());
+    };
     let (reduce, rgrid) = direct_launch(rec.gpu(), OP, geo, dw_len)?;
     u.grid_x = reduce.grid_x;
     rec.dispatch(

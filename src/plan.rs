@@ -1133,12 +1133,12 @@ pub fn pointwise_fits(problem: &ConvProblem) -> bool {
 
 /// Whether `problem` can run [`ConvKernel::PointwiseShared`] (on a device
 /// that [`shares_lanes`]): it [`pointwise_fits`], and its GEMM's 32-row
-/// blocks come in whole eights or number at least
-/// [`SHARED_MIN_ROW_BLOCKS`]. The grid rounds them up to whole eights
-/// ([`Tile::row_run`]), so the 8 lanes of a subgroup, which take
-/// consecutive row blocks, hold the same columns, split and group, and a
-/// subgroup is inside the grid or past its end as a whole; the rounding
-/// idles at most 7 blocks of every column of blocks.
+/// blocks come in whole eights, or [`shared_rounding_pays`] for them. The
+/// grid rounds them up to whole eights ([`Tile::row_run`]), so the 8
+/// lanes of a subgroup, which take consecutive row blocks, hold the same
+/// columns, split and group, and a subgroup is inside the grid or past its
+/// end as a whole; the rounding idles at most 7 blocks of every column of
+/// blocks.
 pub fn pointwise_shared_fits(problem: &ConvProblem) -> bool {
     shared_rows_fit(problem, ConvKernel::PointwiseShared)
 }
@@ -1151,22 +1151,30 @@ pub fn pointwise_shared_wide_fits(problem: &ConvProblem) -> bool {
     problem.gemm().n.is_multiple_of(64) && shared_rows_fit(problem, ConvKernel::PointwiseSharedWide)
 }
 
-/// `problem` fits the pointwise view and `kernel`'s row blocks come in
-/// whole eights or number at least [`SHARED_MIN_ROW_BLOCKS`].
+/// `problem` fits the pointwise view and the rounding of `kernel`'s row
+/// blocks to whole eights [`shared_rounding_pays`].
 fn shared_rows_fit(problem: &ConvProblem, kernel: ConvKernel) -> bool {
     let Some(tile) = kernel.tile() else {
         return false;
     };
-    let row_blocks = problem.gemm().m.div_ceil(tile.m);
-    pointwise_fits(problem)
-        && (row_blocks.is_multiple_of(SHARED_LANES as usize) || row_blocks >= SHARED_MIN_ROW_BLOCKS)
+    pointwise_fits(problem) && shared_rounding_pays(problem.gemm().m.div_ceil(tile.m))
 }
 
-/// Row blocks from which [`ConvKernel::PointwiseShared`] takes a GEMM
-/// whose blocks do not come in whole eights: the grid's rounding then
-/// idles at most 7 blocks in 64 (11 %), less than the 1.2–1.4x that
-/// sharing gains (docs/performance.md).
-pub const SHARED_MIN_ROW_BLOCKS: usize = 64;
+/// Whether a shared kernel takes a GEMM of `row_blocks` row blocks: the
+/// grid, rounded up to whole eights of them, idles at most one block in
+/// [`SHARED_MAX_IDLE`] (none where they come in whole eights), less than
+/// the 1.2–1.4x that sharing gains (docs/performance.md). From 64 blocks
+/// every count passes; below, e.g. 36 blocks (an im2col weight gradient
+/// of 576 rows) idle 4 of 40 and pass, 33 idle 7 of 40 and do not.
+pub fn shared_rounding_pays(row_blocks: usize) -> bool {
+    let lanes = SHARED_LANES as usize;
+    let rounded = row_blocks.next_multiple_of(lanes);
+    row_blocks > 0 && (rounded - row_blocks) * SHARED_MAX_IDLE <= rounded
+}
+
+/// The grid's share that a shared kernel's rounding may idle: one block
+/// in this many.
+pub const SHARED_MAX_IDLE: usize = 8;
 
 /// Whether `problem` can run [`ConvKernel::BlocksK4`]
 /// (gemm_blocks_k4.wgsl): a forward GEMM whose weight rows (C/g·R·S)
@@ -1520,17 +1528,40 @@ mod tests {
         };
         let linear_kernel =
             |batch, features| plan(&linear(batch, features), &facts(8), Policy::Auto).kernel;
-        // 128 features: 16-row blocks in whole eights take the wide blocks.
+        // 128 features: 16-row blocks in whole eights take the wide blocks,
+        // and so do 15 of them (one idle in 16); 17 would idle 7 in 24.
         assert_eq!(linear_kernel(128, 128), ConvKernel::PointwiseSharedWide);
         assert_eq!(linear_kernel(256, 128), ConvKernel::PointwiseSharedWide);
-        assert_eq!(linear_kernel(232, 128), ConvKernel::PointwiseShared);
+        assert_eq!(linear_kernel(232, 128), ConvKernel::PointwiseSharedWide);
         assert_eq!(linear_kernel(264, 128), ConvKernel::PointwiseLarge);
+        // The rounding's rule: at most one idle block in eight of the grid.
+        for (blocks, pays) in [(0, false), (1, false), (8, true), (15, true), (33, false)] {
+            assert_eq!(shared_rounding_pays(blocks), pays, "{blocks} row blocks");
+        }
+        for (blocks, pays) in [(36, true), (41, false), (49, true), (57, true), (65, true)] {
+            assert_eq!(shared_rounding_pays(blocks), pays, "{blocks} row blocks");
+        }
+        // S4's im2col weight gradient: 576 rows, 36 wide blocks (4 idle in 40).
+        let s4 = ConvProblem::new(
+            ConvOp::WeightGrad,
+            &[32, 64, 32, 32],
+            &[128, 64, 3, 3],
+            &Conv2dParams::square(2, 1),
+        )
+        .unwrap();
+        let gemm = im2col_gemm(&s4).unwrap();
+        assert_eq!(
+            plan(&gemm, &facts(8), Policy::Auto).kernel,
+            ConvKernel::PointwiseSharedWide
+        );
         // 96 features, not whole 64s: the square blocks' rule.
         assert_eq!(linear_kernel(128, 96), ConvKernel::PointwiseLarge);
         assert_eq!(linear_kernel(256, 96), ConvKernel::PointwiseShared);
-        // 65 row blocks: rounded up to 72 in the grid.
+        // 65 row blocks: rounded up to 72 in the grid; 63 to 64; 41 would
+        // idle 7 of 48.
         assert_eq!(linear_kernel(2080, 96), ConvKernel::PointwiseShared);
-        assert_eq!(linear_kernel(2016, 96), ConvKernel::PointwiseLarge);
+        assert_eq!(linear_kernel(2016, 96), ConvKernel::PointwiseShared);
+        assert_eq!(linear_kernel(1300, 96), ConvKernel::PointwiseLarge);
         let tile = ConvKernel::PointwiseShared.tile().unwrap();
         assert_eq!((tile.row_blocks(2080), tile.row_blocks(2048)), (72, 64));
         let large = ConvKernel::PointwiseLarge.tile().unwrap();

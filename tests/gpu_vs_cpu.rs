@@ -681,7 +681,8 @@ fn the_forwards_transformed_input_serves_the_weight_gradient_bit_for_bit() {
 /// of batch 232 (the eighth block part-filled), 1 536 rows (48 blocks),
 /// and a weight gradient of 256 input channels (its rows); and of 65
 /// row blocks, which the grid rounds up to 72 (2 080 rows forward and
-/// input gradient, 2 080 input channels for the weight gradient). On every
+/// input gradient, 2 080 input channels for the weight gradient), and of
+/// 49, rounded up to 56 (1 568 rows: 2 images of 28x28). On every
 /// adapter that shares lanes (lavapipe) the shared kernel must be the
 /// one that ran; elsewhere the forced kernel falls back to
 /// `pointwise_large`, which the same comparison then holds to itself.
@@ -695,6 +696,7 @@ fn pointwise_shared_gives_the_bits_of_pointwise_large() {
         ([2, 256, 4, 4], [32, 256, 1, 1]),
         ([1, 8, 40, 52], [36, 8, 1, 1]),
         ([2, 2080, 2, 2], [8, 2080, 1, 1]),
+        ([2, 8, 28, 28], [32, 8, 1, 1]),
     ];
     let runs = shared_kernel_bits(ConvKernel::PointwiseShared, &cases, 700, &|problem| {
         pointwise_shared_fits(problem).then_some(ConvKernel::PointwiseShared)
@@ -707,7 +709,9 @@ fn pointwise_shared_gives_the_bits_of_pointwise_large() {
 /// ops: 256 rows (16 blocks) of 64 columns, 252 rows (the sixteenth block
 /// part-filled), the Fashion model's linear layer (batch 128, 3 136 → 128:
 /// a split reduction), 128 rows of 128 columns (its input and weight
-/// gradients wide too), and 1 056 rows (66 blocks, rounded up to 72).
+/// gradients wide too), 1 056 rows (66 blocks, rounded up to 72), and a
+/// weight gradient of 576 input channels (36 blocks, rounded up to 40: S4's
+/// im2col weight gradient).
 /// Where the wide blocks do not fit (an op whose columns are not whole
 /// 64s) the forced kernel falls back to `pointwise_shared`'s rule, and the
 /// plan must say which ran.
@@ -720,6 +724,7 @@ fn pointwise_shared_wide_gives_the_bits_of_pointwise_large() {
         ([128, 3136, 1, 1], [128, 3136, 1, 1]),
         ([2, 128, 8, 8], [128, 128, 1, 1]),
         ([1, 8, 33, 32], [64, 8, 1, 1]),
+        ([2, 576, 4, 4], [64, 576, 1, 1]),
     ];
     let runs = shared_kernel_bits(ConvKernel::PointwiseSharedWide, &cases, 750, &|problem| {
         if pointwise_shared_wide_fits(problem) {

@@ -63,7 +63,9 @@ fn im2col(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
 }
 
 // The same, four neighbouring output columns at a time stored as one
-// vec4 (Wo % 4 == 0).
+// vec4 (Wo % 4 == 0). A row in the padding is zeros; in a row of x, the
+// quads whose four columns all lie inside it (most of them) load without
+// the padding's tests, which on a CPU adapter cost more than the loads.
 @compute @workgroup_size(64)
 fn im2col_x4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let i = workgroup_linear(wid) * 64u + lid;
@@ -73,16 +75,46 @@ fn im2col_x4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
     let oh = i % P.ho;
     let at = col_row(i / P.ho, oh);
     let out = i * P.wo / 4u;
+    let quads = P.wo / 4u;
     let sw = P.stride_w;
-    for (var q = 0u; q < P.wo / 4u; q = q + 1u) {
-        let iwp = 4u * q * sw + at.tap_w;
-        dst4[out + q] = vec4<f32>(
-            x_at(at.plane, at.ihp, iwp),
-            x_at(at.plane, at.ihp, iwp + sw),
-            x_at(at.plane, at.ihp, iwp + 2u * sw),
-            x_at(at.plane, at.ihp, iwp + 3u * sw),
-        );
+    if (at.ihp < P.pad_h || at.ihp - P.pad_h >= P.h) {
+        for (var q = 0u; q < quads; q = q + 1u) {
+            dst4[out + q] = vec4<f32>(0.0);
+        }
+        return;
     }
+    // Quads [lo, hi) read columns 4q·sw + tap_w − pad_w + {0, sw, 2sw,
+    // 3sw}, all in [0, W).
+    let step = 4u * sw;
+    let lo = min(quads, (max(P.pad_w, at.tap_w) - at.tap_w + step - 1u) / step);
+    let top = P.w - 1u + P.pad_w;
+    let need = at.tap_w + 3u * sw;
+    var hi = lo;
+    if (top >= need) {
+        hi = max(lo, min(quads, (top - need) / step + 1u));
+    }
+    for (var q = 0u; q < lo; q = q + 1u) {
+        dst4[out + q] = x4_at(at, q * step, sw);
+    }
+    let row = (at.plane * P.h + at.ihp - P.pad_h) * P.w + at.tap_w - P.pad_w;
+    for (var q = lo; q < hi; q = q + 1u) {
+        let c = row + q * step;
+        dst4[out + q] = vec4<f32>(src[c], src[c + sw], src[c + 2u * sw], src[c + 3u * sw]);
+    }
+    for (var q = hi; q < quads; q = q + 1u) {
+        dst4[out + q] = x4_at(at, q * step, sw);
+    }
+}
+
+// Four columns sw apart from padded column iwp0 + tap_w, through x_at.
+fn x4_at(at: ColRow, iwp0: u32, sw: u32) -> vec4<f32> {
+    let iwp = iwp0 + at.tap_w;
+    return vec4<f32>(
+        x_at(at.plane, at.ihp, iwp),
+        x_at(at.plane, at.ihp, iwp + sw),
+        x_at(at.plane, at.ihp, iwp + 2u * sw),
+        x_at(at.plane, at.ihp, iwp + 3u * sw),
+    );
 }
 
 // col2im's taps, pipeline constants (the host sets them per geometry,

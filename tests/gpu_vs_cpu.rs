@@ -407,8 +407,9 @@ fn pointwise_vector_stores_match_scalar_stores_bit_for_bit() {
 
 /// Im2col (`Policy::Im2col`) on the geometries it takes: stride 1 to 3,
 /// padding 0 to 2, dilation 2, 3x3, 5x5, 1x3 and 3x2 kernels, unequal
-/// strides, paddings and dilations, output rows of a
-/// multiple of 4 (vec4 columns) and not, batch 1 and 3; each op runs as
+/// strides, paddings and dilations, output rows of a multiple of 4 (vec4
+/// columns, some with quads in the padding at either end) and not, batch
+/// 1 and 3; each op runs as
 /// im2col (asserted from the plan) and matches the reference, exactly on
 /// integers, within the tolerance on random values, on every adapter.
 /// Auto takes it for strided layers of at least `IM2COL_MIN_BYTES` of
@@ -437,6 +438,19 @@ fn im2col_runs_where_it_fits_and_matches_the_reference() {
                 stride: [3, 2],
                 padding: [1, 0],
                 dilation: [1, 2],
+                groups: 1,
+            },
+        ),
+        // Output rows of 8 (vec4 columns) at column stride 3 with
+        // padding and dilation 2: the first and last quads of a row reach
+        // into the padding.
+        (
+            [1, 4, 9, 22],
+            [4, 4, 3, 3],
+            Conv2dParams {
+                stride: [1, 3],
+                padding: [2, 2],
+                dilation: [2, 2],
                 groups: 1,
             },
         ),

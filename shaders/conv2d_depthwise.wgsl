@@ -34,6 +34,7 @@
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
+@group(0) @binding(8) var<storage, read> a4: array<vec4<f32>>;
 @group(0) @binding(9) var<storage, read> b4: array<vec4<f32>>;
 @group(0) @binding(10) var<storage, read_write> out4: array<vec4<f32>>;
 
@@ -487,6 +488,124 @@ fn input_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
         o = add_block(o, v);
     }
     store_block(nc * P.h * P.w, blk.y, blk.z, P.h, P.w, o);
+}
+
+// The input gradient where plan::depthwise_input_grad_entry says
+// `input_grad_x8` (stride 1, padding 1, W = Wo a multiple of 4): one
+// invocation per 4x8 block of dx (two 4x4 blocks side by side), each dy
+// row under it read as the two aligned vec4s of its 8 columns (a4, dy's
+// vec4 view) and the one column on either side (a), where `input_grad`
+// reads 6 scalars for every 4 columns: a third of the loads per output.
+// Each 4x4 half sums what `input_grad` sums, in the same order.
+
+// Row iy of dy's rows x cols plane at `plane` as it reaches dx columns
+// x0 .. x0 + 7 (x0 a multiple of 8): `windows_back` of columns x0 and
+// x0 + 4 at stride 1, padding 1 (lane o of t<s> carries dy[x + 1 − s]).
+struct Back8 {
+    lo: Windows,
+    hi: Windows,
+}
+
+fn windows_back8(plane: u32, iy: i32, x0: u32, rows: u32, cols: u32) -> Back8 {
+    let zero = Windows(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+    if (iy < 0 || u32(iy) >= rows) {
+        return Back8(zero, zero);
+    }
+    let row = plane + u32(iy) * cols;
+    let q0 = a4[(row + x0) / 4u];
+    var q1 = vec4<f32>(0.0);
+    if (x0 + 4u < cols) {
+        q1 = a4[(row + x0) / 4u + 1u];
+    }
+    let left = at(row, i32(x0) - 1, cols);
+    let right = at(row, i32(x0) + 8, cols);
+    return Back8(
+        Windows(vec4<f32>(q0.yzw, q1.x), q0, vec4<f32>(left, q0.xyz)),
+        Windows(vec4<f32>(q1.yzw, right), q1, vec4<f32>(q0.w, q1.xyz)),
+    );
+}
+
+// `correlate_back` at stride 1, padding 1, for the two 4x4 halves.
+struct Block8 {
+    lo: Block,
+    hi: Block,
+}
+
+fn correlate_back8(plane: u32, y0: u32, x0: u32, rows: u32, cols: u32, w: Taps) -> Block8 {
+    var o: Block8;
+    // dy row y0 − 1 + m feeds dx rows m − 2 .. m.
+    let iy0 = i32(y0) - 1;
+    var t = windows_back8(plane, iy0, x0, rows, cols);
+    o.lo.y0 = mac(t.lo, w.r2);
+    o.hi.y0 = mac(t.hi, w.r2);
+    t = windows_back8(plane, iy0 + 1, x0, rows, cols);
+    o.lo.y0 += mac(t.lo, w.r1);
+    o.hi.y0 += mac(t.hi, w.r1);
+    o.lo.y1 = mac(t.lo, w.r2);
+    o.hi.y1 = mac(t.hi, w.r2);
+    t = windows_back8(plane, iy0 + 2, x0, rows, cols);
+    o.lo.y0 += mac(t.lo, w.r0);
+    o.hi.y0 += mac(t.hi, w.r0);
+    o.lo.y1 += mac(t.lo, w.r1);
+    o.hi.y1 += mac(t.hi, w.r1);
+    o.lo.y2 = mac(t.lo, w.r2);
+    o.hi.y2 = mac(t.hi, w.r2);
+    t = windows_back8(plane, iy0 + 3, x0, rows, cols);
+    o.lo.y1 += mac(t.lo, w.r0);
+    o.hi.y1 += mac(t.hi, w.r0);
+    o.lo.y2 += mac(t.lo, w.r1);
+    o.hi.y2 += mac(t.hi, w.r1);
+    o.lo.y3 = mac(t.lo, w.r2);
+    o.hi.y3 = mac(t.hi, w.r2);
+    t = windows_back8(plane, iy0 + 4, x0, rows, cols);
+    o.lo.y2 += mac(t.lo, w.r0);
+    o.hi.y2 += mac(t.hi, w.r0);
+    o.lo.y3 += mac(t.lo, w.r1);
+    o.hi.y3 += mac(t.hi, w.r1);
+    t = windows_back8(plane, iy0 + 5, x0, rows, cols);
+    o.lo.y3 += mac(t.lo, w.r0);
+    o.hi.y3 += mac(t.hi, w.r0);
+    return o;
+}
+
+// input_grad_x8's invocation: its plane (n·C + c; N·C past the last
+// block), first row and first column.
+fn x8_block(wid: vec3<u32>, lid: u32) -> vec3<u32> {
+    // 4x8 blocks: block_of's 4x4 blocks of a plane half as wide.
+    let blk = block_of(workgroup_linear(wid) * 64u + lid, P.n * P.c, P.h, (P.w + 1u) / 2u);
+    return vec3<u32>(blk.xy, 2u * blk.z);
+}
+
+// Output channel k's contribution to the block at `blk` through taps `w`.
+fn back8(blk: vec3<u32>, k: u32, w: Taps) -> Block8 {
+    let plane = (blk.x / P.c * P.k + k) * P.ho * P.wo;
+    return correlate_back8(plane, blk.y, blk.z, P.ho, P.wo, w);
+}
+
+fn add_block8(o: Block8, v: Block8) -> Block8 {
+    return Block8(add_block(o.lo, v.lo), add_block(o.hi, v.hi));
+}
+
+fn store_block8(blk: vec3<u32>, o: Block8) {
+    store_block4(blk.x * P.h * P.w, blk.y, blk.z, P.h, P.w, o.lo);
+    if (blk.z + 4u < P.w) {
+        store_block4(blk.x * P.h * P.w, blk.y, blk.z + 4u, P.h, P.w, o.hi);
+    }
+}
+
+@compute @workgroup_size(64)
+fn input_grad_x8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let blk = x8_block(wid, lid);
+    if (blk.x >= P.n * P.c) {
+        return;
+    }
+    let k0 = blk.x % P.c * P.k_per_group;
+    let zero = Block(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+    var o = Block8(zero, zero);
+    for (var j = 0u; j < P.k_per_group; j = j + 1u) {
+        o = add_block8(o, back8(blk, k0 + j, taps(k0 + j)));
+    }
+    store_block8(blk, o);
 }
 
 @compute @workgroup_size(64)

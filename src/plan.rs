@@ -1228,6 +1228,23 @@ pub fn depthwise_forward_entry(problem: &ConvProblem) -> &'static str {
     }
 }
 
+/// The entry of conv2d_depthwise.wgsl that runs a [`ConvKernel::Depthwise`]
+/// input gradient: `input_grad_x8` (4x8 blocks of dx from vec4 loads of
+/// dy's rows) at stride 1 and padding 1 with rows of a multiple of 4
+/// values (W = Wo, so dy's and dx's rows are both whole vec4s);
+/// `input_grad` (4x4 blocks from scalar loads) elsewhere. (Four channels'
+/// taps from 9 vec4 loads, as the forward's `_quads` entries read them,
+/// made S1's input gradient slower here: docs/performance.md.)
+pub fn depthwise_input_grad_entry(problem: &ConvProblem) -> &'static str {
+    let g = &problem.geometry;
+    let p = &g.params;
+    if p.stride == [1, 1] && p.padding == [1, 1] && g.w.is_multiple_of(4) {
+        "input_grad_x8"
+    } else {
+        "input_grad"
+    }
+}
+
 /// Whether a [`ConvKernel::Depthwise`] weight gradient of `g` runs
 /// conv2d_depthwise.wgsl's `weight_grad_fanout`: stride 1, Wo and K/g
 /// multiples of 4 (dy's block rows are vec4s, four channels per

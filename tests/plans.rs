@@ -9,10 +9,10 @@
 
 use wgconv::bench::SHAPES;
 use wgconv::plan::{
-    blocks_k4_fits, depthwise_fits, depthwise_forward_entry, depthwise_weight_grad_entry, plan,
-    pointwise_fits, pointwise_shared_fits, pointwise_shared_wide_fits, AdapterFacts, Algorithm,
-    ConvKernel, ConvOp, ConvProblem, Policy, SHARED_LANES, WIDE_BLOCK_COLUMNS, WIDE_BLOCK_ROWS,
-    WINOGRAD4_MAX_CHANNELS,
+    blocks_k4_fits, depthwise_fits, depthwise_forward_entry, depthwise_input_grad_entry,
+    depthwise_weight_grad_entry, plan, pointwise_fits, pointwise_shared_fits,
+    pointwise_shared_wide_fits, AdapterFacts, Algorithm, ConvKernel, ConvOp, ConvProblem, Policy,
+    SHARED_LANES, WIDE_BLOCK_COLUMNS, WIDE_BLOCK_ROWS, WINOGRAD4_MAX_CHANNELS,
 };
 use wgconv::Conv2dParams;
 
@@ -354,6 +354,34 @@ fn depthwise_forward_entry_follows_stride_and_row_width() {
     assert_eq!(entry([2, 4, 7, 7], [1, 1]), "forward");
     assert_eq!(entry([2, 4, 28, 28], [2, 2]), "forward");
     assert_eq!(entry([2, 4, 28, 28], [1, 2]), "forward");
+}
+
+/// A depthwise input gradient runs 4x8 blocks from vec4 rows at stride 1
+/// and padding 1 where W is a multiple of 4, 4x4 blocks elsewhere.
+#[test]
+fn depthwise_input_grad_entry_follows_stride_padding_and_row_width() {
+    let entry = |x: [usize; 4], stride: [u32; 2], padding: [u32; 2]| {
+        let p = Conv2dParams {
+            stride,
+            padding,
+            dilation: [1, 1],
+            groups: x[1] as u32,
+        };
+        let w = [2 * x[1], 1, 3, 3];
+        depthwise_input_grad_entry(&ConvProblem::new(ConvOp::InputGrad, &x, &w, &p).unwrap())
+    };
+    assert_eq!(entry([2, 2, 28, 28], [1, 1], [1, 1]), "input_grad_x8");
+    assert_eq!(entry([2, 4, 7, 12], [1, 1], [1, 1]), "input_grad_x8");
+    // S1: one input channel, 32 output channels.
+    let s1 = Conv2dParams::square(1, 1);
+    let s1 = ConvProblem::new(ConvOp::InputGrad, &[64, 1, 28, 28], &[32, 1, 3, 3], &s1).unwrap();
+    assert_eq!(depthwise_input_grad_entry(&s1), "input_grad_x8");
+    // W = 7, padding 0 or 2, stride 2 or mixed.
+    assert_eq!(entry([2, 4, 7, 7], [1, 1], [1, 1]), "input_grad");
+    assert_eq!(entry([2, 4, 12, 12], [1, 1], [0, 0]), "input_grad");
+    assert_eq!(entry([2, 4, 12, 12], [1, 1], [2, 2]), "input_grad");
+    assert_eq!(entry([2, 4, 12, 12], [2, 2], [1, 1]), "input_grad");
+    assert_eq!(entry([2, 4, 12, 12], [1, 2], [1, 1]), "input_grad");
 }
 
 /// A depthwise weight gradient takes four channels per invocation at

@@ -9,8 +9,8 @@ use super::conv_uniform::slot;
 use super::direct_launch;
 use crate::gpu::{Bindable, Recorder, Shader};
 use crate::plan::{
-    depthwise_fanout, depthwise_forward_entry, depthwise_weight_grad_entry, reduction_split,
-    ConvKernel, ConvProblem,
+    depthwise_fanout, depthwise_forward_entry, depthwise_input_grad_entry,
+    depthwise_weight_grad_entry, reduction_split, ConvKernel, ConvProblem,
 };
 use crate::{Conv2dGeometry, Error};
 
@@ -73,7 +73,10 @@ fn constants(geo: &Conv2dGeometry) -> [(&'static str, u32); 2] {
     [("DEPTHWISE_STRIDE_H", h), ("DEPTHWISE_STRIDE_W", w)]
 }
 
-/// `dx` from `dy` and `w` (stride 1 or 2).
+/// `dx` from `dy` and `w` (stride 1 or 2), by the entry
+/// [`depthwise_input_grad_entry`] names: one invocation per 4x4 block of
+/// dx, or per 4x8 block in `input_grad_x8`, which reads dy's rows as
+/// vec4s too (A4) and stores vec4s (C4).
 pub(crate) fn input_grad(
     rec: &mut Recorder,
     problem: &ConvProblem,
@@ -82,16 +85,22 @@ pub(crate) fn input_grad(
     dx: &dyn Bindable,
 ) -> Result<(), Error> {
     let geo = &problem.geometry;
-    let count = blocks(geo.n * geo.c, geo.h, geo.w);
+    let entry = depthwise_input_grad_entry(problem);
+    let wide = entry == "input_grad_x8";
+    let cols = if wide { geo.w.div_ceil(2) } else { geo.w };
+    let count = blocks(geo.n * geo.c, geo.h, cols);
     let (u, grid) = direct_launch(rec.gpu(), "conv2d_input_grad", geo, count)?;
-    let buffers = [(slot::A, dy), (slot::B, w), (slot::C, dx)];
+    let buffers: &[(u32, &dyn Bindable)] = match wide {
+        true => &[(slot::A, dy), (slot::A4, dy), (slot::B, w), (slot::C4, dx)],
+        false => &[(slot::A, dy), (slot::B, w), (slot::C, dx)],
+    };
     let uniform = bytemuck::bytes_of(&u);
     rec.dispatch_specialized(
         Shader::Conv2dDepthwise,
-        "input_grad",
+        entry,
         &constants(geo),
         uniform,
-        &buffers,
+        buffers,
         grid,
     );
     Ok(())

@@ -717,39 +717,120 @@ fn store_taps(o: u32, t: Taps) {
     out[o + 8u] = t.r2.z;
 }
 
-@compute @workgroup_size(64)
-fn weight_grad_fanout(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+// weight_grad_fanout's invocation: its first channel (of a quad, which
+// lies in one group), that group's input channel, and its split's range
+// [begin, end) of the N·⌈Ho/4⌉ rows of blocks; begin = end past the last
+// invocation.
+struct Fanout {
+    k0: u32,
+    c: u32,
+    split: u32,
+    begin: u32,
+    end: u32,
+}
+
+fn fanout_of(wid: vec3<u32>, lid: u32) -> Fanout {
     let quads = P.k / 4u;
     let i = workgroup_linear(wid) * 64u + lid;
     if (i >= quads * P.splits) {
-        return;
+        return Fanout(0u, 0u, 0u, 0u, 0u);
     }
     let k0 = 4u * (i % quads);
     let split = i / quads;
-    let c = k0 / P.k_per_group;
-    let down = (P.ho + 3u) / 4u;
     let begin = split * P.split_len;
-    let end = min(begin + P.split_len, P.n * down);
-    var a0 = Taps(vec3<f32>(0.0), vec3<f32>(0.0), vec3<f32>(0.0));
-    var a1 = a0;
-    var a2 = a0;
-    var a3 = a0;
-    for (var row = begin; row < end; row = row + 1u) {
+    let end = min(begin + P.split_len, P.n * ((P.ho + 3u) / 4u));
+    return Fanout(k0, k0 / P.k_per_group, split, begin, end);
+}
+
+// The four channels' taps sums plus one 4x4 block's, from its input
+// patch `p` and the channels' dy blocks.
+fn fanout_add(a: Taps4, p: Patch, n: u32, k0: u32, oy0: u32, ox0: u32) -> Taps4 {
+    return Taps4(
+        add_taps(a.t0, p, dy_block(n, k0, oy0, ox0)),
+        add_taps(a.t1, p, dy_block(n, k0 + 1u, oy0, ox0)),
+        add_taps(a.t2, p, dy_block(n, k0 + 2u, oy0, ox0)),
+        add_taps(a.t3, p, dy_block(n, k0 + 3u, oy0, ox0)),
+    );
+}
+
+fn fanout_store(f: Fanout, a: Taps4) {
+    let o = (f.split * P.k + f.k0) * 9u;
+    store_taps(o, a.t0);
+    store_taps(o + 9u, a.t1);
+    store_taps(o + 18u, a.t2);
+    store_taps(o + 27u, a.t3);
+}
+
+@compute @workgroup_size(64)
+fn weight_grad_fanout(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let f = fanout_of(wid, lid);
+    if (f.begin == f.end) {
+        return;
+    }
+    let zero = Taps(vec3<f32>(0.0), vec3<f32>(0.0), vec3<f32>(0.0));
+    var a = Taps4(zero, zero, zero, zero);
+    let down = (P.ho + 3u) / 4u;
+    for (var row = f.begin; row < f.end; row = row + 1u) {
         let n = row / down;
         let oy0 = (row % down) * 4u;
-        let plane = (n * P.c + c) * P.h * P.w;
+        let plane = (n * P.c + f.c) * P.h * P.w;
         let iy0 = i32(oy0) - i32(P.pad_h);
         for (var ox0 = 0u; ox0 < P.wo; ox0 = ox0 + 4u) {
             let p = load_patch(plane, iy0, i32(ox0) - i32(P.pad_w), P.h, P.w, vec2<u32>(1u));
-            a0 = add_taps(a0, p, dy_block(n, k0, oy0, ox0));
-            a1 = add_taps(a1, p, dy_block(n, k0 + 1u, oy0, ox0));
-            a2 = add_taps(a2, p, dy_block(n, k0 + 2u, oy0, ox0));
-            a3 = add_taps(a3, p, dy_block(n, k0 + 3u, oy0, ox0));
+            a = fanout_add(a, p, n, f.k0, oy0, ox0);
         }
     }
-    let o = (split * P.k + k0) * 9u;
-    store_taps(o, a0);
-    store_taps(o + 9u, a1);
-    store_taps(o + 18u, a2);
-    store_taps(o + 27u, a3);
+    fanout_store(f, a);
+}
+
+// `weight_grad_fanout` where plan::depthwise_weight_grad_entry says
+// `weight_grad_fanout_x4` (padding 1, so W = Wo, a multiple of 4): each
+// input row of a block's patch from one aligned vec4 (a4, x's vec4 view)
+// and a column on either side, where `load_patch` reads 6 scalars. The
+// same patch values, the same sums.
+@compute @workgroup_size(64)
+fn weight_grad_fanout_x4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let f = fanout_of(wid, lid);
+    if (f.begin == f.end) {
+        return;
+    }
+    let zero = Taps(vec3<f32>(0.0), vec3<f32>(0.0), vec3<f32>(0.0));
+    var a = Taps4(zero, zero, zero, zero);
+    let down = (P.ho + 3u) / 4u;
+    for (var row = f.begin; row < f.end; row = row + 1u) {
+        let n = row / down;
+        let oy0 = (row % down) * 4u;
+        let plane = (n * P.c + f.c) * P.h * P.w;
+        let iy0 = i32(oy0) - 1;
+        for (var ox0 = 0u; ox0 < P.wo; ox0 = ox0 + 4u) {
+            a = fanout_add(a, patch_pad1(plane, iy0, ox0), n, f.k0, oy0, ox0);
+        }
+    }
+    fanout_store(f, a);
+}
+
+// Row iy of x's plane at `plane` as the 4 outputs at column ox0 (a
+// multiple of 4) see it at stride 1, padding 1: `windows` from x[ox0 ..
+// ox0 + 3] as one vec4 and the columns ox0 − 1 and ox0 + 4.
+fn windows_pad1(plane: u32, iy: i32, ox0: u32) -> Windows {
+    if (iy < 0 || u32(iy) >= P.h) {
+        return Windows(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+    }
+    let row = plane + u32(iy) * P.w;
+    let q = a4[(row + ox0) / 4u];
+    let left = at(row, i32(ox0) - 1, P.w);
+    let right = at(row, i32(ox0) + 4, P.w);
+    return Windows(vec4<f32>(left, q.xyz), q, vec4<f32>(q.yzw, right));
+}
+
+// `load_patch` at stride 1, padding 1, from `windows_pad1`.
+fn patch_pad1(plane: u32, iy0: i32, ox0: u32) -> Patch {
+    var p: Patch;
+    p.t0 = windows_pad1(plane, iy0, ox0);
+    p.t1 = windows_pad1(plane, iy0 + 1, ox0);
+    p.t2 = windows_pad1(plane, iy0 + 2, ox0);
+    p.t3 = windows_pad1(plane, iy0 + 3, ox0);
+    p.t4 = windows_pad1(plane, iy0 + 4, ox0);
+    p.t5 = windows_pad1(plane, iy0 + 5, ox0);
+    return p;
 }

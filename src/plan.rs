@@ -1254,13 +1254,16 @@ pub fn depthwise_fanout(g: &Conv2dGeometry) -> bool {
 }
 
 /// The entry of conv2d_depthwise.wgsl that runs a [`ConvKernel::Depthwise`]
-/// weight gradient: `weight_grad_fanout` where [`depthwise_fanout`],
-/// `weight_grad` elsewhere.
+/// weight gradient: `weight_grad_fanout` where [`depthwise_fanout`], its
+/// `_x4` twin (each input row of a block's patch from one vec4 load and
+/// two scalar ones instead of six scalar ones) where the padding is 1 too
+/// (then W = Wo, a multiple of 4), `weight_grad` elsewhere.
 pub fn depthwise_weight_grad_entry(problem: &ConvProblem) -> &'static str {
-    if depthwise_fanout(&problem.geometry) {
-        "weight_grad_fanout"
-    } else {
-        "weight_grad"
+    let g = &problem.geometry;
+    match (depthwise_fanout(g), g.params.padding == [1, 1]) {
+        (true, true) => "weight_grad_fanout_x4",
+        (true, false) => "weight_grad_fanout",
+        (false, _) => "weight_grad",
     }
 }
 

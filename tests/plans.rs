@@ -385,21 +385,36 @@ fn depthwise_input_grad_entry_follows_stride_padding_and_row_width() {
 }
 
 /// A depthwise weight gradient takes four channels per invocation at
-/// stride 1 where Wo and K/g are multiples of 4, one elsewhere.
+/// stride 1 where Wo and K/g are multiples of 4 (input rows as vec4s at
+/// padding 1), one elsewhere.
 #[test]
 fn depthwise_weight_grad_entry_follows_stride_row_width_and_channels() {
-    let entry = |x: [usize; 4], k: usize, stride: [u32; 2]| {
+    let padded = |x: [usize; 4], k: usize, stride: [u32; 2], padding: [u32; 2]| {
         let p = Conv2dParams {
             stride,
-            padding: [1, 1],
+            padding,
             dilation: [1, 1],
             groups: x[1] as u32,
         };
         let w = [k, 1, 3, 3];
         depthwise_weight_grad_entry(&ConvProblem::new(ConvOp::WeightGrad, &x, &w, &p).unwrap())
     };
-    assert_eq!(entry([2, 1, 28, 28], 32, [1, 1]), "weight_grad_fanout");
-    assert_eq!(entry([2, 4, 12, 12], 16, [1, 1]), "weight_grad_fanout");
+    let entry = |x, k, stride| padded(x, k, stride, [1, 1]);
+    assert_eq!(entry([2, 1, 28, 28], 32, [1, 1]), "weight_grad_fanout_x4");
+    assert_eq!(entry([2, 4, 12, 12], 16, [1, 1]), "weight_grad_fanout_x4");
+    // Padding 0 (Wo = 12 from W = 14) and 2 (Wo = 16 from W = 14).
+    assert_eq!(
+        padded([2, 1, 14, 14], 32, [1, 1], [0, 0]),
+        "weight_grad_fanout"
+    );
+    assert_eq!(
+        padded([2, 1, 14, 14], 32, [1, 1], [2, 2]),
+        "weight_grad_fanout"
+    );
+    assert_eq!(
+        padded([2, 1, 14, 14], 32, [1, 1], [1, 0]),
+        "weight_grad_fanout"
+    );
     // K/g = 2, Wo = 7, stride 2, mixed strides.
     assert_eq!(entry([2, 4, 12, 12], 8, [1, 1]), "weight_grad");
     assert_eq!(entry([2, 1, 7, 7], 32, [1, 1]), "weight_grad");

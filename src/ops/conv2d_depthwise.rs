@@ -125,19 +125,20 @@ pub(crate) fn weight_grad(
     let max_bind = gpu.inner.limits.max_storage_buffer_binding_size;
     let (splits, split_len) = reduction_split(problem, ConvKernel::Depthwise, max_bind);
     // Four channels per invocation, dy read as vec4s, where the plan's
-    // entry is `weight_grad_fanout`.
-    let (per_split, dy_slot) = match depthwise_fanout(geo) {
-        true => (geo.k / 4, slot::B4),
-        false => (geo.k, slot::B),
+    // entry is `weight_grad_fanout` (the `_x4` one reads x as vec4s too).
+    let entry = depthwise_weight_grad_entry(problem);
+    let per_split = match depthwise_fanout(geo) {
+        true => geo.k / 4,
+        false => geo.k,
     };
     let (mut u, grid) = direct_launch(gpu, OP, geo, splits * per_split)?;
     u.splits = splits as u32;
     u.split_len = split_len as u32;
-    let bound = [(slot::A, x), (dy_slot, dy)];
-    let entry = (
-        Shader::Conv2dDepthwise,
-        depthwise_weight_grad_entry(problem),
-        &constants(geo)[..],
-    );
-    dispatch_splits(rec, geo, entry, u, &bound, grid, (slot::C, dw))
+    let bound: &[(u32, &dyn Bindable)] = match entry {
+        "weight_grad_fanout_x4" => &[(slot::A, x), (slot::A4, x), (slot::B4, dy)],
+        "weight_grad_fanout" => &[(slot::A, x), (slot::B4, dy)],
+        _ => &[(slot::A, x), (slot::B, dy)],
+    };
+    let kernel = (Shader::Conv2dDepthwise, entry, &constants(geo)[..]);
+    dispatch_splits(rec, geo, kernel, u, bound, grid, (slot::C, dw))
 }

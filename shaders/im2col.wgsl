@@ -155,10 +155,30 @@ fn col2im_offset(a: u32, pad: u32, t: u32, dil: u32, stride: u32, lift: u32) -> 
     return vec2<i32>(bitcast<i32>(d / stride - lift / stride), select(0, 1, d % stride == 0u));
 }
 
+// Input element (a, b) of the cell (qh, qw) of the plane whose columns
+// start at `base`: the sum of the columns its taps reached, in (r, s)
+// order.
+fn col2im_element(base: u32, qh: u32, qw: u32, a: u32, b: u32) -> f32 {
+    let hw = P.ho * P.wo;
+    var acc = 0.0;
+    for (var r = 0u; r < COL2IM_R; r = r + 1u) {
+        let off_h = col2im_offset(a, COL2IM_PAD_H, r, COL2IM_DIL_H, COL2IM_STRIDE_H, COL2IM_LIFT_H);
+        let oh = i32(qh) + off_h.x;
+        for (var s = 0u; s < COL2IM_S; s = s + 1u) {
+            let off_w = col2im_offset(b, COL2IM_PAD_W, s, COL2IM_DIL_W, COL2IM_STRIDE_W, COL2IM_LIFT_W);
+            let ow = i32(qw) + off_w.x;
+            if (off_h.y == 1 && off_w.y == 1 && oh >= 0 && ow >= 0 && oh < i32(P.ho) && ow < i32(P.wo)) {
+                acc = acc + src[base + (r * COL2IM_S + s) * hw + u32(oh) * P.wo + u32(ow)];
+            }
+        }
+    }
+    return acc;
+}
+
 // One invocation per cell of stride_h x stride_w input elements (a cell
 // per output position, N·C·⌈H/sh⌉·⌈W/sw⌉ of them, linearised, 64 per
 // workgroup): in a cell every element's taps, and where they read, are
-// constants. Each element sums its taps in (r, s) order.
+// constants.
 @compute @workgroup_size(64)
 fn col2im(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let i = workgroup_linear(wid) * 64u + lid;
@@ -173,27 +193,51 @@ fn col2im(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
     let qw = i - t * cells_w;
     let plane = t / cells_h;
     let qh = t - plane * cells_h;
-    let hw = P.ho * P.wo;
-    let base = plane * COL2IM_R * COL2IM_S * hw;
+    let base = plane * COL2IM_R * COL2IM_S * P.ho * P.wo;
     for (var a = 0u; a < COL2IM_CELL_H; a = a + 1u) {
         let ih = qh * COL2IM_STRIDE_H + a;
         for (var b = 0u; b < COL2IM_CELL_W; b = b + 1u) {
             let iw = qw * COL2IM_STRIDE_W + b;
-            var acc = 0.0;
-            for (var r = 0u; r < COL2IM_R; r = r + 1u) {
-                let off_h = col2im_offset(a, COL2IM_PAD_H, r, COL2IM_DIL_H, COL2IM_STRIDE_H, COL2IM_LIFT_H);
-                let oh = i32(qh) + off_h.x;
-                for (var s = 0u; s < COL2IM_S; s = s + 1u) {
-                    let off_w = col2im_offset(b, COL2IM_PAD_W, s, COL2IM_DIL_W, COL2IM_STRIDE_W, COL2IM_LIFT_W);
-                    let ow = i32(qw) + off_w.x;
-                    if (off_h.y == 1 && off_w.y == 1 && oh >= 0 && ow >= 0 && oh < i32(P.ho) && ow < i32(P.wo)) {
-                        acc = acc + src[base + (r * COL2IM_S + s) * hw + u32(oh) * P.wo + u32(ow)];
-                    }
-                }
-            }
+            let v = col2im_element(base, qh, qw, a, b);
             if (ih < P.h && iw < P.w) {
-                dst[(plane * P.h + ih) * P.w + iw] = acc;
+                dst[(plane * P.h + ih) * P.w + iw] = v;
             }
+        }
+    }
+}
+
+// col2im with each invocation's cells 4 input columns wide, stored as one
+// vec4 per row (dst4), where W is a multiple of 4 and the stride along W
+// divides 4 (plan::col2im_entry): a store costs a CPU adapter several
+// loads, and col2im stores every input element once. The same sums.
+@compute @workgroup_size(64)
+fn col2im_x4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let i = workgroup_linear(wid) * 64u + lid;
+    let cells_h = (P.h - 1u) / COL2IM_STRIDE_H + 1u;
+    let quads = P.w / 4u;
+    if (i >= P.n * P.c * cells_h * quads) {
+        return;
+    }
+    let t = i / quads;
+    let qd = i - t * quads;
+    let plane = t / cells_h;
+    let qh = t - plane * cells_h;
+    let base = plane * COL2IM_R * COL2IM_S * P.ho * P.wo;
+    // Column 4·qd + e is element e % sw of cell 4·qd / sw + e / sw: written
+    // out for each e, so that both are constants where the pipeline is
+    // built (in a loop over e the compiler left them variables).
+    let qw = qd * (4u / COL2IM_STRIDE_W);
+    let sw = COL2IM_STRIDE_W;
+    for (var a = 0u; a < COL2IM_CELL_H; a = a + 1u) {
+        let ih = qh * COL2IM_STRIDE_H + a;
+        let v = vec4<f32>(
+            col2im_element(base, qh, qw, a, 0u),
+            col2im_element(base, qh, qw + 1u / sw, a, 1u % sw),
+            col2im_element(base, qh, qw + 2u / sw, a, 2u % sw),
+            col2im_element(base, qh, qw + 3u / sw, a, 3u % sw),
+        );
+        if (ih < P.h) {
+            dst4[(plane * P.h + ih) * quads + qd] = v;
         }
     }
 }

@@ -1228,6 +1228,18 @@ pub fn depthwise_forward_entry(problem: &ConvProblem) -> &'static str {
     }
 }
 
+/// The entry of im2col.wgsl that turns the columns of `g`'s input
+/// gradient into dx: `col2im_x4` (cells 4 columns wide, one vec4 store per
+/// row) where W is a multiple of 4 and the stride along W divides 4,
+/// `col2im` (a cell per invocation, scalar stores) elsewhere.
+pub fn col2im_entry(g: &Conv2dGeometry) -> &'static str {
+    if g.w.is_multiple_of(4) && 4 % g.params.stride[1] == 0 {
+        "col2im_x4"
+    } else {
+        "col2im"
+    }
+}
+
 /// The entry of conv2d_depthwise.wgsl that runs a [`ConvKernel::Depthwise`]
 /// input gradient: `input_grad_x8` (4x8 blocks of dx from vec4 loads of
 /// dy's rows) at stride 1 and padding 1 with rows of a multiple of 4

@@ -446,6 +446,18 @@ fn im2col_runs_where_it_fits_and_matches_the_reference() {
                 groups: 1,
             },
         ),
+        // col2im's four-column cells (W a multiple of 4, the stride along
+        // W dividing 4) at column stride 4, row stride 3.
+        (
+            [2, 4, 9, 16],
+            [4, 4, 3, 3],
+            Conv2dParams {
+                stride: [3, 4],
+                padding: [1, 1],
+                dilation: [1, 1],
+                groups: 1,
+            },
+        ),
         // Output rows of 8 (vec4 columns) at column stride 3 with
         // padding and dilation 2: the first and last quads of a row reach
         // into the padding.

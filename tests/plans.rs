@@ -9,10 +9,10 @@
 
 use wgconv::bench::SHAPES;
 use wgconv::plan::{
-    blocks_k4_fits, depthwise_fits, depthwise_forward_entry, depthwise_input_grad_entry,
-    depthwise_weight_grad_entry, plan, pointwise_fits, pointwise_shared_fits,
-    pointwise_shared_wide_fits, AdapterFacts, Algorithm, ConvKernel, ConvOp, ConvProblem, Policy,
-    SHARED_LANES, WIDE_BLOCK_COLUMNS, WIDE_BLOCK_ROWS, WINOGRAD4_MAX_CHANNELS,
+    blocks_k4_fits, col2im_entry, depthwise_fits, depthwise_forward_entry,
+    depthwise_input_grad_entry, depthwise_weight_grad_entry, plan, pointwise_fits,
+    pointwise_shared_fits, pointwise_shared_wide_fits, AdapterFacts, Algorithm, ConvKernel, ConvOp,
+    ConvProblem, Policy, SHARED_LANES, WIDE_BLOCK_COLUMNS, WIDE_BLOCK_ROWS, WINOGRAD4_MAX_CHANNELS,
 };
 use wgconv::Conv2dParams;
 
@@ -354,6 +354,32 @@ fn depthwise_forward_entry_follows_stride_and_row_width() {
     assert_eq!(entry([2, 4, 7, 7], [1, 1]), "forward");
     assert_eq!(entry([2, 4, 28, 28], [2, 2]), "forward");
     assert_eq!(entry([2, 4, 28, 28], [1, 2]), "forward");
+}
+
+/// col2im takes cells 4 columns wide (vec4 stores) where W is a multiple
+/// of 4 and the stride along W divides 4, one cell per invocation
+/// elsewhere.
+#[test]
+fn col2im_entry_follows_width_and_stride() {
+    let entry = |x: [usize; 4], stride: [u32; 2]| {
+        let p = Conv2dParams {
+            stride,
+            padding: [1, 1],
+            dilation: [1, 1],
+            groups: 1,
+        };
+        col2im_entry(
+            &ConvProblem::new(ConvOp::InputGrad, &x, &[8, x[1], 3, 3], &p)
+                .unwrap()
+                .geometry,
+        )
+    };
+    for stride in [[1, 1], [2, 2], [3, 4], [1, 2]] {
+        assert_eq!(entry([32, 64, 32, 32], stride), "col2im_x4", "{stride:?}");
+    }
+    assert_eq!(entry([32, 64, 32, 30], [2, 2]), "col2im");
+    assert_eq!(entry([32, 64, 32, 33], [1, 1]), "col2im");
+    assert_eq!(entry([32, 64, 32, 36], [2, 3]), "col2im");
 }
 
 /// A depthwise input gradient runs 4x8 blocks from vec4 rows at stride 1

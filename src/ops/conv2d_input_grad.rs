@@ -8,7 +8,7 @@ use super::conv_uniform::slot;
 use super::split::{batch_chunk, pieces, slice};
 use super::{check_loop, conv2d_depthwise, direct_launch, tiled_launch};
 use crate::gpu::{Bindable, Recorder, Shader};
-use crate::plan::{Algorithm, ConvKernel, ConvPlan, ConvProblem, GemmDims, Tile};
+use crate::plan::{col2im_entry, Algorithm, ConvKernel, ConvPlan, ConvProblem, GemmDims, Tile};
 use crate::{Conv2dGeometry, Error};
 
 const OP: &str = "conv2d_input_grad";
@@ -120,14 +120,20 @@ pub(crate) fn record_col2im(
     dx: &dyn Bindable,
 ) -> Result<(), Error> {
     let ([sh, _], [sw, _]) = (col2im_axis(geo, 0), col2im_axis(geo, 1));
-    let cells = geo.n * geo.c * geo.h.div_ceil(sh) * geo.w.div_ceil(sw);
-    let (u, grid) = direct_launch(rec.gpu(), OP, geo, cells)?;
+    let entry = col2im_entry(geo);
+    // One invocation per cell, or per row of cells 4 columns wide.
+    let (across, dst) = match entry {
+        "col2im_x4" => (geo.w / 4, slot::C4),
+        _ => (geo.w.div_ceil(sw), slot::PASS2_OUT),
+    };
+    let items = geo.n * geo.c * geo.h.div_ceil(sh) * across;
+    let (u, grid) = direct_launch(rec.gpu(), OP, geo, items)?;
     rec.dispatch_specialized(
         Shader::Im2col,
-        "col2im",
+        entry,
         &col2im_constants(geo),
         bytemuck::bytes_of(&u),
-        &[(slot::PASS2_IN, cols), (slot::PASS2_OUT, dx)],
+        &[(slot::PASS2_IN, cols), (dst, dx)],
         grid,
     );
     Ok(())

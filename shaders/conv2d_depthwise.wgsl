@@ -204,34 +204,34 @@ fn windows_back(plane: u32, iy: i32, x0: u32, rows: u32, cols: u32, stride: u32,
     return Windows(vec4<f32>(0.0, v1, 0.0, v2), vec4<f32>(v0, 0.0, v1, 0.0), vec4<f32>(0.0, v0, 0.0, v1));
 }
 
+// The 4×4 block of dx at stride 1 from the 6 dy rows t0..t5 that reach
+// it (row m feeds dx rows m − 2 .. m), each output row summed in tap-row
+// order 2, 1, 0.
+fn back_rows(t0: Windows, t1: Windows, t2: Windows, t3: Windows, t4: Windows, t5: Windows, w: Taps) -> Block {
+    return Block(
+        mac(t0, w.r2) + mac(t1, w.r1) + mac(t2, w.r0),
+        mac(t1, w.r2) + mac(t2, w.r1) + mac(t3, w.r0),
+        mac(t2, w.r2) + mac(t3, w.r1) + mac(t4, w.r0),
+        mac(t3, w.r2) + mac(t4, w.r1) + mac(t5, w.r0),
+    );
+}
+
 // The input gradient of the 3×3 correlation for the 4×4 block of dx at (y0,
 // x0), from the rows × cols plane of dy at `plane` (`correlate` run
 // backwards: rows as `windows_back` does columns).
 fn correlate_back(plane: u32, y0: u32, x0: u32, rows: u32, cols: u32, stride: vec2<u32>, pad: vec2<u32>, w: Taps) -> Block {
-    var o: Block;
     let q = y0 + pad.x;
     if (stride.x == 1u) {
-        // dy row y0 + pad − 2 + m feeds dx rows m − 2 .. m.
         let iy0 = i32(q) - 2;
-        var t = windows_back(plane, iy0, x0, rows, cols, stride.y, pad.y);
-        o.y0 = mac(t, w.r2);
-        t = windows_back(plane, iy0 + 1, x0, rows, cols, stride.y, pad.y);
-        o.y0 += mac(t, w.r1);
-        o.y1 = mac(t, w.r2);
-        t = windows_back(plane, iy0 + 2, x0, rows, cols, stride.y, pad.y);
-        o.y0 += mac(t, w.r0);
-        o.y1 += mac(t, w.r1);
-        o.y2 = mac(t, w.r2);
-        t = windows_back(plane, iy0 + 3, x0, rows, cols, stride.y, pad.y);
-        o.y1 += mac(t, w.r0);
-        o.y2 += mac(t, w.r1);
-        o.y3 = mac(t, w.r2);
-        t = windows_back(plane, iy0 + 4, x0, rows, cols, stride.y, pad.y);
-        o.y2 += mac(t, w.r0);
-        o.y3 += mac(t, w.r1);
-        t = windows_back(plane, iy0 + 5, x0, rows, cols, stride.y, pad.y);
-        o.y3 += mac(t, w.r0);
-        return o;
+        return back_rows(
+            windows_back(plane, iy0, x0, rows, cols, stride.y, pad.y),
+            windows_back(plane, iy0 + 1, x0, rows, cols, stride.y, pad.y),
+            windows_back(plane, iy0 + 2, x0, rows, cols, stride.y, pad.y),
+            windows_back(plane, iy0 + 3, x0, rows, cols, stride.y, pad.y),
+            windows_back(plane, iy0 + 4, x0, rows, cols, stride.y, pad.y),
+            windows_back(plane, iy0 + 5, x0, rows, cols, stride.y, pad.y),
+            w,
+        );
     }
     // Stride 2: as windows_back's columns.
     let iy0 = i32((q + 1u) / 2u) - 1;
@@ -532,40 +532,18 @@ struct Block8 {
 }
 
 fn correlate_back8(plane: u32, y0: u32, x0: u32, rows: u32, cols: u32, w: Taps) -> Block8 {
-    var o: Block8;
     // dy row y0 − 1 + m feeds dx rows m − 2 .. m.
     let iy0 = i32(y0) - 1;
-    var t = windows_back8(plane, iy0, x0, rows, cols);
-    o.lo.y0 = mac(t.lo, w.r2);
-    o.hi.y0 = mac(t.hi, w.r2);
-    t = windows_back8(plane, iy0 + 1, x0, rows, cols);
-    o.lo.y0 += mac(t.lo, w.r1);
-    o.hi.y0 += mac(t.hi, w.r1);
-    o.lo.y1 = mac(t.lo, w.r2);
-    o.hi.y1 = mac(t.hi, w.r2);
-    t = windows_back8(plane, iy0 + 2, x0, rows, cols);
-    o.lo.y0 += mac(t.lo, w.r0);
-    o.hi.y0 += mac(t.hi, w.r0);
-    o.lo.y1 += mac(t.lo, w.r1);
-    o.hi.y1 += mac(t.hi, w.r1);
-    o.lo.y2 = mac(t.lo, w.r2);
-    o.hi.y2 = mac(t.hi, w.r2);
-    t = windows_back8(plane, iy0 + 3, x0, rows, cols);
-    o.lo.y1 += mac(t.lo, w.r0);
-    o.hi.y1 += mac(t.hi, w.r0);
-    o.lo.y2 += mac(t.lo, w.r1);
-    o.hi.y2 += mac(t.hi, w.r1);
-    o.lo.y3 = mac(t.lo, w.r2);
-    o.hi.y3 = mac(t.hi, w.r2);
-    t = windows_back8(plane, iy0 + 4, x0, rows, cols);
-    o.lo.y2 += mac(t.lo, w.r0);
-    o.hi.y2 += mac(t.hi, w.r0);
-    o.lo.y3 += mac(t.lo, w.r1);
-    o.hi.y3 += mac(t.hi, w.r1);
-    t = windows_back8(plane, iy0 + 5, x0, rows, cols);
-    o.lo.y3 += mac(t.lo, w.r0);
-    o.hi.y3 += mac(t.hi, w.r0);
-    return o;
+    let t0 = windows_back8(plane, iy0, x0, rows, cols);
+    let t1 = windows_back8(plane, iy0 + 1, x0, rows, cols);
+    let t2 = windows_back8(plane, iy0 + 2, x0, rows, cols);
+    let t3 = windows_back8(plane, iy0 + 3, x0, rows, cols);
+    let t4 = windows_back8(plane, iy0 + 4, x0, rows, cols);
+    let t5 = windows_back8(plane, iy0 + 5, x0, rows, cols);
+    return Block8(
+        back_rows(t0.lo, t1.lo, t2.lo, t3.lo, t4.lo, t5.lo, w),
+        back_rows(t0.hi, t1.hi, t2.hi, t3.hi, t4.hi, t5.hi, w),
+    );
 }
 
 // input_grad_x8's invocation: its plane (n·C + c; N·C past the last

@@ -175,24 +175,30 @@ fn col2im_element(base: u32, qh: u32, qw: u32, a: u32, b: u32) -> f32 {
     return acc;
 }
 
+// Invocation i's plane (n·C + c; N·C or more past the last), row of
+// cells and item along that row, over rows of `across` items (cells, or
+// quads of columns). Two divisions, each remainder from its quotient (a
+// CPU adapter divides lane by lane).
+fn col2im_item(i: u32, across: u32) -> vec3<u32> {
+    let cells_h = (P.h - 1u) / COL2IM_STRIDE_H + 1u;
+    let t = i / across;
+    let plane = t / cells_h;
+    return vec3<u32>(plane, t - plane * cells_h, i - t * across);
+}
+
 // One invocation per cell of stride_h x stride_w input elements (a cell
 // per output position, N·C·⌈H/sh⌉·⌈W/sw⌉ of them, linearised, 64 per
 // workgroup): in a cell every element's taps, and where they read, are
 // constants.
 @compute @workgroup_size(64)
 fn col2im(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let i = workgroup_linear(wid) * 64u + lid;
-    let cells_h = (P.h - 1u) / COL2IM_STRIDE_H + 1u;
-    let cells_w = (P.w - 1u) / COL2IM_STRIDE_W + 1u;
-    if (i >= P.n * P.c * cells_h * cells_w) {
+    let at = col2im_item(workgroup_linear(wid) * 64u + lid, (P.w - 1u) / COL2IM_STRIDE_W + 1u);
+    let plane = at.x;
+    if (plane >= P.n * P.c) {
         return;
     }
-    // Two divisions, each remainder from its quotient (a CPU adapter
-    // divides lane by lane).
-    let t = i / cells_w;
-    let qw = i - t * cells_w;
-    let plane = t / cells_h;
-    let qh = t - plane * cells_h;
+    let qh = at.y;
+    let qw = at.z;
     let base = plane * COL2IM_R * COL2IM_S * P.ho * P.wo;
     for (var a = 0u; a < COL2IM_CELL_H; a = a + 1u) {
         let ih = qh * COL2IM_STRIDE_H + a;
@@ -212,16 +218,14 @@ fn col2im(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
 // loads, and col2im stores every input element once. The same sums.
 @compute @workgroup_size(64)
 fn col2im_x4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let i = workgroup_linear(wid) * 64u + lid;
-    let cells_h = (P.h - 1u) / COL2IM_STRIDE_H + 1u;
     let quads = P.w / 4u;
-    if (i >= P.n * P.c * cells_h * quads) {
+    let at = col2im_item(workgroup_linear(wid) * 64u + lid, quads);
+    let plane = at.x;
+    if (plane >= P.n * P.c) {
         return;
     }
-    let t = i / quads;
-    let qd = i - t * quads;
-    let plane = t / cells_h;
-    let qh = t - plane * cells_h;
+    let qh = at.y;
+    let qd = at.z;
     let base = plane * COL2IM_R * COL2IM_S * P.ho * P.wo;
     // Column 4·qd + e is element e % sw of cell 4·qd / sw + e / sw: written
     // out for each e, so that both are constants where the pipeline is

@@ -64,7 +64,7 @@ fn direct(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
             }
         }
     }
-    if (P.has_bias != 0u) {
+    if (ADD_BIAS != 0u) {
         acc = acc + bias[kc];
     }
     y[i] = acc;
@@ -117,12 +117,12 @@ fn store_c(g: u32, split: u32, m: u32, col: u32, v: f32) {
     let hw = P.ho * P.wo;
     let kc = g * P.k_per_group + col;
     let i = ((m / hw) * P.k + kc) * hw + m % hw;
-    if (P.splits > 1u) {
+    if (SPLIT_K != 0u) {
         y[split * y_len() + i] = v;
         return;
     }
     var out = v;
-    if (P.has_bias != 0u) {
+    if (ADD_BIAS != 0u) {
         out = out + bias[kc];
     }
     y[i] = out;
@@ -141,7 +141,7 @@ fn reduce_splits(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocatio
     for (var j = 0u; j < P.splits; j = j + 1u) {
         acc = acc + partials[j * len + i];
     }
-    if (P.has_bias != 0u) {
+    if (ADD_BIAS != 0u) {
         acc = acc + bias[(i / (P.ho * P.wo)) % P.k];
     }
     y_sum[i] = acc;
@@ -166,7 +166,7 @@ fn pw_rows(g: u32, m0: u32) -> vec4<u32> {
 
 fn pw_a(a: vec4<u32>, k: vec2<u32>) -> Quad {
     let hw = P.h * P.w;
-    if (hw == 1u) {
+    if (X_PLANE_ONE != 0u) {
         return Quad(x4[(a.x + k.x) / 4u], x4[(a.y + k.x) / 4u], x4[(a.z + k.x) / 4u], x4[(a.w + k.x) / 4u]);
     }
     let o = a.x + k.x * hw;
@@ -195,13 +195,13 @@ fn pw_store(g: u32, split: u32, m0: u32, n0: u32, q: Quad) {
     let kc = g * P.k_per_group + n0;
     var base = 0u;
     var b = vec4<f32>(0.0);
-    let add_bias = P.splits == 1u && P.has_bias != 0u;
-    if (P.splits > 1u) {
+    let add_bias = SPLIT_K == 0u && ADD_BIAS != 0u;
+    if (SPLIT_K != 0u) {
         base = split * y_len();
     } else if (add_bias) {
         b = vec4<f32>(bias[kc], bias[kc + 1u], bias[kc + 2u], bias[kc + 3u]);
     }
-    if (hw == 1u) {
+    if (Y_PLANE_ONE != 0u) {
         store_y4_row(base + m0 * P.k + kc, m0, q.q0, add_bias, b);
         store_y4_row(base + (m0 + 1u) * P.k + kc, m0 + 1u, q.q1, add_bias, b);
         store_y4_row(base + (m0 + 2u) * P.k + kc, m0 + 2u, q.q2, add_bias, b);

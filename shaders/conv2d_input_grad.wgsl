@@ -165,7 +165,7 @@ fn pw_rows(g: u32, m0: u32) -> vec4<u32> {
 
 fn pw_a(a: vec4<u32>, k: vec2<u32>) -> Quad {
     let hw = P.h * P.w;
-    if (hw == 1u) {
+    if (X_PLANE_ONE != 0u) {
         return Quad(dy4[(a.x + k.x) / 4u], dy4[(a.y + k.x) / 4u], dy4[(a.z + k.x) / 4u], dy4[(a.w + k.x) / 4u]);
     }
     let o = a.x + k.x * hw;
@@ -193,7 +193,7 @@ fn pw_store(g: u32, split: u32, m0: u32, n0: u32, q: Quad) {
     }
     let hw = P.h * P.w;
     let c = g * P.c_per_group + n0;
-    if (hw == 1u) {
+    if (X_PLANE_ONE != 0u) {
         if (m0 < gemm_m()) {
             dx4[(m0 * P.c + c) / 4u] = q.q0;
         }

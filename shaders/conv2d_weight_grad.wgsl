@@ -153,7 +153,7 @@ fn store_c(g: u32, split: u32, m: u32, col: u32, v: f32) {
 // kernel size.
 fn pw_k(k0: u32) -> vec2<u32> {
     let hw = P.ho * P.wo;
-    if (hw == 1u) {
+    if (Y_PLANE_ONE != 0u) {
         return vec2<u32>(k0, 0u);
     }
     return div_mod(k0, hw);
@@ -163,7 +163,7 @@ fn pw_k(k0: u32) -> vec2<u32> {
 fn pw_rows(g: u32, m0: u32) -> vec4<u32> {
     let hw = P.h * P.w;
     let c0 = g * P.c_per_group;
-    if (hw == 1u) {
+    if (X_PLANE_ONE != 0u) {
         return vec4<u32>(c0 + min(m0, gemm_m() - 4u));
     }
     let last = gemm_m() - 1u;
@@ -172,7 +172,7 @@ fn pw_rows(g: u32, m0: u32) -> vec4<u32> {
 
 fn pw_a(a: vec4<u32>, k: vec2<u32>) -> Quad {
     let hw = P.h * P.w;
-    if (hw == 1u) {
+    if (X_PLANE_ONE != 0u) {
         let o = a.x + k.x * P.c;
         return transpose_quad(Quad(x4[o / 4u], x4[(o + P.c) / 4u], x4[(o + 2u * P.c) / 4u], x4[(o + 3u * P.c) / 4u]));
     }
@@ -183,7 +183,7 @@ fn pw_a(a: vec4<u32>, k: vec2<u32>) -> Quad {
 fn pw_cols(g: u32, n0: u32) -> vec4<u32> {
     let hw = P.ho * P.wo;
     let k0 = g * P.k_per_group;
-    if (hw == 1u) {
+    if (Y_PLANE_ONE != 0u) {
         return vec4<u32>(k0 + min(n0, gemm_n() - 4u));
     }
     let last = gemm_n() - 1u;
@@ -192,7 +192,7 @@ fn pw_cols(g: u32, n0: u32) -> vec4<u32> {
 
 fn pw_b(b: vec4<u32>, k: vec2<u32>) -> Quad {
     let hw = P.ho * P.wo;
-    if (hw == 1u) {
+    if (Y_PLANE_ONE != 0u) {
         let o = b.x + k.x * P.k;
         return Quad(dy4[o / 4u], dy4[(o + P.k) / 4u], dy4[(o + 2u * P.k) / 4u], dy4[(o + 3u * P.k) / 4u]);
     }

@@ -4,6 +4,20 @@
 // store_c; see gemm_tiled.wgsl's header): which tile, split and group an
 // item owns, and the four-row / four-column loaders and stores.
 
+// Pipeline constants (WGSL overrides) repeating what the uniform says of
+// the problem's layout, set from it by the host for every pipeline of
+// these modules (`ConvUniform::constants`, src/ops/conv_uniform.rs), and
+// declared without defaults so that a pipeline built without them fails
+// at creation. Mesa 22.3's lavapipe and llvmpipe run both sides of every
+// branch under an execution mask, a uniform one too, loads and stores
+// included; a branch on a pipeline constant is folded away before that.
+// So the layout branches of the pointwise views and the stores test these,
+// not the uniform (docs/performance.md, "Branches that run both ways").
+override X_PLANE_ONE: u32; // P.h * P.w == 1
+override Y_PLANE_ONE: u32; // P.ho * P.wo == 1
+override SPLIT_K: u32; // P.splits > 1
+override ADD_BIAS: u32; // P.has_bias != 0
+
 // Which output tile, reduction split and group a GEMM-kernel workgroup
 // owns, decoded from its linear index (tiles_m fastest, then tiles_n,
 // splits, groups), with its reduction range [k_begin, k_end).

@@ -36,9 +36,9 @@ struct Quad { q0: vec4<f32>, q1: vec4<f32>, q2: vec4<f32>, q3: vec4<f32> }
 // (n, position) and whose group starts at channel c0 (the forward's x,
 // the input gradient's dy): on planes of one value each row's offset at
 // c0 (four images), else the first row's, in .x (four positions of one
-// image).
+// image). The plane is x's, one value exactly where X_PLANE_ONE says so.
 fn plane_rows(m0: u32, rows: u32, channels: u32, c0: u32, plane: u32) -> vec4<u32> {
-    if (plane == 1u) {
+    if (X_PLANE_ONE != 0u) {
         return min(vec4<u32>(m0, m0 + 1u, m0 + 2u, m0 + 3u), vec4<u32>(rows - 1u)) * channels + c0;
     }
     let m = min(m0, rows - 4u);

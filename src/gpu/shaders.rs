@@ -440,8 +440,64 @@ mod tests {
             Shader::Conv2dWeightGrad,
         ] {
             let (module, info) = validated_for(k, true);
-            naga::back::spv::write_vec(&module, &info, &Default::default(), None)
-                .unwrap_or_else(|e| panic!("{} to SPIR-V: {e}", k.name()));
+            for constants in constant_sets(k) {
+                let (module, info) = naga::back::pipeline_constants::process_overrides(
+                    &module, &info, None, &constants,
+                )
+                .unwrap_or_else(|e| panic!("{} with {constants:?}: {e}", k.name()));
+                naga::back::spv::write_vec(&module, &info, &Default::default(), None)
+                    .unwrap_or_else(|e| panic!("{} to SPIR-V: {e}", k.name()));
+            }
+        }
+    }
+
+    /// The sets of pipeline constants `k`'s pipelines are built with in
+    /// these tests: the defaults, for col2im also those of a stride-2 3x3
+    /// layer, for the depthwise kernels strides 2 and 1, and for the GEMM
+    /// modules (whose constants have no defaults) those of a linear layer
+    /// with a bias and of a split 3x3 convolution.
+    fn constant_sets(k: Shader) -> Vec<naga::back::PipelineConstants> {
+        let set = |c: &[(&str, u32)]| -> naga::back::PipelineConstants {
+            c.iter()
+                .map(|&(n, v)| (n.to_string(), f64::from(v)))
+                .collect()
+        };
+        let geo = |x: &[usize], w: &[usize], p: &crate::Conv2dParams| {
+            crate::Conv2dGeometry::new("test", x, w, p).unwrap()
+        };
+        match k {
+            Shader::Im2col => {
+                let g = geo(
+                    &[2, 4, 9, 9],
+                    &[4, 4, 3, 3],
+                    &crate::Conv2dParams::square(2, 1),
+                );
+                vec![
+                    set(&[]),
+                    set(&crate::ops::conv2d_input_grad::col2im_constants(&g)),
+                ]
+            }
+            Shader::Conv2dDepthwise => vec![
+                set(&[]),
+                set(&[("DEPTHWISE_STRIDE_H", 2), ("DEPTHWISE_STRIDE_W", 1)]),
+            ],
+            Shader::Conv2dForward
+            | Shader::Conv2dInputGrad
+            | Shader::Conv2dInputGradCols
+            | Shader::Conv2dWeightGrad => {
+                let linear = geo(&[3, 8, 1, 1], &[4, 8, 1, 1], &Default::default());
+                let mut u = crate::ops::ConvUniform::new(&linear, 1);
+                u.has_bias = 1;
+                let conv = geo(
+                    &[2, 4, 9, 9],
+                    &[4, 4, 3, 3],
+                    &crate::Conv2dParams::square(1, 1),
+                );
+                let mut split = crate::ops::ConvUniform::new(&conv, 1);
+                split.splits = 3;
+                vec![set(&u.constants()), set(&split.constants())]
+            }
+            _ => vec![set(&[])],
         }
     }
 
@@ -449,34 +505,25 @@ mod tests {
     /// (SPIR-V), Metal (MSL) and DX12 (HLSL) with naga's back ends, the
     /// path wgpu takes on those platforms: Metal and DX12 cannot run here,
     /// but a translation error (or a back-end panic) shows here first.
-    /// Pipeline constants are applied first, as wgpu applies them: their
-    /// defaults, for col2im those of a stride-2 3x3 layer, for the
-    /// depthwise kernels strides 2 and 1.
+    /// Pipeline constants are applied first, as wgpu applies them
+    /// ([`constant_sets`]).
     #[test]
     fn all_kernels_translate_to_spirv_msl_and_hlsl() {
-        let geo = crate::Conv2dGeometry::new(
-            "test",
-            &[2, 4, 9, 9],
-            &[4, 4, 3, 3],
-            &crate::Conv2dParams::square(2, 1),
-        )
-        .unwrap();
-        let col2im: naga::back::PipelineConstants =
-            crate::ops::conv2d_input_grad::col2im_constants(&geo)
-                .iter()
-                .map(|&(name, v)| (name.to_string(), f64::from(v)))
-                .collect();
         for k in Shader::ALL {
             let (module, info) = validated(k);
-            let mut sets = vec![naga::back::PipelineConstants::default()];
-            if k == Shader::Im2col {
-                sets.push(col2im.clone());
-            }
-            if k == Shader::Conv2dDepthwise {
-                let stride = [("DEPTHWISE_STRIDE_H", 2.0), ("DEPTHWISE_STRIDE_W", 1.0)];
-                sets.push(stride.iter().map(|&(n, v)| (n.to_string(), v)).collect());
-            }
-            for constants in sets {
+            // The GEMM modules' constants have no defaults: a pipeline of
+            // a module that reads them, built without them, is refused,
+            // not run with a guess.
+            let none = naga::back::PipelineConstants::default();
+            let refused =
+                naga::back::pipeline_constants::process_overrides(&module, &info, None, &none)
+                    .is_err();
+            let reads_them = matches!(
+                k,
+                Shader::Conv2dForward | Shader::Conv2dInputGrad | Shader::Conv2dWeightGrad
+            );
+            assert_eq!(refused, reads_them, "{}", k.name());
+            for constants in constant_sets(k) {
                 let (module, info) = naga::back::pipeline_constants::process_overrides(
                     &module, &info, None, &constants,
                 )

@@ -4,7 +4,7 @@
 //! ranges' partial sums, added in order with the bias by `reduce_splits`.
 //! `Gpu::conv2d` itself is in conv.rs.
 
-use super::conv_uniform::slot;
+use super::conv_uniform::{dispatch, slot};
 use super::split::{batch_chunk, pieces, slice};
 use super::{check_loop, conv2d_depthwise, direct_launch, tiled_launch};
 use crate::gpu::{Bindable, Recorder, Shader};
@@ -76,11 +76,10 @@ fn record_piece(
     // Without a bias the weight is bound in its place (a binding cannot be
     // empty); has_bias = 0 keeps the kernel from reading it.
     let bias = bias.unwrap_or(w);
-    let entry = kernel.name();
-    let uniform = bytemuck::bytes_of(&u);
+    let entry = (Shader::Conv2dForward, kernel.name());
     if tile.is_none() {
         let buffers = [(slot::A, x), (slot::B, w), (slot::C, y), (slot::BIAS, bias)];
-        rec.dispatch(Shader::Conv2dForward, entry, uniform, &buffers, grid);
+        dispatch(rec, entry, &u, &buffers, grid);
         return Ok(());
     }
     let taps = gpu.taps(problem)?;
@@ -93,7 +92,7 @@ fn record_piece(
             (slot::TAPS, &taps),
         ];
         let buffers = slot::for_kernel(kernel, &buffers);
-        rec.dispatch(Shader::Conv2dForward, entry, uniform, &buffers, grid);
+        dispatch(rec, entry, &u, &buffers, grid);
         return Ok(());
     }
     // Every split writes its whole slice of partial sums, so no clear is
@@ -108,7 +107,7 @@ fn record_piece(
         (slot::TAPS, &taps),
     ];
     let buffers = slot::for_kernel(kernel, &buffers);
-    rec.dispatch(Shader::Conv2dForward, entry, uniform, &buffers, grid);
+    dispatch(rec, entry, &u, &buffers, grid);
     let (reduce, rgrid) = direct_launch(gpu, OP, geo, y_len)?;
     u.grid_x = reduce.grid_x;
     let buffers: [(u32, &dyn Bindable); 3] = [
@@ -116,10 +115,10 @@ fn record_piece(
         (slot::PASS2_OUT, y),
         (slot::BIAS, bias),
     ];
-    rec.dispatch(
-        Shader::Conv2dForward,
-        "reduce_splits",
-        bytemuck::bytes_of(&u),
+    dispatch(
+        rec,
+        (Shader::Conv2dForward, "reduce_splits"),
+        &u,
         &buffers,
         rgrid,
     );

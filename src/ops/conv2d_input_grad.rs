@@ -4,7 +4,7 @@
 //! shaders/im2col.wgsl).
 //! `Gpu::conv2d_input_grad` itself is in conv.rs.
 
-use super::conv_uniform::slot;
+use super::conv_uniform::{dispatch, slot};
 use super::split::{batch_chunk, pieces, slice};
 use super::{check_loop, conv2d_depthwise, direct_launch, tiled_launch};
 use crate::gpu::{Bindable, Recorder, Shader};
@@ -96,18 +96,13 @@ fn record_cols(
     // The GEMM entry points bind a tap table; this view reads none.
     let no_taps = &gpu.inner.no_taps;
     let (u, grid) = tiled_launch(gpu, OP, geo, dims, tile, 1, dims.k)?;
-    rec.dispatch(
-        shader,
-        entry,
-        bytemuck::bytes_of(&u),
-        &[
-            (slot::A, dy),
-            (slot::B, w),
-            (slot::C, &cols.buffer),
-            (slot::TAPS, no_taps),
-        ],
-        grid,
-    );
+    let buffers: [(u32, &dyn Bindable); 4] = [
+        (slot::A, dy),
+        (slot::B, w),
+        (slot::C, &cols.buffer),
+        (slot::TAPS, no_taps),
+    ];
+    dispatch(rec, (shader, entry), &u, &buffers, grid);
     record_col2im(rec, geo, &cols.buffer, dx)
 }
 
@@ -210,13 +205,8 @@ fn record_phases(
                 (slot::C, dx),
                 (slot::TAPS, &taps),
             ];
-            rec.dispatch(
-                Shader::Conv2dInputGrad,
-                kernel.name(),
-                bytemuck::bytes_of(&u),
-                &slot::for_kernel(kernel, &buffers),
-                grid,
-            );
+            let entry = (Shader::Conv2dInputGrad, kernel.name());
+            dispatch(rec, entry, &u, &slot::for_kernel(kernel, &buffers), grid);
         }
     }
     Ok(())
@@ -238,12 +228,7 @@ fn record_direct(
     let padded =
         geo.n * geo.c * sh.min(geo.h) * sw.min(geo.w) * geo.h.div_ceil(sh) * geo.w.div_ceil(sw);
     let (u, grid) = direct_launch(gpu, OP, geo, padded)?;
-    rec.dispatch(
-        Shader::Conv2dInputGrad,
-        "direct",
-        bytemuck::bytes_of(&u),
-        &[(slot::A, dy), (slot::B, w), (slot::C, dx)],
-        grid,
-    );
+    let buffers: [(u32, &dyn Bindable); 3] = [(slot::A, dy), (slot::B, w), (slot::C, dx)];
+    dispatch(rec, (Shader::Conv2dInputGrad, "direct"), &u, &buffers, grid);
     Ok(())
 }

@@ -5,7 +5,7 @@
 //! conv.rs.
 
 use super::add::sum_pieces;
-use super::conv_uniform::{slot, ConvUniform};
+use super::conv_uniform::{dispatch, slot, ConvUniform};
 use super::split::{batch_chunk, slice};
 use super::{conv2d_depthwise, direct_launch, tiled_launch};
 use crate::gpu::{Bindable, Recorder, Shader};
@@ -91,7 +91,8 @@ fn record_piece(
         bound.push((slot::TAPS, taps));
     }
     let bound = slot::for_kernel(kernel, &bound);
-    let entry = (Shader::Conv2dWeightGrad, kernel.name(), &[][..]);
+    let constants = u.constants();
+    let entry = (Shader::Conv2dWeightGrad, kernel.name(), &constants[..]);
     let dw = (slot::output(kernel), dw);
     dispatch_splits(rec, geo, entry, u, &bound, grid, dw)
 }
@@ -131,11 +132,13 @@ pub(super) fn dispatch_splits(
     };
     let (reduce, rgrid) = direct_launch(rec.gpu(), OP, geo, dw_len)?;
     u.grid_x = reduce.grid_x;
-    rec.dispatch(
-        Shader::Conv2dWeightGrad,
-        "reduce_splits",
-        bytemuck::bytes_of(&u),
-        &[(slot::PASS2_IN, &partials.buffer), (slot::PASS2_OUT, dw)],
+    let buffers: [(u32, &dyn Bindable); 2] =
+        [(slot::PASS2_IN, &partials.buffer), (slot::PASS2_OUT, dw)];
+    dispatch(
+        rec,
+        (Shader::Conv2dWeightGrad, "reduce_splits"),
+        &u,
+        &buffers,
         rgrid,
     );
     Ok(())

@@ -1,7 +1,10 @@
 //! `ConvUniform`: the parameters of every convolution-family kernel, laid
-//! out exactly as `struct ConvParams` in shaders/conv_params.wgsl, and the
-//! binding slots of the convolution modules ([`slot`]).
+//! out exactly as `struct ConvParams` in shaders/conv_params.wgsl, the
+//! pipeline constants that repeat its layout facts for the GEMM modules
+//! ([`ConvUniform::constants`], [`dispatch`]), and the binding slots of
+//! the convolution modules ([`slot`]).
 
+use crate::gpu::{Bindable, Recorder, Shader};
 use crate::shape::Conv2dGeometry;
 
 /// Mirror of WGSL `ConvParams`: 32 u32 fields, 128 bytes.
@@ -81,6 +84,35 @@ impl ConvUniform {
             _pad: [0; 3],
         }
     }
+
+    /// The pipeline constants of the GEMM modules (the overrides at the
+    /// top of shaders/gemm_common.wgsl): whether x's plane and y's plane
+    /// are one value, whether the reduction is split, whether a bias is
+    /// added — what the kernels' layout branches test. On Mesa's CPU
+    /// drivers a branch on the uniform runs both ways under a mask, one on
+    /// a pipeline constant is compiled out.
+    pub(crate) fn constants(&self) -> [(&'static str, u32); 4] {
+        [
+            ("X_PLANE_ONE", (self.h * self.w == 1) as u32),
+            ("Y_PLANE_ONE", (self.ho * self.wo == 1) as u32),
+            ("SPLIT_K", (self.splits > 1) as u32),
+            ("ADD_BIAS", (self.has_bias != 0) as u32),
+        ]
+    }
+}
+
+/// Records `entry` of the GEMM module `shader` (forward, input gradient,
+/// its columns, weight gradient) with the uniform `u` and the pipeline
+/// constants taken from it, so that the two cannot disagree.
+pub(crate) fn dispatch(
+    rec: &mut Recorder,
+    (shader, entry): (Shader, &'static str),
+    u: &ConvUniform,
+    buffers: &[(u32, &dyn Bindable)],
+    grid: (u32, u32),
+) {
+    let uniform = bytemuck::bytes_of(u);
+    rec.dispatch_specialized(shader, entry, &u.constants(), uniform, buffers, grid);
 }
 
 /// The binding slots of the convolution shader modules (binding 0 is the
@@ -176,6 +208,30 @@ mod tests {
         ] {
             check_uniform_layout(shader, "ConvParams", size, &fields);
         }
+    }
+
+    /// The pipeline constants say what the uniform says: each flips with
+    /// its own field and no other.
+    #[test]
+    fn constants_follow_the_uniform() {
+        let geo = |x: &[usize], w: &[usize]| {
+            crate::Conv2dGeometry::new("test", x, w, &Default::default()).unwrap()
+        };
+        let value = |u: &ConvUniform| u.constants().map(|(_, v)| v);
+        let names = ConvUniform::default().constants().map(|(n, _)| n);
+        assert_eq!(names, ["X_PLANE_ONE", "Y_PLANE_ONE", "SPLIT_K", "ADD_BIAS"]);
+        let mut conv = ConvUniform::new(&geo(&[2, 3, 5, 5], &[4, 3, 3, 3]), 1);
+        assert_eq!(value(&conv), [0, 0, 0, 0]);
+        conv.splits = 2;
+        assert_eq!(value(&conv), [0, 0, 1, 0]);
+        conv.splits = 1;
+        conv.has_bias = 1;
+        assert_eq!(value(&conv), [0, 0, 0, 1]);
+        // A 3x3 kernel over a 3x3 image: y's plane is one value, x's is not.
+        let to_one = ConvUniform::new(&geo(&[2, 3, 3, 3], &[4, 3, 3, 3]), 1);
+        assert_eq!(value(&to_one), [0, 1, 0, 0]);
+        let linear = ConvUniform::new(&geo(&[2, 3, 1, 1], &[4, 3, 1, 1]), 1);
+        assert_eq!(value(&linear), [1, 1, 0, 0]);
     }
 
     /// Every storage variable of every conv module sits in the slot the

@@ -586,6 +586,190 @@ fn input_grad_x8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocatio
     store_block8(blk, o);
 }
 
+// The input gradient where plan::depthwise_input_grad_entry says
+// `input_grad_rows` (stride 1, padding 1, W = Wo a multiple of 4 of at
+// most 32: a first layer's 28 or 32 columns): one invocation per band of
+// 4 whole rows of a dx plane, whose dy rows are read as the aligned vec4s
+// ("quads") of the whole row: no column on either side to load, where
+// `input_grad_x8` loads two scalars per dy row for every 8 columns.
+// Workgroups of 32, so that a small layer's few bands still spread
+// evenly over a CPU adapter's cores (a workgroup runs on one). The
+// row's quads are ROW_QUADS, a pipeline constant (W / 4, set by the host
+// for this entry alone: src/ops/conv2d_depthwise.rs `constants`), so that
+// the written-out code for quads past it folds away. Each 4x4 quad of the
+// band sums what `input_grad_x8` sums for it, in the same order (not
+// always to the same bits: at a row's ends the padding is a constant zero
+// here, and the compiler may fuse the multiply-adds around it otherwise).
+override ROW_QUADS: u32;
+
+// Quad j of the 6 dy rows under a 4-row band (`r<t>` is row t).
+struct Quad6 {
+    r0: vec4<f32>,
+    r1: vec4<f32>,
+    r2: vec4<f32>,
+    r3: vec4<f32>,
+    r4: vec4<f32>,
+    r5: vec4<f32>,
+}
+
+// The vec4 index of row iy's first quad in dy's plane at `plane` (iy
+// clamped into the plane), and whether iy lies inside it (a row outside
+// is the zero padding: its loads stay inside dy and are dropped).
+struct RowAt {
+    at: u32,
+    inside: bool,
+}
+
+fn row_at(plane: u32, iy: i32) -> RowAt {
+    let inside = iy >= 0 && iy < i32(P.ho);
+    let row = u32(clamp(iy, 0, i32(P.ho) - 1));
+    return RowAt((plane + row * P.wo) / 4u, inside);
+}
+
+fn quad_at(r: RowAt, j: u32) -> vec4<f32> {
+    return select(vec4<f32>(0.0), a4[r.at + j], r.inside);
+}
+
+// Quad j of the band's 6 dy rows (zero for j past the row's last quad).
+fn quads6(rows: array<RowAt, 6>, j: u32) -> Quad6 {
+    if (j >= ROW_QUADS) {
+        let z = vec4<f32>(0.0);
+        return Quad6(z, z, z, z, z, z);
+    }
+    return Quad6(
+        quad_at(rows[0], j),
+        quad_at(rows[1], j),
+        quad_at(rows[2], j),
+        quad_at(rows[3], j),
+        quad_at(rows[4], j),
+        quad_at(rows[5], j),
+    );
+}
+
+// A dy row's `windows_back` at stride 1, padding 1, for the 4 columns of
+// quad `c`, its neighbours `p` (left) and `n` (right).
+fn quad_windows(p: vec4<f32>, c: vec4<f32>, n: vec4<f32>) -> Windows {
+    return Windows(vec4<f32>(c.yzw, n.x), c, vec4<f32>(p.w, c.xyz));
+}
+
+// The 4x4 block of dx over quad `c` of the band, from its 6 dy rows.
+fn quad_back(p: Quad6, c: Quad6, n: Quad6, w: Taps) -> Block {
+    return back_rows(
+        quad_windows(p.r0, c.r0, n.r0),
+        quad_windows(p.r1, c.r1, n.r1),
+        quad_windows(p.r2, c.r2, n.r2),
+        quad_windows(p.r3, c.r3, n.r3),
+        quad_windows(p.r4, c.r4, n.r4),
+        quad_windows(p.r5, c.r5, n.r5),
+        w,
+    );
+}
+
+// The band's blocks, quad by quad (those past ROW_QUADS unused).
+struct Band {
+    b0: Block,
+    b1: Block,
+    b2: Block,
+    b3: Block,
+    b4: Block,
+    b5: Block,
+    b6: Block,
+    b7: Block,
+}
+
+// `o` plus output channel k's contribution through taps `w`, its dy rows
+// at `rows`.
+fn band_add(o: Band, rows: array<RowAt, 6>, w: Taps) -> Band {
+    let z = quads6(rows, 8u);
+    let q0 = quads6(rows, 0u);
+    let q1 = quads6(rows, 1u);
+    let q2 = quads6(rows, 2u);
+    let q3 = quads6(rows, 3u);
+    let q4 = quads6(rows, 4u);
+    let q5 = quads6(rows, 5u);
+    let q6 = quads6(rows, 6u);
+    let q7 = quads6(rows, 7u);
+    var b = o;
+    b.b0 = add_block(b.b0, quad_back(z, q0, q1, w));
+    if (ROW_QUADS > 1u) {
+        b.b1 = add_block(b.b1, quad_back(q0, q1, q2, w));
+    }
+    if (ROW_QUADS > 2u) {
+        b.b2 = add_block(b.b2, quad_back(q1, q2, q3, w));
+    }
+    if (ROW_QUADS > 3u) {
+        b.b3 = add_block(b.b3, quad_back(q2, q3, q4, w));
+    }
+    if (ROW_QUADS > 4u) {
+        b.b4 = add_block(b.b4, quad_back(q3, q4, q5, w));
+    }
+    if (ROW_QUADS > 5u) {
+        b.b5 = add_block(b.b5, quad_back(q4, q5, q6, w));
+    }
+    if (ROW_QUADS > 6u) {
+        b.b6 = add_block(b.b6, quad_back(q5, q6, q7, w));
+    }
+    if (ROW_QUADS > 7u) {
+        b.b7 = add_block(b.b7, quad_back(q6, q7, z, w));
+    }
+    return b;
+}
+
+fn store_band(plane: u32, y0: u32, o: Band) {
+    store_block4(plane, y0, 0u, P.h, P.w, o.b0);
+    if (ROW_QUADS > 1u) {
+        store_block4(plane, y0, 4u, P.h, P.w, o.b1);
+    }
+    if (ROW_QUADS > 2u) {
+        store_block4(plane, y0, 8u, P.h, P.w, o.b2);
+    }
+    if (ROW_QUADS > 3u) {
+        store_block4(plane, y0, 12u, P.h, P.w, o.b3);
+    }
+    if (ROW_QUADS > 4u) {
+        store_block4(plane, y0, 16u, P.h, P.w, o.b4);
+    }
+    if (ROW_QUADS > 5u) {
+        store_block4(plane, y0, 20u, P.h, P.w, o.b5);
+    }
+    if (ROW_QUADS > 6u) {
+        store_block4(plane, y0, 24u, P.h, P.w, o.b6);
+    }
+    if (ROW_QUADS > 7u) {
+        store_block4(plane, y0, 28u, P.h, P.w, o.b7);
+    }
+}
+
+@compute @workgroup_size(32)
+fn input_grad_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let bands = (P.h + 3u) / 4u;
+    let i = workgroup_linear(wid) * 32u + lid;
+    let nc = i / bands;
+    if (nc >= P.n * P.c) {
+        return;
+    }
+    let y0 = (i % bands) * 4u;
+    let k0 = nc % P.c * P.k_per_group;
+    let zero = Block(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+    var o = Band(zero, zero, zero, zero, zero, zero, zero, zero);
+    // dy row y0 − 1 + t feeds dx rows t − 2 .. t of the band.
+    let iy0 = i32(y0) - 1;
+    for (var j = 0u; j < P.k_per_group; j = j + 1u) {
+        let k = k0 + j;
+        let plane = (nc / P.c * P.k + k) * P.ho * P.wo;
+        let rows = array<RowAt, 6>(
+            row_at(plane, iy0),
+            row_at(plane, iy0 + 1),
+            row_at(plane, iy0 + 2),
+            row_at(plane, iy0 + 3),
+            row_at(plane, iy0 + 4),
+            row_at(plane, iy0 + 5),
+        );
+        o = band_add(o, rows, taps(k));
+    }
+    store_band(nc * P.h * P.w, y0, o);
+}
+
 @compute @workgroup_size(64)
 fn weight_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let i = workgroup_linear(wid) * 64u + lid;

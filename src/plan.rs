@@ -1240,6 +1240,10 @@ pub fn col2im_entry(g: &Conv2dGeometry) -> &'static str {
     }
 }
 
+/// The widest row, in vec4s, that conv2d_depthwise.wgsl's
+/// `input_grad_rows` takes whole (its written-out code holds 8).
+pub const MAX_ROW_QUADS: usize = 8;
+
 /// The entry of conv2d_depthwise.wgsl that runs a [`ConvKernel::Depthwise`]
 /// input gradient: `input_grad_x8` (4x8 blocks of dx from vec4 loads of
 /// dy's rows) at stride 1 and padding 1 with rows of a multiple of 4
@@ -1250,7 +1254,10 @@ pub fn col2im_entry(g: &Conv2dGeometry) -> &'static str {
 pub fn depthwise_input_grad_entry(problem: &ConvProblem) -> &'static str {
     let g = &problem.geometry;
     let p = &g.params;
-    if p.stride == [1, 1] && p.padding == [1, 1] && g.w.is_multiple_of(4) {
+    let stride1_pad1 = p.stride == [1, 1] && p.padding == [1, 1];
+    if stride1_pad1 && g.w.is_multiple_of(4) && g.w <= 4 * MAX_ROW_QUADS {
+        "input_grad_rows"
+    } else if stride1_pad1 && g.w.is_multiple_of(4) {
         "input_grad_x8"
     } else {
         "input_grad"

@@ -106,11 +106,19 @@ fn edge_geometries() -> Vec<([usize; 4], [usize; 4], Conv2dParams)> {
         ([3, 1, 7, 12], [8, 1, 3, 3], dw(1, [1, 1], [1, 1])),
         ([2, 2, 9, 10], [8, 1, 3, 3], dw(2, [1, 1], [0, 0])),
         ([8, 1, 40, 8], [4, 1, 3, 3], dw(1, [1, 1], [1, 1])),
-        // Its 4x8-block input gradient (stride 1, padding 1, W a multiple
-        // of 4) runs on the stride-1 padding-1 cases above of widths 8, 12
-        // (a last block of one half) and 16; and on planes of one row of
-        // 4 values (one half block, every dy row but one in the padding).
+        // Its whole-row input gradient (stride 1, padding 1, W a multiple
+        // of 4 up to 32) runs on the stride-1 padding-1 cases above of
+        // widths 8, 12 and 16; on planes of one row of 4 values (every dy
+        // row but one in the padding); on 28 columns (7 vec4s) in 7 rows,
+        // which cut the second 4-row band, one input channel, a multiplier
+        // of 8; and on 32 (the most it takes), two groups.
         ([2, 2, 1, 4], [2, 1, 3, 3], dw(2, [1, 1], [1, 1])),
+        ([2, 1, 7, 28], [8, 1, 3, 3], dw(1, [1, 1], [1, 1])),
+        ([1, 2, 5, 32], [4, 1, 3, 3], dw(2, [1, 1], [1, 1])),
+        // Its 4x8-block input gradient (the same layers wider than 32):
+        // 40 columns, and 36 (a last block of one half).
+        ([1, 2, 6, 40], [2, 1, 3, 3], dw(2, [1, 1], [1, 1])),
+        ([2, 1, 9, 36], [4, 1, 3, 3], dw(1, [1, 1], [1, 1])),
         // Winograd (3x3, stride 1): outputs of odd sizes that cut its 2x2
         // tiles, one tile, padding 0 and 2 (the input gradient's turned
         // padding 2 and 0), one channel, a tile count T = 15 that the

@@ -12,7 +12,8 @@ use wgconv::plan::{
     blocks_k4_fits, col2im_entry, depthwise_fits, depthwise_forward_entry,
     depthwise_input_grad_entry, depthwise_weight_grad_entry, plan, pointwise_fits,
     pointwise_shared_fits, pointwise_shared_wide_fits, AdapterFacts, Algorithm, ConvKernel, ConvOp,
-    ConvProblem, Policy, SHARED_LANES, WIDE_BLOCK_COLUMNS, WIDE_BLOCK_ROWS, WINOGRAD4_MAX_CHANNELS,
+    ConvProblem, Policy, MAX_ROW_QUADS, SHARED_LANES, WIDE_BLOCK_COLUMNS, WIDE_BLOCK_ROWS,
+    WINOGRAD4_MAX_CHANNELS,
 };
 use wgconv::Conv2dParams;
 
@@ -382,8 +383,9 @@ fn col2im_entry_follows_width_and_stride() {
     assert_eq!(entry([32, 64, 32, 36], [2, 3]), "col2im");
 }
 
-/// A depthwise input gradient runs 4x8 blocks from vec4 rows at stride 1
-/// and padding 1 where W is a multiple of 4, 4x4 blocks elsewhere.
+/// A depthwise input gradient runs whole 4-row bands from vec4 rows at
+/// stride 1 and padding 1 where W is a multiple of 4 up to 32, 4x8 blocks
+/// from vec4 rows where it is a wider multiple of 4, 4x4 blocks elsewhere.
 #[test]
 fn depthwise_input_grad_entry_follows_stride_padding_and_row_width() {
     let entry = |x: [usize; 4], stride: [u32; 2], padding: [u32; 2]| {
@@ -396,12 +398,18 @@ fn depthwise_input_grad_entry_follows_stride_padding_and_row_width() {
         let w = [2 * x[1], 1, 3, 3];
         depthwise_input_grad_entry(&ConvProblem::new(ConvOp::InputGrad, &x, &w, &p).unwrap())
     };
-    assert_eq!(entry([2, 2, 28, 28], [1, 1], [1, 1]), "input_grad_x8");
-    assert_eq!(entry([2, 4, 7, 12], [1, 1], [1, 1]), "input_grad_x8");
-    // S1: one input channel, 32 output channels.
+    // Whole rows up to MAX_ROW_QUADS vec4s, 4x8 blocks past them.
+    assert_eq!(entry([2, 2, 28, 28], [1, 1], [1, 1]), "input_grad_rows");
+    assert_eq!(entry([2, 4, 7, 12], [1, 1], [1, 1]), "input_grad_rows");
+    assert_eq!(entry([2, 4, 7, 4], [1, 1], [1, 1]), "input_grad_rows");
+    assert_eq!(entry([2, 4, 7, 32], [1, 1], [1, 1]), "input_grad_rows");
+    assert_eq!(4 * MAX_ROW_QUADS, 32);
+    assert_eq!(entry([2, 4, 7, 36], [1, 1], [1, 1]), "input_grad_x8");
+    assert_eq!(entry([2, 2, 56, 56], [1, 1], [1, 1]), "input_grad_x8");
+    // S1: one input channel, 32 output channels, 28 columns.
     let s1 = Conv2dParams::square(1, 1);
     let s1 = ConvProblem::new(ConvOp::InputGrad, &[64, 1, 28, 28], &[32, 1, 3, 3], &s1).unwrap();
-    assert_eq!(depthwise_input_grad_entry(&s1), "input_grad_x8");
+    assert_eq!(depthwise_input_grad_entry(&s1), "input_grad_rows");
     // W = 7, padding 0 or 2, stride 2 or mixed.
     assert_eq!(entry([2, 4, 7, 7], [1, 1], [1, 1]), "input_grad");
     assert_eq!(entry([2, 4, 12, 12], [1, 1], [0, 0]), "input_grad");

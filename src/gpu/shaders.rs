@@ -453,7 +453,8 @@ mod tests {
 
     /// The sets of pipeline constants `k`'s pipelines are built with in
     /// these tests: the defaults, for col2im also those of a stride-2 3x3
-    /// layer, for the depthwise kernels strides 2 and 1, and for the GEMM
+    /// layer, for the depthwise kernels a whole-row input gradient's
+    /// (stride 1, 7 vec4s a row) and a stride-2x1 layer's, and for the GEMM
     /// modules (whose constants have no defaults) those of a linear layer
     /// with a bias and of a split 3x3 convolution.
     fn constant_sets(k: Shader) -> Vec<naga::back::PipelineConstants> {
@@ -477,10 +478,23 @@ mod tests {
                     set(&crate::ops::conv2d_input_grad::col2im_constants(&g)),
                 ]
             }
-            Shader::Conv2dDepthwise => vec![
-                set(&[]),
-                set(&[("DEPTHWISE_STRIDE_H", 2), ("DEPTHWISE_STRIDE_W", 1)]),
-            ],
+            Shader::Conv2dDepthwise => {
+                use crate::ops::conv2d_depthwise::constants;
+                let dw = |x: &[usize], k: usize, stride: [u32; 2]| {
+                    let p = crate::Conv2dParams {
+                        stride,
+                        groups: x[1] as u32,
+                        ..crate::Conv2dParams::square(1, 1)
+                    };
+                    geo(x, &[k, 1, 3, 3], &p)
+                };
+                let rows = dw(&[2, 1, 7, 28], 8, [1, 1]);
+                let strided = dw(&[2, 4, 9, 9], 4, [2, 1]);
+                vec![
+                    set(&constants(&rows, "input_grad_rows")),
+                    set(&constants(&strided, "input_grad")),
+                ]
+            }
             Shader::Conv2dForward
             | Shader::Conv2dInputGrad
             | Shader::Conv2dInputGradCols
@@ -511,16 +525,19 @@ mod tests {
     fn all_kernels_translate_to_spirv_msl_and_hlsl() {
         for k in Shader::ALL {
             let (module, info) = validated(k);
-            // The GEMM modules' constants have no defaults: a pipeline of
-            // a module that reads them, built without them, is refused,
-            // not run with a guess.
+            // The GEMM modules' constants and the depthwise module's row
+            // width have no defaults: a pipeline of a module that reads
+            // them, built without them, is refused, not run with a guess.
             let none = naga::back::PipelineConstants::default();
             let refused =
                 naga::back::pipeline_constants::process_overrides(&module, &info, None, &none)
                     .is_err();
             let reads_them = matches!(
                 k,
-                Shader::Conv2dForward | Shader::Conv2dInputGrad | Shader::Conv2dWeightGrad
+                Shader::Conv2dForward
+                    | Shader::Conv2dInputGrad
+                    | Shader::Conv2dWeightGrad
+                    | Shader::Conv2dDepthwise
             );
             assert_eq!(refused, reads_them, "{}", k.name());
             for constants in constant_sets(k) {

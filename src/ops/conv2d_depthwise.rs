@@ -5,7 +5,7 @@
 //! [`ConvKernel::Depthwise`](crate::plan::ConvKernel::Depthwise).
 
 use super::conv2d_weight_grad::dispatch_splits;
-use super::conv_uniform::slot;
+use super::conv_uniform::{slot, ConvUniform};
 use super::direct_launch;
 use crate::gpu::{Bindable, Recorder, Shader};
 use crate::plan::{
@@ -53,7 +53,7 @@ pub(crate) fn forward(
     };
     let buffers = [(slot::A, x), (taps, w), (out, y), (slot::BIAS, bias)];
     let uniform = bytemuck::bytes_of(&u);
-    let constants = constants(geo);
+    let constants = constants(geo, entry);
     rec.dispatch_specialized(
         Shader::Conv2dDepthwise,
         entry,
@@ -67,16 +67,31 @@ pub(crate) fn forward(
 
 /// The pipeline constants of this module's pipelines for `geo`: the
 /// stride (1 or 2 per axis, `plan::depthwise_fits`), so that the window
-/// code keeps one stride's branch (shaders/conv2d_depthwise.wgsl).
-fn constants(geo: &Conv2dGeometry) -> [(&'static str, u32); 2] {
+/// code keeps one stride's branch, and for `input_grad_rows` the row's
+/// vec4s (W / 4, at most `plan::MAX_ROW_QUADS`), so that its written-out
+/// code for the quads past them folds away; 0 for the other entries,
+/// which do not read it (one pipeline for every width)
+/// (shaders/conv2d_depthwise.wgsl).
+pub(crate) fn constants(geo: &Conv2dGeometry, entry: &str) -> [(&'static str, u32); 3] {
     let [h, w] = geo.params.stride;
-    [("DEPTHWISE_STRIDE_H", h), ("DEPTHWISE_STRIDE_W", w)]
+    let quads = if entry == "input_grad_rows" {
+        geo.w as u32 / 4
+    } else {
+        0
+    };
+    [
+        ("DEPTHWISE_STRIDE_H", h),
+        ("DEPTHWISE_STRIDE_W", w),
+        ("ROW_QUADS", quads),
+    ]
 }
 
 /// `dx` from `dy` and `w` (stride 1 or 2), by the entry
 /// [`depthwise_input_grad_entry`] names: one invocation per 4x4 block of
-/// dx, or per 4x8 block in `input_grad_x8`, which reads dy's rows as
-/// vec4s too (A4) and stores vec4s (C4).
+/// dx, per 4x8 block in `input_grad_x8`, which reads dy's rows as vec4s
+/// too (A4) and stores vec4s (C4), or per 4-row band of a plane in
+/// `input_grad_rows` (A4 and C4 only), whose row width in vec4s is a
+/// pipeline constant.
 pub(crate) fn input_grad(
     rec: &mut Recorder,
     problem: &ConvProblem,
@@ -86,19 +101,30 @@ pub(crate) fn input_grad(
 ) -> Result<(), Error> {
     let geo = &problem.geometry;
     let entry = depthwise_input_grad_entry(problem);
-    let wide = entry == "input_grad_x8";
-    let cols = if wide { geo.w.div_ceil(2) } else { geo.w };
-    let count = blocks(geo.n * geo.c, geo.h, cols);
-    let (u, grid) = direct_launch(rec.gpu(), "conv2d_input_grad", geo, count)?;
-    let buffers: &[(u32, &dyn Bindable)] = match wide {
-        true => &[(slot::A, dy), (slot::A4, dy), (slot::B, w), (slot::C4, dx)],
-        false => &[(slot::A, dy), (slot::B, w), (slot::C, dx)],
+    const OP: &str = "conv2d_input_grad";
+    let (u, grid) = match entry {
+        // One invocation per 4-row band of a plane, in workgroups of 32.
+        "input_grad_rows" => {
+            let bands = geo.n * geo.c * geo.h.div_ceil(4);
+            let grid = rec.gpu().grid(OP, bands.div_ceil(32) as u64)?;
+            (ConvUniform::new(geo, grid.0), grid)
+        }
+        "input_grad_x8" => {
+            let count = blocks(geo.n * geo.c, geo.h, geo.w.div_ceil(2));
+            direct_launch(rec.gpu(), OP, geo, count)?
+        }
+        _ => direct_launch(rec.gpu(), OP, geo, blocks(geo.n * geo.c, geo.h, geo.w))?,
+    };
+    let buffers: &[(u32, &dyn Bindable)] = match entry {
+        "input_grad_rows" => &[(slot::A4, dy), (slot::B, w), (slot::C4, dx)],
+        "input_grad_x8" => &[(slot::A, dy), (slot::A4, dy), (slot::B, w), (slot::C4, dx)],
+        _ => &[(slot::A, dy), (slot::B, w), (slot::C, dx)],
     };
     let uniform = bytemuck::bytes_of(&u);
     rec.dispatch_specialized(
         Shader::Conv2dDepthwise,
         entry,
-        &constants(geo),
+        &constants(geo, entry),
         uniform,
         buffers,
         grid,
@@ -139,6 +165,6 @@ pub(crate) fn weight_grad(
         "weight_grad_fanout" => &[(slot::A, x), (slot::B4, dy)],
         _ => &[(slot::A, x), (slot::B, dy)],
     };
-    let kernel = (Shader::Conv2dDepthwise, entry, &constants(geo)[..]);
+    let kernel = (Shader::Conv2dDepthwise, entry, &constants(geo, entry)[..]);
     dispatch_splits(rec, geo, kernel, u, bound, grid, (slot::C, dw))
 }

@@ -13,7 +13,7 @@ mod batch_norm2d;
 mod bias_grad;
 mod channels;
 mod conv;
-mod conv2d_depthwise;
+pub(crate) mod conv2d_depthwise;
 mod conv2d_forward;
 pub(crate) mod conv2d_input_grad;
 mod conv2d_weight_grad;

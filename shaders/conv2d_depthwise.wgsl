@@ -602,7 +602,7 @@ fn input_grad_x8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocatio
 // here, and the compiler may fuse the multiply-adds around it otherwise).
 override ROW_QUADS: u32;
 
-// Quad j of the 6 dy rows under a 4-row band (`r<t>` is row t).
+// Quad j of the 6 rows under a 4-row band (`r<t>` is row t).
 struct Quad6 {
     r0: vec4<f32>,
     r1: vec4<f32>,
@@ -612,25 +612,38 @@ struct Quad6 {
     r5: vec4<f32>,
 }
 
-// The vec4 index of row iy's first quad in dy's plane at `plane` (iy
-// clamped into the plane), and whether iy lies inside it (a row outside
-// is the zero padding: its loads stay inside dy and are dropped).
+// The vec4 index of row iy's first quad in the rows × cols plane of a4 at
+// `plane` (iy clamped into the plane), and whether iy lies inside it (a
+// row outside is the zero padding: its loads stay inside the plane and
+// are dropped).
 struct RowAt {
     at: u32,
     inside: bool,
 }
 
-fn row_at(plane: u32, iy: i32) -> RowAt {
-    let inside = iy >= 0 && iy < i32(P.ho);
-    let row = u32(clamp(iy, 0, i32(P.ho) - 1));
-    return RowAt((plane + row * P.wo) / 4u, inside);
+fn row_at(plane: u32, iy: i32, rows: u32, cols: u32) -> RowAt {
+    let inside = iy >= 0 && iy < i32(rows);
+    let row = u32(clamp(iy, 0, i32(rows) - 1));
+    return RowAt((plane + row * cols) / 4u, inside);
+}
+
+// The 6 rows iy0 .. iy0 + 5 of the rows × cols plane of a4 at `plane`.
+fn band_rows(plane: u32, iy0: i32, rows: u32, cols: u32) -> array<RowAt, 6> {
+    return array<RowAt, 6>(
+        row_at(plane, iy0, rows, cols),
+        row_at(plane, iy0 + 1, rows, cols),
+        row_at(plane, iy0 + 2, rows, cols),
+        row_at(plane, iy0 + 3, rows, cols),
+        row_at(plane, iy0 + 4, rows, cols),
+        row_at(plane, iy0 + 5, rows, cols),
+    );
 }
 
 fn quad_at(r: RowAt, j: u32) -> vec4<f32> {
     return select(vec4<f32>(0.0), a4[r.at + j], r.inside);
 }
 
-// Quad j of the band's 6 dy rows (zero for j past the row's last quad).
+// Quad j of a band's 6 rows of a4 (zero for j past the row's last quad).
 fn quads6(rows: array<RowAt, 6>, j: u32) -> Quad6 {
     if (j >= ROW_QUADS) {
         let z = vec4<f32>(0.0);
@@ -648,19 +661,19 @@ fn quads6(rows: array<RowAt, 6>, j: u32) -> Quad6 {
 
 // A dy row's `windows_back` at stride 1, padding 1, for the 4 columns of
 // quad `c`, its neighbours `p` (left) and `n` (right).
-fn quad_windows(p: vec4<f32>, c: vec4<f32>, n: vec4<f32>) -> Windows {
+fn quad_windows_back(p: vec4<f32>, c: vec4<f32>, n: vec4<f32>) -> Windows {
     return Windows(vec4<f32>(c.yzw, n.x), c, vec4<f32>(p.w, c.xyz));
 }
 
 // The 4x4 block of dx over quad `c` of the band, from its 6 dy rows.
 fn quad_back(p: Quad6, c: Quad6, n: Quad6, w: Taps) -> Block {
     return back_rows(
-        quad_windows(p.r0, c.r0, n.r0),
-        quad_windows(p.r1, c.r1, n.r1),
-        quad_windows(p.r2, c.r2, n.r2),
-        quad_windows(p.r3, c.r3, n.r3),
-        quad_windows(p.r4, c.r4, n.r4),
-        quad_windows(p.r5, c.r5, n.r5),
+        quad_windows_back(p.r0, c.r0, n.r0),
+        quad_windows_back(p.r1, c.r1, n.r1),
+        quad_windows_back(p.r2, c.r2, n.r2),
+        quad_windows_back(p.r3, c.r3, n.r3),
+        quad_windows_back(p.r4, c.r4, n.r4),
+        quad_windows_back(p.r5, c.r5, n.r5),
         w,
     );
 }
@@ -757,17 +770,123 @@ fn input_grad_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocat
     for (var j = 0u; j < P.k_per_group; j = j + 1u) {
         let k = k0 + j;
         let plane = (nc / P.c * P.k + k) * P.ho * P.wo;
-        let rows = array<RowAt, 6>(
-            row_at(plane, iy0),
-            row_at(plane, iy0 + 1),
-            row_at(plane, iy0 + 2),
-            row_at(plane, iy0 + 3),
-            row_at(plane, iy0 + 4),
-            row_at(plane, iy0 + 5),
-        );
-        o = band_add(o, rows, taps(k));
+        o = band_add(o, band_rows(plane, iy0, P.ho, P.wo), taps(k));
     }
     store_band(nc * P.h * P.w, y0, o);
+}
+
+// The forward where plan::depthwise_forward_entry says
+// `forward_rows_quads` (stride 1, padding 1, W = Wo a multiple of 4 of at
+// most 32, K/g a multiple of 4: a first layer of one input channel, S1,
+// the Fashion model's conv 0): one invocation per band of 4 whole rows of
+// a group's output planes, its 6 input rows read whole as ROW_QUADS vec4s
+// (`input_grad_rows`' quads, here of x), and each quad of channels' taps
+// loaded once per band where `forward_vec4_stride1_quads` loads them once
+// per 4x4 block. Each block sums what that entry sums, in the same order
+// (not always to the same bits at a row's ends, for the reason
+// `input_grad_rows` gives). Workgroups of 32, each within one group, so
+// that the taps' address is the same in every lane.
+
+// Row r of x as the 4 outputs over quad `c` see it at stride 1, padding
+// 1 (`windows`), its neighbours `p` (left) and `n` (right).
+fn quad_windows(p: vec4<f32>, c: vec4<f32>, n: vec4<f32>) -> Windows {
+    return Windows(vec4<f32>(p.w, c.xyz), c, vec4<f32>(c.yzw, n.x));
+}
+
+// The patch of the 4x4 block over quad `c` of a band, from its 6 rows.
+fn quad_patch(p: Quad6, c: Quad6, n: Quad6) -> Patch {
+    var t: Patch;
+    t.t0 = quad_windows(p.r0, c.r0, n.r0);
+    t.t1 = quad_windows(p.r1, c.r1, n.r1);
+    t.t2 = quad_windows(p.r2, c.r2, n.r2);
+    t.t3 = quad_windows(p.r3, c.r3, n.r3);
+    t.t4 = quad_windows(p.r4, c.r4, n.r4);
+    t.t5 = quad_windows(p.r5, c.r5, n.r5);
+    return t;
+}
+
+// A band's input quads (z: the zero quad past either end of its rows).
+struct BandX {
+    z: Quad6,
+    q0: Quad6,
+    q1: Quad6,
+    q2: Quad6,
+    q3: Quad6,
+    q4: Quad6,
+    q5: Quad6,
+    q6: Quad6,
+    q7: Quad6,
+}
+
+fn band_x(rows: array<RowAt, 6>) -> BandX {
+    return BandX(
+        quads6(rows, 8u),
+        quads6(rows, 0u),
+        quads6(rows, 1u),
+        quads6(rows, 2u),
+        quads6(rows, 3u),
+        quads6(rows, 4u),
+        quads6(rows, 5u),
+        quads6(rows, 6u),
+        quads6(rows, 7u),
+    );
+}
+
+// Output channel k's 4 rows from y0 (its plane at `plane`) over the band,
+// block by block, through its taps `w` (plus its bias).
+fn store_band_channel(x: BandX, plane: u32, y0: u32, k: u32, w: Taps) {
+    let s = vec2<u32>(1u);
+    store_block4(plane, y0, 0u, P.ho, P.wo, forward_block_with(quad_patch(x.z, x.q0, x.q1), s, k, w));
+    if (ROW_QUADS > 1u) {
+        store_block4(plane, y0, 4u, P.ho, P.wo, forward_block_with(quad_patch(x.q0, x.q1, x.q2), s, k, w));
+    }
+    if (ROW_QUADS > 2u) {
+        store_block4(plane, y0, 8u, P.ho, P.wo, forward_block_with(quad_patch(x.q1, x.q2, x.q3), s, k, w));
+    }
+    if (ROW_QUADS > 3u) {
+        store_block4(plane, y0, 12u, P.ho, P.wo, forward_block_with(quad_patch(x.q2, x.q3, x.q4), s, k, w));
+    }
+    if (ROW_QUADS > 4u) {
+        store_block4(plane, y0, 16u, P.ho, P.wo, forward_block_with(quad_patch(x.q3, x.q4, x.q5), s, k, w));
+    }
+    if (ROW_QUADS > 5u) {
+        store_block4(plane, y0, 20u, P.ho, P.wo, forward_block_with(quad_patch(x.q4, x.q5, x.q6), s, k, w));
+    }
+    if (ROW_QUADS > 6u) {
+        store_block4(plane, y0, 24u, P.ho, P.wo, forward_block_with(quad_patch(x.q5, x.q6, x.q7), s, k, w));
+    }
+    if (ROW_QUADS > 7u) {
+        store_block4(plane, y0, 28u, P.ho, P.wo, forward_block_with(quad_patch(x.q6, x.q7, x.z), s, k, w));
+    }
+}
+
+// forward_rows_quads' workgroups per group.
+fn band_workgroups() -> u32 {
+    return (P.n * ((P.ho + 3u) / 4u) + 31u) / 32u;
+}
+
+@compute @workgroup_size(32)
+fn forward_rows_quads(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let wl = workgroup_linear(wid);
+    let g = wl / band_workgroups();
+    let bands = (P.ho + 3u) / 4u;
+    let i = (wl % band_workgroups()) * 32u + lid;
+    if (g >= P.groups || i >= P.n * bands) {
+        return;
+    }
+    let n = i / bands;
+    let y0 = (i % bands) * 4u;
+    let x = band_x(band_rows((n * P.c + g) * P.h * P.w, i32(y0) - 1, P.h, P.w));
+    for (var j = 0u; j < P.k_per_group; j = j + 4u) {
+        let k = g * P.k_per_group + j;
+        let t = taps4(k);
+        let plane = (n * P.k + k) * P.ho * P.wo;
+        let step = P.ho * P.wo;
+        store_band_channel(x, plane, y0, k, t.t0);
+        store_band_channel(x, plane + step, y0, k + 1u, t.t1);
+        store_band_channel(x, plane + 2u * step, y0, k + 2u, t.t2);
+        store_band_channel(x, plane + 3u * step, y0, k + 3u, t.t3);
+    }
 }
 
 @compute @workgroup_size(64)

@@ -1214,12 +1214,17 @@ pub fn depthwise_fits(problem: &ConvProblem) -> bool {
 /// lavapipe: docs/performance.md). `forward` (scalar stores, the stride a
 /// pipeline constant) runs the rest. Where K/g is a multiple of 4 too, the
 /// `_quads` twins take four channels per step, their 36 taps from 9 vec4
-/// loads instead of 36 scalar ones (a first layer of one input channel:
-/// S1, the Fashion model's conv 0).
+/// loads instead of 36 scalar ones; and of those at stride 1, padding 1
+/// and W at most 4 · [`MAX_ROW_QUADS`] (a first layer of one input
+/// channel: S1, the Fashion model's conv 0), `forward_rows_quads` takes
+/// bands of 4 whole rows, their input rows as vec4s and the taps loaded
+/// once per band instead of once per 4x4 block.
 pub fn depthwise_forward_entry(problem: &ConvProblem) -> &'static str {
     let g = &problem.geometry;
     let quads = g.k_per_group().is_multiple_of(4);
+    let whole_rows = g.params.padding == [1, 1] && g.w <= 4 * MAX_ROW_QUADS;
     match g.params.stride {
+        [1, 1] if g.wo.is_multiple_of(4) && quads && whole_rows => "forward_rows_quads",
         [1, 1] if g.wo.is_multiple_of(4) && quads => "forward_vec4_stride1_quads",
         [2, 2] if g.wo.is_multiple_of(4) && quads => "forward_vec4_stride2_quads",
         [1, 1] if g.wo.is_multiple_of(4) => "forward_vec4_stride1",

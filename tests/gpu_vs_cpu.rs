@@ -115,6 +115,12 @@ fn edge_geometries() -> Vec<([usize; 4], [usize; 4], Conv2dParams)> {
         ([2, 2, 1, 4], [2, 1, 3, 3], dw(2, [1, 1], [1, 1])),
         ([2, 1, 7, 28], [8, 1, 3, 3], dw(1, [1, 1], [1, 1])),
         ([1, 2, 5, 32], [4, 1, 3, 3], dw(2, [1, 1], [1, 1])),
+        // Its whole-row forward (the same layers with K/g a multiple of
+        // 4 too) runs on the one-channel cases above of widths 8, 12 and
+        // 28; and on 32 columns with two groups of 4 channels, and on
+        // planes one vec4 wide.
+        ([1, 2, 6, 32], [8, 1, 3, 3], dw(2, [1, 1], [1, 1])),
+        ([2, 1, 5, 4], [4, 1, 3, 3], dw(1, [1, 1], [1, 1])),
         // Its 4x8-block input gradient (the same layers wider than 32):
         // 40 columns, and 36 (a last block of one half).
         ([1, 2, 6, 40], [2, 1, 3, 3], dw(2, [1, 1], [1, 1])),

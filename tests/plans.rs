@@ -329,26 +329,36 @@ fn depthwise_fits_3x3_layers_of_one_channel_per_group() {
 }
 
 /// A depthwise forward stores vec4s from a stride-1 or stride-2 entry
-/// where its output rows are whole vec4s, and runs the scalar entry (the
-/// stride a pipeline constant) elsewhere.
+/// where its output rows are whole vec4s (four channels per step where
+/// K/g is a multiple of 4, and then bands of whole rows at stride 1 and
+/// padding 1 up to 32 columns), and runs the scalar entry (the stride a
+/// pipeline constant) elsewhere.
 #[test]
 fn depthwise_forward_entry_follows_stride_and_row_width() {
     // Four groups of k / 4 output channels.
-    let entry_for = |x: [usize; 4], k: usize, stride: [u32; 2]| {
+    let entry_for = |x: [usize; 4], k: usize, stride: [u32; 2], padding: u32| {
         let p = Conv2dParams {
             stride,
-            padding: [1, 1],
+            padding: [padding; 2],
             dilation: [1, 1],
             groups: 4,
         };
         depthwise_forward_entry(&ConvProblem::new(ConvOp::Forward, &x, &[k, 1, 3, 3], &p).unwrap())
     };
-    let entry = |x, stride| entry_for(x, 8, stride);
+    let entry = |x, stride| entry_for(x, 8, stride, 1);
     assert_eq!(entry([2, 4, 28, 28], [1, 1]), "forward_vec4_stride1");
     assert_eq!(entry([2, 4, 56, 56], [2, 2]), "forward_vec4_stride2");
-    // K/g = 4 (16 channels over 4 groups): four channels per step.
-    let quads = |x, stride| entry_for(x, 16, stride);
-    assert_eq!(quads([2, 4, 28, 28], [1, 1]), "forward_vec4_stride1_quads");
+    // K/g = 4 (16 channels over 4 groups): four channels per step; whole
+    // rows up to 4 · MAX_ROW_QUADS columns at stride 1 and padding 1.
+    let quads = |x, stride| entry_for(x, 16, stride, 1);
+    assert_eq!(quads([2, 4, 28, 28], [1, 1]), "forward_rows_quads");
+    assert_eq!(quads([2, 4, 9, 4], [1, 1]), "forward_rows_quads");
+    assert_eq!(quads([2, 4, 32, 32], [1, 1]), "forward_rows_quads");
+    assert_eq!(quads([2, 4, 36, 36], [1, 1]), "forward_vec4_stride1_quads");
+    assert_eq!(
+        entry_for([2, 4, 30, 30], 16, [1, 1], 0),
+        "forward_vec4_stride1_quads"
+    );
     assert_eq!(quads([2, 4, 56, 56], [2, 2]), "forward_vec4_stride2_quads");
     assert_eq!(quads([2, 4, 7, 7], [1, 1]), "forward");
     // Wo = 7 (a row is not whole vec4s), Wo = 14 at stride 2, mixed strides.

@@ -33,25 +33,40 @@ pub(crate) fn forward(
     y: &dyn Bindable,
 ) -> Result<(), Error> {
     let geo = &problem.geometry;
-    let workgroups = blocks(geo.n, geo.ho, geo.wo).div_ceil(64);
-    let (mut u, grid) = direct_launch(rec.gpu(), "conv2d", geo, geo.groups() * workgroups * 64)?;
+    let entry = depthwise_forward_entry(problem);
+    let (mut u, grid) = if entry == "forward_rows_quads" {
+        // Bands of 4 whole rows, in workgroups of 32 within one group.
+        let workgroups = (geo.n * geo.ho.div_ceil(4)).div_ceil(32);
+        let grid = rec
+            .gpu()
+            .grid("conv2d", (geo.groups() * workgroups) as u64)?;
+        (ConvUniform::new(geo, grid.0), grid)
+    } else {
+        let workgroups = blocks(geo.n, geo.ho, geo.wo).div_ceil(64);
+        direct_launch(rec.gpu(), "conv2d", geo, geo.groups() * workgroups * 64)?
+    };
     u.has_bias = bias.is_some() as u32;
     // Without a bias the weight is bound in its place (a binding cannot be
     // empty); has_bias = 0 keeps the kernel from reading it.
     let bias = bias.unwrap_or(w);
-    let entry = depthwise_forward_entry(problem);
     let out = if entry == "forward" {
         slot::C
     } else {
         slot::C4
     };
-    // The `_quads` entries read the taps as vec4s (B4), the others as f32s.
+    // The `_quads` entries read the taps as vec4s (B4), the others as f32s;
+    // the whole-row one reads x as vec4s (A4).
     let taps = if entry.ends_with("_quads") {
         slot::B4
     } else {
         slot::B
     };
-    let buffers = [(slot::A, x), (taps, w), (out, y), (slot::BIAS, bias)];
+    let input = if entry == "forward_rows_quads" {
+        slot::A4
+    } else {
+        slot::A
+    };
+    let buffers = [(input, x), (taps, w), (out, y), (slot::BIAS, bias)];
     let uniform = bytemuck::bytes_of(&u);
     let constants = constants(geo, entry);
     rec.dispatch_specialized(
@@ -67,18 +82,16 @@ pub(crate) fn forward(
 
 /// The pipeline constants of this module's pipelines for `geo`: the
 /// stride (1 or 2 per axis, `plan::depthwise_fits`), so that the window
-/// code keeps one stride's branch, and for `input_grad_rows` the row's
-/// vec4s (W / 4, at most `plan::MAX_ROW_QUADS`), so that its written-out
-/// code for the quads past them folds away; 0 for the other entries,
+/// code keeps one stride's branch, and for the whole-row entries
+/// (`input_grad_rows`, `forward_rows_quads`) the row's vec4s (W / 4, at
+/// most `plan::MAX_ROW_QUADS`), so that their written-out code for the
+/// quads past them folds away; 0 for the other entries,
 /// which do not read it (one pipeline for every width)
 /// (shaders/conv2d_depthwise.wgsl).
 pub(crate) fn constants(geo: &Conv2dGeometry, entry: &str) -> [(&'static str, u32); 3] {
     let [h, w] = geo.params.stride;
-    let quads = if entry == "input_grad_rows" {
-        geo.w as u32 / 4
-    } else {
-        0
-    };
+    let whole_rows = matches!(entry, "input_grad_rows" | "forward_rows_quads");
+    let quads = if whole_rows { geo.w as u32 / 4 } else { 0 };
     [
         ("DEPTHWISE_STRIDE_H", h),
         ("DEPTHWISE_STRIDE_W", w),

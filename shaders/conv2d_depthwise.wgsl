@@ -690,40 +690,31 @@ struct Band {
     b7: Block,
 }
 
-// `o` plus output channel k's contribution through taps `w`, its dy rows
-// at `rows`.
-fn band_add(o: Band, rows: array<RowAt, 6>, w: Taps) -> Band {
-    let z = quads6(rows, 8u);
-    let q0 = quads6(rows, 0u);
-    let q1 = quads6(rows, 1u);
-    let q2 = quads6(rows, 2u);
-    let q3 = quads6(rows, 3u);
-    let q4 = quads6(rows, 4u);
-    let q5 = quads6(rows, 5u);
-    let q6 = quads6(rows, 6u);
-    let q7 = quads6(rows, 7u);
+// `o` plus output channel k's contribution through taps `w`, from its dy
+// rows' quads `x`.
+fn band_add(o: Band, x: BandX, w: Taps) -> Band {
     var b = o;
-    b.b0 = add_block(b.b0, quad_back(z, q0, q1, w));
+    b.b0 = add_block(b.b0, quad_back(x.z, x.q0, x.q1, w));
     if (ROW_QUADS > 1u) {
-        b.b1 = add_block(b.b1, quad_back(q0, q1, q2, w));
+        b.b1 = add_block(b.b1, quad_back(x.q0, x.q1, x.q2, w));
     }
     if (ROW_QUADS > 2u) {
-        b.b2 = add_block(b.b2, quad_back(q1, q2, q3, w));
+        b.b2 = add_block(b.b2, quad_back(x.q1, x.q2, x.q3, w));
     }
     if (ROW_QUADS > 3u) {
-        b.b3 = add_block(b.b3, quad_back(q2, q3, q4, w));
+        b.b3 = add_block(b.b3, quad_back(x.q2, x.q3, x.q4, w));
     }
     if (ROW_QUADS > 4u) {
-        b.b4 = add_block(b.b4, quad_back(q3, q4, q5, w));
+        b.b4 = add_block(b.b4, quad_back(x.q3, x.q4, x.q5, w));
     }
     if (ROW_QUADS > 5u) {
-        b.b5 = add_block(b.b5, quad_back(q4, q5, q6, w));
+        b.b5 = add_block(b.b5, quad_back(x.q4, x.q5, x.q6, w));
     }
     if (ROW_QUADS > 6u) {
-        b.b6 = add_block(b.b6, quad_back(q5, q6, q7, w));
+        b.b6 = add_block(b.b6, quad_back(x.q5, x.q6, x.q7, w));
     }
     if (ROW_QUADS > 7u) {
-        b.b7 = add_block(b.b7, quad_back(q6, q7, z, w));
+        b.b7 = add_block(b.b7, quad_back(x.q6, x.q7, x.z, w));
     }
     return b;
 }
@@ -770,7 +761,7 @@ fn input_grad_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocat
     for (var j = 0u; j < P.k_per_group; j = j + 1u) {
         let k = k0 + j;
         let plane = (nc / P.c * P.k + k) * P.ho * P.wo;
-        o = band_add(o, band_rows(plane, iy0, P.ho, P.wo), taps(k));
+        o = band_add(o, band_x(band_rows(plane, iy0, P.ho, P.wo)), taps(k));
     }
     store_band(nc * P.h * P.w, y0, o);
 }
@@ -805,7 +796,8 @@ fn quad_patch(p: Quad6, c: Quad6, n: Quad6) -> Patch {
     return t;
 }
 
-// A band's input quads (z: the zero quad past either end of its rows).
+// A band's quads of a4 (x's for the forward, dy's for the input
+// gradient; z: the zero quad past either end of its rows).
 struct BandX {
     z: Quad6,
     q0: Quad6,

@@ -595,7 +595,8 @@ fn input_grad_x8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocatio
 // Workgroups of 32, so that a small layer's few bands still spread
 // evenly over a CPU adapter's cores (a workgroup runs on one). The
 // row's quads are ROW_QUADS, a pipeline constant (W / 4, set by the host
-// for this entry alone: src/ops/conv2d_depthwise.rs `constants`), so that
+// for the whole-row entries alone: src/ops/conv2d_depthwise.rs
+// `constants`), so that
 // the written-out code for quads past it folds away. Each 4x4 quad of the
 // band sums what `input_grad_x8` sums for it, in the same order (not
 // always to the same bits: at a row's ends the padding is a constant zero

@@ -5,8 +5,8 @@
 //! [`ConvKernel::Depthwise`](crate::plan::ConvKernel::Depthwise).
 
 use super::conv2d_weight_grad::dispatch_splits;
-use super::conv_uniform::{slot, ConvUniform};
-use super::direct_launch;
+use super::conv_uniform::slot;
+use super::{direct_launch, workgroups_launch};
 use crate::gpu::{Bindable, Recorder, Shader};
 use crate::plan::{
     depthwise_fanout, depthwise_forward_entry, depthwise_input_grad_entry,
@@ -37,10 +37,7 @@ pub(crate) fn forward(
     let (mut u, grid) = if entry == "forward_rows_quads" {
         // Bands of 4 whole rows, in workgroups of 32 within one group.
         let workgroups = (geo.n * geo.ho.div_ceil(4)).div_ceil(32);
-        let grid = rec
-            .gpu()
-            .grid("conv2d", (geo.groups() * workgroups) as u64)?;
-        (ConvUniform::new(geo, grid.0), grid)
+        workgroups_launch(rec.gpu(), "conv2d", geo, (geo.groups() * workgroups) as u64)?
     } else {
         let workgroups = blocks(geo.n, geo.ho, geo.wo).div_ceil(64);
         direct_launch(rec.gpu(), "conv2d", geo, geo.groups() * workgroups * 64)?
@@ -119,8 +116,7 @@ pub(crate) fn input_grad(
         // One invocation per 4-row band of a plane, in workgroups of 32.
         "input_grad_rows" => {
             let bands = geo.n * geo.c * geo.h.div_ceil(4);
-            let grid = rec.gpu().grid(OP, bands.div_ceil(32) as u64)?;
-            (ConvUniform::new(geo, grid.0), grid)
+            workgroups_launch(rec.gpu(), OP, geo, bands.div_ceil(32) as u64)?
         }
         "input_grad_x8" => {
             let count = blocks(geo.n * geo.c, geo.h, geo.w.div_ceil(2));

@@ -116,7 +116,18 @@ pub(crate) fn direct_launch(
     geo: &crate::Conv2dGeometry,
     elements: usize,
 ) -> Result<(ConvUniform, (u32, u32)), Error> {
-    let grid = gpu.grid(op, direct_workgroups(elements))?;
+    workgroups_launch(gpu, op, geo, direct_workgroups(elements))
+}
+
+/// Uniform and grid for a kernel of `workgroups` workgroups (of whatever
+/// size its entry declares).
+pub(crate) fn workgroups_launch(
+    gpu: &Gpu,
+    op: &'static str,
+    geo: &crate::Conv2dGeometry,
+    workgroups: u64,
+) -> Result<(ConvUniform, (u32, u32)), Error> {
+    let grid = gpu.grid(op, workgroups)?;
     Ok((ConvUniform::new(geo, grid.0), grid))
 }
 

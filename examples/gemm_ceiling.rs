@@ -13,6 +13,9 @@
 //! use, and caches the result on disk (`MESA_SHADER_CACHE_DISABLE=true`
 //! shows the cold figure; bigger blocks compile for far longer).
 //!
+//! The multiply-adds run in the kernels' order, each accumulator's four
+//! reduction steps in a row; one case runs them step by step, as the
+//! kernels did before, to show what the order is worth.
 //!
 //! Where the adapter has subgroups, the same blocks again with one operand
 //! shared by the subgroup's 8 lanes: the lanes hold blocks of the same
@@ -37,14 +40,29 @@ enum Share {
 /// Lanes of a subgroup that share an operand.
 const LANES: usize = 8;
 
+/// The order of a row's multiply-adds in one loop iteration.
+#[derive(Clone, Copy, PartialEq)]
+enum Order {
+    /// Each accumulator's four reduction steps in a row (`fma_slab` in
+    /// shaders/gemm_pointwise.wgsl): on lavapipe, whose accumulators live
+    /// in memory (a register per lane-wide component, far more than the
+    /// machine has), each is loaded and stored once per four steps.
+    ByAccumulator,
+    /// Step by step: every accumulator of the row at step 0, then step 1
+    /// (the kernels' order before 2026-12-07), each loaded and stored once
+    /// per step.
+    ByStep,
+}
+
 /// One loop iteration (four reduction steps) of an R x C block: the vec4
 /// loads of its A quads (rows, four reduction values each) and B quads
 /// (four columns at each reduction step), then the multiply-adds in
-/// `pointwise_large`'s order. A shared operand's vec4s are loaded an
+/// `order` (the kernels' is `Order::ByAccumulator`). A shared operand's vec4s are loaded an
 /// eighth per lane and broadcast from the lane that loaded them.
-fn block_body(rows: usize, cols: usize, share: Share) -> String {
+fn block_body(rows: usize, cols: usize, share: Share, order: Order) -> String {
     let quads = cols / 4;
     let mut body = String::new();
+    let mut by_step: [String; 4] = Default::default();
     let own_a = if share == Share::A {
         rows / LANES
     } else {
@@ -85,12 +103,18 @@ fn block_body(rows: usize, cols: usize, share: Share) -> String {
         }
     }
     for r in 0..rows {
-        for k in 0..4 {
-            let lane = ["x", "y", "z", "w"][k];
-            for q in 0..quads {
-                body += &format!("a{r}_{q} = fma(vec4<f32>(x{r}.{lane}), y{q}_{k}, a{r}_{q}); ");
+        for q in 0..quads {
+            for k in 0..4 {
+                let lane = ["x", "y", "z", "w"][k];
+                let fma = format!("a{r}_{q} = fma(vec4<f32>(x{r}.{lane}), y{q}_{k}, a{r}_{q}); ");
+                match order {
+                    Order::ByAccumulator => body += &fma,
+                    Order::ByStep => by_step[k] += &fma,
+                }
             }
         }
+        body += &by_step.concat();
+        by_step = Default::default();
     }
     body
 }
@@ -112,24 +136,29 @@ fn main() {
         let name = format!("{rows}x{cols} block with its loads");
         cases.push((
             name,
-            block_body(rows, cols, Share::None),
+            block_body(rows, cols, Share::None, Order::ByAccumulator),
             rows,
             cols / 4,
             rows * cols,
         ));
     }
     if device.features().contains(wgpu::Features::SUBGROUP) {
-        for (rows, cols, share) in [
-            (32, 32, Share::B),
-            (16, 64, Share::B),
-            (32, 32, Share::A),
-            (64, 16, Share::A),
+        for (rows, cols, share, order) in [
+            (32, 32, Share::B, Order::ByAccumulator),
+            (16, 64, Share::B, Order::ByAccumulator),
+            (16, 64, Share::B, Order::ByStep),
+            (32, 32, Share::A, Order::ByAccumulator),
+            (64, 16, Share::A, Order::ByAccumulator),
         ] {
             let which = if share == Share::A { "A" } else { "B" };
-            let name = format!("{rows}x{cols} block, {which} shared by {LANES} lanes");
+            let step = match order {
+                Order::ByAccumulator => "",
+                Order::ByStep => ", multiply-adds step by step",
+            };
+            let name = format!("{rows}x{cols} block, {which} shared by {LANES} lanes{step}");
             cases.push((
                 name,
-                block_body(rows, cols, share),
+                block_body(rows, cols, share, order),
                 rows,
                 cols / 4,
                 rows * cols,

@@ -46,6 +46,12 @@
 override DEPTHWISE_STRIDE_H: u32 = 1u;
 override DEPTHWISE_STRIDE_W: u32 = 1u;
 
+// Whether the forward adds a bias (the uniform's has_bias), a pipeline
+// constant for the same reason: read from the uniform, every lane ran the
+// bias branch too, a load and a select per output, bias or not. 0 for the
+// gradients' pipelines, which have none.
+override DEPTHWISE_BIAS: u32;
+
 fn depthwise_stride() -> vec2<u32> {
     return vec2<u32>(DEPTHWISE_STRIDE_H, DEPTHWISE_STRIDE_W);
 }
@@ -348,7 +354,7 @@ fn forward_block(p: Patch, stride: vec2<u32>, k: u32) -> Block {
 // `forward_block` with channel k's taps `w` already loaded.
 fn forward_block_with(p: Patch, stride: vec2<u32>, k: u32, w: Taps) -> Block {
     let o = correlate(p, stride.x, w);
-    if (P.has_bias == 0u) {
+    if (DEPTHWISE_BIAS == 0u) {
         return o;
     }
     let bk = vec4<f32>(bias[k]);

@@ -74,12 +74,22 @@ fn slab_of(b0: Quad, b1: Quad, b2: Quad, b3: Quad) -> Slab {
     );
 }
 
-// One row's four reduction values times the slab, in reduction order.
+// One row's four reduction values times the slab, in reduction order,
+// one accumulator quad at a time: each quad's four steps follow each
+// other, so that a CPU adapter, which holds a block's accumulators in
+// memory (a register per lane-wide component, far more than it has),
+// loads and stores each once per four steps rather than once per step.
+// Each value sees the same operations in the same order as step by step.
 fn fma_slab(acc: ptr<function, Row16>, a: vec4<f32>, s: Slab) {
-    fma16(acc, a.x, s.s0);
-    fma16(acc, a.y, s.s1);
-    fma16(acc, a.z, s.s2);
-    fma16(acc, a.w, s.s3);
+    (*acc).q0 = fma4(fma4(fma4(fma4((*acc).q0, a.x, s.s0.q0), a.y, s.s1.q0), a.z, s.s2.q0), a.w, s.s3.q0);
+    (*acc).q1 = fma4(fma4(fma4(fma4((*acc).q1, a.x, s.s0.q1), a.y, s.s1.q1), a.z, s.s2.q1), a.w, s.s3.q1);
+    (*acc).q2 = fma4(fma4(fma4(fma4((*acc).q2, a.x, s.s0.q2), a.y, s.s1.q2), a.z, s.s2.q2), a.w, s.s3.q2);
+    (*acc).q3 = fma4(fma4(fma4(fma4((*acc).q3, a.x, s.s0.q3), a.y, s.s1.q3), a.z, s.s2.q3), a.w, s.s3.q3);
+}
+
+// acc + x·y, as fma16 writes each of its quads.
+fn fma4(acc: vec4<f32>, x: f32, y: vec4<f32>) -> vec4<f32> {
+    return acc + x * y;
 }
 
 // The block's stores, a 4x4 quad at a time, through the op's `pw_store(g,

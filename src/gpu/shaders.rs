@@ -454,7 +454,8 @@ mod tests {
     /// The sets of pipeline constants `k`'s pipelines are built with in
     /// these tests: the defaults, for col2im also those of a stride-2 3x3
     /// layer, for the depthwise kernels a whole-row input gradient's
-    /// (stride 1, 7 vec4s a row) and a stride-2x1 layer's, and for the GEMM
+    /// (stride 1, 7 vec4s a row), a stride-2x1 layer's and its forward with
+    /// a bias, and for the GEMM
     /// modules (whose constants have no defaults) those of a linear layer
     /// with a bias and of a split 3x3 convolution.
     fn constant_sets(k: Shader) -> Vec<naga::back::PipelineConstants> {
@@ -491,8 +492,9 @@ mod tests {
                 let rows = dw(&[2, 1, 7, 28], 8, [1, 1]);
                 let strided = dw(&[2, 4, 9, 9], 4, [2, 1]);
                 vec![
-                    set(&constants(&rows, "input_grad_rows")),
-                    set(&constants(&strided, "input_grad")),
+                    set(&constants(&rows, "input_grad_rows", false)),
+                    set(&constants(&strided, "input_grad", false)),
+                    set(&constants(&strided, "forward", true)),
                 ]
             }
             Shader::Conv2dForward

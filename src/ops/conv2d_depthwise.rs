@@ -65,7 +65,7 @@ pub(crate) fn forward(
     };
     let buffers = [(input, x), (taps, w), (out, y), (slot::BIAS, bias)];
     let uniform = bytemuck::bytes_of(&u);
-    let constants = constants(geo, entry);
+    let constants = constants(geo, entry, u.has_bias != 0);
     rec.dispatch_specialized(
         Shader::Conv2dDepthwise,
         entry,
@@ -83,9 +83,10 @@ pub(crate) fn forward(
 /// (`input_grad_rows`, `forward_rows_quads`) the row's vec4s (W / 4, at
 /// most `plan::MAX_ROW_QUADS`), so that their written-out code for the
 /// quads past them folds away; 0 for the other entries,
-/// which do not read it (one pipeline for every width)
+/// which do not read it (one pipeline for every width), and whether a
+/// forward adds a bias (`bias`; false for the gradients)
 /// (shaders/conv2d_depthwise.wgsl).
-pub(crate) fn constants(geo: &Conv2dGeometry, entry: &str) -> [(&'static str, u32); 3] {
+pub(crate) fn constants(geo: &Conv2dGeometry, entry: &str, bias: bool) -> [(&'static str, u32); 4] {
     let [h, w] = geo.params.stride;
     let whole_rows = matches!(entry, "input_grad_rows" | "forward_rows_quads");
     let quads = if whole_rows { geo.w as u32 / 4 } else { 0 };
@@ -93,6 +94,7 @@ pub(crate) fn constants(geo: &Conv2dGeometry, entry: &str) -> [(&'static str, u3
         ("DEPTHWISE_STRIDE_H", h),
         ("DEPTHWISE_STRIDE_W", w),
         ("ROW_QUADS", quads),
+        ("DEPTHWISE_BIAS", bias as u32),
     ]
 }
 
@@ -133,7 +135,7 @@ pub(crate) fn input_grad(
     rec.dispatch_specialized(
         Shader::Conv2dDepthwise,
         entry,
-        &constants(geo, entry),
+        &constants(geo, entry, false),
         uniform,
         buffers,
         grid,
@@ -174,6 +176,10 @@ pub(crate) fn weight_grad(
         "weight_grad_fanout" => &[(slot::A, x), (slot::B4, dy)],
         _ => &[(slot::A, x), (slot::B, dy)],
     };
-    let kernel = (Shader::Conv2dDepthwise, entry, &constants(geo, entry)[..]);
+    let kernel = (
+        Shader::Conv2dDepthwise,
+        entry,
+        &constants(geo, entry, false)[..],
+    );
     dispatch_splits(rec, geo, kernel, u, bound, grid, (slot::C, dw))
 }

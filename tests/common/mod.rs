@@ -153,8 +153,9 @@ impl Case {
         plan.expect("a valid test geometry").algorithm == Algorithm::Winograd4
     }
 
-    /// Runs forward (with bias), input grad, weight grad and bias grad on
-    /// `gpu` and on the CPU reference and compares every output.
+    /// Runs forward (with and without a bias), input grad, weight grad and
+    /// bias grad on `gpu` and on the CPU reference and compares every
+    /// output.
     pub fn check(&self, gpu: &Gpu, exact: bool) {
         let ctx = |op: &str| {
             format!("{op} on {} for {self:?}", label(gpu))
@@ -180,6 +181,19 @@ impl Case {
         .unwrap();
         assert_close(
             &ctx("conv2d"),
+            &self.y_shape,
+            &y.to_vec().unwrap(),
+            &y_ref,
+            exact && !self.rounds(gpu, ConvOp::Forward),
+        );
+        // Without a bias too: kernels build a pipeline per case
+        // (`depthwise`'s bias is a pipeline constant).
+        let y = gpu.conv2d(&x, &w, None, &self.p).unwrap();
+        let y_ref =
+            wgconv::cpu::conv2d(&self.x, self.x_shape, &self.w, self.w_shape, None, &self.p)
+                .unwrap();
+        assert_close(
+            &ctx("conv2d without a bias"),
             &self.y_shape,
             &y.to_vec().unwrap(),
             &y_ref,

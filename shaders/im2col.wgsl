@@ -7,6 +7,8 @@
 //   im2col, im2col_x4: x → cols (the Im2col algorithm's forward and weight
 //     gradient; src/ops/im2col.rs), one row of Wo columns per invocation,
 //     stored one value at a time or (Wo % 4 == 0) four as one vec4;
+//   im2col_rows: the same from one row of x per invocation, read whole as
+//     vec4s, for the S rows of columns its taps make (plan::im2col_entry);
 //   col2im: columns → dx, each input element the sum of the columns its
 //     taps reached, in (r, s) order (the input gradients of TwoStepColumns
 //     and of Im2col).
@@ -16,6 +18,7 @@
 @group(0) @binding(5) var<storage, read> src: array<f32>;
 @group(0) @binding(6) var<storage, read_write> dst: array<f32>;
 @group(0) @binding(10) var<storage, read_write> dst4: array<vec4<f32>>;
+@group(0) @binding(8) var<storage, read> src4: array<vec4<f32>>;
 
 // x at (plane, ih, iw) of the padded input's coordinates, 0 in the
 // padding.
@@ -115,6 +118,130 @@ fn x4_at(at: ColRow, iwp0: u32, sw: u32) -> vec4<f32> {
         x_at(at.plane, at.ihp, iwp + 2u * sw),
         x_at(at.plane, at.ihp, iwp + 3u * sw),
     );
+}
+
+// im2col_rows' geometry along W, pipeline constants (the host sets them
+// per layer, src/ops/im2col.rs `rows_constants`): with the row's vec4s,
+// the taps and every column's offset known when the pipeline is built,
+// the loops below unroll and each output value is one lane of a loaded
+// vec4, picked at build time.
+override IM2COL_S: u32 = 1u;
+override IM2COL_STRIDE_W: u32 = 1u;
+override IM2COL_PAD_W: u32 = 0u;
+override IM2COL_DIL_W: u32 = 1u;
+// x's row in vec4s (W / 4, at most plan::MAX_ROW_QUADS) and the columns'
+// rows in vec4s (Wo / 4).
+override IM2COL_QUADS: u32 = 1u;
+override IM2COL_OUT_QUADS: u32 = 1u;
+
+// x's row as IM2COL_QUADS vec4s (the rest zero). Eight variables rather
+// than an array: lavapipe moves an array that is indexed at run time to
+// scratch memory before the loops that would make its indices constants
+// unroll (which made im2col_rows 2.5x slower than im2col_x4).
+struct Row8 { q0: vec4<f32>, q1: vec4<f32>, q2: vec4<f32>, q3: vec4<f32>, q4: vec4<f32>, q5: vec4<f32>, q6: vec4<f32>, q7: vec4<f32> }
+
+// Quad j of x's row at vec4 `at`, zero past IM2COL_QUADS.
+fn row_quad(at: u32, j: u32) -> vec4<f32> {
+    if (j >= IM2COL_QUADS) {
+        return vec4<f32>(0.0);
+    }
+    return src4[at + j];
+}
+
+// Column iwp of the row (in padded coordinates: iwp − pad_w of x's row),
+// 0 in the padding: constants once the loops unroll, so the selects fold
+// to one lane of one quad.
+fn row_at(r: Row8, iwp: u32) -> f32 {
+    if (iwp < IM2COL_PAD_W || iwp - IM2COL_PAD_W >= 4u * IM2COL_QUADS) {
+        return 0.0;
+    }
+    let iw = iwp - IM2COL_PAD_W;
+    let j = iw / 4u;
+    var v = select(r.q0, r.q1, j == 1u);
+    v = select(v, r.q2, j == 2u);
+    v = select(v, r.q3, j == 3u);
+    v = select(v, r.q4, j == 4u);
+    v = select(v, r.q5, j == 5u);
+    v = select(v, r.q6, j == 6u);
+    v = select(v, r.q7, j == 7u);
+    let e = iw % 4u;
+    return select(select(v.z, v.w, e == 3u), select(v.x, v.y, e == 1u), e < 2u);
+}
+
+// Output quad j of tap s's row of columns, from x's row: column
+// 4j + e reads padded column (4j + e)·stride_w + s·dil_w.
+fn cols_quad(r: Row8, s: u32, j: u32) -> vec4<f32> {
+    let iwp = 4u * j * IM2COL_STRIDE_W + s * IM2COL_DIL_W;
+    return vec4<f32>(
+        row_at(r, iwp),
+        row_at(r, iwp + IM2COL_STRIDE_W),
+        row_at(r, iwp + 2u * IM2COL_STRIDE_W),
+        row_at(r, iwp + 3u * IM2COL_STRIDE_W),
+    );
+}
+
+// Tap s's row of columns at vec4 `out`, its IM2COL_OUT_QUADS quads
+// written out (lavapipe leaves loops rolled, and with j a loop variable
+// every value would be picked at run time).
+fn store_cols_row(r: Row8, s: u32, out: u32) {
+    dst4[out] = cols_quad(r, s, 0u);
+    if (IM2COL_OUT_QUADS > 1u) {
+        dst4[out + 1u] = cols_quad(r, s, 1u);
+    }
+    if (IM2COL_OUT_QUADS > 2u) {
+        dst4[out + 2u] = cols_quad(r, s, 2u);
+    }
+    if (IM2COL_OUT_QUADS > 3u) {
+        dst4[out + 3u] = cols_quad(r, s, 3u);
+    }
+    if (IM2COL_OUT_QUADS > 4u) {
+        dst4[out + 4u] = cols_quad(r, s, 4u);
+    }
+    if (IM2COL_OUT_QUADS > 5u) {
+        dst4[out + 5u] = cols_quad(r, s, 5u);
+    }
+    if (IM2COL_OUT_QUADS > 6u) {
+        dst4[out + 6u] = cols_quad(r, s, 6u);
+    }
+    if (IM2COL_OUT_QUADS > 7u) {
+        dst4[out + 7u] = cols_quad(r, s, 7u);
+    }
+}
+
+// One row of x per invocation, (n, c, r, oh) (Ho fastest), loaded as
+// IM2COL_QUADS vec4s (zeros in the padding), and its S (at most 3) rows
+// of columns (n, c·R·S + r·S + s, oh) stored from it, each of at most 8
+// vec4s (plan::im2col_entry): where im2col_x4 gathers each value with a
+// scalar load, per lane and per tap, this loads the row once for all S
+// taps. The same values: the same columns.
+@compute @workgroup_size(64)
+fn im2col_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let i = workgroup_linear(wid) * 64u + lid;
+    if (i >= P.n * P.c * P.r * P.ho) {
+        return;
+    }
+    let oh = i % P.ho;
+    // t = (n·C + c)·R + r.
+    let t = i / P.ho;
+    let r = t % P.r;
+    let ihp = oh * P.stride_h + r * P.dil_h;
+    var row = Row8(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0),
+                   vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+    if (ihp >= P.pad_h && ihp - P.pad_h < P.h) {
+        let at = ((t / P.r) * P.h + ihp - P.pad_h) * IM2COL_QUADS;
+        row = Row8(row_quad(at, 0u), row_quad(at, 1u), row_quad(at, 2u), row_quad(at, 3u),
+                   row_quad(at, 4u), row_quad(at, 5u), row_quad(at, 6u), row_quad(at, 7u));
+    }
+    // Tap s's row of columns starts at vec4 (t·S + s)·Ho·OUT_QUADS + oh·OUT_QUADS.
+    let out = (t * IM2COL_S * P.ho + oh) * IM2COL_OUT_QUADS;
+    let step = P.ho * IM2COL_OUT_QUADS;
+    store_cols_row(row, 0u, out);
+    if (IM2COL_S > 1u) {
+        store_cols_row(row, 1u, out + step);
+    }
+    if (IM2COL_S > 2u) {
+        store_cols_row(row, 2u, out + 2u * step);
+    }
 }
 
 // col2im's taps, pipeline constants (the host sets them per geometry,

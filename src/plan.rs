@@ -1246,8 +1246,26 @@ pub fn col2im_entry(g: &Conv2dGeometry) -> &'static str {
 }
 
 /// The widest row, in vec4s, that conv2d_depthwise.wgsl's
-/// `input_grad_rows` takes whole (its written-out code holds 8).
+/// `input_grad_rows` takes whole (its written-out code holds 8), and
+/// im2col.wgsl's `im2col_rows` (its row array holds 8).
 pub const MAX_ROW_QUADS: usize = 8;
+
+/// The entry of im2col.wgsl that writes the columns of `g`'s forward or
+/// weight gradient: `im2col_rows` (a row of x per invocation, loaded as
+/// vec4s once for its S taps, the columns stored as vec4s) where x's and
+/// the columns' rows are whole vec4s, each at most [`MAX_ROW_QUADS`] of
+/// them, and the kernel at most 3 wide (its written-out code); `im2col_x4`
+/// (a row of columns per invocation, from scalar loads) where the
+/// columns' rows are whole vec4s; `im2col` (scalar stores) elsewhere.
+pub fn im2col_entry(g: &Conv2dGeometry) -> &'static str {
+    let fits = |side: usize| side.is_multiple_of(4) && side <= 4 * MAX_ROW_QUADS;
+    let rows = fits(g.w) && fits(g.wo) && g.s <= 3;
+    match g.wo.is_multiple_of(4) {
+        true if rows => "im2col_rows",
+        true => "im2col_x4",
+        false => "im2col",
+    }
+}
 
 /// The entry of conv2d_depthwise.wgsl that runs a [`ConvKernel::Depthwise`]
 /// input gradient: `input_grad_x8` (4x8 blocks of dx from vec4 loads of

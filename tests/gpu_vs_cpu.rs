@@ -2,7 +2,7 @@
 //! reference: integer inputs exactly, random geometries within TOL.
 mod common;
 use common::{gpus, random_geometry, Case, Rng};
-use wgconv::plan::{Algorithm, ConvOp};
+use wgconv::plan::{Algorithm, ConvOp, ConvProblem};
 use wgconv::{Conv2dParams, Policy};
 
 /// Forced variants: each kernel, Winograd's F(2x2, 3x3) and F(4x4,
@@ -425,10 +425,10 @@ fn pointwise_vector_stores_match_scalar_stores_bit_for_bit() {
 }
 
 /// Im2col (`Policy::Im2col`) on the geometries it takes: stride 1 to 3,
-/// padding 0 to 2, dilation 2, 3x3, 5x5, 1x3 and 3x2 kernels, unequal
+/// padding 0 to 2, dilation 2, 3x3, 5x5, 1x3, 3x2 and 3x1 kernels, unequal
 /// strides, paddings and dilations, output rows of a multiple of 4 (vec4
-/// columns, some with quads in the padding at either end) and not, batch
-/// 1 and 3; each op runs as
+/// columns, some with quads in the padding at either end) and not, rows
+/// of x taken whole (`im2col_rows`) and not, batch 1 and 3; each op runs as
 /// im2col (asserted from the plan) and matches the reference, exactly on
 /// integers, within the tolerance on random values, on every adapter.
 /// Auto takes it for strided layers of at least `IM2COL_MIN_BYTES` of
@@ -485,7 +485,41 @@ fn im2col_runs_where_it_fits_and_matches_the_reference() {
                 groups: 1,
             },
         ),
+        // Whole rows of x (plan::im2col_entry's im2col_rows): rows of 32
+        // (8 quads in and out), stride 2 with padding 2 and dilation 2
+        // (quads reaching into the padding at both ends), a kernel 2
+        // wide and one 1 wide, column stride 4.
+        ([1, 4, 5, 32], [4, 4, 3, 3], p(1, 1, 1)),
+        ([1, 4, 7, 24], [4, 4, 3, 3], p(2, 2, 2)),
+        (
+            [2, 4, 6, 16],
+            [4, 4, 3, 2],
+            Conv2dParams {
+                stride: [1, 2],
+                padding: [1, 0],
+                dilation: [1, 1],
+                groups: 1,
+            },
+        ),
+        (
+            [1, 4, 6, 8],
+            [4, 4, 3, 1],
+            Conv2dParams {
+                stride: [2, 2],
+                padding: [1, 0],
+                dilation: [1, 1],
+                groups: 1,
+            },
+        ),
     ];
+    let rows = geometries
+        .iter()
+        .filter(|(x, w, p)| {
+            let g = ConvProblem::new(ConvOp::Forward, x, w, p).unwrap().geometry;
+            wgconv::plan::im2col_entry(&g) == "im2col_rows"
+        })
+        .count();
+    assert!(rows >= 6, "{rows} geometries take im2col_rows");
     for gpu in gpus() {
         let forced = gpu.with_policy(Policy::Im2col);
         for (i, (x, w, params)) in geometries.into_iter().enumerate() {

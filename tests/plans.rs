@@ -10,7 +10,7 @@
 use wgconv::bench::SHAPES;
 use wgconv::plan::{
     blocks_k4_fits, col2im_entry, depthwise_fits, depthwise_forward_entry,
-    depthwise_input_grad_entry, depthwise_weight_grad_entry, plan, pointwise_fits,
+    depthwise_input_grad_entry, depthwise_weight_grad_entry, im2col_entry, plan, pointwise_fits,
     pointwise_shared_fits, pointwise_shared_wide_fits, AdapterFacts, Algorithm, ConvKernel, ConvOp,
     ConvProblem, Policy, MAX_ROW_QUADS, SHARED_LANES, WIDE_BLOCK_COLUMNS, WIDE_BLOCK_ROWS,
     WINOGRAD4_MAX_CHANNELS,
@@ -391,6 +391,38 @@ fn col2im_entry_follows_width_and_stride() {
     assert_eq!(entry([32, 64, 32, 30], [2, 2]), "col2im");
     assert_eq!(entry([32, 64, 32, 33], [1, 1]), "col2im");
     assert_eq!(entry([32, 64, 32, 36], [2, 3]), "col2im");
+}
+
+/// im2col writes the columns from whole rows of x (`im2col_rows`) where
+/// x's and the columns' rows are multiples of 4 up to 32 and the kernel at
+/// most 3 wide, a row of columns per invocation stored as vec4s
+/// (`im2col_x4`) where only the columns' rows are whole vec4s, scalars
+/// elsewhere.
+#[test]
+fn im2col_entry_follows_row_widths_and_kernel_width() {
+    let entry = |x: [usize; 4], s: usize, stride: u32, padding: u32| {
+        let p = Conv2dParams {
+            stride: [stride; 2],
+            padding: [padding; 2],
+            dilation: [1, 1],
+            groups: 1,
+        };
+        im2col_entry(
+            &ConvProblem::new(ConvOp::Forward, &x, &[8, x[1], 3, s], &p)
+                .unwrap()
+                .geometry,
+        )
+    };
+    // S4 of the bench: rows of 32 and 16.
+    assert_eq!(entry([32, 64, 32, 32], 3, 2, 1), "im2col_rows");
+    assert_eq!(entry([2, 4, 8, 8], 3, 1, 1), "im2col_rows");
+    assert_eq!(entry([2, 4, 8, 16], 2, 2, 0), "im2col_rows");
+    // x's row past 32, or not whole vec4s; a kernel 5 wide.
+    assert_eq!(entry([2, 4, 8, 64], 3, 2, 1), "im2col_x4");
+    assert_eq!(entry([2, 4, 8, 14], 3, 1, 2), "im2col_x4");
+    assert_eq!(entry([2, 4, 8, 32], 5, 1, 2), "im2col_x4");
+    // Columns' rows not whole vec4s.
+    assert_eq!(entry([2, 4, 8, 12], 3, 2, 1), "im2col");
 }
 
 /// A depthwise input gradient runs whole 4-row bands from vec4 rows at

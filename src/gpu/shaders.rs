@@ -452,8 +452,8 @@ mod tests {
     }
 
     /// The sets of pipeline constants `k`'s pipelines are built with in
-    /// these tests: the defaults, for col2im also those of a stride-2 3x3
-    /// layer, for the depthwise kernels a whole-row input gradient's
+    /// these tests: the defaults, for im2col.wgsl also col2im's of a
+    /// stride-2 3x3 layer and im2col_rows' of one, for the depthwise kernels a whole-row input gradient's
     /// (stride 1, 7 vec4s a row), a stride-2x1 layer's and its forward with
     /// a bias, and for the GEMM
     /// modules (whose constants have no defaults) those of a linear layer
@@ -474,9 +474,15 @@ mod tests {
                     &[4, 4, 3, 3],
                     &crate::Conv2dParams::square(2, 1),
                 );
+                let rows = geo(
+                    &[2, 4, 8, 16],
+                    &[4, 4, 3, 3],
+                    &crate::Conv2dParams::square(2, 1),
+                );
                 vec![
                     set(&[]),
                     set(&crate::ops::conv2d_input_grad::col2im_constants(&g)),
+                    set(&crate::ops::im2col::rows_constants(&rows, "im2col_rows")),
                 ]
             }
             Shader::Conv2dDepthwise => {

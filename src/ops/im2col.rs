@@ -12,7 +12,7 @@ use super::conv_uniform::slot;
 use super::{conv2d_forward, conv2d_input_grad, conv2d_weight_grad, direct_launch};
 use crate::gpu::{Recorder, Shader};
 use crate::plan::{self, ConvOp, ConvPlan, ConvProblem, Policy};
-use crate::Error;
+use crate::{Conv2dGeometry, Error};
 
 /// Records `plan` (algorithm `Im2col`) of `problem` on whole-tensor
 /// buffers, in the order of `ConvBuffers`: `(x, w) → y` (with the bias),
@@ -36,19 +36,29 @@ pub(crate) fn record(
             conv2d_input_grad::record_col2im(rec, geo, &cols.buffer, out)
         }
         ConvOp::Forward | ConvOp::WeightGrad => {
-            // One row of the columns per invocation, stored as vec4s where
-            // it holds a multiple of 4.
-            let (entry, dst) = match geo.wo.is_multiple_of(4) {
-                true => ("im2col_x4", slot::C4),
-                false => ("im2col", slot::PASS2_OUT),
+            let entry = plan::im2col_entry(geo);
+            // im2col_rows: a row of x per invocation; the others a row of
+            // the columns.
+            let (items, x_slot, dst) = match entry {
+                "im2col_rows" => (geo.n * geo.c * geo.r * geo.ho, slot::A4, slot::C4),
+                "im2col_x4" => (
+                    geo.n * geo.c * geo.r * geo.s * geo.ho,
+                    slot::PASS2_IN,
+                    slot::C4,
+                ),
+                _ => (
+                    geo.n * geo.c * geo.r * geo.s * geo.ho,
+                    slot::PASS2_IN,
+                    slot::PASS2_OUT,
+                ),
             };
-            let items = geo.n * geo.c * geo.r * geo.s * geo.ho;
             let (u, grid) = direct_launch(rec.gpu(), problem.op.kernel_name(), geo, items)?;
-            rec.dispatch(
+            rec.dispatch_specialized(
                 Shader::Im2col,
                 entry,
+                &rows_constants(geo, entry),
                 bytemuck::bytes_of(&u),
-                &[(slot::PASS2_IN, a), (dst, &cols.buffer)],
+                &[(x_slot, a), (dst, &cols.buffer)],
                 grid,
             );
             if problem.op == ConvOp::Forward {
@@ -58,4 +68,24 @@ pub(crate) fn record(
             }
         }
     }
+}
+
+/// The pipeline constants of im2col.wgsl's `im2col_rows` for `geo` (the
+/// kernel's width, the stride, padding and dilation along W, x's and the
+/// columns' rows in vec4s), so that its loops unroll and every value's
+/// lane is picked when the pipeline is built; the defaults for the other
+/// entries, which do not read them (one pipeline for every layer).
+pub(crate) fn rows_constants(geo: &Conv2dGeometry, entry: &str) -> Vec<(&'static str, u32)> {
+    if entry != "im2col_rows" {
+        return Vec::new();
+    }
+    let p = &geo.params;
+    vec![
+        ("IM2COL_S", geo.s as u32),
+        ("IM2COL_STRIDE_W", p.stride[1]),
+        ("IM2COL_PAD_W", p.padding[1]),
+        ("IM2COL_DIL_W", p.dilation[1]),
+        ("IM2COL_QUADS", (geo.w / 4) as u32),
+        ("IM2COL_OUT_QUADS", (geo.wo / 4) as u32),
+    ]
 }

@@ -21,7 +21,7 @@ mod conv_uniform;
 mod copy;
 mod dropout;
 mod elementwise;
-mod im2col;
+pub(crate) mod im2col;
 mod linear;
 mod max_pool2d;
 mod mse_loss;

@@ -11,7 +11,8 @@
 //     vec4s, for the S rows of columns its taps make (plan::im2col_entry);
 //   col2im: columns → dx, each input element the sum of the columns its
 //     taps reached, in (r, s) order (the input gradients of TwoStepColumns
-//     and of Im2col).
+//     and of Im2col); col2im_x4 four columns of dx at a time, col2im_rows
+//     whole rows of dx from whole rows of columns (plan::col2im_entry).
 // Each invocation writes its own outputs, and col2im sums in a fixed
 // order.
 
@@ -370,5 +371,171 @@ fn col2im_x4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
         if (ih < P.h) {
             dst4[(plane * P.h + ih) * quads + qd] = v;
         }
+    }
+}
+
+// col2im with each invocation's cells whole rows of dx (at most 2 rows of
+// at most 8 vec4s, plan::col2im_entry), from whole rows of the columns
+// (IM2COL_OUT_QUADS vec4s each, at most 8) loaded once as vec4s: where
+// col2im_x4 makes one scalar load per value, per lane and per tap, this
+// makes a vec4 load per four. Which taps reach which row of the cell
+// (col2im_offset) and which column of a row reaches each of dx's
+// (`add_tap_row`) are constants, written out (lavapipe leaves loops
+// rolled). Each element sums what col2im_element sums in the same (r, s)
+// order; a row of columns past the output's edge adds zeros, which leaves
+// every sum's bits as they are (the sums start at +0).
+@compute @workgroup_size(64)
+fn col2im_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let at = col2im_item(workgroup_linear(wid) * 64u + lid, 1u);
+    let plane = at.x;
+    if (plane >= P.n * P.c) {
+        return;
+    }
+    let qh = at.y;
+    // Tap (r, s)'s rows of columns start at vec4 base + (r·S + s)·step.
+    let step = P.ho * IM2COL_OUT_QUADS;
+    let base = plane * COL2IM_R * COL2IM_S * step;
+    store_dx_row(plane, qh, 0u, cell_row(base, step, qh, 0u));
+    if (COL2IM_CELL_H > 1u) {
+        store_dx_row(plane, qh, 1u, cell_row(base, step, qh, 1u));
+    }
+}
+
+fn zero_row8() -> Row8 {
+    return Row8(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0),
+                vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+}
+
+// Row a of cell row qh of dx: the sums over the taps r (at most 3) whose
+// offset reaches it.
+fn cell_row(base: u32, step: u32, qh: u32, a: u32) -> Row8 {
+    var acc = zero_row8();
+    acc = add_tap(acc, base, step, qh, a, 0u);
+    if (COL2IM_R > 1u) {
+        acc = add_tap(acc, base, step, qh, a, 1u);
+    }
+    if (COL2IM_R > 2u) {
+        acc = add_tap(acc, base, step, qh, a, 2u);
+    }
+    return acc;
+}
+
+// acc plus tap row r's contributions (its taps s in order) to row a of
+// cell row qh: nothing where the tap does not reach that row (a constant),
+// zeros where the output row it reads lies past the output's edge.
+fn add_tap(acc: Row8, base: u32, step: u32, qh: u32, a: u32, r: u32) -> Row8 {
+    let off = col2im_offset(a, COL2IM_PAD_H, r, COL2IM_DIL_H, COL2IM_STRIDE_H, COL2IM_LIFT_H);
+    if (off.y == 0) {
+        return acc;
+    }
+    let oh = i32(qh) + off.x;
+    let inside = oh >= 0 && oh < i32(P.ho);
+    let row = base + (r * COL2IM_S) * step + u32(max(oh, 0)) * IM2COL_OUT_QUADS;
+    var sum = add_tap_row(acc, cols_row(row, inside), 0u);
+    if (COL2IM_S > 1u) {
+        sum = add_tap_row(sum, cols_row(row + step, inside), 1u);
+    }
+    if (COL2IM_S > 2u) {
+        sum = add_tap_row(sum, cols_row(row + 2u * step, inside), 2u);
+    }
+    return sum;
+}
+
+// A row of the columns at vec4 `at` (zeros unless `inside`).
+fn cols_row(at: u32, inside: bool) -> Row8 {
+    if (!inside) {
+        return zero_row8();
+    }
+    return Row8(cols_quad_at(at, 0u), cols_quad_at(at, 1u), cols_quad_at(at, 2u), cols_quad_at(at, 3u),
+                cols_quad_at(at, 4u), cols_quad_at(at, 5u), cols_quad_at(at, 6u), cols_quad_at(at, 7u));
+}
+
+fn cols_quad_at(at: u32, j: u32) -> vec4<f32> {
+    if (j >= IM2COL_OUT_QUADS) {
+        return vec4<f32>(0.0);
+    }
+    return src4[at + j];
+}
+
+// Column iw of dx's row from tap s's row of columns `c`: the column ow its
+// offset reaches, or 0 where it reaches none.
+fn tap_value(c: Row8, iw: u32, s: u32) -> f32 {
+    let off = col2im_offset(iw % COL2IM_STRIDE_W, COL2IM_PAD_W, s, COL2IM_DIL_W, COL2IM_STRIDE_W, COL2IM_LIFT_W);
+    let ow = i32(iw / COL2IM_STRIDE_W) + off.x;
+    if (off.y == 0 || ow < 0 || ow >= 4 * i32(IM2COL_OUT_QUADS)) {
+        return 0.0;
+    }
+    let j = u32(ow) / 4u;
+    var v = select(c.q0, c.q1, j == 1u);
+    v = select(v, c.q2, j == 2u);
+    v = select(v, c.q3, j == 3u);
+    v = select(v, c.q4, j == 4u);
+    v = select(v, c.q5, j == 5u);
+    v = select(v, c.q6, j == 6u);
+    v = select(v, c.q7, j == 7u);
+    let e = u32(ow) % 4u;
+    return select(select(v.z, v.w, e == 3u), select(v.x, v.y, e == 1u), e < 2u);
+}
+
+fn tap_quad(c: Row8, j: u32, s: u32) -> vec4<f32> {
+    return vec4<f32>(tap_value(c, 4u * j, s), tap_value(c, 4u * j + 1u, s), tap_value(c, 4u * j + 2u, s), tap_value(c, 4u * j + 3u, s));
+}
+
+// acc plus tap s's row of columns `c` on each of dx's IM2COL_QUADS quads.
+fn add_tap_row(acc: Row8, c: Row8, s: u32) -> Row8 {
+    var o = acc;
+    o.q0 = o.q0 + tap_quad(c, 0u, s);
+    if (IM2COL_QUADS > 1u) {
+        o.q1 = o.q1 + tap_quad(c, 1u, s);
+    }
+    if (IM2COL_QUADS > 2u) {
+        o.q2 = o.q2 + tap_quad(c, 2u, s);
+    }
+    if (IM2COL_QUADS > 3u) {
+        o.q3 = o.q3 + tap_quad(c, 3u, s);
+    }
+    if (IM2COL_QUADS > 4u) {
+        o.q4 = o.q4 + tap_quad(c, 4u, s);
+    }
+    if (IM2COL_QUADS > 5u) {
+        o.q5 = o.q5 + tap_quad(c, 5u, s);
+    }
+    if (IM2COL_QUADS > 6u) {
+        o.q6 = o.q6 + tap_quad(c, 6u, s);
+    }
+    if (IM2COL_QUADS > 7u) {
+        o.q7 = o.q7 + tap_quad(c, 7u, s);
+    }
+    return o;
+}
+
+// Row a of cell row qh of plane `plane` of dx, where it lies inside dx.
+fn store_dx_row(plane: u32, qh: u32, a: u32, v: Row8) {
+    let ih = qh * COL2IM_STRIDE_H + a;
+    if (ih >= P.h) {
+        return;
+    }
+    let at = (plane * P.h + ih) * IM2COL_QUADS;
+    dst4[at] = v.q0;
+    if (IM2COL_QUADS > 1u) {
+        dst4[at + 1u] = v.q1;
+    }
+    if (IM2COL_QUADS > 2u) {
+        dst4[at + 2u] = v.q2;
+    }
+    if (IM2COL_QUADS > 3u) {
+        dst4[at + 3u] = v.q3;
+    }
+    if (IM2COL_QUADS > 4u) {
+        dst4[at + 4u] = v.q4;
+    }
+    if (IM2COL_QUADS > 5u) {
+        dst4[at + 5u] = v.q5;
+    }
+    if (IM2COL_QUADS > 6u) {
+        dst4[at + 6u] = v.q6;
+    }
+    if (IM2COL_QUADS > 7u) {
+        dst4[at + 7u] = v.q7;
     }
 }

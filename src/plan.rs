@@ -1234,11 +1234,19 @@ pub fn depthwise_forward_entry(problem: &ConvProblem) -> &'static str {
 }
 
 /// The entry of im2col.wgsl that turns the columns of `g`'s input
-/// gradient into dx: `col2im_x4` (cells 4 columns wide, one vec4 store per
-/// row) where W is a multiple of 4 and the stride along W divides 4,
-/// `col2im` (a cell per invocation, scalar stores) elsewhere.
+/// gradient into dx: `col2im_rows` (cells of whole rows of dx from whole
+/// rows of columns, vec4 loads and stores) where dx's and the columns'
+/// rows are whole vec4s, each at most [`MAX_ROW_QUADS`] of them, the
+/// kernel at most 3x3 and the stride along H at most 2 (its written-out
+/// code); `col2im_x4` (cells 4 columns wide, one vec4 store per row) where
+/// W is a multiple of 4 and the stride along W divides 4; `col2im` (a cell
+/// per invocation, scalar stores) elsewhere.
 pub fn col2im_entry(g: &Conv2dGeometry) -> &'static str {
-    if g.w.is_multiple_of(4) && 4 % g.params.stride[1] == 0 {
+    let fits = |side: usize| side.is_multiple_of(4) && side <= 4 * MAX_ROW_QUADS;
+    let small = g.r <= 3 && g.s <= 3 && g.params.stride[0] <= 2;
+    if fits(g.w) && fits(g.wo) && small {
+        "col2im_rows"
+    } else if g.w.is_multiple_of(4) && 4 % g.params.stride[1] == 0 {
         "col2im_x4"
     } else {
         "col2im"

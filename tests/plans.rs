@@ -367,9 +367,11 @@ fn depthwise_forward_entry_follows_stride_and_row_width() {
     assert_eq!(entry([2, 4, 28, 28], [1, 2]), "forward");
 }
 
-/// col2im takes cells 4 columns wide (vec4 stores) where W is a multiple
-/// of 4 and the stride along W divides 4, one cell per invocation
-/// elsewhere.
+/// col2im takes whole rows of dx and of the columns (vec4 loads and
+/// stores) where both are multiples of 4 up to 32, the kernel at most 3x3
+/// and the stride along H at most 2; cells 4 columns wide (vec4 stores)
+/// where W is a multiple of 4 and the stride along W divides 4; one cell
+/// per invocation elsewhere.
 #[test]
 fn col2im_entry_follows_width_and_stride() {
     let entry = |x: [usize; 4], stride: [u32; 2]| {
@@ -385,9 +387,14 @@ fn col2im_entry_follows_width_and_stride() {
                 .geometry,
         )
     };
-    for stride in [[1, 1], [2, 2], [3, 4], [1, 2]] {
-        assert_eq!(entry([32, 64, 32, 32], stride), "col2im_x4", "{stride:?}");
+    // S4 of the bench; the columns' rows 32 or 16 wide.
+    for stride in [[1, 1], [2, 2], [1, 2], [2, 4]] {
+        assert_eq!(entry([32, 64, 32, 32], stride), "col2im_rows", "{stride:?}");
     }
+    // A stride of 3 along H, rows of 64, columns' rows of 10.
+    assert_eq!(entry([32, 64, 32, 32], [3, 4]), "col2im_x4");
+    assert_eq!(entry([32, 64, 32, 64], [2, 2]), "col2im_x4");
+    assert_eq!(entry([32, 64, 32, 20], [1, 2]), "col2im_x4");
     assert_eq!(entry([32, 64, 32, 30], [2, 2]), "col2im");
     assert_eq!(entry([32, 64, 32, 33], [1, 1]), "col2im");
     assert_eq!(entry([32, 64, 32, 36], [2, 3]), "col2im");

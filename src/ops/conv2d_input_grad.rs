@@ -116,10 +116,12 @@ pub(crate) fn record_col2im(
 ) -> Result<(), Error> {
     let ([sh, _], [sw, _]) = (col2im_axis(geo, 0), col2im_axis(geo, 1));
     let entry = col2im_entry(geo);
-    // One invocation per cell, or per row of cells 4 columns wide.
-    let (across, dst) = match entry {
-        "col2im_x4" => (geo.w / 4, slot::C4),
-        _ => (geo.w.div_ceil(sw), slot::PASS2_OUT),
+    // One invocation per cell, per row of cells 4 columns wide, or per
+    // row of cells (whole rows of dx from whole rows of columns).
+    let (across, src, dst) = match entry {
+        "col2im_rows" => (1, slot::A4, slot::C4),
+        "col2im_x4" => (geo.w / 4, slot::PASS2_IN, slot::C4),
+        _ => (geo.w.div_ceil(sw), slot::PASS2_IN, slot::PASS2_OUT),
     };
     let items = geo.n * geo.c * geo.h.div_ceil(sh) * across;
     let (u, grid) = direct_launch(rec.gpu(), OP, geo, items)?;
@@ -128,7 +130,7 @@ pub(crate) fn record_col2im(
         entry,
         &col2im_constants(geo),
         bytemuck::bytes_of(&u),
-        &[(slot::PASS2_IN, cols), (dst, dx)],
+        &[(src, cols), (dst, dx)],
         grid,
     );
     Ok(())
@@ -151,12 +153,17 @@ fn col2im_axis(geo: &Conv2dGeometry, i: usize) -> [usize; 2] {
 
 /// The pipeline constants of col2im's pipeline for `geo`: its kernel size,
 /// stride and cell ([`col2im_axis`]), padding and dilation, so that the
-/// shader's tap loops unroll and the taps that reach no output of a cell
-/// drop out when the pipeline is built (one pipeline per distinct set).
-pub(crate) fn col2im_constants(geo: &Conv2dGeometry) -> [(&'static str, u32); 10] {
+/// taps that reach no output of a cell drop out when the pipeline is
+/// built, and for `col2im_rows` the rows' widths in vec4s (one pipeline
+/// per distinct set).
+pub(crate) fn col2im_constants(geo: &Conv2dGeometry) -> [(&'static str, u32); 12] {
     let p = &geo.params;
     let [stride_h, cell_h] = col2im_axis(geo, 0).map(|v| v as u32);
     let [stride_w, cell_w] = col2im_axis(geo, 1).map(|v| v as u32);
+    let quads = match col2im_entry(geo) {
+        "col2im_rows" => [geo.w / 4, geo.wo / 4].map(|v| v as u32),
+        _ => [1, 1],
+    };
     [
         ("COL2IM_R", geo.r as u32),
         ("COL2IM_S", geo.s as u32),
@@ -168,6 +175,10 @@ pub(crate) fn col2im_constants(geo: &Conv2dGeometry) -> [(&'static str, u32); 10
         ("COL2IM_DIL_W", p.dilation[1]),
         ("COL2IM_CELL_H", cell_h),
         ("COL2IM_CELL_W", cell_w),
+        // col2im_rows' rows of dx and of the columns in vec4s; the
+        // defaults for the other entries, which do not read them.
+        ("IM2COL_QUADS", quads[0]),
+        ("IM2COL_OUT_QUADS", quads[1]),
     ]
 }
 

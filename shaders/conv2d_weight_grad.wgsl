@@ -11,8 +11,9 @@
 //           the reduction range [j·split_len, (j+1)·split_len) into
 //           out[j][K·C/g·R·S] (with one split, out is dw itself).
 //   reduce_splits: dw[i] = Σ_j out[j][i] for j = 0, 1, ... in order; one
-//           invocation per dw element. Fixed order, no atomics: the same
-//           inputs give the same bits every run.
+//           invocation per dw element (reduce_splits_x4: per four, where
+//           dw's length is a multiple of 4). Fixed order, no atomics: the
+//           same inputs give the same bits every run.
 // GEMM view (per group g): rows m = (c, r, s) [C/g·R·S], columns = output
 // channel within the group [K/g], reduction kk = (n, oh, ow) [N·Ho·Wo].
 // Rows are the contiguous axis of dw, so neighbouring invocations store
@@ -90,6 +91,26 @@ fn reduce_splits(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocatio
         acc = acc + partials[j * len + i];
     }
     dw[i] = acc;
+}
+
+// reduce_splits four elements at a time where dw's length is a multiple
+// of 4: the partial sums read through x4 and dw written through out4
+// (the vec4 views of the bindings at A4 and C4, which the host binds to
+// the partial sums and dw for this entry): a quarter of the loads, each a
+// loop over the lanes on a CPU adapter, and of the loop's iterations. The
+// same sums in the same order.
+@compute @workgroup_size(64)
+fn reduce_splits_x4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let i = workgroup_linear(wid) * 64u + lid;
+    let len = dw_len() / 4u;
+    if (i >= len) {
+        return;
+    }
+    var acc = vec4<f32>(0.0);
+    for (var j = 0u; j < P.splits; j = j + 1u) {
+        acc = acc + x4[j * len + i];
+    }
+    out4[i] = acc;
 }
 
 fn gemm_m() -> u32 { return P.c_per_group * P.r * P.s; }

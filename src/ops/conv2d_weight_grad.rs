@@ -130,16 +130,14 @@ pub(super) fn dispatch_splits(
     let Some(partials) = partials else {
         return Ok(());
     };
-    let (reduce, rgrid) = direct_launch(rec.gpu(), OP, geo, dw_len)?;
+    // Four elements per invocation, as vec4s, where dw's length allows.
+    let (entry, items, slots) = match dw_len.is_multiple_of(4) {
+        true => ("reduce_splits_x4", dw_len / 4, [slot::A4, slot::C4]),
+        false => ("reduce_splits", dw_len, [slot::PASS2_IN, slot::PASS2_OUT]),
+    };
+    let (reduce, rgrid) = direct_launch(rec.gpu(), OP, geo, items)?;
     u.grid_x = reduce.grid_x;
-    let buffers: [(u32, &dyn Bindable); 2] =
-        [(slot::PASS2_IN, &partials.buffer), (slot::PASS2_OUT, dw)];
-    dispatch(
-        rec,
-        (Shader::Conv2dWeightGrad, "reduce_splits"),
-        &u,
-        &buffers,
-        rgrid,
-    );
+    let buffers: [(u32, &dyn Bindable); 2] = [(slots[0], &partials.buffer), (slots[1], dw)];
+    dispatch(rec, (Shader::Conv2dWeightGrad, entry), &u, &buffers, rgrid);
     Ok(())
 }

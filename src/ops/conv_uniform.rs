@@ -298,7 +298,12 @@ mod tests {
             (Shader::BiasGrad, &[("dy", A), ("db", B)]),
             (
                 Shader::Im2col,
-                &[("src", PASS2_IN), ("dst", PASS2_OUT), ("dst4", C4)],
+                &[
+                    ("src", PASS2_IN),
+                    ("dst", PASS2_OUT),
+                    ("src4", A4),
+                    ("dst4", C4),
+                ],
             ),
         ];
         for (shader, want) in expected {

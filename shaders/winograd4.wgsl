@@ -21,7 +21,8 @@
 // Entry points (one invocation each, workgroups of 64, linearised grid),
 // as winograd.wgsl's: input_transform (x → V [36·C, T], per (c, t)),
 // weight_transform and weight_transform_turned (winograd_common.wgsl,
-// w → U [36·K, C] per (k, c) by store_u below), output_transform (M → y
+// w → U [36·K, C] per (k, c) by store_u below; where C is a multiple of 4
+// their `_x4` twins below, four kernels per invocation), output_transform (M → y
 // (+ bias), per (k, t)); where T is a multiple of 4, input_transform_x4
 // and output_transform_x4 take four tiles per invocation and move V and
 // M as vec4s; where rows have an even width (plan::WinogradRuns) their
@@ -233,13 +234,77 @@ fn store36_x4(o: u32, stride: u32, v0: Columns, v1: Columns, v2: Columns, v3: Co
 
 // U[ξ·K + k][c] = (G g Gᵀ)[ξ] for the kernel g (rows g0, g1, g2).
 fn store_u(k: u32, c: u32, g: array<vec3<f32>, 3>) {
+    let v = u_columns(g);
+    store36(k * P.c + c, P.k * P.c, v.top, v.bottom);
+}
+
+// G g Gᵀ of the kernel g, as store36's columns.
+fn u_columns(g: array<vec3<f32>, 3>) -> Columns {
     // G g (6 rows of 3), then (G g Gᵀ)ᵀ = G (G g)ᵀ on its columns.
     let u = g6(g);
     let top = g6(array<vec3<f32>, 3>(
         vec3<f32>(u[0].x, u[1].x, u[2].x), vec3<f32>(u[0].y, u[1].y, u[2].y), vec3<f32>(u[0].z, u[1].z, u[2].z)));
     let bottom = g6(array<vec3<f32>, 3>(
         vec3<f32>(u[3].x, u[4].x, u[5].x), vec3<f32>(u[3].y, u[4].y, u[5].y), vec3<f32>(u[3].z, u[4].z, u[5].z)));
-    store36(k * P.c + c, P.k * P.c, top, bottom);
+    return Columns(top, bottom);
+}
+
+// The kernel of 9 values from offset o of src turned by 180°, as
+// weight_transform_turned reads it.
+fn turned_kernel_at(o: u32) -> array<vec3<f32>, 3> {
+    return array<vec3<f32>, 3>(
+        vec3<f32>(src[o + 8u], src[o + 7u], src[o + 6u]),
+        vec3<f32>(src[o + 5u], src[o + 4u], src[o + 3u]),
+        vec3<f32>(src[o + 2u], src[o + 1u], src[o]));
+}
+
+// weight_transform (winograd_common.wgsl) for the kernels of four
+// consecutive input channels c .. c + 3 per invocation (C a multiple of
+// 4, plan::WinogradRuns::weight_quads): their 36 floats are 9 vec4s of w
+// (src4), and U's four values of each product one vec4 (dst4): 9 loads
+// and 36 stores where four invocations make 36 and 144. The same
+// arithmetic per kernel, so the same bits.
+@compute @workgroup_size(64)
+fn weight_transform_x4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let i = workgroup_linear(wid) * 64u + lid;
+    if (i >= P.k * P.c / 4u) {
+        return;
+    }
+    let o = i * 9u;
+    let v0 = src4[o];
+    let v1 = src4[o + 1u];
+    let v2 = src4[o + 2u];
+    let v3 = src4[o + 3u];
+    let v4 = src4[o + 4u];
+    let v5 = src4[o + 5u];
+    let v6 = src4[o + 6u];
+    let v7 = src4[o + 7u];
+    let v8 = src4[o + 8u];
+    store36_x4(i, P.k * P.c / 4u,
+        u_columns(array<vec3<f32>, 3>(v0.xyz, vec3<f32>(v0.w, v1.xy), vec3<f32>(v1.zw, v2.x))),
+        u_columns(array<vec3<f32>, 3>(v2.yzw, v3.xyz, vec3<f32>(v3.w, v4.xy))),
+        u_columns(array<vec3<f32>, 3>(vec3<f32>(v4.zw, v5.x), v5.yzw, v6.xyz)),
+        u_columns(array<vec3<f32>, 3>(vec3<f32>(v6.w, v7.xy), vec3<f32>(v7.zw, v8.x), v8.yzw)));
+}
+
+// weight_transform_turned for four consecutive c per invocation, as
+// weight_transform_x4: the layer's kernels w[c + j][k] lie K·9 apart, so
+// they load as scalars; U's values store as vec4s.
+@compute @workgroup_size(64)
+fn weight_transform_turned_x4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let i = workgroup_linear(wid) * 64u + lid;
+    if (i >= P.k * P.c / 4u) {
+        return;
+    }
+    let k = 4u * i / P.c;
+    let c = 4u * i % P.c;
+    let o = (c * P.k + k) * 9u;
+    let step = P.k * 9u;
+    store36_x4(i, P.k * P.c / 4u,
+        u_columns(turned_kernel_at(o)),
+        u_columns(turned_kernel_at(o + step)),
+        u_columns(turned_kernel_at(o + 2u * step)),
+        u_columns(turned_kernel_at(o + 3u * step)));
 }
 
 @compute @workgroup_size(64)

@@ -849,6 +849,11 @@ pub struct WinogradRuns {
     /// and the weight gradient's dy transform loads each tile row as two
     /// aligned pairs (`output_transform_x4_pairs`, `dy_transform_x4_pairs`).
     pub output_pairs: bool,
+    /// The weight transform takes four kernels of consecutive input
+    /// channels per invocation, U's 36 products of each stored as vec4s
+    /// (`weight_transform_x4`, `weight_transform_turned_x4`): where C is a
+    /// multiple of 4.
+    pub weight_quads: bool,
 }
 
 /// How F(4x4)'s transforms run on the tiles of `fwd` (all off for F(2x2)).
@@ -858,6 +863,7 @@ pub fn winograd_runs(fwd: &Conv2dGeometry, tile: usize) -> WinogradRuns {
         fours,
         input_pairs: fours && fwd.wo.div_ceil(tile).is_multiple_of(4) && fwd.w.is_multiple_of(2),
         output_pairs: fours && fwd.wo.is_multiple_of(2),
+        weight_quads: tile == 4 && fwd.c.is_multiple_of(4),
     }
 }
 
@@ -1685,33 +1691,40 @@ mod tests {
     }
 
     /// F(4x4)'s transforms: Fashion's conv 4 (14x14, rows of 4 tiles,
-    /// even widths) takes every pair entry; 9x7 outputs (rows of 2 tiles,
-    /// odd widths) runs of four only; 16x20 (rows of 5 tiles, even) pairs
-    /// for the output only; 11 tiles none; F(2x2) none.
+    /// even widths, 32 input channels) takes every pair entry and the
+    /// four-kernel weight transform; 9x7 outputs (rows of 2 tiles, odd
+    /// widths) runs of four only; 16x20 (rows of 5 tiles, even) pairs for
+    /// the output only; 11 tiles none; 4 input channels the four-kernel
+    /// weight transform only; F(2x2) none.
     #[test]
     fn winograd_runs_follow_the_tile_grid_and_the_widths() {
         let g = |x: [usize; 4], pad| {
             Conv2dGeometry::new("test", &x, &[8, x[1], 3, 3], &Conv2dParams::square(1, pad))
                 .unwrap()
         };
-        let runs = |fours, input_pairs, output_pairs| WinogradRuns {
+        let runs = |fours, input_pairs, output_pairs, weight_quads| WinogradRuns {
             fours,
             input_pairs,
             output_pairs,
+            weight_quads,
         };
         let conv4 = g([128, 32, 14, 14], 1);
-        assert_eq!(winograd_runs(&conv4, 4), runs(true, true, true));
+        assert_eq!(winograd_runs(&conv4, 4), runs(true, true, true, true));
         assert_eq!(
             winograd_runs(&g([2, 6, 9, 7], 1), 4),
-            runs(true, false, false)
+            runs(true, false, false, false)
         );
         assert_eq!(
             winograd_runs(&g([1, 5, 16, 20], 1), 4),
-            runs(true, false, true)
+            runs(true, false, true, false)
         );
         assert_eq!(
             winograd_runs(&g([1, 5, 46, 6], 0), 4),
-            runs(false, false, false)
+            runs(false, false, false, false)
+        );
+        assert_eq!(
+            winograd_runs(&g([1, 4, 46, 6], 0), 4),
+            runs(false, false, false, true)
         );
         assert_eq!(winograd_runs(&conv4, 2), WinogradRuns::default());
     }

@@ -171,12 +171,19 @@ impl Run {
         }
 
         // U [P·K, C] from w; M [P·K, T] = U·V per ξ; y (or dx) from M.
-        let weight = match t.op {
-            ConvOp::Forward => "weight_transform",
-            _ => "weight_transform_turned",
-        };
         let u = rec.scratch(products * k * c)?;
-        t.dispatch(rec, weight, k * c, b, &u.buffer)?;
+        let (entry, kernels, w_slot) = match (t.op, self.runs.weight_quads) {
+            (ConvOp::Forward, true) => ("weight_transform_x4", k * c / 4, slot::A4),
+            (ConvOp::Forward, false) => ("weight_transform", k * c, slot::A),
+            (_, true) => ("weight_transform_turned_x4", k * c / 4, slot::A),
+            (_, false) => ("weight_transform_turned", k * c, slot::A),
+        };
+        let u_slot = match self.runs.weight_quads {
+            true => slot::C4,
+            false => slot::C,
+        };
+        let bound: [(u32, &dyn Bindable); 2] = [(w_slot, b), (u_slot, &u.buffer)];
+        t.dispatch_bound(rec, entry, kernels, &bound)?;
         let m = rec.scratch(products * k * tiles)?;
         conv2d_forward::record(rec, gemm, gemm_plan, v, &u.buffer, None, &m.buffer)?;
         t.output(rec, k * tiles, &m.buffer, out, bias, self.runs)

@@ -46,11 +46,11 @@ enum Order {
     /// Each accumulator's four reduction steps in a row (`fma_slab` in
     /// shaders/gemm_pointwise.wgsl): on lavapipe, whose accumulators live
     /// in memory (a register per lane-wide component, far more than the
-    /// machine has), each is loaded and stored once per four steps.
+    /// machine has), the JIT keeps each in registers through its steps.
     ByAccumulator,
     /// Step by step: every accumulator of the row at step 0, then step 1
-    /// (the kernels' order before 2026-12-07), each loaded and stored once
-    /// per step.
+    /// (the kernels' order before 2026-12-07): more values moved to and
+    /// from the stack.
     ByStep,
 }
 

@@ -76,10 +76,11 @@ fn slab_of(b0: Quad, b1: Quad, b2: Quad, b3: Quad) -> Slab {
 
 // One row's four reduction values times the slab, in reduction order,
 // one accumulator quad at a time: each quad's four steps follow each
-// other, so that a CPU adapter, which holds a block's accumulators in
-// memory (a register per lane-wide component, far more than it has),
-// loads and stores each once per four steps rather than once per step.
-// Each value sees the same operations in the same order as step by step.
+// other. A CPU adapter holds a block's accumulators in memory (a register
+// per lane-wide component, far more than it has); in this order its JIT
+// keeps a quad in registers through the four steps and moves fewer
+// values to and from the stack than step by step (docs/performance.md).
+// Each value sees the same operations in the same order either way.
 fn fma_slab(acc: ptr<function, Row16>, a: vec4<f32>, s: Slab) {
     (*acc).q0 = fma4(fma4(fma4(fma4((*acc).q0, a.x, s.s0.q0), a.y, s.s1.q0), a.z, s.s2.q0), a.w, s.s3.q0);
     (*acc).q1 = fma4(fma4(fma4(fma4((*acc).q1, a.x, s.s0.q1), a.y, s.s1.q1), a.z, s.s2.q1), a.w, s.s3.q1);

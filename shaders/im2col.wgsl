@@ -149,15 +149,11 @@ fn row_quad(at: u32, j: u32) -> vec4<f32> {
     return src4[at + j];
 }
 
-// Column iwp of the row (in padded coordinates: iwp − pad_w of x's row),
-// 0 in the padding: constants once the loops unroll, so the selects fold
-// to one lane of one quad.
-fn row_at(r: Row8, iwp: u32) -> f32 {
-    if (iwp < IM2COL_PAD_W || iwp - IM2COL_PAD_W >= 4u * IM2COL_QUADS) {
-        return 0.0;
-    }
-    let iw = iwp - IM2COL_PAD_W;
-    let j = iw / 4u;
+// Value i of a row held as quads: with i a constant where the pipeline
+// is built (the callers' code is written out), the selects fold to one
+// lane of one quad.
+fn row_lane(r: Row8, i: u32) -> f32 {
+    let j = i / 4u;
     var v = select(r.q0, r.q1, j == 1u);
     v = select(v, r.q2, j == 2u);
     v = select(v, r.q3, j == 3u);
@@ -165,8 +161,17 @@ fn row_at(r: Row8, iwp: u32) -> f32 {
     v = select(v, r.q5, j == 5u);
     v = select(v, r.q6, j == 6u);
     v = select(v, r.q7, j == 7u);
-    let e = iw % 4u;
+    let e = i % 4u;
     return select(select(v.z, v.w, e == 3u), select(v.x, v.y, e == 1u), e < 2u);
+}
+
+// Column iwp of x's row (in padded coordinates: iwp − pad_w of the row),
+// 0 in the padding.
+fn row_at(r: Row8, iwp: u32) -> f32 {
+    if (iwp < IM2COL_PAD_W || iwp - IM2COL_PAD_W >= 4u * IM2COL_QUADS) {
+        return 0.0;
+    }
+    return row_lane(r, iwp - IM2COL_PAD_W);
 }
 
 // Output quad j of tap s's row of columns, from x's row: column
@@ -465,16 +470,7 @@ fn tap_value(c: Row8, iw: u32, s: u32) -> f32 {
     if (off.y == 0 || ow < 0 || ow >= 4 * i32(IM2COL_OUT_QUADS)) {
         return 0.0;
     }
-    let j = u32(ow) / 4u;
-    var v = select(c.q0, c.q1, j == 1u);
-    v = select(v, c.q2, j == 2u);
-    v = select(v, c.q3, j == 3u);
-    v = select(v, c.q4, j == 4u);
-    v = select(v, c.q5, j == 5u);
-    v = select(v, c.q6, j == 6u);
-    v = select(v, c.q7, j == 7u);
-    let e = u32(ow) % 4u;
-    return select(select(v.z, v.w, e == 3u), select(v.x, v.y, e == 1u), e < 2u);
+    return row_lane(c, u32(ow));
 }
 
 fn tap_quad(c: Row8, j: u32, s: u32) -> vec4<f32> {

@@ -453,9 +453,9 @@ mod tests {
 
     /// The sets of pipeline constants `k`'s pipelines are built with in
     /// these tests: the defaults, for im2col.wgsl also col2im's of a
-    /// stride-2 3x3 layer and im2col_rows' of one, for the depthwise kernels a whole-row input gradient's
-    /// (stride 1, 7 vec4s a row), a stride-2x1 layer's and its forward with
-    /// a bias, and for the GEMM
+    /// stride-2 3x3 layer and im2col_rows' of one, for the depthwise
+    /// kernels a whole-row input gradient's (stride 1, 7 vec4s a row), a
+    /// stride-2x1 layer's and its forward with a bias, and for the GEMM
     /// modules (whose constants have no defaults) those of a linear layer
     /// with a bias and of a split 3x3 convolution.
     fn constant_sets(k: Shader) -> Vec<naga::back::PipelineConstants> {

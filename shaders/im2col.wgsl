@@ -141,9 +141,24 @@ override IM2COL_OUT_QUADS: u32 = 1u;
 // unroll (which made im2col_rows 2.5x slower than im2col_x4).
 struct Row8 { q0: vec4<f32>, q1: vec4<f32>, q2: vec4<f32>, q3: vec4<f32>, q4: vec4<f32>, q5: vec4<f32>, q6: vec4<f32>, q7: vec4<f32> }
 
-// Quad j of x's row at vec4 `at`, zero past IM2COL_QUADS.
-fn row_quad(at: u32, j: u32) -> vec4<f32> {
-    if (j >= IM2COL_QUADS) {
+fn zero_row8() -> Row8 {
+    return Row8(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0),
+                vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+}
+
+// The row of `quads` vec4s at vec4 `at` of src4 (x's row for im2col_rows,
+// a row of columns for col2im_rows), zeros past them, or all zeros
+// unless `inside`.
+fn load_row8(at: u32, quads: u32, inside: bool) -> Row8 {
+    if (!inside) {
+        return zero_row8();
+    }
+    return Row8(quad_at(at, 0u, quads), quad_at(at, 1u, quads), quad_at(at, 2u, quads), quad_at(at, 3u, quads),
+                quad_at(at, 4u, quads), quad_at(at, 5u, quads), quad_at(at, 6u, quads), quad_at(at, 7u, quads));
+}
+
+fn quad_at(at: u32, j: u32, quads: u32) -> vec4<f32> {
+    if (j >= quads) {
         return vec4<f32>(0.0);
     }
     return src4[at + j];
@@ -231,13 +246,8 @@ fn im2col_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
     let t = i / P.ho;
     let r = t % P.r;
     let ihp = oh * P.stride_h + r * P.dil_h;
-    var row = Row8(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0),
-                   vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
-    if (ihp >= P.pad_h && ihp - P.pad_h < P.h) {
-        let at = ((t / P.r) * P.h + ihp - P.pad_h) * IM2COL_QUADS;
-        row = Row8(row_quad(at, 0u), row_quad(at, 1u), row_quad(at, 2u), row_quad(at, 3u),
-                   row_quad(at, 4u), row_quad(at, 5u), row_quad(at, 6u), row_quad(at, 7u));
-    }
+    let inside = ihp >= P.pad_h && ihp - P.pad_h < P.h;
+    let row = load_row8(((t / P.r) * P.h + ihp - P.pad_h) * IM2COL_QUADS, IM2COL_QUADS, inside);
     // Tap s's row of columns starts at vec4 (t·S + s)·Ho·OUT_QUADS + oh·OUT_QUADS.
     let out = (t * IM2COL_S * P.ho + oh) * IM2COL_OUT_QUADS;
     let step = P.ho * IM2COL_OUT_QUADS;
@@ -406,11 +416,6 @@ fn col2im_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
     }
 }
 
-fn zero_row8() -> Row8 {
-    return Row8(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0),
-                vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
-}
-
 // Row a of cell row qh of dx: the sums over the taps r (at most 3) whose
 // offset reaches it.
 fn cell_row(base: u32, step: u32, qh: u32, a: u32) -> Row8 {
@@ -436,30 +441,14 @@ fn add_tap(acc: Row8, base: u32, step: u32, qh: u32, a: u32, r: u32) -> Row8 {
     let oh = i32(qh) + off.x;
     let inside = oh >= 0 && oh < i32(P.ho);
     let row = base + (r * COL2IM_S) * step + u32(max(oh, 0)) * IM2COL_OUT_QUADS;
-    var sum = add_tap_row(acc, cols_row(row, inside), 0u);
+    var sum = add_tap_row(acc, load_row8(row, IM2COL_OUT_QUADS, inside), 0u);
     if (COL2IM_S > 1u) {
-        sum = add_tap_row(sum, cols_row(row + step, inside), 1u);
+        sum = add_tap_row(sum, load_row8(row + step, IM2COL_OUT_QUADS, inside), 1u);
     }
     if (COL2IM_S > 2u) {
-        sum = add_tap_row(sum, cols_row(row + 2u * step, inside), 2u);
+        sum = add_tap_row(sum, load_row8(row + 2u * step, IM2COL_OUT_QUADS, inside), 2u);
     }
     return sum;
-}
-
-// A row of the columns at vec4 `at` (zeros unless `inside`).
-fn cols_row(at: u32, inside: bool) -> Row8 {
-    if (!inside) {
-        return zero_row8();
-    }
-    return Row8(cols_quad_at(at, 0u), cols_quad_at(at, 1u), cols_quad_at(at, 2u), cols_quad_at(at, 3u),
-                cols_quad_at(at, 4u), cols_quad_at(at, 5u), cols_quad_at(at, 6u), cols_quad_at(at, 7u));
-}
-
-fn cols_quad_at(at: u32, j: u32) -> vec4<f32> {
-    if (j >= IM2COL_OUT_QUADS) {
-        return vec4<f32>(0.0);
-    }
-    return src4[at + j];
 }
 
 // Column iw of dx's row from tap s's row of columns `c`: the column ow its

@@ -39,18 +39,11 @@ pub(crate) fn record(
             let entry = plan::im2col_entry(geo);
             // im2col_rows: a row of x per invocation; the others a row of
             // the columns.
+            let col_rows = geo.n * geo.c * geo.r * geo.s * geo.ho;
             let (items, x_slot, dst) = match entry {
-                "im2col_rows" => (geo.n * geo.c * geo.r * geo.ho, slot::A4, slot::C4),
-                "im2col_x4" => (
-                    geo.n * geo.c * geo.r * geo.s * geo.ho,
-                    slot::PASS2_IN,
-                    slot::C4,
-                ),
-                _ => (
-                    geo.n * geo.c * geo.r * geo.s * geo.ho,
-                    slot::PASS2_IN,
-                    slot::PASS2_OUT,
-                ),
+                "im2col_rows" => (col_rows / geo.s, slot::A4, slot::C4),
+                "im2col_x4" => (col_rows, slot::PASS2_IN, slot::C4),
+                _ => (col_rows, slot::PASS2_IN, slot::PASS2_OUT),
             };
             let (u, grid) = direct_launch(rec.gpu(), problem.op.kernel_name(), geo, items)?;
             rec.dispatch_specialized(

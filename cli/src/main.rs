@@ -50,6 +50,10 @@ enum Command {
         /// Also time the CPU reference and print the speed-up (slow on the large suite).
         #[arg(long)]
         compare_cpu: bool,
+        /// Also print each op's kernels (every dispatch, in order) with its
+        /// median time and share of the op (GPU timestamps).
+        #[arg(long)]
+        passes: bool,
         /// Policy: auto, tuned, winograd or winograd4 (F(2x2, 3x3) or
         /// F(4x4, 3x3) where it fits), im2col (columns, then a 1x1
         /// convolution's GEMM, where it fits), or a kernel to force (direct, tiled_narrow, tiled, tiled_wide, rows,
@@ -106,6 +110,7 @@ fn main() -> ExitCode {
             adapter,
             json,
             compare_cpu,
+            passes,
             variant,
             reps,
             ops,
@@ -116,7 +121,10 @@ fn main() -> ExitCode {
                 shapes,
                 &adapter,
                 json.as_deref(),
-                compare_cpu,
+                Extras {
+                    cpu: compare_cpu,
+                    passes,
+                },
                 &variant,
                 reps,
                 &ops,
@@ -307,11 +315,18 @@ fn suite_shapes(
         .collect())
 }
 
+/// What a suite's report adds to its table: the CPU reference's times
+/// (`--compare-cpu`), each op's kernels (`--passes`).
+struct Extras {
+    cpu: bool,
+    passes: bool,
+}
+
 fn run_bench(
     shapes: Vec<bench::BenchShape>,
     adapter: &str,
     json: Option<&std::path::Path>,
-    compare_cpu: bool,
+    extras: Extras,
     variant: &str,
     reps: usize,
     ops: &[String],
@@ -353,7 +368,7 @@ fn run_bench(
                 gpu.info().name
             ));
             let mut m = bench::measure(&gpu, shape, op, &opts)?;
-            if compare_cpu {
+            if extras.cpu {
                 m.cpu_ms = Some(bench::measure_cpu(shape, op)?);
             }
             results.push(m);
@@ -366,6 +381,9 @@ fn run_bench(
             bench::geomean_gflops(&results),
             results.len()
         );
+        if extras.passes {
+            println!("{}", bench::passes_table(&results));
+        }
         all.extend(results);
     }
     if let Some(path) = json {

@@ -486,3 +486,40 @@ fn progress_is_logged_when_the_output_is_not_a_terminal() {
     assert!(!out.status.success(), "{err}");
     assert!(err.contains("WGCONV_PROGRESS_EVERY=\"soon\""), "{err}");
 }
+
+/// `bench --passes` lists each op's kernels under the table, one row per
+/// dispatch, timed where the adapter has timestamps and saying so where
+/// not.
+#[test]
+fn bench_passes_lists_each_ops_kernels() {
+    let out = Command::new(WGCONV)
+        .args(["bench", "--suite", "seed", "--reps", "1", "--passes"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let header = text
+        .lines()
+        .position(|l| l.contains("kernel (shader:entry)"))
+        .unwrap_or_else(|| panic!("no passes table in {text}"));
+    let rows: Vec<&str> = text
+        .lines()
+        .skip(header + 1)
+        .take_while(|l| l.starts_with("seed"))
+        .collect();
+    for op in ["forward", "input_grad", "weight_grad"] {
+        assert!(
+            rows.iter().any(|r| r.split_whitespace().nth(1) == Some(op)),
+            "no row for {op} in {rows:?}"
+        );
+    }
+    assert!(
+        rows.iter()
+            .all(|r| r.contains(" %") || r.contains("not timed per kernel")),
+        "{rows:?}"
+    );
+}

@@ -182,7 +182,25 @@ pub struct Measurement {
     /// Milliseconds of the CPU reference, when it was timed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cpu_ms: Option<f64>,
+    /// The op's kernels in the order they run, each one's median time
+    /// (GPU timestamps around each dispatch; empty under the wall clock).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub passes: Vec<PassTime>,
 }
+
+/// One dispatch of a measured op: its shader and entry point
+/// (`winograd4:input_transform_x4_pairs`) and its median milliseconds over
+/// the timed runs.
+#[derive(Debug, Clone, Serialize)]
+pub struct PassTime {
+    pub kernel: String,
+    pub median_ms: f64,
+}
+
+/// Timestamp queries made room for per timed run: more than any
+/// convolution records (a split reduction's pieces included); a run with
+/// more is an error, not a time that leaves some out.
+const TIMED_PASSES: u32 = 64;
 
 /// Times `op` on `shape`: warm-up runs, then up to `opts.reps` timed runs.
 pub fn measure(
@@ -202,11 +220,12 @@ pub fn measure(
     // Resolved once, before timing: under `Tuned` this is the measurement.
     let plan = gpu.explain(op, geo.x_shape(), geo.w_shape(), &geo.params)?;
     let timed = gpu.has_timestamps();
-    let run = || -> Result<f64, Error> {
+    // One run: its milliseconds and, under timestamps, each pass's.
+    let run = || -> Result<(f64, Vec<(String, f64)>), Error> {
         let _serial = gpu.serialize();
         let mut rec = Recorder::new(gpu, "bench")?;
         if timed {
-            rec.time_passes(4);
+            rec.time_passes(TIMED_PASSES);
         }
         let buffers = ConvBuffers {
             a: &a.buffer,
@@ -218,16 +237,23 @@ pub fn measure(
         let start = Instant::now();
         let gpu_ms = rec.submit_timed()?;
         gpu.wait_idle()?;
-        Ok(gpu_ms.unwrap_or_else(|| start.elapsed().as_secs_f64() * 1e3))
+        Ok(match gpu_ms {
+            Some(t) => (t.ms, t.passes),
+            None => (start.elapsed().as_secs_f64() * 1e3, Vec::new()),
+        })
     };
     for _ in 0..opts.warmup {
         run()?;
     }
     let begin = Instant::now();
     let mut times = Vec::new();
+    let mut runs = Vec::new();
     while times.len() < opts.reps.max(1) && (times.len() < 3 || begin.elapsed() < opts.max_time) {
-        times.push(run()?);
+        let (ms, passes) = run()?;
+        times.push(ms);
+        runs.push(passes);
     }
+    let passes = pass_medians(&runs);
     times.sort_by(f64::total_cmp);
     let median_ms = times[times.len() / 2];
     let info = gpu.info();
@@ -249,7 +275,32 @@ pub fn measure(
         algorithm: plan.algorithm.name(),
         splits: plan.splits,
         cpu_ms: None,
+        passes,
     })
+}
+
+/// Each pass's median over runs that recorded the same passes (every run
+/// of one plan does), or nothing where the runs differ or were not timed.
+fn pass_medians(runs: &[Vec<(String, f64)>]) -> Vec<PassTime> {
+    let Some(first) = runs.first() else {
+        return Vec::new();
+    };
+    let same = |r: &Vec<(String, f64)>| {
+        r.len() == first.len() && r.iter().zip(first).all(|(a, b)| a.0 == b.0)
+    };
+    if !runs.iter().all(same) {
+        return Vec::new();
+    }
+    (0..first.len())
+        .map(|i| {
+            let mut ms: Vec<f64> = runs.iter().map(|r| r[i].1).collect();
+            ms.sort_by(f64::total_cmp);
+            PassTime {
+                kernel: first[i].0.clone(),
+                median_ms: ms[ms.len() / 2],
+            }
+        })
+        .collect()
 }
 
 /// Times the CPU reference of `op` on `shape` once (it is slow on purpose).
@@ -318,6 +369,35 @@ pub fn table(results: &[Measurement]) -> String {
     out
 }
 
+/// A plain-text table of each op's kernels (`wgconv bench --passes`): one
+/// row per dispatch, in the order they run, its median ms and its share
+/// of the op's median (the shares need not add to 100 %: medians of parts
+/// are not parts of the median, and a GPU idles between dispatches).
+pub fn passes_table(results: &[Measurement]) -> String {
+    let mut out = String::from(
+        "shape  op           kernel (shader:entry)                          median ms   of op\n",
+    );
+    for m in results {
+        if m.passes.is_empty() {
+            out.push_str(&format!(
+                "{:<6} {:<12} (not timed per kernel: {})\n",
+                m.shape, m.op, m.timer
+            ));
+        }
+        for p in &m.passes {
+            out.push_str(&format!(
+                "{:<6} {:<12} {:<46} {:>9.3}  {:>5.1} %\n",
+                m.shape,
+                m.op,
+                p.kernel,
+                p.median_ms,
+                100.0 * p.median_ms / m.median_ms
+            ));
+        }
+    }
+    out
+}
+
 /// Geometric mean of the GFLOP/s of `results`.
 pub fn geomean_gflops(results: &[Measurement]) -> f64 {
     if results.is_empty() {
@@ -369,6 +449,7 @@ mod tests {
             algorithm: "one_step",
             splits: 4,
             cpu_ms: None,
+            passes: Vec::new(),
         };
         let j = to_json(&[m]);
         for key in [

@@ -121,26 +121,41 @@ impl Bindable for Slice<'_> {
 
 /// Timestamp queries around every compute pass of one recording: pass i
 /// writes its begin and end at queries 2i and 2i+1, so the GPU time of the
-/// whole recording is the last end minus the first begin.
+/// whole recording is the last end minus the first begin, and each pass's
+/// its own end minus begin.
 pub(crate) struct PassTimer {
     queries: wgpu::QuerySet,
     capacity: u32,
     used: u32,
+    /// Each timed pass's `shader:entry`, in recording order.
+    labels: Vec<String>,
+    /// Passes recorded past `capacity`, which no query timed.
+    untimed: u32,
 }
 
 impl PassTimer {
-    fn next_pass(&mut self) -> Option<wgpu::ComputePassTimestampWrites<'_>> {
+    fn next_pass(&mut self, label: &str) -> Option<wgpu::ComputePassTimestampWrites<'_>> {
         if self.used + 2 > self.capacity {
+            self.untimed += 1;
             return None;
         }
         let i = self.used;
         self.used += 2;
+        self.labels.push(label.to_string());
         Some(wgpu::ComputePassTimestampWrites {
             query_set: &self.queries,
             beginning_of_pass_write_index: Some(i),
             end_of_pass_write_index: Some(i + 1),
         })
     }
+}
+
+/// What [`Recorder::submit_timed`] read back: the recording's GPU time
+/// and each pass's, in milliseconds.
+pub(crate) struct Timing {
+    pub(crate) ms: f64,
+    /// (`shader:entry`, milliseconds) per pass, in recording order.
+    pub(crate) passes: Vec<(String, f64)>,
 }
 
 /// Passes timed per op under [`Gpu::device_time`].
@@ -284,7 +299,7 @@ impl<'g> Recorder<'g> {
             .encoder
             .begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some(&label),
-                timestamp_writes: self.timing.as_mut().and_then(|t| t.next_pass()),
+                timestamp_writes: self.timing.as_mut().and_then(|t| t.next_pass(&label)),
             });
         pass.set_pipeline(&pipeline);
         pass.set_bind_group(0, &bind_group, &[]);
@@ -309,17 +324,22 @@ impl<'g> Recorder<'g> {
             queries,
             capacity,
             used: 0,
+            labels: Vec::new(),
+            untimed: 0,
         });
     }
 
-    /// Submits, waits, and returns the GPU time in milliseconds from the
-    /// first timed pass's start to the last one's end (None without timing).
-    pub(crate) fn submit_timed(mut self) -> Result<Option<f64>, Error> {
+    /// Submits, waits, and returns the GPU time from the first timed
+    /// pass's start to the last one's end, with each pass's (None without
+    /// timing). A recording of more passes than [`Recorder::time_passes`]
+    /// made room for is an error rather than a time that leaves some out.
+    pub(crate) fn submit_timed(mut self) -> Result<Option<Timing>, Error> {
         let Some(timer) = self.timing.take() else {
             self.submit()?;
             return Ok(None);
         };
         let gpu = self.gpu;
+        let op = self.op;
         let bytes = timer.used as u64 * 8;
         let resolve = gpu.inner.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("wgconv timer resolve"),
@@ -332,6 +352,14 @@ impl<'g> Recorder<'g> {
                 .resolve_query_set(&timer.queries, 0..timer.used, &resolve, 0);
         }
         self.submit_now()?;
+        if timer.untimed > 0 {
+            return Err(Error::LimitExceeded {
+                op,
+                limit: "timed compute passes per recording",
+                requested: (timer.labels.len() as u32 + timer.untimed) as u64,
+                max: (timer.capacity / 2) as u64,
+            });
+        }
         if timer.used == 0 {
             return Ok(None);
         }
@@ -341,9 +369,17 @@ impl<'g> Recorder<'g> {
             .map(bytemuck::pod_read_unaligned)
             .collect();
         let period = gpu.inner.queue.get_timestamp_period() as f64;
-        let first = ticks[0];
-        let last = ticks[ticks.len() - 1];
-        Ok(Some(last.wrapping_sub(first) as f64 * period / 1e6))
+        let ms = |from: u64, to: u64| to.wrapping_sub(from) as f64 * period / 1e6;
+        let passes = timer
+            .labels
+            .into_iter()
+            .zip(ticks.chunks_exact(2))
+            .map(|(label, t)| (label, ms(t[0], t[1])))
+            .collect();
+        Ok(Some(Timing {
+            ms: ms(ticks[0], ticks[ticks.len() - 1]),
+            passes,
+        }))
     }
 
     /// Submits everything recorded (or, inside [`Gpu::record`], queues it
@@ -352,7 +388,7 @@ impl<'g> Recorder<'g> {
     pub(crate) fn submit(self) -> Result<(), Error> {
         if self.timing.is_some() && self.gpu.op_timing_on() {
             let gpu = self.gpu;
-            let ms = self.submit_timed()?.unwrap_or(0.0);
+            let ms = self.submit_timed()?.map_or(0.0, |t| t.ms);
             if let Some(total) = gpu
                 .inner
                 .op_timing

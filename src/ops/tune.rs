@@ -133,7 +133,7 @@ fn measure(gpu: &Gpu, problem: &ConvProblem, candidates: &[ConvPlan]) -> Result<
             gpu.wait_idle()?;
             let wall_ms = start.elapsed().as_secs_f64() * 1e3;
             if run == 1 {
-                time = gpu_ms.unwrap_or(wall_ms);
+                time = gpu_ms.map_or(wall_ms, |t| t.ms);
             }
         }
         if best.is_none_or(|(t, _)| time < t) {

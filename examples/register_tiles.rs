@@ -9,6 +9,7 @@
 //! `WGPU_BACKEND=vulkan cargo run --release --example register_tiles`
 #[path = "common/microbench.rs"]
 mod microbench;
+use std::io::Write;
 
 /// WGSL for one loop iteration of a `rows` x `cols` register tile
 /// (`cols` a multiple of 4), and the number of vec4 accumulators it uses.
@@ -36,7 +37,12 @@ fn tile_body(rows: usize, cols: usize) -> (String, usize) {
 
 fn main() {
     let (device, queue, adapter) = microbench::device();
-    println!("{:?}", adapter.get_info().name);
+    // Lines go out as they are measured; a reader that stops early (`|
+    // sed -n 2p`, `| head`) ends the run instead of a panic.
+    let mut out = std::io::stdout();
+    if writeln!(out, "{:?}", adapter.get_info().name).is_err() {
+        return;
+    }
     let buf = microbench::zeroed(&device, 65536 * 16, wgpu::BufferUsages::STORAGE);
     let fma_only: String = (0..32)
         .map(|a| format!("a{a} = fma(a{a}, m, b); "))
@@ -73,8 +79,8 @@ var<workgroup> wgm: array<vec4<f32>, 1024>;
             let s = microbench::time_dispatch(&device, &queue, &pipe, &bg, 256);
             // 65 536 invocations x 2048 iterations x 4 lanes per vec4 FMA.
             let flops = 65536.0 * 2048.0 * (acc * 4) as f64 * 2.0;
-            if rep == 1 {
-                println!("{name}: {:.1} GFLOP/s", flops / s / 1e9);
+            if rep == 1 && writeln!(out, "{name}: {:.1} GFLOP/s", flops / s / 1e9).is_err() {
+                return;
             }
         }
     }

@@ -24,9 +24,18 @@
 // multiply-add wins (block sizes measured: docs/performance.md). A GPU
 // would spill these accumulators, so Auto picks these kernels on CPU
 // adapters only (src/plan.rs).
-// The three entry points are the same code at three block shapes, written
-// out: WGSL has no generics, and the accumulators must be named variables
-// (Row16 structs), not an indexed array, to stay in registers.
+// The three entry points are the same code at three block shapes. Their
+// accumulators are structs of named vec4s, never an array indexed at run
+// time (which the compilers keep in memory), and every GEMM kernel adds
+// into them through one helper per loop shape: `fma_block16` here (a
+// `Block16` per 16x16 block: `blocks`, the two of `blocks_tall`), and in
+// gemm_pointwise.wgsl `fma_slab_block16`, `fma_slab_rows4` and
+// `fma_slab_rows4_pair` for the kernels that step the reduction 4 at a
+// time. Helpers return new values rather than take pointers to a struct's
+// members, which SPIR-V's logical addressing does not pass to a function.
+// `blocks_wide` stays written out: through the helpers (a `Block16` or a
+// `Rows4` per side, the same operations in the same order) it measured
+// 2–5 % slower on lavapipe (docs/rejected.md).
 // Long reductions (weight gradients: N·Ho·Wo) are spread over
 // invocations by split-K, the partial sums added in split order
 // afterwards, as for the other GEMM kernels.
@@ -50,11 +59,8 @@ fn load_b16(c: Cols16, kk: u32, tap: vec4<u32>) -> Row16 {
     return Row16(load_b4(c.c0, kk, tap), load_b4(c.c1, kk, tap), load_b4(c.c2, kk, tap), load_b4(c.c3, kk, tap));
 }
 
-fn fma16(acc: ptr<function, Row16>, x: f32, y: Row16) {
-    (*acc).q0 = (*acc).q0 + x * y.q0;
-    (*acc).q1 = (*acc).q1 + x * y.q1;
-    (*acc).q2 = (*acc).q2 + x * y.q2;
-    (*acc).q3 = (*acc).q3 + x * y.q3;
+fn fma16(acc: Row16, x: f32, y: Row16) -> Row16 {
+    return Row16(acc.q0 + x * y.q0, acc.q1 + x * y.q1, acc.q2 + x * y.q2, acc.q3 + x * y.q3);
 }
 
 fn store16(g: u32, split: u32, m: u32, n0: u32, acc: Row16) {
@@ -68,6 +74,27 @@ fn store16(g: u32, split: u32, m: u32, n0: u32, acc: Row16) {
 struct Block16 {
     r0: Row16, r1: Row16, r2: Row16, r3: Row16, r4: Row16, r5: Row16, r6: Row16, r7: Row16,
     r8: Row16, r9: Row16, r10: Row16, r11: Row16, r12: Row16, r13: Row16, r14: Row16, r15: Row16,
+}
+
+// acc += one reduction step of a 16x16 block: row 4i + j of the block
+// (its A value lane j of x_i) times the B row y.
+fn fma_block16(acc: ptr<function, Block16>, x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, x3: vec4<f32>, y: Row16) {
+    (*acc).r0 = fma16((*acc).r0, x0.x, y);
+    (*acc).r1 = fma16((*acc).r1, x0.y, y);
+    (*acc).r2 = fma16((*acc).r2, x0.z, y);
+    (*acc).r3 = fma16((*acc).r3, x0.w, y);
+    (*acc).r4 = fma16((*acc).r4, x1.x, y);
+    (*acc).r5 = fma16((*acc).r5, x1.y, y);
+    (*acc).r6 = fma16((*acc).r6, x1.z, y);
+    (*acc).r7 = fma16((*acc).r7, x1.w, y);
+    (*acc).r8 = fma16((*acc).r8, x2.x, y);
+    (*acc).r9 = fma16((*acc).r9, x2.y, y);
+    (*acc).r10 = fma16((*acc).r10, x2.z, y);
+    (*acc).r11 = fma16((*acc).r11, x2.w, y);
+    (*acc).r12 = fma16((*acc).r12, x3.x, y);
+    (*acc).r13 = fma16((*acc).r13, x3.y, y);
+    (*acc).r14 = fma16((*acc).r14, x3.z, y);
+    (*acc).r15 = fma16((*acc).r15, x3.w, y);
 }
 
 fn store_block16(g: u32, split: u32, m0: u32, n0: u32, b: Block16) {
@@ -89,6 +116,20 @@ fn store_block16(g: u32, split: u32, m0: u32, n0: u32, b: Block16) {
     store16(g, split, m0 + 15u, n0, b.r15);
 }
 
+// Four rows of a block's accumulators: one quad of A's rows. Kernels that
+// load A a quad at a time between their multiply-adds keep one per quad
+// (`blocks_k4`, `pointwise_large`): a `Block16` helper takes all four
+// quads loaded at once, and loading them ahead measured up to 5 %
+// slower there (docs/rejected.md).
+struct Rows4 { r0: Row16, r1: Row16, r2: Row16, r3: Row16 }
+
+fn store_rows4(g: u32, split: u32, m0: u32, n0: u32, r: Rows4) {
+    store16(g, split, m0, n0, r.r0);
+    store16(g, split, m0 + 1u, n0, r.r1);
+    store16(g, split, m0 + 2u, n0, r.r2);
+    store16(g, split, m0 + 3u, n0, r.r3);
+}
+
 @compute @workgroup_size(64)
 fn blocks(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let id = gemm_tile_at(workgroup_linear(wid) * 64u + lid, gemm_k());
@@ -103,47 +144,13 @@ fn blocks(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
     let a2 = a_rows(g, m0 + 8u);
     let a3 = a_rows(g, m0 + 12u);
     let c = cols16(g, n0);
-    var r0: Row16;
-    var r1: Row16;
-    var r2: Row16;
-    var r3: Row16;
-    var r4: Row16;
-    var r5: Row16;
-    var r6: Row16;
-    var r7: Row16;
-    var r8: Row16;
-    var r9: Row16;
-    var r10: Row16;
-    var r11: Row16;
-    var r12: Row16;
-    var r13: Row16;
-    var r14: Row16;
-    var r15: Row16;
+    var acc: Block16;
     for (var kk = id.k_begin; kk < id.k_end; kk = kk + 1u) {
         let tap = taps[kk];
         let y = load_b16(c, kk, tap);
-        let x0 = load_a4(a0, kk, tap);
-        let x1 = load_a4(a1, kk, tap);
-        let x2 = load_a4(a2, kk, tap);
-        let x3 = load_a4(a3, kk, tap);
-        fma16(&r0, x0.x, y);
-        fma16(&r1, x0.y, y);
-        fma16(&r2, x0.z, y);
-        fma16(&r3, x0.w, y);
-        fma16(&r4, x1.x, y);
-        fma16(&r5, x1.y, y);
-        fma16(&r6, x1.z, y);
-        fma16(&r7, x1.w, y);
-        fma16(&r8, x2.x, y);
-        fma16(&r9, x2.y, y);
-        fma16(&r10, x2.z, y);
-        fma16(&r11, x2.w, y);
-        fma16(&r12, x3.x, y);
-        fma16(&r13, x3.y, y);
-        fma16(&r14, x3.z, y);
-        fma16(&r15, x3.w, y);
+        fma_block16(&acc, load_a4(a0, kk, tap), load_a4(a1, kk, tap), load_a4(a2, kk, tap), load_a4(a3, kk, tap), y);
     }
-    store_block16(g, id.split, m0, n0, Block16(r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12, r13, r14, r15));
+    store_block16(g, id.split, m0, n0, acc);
 }
 
 @compute @workgroup_size(64)
@@ -164,38 +171,9 @@ fn blocks_tall(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
     let a6 = a_rows(g, m0 + 24u);
     let a7 = a_rows(g, m0 + 28u);
     let c = cols16(g, n0);
-    var r0: Row16;
-    var r1: Row16;
-    var r2: Row16;
-    var r3: Row16;
-    var r4: Row16;
-    var r5: Row16;
-    var r6: Row16;
-    var r7: Row16;
-    var r8: Row16;
-    var r9: Row16;
-    var r10: Row16;
-    var r11: Row16;
-    var r12: Row16;
-    var r13: Row16;
-    var r14: Row16;
-    var r15: Row16;
-    var r16: Row16;
-    var r17: Row16;
-    var r18: Row16;
-    var r19: Row16;
-    var r20: Row16;
-    var r21: Row16;
-    var r22: Row16;
-    var r23: Row16;
-    var r24: Row16;
-    var r25: Row16;
-    var r26: Row16;
-    var r27: Row16;
-    var r28: Row16;
-    var r29: Row16;
-    var r30: Row16;
-    var r31: Row16;
+    // Rows 0..15 and 16..31.
+    var top: Block16;
+    var bottom: Block16;
     for (var kk = id.k_begin; kk < id.k_end; kk = kk + 1u) {
         let tap = taps[kk];
         let y = load_b16(c, kk, tap);
@@ -207,41 +185,11 @@ fn blocks_tall(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
         let x5 = load_a4(a5, kk, tap);
         let x6 = load_a4(a6, kk, tap);
         let x7 = load_a4(a7, kk, tap);
-        fma16(&r0, x0.x, y);
-        fma16(&r1, x0.y, y);
-        fma16(&r2, x0.z, y);
-        fma16(&r3, x0.w, y);
-        fma16(&r4, x1.x, y);
-        fma16(&r5, x1.y, y);
-        fma16(&r6, x1.z, y);
-        fma16(&r7, x1.w, y);
-        fma16(&r8, x2.x, y);
-        fma16(&r9, x2.y, y);
-        fma16(&r10, x2.z, y);
-        fma16(&r11, x2.w, y);
-        fma16(&r12, x3.x, y);
-        fma16(&r13, x3.y, y);
-        fma16(&r14, x3.z, y);
-        fma16(&r15, x3.w, y);
-        fma16(&r16, x4.x, y);
-        fma16(&r17, x4.y, y);
-        fma16(&r18, x4.z, y);
-        fma16(&r19, x4.w, y);
-        fma16(&r20, x5.x, y);
-        fma16(&r21, x5.y, y);
-        fma16(&r22, x5.z, y);
-        fma16(&r23, x5.w, y);
-        fma16(&r24, x6.x, y);
-        fma16(&r25, x6.y, y);
-        fma16(&r26, x6.z, y);
-        fma16(&r27, x6.w, y);
-        fma16(&r28, x7.x, y);
-        fma16(&r29, x7.y, y);
-        fma16(&r30, x7.z, y);
-        fma16(&r31, x7.w, y);
+        fma_block16(&top, x0, x1, x2, x3, y);
+        fma_block16(&bottom, x4, x5, x6, x7, y);
     }
-    store_block16(g, id.split, m0, n0, Block16(r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12, r13, r14, r15));
-    store_block16(g, id.split, m0 + 16u, n0, Block16(r16, r17, r18, r19, r20, r21, r22, r23, r24, r25, r26, r27, r28, r29, r30, r31));
+    store_block16(g, id.split, m0, n0, top);
+    store_block16(g, id.split, m0 + 16u, n0, bottom);
 }
 
 @compute @workgroup_size(64)
@@ -299,38 +247,38 @@ fn blocks_wide(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
         let x1 = load_a4(a1, kk, tap);
         let x2 = load_a4(a2, kk, tap);
         let x3 = load_a4(a3, kk, tap);
-        fma16(&r0, x0.x, y);
-        fma16(&s0, x0.x, z);
-        fma16(&r1, x0.y, y);
-        fma16(&s1, x0.y, z);
-        fma16(&r2, x0.z, y);
-        fma16(&s2, x0.z, z);
-        fma16(&r3, x0.w, y);
-        fma16(&s3, x0.w, z);
-        fma16(&r4, x1.x, y);
-        fma16(&s4, x1.x, z);
-        fma16(&r5, x1.y, y);
-        fma16(&s5, x1.y, z);
-        fma16(&r6, x1.z, y);
-        fma16(&s6, x1.z, z);
-        fma16(&r7, x1.w, y);
-        fma16(&s7, x1.w, z);
-        fma16(&r8, x2.x, y);
-        fma16(&s8, x2.x, z);
-        fma16(&r9, x2.y, y);
-        fma16(&s9, x2.y, z);
-        fma16(&r10, x2.z, y);
-        fma16(&s10, x2.z, z);
-        fma16(&r11, x2.w, y);
-        fma16(&s11, x2.w, z);
-        fma16(&r12, x3.x, y);
-        fma16(&s12, x3.x, z);
-        fma16(&r13, x3.y, y);
-        fma16(&s13, x3.y, z);
-        fma16(&r14, x3.z, y);
-        fma16(&s14, x3.z, z);
-        fma16(&r15, x3.w, y);
-        fma16(&s15, x3.w, z);
+        r0 = fma16(r0, x0.x, y);
+        s0 = fma16(s0, x0.x, z);
+        r1 = fma16(r1, x0.y, y);
+        s1 = fma16(s1, x0.y, z);
+        r2 = fma16(r2, x0.z, y);
+        s2 = fma16(s2, x0.z, z);
+        r3 = fma16(r3, x0.w, y);
+        s3 = fma16(s3, x0.w, z);
+        r4 = fma16(r4, x1.x, y);
+        s4 = fma16(s4, x1.x, z);
+        r5 = fma16(r5, x1.y, y);
+        s5 = fma16(s5, x1.y, z);
+        r6 = fma16(r6, x1.z, y);
+        s6 = fma16(s6, x1.z, z);
+        r7 = fma16(r7, x1.w, y);
+        s7 = fma16(s7, x1.w, z);
+        r8 = fma16(r8, x2.x, y);
+        s8 = fma16(s8, x2.x, z);
+        r9 = fma16(r9, x2.y, y);
+        s9 = fma16(s9, x2.y, z);
+        r10 = fma16(r10, x2.z, y);
+        s10 = fma16(s10, x2.z, z);
+        r11 = fma16(r11, x2.w, y);
+        s11 = fma16(s11, x2.w, z);
+        r12 = fma16(r12, x3.x, y);
+        s12 = fma16(s12, x3.x, z);
+        r13 = fma16(r13, x3.y, y);
+        s13 = fma16(s13, x3.y, z);
+        r14 = fma16(r14, x3.z, y);
+        s14 = fma16(s14, x3.z, z);
+        r15 = fma16(r15, x3.w, y);
+        s15 = fma16(s15, x3.w, z);
     }
     store_block16(g, id.split, m0, n0, Block16(r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12, r13, r14, r15));
     store_block16(g, id.split, m0, n0 + 16u, Block16(s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15));

@@ -23,49 +23,31 @@ fn blocks_k4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
     let a2 = a_rows(g, m0 + 8u);
     let a3 = a_rows(g, m0 + 12u);
     let c = Cols4(pw_cols(g, n0), pw_cols(g, n0 + 4u), pw_cols(g, n0 + 8u), pw_cols(g, n0 + 12u));
-    var r0: Row16;
-    var r1: Row16;
-    var r2: Row16;
-    var r3: Row16;
-    var r4: Row16;
-    var r5: Row16;
-    var r6: Row16;
-    var r7: Row16;
-    var r8: Row16;
-    var r9: Row16;
-    var r10: Row16;
-    var r11: Row16;
-    var r12: Row16;
-    var r13: Row16;
-    var r14: Row16;
-    var r15: Row16;
+    // Row quad i of the block.
+    var q0: Rows4;
+    var q1: Rows4;
+    var q2: Rows4;
+    var q3: Rows4;
     for (var k0 = id.k_begin; k0 < id.k_end; k0 = k0 + 4u) {
         let s = slab(c, pw_k(k0));
-        let t0 = taps[k0];
-        let t1 = taps[k0 + 1u];
-        let t2 = taps[k0 + 2u];
-        let t3 = taps[k0 + 3u];
-        // load_a4 gives four rows at one step; transposed, four steps of one row.
-        let x0 = transpose_quad(Quad(load_a4(a0, k0, t0), load_a4(a0, k0 + 1u, t1), load_a4(a0, k0 + 2u, t2), load_a4(a0, k0 + 3u, t3)));
-        fma_slab(&r0, x0.q0, s);
-        fma_slab(&r1, x0.q1, s);
-        fma_slab(&r2, x0.q2, s);
-        fma_slab(&r3, x0.q3, s);
-        let x1 = transpose_quad(Quad(load_a4(a1, k0, t0), load_a4(a1, k0 + 1u, t1), load_a4(a1, k0 + 2u, t2), load_a4(a1, k0 + 3u, t3)));
-        fma_slab(&r4, x1.q0, s);
-        fma_slab(&r5, x1.q1, s);
-        fma_slab(&r6, x1.q2, s);
-        fma_slab(&r7, x1.q3, s);
-        let x2 = transpose_quad(Quad(load_a4(a2, k0, t0), load_a4(a2, k0 + 1u, t1), load_a4(a2, k0 + 2u, t2), load_a4(a2, k0 + 3u, t3)));
-        fma_slab(&r8, x2.q0, s);
-        fma_slab(&r9, x2.q1, s);
-        fma_slab(&r10, x2.q2, s);
-        fma_slab(&r11, x2.q3, s);
-        let x3 = transpose_quad(Quad(load_a4(a3, k0, t0), load_a4(a3, k0 + 1u, t1), load_a4(a3, k0 + 2u, t2), load_a4(a3, k0 + 3u, t3)));
-        fma_slab(&r12, x3.q0, s);
-        fma_slab(&r13, x3.q1, s);
-        fma_slab(&r14, x3.q2, s);
-        fma_slab(&r15, x3.q3, s);
+        let t = Steps4(k0, taps[k0], taps[k0 + 1u], taps[k0 + 2u], taps[k0 + 3u]);
+        fma_slab_rows4(&q0, a_steps(a0, t), s);
+        fma_slab_rows4(&q1, a_steps(a1, t), s);
+        fma_slab_rows4(&q2, a_steps(a2, t), s);
+        fma_slab_rows4(&q3, a_steps(a3, t), s);
     }
-    store_block16(g, id.split, m0, n0, Block16(r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12, r13, r14, r15));
+    store_rows4(g, id.split, m0, n0, q0);
+    store_rows4(g, id.split, m0 + 4u, n0, q1);
+    store_rows4(g, id.split, m0 + 8u, n0, q2);
+    store_rows4(g, id.split, m0 + 12u, n0, q3);
+}
+
+// Four reduction steps from k0, with their tap entries.
+struct Steps4 { k0: u32, t0: vec4<u32>, t1: vec4<u32>, t2: vec4<u32>, t3: vec4<u32> }
+
+// Rows a's values at the four steps, as a quad of rows: load_a4 gives
+// four rows at one step; transposed, four steps of one row.
+fn a_steps(a: ARows, t: Steps4) -> Quad {
+    let k = t.k0;
+    return transpose_quad(Quad(load_a4(a, k, t.t0), load_a4(a, k + 1u, t.t1), load_a4(a, k + 2u, t.t2), load_a4(a, k + 3u, t.t3)));
 }

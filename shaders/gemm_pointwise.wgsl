@@ -81,11 +81,69 @@ fn slab_of(b0: Quad, b1: Quad, b2: Quad, b3: Quad) -> Slab {
 // keeps a quad in registers through the four steps and moves fewer
 // values to and from the stack than step by step (docs/performance.md).
 // Each value sees the same operations in the same order either way.
-fn fma_slab(acc: ptr<function, Row16>, a: vec4<f32>, s: Slab) {
-    (*acc).q0 = fma4(fma4(fma4(fma4((*acc).q0, a.x, s.s0.q0), a.y, s.s1.q0), a.z, s.s2.q0), a.w, s.s3.q0);
-    (*acc).q1 = fma4(fma4(fma4(fma4((*acc).q1, a.x, s.s0.q1), a.y, s.s1.q1), a.z, s.s2.q1), a.w, s.s3.q1);
-    (*acc).q2 = fma4(fma4(fma4(fma4((*acc).q2, a.x, s.s0.q2), a.y, s.s1.q2), a.z, s.s2.q2), a.w, s.s3.q2);
-    (*acc).q3 = fma4(fma4(fma4(fma4((*acc).q3, a.x, s.s0.q3), a.y, s.s1.q3), a.z, s.s2.q3), a.w, s.s3.q3);
+fn fma_slab(acc: Row16, a: vec4<f32>, s: Slab) -> Row16 {
+    return Row16(
+        fma4(fma4(fma4(fma4(acc.q0, a.x, s.s0.q0), a.y, s.s1.q0), a.z, s.s2.q0), a.w, s.s3.q0),
+        fma4(fma4(fma4(fma4(acc.q1, a.x, s.s0.q1), a.y, s.s1.q1), a.z, s.s2.q1), a.w, s.s3.q1),
+        fma4(fma4(fma4(fma4(acc.q2, a.x, s.s0.q2), a.y, s.s1.q2), a.z, s.s2.q2), a.w, s.s3.q2),
+        fma4(fma4(fma4(fma4(acc.q3, a.x, s.s0.q3), a.y, s.s1.q3), a.z, s.s2.q3), a.w, s.s3.q3),
+    );
+}
+
+// acc += four reduction steps of a 16x16 block: row 4i + j times the
+// slab for the block's rows, whose A values at the four steps are x_i's
+// quad j; each accumulator quad's steps in a row, as fma_slab runs them.
+fn fma_slab_block16(acc: ptr<function, Block16>, x0: Quad, x1: Quad, x2: Quad, x3: Quad, s: Slab) {
+    (*acc).r0 = fma_slab((*acc).r0, x0.q0, s);
+    (*acc).r1 = fma_slab((*acc).r1, x0.q1, s);
+    (*acc).r2 = fma_slab((*acc).r2, x0.q2, s);
+    (*acc).r3 = fma_slab((*acc).r3, x0.q3, s);
+    (*acc).r4 = fma_slab((*acc).r4, x1.q0, s);
+    (*acc).r5 = fma_slab((*acc).r5, x1.q1, s);
+    (*acc).r6 = fma_slab((*acc).r6, x1.q2, s);
+    (*acc).r7 = fma_slab((*acc).r7, x1.q3, s);
+    (*acc).r8 = fma_slab((*acc).r8, x2.q0, s);
+    (*acc).r9 = fma_slab((*acc).r9, x2.q1, s);
+    (*acc).r10 = fma_slab((*acc).r10, x2.q2, s);
+    (*acc).r11 = fma_slab((*acc).r11, x2.q3, s);
+    (*acc).r12 = fma_slab((*acc).r12, x3.q0, s);
+    (*acc).r13 = fma_slab((*acc).r13, x3.q1, s);
+    (*acc).r14 = fma_slab((*acc).r14, x3.q2, s);
+    (*acc).r15 = fma_slab((*acc).r15, x3.q3, s);
+}
+
+// `fma_slab` for the four rows of a quad x of A (x.q_j: row j's four
+// steps) in one block.
+fn fma_slab_rows4(acc: ptr<function, Rows4>, x: Quad, s: Slab) {
+    (*acc).r0 = fma_slab((*acc).r0, x.q0, s);
+    (*acc).r1 = fma_slab((*acc).r1, x.q1, s);
+    (*acc).r2 = fma_slab((*acc).r2, x.q2, s);
+    (*acc).r3 = fma_slab((*acc).r3, x.q3, s);
+}
+
+// `fma_slab` for the four rows of a quad x of A, in two blocks side by
+// side: times slab lo (left) and hi (right), row by row.
+fn fma_slab_rows4_pair(left: ptr<function, Rows4>, right: ptr<function, Rows4>, x: Quad, lo: Slab, hi: Slab) {
+    (*left).r0 = fma_slab((*left).r0, x.q0, lo);
+    (*right).r0 = fma_slab((*right).r0, x.q0, hi);
+    (*left).r1 = fma_slab((*left).r1, x.q1, lo);
+    (*right).r1 = fma_slab((*right).r1, x.q1, hi);
+    (*left).r2 = fma_slab((*left).r2, x.q2, lo);
+    (*right).r2 = fma_slab((*right).r2, x.q2, hi);
+    (*left).r3 = fma_slab((*left).r3, x.q3, lo);
+    (*right).r3 = fma_slab((*right).r3, x.q3, hi);
+}
+
+fn pw_store_rows4(g: u32, split: u32, m0: u32, n0: u32, r: Rows4) {
+    pw_store_rows(g, split, m0, n0, r.r0, r.r1, r.r2, r.r3);
+}
+
+// A 16x16 block held as its four row quads.
+fn pw_store_quads(g: u32, split: u32, m0: u32, n0: u32, q0: Rows4, q1: Rows4, q2: Rows4, q3: Rows4) {
+    pw_store_rows4(g, split, m0, n0, q0);
+    pw_store_rows4(g, split, m0 + 4u, n0, q1);
+    pw_store_rows4(g, split, m0 + 8u, n0, q2);
+    pw_store_rows4(g, split, m0 + 12u, n0, q3);
 }
 
 // acc + x·y, as fma16 writes each of its quads.
@@ -136,45 +194,11 @@ fn pointwise(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
     let a2 = pw_rows(g, m0 + 8u);
     let a3 = pw_rows(g, m0 + 12u);
     let c = Cols4(pw_cols(g, n0), pw_cols(g, n0 + 4u), pw_cols(g, n0 + 8u), pw_cols(g, n0 + 12u));
-    var r0: Row16;
-    var r1: Row16;
-    var r2: Row16;
-    var r3: Row16;
-    var r4: Row16;
-    var r5: Row16;
-    var r6: Row16;
-    var r7: Row16;
-    var r8: Row16;
-    var r9: Row16;
-    var r10: Row16;
-    var r11: Row16;
-    var r12: Row16;
-    var r13: Row16;
-    var r14: Row16;
-    var r15: Row16;
+    var acc: Block16;
     for (var k0 = id.k_begin; k0 < id.k_end; k0 = k0 + 4u) {
         let k = pw_k(k0);
         let s = slab(c, k);
-        let x0 = pw_a(a0, k);
-        fma_slab(&r0, x0.q0, s);
-        fma_slab(&r1, x0.q1, s);
-        fma_slab(&r2, x0.q2, s);
-        fma_slab(&r3, x0.q3, s);
-        let x1 = pw_a(a1, k);
-        fma_slab(&r4, x1.q0, s);
-        fma_slab(&r5, x1.q1, s);
-        fma_slab(&r6, x1.q2, s);
-        fma_slab(&r7, x1.q3, s);
-        let x2 = pw_a(a2, k);
-        fma_slab(&r8, x2.q0, s);
-        fma_slab(&r9, x2.q1, s);
-        fma_slab(&r10, x2.q2, s);
-        fma_slab(&r11, x2.q3, s);
-        let x3 = pw_a(a3, k);
-        fma_slab(&r12, x3.q0, s);
-        fma_slab(&r13, x3.q1, s);
-        fma_slab(&r14, x3.q2, s);
-        fma_slab(&r15, x3.q3, s);
+        fma_slab_block16(&acc, pw_a(a0, k), pw_a(a1, k), pw_a(a2, k), pw_a(a3, k), s);
     }
-    pw_store_block16(g, id.split, m0, n0, Block16(r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12, r13, r14, r15));
+    pw_store_block16(g, id.split, m0, n0, acc);
 }

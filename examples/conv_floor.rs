@@ -54,6 +54,15 @@ fn operands(shape: &bench::BenchShape, op: ConvOp, entry: &str) -> Option<(usize
     }
 }
 
+/// One pass of one round: its time beside the copy's, and its operands.
+struct PassRow {
+    entry: String,
+    ms: f64,
+    copy_ms: f64,
+    read: usize,
+    written: usize,
+}
+
 fn main() -> Result<(), Error> {
     wgconv::quiet_headless_driver_probes();
     let gpu = Gpu::new()?;
@@ -77,24 +86,27 @@ fn main() -> Result<(), Error> {
         };
         for op in ConvOp::ALL {
             // Five rounds of (the op's passes, a copy per pass), medians.
-            let mut rounds: Vec<Vec<(String, f64, f64)>> = Vec::new();
+            let mut rounds: Vec<Vec<PassRow>> = Vec::new();
             for _ in 0..5 {
                 let m = bench::measure(&gpu, shape, op, &opts)?;
                 let mut row = Vec::new();
                 for p in &m.passes {
                     if let Some((read, written)) = operands(shape, op, &p.kernel) {
-                        let cm = copy_ms(&gpu, read.max(written))?;
-                        row.push((p.kernel.clone(), p.median_ms, cm));
+                        row.push(PassRow {
+                            entry: p.kernel.clone(),
+                            ms: p.median_ms,
+                            copy_ms: copy_ms(&gpu, read.max(written))?,
+                            read,
+                            written,
+                        });
                     }
                 }
                 rounds.push(row);
             }
-            for (i, (entry, _, _)) in rounds[0].iter().enumerate() {
-                let ms = median(rounds.iter().map(|r| r[i].1).collect());
-                let cm = median(rounds.iter().map(|r| r[i].2).collect());
-                let Some((read, written)) = operands(shape, op, entry) else {
-                    continue;
-                };
+            for (i, first) in rounds[0].iter().enumerate() {
+                let ms = median(rounds.iter().map(|r| r[i].ms).collect());
+                let cm = median(rounds.iter().map(|r| r[i].copy_ms).collect());
+                let (entry, read, written) = (&first.entry, first.read, first.written);
                 let bytes = 4.0 * (read + written) as f64;
                 let gbps = bytes / (ms * 1e6);
                 let copy_gbps = 2.0 * 4.0 * read.max(written) as f64 / (cm * 1e6);
